@@ -1,0 +1,54 @@
+# jifen — `make run` serves the demo company, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: setup system python node assets messages run serve worker demo test test-fast lint format clean
+
+setup: system python node assets messages
+
+system:
+	@bash scripts/setup-system.sh
+
+python: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+node: node_modules/.installed
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+assets: node
+	$(BIN)/python scripts/build_assets.py
+
+messages: python
+	@cd src/jifen && ../../$(BIN)/jifen compilemessages -v 0
+
+run: setup
+	$(BIN)/jifen migrate --no-input -v 0
+	$(BIN)/jifen demo --if-empty
+	$(BIN)/jifen serve --host $(HOST) --port $(PORT) --with-worker
+
+test: setup
+	$(BIN)/python scripts/run_tests.py
+
+# Only SQLite, no browser: the quick loop while coding.
+test-fast: python
+	$(BIN)/pytest -q -m "not browser" -n 2
+
+lint: python
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
+
+format: python
+	$(BIN)/ruff format src tests bench scripts
+	$(BIN)/ruff check --fix src tests bench scripts
+
+clean:
+	rm -rf $(VENV) node_modules src/jifen/static/vendor var/static

@@ -1,0 +1,3 @@
+"""jifen — employee points and rewards platform."""
+
+__version__ = "0.1.0"

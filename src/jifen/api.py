@@ -1,0 +1,147 @@
+"""The JSON API at /api/v1: mounts each app's router and maps domain errors to HTTP once."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from jifen.core import errors
+from jifen.core.apiauth import BearerAuth
+
+logger = logging.getLogger(__name__)
+
+api = NinjaAPI(
+    title="jifen API",
+    version="1.0.0",
+    description="Employee points and rewards platform. Authenticate with "
+    "`Authorization: Bearer <token>`: an employee token from `POST /auth/token` or a "
+    "system API key from `jifen apikey create`.",
+    urls_namespace="api-v1",
+    auth=BearerAuth(),
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+STATUS_BY_ERROR: list[tuple[type[errors.JifenError], int]] = [
+    (errors.RateLimited, 429),
+    (errors.NotFound, 404),
+    (errors.PermissionDenied, 403),
+    (errors.Conflict, 409),
+    (errors.ValidationError, 422),
+    (errors.JifenError, 400),
+]
+
+
+class ErrorBody(Schema):
+    code: str
+    message: str
+    details: dict = {}
+
+
+class ErrorOut(Schema):
+    error: ErrorBody
+
+
+def error_response(
+    request: HttpRequest, status: int, code: str, message: str, details: dict | None = None
+) -> HttpResponse:
+    return api.create_response(
+        request,
+        {"error": {"code": code, "message": message, "details": details or {}}},
+        status=status,
+    )
+
+
+@api.exception_handler(errors.JifenError)
+def on_domain_error(request: HttpRequest, exc: errors.JifenError) -> HttpResponse:
+    status = next(code for cls, code in STATUS_BY_ERROR if isinstance(exc, cls))
+    response = error_response(request, status, exc.code, exc.message, exc.details)
+    if isinstance(exc, errors.RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@api.exception_handler(AuthenticationError)
+def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    response = error_response(
+        request, 401, "unauthenticated",
+        _("Send a valid token in the Authorization header: Bearer <token>."),
+    )
+    response["WWW-Authenticate"] = 'Bearer realm="jifen"'
+    return response
+
+
+def _describe(error: dict) -> dict:
+    location = [str(part) for part in error.get("loc", ())]
+    # ninja prefixes the location with where it came from: body / query / path / header.
+    return {"field": ".".join(location[1:] if len(location) > 1 else location),
+            "in": location[0] if location else "", "message": error.get("msg", "")}
+
+
+@api.exception_handler(NinjaValidationError)
+def on_invalid_input(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    problems = [_describe(e) for e in exc.errors]
+    if any(p["message"].lower().startswith("json") or "decode" in p["message"].lower()
+           for p in problems):
+        return error_response(request, 400, "malformed_request",
+                              _("The request body is not valid JSON."), {"errors": problems})
+    first = problems[0] if problems else {"field": "", "message": ""}
+    message = _("Invalid value for %(field)s: %(message)s") % first if first["field"] else (
+        first["message"] or _("The request is not valid.")
+    )
+    return error_response(request, 422, "validation_error", message, {"errors": problems})
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    code = {400: "malformed_request", 404: "not_found", 405: "method_not_allowed"}.get(
+        exc.status_code, "error"
+    )
+    return error_response(request, exc.status_code, code, str(exc))
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return error_response(request, 404, "not_found", _("Not found."))
+
+
+@api.exception_handler(Exception)
+def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    if settings.DEBUG and getattr(settings, "JIFEN_RAISE_API_ERRORS", False):
+        raise exc
+    logger.exception("Unhandled error in %s %s", request.method, request.path)
+    return error_response(request, 500, "internal_error",
+                          _("Something went wrong on our side. It has been logged."))
+
+
+class HealthOut(Schema):
+    status: str
+    database: str
+
+
+@api.get("/health", auth=None, response=HealthOut, tags=["system"])
+def health(request: HttpRequest) -> dict:
+    """Liveness and database reachability, for load balancers and monitors."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        database = "ok"
+    except Exception:  # noqa: BLE001 - any database failure is "down" to a monitor
+        database = "unavailable"
+    return {"status": "ok" if database == "ok" else "degraded", "database": database}
+
+
+def _mount_routers() -> None:
+    from jifen.people.api import router as people_router
+
+    api.add_router("", people_router)
+
+
+_mount_routers()

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from jifen.core.roles import Cap
+
+
+class Capability(models.Model):
+    """Holds the capability permissions of ``jifen.core.roles``; it has no table."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [(c.value, str(c.label)) for c in Cap]
+
+
+class SiteSettings(models.Model):
+    """The single row of company-wide settings. Read it with ``selectors.site_settings()``."""
+
+    class Language(models.TextChoices):
+        ZH_HANS = "zh-hans", "简体中文"
+        EN = "en", "English"
+
+    platform_name = models.CharField(_("platform name"), max_length=60, default="积分商城")
+    logo = models.ImageField(_("logo"), upload_to="branding/", blank=True)
+    primary_color = models.CharField(
+        _("primary colour"),
+        max_length=7,
+        default="#d63939",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #1e88e5."))],
+    )
+    contact = models.CharField(_("contact"), max_length=200, blank=True)
+    point_unit_zh = models.CharField(_("point unit (Chinese)"), max_length=10, default="积分")
+    point_unit_en = models.CharField(_("point unit (English)"), max_length=20, default="points")
+    decimals = models.PositiveSmallIntegerField(
+        _("decimals"),
+        default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(2)],
+        help_text=_("Digits after the decimal point, 0–2. Locked once any points exist."),
+    )
+    default_language = models.CharField(
+        _("default language"), max_length=10, choices=Language.choices, default=Language.ZH_HANS
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("site settings")
+        verbose_name_plural = _("site settings")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(decimals__gte=0, decimals__lte=2), name="site_decimals_0_2"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.platform_name
+
+
+class AuditEntry(models.Model):
+    """One admin action: who did what to which object, with the state before and after."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    actor_label = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=80, db_index=True)
+    object_type = models.CharField(max_length=80, db_index=True)
+    object_id = models.CharField(max_length=64, blank=True, db_index=True)
+    object_repr = models.CharField(max_length=200, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+
+    def __str__(self) -> str:
+        return f"{self.actor_label} {self.action} {self.object_type}:{self.object_id}"
+
+    def changes(self) -> list[tuple[str, object, object]]:
+        """Fields whose value differs between before and after, as (field, old, new)."""
+        before, after = self.before or {}, self.after or {}
+        keys = sorted(set(before) | set(after))
+        return [(k, before.get(k), after.get(k)) for k in keys if before.get(k) != after.get(k)]
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a creating API call, replayed for the same Idempotency-Key."""
+
+    principal = models.CharField(max_length=80)
+    key = models.CharField(max_length=200)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=300)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["principal", "key"], name="idempotency_unique_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.principal}:{self.key}"

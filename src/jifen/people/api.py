@@ -1,0 +1,187 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema
+
+from jifen.core import errors
+from jifen.core.apiauth import principal
+from jifen.core.middleware import client_ip
+from jifen.core.pagination import CursorPage, paginate
+from jifen.core.roles import user_roles
+from jifen.people import selectors, services
+from jifen.people.models import Department, Employee, EmployeeStatus
+
+router = Router(tags=["people"])
+
+
+class TokenIn(Schema):
+    username: str = Field(min_length=1, max_length=150)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class TokenOut(Schema):
+    token: str
+    expires_at: datetime
+
+
+@router.post("/auth/token", auth=None, response={200: TokenOut}, tags=["auth"])
+def create_token(request: HttpRequest, payload: TokenIn) -> dict:
+    """Exchange an employee's username and password for a bearer token. Repeated failures
+    from one address are throttled (429)."""
+    try:
+        user = services.sign_in(username=payload.username, password=payload.password,
+                                address=client_ip(request))
+    except errors.PermissionDenied as exc:
+        # Wrong credentials are "who are you?" (401), not "you may not" (403).
+        from jifen.api import error_response
+
+        return error_response(request, 401, exc.code, exc.message)  # type: ignore[return-value]
+    token, plain = services.issue_access_token(user=user)
+    return {"token": plain, "expires_at": token.expires_at}
+
+
+class DepartmentIn(Schema):
+    name: str = Field(min_length=1, max_length=100)
+    parent_code: str | None = Field(default=None, max_length=40)
+    manager_employee_no: str | None = Field(default=None, max_length=40)
+
+
+class DepartmentOut(Schema):
+    code: str
+    name: str
+    parent_code: str | None
+    manager_employee_no: str | None
+
+    @staticmethod
+    def resolve_parent_code(obj: Department) -> str | None:
+        return obj.parent.code if obj.parent_id else None
+
+    @staticmethod
+    def resolve_manager_employee_no(obj: Department) -> str | None:
+        return obj.manager.employee_no if obj.manager_id else None
+
+
+@router.put("/departments/{code}", response={200: DepartmentOut, 201: DepartmentOut})
+def put_department(request: HttpRequest, code: str, payload: DepartmentIn):
+    """Create or update a department (201 when created)."""
+    caller = principal(request)
+    caller.require("employees:write")
+    dept, created = services.upsert_department(
+        code=code, name=payload.name, parent_code=payload.parent_code,
+        manager_employee_no=payload.manager_employee_no, actor=caller.actor,
+    )
+    return (201 if created else 200), dept
+
+
+@router.get("/departments", response=list[DepartmentOut])
+def list_departments(request: HttpRequest):
+    principal(request).require("employees:read")
+    return selectors.department_tree()
+
+
+class EmployeeIn(Schema):
+    name: str = Field(min_length=1, max_length=100)
+    department_code: str = Field(min_length=1, max_length=40)
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=30)
+    position: str | None = Field(default=None, max_length=100)
+    grade: str | None = Field(default=None, max_length=20)
+    hire_date: date | None = None
+    status: EmployeeStatus = EmployeeStatus.ACTIVE
+    username: str | None = Field(default=None, max_length=150)
+    initial_password: str | None = Field(default=None, max_length=128, description="write-only")
+
+
+class EmployeeOut(Schema):
+    employee_no: str
+    name: str
+    department_code: str
+    department_name: str
+    email: str
+    phone: str
+    position: str
+    grade: str
+    hire_date: date | None
+    status: str
+    username: str | None
+
+    @staticmethod
+    def resolve_department_code(obj: Employee) -> str:
+        return obj.department.code
+
+    @staticmethod
+    def resolve_department_name(obj: Employee) -> str:
+        return obj.department.name
+
+    @staticmethod
+    def resolve_username(obj: Employee) -> str | None:
+        return obj.user.username if obj.user_id else None
+
+
+@router.put("/employees/{employee_no}", response={200: EmployeeOut, 201: EmployeeOut})
+def put_employee(request: HttpRequest, employee_no: str, payload: EmployeeIn):
+    """Create or update an employee and their login (username defaults to the employee
+    number). An unknown department is a 422 and nothing is created."""
+    caller = principal(request)
+    caller.require("employees:write")
+    data = services.EmployeeData(
+        employee_no=employee_no, name=payload.name, department_code=payload.department_code,
+        email=payload.email or "", phone=payload.phone or "", position=payload.position or "",
+        grade=payload.grade or "", hire_date=payload.hire_date, status=payload.status,
+        username=payload.username, initial_password=payload.initial_password,
+    )
+    employee, created = services.upsert_employee(data=data, actor=caller.actor)
+    return (201 if created else 200), employee
+
+
+class EmployeeFilters(Schema):
+    q: str = ""
+    department_code: str | None = None
+    status: EmployeeStatus | None = None
+    cursor: str | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+@router.get("/employees", response=CursorPage[EmployeeOut])
+def list_employees(request: HttpRequest, filters: Query[EmployeeFilters]):
+    caller = principal(request)
+    caller.require("employees:read")
+    department = None
+    if filters.department_code:
+        department = selectors.department_by_code(filters.department_code)
+        if department is None:
+            raise errors.NotFound(_("Unknown department %s.") % filters.department_code)
+    employees = selectors.search_employees(
+        user=caller.user if caller.kind == "employee" else None,
+        q=filters.q, department=department, status=filters.status or "",
+    )
+    return paginate(employees, cursor=filters.cursor, limit=filters.limit, key="employee_no")
+
+
+@router.get("/employees/{employee_no}", response=EmployeeOut)
+def get_employee(request: HttpRequest, employee_no: str):
+    caller = principal(request)
+    caller.require("employees:read")
+    employees = (
+        selectors.employees_visible_to(caller.user) if caller.kind == "employee"
+        else Employee.objects.select_related("department", "user")
+    )
+    return get_object_or_404(employees, employee_no=employee_no)
+
+
+class MeOut(EmployeeOut):
+    roles: list[str]
+
+    @staticmethod
+    def resolve_roles(obj: Employee) -> list[str]:
+        return sorted(user_roles(obj.user))
+
+
+@router.get("/me", response=MeOut, tags=["me"])
+def me(request: HttpRequest):
+    """The signed-in employee's profile and roles."""
+    return principal(request).require_employee()

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from jifen.core.roles import Cap, user_can
+from jifen.people.models import Department, Employee, User
+
+
+def managed_department_paths(user: User) -> list[str]:
+    """Paths of the departments this user manages (their subtrees are theirs to see)."""
+    employee = getattr(user, "employee", None)
+    if employee is None:
+        return []
+    return list(Department.objects.filter(manager=employee).values_list("path", flat=True))
+
+
+def _subtree_q(paths: list[str], prefix: str = "") -> Q:
+    q = Q(pk__in=[])
+    for path in paths:
+        q |= Q(**{f"{prefix}path__startswith": path})
+    return q
+
+
+def departments_visible_to(user: User) -> QuerySet[Department]:
+    """All departments for people who may see everyone; a manager's own subtrees otherwise."""
+    departments = Department.objects.select_related("parent", "manager")
+    if user_can(user, Cap.VIEW_ALL_PEOPLE):
+        return departments
+    if user_can(user, Cap.VIEW_PEOPLE):
+        return departments.filter(_subtree_q(managed_department_paths(user)))
+    return departments.none()
+
+
+def employees_visible_to(user: User) -> QuerySet[Employee]:
+    employees = Employee.objects.select_related("department", "user")
+    if user_can(user, Cap.VIEW_ALL_PEOPLE):
+        return employees
+    if user_can(user, Cap.VIEW_PEOPLE):
+        return employees.filter(_subtree_q(managed_department_paths(user), "department__"))
+    return employees.none()
+
+
+def search_employees(
+    *,
+    user: User | None,
+    q: str = "",
+    department: Department | None = None,
+    status: str = "",
+) -> QuerySet[Employee]:
+    """The console's employee list: visible to ``user``, optionally within one department's
+    subtree, with a status, matching ``q`` against number, name, e-mail or phone.
+    ``user=None`` is a system caller (an API key), which sees every employee."""
+    employees = (
+        employees_visible_to(user) if user is not None
+        else Employee.objects.select_related("department", "user")
+    )
+    if department is not None:
+        employees = employees.filter(department__path__startswith=department.path)
+    if status:
+        employees = employees.filter(status=status)
+    if q:
+        q = q.strip()
+        employees = employees.filter(
+            Q(employee_no__icontains=q) | Q(name__icontains=q) | Q(email__icontains=q)
+            | Q(phone__icontains=q)
+        )
+    return employees.order_by("employee_no")
+
+
+def department_tree() -> list[Department]:
+    """Every department in tree order (parents before children, siblings by path)."""
+    return list(Department.objects.select_related("manager").order_by("path"))
+
+
+def department_by_code(code: str) -> Department | None:
+    return Department.objects.filter(code=code).first()
+

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from jifen.core.roles import Role
+from tests.factories import PASSWORD, DepartmentFactory, EmployeeFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Site settings and throttles live in the cache; no test may see another's."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture
+def department(db):
+    return DepartmentFactory(code="HQ", name="总部")
+
+
+@pytest.fixture
+def employee(db, department):
+    return EmployeeFactory(department=department, name="张伟")
+
+
+def login_client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def make_role_employee(db, department):
+    """An employee with an extra role: make_role_employee(Role.HR_ADMIN)."""
+
+    def make(role: str, **kwargs):
+        return EmployeeFactory(department=kwargs.pop("department", department),
+                               roles=[role], **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def hr_admin(make_role_employee):
+    return make_role_employee(Role.HR_ADMIN, name="人事管理员")
+
+
+@pytest.fixture
+def super_admin(make_role_employee):
+    return make_role_employee(Role.SUPER_ADMIN, name="超级管理员")
