@@ -139,9 +139,11 @@ def health(request: HttpRequest) -> dict:
 
 
 def _mount_routers() -> None:
+    from jifen.ledger.api import router as ledger_router
     from jifen.people.api import router as people_router
 
     api.add_router("", people_router)
+    api.add_router("", ledger_router)
 
 
 _mount_routers()

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "jifen.core",
     "jifen.people",
     "jifen.integrations",
+    "jifen.ledger",
 ]
 
 MIDDLEWARE = [
