@@ -29,7 +29,7 @@ def reachable_postgres() -> str | None:
 
         psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres",
                         connect_timeout=3).close()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return str(exc).splitlines()[0]
     return None
 
@@ -40,7 +40,7 @@ def reachable_mysql() -> str | None:
 
         MySQLdb.connect(host="127.0.0.1", port=3306, user="root", passwd="",
                         connect_timeout=3).close()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return str(exc).splitlines()[0]
     return None
 

@@ -19,7 +19,8 @@ REPLAY_HEADER = "Idempotent-Replayed"
 
 
 def _fingerprint(request: HttpRequest) -> str:
-    return hashlib.sha256(request.method.encode() + request.path.encode() + request.body).hexdigest()
+    digest = hashlib.sha256(request.method.encode() + request.path.encode() + request.body)
+    return digest.hexdigest()
 
 
 def _replay(record: IdempotencyRecord, fingerprint: str) -> JsonResponse:

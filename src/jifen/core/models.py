@@ -16,6 +16,9 @@ class Capability(models.Model):
         default_permissions = ()
         permissions = [(c.value, str(c.label)) for c in Cap]
 
+    def __str__(self) -> str:
+        return "capability"
+
 
 class SiteSettings(models.Model):
     """The single row of company-wide settings. Read it with ``selectors.site_settings()``."""

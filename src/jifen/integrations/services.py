@@ -42,13 +42,14 @@ def create_api_key(*, name: str, scopes: list[str], actor: Any = None) -> tuple[
         name=name, prefix=prefix, key_hash=hash_secret(plain), scopes=scopes,
         created_by=actor if getattr(actor, "pk", None) else None,
     )
-    record_audit(actor=actor, action="apikey.create", obj=key, after={"name": name, "scopes": scopes})
+    record_audit(actor=actor, action="apikey.create", obj=key,
+                 after={"name": name, "scopes": scopes})
     return key, plain
 
 
 def authenticate_api_key(plain: str) -> ApiKey | None:
     """The active key this text is, or None."""
-    parts = plain.split("_")
+    parts = plain.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         return None
     key = ApiKey.objects.filter(prefix=parts[1], revoked_at__isnull=True).first()

@@ -1,0 +1,54 @@
+"""`jifen serve`: the web pages and the API under gunicorn (threaded workers)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Serve the web pages and the API (gunicorn). --with-worker also runs a task worker."
+
+    def add_arguments(self, parser: Any) -> None:
+        env = os.environ.get
+        parser.add_argument("--host", default=env("JIFEN_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(env("JIFEN_PORT", "8000")))
+        parser.add_argument("--workers", type=int, default=int(env("JIFEN_WORKERS", "2")))
+        parser.add_argument("--threads", type=int, default=int(env("JIFEN_THREADS", "4")))
+        parser.add_argument(
+            "--with-worker", action="store_true",
+            help="Also start one `jifen worker` process beside the server (handy for one machine).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from gunicorn.app.base import BaseApplication
+
+        from jifen.wsgi import application
+
+        worker = None
+        if options["with_worker"]:
+            worker = subprocess.Popen([sys.executable, "-m", "jifen.cli", "worker"])
+
+        class Server(BaseApplication):
+            def load_config(self) -> None:
+                self.cfg.set("bind", f"{options['host']}:{options['port']}")
+                self.cfg.set("workers", options["workers"])
+                self.cfg.set("threads", options["threads"])
+                self.cfg.set("worker_class", "gthread")
+                self.cfg.set("accesslog", os.environ.get("JIFEN_ACCESS_LOG", "-"))
+                self.cfg.set("timeout", 120)
+
+            def load(self) -> Any:
+                return application
+
+        self.stdout.write(f"jifen serving on http://{options['host']}:{options['port']}")
+        try:
+            Server().run()
+        finally:
+            if worker is not None:
+                worker.terminate()
+                worker.wait(timeout=10)

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import RequestFactory
+
+from jifen.core import errors
+from jifen.core.idempotency import REPLAY_HEADER, idempotent
+from jifen.core.models import AuditEntry, IdempotencyRecord
+
+
+def request(body: dict, key: str | None = "k-1"):
+    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+    return RequestFactory().post("/api/v1/things", data=json.dumps(body),
+                                 content_type="application/json", **headers)
+
+
+def make_thing(calls: list):
+    def handler():
+        calls.append(1)
+        AuditEntry.objects.create(action="thing.create", object_type="thing")
+        return 201, {"id": len(calls)}
+
+    return handler
+
+
+@pytest.mark.django_db
+def test_replay_returns_the_first_answer_without_running_again():
+    calls: list = []
+    first = idempotent(request({"a": 1}), "user:1", make_thing(calls))
+    second = idempotent(request({"a": 1}), "user:1", make_thing(calls))
+    assert first.status_code == second.status_code == 201
+    assert json.loads(second.content) == json.loads(first.content) == {"id": 1}
+    assert second[REPLAY_HEADER] == "true"
+    assert len(calls) == 1 and AuditEntry.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_same_key_with_a_different_body_is_a_conflict():
+    calls: list = []
+    idempotent(request({"a": 1}), "user:1", make_thing(calls))
+    with pytest.raises(errors.Conflict) as exc:
+        idempotent(request({"a": 2}), "user:1", make_thing(calls))
+    assert exc.value.code == "idempotency_key_reused"
+    assert len(calls) == 1
+
+
+@pytest.mark.django_db
+def test_keys_are_per_caller():
+    calls: list = []
+    idempotent(request({"a": 1}), "user:1", make_thing(calls))
+    idempotent(request({"a": 1}), "key:7", make_thing(calls))
+    assert len(calls) == 2
+
+
+@pytest.mark.django_db
+def test_a_failed_call_stores_nothing_so_a_retry_runs():
+    def failing():
+        AuditEntry.objects.create(action="half", object_type="thing")
+        raise errors.InsufficientPoints("no")
+
+    with pytest.raises(errors.InsufficientPoints):
+        idempotent(request({"a": 1}), "user:1", failing)
+    assert not IdempotencyRecord.objects.exists()
+    assert not AuditEntry.objects.filter(action="half").exists()
+    calls: list = []
+    assert idempotent(request({"a": 1}), "user:1", make_thing(calls)).status_code == 201
+
+
+@pytest.mark.django_db
+def test_without_a_key_every_call_runs():
+    calls: list = []
+    idempotent(request({"a": 1}, key=None), "user:1", make_thing(calls))
+    idempotent(request({"a": 1}, key=None), "user:1", make_thing(calls))
+    assert len(calls) == 2
