@@ -224,7 +224,7 @@ def upsert_employee(*, data: EmployeeData, actor: Any = None) -> tuple[Employee,
         )
     department = Department.objects.get(code=data.department_code.strip())
     employee = (
-        Employee.objects.select_for_update().select_related("user", "department")
+        Employee.objects.select_for_update()
         .filter(employee_no=data.employee_no.strip()).first()
     )
     created = employee is None
@@ -289,7 +289,7 @@ def _ensure_account(employee: Employee, data: EmployeeData) -> User:
 @transaction.atomic
 def mark_employee_left(*, employee: Employee, actor: Any, left_on: date | None = None) -> Employee:
     """Off-board an employee: status left, login disabled, tokens revoked. Idempotent."""
-    employee = Employee.objects.select_for_update().select_related("user").get(pk=employee.pk)
+    employee = Employee.objects.select_for_update().get(pk=employee.pk)
     if employee.status == EmployeeStatus.LEFT:
         return employee
     before = snapshot(employee, EMPLOYEE_FIELDS)
