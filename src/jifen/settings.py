@@ -176,6 +176,9 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("JIFEN_MEDIA_ROOT", VAR_DIR / "media"))
+# The embedded default runs without a reverse proxy, so Django serves uploads (logos, item
+# images) itself unless JIFEN_SERVE_MEDIA=0 says a proxy does.
+SERVE_MEDIA = _env_bool("JIFEN_SERVE_MEDIA", True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

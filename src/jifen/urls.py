@@ -1,7 +1,9 @@
+import re
+
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve
 
 from jifen.api import api
 
@@ -11,5 +13,9 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("", include("jifen.web_urls")),
 ]
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+if settings.SERVE_MEDIA:
+    # static() does nothing when DEBUG is off, so the route is spelled out here.
+    urlpatterns.insert(0, re_path(
+        rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}(?P<path>.*)$", serve,
+        {"document_root": settings.MEDIA_ROOT},
+    ))

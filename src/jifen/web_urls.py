@@ -4,7 +4,8 @@ from django.urls import include, path
 
 urlpatterns = [
     path("console/people/import/", include("jifen.people.import_urls")),
-    path("console/api-keys/", include("jifen.integrations.urls")),
     path("", include("jifen.people.urls")),
+    # The portal and the console; the console mounts the people and API key pages itself
+    # so that one namespace ("console") names every console page.
     path("", include("jifen.core.urls")),
 ]

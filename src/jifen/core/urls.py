@@ -1,7 +1,34 @@
-from django.urls import path
+"""The employee portal (namespace ``portal``, at the root) and the admin console
+(namespace ``console``, under /console/; the people and API key pages of other apps are
+mounted inside it here so one namespace names every console page)."""
+
+from django.urls import include, path
 
 from jifen.core import views
+from jifen.people.urls import console_urlpatterns as people_console_urls
+
+portal_patterns = [
+    path("", views.home, name="home"),
+    path("mall/", views.mall, name="mall"),
+    path("points/", views.points, name="points"),
+    path("orders/", views.orders, name="orders"),
+    path("earn/", views.earn, name="earn"),
+    path("leaderboard/", views.leaderboard, name="leaderboard"),
+]
+
+console_patterns = [
+    path("", views.dashboard, name="dashboard"),
+    *people_console_urls,
+    path("rules/", views.rules, name="rules"),
+    path("mall/", views.mall_admin, name="mall"),
+    path("activities/", views.activities, name="activities"),
+    path("insights/", views.insights, name="insights"),
+    path("settings/", views.site_settings, name="settings"),
+    path("audit/", views.audit_log, name="audit"),
+    path("api-keys/", include("jifen.integrations.urls")),
+]
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("console/", include((console_patterns, "console"))),
+    path("", include((portal_patterns, "portal"))),
 ]

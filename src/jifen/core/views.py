@@ -1,5 +1,186 @@
+"""Web pages of the employee portal and the core console pages (dashboard, site settings,
+audit log). Thin: parse, check permission, call a selector or service, render."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+
+from jifen.core import errors, selectors, services
+from jifen.core.forms import AuditFilterForm, SiteSettingsForm
+from jifen.core.permissions import htmx_partial, require_capability
+from jifen.core.roles import Cap, user_can
+from jifen.people.models import EmployeeStatus
+from jifen.people.selectors import departments_visible_to, employees_visible_to
+
+# --- employee portal ---------------------------------------------------------------------
+
+PORTAL_PLACEHOLDERS = {
+    "mall": (gettext_lazy("Points mall"), "ti-building-store",
+             gettext_lazy("Exchange your points for gifts, vouchers and experiences.")),
+    "points": (gettext_lazy("My points"), "ti-coins",
+               gettext_lazy("Your balance, where every point came from and when it expires.")),
+    "orders": (gettext_lazy("My orders"), "ti-package",
+               gettext_lazy("Follow your redemptions from confirmation to delivery.")),
+    "earn": (gettext_lazy("How to earn"), "ti-bulb",
+             gettext_lazy("Every rule that awards points, and how much each is worth.")),
+    "leaderboard": (gettext_lazy("Leaderboard"), "ti-trophy",
+                    gettext_lazy("Who earned the most this month, in the company and your "
+                                 "department.")),
+}
 
 
+@login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("jifen")
+    hour = timezone.localtime().hour
+    if hour < 11:
+        greeting = _("Good morning")
+    elif hour < 18:
+        greeting = _("Good afternoon")
+    else:
+        greeting = _("Good evening")
+    employee = getattr(request.user, "employee", None)
+    return render(request, "portal/home.html", {
+        "greeting": greeting,
+        "employee": employee,
+        "display_name": employee.name if employee else request.user.get_username(),
+        "quick_links": [(key, *PORTAL_PLACEHOLDERS[key]) for key in
+                        ("mall", "points", "orders", "earn", "leaderboard")],
+    })
+
+
+def _portal_placeholder(key: str):
+    @login_required
+    def view(request: HttpRequest) -> HttpResponse:
+        title, icon, description = PORTAL_PLACEHOLDERS[key]
+        return render(request, "portal/coming_soon.html", {
+            "page_title": title, "icon": icon, "description": description, "section": key,
+        })
+
+    view.__name__ = f"portal_{key}"
+    return view
+
+
+mall = _portal_placeholder("mall")
+points = _portal_placeholder("points")
+orders = _portal_placeholder("orders")
+earn = _portal_placeholder("earn")
+leaderboard = _portal_placeholder("leaderboard")
+
+
+# --- console -----------------------------------------------------------------------------
+
+CONSOLE_PLACEHOLDERS = {
+    "rules": (gettext_lazy("Earning rules"), "ti-list-check",
+              gettext_lazy("Event types, rules with conditions and caps, approvals and budgets.")),
+    "mall": (gettext_lazy("Mall management"), "ti-building-store",
+             gettext_lazy("Catalogue, stock, redemption windows, discounts and order "
+                          "fulfilment.")),
+    "activities": (gettext_lazy("Activities"), "ti-gift",
+                   gettext_lazy("Lotteries with provably fair draws, and auctions.")),
+    "insights": (gettext_lazy("Insights"), "ti-chart-bar",
+                 gettext_lazy("Dashboards, rankings, liability and payroll exports.")),
+}
+CONSOLE_PLACEHOLDER_CAPS = {
+    "rules": Cap.MANAGE_RULES, "mall": Cap.MANAGE_MALL, "activities": Cap.MANAGE_ACTIVITIES,
+    "insights": Cap.VIEW_INSIGHTS,
+}
+
+
+@require_capability(Cap.VIEW_CONSOLE)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    context: dict = {}
+    if user_can(user, Cap.VIEW_PEOPLE):
+        employees = employees_visible_to(user)
+        context["active_count"] = employees.filter(status=EmployeeStatus.ACTIVE).count()
+        context["left_count"] = employees.filter(status=EmployeeStatus.LEFT).count()
+        context["department_count"] = departments_visible_to(user).count()
+    if user_can(user, Cap.VIEW_AUDIT):
+        context["recent_audit"] = list(selectors.search_audit_log()[:6])
+    context["upcoming"] = [
+        (key, *CONSOLE_PLACEHOLDERS[key]) for key in CONSOLE_PLACEHOLDERS
+        if user_can(user, CONSOLE_PLACEHOLDER_CAPS[key])
+    ]
+    return render(request, "console/dashboard.html", context)
+
+
+def _console_placeholder(key: str):
+    @require_capability(CONSOLE_PLACEHOLDER_CAPS[key])
+    def view(request: HttpRequest) -> HttpResponse:
+        title, icon, description = CONSOLE_PLACEHOLDERS[key]
+        return render(request, "console/coming_soon.html", {
+            "page_title": title, "icon": icon, "description": description, "section": key,
+        })
+
+    view.__name__ = f"console_{key}"
+    return view
+
+
+rules = _console_placeholder("rules")
+mall_admin = _console_placeholder("mall")
+activities = _console_placeholder("activities")
+insights = _console_placeholder("insights")
+
+
+@require_capability(Cap.MANAGE_SETTINGS)
+@require_http_methods(["GET", "POST"])
+def site_settings(request: HttpRequest) -> HttpResponse:
+    current = selectors.site_settings()
+    locked = services.points_exist()
+    initial = {name: getattr(current, name) for name in services.SITE_SETTINGS_FIELDS
+               if name != "logo"}
+    if request.method == "POST":
+        form = SiteSettingsForm(request.POST, request.FILES, initial=initial,
+                                decimals_locked=locked)
+        if form.is_valid():
+            changes = form.changes(current)
+            if not changes:
+                messages.info(request, _("Nothing changed."))
+                return redirect("console:settings")
+            try:
+                services.update_site_settings(actor=request.user, **changes)
+            except errors.ValidationError as exc:
+                form.add_service_errors(exc.details.get("fields", {}) or {"__all__": exc.message})
+            except errors.JifenError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("Settings saved."))
+                return redirect("console:settings")
+    else:
+        form = SiteSettingsForm(initial=initial, decimals_locked=locked)
+    return render(request, "console/settings.html", {
+        "form": form, "current": current, "decimals_locked": locked,
+    })
+
+
+def _day_start(day) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+@require_capability(Cap.VIEW_AUDIT)
+def audit_log(request: HttpRequest) -> HttpResponse:
+    form = AuditFilterForm(request.GET or None, actions=selectors.audit_actions())
+    filters: dict = {}
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        filters = {"q": data["q"].strip(), "action": data["action"], "actor": data["actor"]}
+        if data["since"]:
+            filters["since"] = _day_start(data["since"])
+        if data["until"]:
+            filters["until"] = _day_start(data["until"] + timedelta(days=1))
+    entries = selectors.search_audit_log(**filters)
+    page = Paginator(entries, 25).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "filtered": any(filters.values())}
+    if htmx_partial(request):
+        return render(request, "console/audit_log.html#results", context)
+    return render(request, "console/audit_log.html", context)

@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401
+"""API key pages; mounted under /console/api-keys/ inside the ``console`` namespace by
+``jifen.core.urls``."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from jifen.integrations import views
+
+urlpatterns = [
+    path("", views.api_keys, name="api_keys"),
+    path("<int:pk>/revoke/", views.api_key_revoke, name="api_key_revoke"),
+]

@@ -1,3 +1,26 @@
-from django.urls import path  # noqa: F401
+"""Sign-in pages (``urlpatterns``, mounted at the root) and the people pages of the console
+(``console_urlpatterns``, mounted under /console/ in the ``console`` namespace by
+``jifen.core.urls``)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from jifen.people import views
+
+urlpatterns = [
+    path("login/", views.login_view, name="login"),
+    path("logout/", views.logout_view, name="logout"),
+    path("account/password/", views.password_change, name="password_change"),
+]
+
+console_urlpatterns = [
+    path("people/", views.people_list, name="people"),
+    path("people/export/", views.people_export, name="people_export"),
+    path("people/new/", views.employee_create, name="employee_create"),
+    path("people/<int:pk>/", views.employee_detail, name="employee_detail"),
+    path("people/<int:pk>/edit/", views.employee_edit, name="employee_edit"),
+    path("people/<int:pk>/left/", views.employee_left, name="employee_left"),
+    path("people/<int:pk>/roles/", views.employee_roles, name="employee_roles"),
+    path("departments/", views.departments, name="departments"),
+    path("departments/new/", views.department_create, name="department_create"),
+    path("departments/<int:pk>/edit/", views.department_edit, name="department_edit"),
+]
