@@ -10,6 +10,8 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.db import transaction
+from django.test import Client
+from django.urls import reverse
 
 from jifen.core.roles import Cap, Role, user_can, user_roles
 from jifen.demo.builder import DEMO_LOGINS, DEMO_PASSWORD
@@ -82,6 +84,14 @@ def test_the_manager_login_looks_after_a_subtree_not_the_whole_company(demo_outp
     visible = employees_visible_to(manager)
     assert {e.department.code for e in visible} == {"RD", "RD-FE", "RD-BE", "RD-QA"}
     assert visible.count() < Employee.objects.count()
+
+
+def test_the_manager_login_opens_the_console_and_the_employee_login_does_not(demo_output):
+    manager, employee = Client(), Client()
+    assert manager.login(username="manager", password=DEMO_PASSWORD)
+    assert employee.login(username="employee", password=DEMO_PASSWORD)
+    assert manager.get(reverse("console:dashboard")).status_code == 200
+    assert employee.get(reverse("console:dashboard")).status_code in (302, 403)
 
 
 def test_every_printed_login_signs_in_with_the_printed_password_and_has_its_role(demo_output):
