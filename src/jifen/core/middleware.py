@@ -28,7 +28,7 @@ class SiteLanguageMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         language = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
         if language not in _SUPPORTED:
-            language = site_settings().default_language
+            language = str(site_settings().default_language)
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
         token = request_ip.set(client_ip(request))
