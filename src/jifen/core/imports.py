@@ -1,0 +1,920 @@
+"""Bulk import: the one mechanism every spreadsheet importer reuses (NetBox style).
+
+An upload goes through **preview → per-row errors → commit**:
+
+1. ``create_import_job`` reads the file (xlsx, or csv in UTF-8 with or without BOM or in
+   GB18030 as Chinese Excel saves it), finds the header row, maps columns to the importer's
+   fields by their Chinese and English header aliases, checks every row and stores an
+   ``ImportJob`` with the counts and per-row errors. Nothing else is written.
+2. The admin may change the mapping (``remap_import_job`` checks again), download the
+   error report (``error_report``) and fix the sheet.
+3. ``start_import_commit`` commits: all rows (only when none has an error) or only the
+   valid rows. The importer writes every row in ONE transaction, so a database error leaves
+   nothing half-done and the job says ``failed`` with the reason. An importer with
+   ``background = True`` has its commit enqueued for ``jifen worker``
+   (``commit_import_task``); otherwise it runs in the request. Either way the job's
+   ``processed_rows`` / ``total_rows`` feed the same htmx-polled progress partial.
+
+An importer is a subclass of ``Importer`` in ``<app>/imports.py`` decorated with
+``@register``; ``get_importer`` finds it by ``kind`` (in a worker too, by importing every
+app's ``imports`` module). ``ImportPages`` gives an importer its web pages; an app's
+``import_urls.py`` mounts ``ImportPages(...).urlpatterns()``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import logging
+import re
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import PurePath
+from typing import Any, ClassVar
+
+from django import forms
+from django.core.files.base import ContentFile
+from django.db import DatabaseError, transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.module_loading import autodiscover_modules
+from django.utils.translation import get_language, gettext_lazy, ngettext
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_tasks import task
+
+from jifen.core import errors
+from jifen.core.models import ImportJob
+
+logger = logging.getLogger(__name__)
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+HEADER_SCAN_ROWS = 20  # the header row is looked for among the first rows that hold data
+PREVIEW_ROWS = 10  # good rows shown on the preview page
+ERRORS_SHOWN = 200  # bad rows listed on the preview page; the report has them all
+PROGRESS_EVERY = 500  # rows between two progress updates
+ALLOWED_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".txt")
+
+# How the result page names the counts an importer's ``commit`` returns.
+RESULT_LABELS = {
+    "imported": gettext_lazy("Rows imported"),
+    "skipped": gettext_lazy("Rows skipped (errors)"),
+    "created": gettext_lazy("Created"),
+    "updated": gettext_lazy("Updated"),
+    "unchanged": gettext_lazy("Unchanged"),
+    "accounts_created": gettext_lazy("Accounts created"),
+}
+
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
+
+Row = tuple[int, list[Any]]  # (row number as the spreadsheet shows it, cell values)
+Problem = tuple[str, str]  # (field name, or "" for the whole row; message)
+
+
+# --- importer declaration ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportField:
+    """A column an importer understands. ``aliases`` are the header texts that map to it
+    automatically (Chinese first: the first one heads the Chinese template); the field's
+    name and its translated label always match too."""
+
+    name: str
+    label: Any
+    aliases: tuple[str, ...] = ()
+    required: bool = False
+    help_text: Any = ""
+
+    def template_header(self, language: str | None) -> str:
+        if (language or "").startswith("zh") and self.aliases:
+            return self.aliases[0]
+        return self.name
+
+
+@dataclass
+class RowResult:
+    """One data row after parsing and checking. ``item`` is what the importer's ``commit``
+    receives; it is written only when ``problems`` is empty."""
+
+    row: int
+    cells: list[Any]
+    item: Any = None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def add(self, field_name: str, message: str) -> None:
+        """Add a problem unless this field already has one (the first reason is the useful
+        one; "unknown department" then "a department is required" is noise)."""
+        if field_name and any(f == field_name for f, _m in self.problems):
+            return
+        if (field_name, message) not in self.problems:
+            self.problems.append((field_name, message))
+
+
+class Importer:
+    """Subclass per kind of import; declare ``kind``, ``verbose_name``, ``fields`` and
+    ``example_row``, implement ``parse`` and ``commit``."""
+
+    kind: ClassVar[str] = ""
+    verbose_name: ClassVar[Any] = ""
+    fields: ClassVar[tuple[ImportField, ...]] = ()
+    example_row: ClassVar[dict[str, Any]] = {}
+    # True: the commit is enqueued as a background task instead of running in the request.
+    background: ClassVar[bool] = False
+
+    def field(self, name: str) -> ImportField | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    def field_label(self, name: str) -> str:
+        found = self.field(name)
+        return str(found.label) if found else (name or _("Row"))
+
+    def mapping_problems(self, mapping: dict[str, int | None], columns: int) -> list[str]:
+        """Why this mapping cannot be used (empty when it can)."""
+        problems = []
+        for f in self.fields:
+            if f.required and mapping.get(f.name) is None:
+                problems.append(_("Choose the column for %s.") % f.label)
+        used: dict[int, str] = {}
+        for name, index in mapping.items():
+            if index is None:
+                continue
+            if not 0 <= index < columns:
+                problems.append(_("The column chosen for %s does not exist.")
+                                % self.field_label(name))
+            elif index in used:
+                problems.append(_("%(a)s and %(b)s use the same column.")
+                                % {"a": self.field_label(used[index]),
+                                   "b": self.field_label(name)})
+            else:
+                used[index] = name
+        return problems
+
+    def begin(self) -> Any:
+        """Load what checking every row needs (e.g. all departments) once; the result is
+        passed to ``parse`` and ``check_batch`` as ``context``."""
+        return None
+
+    def parse(self, values: dict[str, Any], context: Any) -> tuple[Any, list[Problem]]:
+        """Turn one row's mapped cell values (field name → raw cell value) into an item
+        and the problems found in it."""
+        raise NotImplementedError
+
+    def check_batch(self, results: list[RowResult], context: Any) -> None:
+        """Checks across rows (duplicates within the file, database look-ups in bulk);
+        adds problems to ``results`` in place."""
+
+    def commit(self, items: list[Any], *, actor: Any, job: ImportJob,
+               progress: Callable[[int], None]) -> dict[str, int]:
+        """Write ``items`` (every one valid). Runs inside one transaction; returns counts
+        for the result page (e.g. {"created": 3, "updated": 1})."""
+        raise NotImplementedError
+
+
+_REGISTRY: dict[str, type[Importer]] = {}
+
+
+def register(importer: type[Importer]) -> type[Importer]:
+    """Class decorator: make an importer reachable by its ``kind``."""
+    if not importer.kind:
+        raise ValueError(f"{importer.__name__} has no kind")
+    _REGISTRY[importer.kind] = importer
+    return importer
+
+
+def get_importer(kind: str) -> Importer:
+    if kind not in _REGISTRY:
+        # A worker process has not imported the apps' importers yet.
+        autodiscover_modules("imports")
+    if kind not in _REGISTRY:
+        raise errors.NotFound(_("Unknown kind of import: %s") % kind, code="unknown_import")
+    return _REGISTRY[kind]()
+
+
+# --- reading files --------------------------------------------------------------------
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def read_rows(data: bytes, filename: str) -> list[Row]:
+    """Every non-blank row of the file's first sheet, numbered as a spreadsheet program
+    shows it (blank rows are skipped but still counted)."""
+    suffix = PurePath(filename or "").suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        rows: Iterable[Row] = _read_xlsx(data)
+    elif suffix in (".csv", ".txt"):
+        rows = _read_csv(data)
+    elif suffix == ".xls":
+        raise errors.ValidationError(
+            _("Old .xls workbooks cannot be read; save the file as .xlsx or .csv."),
+            code="unsupported_file",
+        )
+    else:
+        raise errors.ValidationError(_("Upload an .xlsx or .csv file."), code="unsupported_file")
+    return [(number, cells) for number, cells in rows if not all(map(_is_blank, cells))]
+
+
+def _read_xlsx(data: bytes) -> list[Row]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise errors.ValidationError(
+            _("This file could not be read as an Excel workbook."), code="unreadable_file"
+        ) from exc
+    try:
+        sheet = workbook.active if hasattr(workbook.active, "iter_rows") else None
+        sheet = sheet or next((ws for ws in workbook.worksheets if hasattr(ws, "iter_rows")),
+                              None)
+        if sheet is None:
+            return []
+        # Some programs write a wrong <dimension>; without this rows or columns go missing.
+        sheet.reset_dimensions()
+        return [(number, list(values))
+                for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True),
+                                                 start=1)]
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise errors.ValidationError(
+            _("This file could not be read as an Excel workbook."), code="unreadable_file"
+        ) from exc
+    finally:
+        workbook.close()
+
+
+def decode_text(data: bytes) -> str:
+    """CSV bytes to text: UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030
+    (what Chinese Excel writes for "CSV (逗号分隔)")."""
+    if data.startswith(codecs.BOM_UTF8):
+        encodings = ["utf-8-sig"]
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encodings = ["utf-16"]
+    else:
+        encodings = ["utf-8", "gb18030"]
+    for encoding in encodings:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise errors.ValidationError(
+        _("The text encoding of this file is not recognised; save it as CSV UTF-8."),
+        code="unreadable_file",
+    )
+
+
+def _read_csv(data: bytes) -> list[Row]:
+    text = decode_text(data)
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = max(",\t;", key=first_line.count) if first_line else ","
+    if not first_line.count(delimiter):
+        delimiter = ","
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        return [(number, list(cells)) for number, cells in enumerate(reader, start=1)]
+    except csv.Error as exc:
+        raise errors.ValidationError(
+            _("This file could not be read as CSV: %s") % exc, code="unreadable_file"
+        ) from exc
+
+
+# --- cell values ----------------------------------------------------------------------
+
+
+def cell_text(value: Any) -> str:
+    """A cell as text: numbers without a spurious ".0" (Excel stores 1001 as 1001.0),
+    dates as YYYY-MM-DD."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        if (value.hour, value.minute, value.second, value.microsecond) == (0, 0, 0, 0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d")
+
+
+def cell_date(value: Any) -> date | None:
+    """A date from an Excel date cell, an Excel serial number, or text such as 2024-03-01,
+    2024/3/1, 2024.3.1, 2024年3月1日 or 20240301. ``None`` for an empty cell; ValueError
+    for anything else."""
+    if _is_blank(value):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _excel_serial(value)
+    text = str(value).strip().split(" ")[0].split("T")[0]
+    if text.isdigit() and len(text) == 5:
+        return _excel_serial(int(text))
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(text)
+
+
+def _excel_serial(number: float) -> date:
+    from openpyxl.utils.datetime import from_excel
+
+    # 1 = 1900-01-01; beyond 2958465 is past the year 9999.
+    if not 1 <= number <= 2958465:
+        raise ValueError(str(number))
+    return from_excel(number).date()
+
+
+def normalize_header(text: Any) -> str:
+    """Header text compared loosely: case, spaces, underscores, dashes, asterisks (the
+    "required" mark) and a trailing note in brackets are ignored."""
+    value = cell_text(text).lower()
+    value = re.sub(r"[（(\[【].*?[)）\]】]", "", value)
+    return re.sub(r"[\s_\-*:：.·]+", "", value)
+
+
+def header_keys(importer: Importer) -> dict[str, str]:
+    """Normalized header text → field name."""
+    keys: dict[str, str] = {}
+    for f in importer.fields:
+        for text in (f.name, str(f.label), *f.aliases):
+            keys.setdefault(normalize_header(text), f.name)
+    return keys
+
+
+def detect_header(rows: list[Row], importer: Importer) -> int:
+    """Index (in ``rows``) of the header row: among the first rows, the one naming the most
+    fields; the first row when none names any."""
+    keys = header_keys(importer)
+    best, best_score = 0, 0
+    for index, (_number, cells) in enumerate(rows[:HEADER_SCAN_ROWS]):
+        score = len({keys[k] for k in map(normalize_header, cells) if k in keys})
+        if score > best_score:
+            best, best_score = index, score
+    return best
+
+
+def auto_mapping(headers: list[str], importer: Importer) -> dict[str, int | None]:
+    keys = header_keys(importer)
+    mapping: dict[str, int | None] = {f.name: None for f in importer.fields}
+    for index, header in enumerate(headers):
+        name = keys.get(normalize_header(header))
+        if name and mapping[name] is None:
+            mapping[name] = index
+    return mapping
+
+
+def _column_letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(index + 1)
+
+
+def column_labels(headers: list[str]) -> list[str]:
+    """What the mapping form shows for each column: its header, or "Column C"."""
+    return [
+        f"{_column_letter(i)} · {h}" if h else _("Column %s") % _column_letter(i)
+        for i, h in enumerate(headers)
+    ]
+
+
+# --- checking rows ----------------------------------------------------------------------
+
+
+def validate_rows(
+    importer: Importer,
+    rows: list[Row],
+    mapping: dict[str, int | None],
+    *,
+    on_progress: Callable[[int], None] | None = None,
+) -> list[RowResult]:
+    """Parse and check every data row; nothing is written."""
+    context = importer.begin()
+    columns = [(name, index) for name, index in mapping.items() if index is not None]
+    results = []
+    for count, (number, cells) in enumerate(rows, start=1):
+        values = {name: cells[index] if index < len(cells) else None for name, index in columns}
+        item, problems = importer.parse(values, context)
+        result = RowResult(row=number, cells=cells, item=item)
+        for field_name, message in problems:
+            result.add(field_name, message)
+        results.append(result)
+        if on_progress and count % PROGRESS_EVERY == 0:
+            on_progress(count)
+    importer.check_batch(results, context)
+    return results
+
+
+def _job_rows(job: ImportJob) -> list[Row]:
+    """The data rows of the job's file (those below its header row)."""
+    with job.file.open("rb") as handle:
+        data = handle.read()
+    return [row for row in read_rows(data, job.original_name) if row[0] > job.header_row]
+
+
+def _apply_results(job: ImportJob, importer: Importer, results: list[RowResult] | None,
+                   total: int) -> None:
+    job.total_rows = total
+    if results is None:  # the mapping is incomplete: nothing could be checked
+        job.valid_rows = job.error_count = 0
+        job.error_rows, job.preview_rows = [], []
+        return
+    job.error_rows = [
+        {"row": r.row, "field": f, "message": m} for r in results for f, m in r.problems
+    ]
+    job.error_count = sum(1 for r in results if r.problems)
+    job.valid_rows = total - job.error_count
+    mapped = [index for index in job.mapping.values() if index is not None]
+    job.preview_rows = [
+        {"row": r.row, "values": [cell_text(r.cells[i]) if i < len(r.cells) else ""
+                                  for i in mapped]}
+        for r in results if r.ok
+    ][:PREVIEW_ROWS]
+
+
+def _check(job: ImportJob, importer: Importer, rows: list[Row]) -> list[RowResult] | None:
+    if importer.mapping_problems(job.mapping, len(job.headers)):
+        return None
+    return validate_rows(importer, rows, job.mapping)
+
+
+# --- services: the life of an import job -------------------------------------------------
+
+
+@transaction.atomic
+def create_import_job(*, importer: Importer, upload: Any, actor: Any) -> ImportJob:
+    """Read an uploaded file, map its columns, check every row and keep the outcome as a
+    ``previewed`` job. Writes nothing but the job and its stored file. Raises
+    ValidationError for a file that is too big, unreadable or has no data rows."""
+    if upload.size > MAX_UPLOAD_BYTES:
+        raise errors.ValidationError(_("The file is larger than 20 MB."), code="file_too_large")
+    data = upload.read()
+    rows = read_rows(data, upload.name)
+    if not rows:
+        raise errors.ValidationError(_("The file is empty."), code="empty_file")
+    header_index = detect_header(rows, importer)
+    header_number, header_cells = rows[header_index]
+    data_rows = rows[header_index + 1:]
+    if not data_rows:
+        raise errors.ValidationError(_("The file has a header row but no data below it."),
+                                     code="empty_file")
+    width = max(len(cells) for _number, cells in rows[header_index:])
+    headers = [cell_text(c) for c in header_cells] + [""] * (width - len(header_cells))
+    while headers and not headers[-1]:
+        headers.pop()
+    job = ImportJob(
+        kind=importer.kind, original_name=PurePath(upload.name).name[:255],
+        header_row=header_number, headers=headers, mapping=auto_mapping(headers, importer),
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
+    _apply_results(job, importer, _check(job, importer, data_rows), len(data_rows))
+    job.file.save(job.original_name, ContentFile(data), save=False)
+    job.save()
+    return job
+
+
+@transaction.atomic
+def remap_import_job(*, job: ImportJob, mapping: dict[str, int | None], actor: Any,
+                     ) -> ImportJob:
+    """Use another column mapping and check every row again. Only a previewed job can be
+    remapped."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status != ImportJob.Status.PREVIEWED:
+        raise errors.Conflict(_("This import has already been started or cancelled."),
+                              code="import_not_previewed")
+    importer = get_importer(job.kind)
+    job.mapping = {f.name: mapping.get(f.name) for f in importer.fields}
+    rows = _job_rows(job)
+    _apply_results(job, importer, _check(job, importer, rows), len(rows))
+    job.save()
+    return job
+
+
+def start_import_commit(*, job: ImportJob, mode: str, actor: Any) -> ImportJob:
+    """Commit a previewed job: ``all`` rows (refused while any row has an error) or
+    ``valid_only``. The job moves to ``committing`` exactly once (a second click gets a
+    Conflict); then the commit runs now or, for a background importer, in the worker.
+
+    Not one transaction on purpose: the write runs in its own transaction so that when it
+    fails the job can still be marked ``failed``."""
+    importer = get_importer(job.kind)
+    if mode not in ImportJob.Mode.values:
+        raise errors.ValidationError(_("Unknown import mode."), code="invalid_mode")
+    if problems := importer.mapping_problems(job.mapping, len(job.headers)):
+        raise errors.ValidationError(problems[0], code="incomplete_mapping")
+    if mode == ImportJob.Mode.ALL and job.error_count:
+        raise errors.Conflict(
+            ngettext(
+                "%(count)d row has an error: fix it, or import only the valid rows.",
+                "%(count)d rows have errors: fix them, or import only the valid rows.",
+                job.error_count,
+            ) % {"count": job.error_count},
+            code="import_has_errors",
+        )
+    if not job.valid_rows:
+        raise errors.Conflict(_("There are no valid rows to import."), code="nothing_to_import")
+    now = timezone.now()
+    with transaction.atomic():
+        started = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.PREVIEWED).update(
+            status=ImportJob.Status.COMMITTING, mode=mode, started_at=now, updated_at=now,
+            committed_by=actor if getattr(actor, "pk", None) else None, processed_rows=0,
+        )
+        if not started:
+            raise errors.Conflict(_("This import has already been started or cancelled."),
+                                  code="import_not_previewed")
+        if importer.background:
+            transaction.on_commit(lambda: commit_import_task.enqueue(job.pk))
+    if not importer.background:
+        run_import_commit(job_id=job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def _set_progress(job_id: int, count: int) -> None:
+    ImportJob.objects.filter(pk=job_id).update(processed_rows=count, updated_at=timezone.now())
+
+
+def _fail(job: ImportJob, reason: str) -> ImportJob:
+    job.status = ImportJob.Status.FAILED
+    job.failure_reason = reason[:2000]
+    job.finished_at = timezone.now()
+    job.save()
+    return job
+
+
+def run_import_commit(*, job_id: int) -> ImportJob:
+    """The commit itself (in the request or in a worker). Reads the stored file again and
+    checks every row again (the data may have changed since the preview), reporting
+    progress as it goes, then hands the valid rows to the importer in one transaction.
+    A job that is not ``committing`` is left alone, so a retried task does nothing."""
+    job = ImportJob.objects.select_related("committed_by").get(pk=job_id)
+    if job.status != ImportJob.Status.COMMITTING:
+        return job
+    importer = get_importer(job.kind)
+    try:
+        rows = _job_rows(job)
+        job.total_rows = len(rows)
+        results = validate_rows(importer, rows, job.mapping,
+                                on_progress=lambda n: _set_progress(job.pk, n))
+        _apply_results(job, importer, results, len(rows))
+        if job.mode == ImportJob.Mode.ALL and job.error_count:
+            return _fail(job, ngettext(
+                "Nothing was imported: since the preview %(count)d row has an error.",
+                "Nothing was imported: since the preview %(count)d rows have errors.",
+                job.error_count) % {"count": job.error_count})
+        items = [r.item for r in results if r.ok]
+        if not items:
+            return _fail(job, _("Nothing was imported: no row is valid."))
+        with transaction.atomic():
+            counts = importer.commit(items, actor=job.committed_by, job=job,
+                                     progress=lambda n: _set_progress(job.pk, n))
+    except errors.JifenError as exc:
+        return _fail(job, _("Nothing was imported: %s") % exc.message)
+    except DatabaseError as exc:
+        logger.warning("import job %s failed: %s", job.pk, exc)
+        return _fail(job, _("Nothing was imported: the database refused the data (%s).") % exc)
+    except Exception as exc:
+        logger.exception("import job %s failed", job.pk)
+        return _fail(job, _("Nothing was imported: unexpected error (%s).") % exc)
+    job.status = ImportJob.Status.DONE
+    job.result = {**counts, "imported": len(items), "skipped": job.error_count}
+    job.processed_rows = job.total_rows
+    job.finished_at = timezone.now()
+    job.save()
+    return job
+
+
+@task()
+def commit_import_task(job_id: int) -> None:
+    """Background form of ``run_import_commit`` for importers with ``background = True``."""
+    run_import_commit(job_id=job_id)
+
+
+@transaction.atomic
+def cancel_import_job(*, job: ImportJob, actor: Any) -> ImportJob:
+    """Drop a previewed job and its stored file; nothing was imported."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status != ImportJob.Status.PREVIEWED:
+        raise errors.Conflict(_("This import has already been started or cancelled."),
+                              code="import_not_previewed")
+    job.status = ImportJob.Status.CANCELLED
+    job.finished_at = timezone.now()
+    job.save()
+    name, storage = job.file.name, job.file.storage
+    transaction.on_commit(lambda: storage.delete(name) if name else None)
+    return job
+
+
+# --- reads: reports and templates -----------------------------------------------------
+
+
+def recent_import_jobs(kind: str, limit: int = 10) -> list[ImportJob]:
+    return list(ImportJob.objects.filter(kind=kind).select_related("created_by")[:limit])
+
+
+def error_messages_by_row(job: ImportJob, importer: Importer) -> dict[int, str]:
+    """Row number → its problems as one line ("E-mail: … ; Name: …")."""
+    lines: dict[int, list[str]] = {}
+    for error in job.error_rows:
+        label = importer.field_label(error["field"]) if error["field"] else ""
+        lines.setdefault(error["row"], []).append(
+            f"{label}: {error['message']}" if label else error["message"]
+        )
+    return {row: "; ".join(parts) for row, parts in lines.items()}
+
+
+def error_report(job: ImportJob, fmt: str) -> tuple[bytes, str, str]:
+    """The bad rows with their original columns plus the row number and the reason, as
+    (content, content type, file name). Fix the rows in it and upload it again: the extra
+    columns are ignored."""
+    importer = get_importer(job.kind)
+    messages = error_messages_by_row(job, importer)
+    rows = [(n, cells) for n, cells in _job_rows(job) if n in messages]
+    width = max([len(job.headers)] + [len(cells) for _n, cells in rows])
+    header = [*job.headers, *[""] * (width - len(job.headers)), _("Row"), _("Error")]
+    body = [[*cells, *[None] * (width - len(cells)), n, messages[n]] for n, cells in rows]
+    stem = PurePath(job.original_name).stem
+    filename = f"{stem}-errors.{'xlsx' if fmt == 'xlsx' else 'csv'}"
+    if fmt == "xlsx":
+        return _xlsx_bytes(header, body), XLSX_CONTENT_TYPE, filename
+    return _csv_bytes(header, body), CSV_CONTENT_TYPE, filename
+
+
+def _xlsx_bytes(header: list[Any], rows: Iterable[list[Any]]) -> bytes:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet()
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _csv_bytes(header: list[Any], rows: Iterable[list[Any]]) -> bytes:
+    # UTF-8 with BOM: Excel opens it with the right encoding; every other program too.
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([cell_text(v) for v in row])
+    return codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8")
+
+
+def template_file(importer: Importer, fmt: str) -> tuple[bytes, str, str]:
+    """A blank sheet to fill in: the header row (Chinese or English headers, by the UI
+    language) and one example row."""
+    language = get_language()
+    header = [f.template_header(language) for f in importer.fields]
+    example = [importer.example_row.get(f.name, "") for f in importer.fields]
+    name = f"{importer.kind.replace('.', '-')}-template"
+    if fmt == "xlsx":
+        return _xlsx_bytes(header, [example]), XLSX_CONTENT_TYPE, f"{name}.xlsx"
+    return _csv_bytes(header, [example]), CSV_CONTENT_TYPE, f"{name}.csv"
+
+
+# --- web pages --------------------------------------------------------------------------
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("Spreadsheet"),
+        help_text=gettext_lazy("An .xlsx or .csv file of at most 20 MB."),
+        widget=forms.ClearableFileInput(attrs={"class": "form-control", "accept": ".xlsx,.csv"}),
+    )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(_("The file is larger than 20 MB."))
+        if PurePath(upload.name).suffix.lower() not in ALLOWED_SUFFIXES:
+            raise forms.ValidationError(_("Upload an .xlsx or .csv file."))
+        return upload
+
+
+class MappingForm(forms.Form):
+    """One select per importer field: which column of the file holds it."""
+
+    def __init__(self, *args: Any, importer: Importer, job: ImportJob, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        choices = [("", _("— not imported —"))] + [
+            (str(i), label) for i, label in enumerate(column_labels(job.headers))
+        ]
+        for f in importer.fields:
+            current = job.mapping.get(f.name)
+            self.fields[f.name] = forms.TypedChoiceField(
+                label=f.label, choices=choices, required=False, coerce=int, empty_value=None,
+                initial="" if current is None else str(current), help_text=f.help_text,
+                widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+            )
+
+
+def _require(capability: str) -> Callable:
+    try:
+        from jifen.core.permissions import require_capability
+    except ImportError:  # pragma: no cover - the shared helper is being written
+        require_capability = None
+    if require_capability is not None:
+        return require_capability(capability)
+
+    from django.contrib.auth.views import redirect_to_login
+    from django.core.exceptions import PermissionDenied
+
+    from jifen.core.roles import user_can
+
+    def decorator(view: Callable) -> Callable:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not user_can(request.user, capability):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _download(content: bytes, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f"attachment; filename=\"{filename}\""
+    return response
+
+
+class ImportPages:
+    """The web pages of one importer: upload → mapping and preview → commit → result.
+    Mount with ``urlpatterns = ImportPages(...).urlpatterns()`` under an ``app_name``."""
+
+    def __init__(self, *, importer: type[Importer], capability: str, title: Any,
+                 intro: Any = "", back_url_name: str = "", back_label: Any = ""):
+        self.importer_class = importer
+        self.capability = capability
+        self.title = title
+        self.intro = intro
+        self.back_url_name = back_url_name
+        self.back_label = back_label
+
+    def urlpatterns(self) -> list[URLPattern]:
+        guard = _require(self.capability)
+        return [
+            path("", guard(require_http_methods(["GET", "POST"])(self.start)), name="start"),
+            path("template.<str:fmt>", guard(require_GET(self.template)), name="template"),
+            path("<int:pk>/", guard(require_http_methods(["GET", "POST"])(self.preview)),
+                 name="preview"),
+            path("<int:pk>/commit/", guard(require_POST(self.commit)), name="commit"),
+            path("<int:pk>/cancel/", guard(require_POST(self.cancel)), name="cancel"),
+            path("<int:pk>/result/", guard(require_GET(self.result)), name="result"),
+            path("<int:pk>/progress/", guard(require_GET(self.progress)), name="progress"),
+            path("<int:pk>/errors.<str:fmt>", guard(require_GET(self.errors)), name="errors"),
+        ]
+
+    # helpers
+
+    def _importer(self) -> Importer:
+        return self.importer_class()
+
+    def _job(self, pk: int) -> ImportJob:
+        return get_object_or_404(ImportJob, pk=pk, kind=self.importer_class.kind)
+
+    def _url(self, request: HttpRequest, name: str, *args: Any) -> str:
+        namespace = request.resolver_match.namespace if request.resolver_match else ""
+        return reverse(f"{namespace}:{name}" if namespace else name, args=args)
+
+    def _context(self, request: HttpRequest, job: ImportJob | None = None, **extra: Any) -> dict:
+        importer = self._importer()
+        urls = {
+            "start": self._url(request, "start"),
+            "template_xlsx": self._url(request, "template", "xlsx"),
+            "template_csv": self._url(request, "template", "csv"),
+        }
+        if job is not None:
+            for name in ("preview", "commit", "cancel", "result", "progress"):
+                urls[name] = self._url(request, name, job.pk)
+            urls["errors_xlsx"] = self._url(request, "errors", job.pk, "xlsx")
+            urls["errors_csv"] = self._url(request, "errors", job.pk, "csv")
+        try:
+            back_url = reverse(self.back_url_name) if self.back_url_name else ""
+        except NoReverseMatch:
+            back_url = ""
+        counts = job.result if job is not None else {}
+        result_items = [(RESULT_LABELS.get(key, key), value) for key, value in counts.items()]
+        return {"importer": importer, "job": job, "urls": urls, "page_title": self.title,
+                "intro": self.intro, "back_url": back_url, "back_label": self.back_label,
+                "result_items": result_items, **extra}
+
+    # views
+
+    def start(self, request: HttpRequest) -> HttpResponse:
+        importer = self._importer()
+        form = UploadForm(request.POST or None, request.FILES or None)
+        status = 200
+        if request.method == "POST":
+            if form.is_valid():
+                try:
+                    job = create_import_job(importer=importer, upload=form.cleaned_data["file"],
+                                            actor=request.user)
+                except errors.JifenError as exc:
+                    form.add_error("file", exc.message)
+                else:
+                    return redirect(self._url(request, "preview", job.pk))
+            status = 422
+        return render(request, "console/imports/start.html", self._context(
+            request, form=form, recent=recent_import_jobs(importer.kind),
+        ), status=status)
+
+    def template(self, request: HttpRequest, fmt: str) -> HttpResponse:
+        if fmt not in ("xlsx", "csv"):
+            return HttpResponse(status=404)
+        return _download(*template_file(self._importer(), fmt))
+
+    def preview(self, request: HttpRequest, pk: int) -> HttpResponse:
+        job = self._job(pk)
+        if job.status != ImportJob.Status.PREVIEWED:
+            return redirect(self._url(request, "result", job.pk))
+        importer = self._importer()
+        form = MappingForm(request.POST or None, importer=importer, job=job)
+        if request.method == "POST" and form.is_valid():
+            try:
+                job = remap_import_job(job=job, mapping=form.cleaned_data, actor=request.user)
+            except errors.JifenError as exc:
+                form.add_error(None, exc.message)
+            else:
+                return redirect(self._url(request, "preview", job.pk))
+        return self._render_preview(request, job, form)
+
+    def _render_preview(self, request: HttpRequest, job: ImportJob, form: MappingForm,
+                        refusal: str = "", status: int = 200) -> HttpResponse:
+        importer = self._importer()
+        mapped = [name for name, index in job.mapping.items() if index is not None]
+        shown = job.error_rows[:ERRORS_SHOWN]
+        return render(request, "console/imports/preview.html", self._context(
+            request, job,
+            form=form,
+            mapping_problems=importer.mapping_problems(job.mapping, len(job.headers)),
+            errors_shown=[{**e, "label": importer.field_label(e["field"]) if e["field"] else ""}
+                          for e in shown],
+            errors_hidden=max(0, len(job.error_rows) - len(shown)),
+            preview_labels=[importer.field_label(name) for name in mapped],
+            refusal=refusal,
+        ), status=status)
+
+    def commit(self, request: HttpRequest, pk: int) -> HttpResponse:
+        job = self._job(pk)
+        try:
+            job = start_import_commit(job=job, mode=request.POST.get("mode", ""),
+                                      actor=request.user)
+        except errors.JifenError as exc:
+            if job.status != ImportJob.Status.PREVIEWED:
+                return redirect(self._url(request, "result", job.pk))
+            form = MappingForm(importer=self._importer(), job=job)
+            return self._render_preview(request, job, form, refusal=exc.message,
+                                        status=409 if isinstance(exc, errors.Conflict) else 422)
+        return redirect(self._url(request, "result", job.pk))
+
+    def cancel(self, request: HttpRequest, pk: int) -> HttpResponse:
+        job = self._job(pk)
+        try:
+            cancel_import_job(job=job, actor=request.user)
+        except errors.JifenError:
+            return redirect(self._url(request, "result", job.pk))
+        return redirect(self._url(request, "start"))
+
+    def result(self, request: HttpRequest, pk: int) -> HttpResponse:
+        job = self._job(pk)
+        if job.status == ImportJob.Status.PREVIEWED:
+            return redirect(self._url(request, "preview", job.pk))
+        return render(request, "console/imports/result.html", self._context(request, job))
+
+    def progress(self, request: HttpRequest, pk: int) -> HttpResponse:
+        job = self._job(pk)
+        return render(request, "console/imports/result.html#status", self._context(request, job))
+
+    def errors(self, request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+        if fmt not in ("xlsx", "csv"):
+            return HttpResponse(status=404)
+        job = self._job(pk)
+        if job.status == ImportJob.Status.CANCELLED:
+            return HttpResponse(status=404)
+        return _download(*error_report(job, fmt))

@@ -1,0 +1,339 @@
+"""The shared bulk-import mechanism, driven through a small test importer that writes
+audit entries (so these tests need no other app)."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from datetime import date, datetime
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import DatabaseError
+from django_tasks_db.models import DBTaskResult
+from openpyxl import Workbook, load_workbook
+
+from jifen.core import errors
+from jifen.core.imports import (
+    Importer,
+    ImportField,
+    cancel_import_job,
+    cell_date,
+    cell_text,
+    create_import_job,
+    error_report,
+    read_rows,
+    register,
+    remap_import_job,
+    run_import_commit,
+    start_import_commit,
+)
+from jifen.core.models import AuditEntry, ImportJob
+
+pytestmark = pytest.mark.django_db
+
+
+@register
+class NoteImporter(Importer):
+    """Each row becomes an audit entry "test.note"; code BOOM makes the database fail."""
+
+    kind = "test.notes"
+    verbose_name = "notes"
+    fields = (
+        ImportField("code", "Code", ("编码", "note code"), required=True),
+        ImportField("text", "Text", ("内容",)),
+        ImportField("day", "Day", ("日期",)),
+    )
+    example_row = {"code": "A1", "text": "hello", "day": "2024-03-01"}
+
+    def parse(self, values, context):
+        code = cell_text(values.get("code"))
+        problems = []
+        if not code:
+            problems.append(("code", "A code is required."))
+        day = None
+        try:
+            day = cell_date(values.get("day"))
+        except ValueError:
+            problems.append(("day", "Not a date."))
+        return {"code": code, "text": cell_text(values.get("text")), "day": day}, problems
+
+    def check_batch(self, results, context):
+        seen: dict[str, int] = {}
+        for result in results:
+            code = result.item["code"]
+            if code in seen:
+                result.add("code", f"Duplicate of row {seen[code]}.")
+            seen.setdefault(code, result.row)
+
+    def commit(self, items, *, actor, job, progress):
+        for item in items:
+            if item["code"] == "BOOM":
+                raise DatabaseError("disk on fire")
+            AuditEntry.objects.create(action="test.note", object_id=item["code"],
+                                      object_repr=item["text"])
+        return {"created": len(items)}
+
+
+@register
+class BackgroundNoteImporter(NoteImporter):
+    kind = "test.notes_bg"
+    background = True
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def xlsx_file(rows: list[list], name: str = "notes.xlsx") -> SimpleUploadedFile:
+    workbook = Workbook()
+    sheet = workbook.active
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return SimpleUploadedFile(name, buffer.getvalue())
+
+
+def csv_file(rows: list[list], encoding: str = "utf-8", bom: bool = False,
+             delimiter: str = ",", name: str = "notes.csv") -> SimpleUploadedFile:
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter).writerows(rows)
+    data = buffer.getvalue().encode(encoding)
+    return SimpleUploadedFile(name, (codecs.BOM_UTF8 if bom else b"") + data)
+
+
+def notes() -> list[AuditEntry]:
+    return list(AuditEntry.objects.filter(action="test.note").order_by("object_id"))
+
+
+def upload(file: SimpleUploadedFile, importer: Importer | None = None) -> ImportJob:
+    return create_import_job(importer=importer or NoteImporter(), upload=file, actor=None)
+
+
+# --- reading --------------------------------------------------------------------------
+
+
+def test_errors_carry_the_row_number_excel_shows_even_below_a_title_and_blank_rows():
+    job = upload(xlsx_file([
+        ["员工笔记导入"],            # row 1: a title
+        [],                          # row 2: blank
+        ["编码", "内容", "日期"],     # row 3: the header
+        ["A1", "one", "2024-03-01"],  # row 4
+        [],                          # row 5: blank, still counted by Excel
+        ["", "no code", ""],          # row 6
+        ["A3", "bad day", "soon"],    # row 7
+    ]))
+    assert job.header_row == 3
+    assert job.total_rows == 3
+    assert (job.valid_rows, job.error_count) == (1, 2)
+    assert job.error_rows == [
+        {"row": 6, "field": "code", "message": "A code is required."},
+        {"row": 7, "field": "day", "message": "Not a date."},
+    ]
+    assert notes() == []
+
+
+@pytest.mark.parametrize(("encoding", "bom"), [("utf-8", False), ("utf-8", True),
+                                               ("gb18030", False)])
+def test_csv_is_read_in_utf8_with_or_without_bom_and_in_gb18030(encoding, bom):
+    job = upload(csv_file([["编码", "内容"], ["A1", "张伟的笔记"], ["A2", "李娜"]],
+                          encoding=encoding, bom=bom))
+    assert job.headers == ["编码", "内容"]
+    assert job.mapping["code"] == 0 and job.mapping["text"] == 1
+    assert job.valid_rows == 2
+
+    start_import_commit(job=job, mode="all", actor=None)
+
+    assert [n.object_repr for n in notes()] == ["张伟的笔记", "李娜"]
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_csv_with_semicolons_or_tabs_is_split_into_columns(delimiter):
+    job = upload(csv_file([["code", "text"], ["A1", "x"]], delimiter=delimiter))
+    assert job.headers == ["code", "text"]
+    assert job.valid_rows == 1
+
+
+def test_headers_match_loosely_in_either_language():
+    job = upload(xlsx_file([["Note Code*", "内容（可选）", " DAY "], ["A1", "x", "2024-03-01"]]))
+    assert job.mapping == {"code": 0, "text": 1, "day": 2}
+
+
+def test_numbers_and_dates_from_excel_become_the_text_and_dates_people_typed():
+    assert cell_text(1001.0) == "1001"
+    assert cell_text(13800138000) == "13800138000"
+    assert cell_text(datetime(2024, 3, 1)) == "2024-03-01"
+    for value in (datetime(2024, 3, 1), date(2024, 3, 1), "2024-03-01", "2024/3/1",
+                  "2024.3.1", "2024年3月1日", "20240301", "2024-03-01 00:00:00", 45352):
+        assert cell_date(value) == date(2024, 3, 1), value
+    assert cell_date("") is None
+    with pytest.raises(ValueError):
+        cell_date("next week")
+
+
+def test_an_unreadable_file_is_refused_with_a_reason():
+    with pytest.raises(errors.ValidationError, match="Excel"):
+        upload(SimpleUploadedFile("notes.xlsx", b"not a zip"))
+    with pytest.raises(errors.ValidationError, match=r"\.xls"):
+        upload(SimpleUploadedFile("notes.xls", b"\xd0\xcf\x11\xe0"))
+    with pytest.raises(errors.ValidationError, match="no data"):
+        upload(csv_file([["code", "text"]]))
+    assert ImportJob.objects.count() == 0
+
+
+# --- mapping --------------------------------------------------------------------------
+
+
+def test_an_unmatched_required_column_blocks_the_commit_until_it_is_mapped():
+    job = upload(xlsx_file([["编号", "内容"], ["A1", "x"], ["A2", "y"]]))
+    assert job.mapping["code"] is None
+    with pytest.raises(errors.ValidationError):
+        start_import_commit(job=job, mode="all", actor=None)
+
+    job = remap_import_job(job=job, mapping={"code": 0, "text": 1}, actor=None)
+
+    assert (job.valid_rows, job.error_count) == (2, 0)
+    assert job.preview_rows == [{"row": 2, "values": ["A1", "x"]},
+                                {"row": 3, "values": ["A2", "y"]}]
+
+
+# --- committing -----------------------------------------------------------------------
+
+
+def test_import_all_is_refused_while_any_row_has_an_error():
+    job = upload(xlsx_file([["编码", "内容"], ["A1", "x"], ["A1", "again"]]))
+    assert job.error_rows == [{"row": 3, "field": "code", "message": "Duplicate of row 2."}]
+
+    with pytest.raises(errors.Conflict) as refused:
+        start_import_commit(job=job, mode="all", actor=None)
+
+    assert refused.value.code == "import_has_errors"
+    assert notes() == []
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.PREVIEWED
+
+
+def test_import_valid_only_writes_just_the_valid_rows_and_reports_the_counts():
+    job = upload(xlsx_file([["编码", "内容"], ["A1", "x"], ["", "no code"], ["A3", "z"]]))
+
+    job = start_import_commit(job=job, mode="valid_only", actor=None)
+
+    assert job.status == ImportJob.Status.DONE
+    assert job.result == {"created": 2, "imported": 2, "skipped": 1}
+    assert job.processed_rows == job.total_rows == 3
+    assert job.progress_percent == 100
+    assert [n.object_id for n in notes()] == ["A1", "A3"]
+
+
+def test_a_database_error_rolls_back_every_row_and_the_job_says_why():
+    job = upload(xlsx_file([["编码"], ["A1"], ["A2"], ["BOOM"], ["A4"]]))
+
+    job = start_import_commit(job=job, mode="all", actor=None)
+
+    assert job.status == ImportJob.Status.FAILED
+    assert "disk on fire" in job.failure_reason
+    assert notes() == []
+
+
+def test_a_second_commit_of_the_same_job_is_refused():
+    job = upload(xlsx_file([["编码"], ["A1"]]))
+    start_import_commit(job=job, mode="all", actor=None)
+
+    with pytest.raises(errors.Conflict):
+        start_import_commit(job=job, mode="all", actor=None)
+    assert len(notes()) == 1
+
+
+def test_a_background_importer_commits_in_the_worker_and_reports_progress(
+        django_capture_on_commit_callbacks):
+    job = upload(xlsx_file([["编码"], *[[f"A{i}"] for i in range(1200)]]),
+                 importer=BackgroundNoteImporter())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job = start_import_commit(job=job, mode="all", actor=None)
+
+    assert job.status == ImportJob.Status.COMMITTING
+    assert job.progress_percent == 0
+    assert notes() == []
+    queued = DBTaskResult.objects.get()
+    assert queued.args_kwargs["args"] == [job.pk]
+
+    job = run_import_commit(job_id=job.pk)  # what the worker runs
+
+    assert job.status == ImportJob.Status.DONE
+    assert len(notes()) == 1200
+    # Running the task again (a retry) changes nothing.
+    assert run_import_commit(job_id=job.pk).status == ImportJob.Status.DONE
+    assert len(notes()) == 1200
+
+
+def test_cancelling_drops_the_stored_file_and_imports_nothing(django_capture_on_commit_callbacks):
+    job = upload(xlsx_file([["编码"], ["A1"]]))
+    storage, name = job.file.storage, job.file.name
+    assert storage.exists(name)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        cancel_import_job(job=job, actor=None)
+
+    assert not storage.exists(name)
+    with pytest.raises(errors.Conflict):
+        start_import_commit(job=job, mode="all", actor=None)
+    assert notes() == []
+
+
+# --- reports --------------------------------------------------------------------------
+
+
+def test_the_error_report_holds_the_bad_rows_with_their_original_columns_and_reason():
+    job = upload(xlsx_file([["编码", "内容", "日期"], ["A1", "fine", "2024-03-01"],
+                            ["", "no code", "2024-03-02"], ["A3", "bad day", "someday"]]))
+
+    content, content_type, filename = error_report(job, "xlsx")
+    assert content_type.startswith("application/vnd.openxmlformats")
+    sheet = load_workbook(io.BytesIO(content)).active
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+
+    assert filename == "notes-errors.xlsx"
+    assert rows[0] == ["编码", "内容", "日期", "Row", "Error"]
+    assert rows[1][:2] == [None, "no code"]
+    assert rows[1][3:] == [3, "Code: A code is required."]
+    assert rows[2][:3] == ["A3", "bad day", "someday"]
+    assert rows[2][3:] == [4, "Day: Not a date."]
+    assert len(rows) == 3
+
+    content, content_type, filename = error_report(job, "csv")
+    assert (content_type, filename) == ("text/csv; charset=utf-8", "notes-errors.csv")
+    assert content.startswith(codecs.BOM_UTF8)
+    lines = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    assert lines == [["编码", "内容", "日期", "Row", "Error"],
+                     ["", "no code", "2024-03-02", "3", "Code: A code is required."],
+                     ["A3", "bad day", "someday", "4", "Day: Not a date."]]
+
+
+def test_the_fixed_error_report_can_be_uploaded_again():
+    job = upload(xlsx_file([["编码", "内容"], ["A1", "x"], ["", "no code"]]))
+    content, _ctype, _name = error_report(job, "xlsx")
+    sheet = load_workbook(io.BytesIO(content)).active
+    sheet["A2"] = "A2"
+    buffer = io.BytesIO()
+    sheet.parent.save(buffer)
+
+    fixed = upload(SimpleUploadedFile("fixed.xlsx", buffer.getvalue()))
+
+    assert (fixed.valid_rows, fixed.error_count) == (1, 0)
+
+
+def test_rows_are_numbered_from_the_top_of_the_sheet_in_read_only_mode():
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet["B4"] = "编码"
+    sheet["B5"] = "A1"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+
+    rows = read_rows(buffer.getvalue(), "x.xlsx")
+
+    assert [(number, cells[1]) for number, cells in rows] == [(4, "编码"), (5, "A1")]
