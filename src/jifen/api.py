@@ -139,11 +139,15 @@ def health(request: HttpRequest) -> dict:
 
 
 def _mount_routers() -> None:
+    from jifen.earning.api import router as earning_router
     from jifen.ledger.api import router as ledger_router
+    from jifen.mall.api import router as mall_router
     from jifen.people.api import router as people_router
 
     api.add_router("", people_router)
     api.add_router("", ledger_router)
+    api.add_router("", earning_router)
+    api.add_router("", mall_router)
 
 
 _mount_routers()

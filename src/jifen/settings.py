@@ -66,6 +66,9 @@ INSTALLED_APPS = [
     "jifen.people",
     "jifen.integrations",
     "jifen.ledger",
+    "jifen.earning",
+    "jifen.mall",
+    "jifen.notifications",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class EarningConfig(AppConfig):
+    name = "jifen.earning"
+    label = "earning"
+    verbose_name = _("Earning")
