@@ -1,0 +1,131 @@
+"""Ledger reads: balances, history, outstanding points, policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from jifen.ledger.expiry import is_tenure_exempt
+from jifen.ledger.models import AccountKind, Entry, LedgerPolicy, Lot, Transaction
+
+POLICY_CACHE_KEY = "jifen:ledger-policy:v1"
+
+
+def ledger_policy() -> LedgerPolicy:
+    """The ledger policy row (created with defaults on first use), cached briefly."""
+    cached = cache.get(POLICY_CACHE_KEY)
+    if cached is not None:
+        return cached
+    policy = LedgerPolicy.objects.order_by("pk").first()
+    if policy is None:
+        policy, _created = LedgerPolicy.objects.get_or_create(pk=1)
+    cache.set(POLICY_CACHE_KEY, policy, 60)
+    return policy
+
+
+@dataclass
+class Balance:
+    """What an employee has: ``spendable`` now, ``held`` by open orders and bids, and the
+    spendable points grouped by when they expire (soonest first)."""
+
+    spendable: int = 0
+    held: int = 0
+    expiring: list[dict[str, Any]] = field(default_factory=list)
+
+    def expiring_within(self, days: int, now: datetime | None = None) -> int:
+        horizon = (now or timezone.now()) + timedelta(days=days)
+        return sum(e["amount"] for e in self.expiring if e["expires_at"] <= horizon)
+
+
+def balance(*, employee: Any, now: datetime | None = None) -> Balance:
+    """The employee's balance in one query over their lots. Points past ``expires_at`` are
+    not spendable even before the expiry sweep has posted them."""
+    now = now or timezone.now()
+    exempt = is_tenure_exempt(ledger_policy(), getattr(employee, "hire_date", None), now)
+    lots = (Lot.objects.filter(wallet__employee=employee, wallet__kind=AccountKind.WALLET)
+            .filter(Q(remaining__gt=0) | Q(held__gt=0))
+            .values_list("remaining", "held", "expires_at"))
+    result = Balance()
+    expiring: dict[datetime, int] = {}
+    for remaining, held, expires_at in lots:
+        result.held += held
+        if not remaining:
+            continue
+        if expires_at is None or exempt:
+            result.spendable += remaining
+        elif expires_at > now:
+            result.spendable += remaining
+            expiring[expires_at] = expiring.get(expires_at, 0) + remaining
+    result.expiring = [{"amount": amount, "expires_at": when}
+                       for when, amount in sorted(expiring.items())]
+    return result
+
+
+def history(
+    *,
+    employee: Any,
+    kind: str | None = None,
+    category: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[Entry]:
+    """The movements of the employee's wallet, newest first, each with its transaction
+    and the balance right after it (``balance_after``: the running balance)."""
+    entries = Entry.objects.filter(account__employee=employee, account__kind=AccountKind.WALLET)
+    if kind:
+        entries = entries.filter(transaction__kind=kind)
+    if category:
+        entries = entries.filter(transaction__category=category)
+    if since:
+        entries = entries.filter(transaction__created_at__gte=since)
+    if until:
+        entries = entries.filter(transaction__created_at__lt=until)
+    return entries.select_related("transaction").order_by("-pk")
+
+
+def wallet_entry(*, txn: Transaction, employee: Any) -> Entry | None:
+    """The leg of ``txn`` on the employee's wallet (how it changed their balance)."""
+    return (Entry.objects.filter(transaction=txn, account__employee=employee,
+                                 account__kind=AccountKind.WALLET)
+            .select_related("transaction").first())
+
+
+def outstanding_by_department(*, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Points the company owes, per department: spendable, held, expiring within 30 and 90
+    days, and already past expiry but not yet swept. Employees exempt from expiry by tenure
+    show their points as expiring until the next sweep clears their dates."""
+    now = now or timezone.now()
+    in30, in90 = now + timedelta(days=30), now + timedelta(days=90)
+    alive = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    rows = (
+        Lot.objects.filter(wallet__kind=AccountKind.WALLET)
+        .filter(Q(remaining__gt=0) | Q(held__gt=0))
+        .values("wallet__employee__department_id", "wallet__employee__department__code",
+                "wallet__employee__department__name")
+        .annotate(
+            spendable=Sum("remaining", filter=alive, default=0),
+            held=Sum("held", default=0),
+            expiring_30=Sum("remaining", filter=Q(expires_at__gt=now, expires_at__lte=in30),
+                            default=0),
+            expiring_90=Sum("remaining", filter=Q(expires_at__gt=now, expires_at__lte=in90),
+                            default=0),
+            expired_unswept=Sum("remaining", filter=Q(expires_at__lte=now), default=0),
+            employees=Count("wallet__employee_id", distinct=True),
+        )
+        .order_by("wallet__employee__department__code")
+    )
+    return [
+        {
+            "department_id": row["wallet__employee__department_id"],
+            "department_code": row["wallet__employee__department__code"],
+            "department_name": row["wallet__employee__department__name"],
+            **{k: int(row[k]) for k in ("spendable", "held", "expiring_30", "expiring_90",
+                                        "expired_unswept", "employees")},
+        }
+        for row in rows
+    ]
