@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+"""Mounted at /console/people/import/ by ``jifen.web_urls``."""
 
-urlpatterns: list = []
+from jifen.people.import_views import pages
+
+app_name = "people_import"
+
+urlpatterns = pages.urlpatterns()

@@ -1,0 +1,369 @@
+"""The employee spreadsheet import, through its pages as an HR admin uses it."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from datetime import datetime, timedelta
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import DatabaseError
+from django.urls import reverse
+from django.utils import timezone
+from openpyxl import Workbook, load_workbook
+
+from jifen.core import errors
+from jifen.core.models import AuditEntry, ImportJob
+from jifen.core.roles import Role
+from jifen.people.models import AccessToken, Employee, EmployeeStatus, User
+from jifen.people.services import EmployeeData, import_employees
+from tests.conftest import login_client
+from tests.factories import DepartmentFactory, EmployeeFactory
+
+pytestmark = pytest.mark.django_db
+
+HEADER = ["工号", "姓名", "部门编码", "邮箱", "手机", "职位", "职级", "入职日期", "状态"]
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def rd(db):
+    return DepartmentFactory(code="RD", name="研发部")
+
+
+@pytest.fixture
+def admin_client(hr_admin):
+    client = login_client(hr_admin.user)
+    # English messages, whatever translations are compiled.
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+
+def person(i: int, **changes) -> list:
+    row = {"no": f"P{i:05d}", "name": f"员工{i}", "dept": "RD", "email": f"e{i}@example.com",
+           "phone": 13800000000 + i, "position": "工程师", "grade": "P5",
+           "hired": datetime(2024, 3, 1), "status": "在职"}
+    row.update(changes)
+    return list(row.values())
+
+
+def xlsx_upload(rows: list[list], header: list | None = None, name: str = "employees.xlsx",
+                ) -> SimpleUploadedFile:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet()
+    sheet.append(header or HEADER)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return SimpleUploadedFile(name, buffer.getvalue())
+
+
+def csv_upload(rows: list[list], encoding: str, bom: bool = False) -> SimpleUploadedFile:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([HEADER, *rows])
+    data = (codecs.BOM_UTF8 if bom else b"") + buffer.getvalue().encode(encoding)
+    return SimpleUploadedFile("employees.csv", data)
+
+
+def upload(client, file) -> ImportJob:
+    response = client.post(reverse("people_import:start"), {"file": file})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    job = ImportJob.objects.latest("pk")
+    assert response["Location"] == reverse("people_import:preview", args=[job.pk])
+    return job
+
+
+def commit(client, job: ImportJob, mode: str):
+    return client.post(reverse("people_import:commit", args=[job.pk]), {"mode": mode})
+
+
+def imported() -> dict[str, Employee]:
+    return {e.employee_no: e for e in Employee.objects.filter(employee_no__startswith="P0")
+            .select_related("user", "department")}
+
+
+def test_acceptance_5000_rows_with_3_bad_ones_preview_then_import_the_valid_rows(
+        admin_client, rd, django_assert_max_num_queries):
+    rows = [person(i) for i in range(5000)]
+    rows[100] = person(100, dept="NOPE")            # sheet row 102
+    rows[2000] = person(2000, email="not-an-email")  # sheet row 2002
+    rows[4999] = person(4999, name="")               # sheet row 5001
+    employees_before = Employee.objects.count()
+
+    job = upload(admin_client, xlsx_upload(rows))
+    page = admin_client.get(reverse("people_import:preview", args=[job.pk]))
+
+    # The preview names exactly the three bad rows, by sheet row number, with the reason.
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert sorted(int(n) for n in re.findall(r'<tr data-row="(\d+)"', html)) == [102, 2002, 5001]
+    assert "Unknown department NOPE." in html
+    assert "not-an-email is not a valid e-mail address." in html
+    assert "A name is required." in html
+    assert [(e["row"], e["field"]) for e in job.error_rows] == [
+        (102, "department_code"), (2002, "email"), (5001, "name")]
+    assert (job.total_rows, job.valid_rows, job.error_count) == (5000, 4997, 3)
+    assert 'data-testid="import-all"' not in html
+    assert "Import only the 4997 valid rows" in html
+    # Nothing is written by the preview.
+    assert Employee.objects.count() == employees_before
+
+    # "Import all" is refused while errors exist.
+    refused = commit(admin_client, job, "all")
+    assert refused.status_code == 409
+    assert "3 rows have errors" in refused.content.decode()
+    assert Employee.objects.count() == employees_before
+
+    # The error report holds the bad rows.
+    report = admin_client.get(reverse("people_import:errors", args=[job.pk, "xlsx"]))
+    sheet = load_workbook(io.BytesIO(report.content)).active
+    lines = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert lines[0] == [*HEADER, "Row", "Error"]
+    assert [(line[0], line[-2]) for line in lines[1:]] == [
+        ("P00100", 102), ("P02000", 2002), ("P04999", 5001)]
+    assert "Unknown department NOPE." in lines[1][-1]
+
+    # "Import only the valid rows": a bulk path, not 5,000 round trips.
+    with django_assert_max_num_queries(250):
+        done = commit(admin_client, job, "valid_only")
+    assert done.status_code == 302
+    assert done["Location"] == reverse("people_import:result", args=[job.pk])
+
+    employees = imported()
+    assert len(employees) == 4997
+    assert {"P00100", "P02000", "P04999"}.isdisjoint(employees)
+    sample = employees["P00042"]
+    assert (sample.name, sample.department, sample.phone) == ("员工42", rd, "13800000042")
+    assert sample.hire_date.isoformat() == "2024-03-01"
+    assert sample.user.username == "P00042"
+    assert not sample.user.has_usable_password()
+    employee_group = Group.objects.get(name=Role.EMPLOYEE)
+    assert User.objects.filter(employee__in=employees.values(), groups=employee_group
+                               ).count() == 4997
+
+    result = admin_client.get(done["Location"])
+    text = result.content.decode()
+    assert 'data-status="done"' in text
+    assert "4,997" in text or "4997" in text
+    job.refresh_from_db()
+    assert job.result == {"created": 4997, "updated": 0, "unchanged": 0,
+                          "accounts_created": 4997, "imported": 4997, "skipped": 3}
+    audit = AuditEntry.objects.get(action="employee.import")
+    assert audit.actor.pk == job.committed_by_id
+    assert audit.after["created"] == 4997
+
+
+def test_reimporting_the_same_sheet_updates_the_same_employees(admin_client, rd):
+    first = upload(admin_client, xlsx_upload([person(1), person(2)]))
+    commit(admin_client, first, "all")
+
+    again = upload(admin_client, xlsx_upload([person(1, name="张伟"), person(2), person(3)]))
+    commit(admin_client, again, "all")
+
+    employees = imported()
+    assert sorted(employees) == ["P00001", "P00002", "P00003"]
+    assert employees["P00001"].name == "张伟"
+    assert User.objects.filter(username__in=["P00001", "P00002", "P00003"]).count() == 3
+    again.refresh_from_db()
+    assert again.result["created"] == 1
+    assert again.result["updated"] == 1
+    assert again.result["unchanged"] == 1
+
+
+@pytest.mark.parametrize(("encoding", "bom"), [("gb18030", False), ("utf-8", True)])
+def test_csv_from_chinese_excel_or_with_a_utf8_bom_imports_the_chinese_names(
+        admin_client, rd, encoding, bom):
+    rows = [person(1, name="张伟", hired="2024/3/1", phone="13800138000"),
+            person(2, name="李娜", hired="2023-12-31", status="离职")]
+
+    job = upload(admin_client, csv_upload(rows, encoding, bom))
+    assert (job.valid_rows, job.error_count) == (2, 0)
+    commit(admin_client, job, "all")
+
+    employees = imported()
+    assert employees["P00001"].name == "张伟"
+    assert employees["P00001"].hire_date.isoformat() == "2024-03-01"
+    assert employees["P00002"].name == "李娜"
+    assert employees["P00002"].status == EmployeeStatus.LEFT
+    assert employees["P00002"].user.is_active is False
+
+
+def test_an_employee_without_manage_people_gets_403(rd, employee, make_role_employee):
+    auditor = make_role_employee(Role.AUDITOR)
+    job = upload(_hr_client(), xlsx_upload([person(1)]))
+    for user in (employee.user, auditor.user):
+        client = login_client(user)
+        assert client.get(reverse("people_import:start")).status_code == 403
+        assert client.post(reverse("people_import:start"),
+                           {"file": xlsx_upload([person(9)])}).status_code == 403
+        assert commit(client, job, "all").status_code == 403
+        assert client.get(reverse("people_import:errors", args=[job.pk, "csv"])
+                          ).status_code == 403
+    assert imported() == {}
+
+
+def _hr_client():
+    return login_client(EmployeeFactory(roles=[Role.HR_ADMIN]).user)
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client):
+    response = client.get(reverse("people_import:start"))
+    assert response.status_code == 302
+    assert "next=" in response["Location"]
+
+
+def test_the_template_has_the_headers_and_an_example_row_that_imports(admin_client, department):
+    response = admin_client.get(reverse("people_import:template", args=["xlsx"]))
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    header, example = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert header[:3] == ["employee_no", "name", "department_code"]
+    assert example[:3] == ["E10001", "张三", "HQ"]
+
+    job = upload(admin_client, SimpleUploadedFile("template.xlsx", response.content))
+
+    assert (job.valid_rows, job.error_count) == (1, 0)
+
+
+def test_the_csv_template_opens_in_excel_with_chinese_headers(hr_admin):
+    client = login_client(hr_admin.user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    response = client.get(reverse("people_import:template", args=["csv"]))
+    assert response.content.startswith(codecs.BOM_UTF8)
+    assert response.content.decode("utf-8-sig").splitlines()[0].startswith("工号,姓名,部门编码")
+
+
+def test_a_department_name_is_accepted_only_when_unique(admin_client, rd):
+    DepartmentFactory(code="S1", name="销售部")
+    DepartmentFactory(code="S2", name="销售部")
+    header = ["工号", "姓名", "部门"]
+
+    job = upload(admin_client, xlsx_upload([["P00001", "甲", "研发部"], ["P00002", "乙", "销售部"]],
+                                           header=header))
+
+    assert job.error_rows == [{
+        "row": 3, "field": "department_code",
+        "message": "More than one department is called 销售部; give the department code instead.",
+    }]
+    commit(admin_client, job, "valid_only")
+    assert imported()["P00001"].department == rd
+
+
+def test_duplicate_employee_numbers_in_the_sheet_mark_every_copy(admin_client, rd):
+    job = upload(admin_client, xlsx_upload([person(1), person(2), person(1, name="又一个")]))
+
+    assert sorted({e["row"] for e in job.error_rows}) == [2, 4]
+    assert all(e["field"] == "employee_no" for e in job.error_rows)
+
+
+def test_a_username_belonging_to_another_employee_is_an_error(admin_client, rd):
+    EmployeeFactory(employee_no="X1", department=rd)  # account "X1"
+    header = [*HEADER, "用户名"]
+
+    job = upload(admin_client, xlsx_upload([[*person(1), "X1"], [*person(2), "zhang.wei"]],
+                                           header=header))
+
+    assert job.error_rows == [{"row": 2, "field": "username",
+                               "message": "The username X1 is taken."}]
+    commit(admin_client, job, "valid_only")
+    assert imported()["P00002"].user.username == "zhang.wei"
+
+
+def test_bad_dates_and_statuses_are_row_errors(admin_client, rd):
+    job = upload(admin_client, xlsx_upload([person(1, hired="next week"),
+                                            person(2, status="休假")]))
+
+    assert job.error_rows == [
+        {"row": 2, "field": "hire_date",
+         "message": "next week is not a date; write it like 2024-03-01."},
+        {"row": 3, "field": "status", "message": "Status must be active or left."},
+    ]
+
+
+def test_a_database_error_imports_nothing_and_the_result_page_says_why(
+        admin_client, rd, monkeypatch):
+    def broken(**kwargs):
+        raise DatabaseError("disk full")
+
+    monkeypatch.setattr("jifen.people.services.record_audit", broken)
+    job = upload(admin_client, xlsx_upload([person(1), person(2)]))
+
+    response = commit(admin_client, job, "all")
+
+    assert imported() == {}
+    assert not User.objects.filter(username="P00001").exists()
+    page = admin_client.get(response["Location"]).content.decode()
+    assert 'data-status="failed"' in page
+    assert "disk full" in page
+
+
+def test_marking_employees_left_by_import_disables_their_login_and_tokens(admin_client, rd):
+    leaver = EmployeeFactory(employee_no="P00001", department=rd)
+    AccessToken.objects.create(user=leaver.user, token_hash="x" * 64,
+                               expires_at=timezone.now() + timedelta(days=30))
+
+    job = upload(admin_client, xlsx_upload([person(1, status="离职")]))
+    commit(admin_client, job, "all")
+
+    leaver.refresh_from_db()
+    leaver.user.refresh_from_db()
+    assert leaver.status == EmployeeStatus.LEFT and leaver.left_on is not None
+    assert leaver.user.is_active is False
+    assert AccessToken.objects.get(user=leaver.user).revoked_at is not None
+
+
+def test_changing_the_mapping_checks_the_rows_again(admin_client, rd):
+    header = ["工号", "全名", "部门编码"]  # "全名" is not a known header for the name
+    job = upload(admin_client, xlsx_upload([["P00001", "甲", "RD"]], header=header))
+    page = admin_client.get(reverse("people_import:preview", args=[job.pk])).content.decode()
+    assert 'data-testid="mapping-problems"' in page
+    assert 'data-testid="import-all"' not in page
+
+    mapping = {name: "" for name in job.mapping}
+    mapping.update(employee_no="0", name="1", department_code="2")
+    admin_client.post(reverse("people_import:preview", args=[job.pk]), mapping)
+
+    job.refresh_from_db()
+    assert (job.valid_rows, job.error_count) == (1, 0)
+    assert 'data-testid="import-all"' in admin_client.get(
+        reverse("people_import:preview", args=[job.pk])).content.decode()
+
+
+def test_the_progress_partial_polls_only_while_importing(admin_client, rd):
+    job = upload(admin_client, xlsx_upload([person(1), person(2)]))
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.COMMITTING,
+                                               processed_rows=1)
+    url = reverse("people_import:progress", args=[job.pk])
+
+    busy = admin_client.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert "hx-get" in busy and 'aria-valuenow="50"' in busy
+    assert "<html" not in busy
+
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.DONE)
+    assert "hx-get" not in admin_client.get(url, headers={"HX-Request": "true"}).content.decode()
+
+
+def test_a_file_that_is_not_a_spreadsheet_is_refused_on_the_upload_page(admin_client):
+    response = admin_client.post(reverse("people_import:start"),
+                                 {"file": SimpleUploadedFile("photo.png", b"\x89PNG")})
+    assert response.status_code == 422
+    assert "Upload an .xlsx or .csv file." in response.content.decode()
+    assert ImportJob.objects.count() == 0
+
+
+def test_import_employees_refuses_an_invalid_batch_without_writing(rd, hr_admin):
+    rows = [EmployeeData(employee_no="P00001", name="甲", department_code="RD"),
+            EmployeeData(employee_no="P00002", name="", department_code="RD")]
+
+    with pytest.raises(errors.ValidationError):
+        import_employees(rows=rows, actor=hr_admin.user)
+    assert imported() == {}
