@@ -2,6 +2,7 @@ import re
 
 from django.conf import settings
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
 from django.urls import include, path, re_path
 from django.views.static import serve
 
@@ -13,9 +14,15 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("", include("jifen.web_urls")),
 ]
+
+
+def media(request: HttpRequest, path: str) -> HttpResponse:
+    """Uploaded files (logos, item images), read from MEDIA_ROOT at request time."""
+    return serve(request, path, document_root=settings.MEDIA_ROOT)
+
+
 if settings.SERVE_MEDIA:
     # static() does nothing when DEBUG is off, so the route is spelled out here.
     urlpatterns.insert(0, re_path(
-        rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}(?P<path>.*)$", serve,
-        {"document_root": settings.MEDIA_ROOT},
+        rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}(?P<path>.*)$", media, name="media",
     ))

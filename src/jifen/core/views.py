@@ -42,17 +42,18 @@ PORTAL_PLACEHOLDERS = {
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     hour = timezone.localtime().hour
-    if hour < 11:
-        greeting = _("Good morning")
-    elif hour < 18:
-        greeting = _("Good afternoon")
-    else:
-        greeting = _("Good evening")
     employee = getattr(request.user, "employee", None)
+    name = employee.name if employee else request.user.get_username()
+    if hour < 11:
+        greeting = _("Good morning, %(name)s") % {"name": name}
+    elif hour < 18:
+        greeting = _("Good afternoon, %(name)s") % {"name": name}
+    else:
+        greeting = _("Good evening, %(name)s") % {"name": name}
     return render(request, "portal/home.html", {
         "greeting": greeting,
         "employee": employee,
-        "display_name": employee.name if employee else request.user.get_username(),
+        "display_name": name,
         "quick_links": [(key, *PORTAL_PLACEHOLDERS[key]) for key in
                         ("mall", "points", "orders", "earn", "leaderboard")],
     })

@@ -119,7 +119,7 @@ class EmployeeForm(StyledForm, forms.Form):
 
     def __init__(self, *args: Any, departments: Iterable[Department] = (),
                  employee: Employee | None = None, **kwargs: Any):
-        if employee is not None and not args and "initial" not in kwargs:
+        if employee is not None and kwargs.get("initial") is None:
             kwargs["initial"] = {
                 "employee_no": employee.employee_no, "name": employee.name,
                 "department_code": employee.department.code, "email": employee.email,
@@ -169,7 +169,7 @@ class DepartmentForm(StyledForm, forms.Form):
 
     def __init__(self, *args: Any, departments: Iterable[Department] = (),
                  department: Department | None = None, **kwargs: Any):
-        if department is not None and not args and "initial" not in kwargs:
+        if department is not None and kwargs.get("initial") is None:
             kwargs["initial"] = {
                 "code": department.code, "name": department.name,
                 "parent_code": department.parent.code if department.parent_id else "",

@@ -1,0 +1,334 @@
+"""The portal, the console shell, site settings and the audit log, as each role sees them."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.urls import reverse
+from django.utils import translation
+from PIL import Image
+
+from jifen.core import services
+from jifen.core.models import AuditEntry
+from jifen.core.permissions import htmx_partial, require_capability
+from jifen.core.roles import Cap, Role
+from jifen.core.selectors import site_settings
+
+pytestmark = pytest.mark.django_db
+
+PORTAL_PAGES = ["portal:mall", "portal:points", "portal:orders", "portal:earn",
+                "portal:leaderboard"]
+PLACEHOLDER_CONSOLE_PAGES = {
+    "console:rules": Cap.MANAGE_RULES, "console:mall": Cap.MANAGE_MALL,
+    "console:activities": Cap.MANAGE_ACTIVITIES, "console:insights": Cap.VIEW_INSIGHTS,
+}
+
+
+def signed_in(client, employee):
+    client.force_login(employee.user)
+    return client
+
+
+def coming_soon() -> str:
+    with translation.override("zh-hans"):
+        return translation.gettext("Coming soon")
+
+
+# --- the permission helpers ------------------------------------------------------------
+
+
+def test_require_capability_sends_anonymous_to_login_and_refuses_others(rf, employee,
+                                                                        hr_admin):
+    from django.contrib.auth.models import AnonymousUser
+    from django.http import HttpResponse
+
+    @require_capability(Cap.MANAGE_PEOPLE)
+    def view(request):
+        return HttpResponse("ok")
+
+    request = rf.get("/somewhere/")
+    request.user = AnonymousUser()
+    response = view(request)
+    assert response.status_code == 302 and "next=/somewhere/" in response.url
+    request.user = employee.user
+    assert view(request).status_code == 403
+    request.user = hr_admin.user
+    assert view(request).content == b"ok"
+
+
+def test_htmx_partial_is_true_only_for_non_boosted_htmx_requests(client, hr_admin):
+    class Htmx:
+        def __init__(self, boosted):
+            self.boosted = boosted
+
+        def __bool__(self):
+            return True
+
+    class Request:
+        htmx = None
+
+    request = Request()
+    assert not htmx_partial(request)
+    request.htmx = Htmx(boosted=False)
+    assert htmx_partial(request)
+    request.htmx = Htmx(boosted=True)
+    assert not htmx_partial(request)
+
+
+# --- the portal --------------------------------------------------------------------------
+
+
+def test_the_portal_needs_a_login(client):
+    for name in ["portal:home", *PORTAL_PAGES]:
+        response = client.get(reverse(name))
+        assert response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
+def test_the_portal_home_greets_the_employee(client, employee):
+    signed_in(client, employee)
+    response = client.get(reverse("portal:home"))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "张伟" in page
+    assert 'data-testid="balance-card"' in page
+    assert 'data-testid="tabbar"' in page
+    for name in PORTAL_PAGES:
+        assert reverse(name) in page
+
+
+def test_portal_pages_not_built_yet_say_coming_soon(client, employee):
+    signed_in(client, employee)
+    for name in PORTAL_PAGES:
+        response = client.get(reverse(name))
+        assert response.status_code == 200
+        assert coming_soon() in response.content.decode(), name
+
+
+def test_the_console_link_shows_only_for_those_who_may_open_it(client, employee, hr_admin):
+    signed_in(client, employee)
+    assert 'data-testid="console-link"' not in client.get(reverse("portal:home")).content.decode()
+    signed_in(client, hr_admin)
+    assert 'data-testid="console-link"' in client.get(reverse("portal:home")).content.decode()
+
+
+def test_pages_use_the_site_branding(client, employee):
+    services.update_site_settings(actor=None, platform_name="星河福利社",
+                                  primary_color="#1e88e5", point_unit_zh="星币")
+    signed_in(client, employee)
+    page = client.get(reverse("portal:home")).content.decode()
+    assert "星河福利社" in page
+    assert "--tblr-primary: #1e88e5" in page
+    assert "--tblr-primary-rgb: 30, 136, 229" in page
+    assert "星币" in page
+    client.logout()
+    assert "星河福利社" in client.get(reverse("login")).content.decode()
+
+
+def test_the_language_switcher_changes_the_ui_language(client, employee):
+    signed_in(client, employee)
+    assert '<html lang="zh-hans">' in client.get(reverse("portal:home")).content.decode()
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert response.status_code == 302
+    page = client.get(reverse("portal:home")).content.decode()
+    assert '<html lang="en">' in page
+    assert "Coming soon" in page
+
+
+def test_the_site_default_language_applies_without_a_choice(client, employee):
+    services.update_site_settings(actor=None, default_language="en")
+    signed_in(client, employee)
+    assert '<html lang="en">' in client.get(reverse("portal:home")).content.decode()
+
+
+# --- the console shell -------------------------------------------------------------------
+
+
+def test_an_employee_gets_403_on_every_console_page(client, employee):
+    signed_in(client, employee)
+    for name in ["console:dashboard", "console:settings", "console:audit", "console:api_keys",
+                 *PLACEHOLDER_CONSOLE_PAGES]:
+        response = client.get(reverse(name))
+        assert response.status_code == 403, name
+        assert 'data-testid="forbidden"' in response.content.decode()
+
+
+@pytest.mark.parametrize(("role", "shown", "hidden"), [
+    (Role.HR_ADMIN, ["console:people", "console:rules", "console:insights"],
+     ["console:settings", "console:audit", "console:api_keys", "console:mall"]),
+    (Role.MALL_ADMIN, ["console:mall", "console:activities"],
+     ["console:people", "console:settings", "console:audit", "console:rules"]),
+    (Role.AUDITOR, ["console:people", "console:audit", "console:insights"],
+     ["console:settings", "console:api_keys", "console:mall"]),
+    (Role.SUPER_ADMIN, ["console:people", "console:settings", "console:audit",
+                        "console:api_keys", "console:mall", "console:rules"], []),
+])
+def test_console_navigation_follows_capabilities(client, make_role_employee, role, shown,
+                                                 hidden):
+    signed_in(client, make_role_employee(role))
+    response = client.get(reverse("console:dashboard"))
+    assert response.status_code == 200
+    nav = response.content.decode().split('data-testid="console-nav"')[1].split("</ul>")[0]
+    for name in shown:
+        assert f'href="{reverse(name)}"' in nav, name
+    for name in hidden:
+        assert f'href="{reverse(name)}"' not in nav, name
+        # …and the page itself agrees with the menu.
+        assert client.get(reverse(name)).status_code == 403, name
+
+
+def test_console_placeholders_say_coming_soon(client, super_admin):
+    signed_in(client, super_admin)
+    for name in PLACEHOLDER_CONSOLE_PAGES:
+        response = client.get(reverse(name))
+        assert response.status_code == 200
+        assert coming_soon() in response.content.decode()
+
+
+def test_the_dashboard_counts_people_the_viewer_may_see(client, hr_admin, employee):
+    signed_in(client, hr_admin)
+    response = client.get(reverse("console:dashboard"))
+    assert response.context["active_count"] == 2
+
+
+# --- site settings -----------------------------------------------------------------------
+
+
+def settings_post(**overrides):
+    current = site_settings()
+    data = {"platform_name": current.platform_name, "primary_color": current.primary_color,
+            "contact": current.contact, "point_unit_zh": current.point_unit_zh,
+            "point_unit_en": current.point_unit_en, "decimals": str(current.decimals),
+            "default_language": str(current.default_language)}
+    data.update(overrides)
+    return data
+
+
+def test_only_super_admins_open_site_settings(client, hr_admin, make_role_employee):
+    signed_in(client, hr_admin)
+    assert client.get(reverse("console:settings")).status_code == 403
+    assert client.post(reverse("console:settings"),
+                       settings_post(platform_name="x")).status_code == 403
+    signed_in(client, make_role_employee(Role.AUDITOR))
+    assert client.get(reverse("console:settings")).status_code == 403
+    assert site_settings().platform_name == "积分商城"
+
+
+def test_a_super_admin_rebrands_the_site_and_it_is_audited(client, super_admin):
+    signed_in(client, super_admin)
+    response = client.post(reverse("console:settings"), settings_post(
+        platform_name="星河福利社", primary_color="#2fb344", contact="HR 小李 8021",
+        point_unit_zh="星币", point_unit_en="stars", decimals="1",
+    ))
+    assert response.status_code == 302
+    current = site_settings()
+    assert (current.platform_name, current.primary_color, current.point_unit_en,
+            current.decimals) == ("星河福利社", "#2fb344", "stars", 1)
+    entry = AuditEntry.objects.get(action="settings.update")
+    assert ("platform_name", "积分商城", "星河福利社") in entry.changes()
+    page = client.get(reverse("console:settings")).content.decode()
+    assert "--tblr-primary: #2fb344" in page
+
+
+def test_settings_errors_are_shown_on_the_form(client, super_admin):
+    signed_in(client, super_admin)
+    response = client.post(reverse("console:settings"),
+                           settings_post(primary_color="red", platform_name=""))
+    form = response.context["form"]
+    assert "primary_color" in form.errors and "platform_name" in form.errors
+    assert site_settings().primary_color == "#d63939"
+
+
+def test_decimals_are_locked_once_points_exist(client, super_admin, monkeypatch):
+    monkeypatch.setattr(services, "points_exist", lambda: True)
+    signed_in(client, super_admin)
+    page = client.get(reverse("console:settings")).content.decode()
+    assert 'data-testid="decimals-locked"' in page
+    response = client.post(reverse("console:settings"),
+                           settings_post(decimals="2", platform_name="新名字"))
+    assert response.status_code == 302
+    assert site_settings().decimals == 0
+    assert site_settings().platform_name == "新名字"
+
+
+def png_bytes() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (214, 57, 57)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_an_uploaded_logo_is_shown_and_served(client, super_admin, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    signed_in(client, super_admin)
+    logo = SimpleUploadedFile("logo.png", png_bytes(), content_type="image/png")
+    response = client.post(reverse("console:settings"), {**settings_post(), "logo": logo})
+    assert response.status_code == 302
+    url = site_settings().logo.url
+    assert url.startswith("/media/branding/")
+    client.logout()
+    assert url in client.get(reverse("login")).content.decode()
+    served = client.get(url)
+    assert served.status_code == 200
+    assert b"".join(served.streaming_content) == png_bytes()
+
+
+def test_a_file_that_is_not_an_image_is_refused_as_logo(client, super_admin, settings,
+                                                        tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    signed_in(client, super_admin)
+    bogus = SimpleUploadedFile("logo.png", b"not an image", content_type="image/png")
+    response = client.post(reverse("console:settings"), {**settings_post(), "logo": bogus})
+    assert "logo" in response.context["form"].errors
+    assert not site_settings().logo
+
+
+# --- audit log ---------------------------------------------------------------------------
+
+
+def test_the_audit_log_is_for_auditors_and_super_admins(client, hr_admin, make_role_employee):
+    signed_in(client, hr_admin)
+    assert client.get(reverse("console:audit")).status_code == 403
+    signed_in(client, make_role_employee(Role.AUDITOR))
+    assert client.get(reverse("console:audit")).status_code == 200
+
+
+def test_the_audit_log_filters_and_shows_before_and_after(client, super_admin,
+                                                          make_role_employee):
+    services.update_site_settings(actor=super_admin.user, platform_name="新平台")
+    services.record_audit(actor=super_admin.user, action="apikey.create",
+                          object_type="integrations.apikey", object_id="9",
+                          object_repr="薪资系统", after={"name": "薪资系统"})
+    auditor = make_role_employee(Role.AUDITOR)
+    signed_in(client, auditor)
+    response = client.get(reverse("console:audit"), {"action": "settings.update"})
+    entries = list(response.context["page"].object_list)
+    assert [e.action for e in entries] == ["settings.update"]
+    page = response.content.decode()
+    assert "积分商城" in page and "新平台" in page
+    assert "jf-diff-old" in page
+    assert super_admin.name in page
+
+    response = client.get(reverse("console:audit"), {"q": "薪资"})
+    assert [e.action for e in response.context["page"].object_list] == ["apikey.create"]
+
+
+def test_the_audit_log_filters_by_date(client, super_admin):
+    services.update_site_settings(actor=super_admin.user, platform_name="新平台")
+    signed_in(client, super_admin)
+    response = client.get(reverse("console:audit"), {"since": "2000-01-01",
+                                                     "until": "2000-01-02"})
+    assert response.context["page"].paginator.count == 0
+    response = client.get(reverse("console:audit"), {"since": "2000-01-01"})
+    assert response.context["page"].paginator.count >= 1
+
+
+def test_an_htmx_audit_search_returns_only_the_results(client, super_admin):
+    services.update_site_settings(actor=super_admin.user, platform_name="新平台")
+    signed_in(client, super_admin)
+    response = client.get(reverse("console:audit"), HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert "<html" not in body and 'data-testid="audit-list"' in body
