@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from django.utils import timezone
+
+from jifen.earning import services
+from jifen.earning.services import EventIn
+
+
+@pytest.fixture
+def verify_clean():
+    """Call after moving points: the ledger's invariants must all hold."""
+    from jifen.ledger.verify import verify_ledger
+
+    def check():
+        breaches = verify_ledger()
+        assert breaches == []
+
+    return check
+
+
+@pytest.fixture
+def make_rule(db, hr_admin):
+    def make(**data):
+        data.setdefault("name", "rule")
+        data.setdefault("category", "performance")
+        return services.create_rule(actor=hr_admin.user, reason="test", **data)
+
+    return make
+
+
+def at(text: str) -> datetime:
+    return timezone.make_aware(datetime.fromisoformat(text))
+
+
+_counter = iter(range(1, 10**9))
+
+
+def event(employee, type_: str, payload: dict | None = None, *, when: str = "2026-03-02T10:00",
+          source: str = "hr", id_: str | None = None) -> EventIn:
+    return EventIn(source=source, id=id_ or f"ev{next(_counter)}", type=type_,
+                   employee_no=employee.employee_no if hasattr(employee, "employee_no")
+                   else employee, occurred_at=at(when), payload=payload or {})
+
+
+def ingest(*events: EventIn):
+    return services.ingest_events(events=list(events), received_by="test")

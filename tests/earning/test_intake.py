@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from jifen.earning.models import Award, Event
+from jifen.ledger.selectors import balance
+from tests.earning.conftest import event, ingest
+
+
+def test_fixed_rule_credits_points_and_links_the_version(employee, make_rule, verify_clean):
+    rule = make_rule(event_type="idea_adopted", formula={"kind": "fixed", "points": 20})
+    (result,) = ingest(event(employee, "idea_adopted", {"title": "x"}))
+    assert (result.status, result.points) == ("credited", 20)
+    assert balance(employee=employee).spendable == 20
+    award = Award.objects.get()
+    assert award.rule_version.number == 1 and award.rule_version.rule == rule
+    assert award.transaction.cause_id == str(award.pk)
+    verify_clean()
+
+
+def test_same_source_and_id_twice_is_a_duplicate(employee, make_rule, verify_clean):
+    make_rule(event_type="idea_adopted", formula={"kind": "fixed", "points": 20})
+    first = event(employee, "idea_adopted", id_="A1")
+    (one,) = ingest(first)
+    two, three = ingest(first, first)
+    assert one.status == "credited"
+    assert (two.status, three.status) == ("duplicate", "duplicate")
+    assert balance(employee=employee).spendable == 20
+    assert Event.objects.count() == 1
+    verify_clean()
