@@ -1,3 +1,404 @@
-from ninja import Router
+"""Earning endpoints of /api/v1: event intake, rules and their versions, event types,
+approvals, recognition and the published rules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema
+
+from jifen.core import errors
+from jifen.core.apiauth import principal
+from jifen.core.idempotency import idempotent
+from jifen.core.roles import Cap, user_can
+from jifen.earning import selectors, services
+from jifen.earning.models import Award, CompanyValue, Rule, RuleVersion
+from jifen.ledger.amounts import from_units
+from jifen.people.models import Employee
 
 router = Router(tags=["earning"])
+
+
+def _local(moment: datetime | None) -> str | None:
+    return timezone.localtime(moment).isoformat() if moment is not None else None
+
+
+# --- events -------------------------------------------------------------------------------
+
+
+class EventIn(Schema):
+    # Loosely typed on purpose: a malformed field rejects that one event, not the batch.
+    source: Any = Field(description="The sending system, e.g. `attendance`.")
+    id: Any = Field(description="The event's id in that system; (source, id) is unique.")
+    type: Any = Field(description="An event type code, e.g. `attendance_late`.")
+    employee_no: Any
+    occurred_at: Any = Field(description="ISO 8601 date and time with offset.")
+    payload: Any = None
+
+
+class EventsIn(Schema):
+    events: list[EventIn] = Field(max_length=services.MAX_BATCH)
+
+
+class EventResultOut(Schema):
+    id: str
+    status: str = Field(description="credited, pending_approval, duplicate or rejected")
+    points: float | int = Field(description="Points credited (negative for a penalty).")
+    reason: str = Field(description="Why it was rejected: unknown_employee, "
+                                    "no_matching_rule, cap_reached, schema_violation, …")
+    detail: str
+    uncollected: float | int = Field(description="The part of a penalty the wallet could "
+                                                 "not cover.")
+
+
+class EventsOut(Schema):
+    results: list[EventResultOut]
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+@router.post("/events", response={200: EventsOut})
+def post_events(request: HttpRequest, payload: EventsIn):
+    """Score up to 1,000 events at once (scope ``events:write``). Each event is answered
+    on its own; a bad one never blocks the others; an (source, id) already received is a
+    ``duplicate`` and moves nothing."""
+    caller = principal(request)
+    caller.require("events:write")
+    events = [services.EventIn(source=_text(e.source), id=_text(e.id), type=_text(e.type),
+                               employee_no=_text(e.employee_no), occurred_at=e.occurred_at,
+                               payload=e.payload)
+              for e in payload.events]
+
+    def handle() -> tuple[int, dict]:
+        results = services.ingest_events(events=events, actor=caller.actor,
+                                         received_by=caller.audit_label)
+        return 200, {"results": [
+            {"id": r.id, "status": r.status, "points": from_units(r.points),
+             "reason": r.reason, "detail": r.detail, "uncollected": from_units(r.uncollected)}
+            for r in results]}
+
+    return idempotent(request, caller.id, handle)
+
+
+# --- rules --------------------------------------------------------------------------------
+
+
+class RuleIn(Schema):
+    name: str = Field(min_length=1, max_length=120)
+    event_type: str = Field(min_length=1, max_length=60)
+    category: str
+    formula: dict
+    condition: str | None = Field(default=None, max_length=4000,
+                                  description="CEL over `payload` and `employee`.")
+    requires_approval: bool | None = None
+    approver_role: str | None = None
+    caps: dict | None = Field(default=None, description='e.g. {"day": 5, "month": 100}')
+    description: str | None = None
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    expiry: dict | None = Field(default=None,
+                                description='e.g. {"mode": "months", "months": 12}')
+    active: bool | None = None
+
+
+class RulePatch(Schema):
+    reason: str = Field(min_length=1, max_length=500, description="Why it changes.")
+    name: str | None = Field(default=None, max_length=120)
+    category: str | None = None
+    formula: dict | None = None
+    condition: str | None = Field(default=None, max_length=4000)
+    requires_approval: bool | None = None
+    approver_role: str | None = None
+    caps: dict | None = None
+    description: str | None = None
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    expiry: dict | None = None
+    active: bool | None = None
+
+
+class RuleOut(Schema):
+    id: int
+    name: str
+    event_type: str
+    category: str
+    condition: str
+    formula: dict
+    caps: dict
+    requires_approval: bool
+    approver_role: str
+    valid_from: str | None
+    valid_until: str | None
+    expiry: dict | None
+    active: bool
+    version: int
+
+    @staticmethod
+    def resolve_event_type(obj: Rule) -> str:
+        return obj.event_type.code
+
+    @staticmethod
+    def resolve_valid_from(obj: Rule) -> str | None:
+        return _local(obj.valid_from)
+
+    @staticmethod
+    def resolve_valid_until(obj: Rule) -> str | None:
+        return _local(obj.valid_until)
+
+
+class VersionOut(Schema):
+    number: int
+    created_at: str
+    created_by: str
+    reason: str
+    diff: list[dict]
+    snapshot: dict
+
+    @staticmethod
+    def resolve_created_at(obj: RuleVersion) -> str:
+        return _local(obj.created_at) or ""
+
+    @staticmethod
+    def resolve_created_by(obj: RuleVersion) -> str:
+        return obj.created_by_label
+
+
+@router.post("/rules", response={201: RuleOut})
+def create_rule(request: HttpRequest, payload: RuleIn):
+    """Create a rule (scope ``admin``). A bad CEL condition is a 422 ``invalid_condition``
+    whose details give the line and column."""
+    caller = principal(request)
+    caller.require("admin")
+    data = payload.dict(exclude_none=True)
+
+    def handle() -> tuple[int, Any]:
+        rule = services.create_rule(actor=caller.actor, **data)
+        return 201, RuleOut.from_orm(rule).dict()
+
+    return idempotent(request, caller.id, handle)
+
+
+@router.get("/rules", response=list[RuleOut])
+def list_rules(request: HttpRequest, active: bool | None = None):
+    """Every rule (scope ``admin`` or ``events:write``)."""
+    caller = principal(request)
+    if not caller.can("events:write"):
+        caller.require("admin")
+    return selectors.rules(active=active)
+
+
+@router.get("/rules/published", tags=["me"])
+def published_rules(request: HttpRequest) -> list[dict]:
+    """"How to earn": every active rule in plain words (any signed-in caller)."""
+    return selectors.published_rules()
+
+
+@router.patch("/rules/{rule_id}", response=RuleOut)
+def update_rule(request: HttpRequest, rule_id: int, payload: RulePatch):
+    """Change a rule (scope ``admin``): a new version with the reason and the diff."""
+    caller = principal(request)
+    caller.require("admin")
+    rule = get_object_or_404(Rule, pk=rule_id)
+    changes = payload.dict(exclude_unset=True)
+    reason = changes.pop("reason")
+    return services.update_rule(rule=rule, actor=caller.actor, reason=reason, **changes)
+
+
+@router.get("/rules/{rule_id}/versions", response=list[VersionOut])
+def rule_versions(request: HttpRequest, rule_id: int):
+    caller = principal(request)
+    if not caller.can("events:write"):
+        caller.require("admin")
+    return list(get_object_or_404(Rule, pk=rule_id).versions.order_by("-number"))
+
+
+class PreviewIn(Schema):
+    rule: RuleIn
+    payload: Any = None
+    employee_no: str | None = None
+    occurred_at: datetime | None = None
+
+
+@router.post("/rules/preview")
+def preview_rule(request: HttpRequest, payload: PreviewIn) -> dict:
+    """What a rule would give a sample event, and why. Writes nothing."""
+    caller = principal(request)
+    caller.require("admin")
+    employee = (get_object_or_404(Employee, employee_no=payload.employee_no)
+                if payload.employee_no else None)
+    return services.preview_rule(data=payload.rule.dict(exclude_none=True), employee=employee,
+                                 payload=payload.payload if payload.payload is not None else {},
+                                 occurred_at=payload.occurred_at)
+
+
+# --- event types --------------------------------------------------------------------------
+
+
+class EventTypeIn(Schema):
+    code: str = Field(min_length=1, max_length=60)
+    name: str = Field(min_length=1, max_length=100)
+    description: str = ""
+    payload_schema: dict = Field(default_factory=lambda: {"type": "object"},
+                                 alias="schema")
+
+
+class EventTypeOut(Schema):
+    code: str
+    name: str
+    description: str
+    payload_schema: dict = Field(alias="schema")
+    builtin: bool
+    active: bool
+
+
+@router.get("/event-types", response=list[EventTypeOut], by_alias=True)
+def list_event_types(request: HttpRequest):
+    caller = principal(request)
+    if not caller.can("events:write"):
+        caller.require("admin")
+    return selectors.event_types()
+
+
+@router.post("/event-types", response={201: EventTypeOut}, by_alias=True)
+def create_event_type(request: HttpRequest, payload: EventTypeIn):
+    """Register a custom event type with its payload JSON Schema (scope ``admin``)."""
+    caller = principal(request)
+    caller.require("admin")
+    return 201, services.create_event_type(actor=caller.actor, code=payload.code,
+                                           name=payload.name, description=payload.description,
+                                           schema=payload.payload_schema)
+
+
+# --- approvals ----------------------------------------------------------------------------
+
+
+class PendingOut(Schema):
+    id: int
+    employee_no: str
+    employee_name: str
+    rule: str
+    event_type: str
+    occurred_at: str
+    payload: dict
+    min_points: float | int
+    max_points: float | int
+
+    @staticmethod
+    def resolve_employee_no(obj: Award) -> str:
+        return obj.employee.employee_no
+
+    @staticmethod
+    def resolve_employee_name(obj: Award) -> str:
+        return obj.employee.name
+
+    @staticmethod
+    def resolve_rule(obj: Award) -> str:
+        return obj.rule.name
+
+    @staticmethod
+    def resolve_event_type(obj: Award) -> str:
+        return obj.event.type_code
+
+    @staticmethod
+    def resolve_occurred_at(obj: Award) -> str:
+        return _local(obj.occurred_at) or ""
+
+    @staticmethod
+    def resolve_payload(obj: Award) -> dict:
+        return obj.event.payload
+
+    @staticmethod
+    def resolve_min_points(obj: Award) -> float | int:
+        return from_units(obj.min_points or 0)
+
+    @staticmethod
+    def resolve_max_points(obj: Award) -> float | int:
+        return from_units(obj.max_points or 0)
+
+
+def _approver(request: HttpRequest) -> Any:
+    caller = principal(request)
+    if caller.kind != "employee" or not user_can(caller.user, Cap.APPROVE_AWARDS):
+        raise errors.PermissionDenied("Approvals are decided by managers and HR with their "
+                                      "own token.", code="forbidden")
+    return caller.user
+
+
+@router.get("/approvals", response=list[PendingOut])
+def pending_approvals(request: HttpRequest):
+    """Awards waiting for the caller: a manager's own subtree, everything for HR."""
+    return list(selectors.approval_queue(_approver(request))[:500])
+
+
+class ApproveIn(Schema):
+    points: int
+    reason: str = ""
+
+
+class RejectIn(Schema):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@router.post("/approvals/{award_id}/approve")
+def approve(request: HttpRequest, award_id: int, payload: ApproveIn) -> dict:
+    user = _approver(request)
+    award = services.approve_award(award=get_object_or_404(Award, pk=award_id), actor=user,
+                                   points=payload.points, reason=payload.reason)
+    return {"id": award.pk, "status": award.status, "points": from_units(award.points)}
+
+
+@router.post("/approvals/{award_id}/reject")
+def reject(request: HttpRequest, award_id: int, payload: RejectIn) -> dict:
+    user = _approver(request)
+    award = services.reject_award(award=get_object_or_404(Award, pk=award_id), actor=user,
+                                  reason=payload.reason)
+    return {"id": award.pk, "status": award.status, "points": 0}
+
+
+# --- recognition --------------------------------------------------------------------------
+
+
+class RecognitionIn(Schema):
+    recipient_employee_no: str
+    points: int
+    message: str = Field(min_length=1, max_length=500)
+    value: str | None = None
+
+
+@router.post("/recognitions", tags=["me"], response={201: dict})
+def give(request: HttpRequest, payload: RecognitionIn):
+    """Thank a colleague from your monthly giving allowance."""
+    caller = principal(request)
+    giver = caller.require_employee()
+    recipient = Employee.objects.filter(employee_no=payload.recipient_employee_no).first()
+    if recipient is None:
+        raise errors.NotFound("No such colleague.", code="unknown_employee")
+    value = (CompanyValue.objects.filter(name=payload.value, active=True).first()
+             if payload.value else None)
+
+    def handle() -> tuple[int, dict]:
+        gift = services.give_recognition(giver=giver, recipient=recipient,
+                                         points=payload.points, message=payload.message,
+                                         value=value)
+        return 201, {"id": gift.pk, "points": from_units(gift.points),
+                     "allowance_left": services.allowance_left(giver)}
+
+    return idempotent(request, caller.id, handle)
+
+
+@router.get("/recognitions", tags=["me"])
+def recognition_feed(request: HttpRequest, department: str | None = Query(None)) -> dict:
+    """The recognition feed (company, or one department's subtree by code)."""
+    principal(request)
+    items = selectors.recognition_feed(department_code=department)[:50]
+    return {"items": [
+        {"id": r.pk, "giver": r.giver.name, "recipient": r.recipient.name,
+         "points": from_units(r.points), "message": r.message,
+         "value": r.value.name if r.value else None, "created_at": _local(r.created_at)}
+        for r in items], "next_cursor": None}

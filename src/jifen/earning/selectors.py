@@ -1,0 +1,190 @@
+"""Earning reads: rules as published, queues, logs and reports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet, Sum
+from django.utils import timezone
+
+from jifen.core.roles import Cap, user_can
+from jifen.earning import engine
+from jifen.earning.models import (
+    ApproverRole,
+    Award,
+    AwardStatus,
+    Event,
+    EventType,
+    FeedbackStatus,
+    ManagerAward,
+    Recognition,
+    Rule,
+    RuleFeedback,
+)
+from jifen.ledger.amounts import site_decimals
+from jifen.people.models import Department, Employee
+
+
+def rules(*, active: bool | None = None, q: str = "") -> QuerySet[Rule]:
+    found = Rule.objects.select_related("event_type")
+    if active is not None:
+        found = found.filter(active=active)
+    if q:
+        found = found.filter(Q(name__icontains=q) | Q(event_type__code__icontains=q)
+                             | Q(event_type__name__icontains=q))
+    return found.order_by("event_type__code", "name", "pk")
+
+
+def event_types() -> QuerySet[EventType]:
+    return EventType.objects.order_by("-builtin", "code")
+
+
+def _unit() -> str:
+    from jifen.core.selectors import site_settings
+
+    settings = site_settings()
+    from django.utils.translation import get_language
+
+    return settings.point_unit_zh if (get_language() or "").startswith("zh") else (
+        settings.point_unit_en)
+
+
+def published_rules(now: datetime | None = None) -> list[dict[str, Any]]:
+    """Every rule in force now, in plain words, grouped by category order."""
+    now = now or timezone.now()
+    unit = _unit()
+    found = (rules(active=True)
+             .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=now))
+             .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now)))
+    return [{
+        "id": rule.pk, "name": rule.name, "description": rule.description,
+        "category": rule.category, "category_label": str(rule.get_category_display()),
+        "event_type": rule.event_type.name, "points": engine.describe_formula(rule.formula, unit),
+        "caps": engine.describe_caps(rule.caps, unit),
+        "requires_approval": rule.requires_approval,
+        "penalty": rule.formula.get("kind") == "fixed" and rule.formula["points"] < 0,
+        "condition": rule.condition,
+        "valid_until": rule.valid_until,
+    } for rule in found]
+
+
+def approval_queue(user: Any) -> QuerySet[Award]:
+    """Pending awards this user may decide: all of them for HR; for a manager, those of
+    their own subtree waiting for a manager. Never the user's own."""
+    from jifen.people.selectors import managed_department_paths
+
+    pending = (Award.objects.filter(status=AwardStatus.PENDING)
+               .select_related("employee__department", "rule", "event")
+               .order_by("occurred_at", "pk"))
+    if not user_can(user, Cap.APPROVE_AWARDS):
+        return pending.none()
+    employee = getattr(user, "employee", None)
+    if employee is not None:
+        pending = pending.exclude(employee=employee)
+    if user_can(user, Cap.VIEW_ALL_PEOPLE):
+        return pending
+    paths = managed_department_paths(user)
+    if not paths:
+        return pending.none()
+    subtree = Q(pk__in=[])
+    for path in paths:
+        subtree |= Q(employee__department__path__startswith=path)
+    return pending.filter(subtree, approver_role=ApproverRole.MANAGER)
+
+
+def event_log(*, employee: str = "", type_code: str = "", source: str = "", status: str = "",
+              import_job: int | None = None) -> QuerySet[Event]:
+    """The console's event log, newest first, searchable by employee (number or name),
+    type, source and outcome."""
+    found = Event.objects.select_related("employee", "event_type").order_by("-pk")
+    if employee:
+        found = found.filter(Q(employee_no__icontains=employee)
+                             | Q(employee__name__icontains=employee))
+    if type_code:
+        found = found.filter(type_code=type_code)
+    if source:
+        found = found.filter(source=source)
+    if status:
+        if status in ("cap_reached", "no_matching_rule", "unknown_employee",
+                      "schema_violation", "unknown_event_type", "invalid"):
+            found = found.filter(reason=status)
+        else:
+            found = found.filter(status=status)
+    if import_job:
+        found = found.filter(import_job_id=import_job).order_by("row_number", "pk")
+    return found
+
+
+def penalty_shortfalls() -> QuerySet[Award]:
+    """Penalties the wallet could not fully cover, newest first."""
+    return (Award.objects.filter(uncollected__gt=0)
+            .select_related("employee__department", "rule", "event").order_by("-pk"))
+
+
+def penalty_shortfall_total() -> int:
+    return Award.objects.filter(uncollected__gt=0).aggregate(t=Sum("uncollected"))["t"] or 0
+
+
+def recognition_feed(*, department_code: str | None = None) -> QuerySet[Recognition]:
+    found = Recognition.objects.select_related("giver", "recipient__department", "value")
+    if department_code:
+        dept = Department.objects.filter(code=department_code).first()
+        if dept is None:
+            return found.none()
+        found = found.filter(Q(recipient__department__path__startswith=dept.path)
+                             | Q(giver__department__path__startswith=dept.path))
+    return found.order_by("-created_at", "-pk")
+
+
+def budget_balance(department: Department) -> int:
+    """Units left in the department's budget."""
+    from jifen.ledger.models import Account
+    from jifen.ledger.services import budget_key
+
+    found = Account.objects.filter(key=budget_key(department.pk)).values_list("balance",
+                                                                             flat=True).first()
+    return int(found or 0)
+
+
+def managed_budgets(employee: Employee) -> list[dict[str, Any]]:
+    """The departments an employee manages with what is left in each budget."""
+    return [{"department": d, "balance": budget_balance(d)}
+            for d in Department.objects.filter(manager=employee).order_by("path")]
+
+
+def team_members(employee: Employee) -> QuerySet[Employee]:
+    """Active employees in the subtrees the employee manages (not the manager)."""
+    paths = list(Department.objects.filter(manager=employee).values_list("path", flat=True))
+    q = Q(pk__in=[])
+    for path in paths:
+        q |= Q(department__path__startswith=path)
+    return (Employee.objects.filter(q, status="active").exclude(pk=employee.pk)
+            .select_related("department").order_by("department__path", "employee_no"))
+
+
+def manager_awards(employee: Employee) -> QuerySet[ManagerAward]:
+    return ManagerAward.objects.filter(manager=employee).select_related("recipient")
+
+
+def my_events(employee: Employee) -> QuerySet[Award]:
+    """The employee's recent awards (credited, pending, rejected) with their rule."""
+    return (Award.objects.filter(employee=employee).select_related("rule", "event")
+            .order_by("-occurred_at", "-pk"))
+
+
+def feedback(*, status: str = "") -> QuerySet[RuleFeedback]:
+    found = RuleFeedback.objects.select_related("rule", "employee").order_by("-pk")
+    return found.filter(status=status) if status else found
+
+
+def my_feedback(employee: Employee) -> QuerySet[RuleFeedback]:
+    return RuleFeedback.objects.filter(employee=employee).select_related("rule").order_by("-pk")
+
+
+def open_feedback_count() -> int:
+    return RuleFeedback.objects.filter(status=FeedbackStatus.OPEN).count()
+
+
+def scale() -> int:
+    return 10 ** site_decimals()

@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+
+from jifen.core.roles import Role
+from jifen.earning.models import Event, Rule
+from jifen.integrations.services import create_api_key
+from jifen.ledger.selectors import balance
+from jifen.people.services import issue_access_token
+from tests.factories import DepartmentFactory, EmployeeFactory
+
+
+def bearer(token: str) -> dict:
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+def key_with(*scopes: str) -> str:
+    return create_api_key(name="test", scopes=list(scopes))[1]
+
+
+def post(client: Client, path: str, body: dict, token: str, **headers):
+    return client.post(path, data=json.dumps(body), content_type="application/json",
+                       **bearer(token), **headers)
+
+
+def rule_body(**extra):
+    return {"name": "Late", "event_type": "attendance_late", "category": "attendance",
+            "formula": {"kind": "fixed", "points": -5}, **extra}
+
+
+@pytest.mark.django_db
+class TestRulesApi:
+    def test_admin_key_creates_a_rule_as_version_one(self, client):
+        response = post(client, "/api/v1/rules", rule_body(caps={"month": 50}), key_with("admin"))
+        assert response.status_code == 201, response.content
+        body = response.json()
+        assert body["version"] == 1 and body["formula"] == {"kind": "fixed", "points": -5}
+        assert Rule.objects.get().versions.count() == 1
+
+    def test_bad_condition_is_422_saying_line_and_column(self, client):
+        response = post(client, "/api/v1/rules",
+                         rule_body(condition='payload.minutes > 10 &&\n  (employee.grade =='),
+                         key_with("admin"))
+        assert response.status_code == 422
+        error = response.json()["error"]
+        assert error["code"] == "invalid_condition"
+        assert error["details"]["line"] == 2 and error["details"]["column"] > 1
+        assert Rule.objects.count() == 0
+
+    def test_unknown_formula_kind_is_422(self, client):
+        response = post(client, "/api/v1/rules", rule_body(formula={"kind": "magic"}),
+                        key_with("admin"))
+        assert response.status_code == 422
+        assert response.json()["error"]["code"] == "invalid_formula"
+
+    def test_events_key_may_not_create_rules(self, client):
+        response = post(client, "/api/v1/rules", rule_body(), key_with("events:write"))
+        assert response.status_code == 403
+
+    def test_patch_makes_a_new_version_with_a_diff(self, client):
+        key = key_with("admin")
+        rule_id = post(client, "/api/v1/rules", rule_body(), key).json()["id"]
+        response = client.patch(f"/api/v1/rules/{rule_id}", content_type="application/json",
+                                data=json.dumps({"reason": "softer",
+                                                 "formula": {"kind": "fixed", "points": -3}}),
+                                **bearer(key))
+        assert response.status_code == 200 and response.json()["version"] == 2
+        versions = client.get(f"/api/v1/rules/{rule_id}/versions", **bearer(key)).json()
+        assert versions[0]["reason"] == "softer"
+        assert versions[0]["diff"] == [{"field": "formula",
+                                        "old": {"kind": "fixed", "points": -5},
+                                        "new": {"kind": "fixed", "points": -3}}]
+
+
+@pytest.mark.django_db
+class TestEventsApi:
+    def _setup(self, client):
+        admin = key_with("admin")
+        post(client, "/api/v1/rules", {
+            "name": "Full attendance", "event_type": "attendance_full_month",
+            "category": "attendance", "formula": {"kind": "fixed", "points": 10}}, admin)
+        return key_with("events:write")
+
+    def test_each_event_gets_its_own_answer_and_bad_ones_do_not_block(self, client, employee,
+                                                                      verify_clean):
+        key = self._setup(client)
+        events = [
+            {"source": "att", "id": 1, "type": "attendance_full_month",
+             "employee_no": employee.employee_no, "occurred_at": "2026-03-31T18:00:00+08:00",
+             "payload": {"month": "2026-03"}},
+            {"source": "att", "id": 2, "type": "attendance_full_month", "employee_no": "NOPE",
+             "occurred_at": "2026-03-31T18:00:00+08:00", "payload": {}},
+            {"source": "att", "id": 3, "type": "attendance_full_month",
+             "employee_no": employee.employee_no, "occurred_at": "not a time"},
+            {"source": "att", "id": 4, "type": "attendance_full_month",
+             "employee_no": employee.employee_no, "occurred_at": "2026-04-30T18:00:00+08:00",
+             "payload": {"month": "April"}},
+            {"source": "att", "id": 5, "type": "volunteering",
+             "employee_no": employee.employee_no, "occurred_at": "2026-04-30T18:00:00+08:00"},
+            {"source": "att", "id": 1, "type": "attendance_full_month",
+             "employee_no": employee.employee_no, "occurred_at": "2026-03-31T18:00:00+08:00"},
+        ]
+        response = post(client, "/api/v1/events", {"events": events}, key)
+        assert response.status_code == 200, response.content
+        results = [(r["id"], r["status"], r["points"], r["reason"])
+                   for r in response.json()["results"]]
+        assert results == [
+            ("1", "credited", 10, ""),
+            ("2", "rejected", 0, "unknown_employee"),
+            ("3", "rejected", 0, "invalid"),
+            ("4", "rejected", 0, "schema_violation"),
+            ("5", "rejected", 0, "no_matching_rule"),
+            ("1", "duplicate", 10, ""),
+        ]
+        assert balance(employee=employee).spendable == 10
+        verify_clean()
+
+    def test_more_than_a_thousand_events_is_422(self, client, employee):
+        key = self._setup(client)
+        event = {"source": "s", "id": "x", "type": "comment", "employee_no": "E",
+                 "occurred_at": "2026-01-01T00:00:00+08:00"}
+        response = post(client, "/api/v1/events", {"events": [event] * 1001}, key)
+        assert response.status_code == 422
+        assert Event.objects.count() == 0
+
+    def test_idempotency_key_replays_the_first_answer(self, client, employee):
+        key = self._setup(client)
+        body = {"events": [{"source": "att", "id": "k1", "type": "attendance_full_month",
+                            "employee_no": employee.employee_no,
+                            "occurred_at": "2026-03-31T18:00:00+08:00"}]}
+        first = post(client, "/api/v1/events", body, key, HTTP_IDEMPOTENCY_KEY="abc")
+        again = post(client, "/api/v1/events", body, key, HTTP_IDEMPOTENCY_KEY="abc")
+        assert first.json() == again.json()
+        assert again["Idempotent-Replayed"] == "true"
+        assert first.json()["results"][0]["status"] == "credited"
+
+    def test_plain_employee_may_not_post_events(self, client, employee):
+        token = issue_access_token(user=employee.user)[1]
+        response = post(client, "/api/v1/events", {"events": []}, token)
+        assert response.status_code == 403
+
+
+@pytest.mark.django_db
+def test_manager_approves_a_range_award_through_the_api(client, verify_clean):
+    team = DepartmentFactory(code="RD")
+    manager = EmployeeFactory(department=team, roles=[Role.MANAGER])
+    team.manager = manager
+    team.save()
+    worker = EmployeeFactory(department=team)
+    post(client, "/api/v1/rules", {
+        "name": "Help", "event_type": "helped_colleague", "category": "teamwork",
+        "formula": {"kind": "range", "min": 30, "max": 80}}, key_with("admin"))
+    result = post(client, "/api/v1/events", {"events": [{
+        "source": "im", "id": "h1", "type": "helped_colleague",
+        "employee_no": worker.employee_no, "occurred_at": "2026-05-01T10:00:00+08:00",
+        "payload": {"other_department": True}}]}, key_with("events:write")).json()
+    assert result["results"][0]["status"] == "pending_approval"
+    token = issue_access_token(user=manager.user)[1]
+    queue = client.get("/api/v1/approvals", **bearer(token)).json()
+    assert [a["employee_no"] for a in queue] == [worker.employee_no]
+    too_much = post(client, f"/api/v1/approvals/{queue[0]['id']}/approve", {"points": 90}, token)
+    assert too_much.status_code == 422
+    done = post(client, f"/api/v1/approvals/{queue[0]['id']}/approve", {"points": 60}, token)
+    assert done.json()["status"] == "credited"
+    assert balance(employee=worker).spendable == 60
+    assert Event.objects.get().status == "credited"
+    verify_clean()
