@@ -39,3 +39,14 @@ def test_default_language_drives_pages_without_a_cookie(client, super_admin):
     assert client.get("/api/v1/health")["Content-Language"] == "en"
     client.cookies["django_language"] = "zh-hans"
     assert client.get("/api/v1/health")["Content-Language"] == "zh-hans"
+
+
+@pytest.mark.django_db
+def test_api_errors_answered_before_our_handlers_still_use_the_error_shape(client):
+    unknown = client.get("/api/v1/no-such-thing")
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "not_found"
+    wrong_method = client.delete("/api/v1/health")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"]["code"] == "method_not_allowed"
+    assert "GET" in wrong_method["Allow"]

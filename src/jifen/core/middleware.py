@@ -38,3 +38,37 @@ class SiteLanguageMiddleware:
             request_ip.reset(token)
         response.headers.setdefault("Content-Language", language)
         return response
+
+
+_API_PREFIX = "/api/"
+_CODES_BY_STATUS = {400: "malformed_request", 404: "not_found", 405: "method_not_allowed",
+                    413: "request_too_large"}
+
+
+class ApiErrorShapeMiddleware:
+    """Under /api/, every error is JSON in the error shape — including the ones Django or
+    ninja answer before our handlers run (unknown path → 404, wrong method → 405, a body
+    too large → 413, a bad Host → 400)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            request.path.startswith(_API_PREFIX)
+            and response.status_code >= 400
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            from django.http import JsonResponse
+
+            status = response.status_code
+            code = _CODES_BY_STATUS.get(status, "error" if status < 500 else "internal_error")
+            message = response.reason_phrase if status < 500 else "Internal error."
+            replacement = JsonResponse(
+                {"error": {"code": code, "message": message, "details": {}}}, status=status
+            )
+            if response.has_header("Allow"):
+                replacement["Allow"] = response["Allow"]
+            return replacement
+        return response
