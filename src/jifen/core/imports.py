@@ -50,6 +50,7 @@ from django_tasks import task
 
 from jifen.core import errors
 from jifen.core.models import ImportJob
+from jifen.core.permissions import require_capability
 
 logger = logging.getLogger(__name__)
 
@@ -597,7 +598,7 @@ def run_import_commit(*, job_id: int) -> ImportJob:
         logger.exception("import job %s failed", job.pk)
         return _fail(job, _("Nothing was imported: unexpected error (%s).") % exc)
     job.status = ImportJob.Status.DONE
-    job.result = {**counts, "imported": len(items), "skipped": job.error_count}
+    job.result = {"imported": len(items), "skipped": job.error_count, **counts}
     job.processed_rows = job.total_rows
     job.finished_at = timezone.now()
     job.save()
@@ -731,32 +732,6 @@ class MappingForm(forms.Form):
             )
 
 
-def _require(capability: str) -> Callable:
-    try:
-        from jifen.core.permissions import require_capability
-    except ImportError:  # pragma: no cover - the shared helper is being written
-        require_capability = None
-    if require_capability is not None:
-        return require_capability(capability)
-
-    from django.contrib.auth.views import redirect_to_login
-    from django.core.exceptions import PermissionDenied
-
-    from jifen.core.roles import user_can
-
-    def decorator(view: Callable) -> Callable:
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
-            if not user_can(request.user, capability):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
 def _download(content: bytes, content_type: str, filename: str) -> HttpResponse:
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f"attachment; filename=\"{filename}\""
@@ -777,7 +752,7 @@ class ImportPages:
         self.back_label = back_label
 
     def urlpatterns(self) -> list[URLPattern]:
-        guard = _require(self.capability)
+        guard = require_capability(self.capability)
         return [
             path("", guard(require_http_methods(["GET", "POST"])(self.start)), name="start"),
             path("template.<str:fmt>", guard(require_GET(self.template)), name="template"),
