@@ -5,13 +5,14 @@ mounted inside it here so one namespace names every console page)."""
 from django.urls import include, path
 
 from jifen.core import views
+from jifen.mall.urls import console_urlpatterns as mall_console_urls
+from jifen.mall.urls import portal_urlpatterns as mall_portal_urls
 from jifen.people.urls import console_urlpatterns as people_console_urls
 
 portal_patterns = [
     path("", views.home, name="home"),
-    path("mall/", views.mall, name="mall"),
+    *mall_portal_urls,
     path("points/", views.points, name="points"),
-    path("orders/", views.orders, name="orders"),
     path("earn/", views.earn, name="earn"),
     path("leaderboard/", views.leaderboard, name="leaderboard"),
 ]
@@ -20,7 +21,7 @@ console_patterns = [
     path("", views.dashboard, name="dashboard"),
     *people_console_urls,
     path("rules/", views.rules, name="rules"),
-    path("mall/", views.mall_admin, name="mall"),
+    *mall_console_urls,
     path("activities/", views.activities, name="activities"),
     path("insights/", views.insights, name="insights"),
     path("settings/", views.site_settings, name="settings"),

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+
+from jifen.core.roles import Role
+from jifen.ledger import selectors as ledger_selectors
+from jifen.ledger import services as ledger
+from jifen.ledger.verify import verify_ledger
+from jifen.mall import services
+from jifen.mall.models import Category, Fulfilment, ItemStatus
+from tests.factories import EmployeeFactory
+
+_keys = itertools.count(1)
+
+
+def fund(employee: Any, amount: int) -> None:
+    key = f"mall-test-credit-{next(_keys)}"
+    ledger.credit(employee=employee, amount=amount, category="performance",
+                  idempotency_key=key, cause=("test.event", key))
+
+
+def spendable(employee: Any) -> int:
+    return ledger_selectors.balance(employee=employee).spendable
+
+
+def held(employee: Any) -> int:
+    return ledger_selectors.balance(employee=employee).held
+
+
+def assert_ledger_sound() -> None:
+    breaches = verify_ledger()
+    assert not breaches, "\n".join(breaches)
+
+
+@pytest.fixture
+def mall_admin(make_role_employee):
+    return make_role_employee(Role.MALL_ADMIN, name="商城管理员")
+
+
+@pytest.fixture
+def category(db, mall_admin) -> Category:
+    return services.save_category(actor=mall_admin.user, name="数码电子")
+
+
+@pytest.fixture
+def make_item(category, mall_admin):
+    def make(**fields: Any):
+        fields.setdefault("name", "无线蓝牙耳机")
+        fields.setdefault("points", 100)
+        fields.setdefault("status", ItemStatus.LISTED)
+        fields.setdefault("fulfilment", Fulfilment.SERVICE)
+        fields.setdefault("category", category)
+        return services.create_item(actor=mall_admin.user, **fields)
+
+    return make
+
+
+@pytest.fixture
+def buyer(employee):
+    fund(employee, 1000)
+    return employee
+
+
+@pytest.fixture
+def other_buyer(department):
+    person = EmployeeFactory(department=department, name="李娜")
+    fund(person, 1000)
+    return person
+
+
+def order(employee: Any, item: Any, **kwargs: Any):
+    kwargs.setdefault("idempotency_key", f"mall-test-order-{next(_keys)}")
+    return services.create_order(employee=employee, item=item, **kwargs)

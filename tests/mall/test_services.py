@@ -1,0 +1,398 @@
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone
+
+from jifen.core import errors
+from jifen.mall import selectors, services
+from jifen.mall.models import (
+    Fulfilment,
+    Item,
+    ItemStatus,
+    OrderStatus,
+    WindowMode,
+)
+from jifen.notifications.models import Notification
+from tests.factories import DepartmentFactory, EmployeeFactory
+from tests.mall.conftest import assert_ledger_sound, fund, held, order, spendable
+
+pytestmark = pytest.mark.django_db
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def local(*args: int) -> datetime:
+    return datetime(*args, tzinfo=SHANGHAI)
+
+
+class TestCreatingAnOrder:
+    def test_confirming_holds_points_and_reserves_stock(self, buyer, make_item):
+        item = make_item(points=300, stock=5)
+        placed = order(buyer, item)
+        assert placed.status == OrderStatus.SUBMITTED
+        assert placed.points == 300
+        assert spendable(buyer) == 700
+        assert held(buyer) == 300
+        assert Item.objects.get(pk=item.pk).stock == 4
+        assert [e.to_status for e in placed.events.all()] == [OrderStatus.SUBMITTED]
+        assert_ledger_sound()
+
+    def test_same_idempotency_key_gives_the_first_order_and_moves_nothing_twice(
+            self, buyer, make_item):
+        item = make_item(points=100, stock=5)
+        first = order(buyer, item, idempotency_key="k1")
+        again = order(buyer, item, idempotency_key="k1")
+        assert again.pk == first.pk
+        assert spendable(buyer) == 900
+        assert Item.objects.get(pk=item.pk).stock == 4
+
+    def test_not_enough_points_is_refused_and_nothing_changes(self, employee, make_item):
+        fund(employee, 50)
+        item = make_item(points=100, stock=3)
+        with pytest.raises(errors.Conflict) as exc:
+            order(employee, item)
+        assert exc.value.code == "insufficient_points"
+        assert Item.objects.get(pk=item.pk).stock == 3
+        assert spendable(employee) == 50
+        assert not employee.mall_orders.exists()
+
+    def test_out_of_stock(self, buyer, make_item):
+        item = make_item(points=10, stock=1)
+        order(buyer, item)
+        with pytest.raises(errors.Conflict) as exc:
+            order(buyer, item)
+        assert exc.value.code == "out_of_stock"
+        assert spendable(buyer) == 990
+
+    def test_unlimited_stock_never_runs_out(self, buyer, make_item):
+        item = make_item(points=10, stock=None)
+        for _ in range(3):
+            order(buyer, item)
+        item.refresh_from_db()
+        assert item.stock is None and item.sold_count == 3
+
+    def test_auto_approve_captures_at_once(self, buyer, make_item):
+        item = make_item(points=100, auto_approve=True)
+        placed = order(buyer, item)
+        assert placed.status == OrderStatus.APPROVED
+        assert held(buyer) == 0 and spendable(buyer) == 900
+        assert_ledger_sound()
+
+    def test_shipped_goods_need_an_address(self, buyer, make_item):
+        item = make_item(fulfilment=Fulfilment.SHIPPED)
+        with pytest.raises(errors.ValidationError) as exc:
+            order(buyer, item)
+        assert exc.value.code == "address_required"
+        services.add_address(employee=buyer, recipient="张伟", phone="13800000000",
+                             address="上海市浦东新区世纪大道 100 号")
+        placed = order(buyer, item)
+        assert placed.address["recipient"] == "张伟"
+
+    def test_a_draft_item_cannot_be_ordered(self, buyer, make_item):
+        item = make_item(status=ItemStatus.DRAFT)
+        with pytest.raises(errors.Conflict) as exc:
+            order(buyer, item)
+        assert exc.value.code == "not_available"
+
+
+class TestTransitions:
+    def test_approve_captures_the_held_points(self, buyer, make_item, mall_admin):
+        placed = order(buyer, make_item(points=200))
+        approved = services.approve_order(order=placed, actor=mall_admin.user)
+        assert approved.status == OrderStatus.APPROVED
+        assert held(buyer) == 0 and spendable(buyer) == 800
+        event = approved.events.last()
+        assert (event.from_status, event.to_status) == ("submitted", "approved")
+        assert event.actor == mall_admin.user
+        assert_ledger_sound()
+
+    def test_reject_returns_points_and_stock_and_tells_the_employee(
+            self, buyer, make_item, mall_admin):
+        item = make_item(points=200, stock=2)
+        placed = order(buyer, item)
+        rejected = services.reject_order(order=placed, actor=mall_admin.user,
+                                         reason="地址不在配送范围")
+        assert rejected.status == OrderStatus.REJECTED
+        assert rejected.reason == "地址不在配送范围"
+        assert spendable(buyer) == 1000 and held(buyer) == 0
+        assert Item.objects.get(pk=item.pk).stock == 2
+        assert Notification.objects.filter(recipient=buyer.user,
+                                           kind="mall.order_rejected").exists()
+        assert_ledger_sound()
+
+    def test_reject_needs_a_reason(self, buyer, make_item, mall_admin):
+        placed = order(buyer, make_item())
+        with pytest.raises(errors.ValidationError):
+            services.reject_order(order=placed, actor=mall_admin.user, reason=" ")
+
+    def test_owner_cancels_a_submitted_order_and_gets_everything_back(self, buyer, make_item):
+        item = make_item(points=150, stock=1)
+        placed = order(buyer, item)
+        cancelled = services.cancel_order(order=placed, actor=buyer.user)
+        assert cancelled.status == OrderStatus.CANCELLED
+        assert spendable(buyer) == 1000
+        assert Item.objects.get(pk=item.pk).stock == 1
+        assert_ledger_sound()
+
+    def test_someone_else_cannot_cancel_my_order(self, buyer, other_buyer, make_item):
+        placed = order(buyer, make_item())
+        with pytest.raises(errors.NotFound):
+            services.cancel_order(order=placed, actor=other_buyer.user)
+
+    def test_shipped_path_ship_deliver_complete(self, buyer, make_item, mall_admin):
+        services.add_address(employee=buyer, recipient="张伟", phone="138", address="某路 1 号")
+        placed = order(buyer, make_item(fulfilment=Fulfilment.SHIPPED))
+        admin = mall_admin.user
+        services.approve_order(order=placed, actor=admin)
+        shipped = services.ship_order(order=placed, actor=admin, carrier="顺丰",
+                                      tracking_no="SF100")
+        assert (shipped.status, shipped.carrier, shipped.tracking_no) == (
+            "shipped", "顺丰", "SF100")
+        assert services.deliver_order(order=placed, actor=admin).status == "delivered"
+        done = services.complete_order(order=placed, actor=buyer.user)
+        assert done.status == "completed"
+        assert [e.to_status for e in done.events.all()] == [
+            "submitted", "approved", "shipped", "delivered", "completed"]
+
+    def test_service_path_fulfil_complete(self, buyer, make_item, mall_admin):
+        placed = order(buyer, make_item(fulfilment=Fulfilment.SERVICE))
+        services.approve_order(order=placed, actor=mall_admin.user)
+        fulfilled = services.fulfil_order(order=placed, actor=mall_admin.user, note="已排期")
+        assert fulfilled.status == "fulfilled"
+        assert services.complete_order(order=placed, actor=buyer.user).status == "completed"
+
+    @pytest.mark.parametrize("action, state", [
+        ("ship", "submitted"), ("deliver", "submitted"), ("fulfil", "submitted"),
+        ("complete", "submitted"), ("approve", "approved"), ("reject", "approved"),
+        ("deliver", "approved"), ("approve", "rejected"), ("ship", "cancelled"),
+        ("reject", "completed"), ("cancel", "completed"), ("fulfil", "fulfilled"),
+    ])
+    def test_forbidden_transitions_are_a_conflict(self, buyer, make_item, mall_admin,
+                                                  action, state):
+        placed = order(buyer, make_item(fulfilment=Fulfilment.SERVICE))
+        admin = mall_admin.user
+        steps = {
+            "approved": ["approve"], "rejected": ["reject"], "cancelled": ["cancel"],
+            "fulfilled": ["approve", "fulfil"], "completed": ["approve", "fulfil", "complete"],
+        }.get(state, [])
+        for step in steps:
+            services.perform(order=placed, action=step, actor=admin, reason="no")
+        with pytest.raises(errors.Conflict) as exc:
+            services.perform(order=placed, action=action, actor=admin, reason="no",
+                             carrier="顺丰", tracking_no="1")
+        assert exc.value.code == "invalid_transition"
+        assert exc.value.details["status"] == state
+        assert_ledger_sound()
+
+    def test_a_service_order_cannot_be_shipped(self, buyer, make_item, mall_admin):
+        placed = order(buyer, make_item(fulfilment=Fulfilment.SERVICE))
+        services.approve_order(order=placed, actor=mall_admin.user)
+        with pytest.raises(errors.Conflict):
+            services.ship_order(order=placed, actor=mall_admin.user, carrier="x",
+                                tracking_no="1")
+
+    def test_owner_cannot_cancel_once_approved(self, buyer, make_item, mall_admin):
+        placed = order(buyer, make_item())
+        services.approve_order(order=placed, actor=mall_admin.user)
+        with pytest.raises(errors.Conflict) as exc:
+            services.cancel_order(order=placed, actor=buyer.user)
+        assert exc.value.code == "invalid_transition"
+
+
+class TestCodePools:
+    def test_codes_add_stock_and_the_owner_gets_one_on_approval(self, buyer, make_item,
+                                                                 mall_admin):
+        item = make_item(fulfilment=Fulfilment.CODE, points=500)
+        assert item.stock == 0
+        added = services.import_codes(item=item, codes=["A-1", "A-2", "A-1", " "],
+                                      actor=mall_admin.user)
+        assert added == 2
+        assert Item.objects.get(pk=item.pk).stock == 2
+        assert services.import_codes(item=item, codes=["A-2"], actor=mall_admin.user) == 0
+        placed = order(buyer, item)
+        approved = services.approve_order(order=placed, actor=mall_admin.user)
+        assert approved.status == OrderStatus.FULFILLED
+        assert approved.code.code == "A-1"
+        assert selectors.remaining_codes(item) == 1
+
+    def test_auto_approved_code_item_is_fulfilled_immediately(self, buyer, make_item,
+                                                              mall_admin):
+        item = make_item(fulfilment=Fulfilment.CODE, auto_approve=True)
+        services.import_codes(item=item, codes=["X"], actor=mall_admin.user)
+        placed = order(buyer, item)
+        assert placed.status == OrderStatus.FULFILLED
+        with pytest.raises(errors.Conflict) as exc:
+            order(buyer, item)
+        assert exc.value.code == "out_of_stock"
+
+
+class TestWindows:
+    def test_monthly_window_refuses_outside_days_and_says_when_it_opens(
+            self, buyer, make_item, mall_admin):
+        services.save_window(actor=mall_admin.user, name="每月 1–5 日", mode=WindowMode.MONTHLY,
+                             day_from=1, day_to=5, is_default=True)
+        item = make_item()
+        with pytest.raises(errors.Conflict) as exc:
+            order(buyer, item, now=local(2026, 11, 20, 10))
+        assert exc.value.code == "window_closed"
+        assert exc.value.details["next_opens_at"].startswith("2026-12-01")
+        assert order(buyer, item, now=local(2026, 12, 3, 10)).status == "submitted"
+
+    def test_window_wrapping_the_month_end(self, mall_admin):
+        window = services.save_window(actor=mall_admin.user, name="月末", mode="monthly",
+                                      day_from=28, day_to=3)
+        assert selectors.window_state(window, local(2026, 2, 2, 9)).open
+        assert selectors.window_state(window, local(2026, 1, 30, 9)).open
+        state = selectors.window_state(window, local(2026, 2, 10, 9))
+        assert not state.open and state.next_opens_at == local(2026, 2, 28)
+
+    def test_listed_periods(self, mall_admin):
+        window = services.save_window(
+            actor=mall_admin.user, name="年终", mode=WindowMode.PERIODS,
+            periods=[(local(2026, 12, 20), local(2027, 1, 5))])
+        assert not selectors.window_state(window, local(2026, 12, 1)).open
+        assert selectors.window_state(window, local(2026, 12, 25)).open
+        assert selectors.window_state(window, local(2026, 12, 1)).next_opens_at == local(
+            2026, 12, 20)
+
+    def test_a_category_overrides_the_mall_window(self, buyer, make_item, mall_admin,
+                                                  category):
+        services.save_window(actor=mall_admin.user, name="关闭", mode="periods", periods=[],
+                             is_default=True)
+        always = services.save_window(actor=mall_admin.user, name="全天", mode="always")
+        services.save_category(actor=mall_admin.user, name=category.name, category=category,
+                               window=always)
+        assert order(buyer, make_item()).status == "submitted"
+
+
+class TestLimitsAndEligibility:
+    def test_per_employee_limit_per_month(self, buyer, make_item):
+        item = make_item(per_employee_limit=2, limit_period="month", points=10)
+        order(buyer, item, now=local(2026, 11, 3, 9))
+        order(buyer, item, now=local(2026, 11, 4, 9))
+        with pytest.raises(errors.Conflict) as exc:
+            order(buyer, item, now=local(2026, 11, 5, 9))
+        assert exc.value.code == "limit_reached"
+        assert order(buyer, item, now=local(2026, 12, 1, 9)).status == "submitted"
+
+    def test_cancelling_gives_the_limit_back(self, buyer, make_item):
+        item = make_item(per_employee_limit=1, limit_period="ever")
+        first = order(buyer, item)
+        services.cancel_order(order=first, actor=buyer.user)
+        assert order(buyer, item).status == "submitted"
+
+    def test_department_grade_and_tenure(self, department, make_item):
+        sales = DepartmentFactory(code="SALES", name="销售部")
+        east = DepartmentFactory(code="EAST", name="华东区", parent=sales)
+        item = make_item(eligible_departments=[sales], eligible_grades="P6,P7",
+                         min_tenure_years=2)
+        insider = EmployeeFactory(department=east, grade="P6",
+                                  hire_date=date.today() - timedelta(days=800))
+        outsider = EmployeeFactory(department=department, grade="P6",
+                                   hire_date=date.today() - timedelta(days=800))
+        junior = EmployeeFactory(department=east, grade="P5",
+                                 hire_date=date.today() - timedelta(days=800))
+        newcomer = EmployeeFactory(department=east, grade="P7", hire_date=date.today())
+        for person in (insider, outsider, junior, newcomer):
+            fund(person, 500)
+        assert order(insider, item).status == "submitted"
+        for person in (outsider, junior, newcomer):
+            with pytest.raises(errors.Conflict) as exc:
+                order(person, item)
+            assert exc.value.code == "not_eligible"
+
+
+class TestStockAlertsAndDelisting:
+    def test_low_stock_alerts_mall_admins_once_per_crossing(self, buyer, make_item,
+                                                           mall_admin):
+        item = make_item(points=1, stock=4, low_stock_threshold=2)
+        order(buyer, item)
+        assert not Notification.objects.filter(kind="mall.low_stock").exists()
+        order(buyer, item)  # 2 left: crossed
+        order(buyer, item)  # 1 left: same crossing
+        assert Notification.objects.filter(kind="mall.low_stock",
+                                           recipient=mall_admin.user).count() == 1
+        services.restock(item=item, quantity=10, actor=mall_admin.user)
+        for _ in range(9):
+            order(buyer, item)
+        assert Notification.objects.filter(kind="mall.low_stock",
+                                           recipient=mall_admin.user).count() == 2
+
+    def test_delisting_notifies_open_orders_who_may_cancel_with_refund(
+            self, buyer, make_item, mall_admin):
+        item = make_item(points=300)
+        placed = order(buyer, item)
+        services.approve_order(order=placed, actor=mall_admin.user)
+        services.set_item_status(item=item, status=ItemStatus.DELISTED, actor=mall_admin.user)
+        note = Notification.objects.get(recipient=buyer.user, kind="mall.item_delisted")
+        assert placed.number in note.body
+        cancelled = services.cancel_order(order=placed, actor=buyer.user)
+        assert cancelled.status == "cancelled"
+        assert spendable(buyer) == 1000
+        assert_ledger_sound()
+
+    def test_switching_a_delisted_order_to_another_item(self, buyer, make_item, mall_admin):
+        old = make_item(points=300, stock=3)
+        placed = order(buyer, old)
+        services.set_item_status(item=old, status=ItemStatus.DELISTED, actor=mall_admin.user)
+        new = services.switch_order_item(order=placed, new_item=make_item(name="保温杯",
+                                                                          points=100),
+                                         actor=buyer.user)
+        assert new.item_name == "保温杯" and new.status == "submitted"
+        assert spendable(buyer) == 900
+        assert Item.objects.get(pk=old.pk).stock == 3
+        assert_ledger_sound()
+
+
+class TestDiscounts:
+    def test_percent_campaign_on_a_category_lowers_the_price_while_it_runs(
+            self, buyer, make_item, mall_admin, category):
+        item = make_item(points=200)
+        now = timezone.now()
+        services.save_campaign(actor=mall_admin.user, name="双十一", kind="percent", value=25,
+                               starts_at=now - timedelta(hours=1),
+                               ends_at=now + timedelta(days=1), categories=[category])
+        price = selectors.price_of(item)
+        assert (price.points, price.original, price.discounted) == (150, 200, True)
+        placed = order(buyer, item)
+        assert placed.points == 150 and placed.original_points == 200
+        assert spendable(buyer) == 850
+        later = order(buyer, item, now=now + timedelta(days=2))
+        assert later.points == 200
+
+    def test_the_best_of_two_campaigns_wins(self, make_item, mall_admin):
+        item = make_item(points=1000)
+        now = timezone.now()
+        for kind, value in (("percent", 10), ("fixed", 300)):
+            services.save_campaign(actor=mall_admin.user, name=kind, kind=kind, value=value,
+                                   starts_at=now - timedelta(hours=1),
+                                   ends_at=now + timedelta(hours=1), items=[item])
+        assert selectors.price_of(item).points == 700
+
+
+class TestSearch:
+    @pytest.mark.parametrize("query", ["耳机", "蓝牙耳机", "无线 耳机", "ＢＯＳＥ", "bose"])
+    def test_finds_chinese_and_full_width_text(self, make_item, query):
+        wanted = make_item(name="无线蓝牙耳机 BOSE")
+        make_item(name="保温杯")
+        found = list(selectors.listed_items(selectors.ItemFilters(q=query)))
+        assert found == [wanted]
+
+    def test_category_filter_includes_subcategories(self, make_item, mall_admin, category):
+        child = services.save_category(actor=mall_admin.user, name="耳机音响", parent=category)
+        inside = make_item(category=child, name="降噪耳机")
+        found = list(selectors.listed_items(selectors.ItemFilters(category=category)))
+        assert found == [inside]
+
+    def test_affordable_counts_discounts(self, make_item, mall_admin):
+        cheap = make_item(name="a", points=100)
+        discounted = make_item(name="b", points=400)
+        make_item(name="c", points=400)
+        now = timezone.now()
+        services.save_campaign(actor=mall_admin.user, name="半价", kind="percent", value=50,
+                               starts_at=now - timedelta(hours=1),
+                               ends_at=now + timedelta(hours=1), items=[discounted])
+        found = set(selectors.listed_items(selectors.ItemFilters(affordable_for=200)))
+        assert found == {cheap, discounted}
