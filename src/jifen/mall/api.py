@@ -1,3 +1,413 @@
-from ninja import Router
+"""Mall endpoints of /api/v1: items (create, list, get), orders (create, mine, get,
+cancel) and the order desk's transitions. An employee never sees another's order: it is
+a 404, exactly like an order that does not exist."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from django.db.models import Q
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema
+
+from jifen.core import errors
+from jifen.core.apiauth import Principal, principal
+from jifen.core.idempotency import HEADER, idempotent
+from jifen.ledger import selectors as ledger_selectors
+from jifen.ledger.amounts import PointsIn, PointsOut, to_units
+from jifen.mall import selectors, services
+from jifen.mall.models import (
+    Category,
+    Fulfilment,
+    Item,
+    ItemStatus,
+    Order,
+    ShippingAddress,
+)
 
 router = Router(tags=["mall"])
+
+
+def _local(moment: datetime | None) -> datetime | None:
+    return timezone.localtime(moment) if moment is not None else None
+
+
+# --- items -----------------------------------------------------------------------------
+
+
+class ItemIn(Schema):
+    name: str = Field(min_length=1, max_length=120)
+    category: str = Field(description="The category's slug, exact name or id.")
+    points: PointsIn
+    stock: int | None = Field(None, ge=0, description="null means unlimited.")
+    description: str = ""
+    fulfilment: Literal["shipped", "code", "service", "pickup"] = "shipped"
+    per_employee_limit: int | None = Field(None, ge=1)
+    limit_period: Literal["day", "week", "month", "year", "ever"] = "month"
+    market_value: Decimal = Field(Decimal(0), ge=0, max_digits=10, decimal_places=2)
+    low_stock_threshold: int = Field(0, ge=0)
+    status: Literal["draft", "listed", "delisted"] = "listed"
+    supplier: str = Field("", max_length=100)
+    tags: list[str] = []
+    auto_approve: bool = False
+
+
+class DiscountOut(Schema):
+    campaign: str
+    ends_at: datetime
+
+
+class ItemOut(Schema):
+    id: int
+    name: str
+    category: str
+    category_name: str
+    points: PointsOut = Field(description="What it costs now (after any discount).")
+    original_points: PointsOut
+    discount: DiscountOut | None
+    market_value: Decimal
+    stock: int | None
+    in_stock: bool
+    fulfilment: str
+    status: str
+    per_employee_limit: int | None
+    limit_period: str
+    description: str
+    supplier: str
+    tags: list[str]
+    images: list[str]
+    redeemed: int
+    created_at: datetime
+
+
+def _item_out(item: Item, price: selectors.Price) -> dict[str, Any]:
+    return {
+        "id": item.pk, "name": item.name, "category": item.category.slug,
+        "category_name": item.category.name, "points": price.points,
+        "original_points": price.original,
+        "discount": ({"campaign": price.campaign.name, "ends_at": _local(price.ends_at)}
+                     if price.discounted else None),
+        "market_value": item.market_value, "stock": item.stock,
+        "in_stock": item.stock is None or item.stock > 0, "fulfilment": item.fulfilment,
+        "status": item.status, "per_employee_limit": item.per_employee_limit,
+        "limit_period": item.limit_period, "description": item.description,
+        "supplier": item.supplier, "tags": item.tag_list,
+        "images": [i.image.url for i in item.images.all()], "redeemed": item.sold_count,
+        "created_at": _local(item.created_at),
+    }
+
+
+def _category(ref: str) -> Category:
+    ref = ref.strip()
+    match = Q(slug=ref) | Q(name=ref)
+    if ref.isdigit():
+        match |= Q(pk=int(ref))
+    found = Category.objects.filter(match).first()
+    if found is None:
+        raise errors.ValidationError(_("Unknown category %s.") % ref, code="unknown_category",
+                                     details={"category": ref})
+    return found
+
+
+@router.post("/items", response={201: ItemOut})
+def create_item(request: HttpRequest, payload: ItemIn):
+    """Add an item to the catalogue (scope ``catalog:write``); listed at once unless
+    ``status`` says otherwise. Code items start with no stock: import their codes."""
+    caller = principal(request)
+    caller.require("catalog:write")
+    fields = payload.model_dump(exclude={"name", "category", "points", "tags"})
+    item = services.create_item(actor=caller.actor, name=payload.name,
+                                category=_category(payload.category), points=payload.points,
+                                tags=", ".join(payload.tags), **fields)
+    item = Item.objects.select_related("category").prefetch_related("images").get(pk=item.pk)
+    return 201, _item_out(item, selectors.price_of(item))
+
+
+class ItemFilters(Schema):
+    category: str | None = None
+    min_points: float | None = Field(None, ge=0)
+    max_points: float | None = Field(None, ge=0)
+    q: str = Field("", max_length=100)
+    affordable: bool = False
+    in_stock: bool = False
+    sort: Literal["popular", "new", "points_asc", "points_desc"] = "popular"
+    cursor: str | None = None
+    limit: int = Field(20, ge=1, le=100)
+
+
+class ItemPage(Schema):
+    items: list[ItemOut]
+    next_cursor: str | None
+
+
+def _spendable(caller: Principal) -> int:
+    return ledger_selectors.balance(employee=caller.require_employee()).spendable
+
+
+def _units(points: float | None) -> int | None:
+    if points is None:
+        return None
+    try:
+        return to_units(points)
+    except ValueError as exc:
+        raise errors.ValidationError(str(exc), code="validation_error") from exc
+
+
+@router.get("/items", response=ItemPage)
+def list_items(request: HttpRequest, filters: Query[ItemFilters]) -> dict:
+    """Listed items, filtered and sorted; ``affordable`` keeps what the signed-in employee
+    can pay for now (discounts included). Cursor pagination."""
+    caller = principal(request)
+    chosen = selectors.ItemFilters(
+        q=filters.q, category=_category(filters.category) if filters.category else None,
+        min_points=_units(filters.min_points), max_points=_units(filters.max_points),
+        affordable_for=_spendable(caller) if filters.affordable else None,
+        in_stock=filters.in_stock, sort=filters.sort,
+    )
+    rows, next_cursor = selectors.page_of_items(
+        selectors.listed_items(chosen), sort=filters.sort, cursor=filters.cursor,
+        limit=filters.limit)
+    prices = selectors.prices_for(rows)
+    return {"items": [_item_out(i, prices[i.pk]) for i in rows], "next_cursor": next_cursor}
+
+
+@router.get("/items/{item_id}", response=ItemOut)
+def get_item(request: HttpRequest, item_id: int) -> dict:
+    """One item. Drafts and delisted items are visible only with ``catalog:write``."""
+    caller = principal(request)
+    item = (Item.objects.select_related("category").prefetch_related("images")
+            .filter(pk=item_id).first())
+    if item is None or (item.status != ItemStatus.LISTED and not caller.can("catalog:write")):
+        raise errors.NotFound(_("Item not found."))
+    return _item_out(item, selectors.price_of(item))
+
+
+# --- orders ----------------------------------------------------------------------------
+
+
+class OrderIn(Schema):
+    item_id: int
+    quantity: int = Field(1, ge=1, le=services.MAX_QUANTITY)
+    address_id: int | None = None
+
+
+class OrderEventOut(Schema):
+    action: str
+    from_status: str
+    to_status: str
+    actor: str
+    note: str
+    at: datetime
+
+
+class OrderOut(Schema):
+    id: int
+    number: str
+    status: str
+    item_id: int
+    item_name: str
+    quantity: int
+    points: PointsOut
+    original_points: PointsOut
+    fulfilment: str
+    employee_no: str
+    address: dict | None
+    carrier: str
+    tracking_no: str
+    reason: str
+    code: str | None = Field(description="The redemption code; shown only to its owner.")
+    created_at: datetime
+    updated_at: datetime
+    events: list[OrderEventOut]
+
+
+def _order_out(order: Order, *, viewer_employee_id: int | None) -> dict[str, Any]:
+    code = getattr(order, "code", None) if order.fulfilment == Fulfilment.CODE else None
+    return {
+        "id": order.pk, "number": order.number, "status": order.status,
+        "item_id": order.item_id, "item_name": order.item_name, "quantity": order.quantity,
+        "points": order.points, "original_points": order.original_points,
+        "fulfilment": order.fulfilment, "employee_no": order.employee.employee_no,
+        "address": order.address, "carrier": order.carrier, "tracking_no": order.tracking_no,
+        "reason": order.reason,
+        "code": code.code if code is not None and viewer_employee_id == order.employee_id
+        else None,
+        "created_at": _local(order.created_at), "updated_at": _local(order.updated_at),
+        "events": [{"action": e.action, "from_status": e.from_status, "to_status": e.to_status,
+                    "actor": e.actor_label, "note": e.note, "at": _local(e.created_at)}
+                   for e in order.events.all()],
+    }
+
+
+def _viewer(caller: Principal) -> int | None:
+    employee = getattr(caller.user, "employee", None) if caller.kind == "employee" else None
+    return employee.pk if employee is not None else None
+
+
+def _fresh(order_id: int) -> Order:
+    return (Order.objects.select_related("employee", "item", "code")
+            .prefetch_related("events").get(pk=order_id))
+
+
+def _idempotency_key(caller: Principal, header: str) -> str:
+    if not header:
+        return ""
+    if len(header) <= 150:
+        return f"api:{caller.id}:{header}"
+    return f"api:{caller.id}:sha256:{hashlib.sha256(header.encode()).hexdigest()}"
+
+
+@router.post("/orders", response={201: OrderOut})
+def create_order(request: HttpRequest, payload: OrderIn):
+    """Redeem an item for the signed-in employee: points are held and stock reserved at
+    once. 409 ``insufficient_points``, ``out_of_stock``, ``window_closed``,
+    ``limit_reached`` or ``not_eligible``. Send an ``Idempotency-Key`` header: a replay
+    answers with the first order."""
+    caller = principal(request)
+    employee = caller.require_employee()
+
+    def handler() -> tuple[int, dict]:
+        item = Item.objects.filter(pk=payload.item_id).first()
+        if item is None:
+            raise errors.NotFound(_("Item not found."), code="not_found")
+        address = None
+        if payload.address_id is not None:
+            address = ShippingAddress.objects.filter(pk=payload.address_id,
+                                                     employee=employee).first()
+            if address is None:
+                raise errors.ValidationError(_("Unknown address."), code="unknown_address")
+        order = services.create_order(
+            employee=employee, item=item, quantity=payload.quantity, address=address,
+            idempotency_key=_idempotency_key(caller, request.headers.get(HEADER, "").strip()),
+            actor=caller.actor)
+        return 201, OrderOut(**_order_out(_fresh(order.pk), viewer_employee_id=employee.pk)
+                             ).model_dump(mode="json")
+
+    return idempotent(request, caller.id, handler)
+
+
+class OrderFilters(Schema):
+    status: str | None = None
+    cursor: str | None = None
+    limit: int = Field(20, ge=1, le=100)
+
+
+class OrderPage(Schema):
+    items: list[OrderOut]
+    next_cursor: str | None
+
+
+@router.get("/me/orders", response=OrderPage, tags=["me"])
+def my_orders(request: HttpRequest, filters: Query[OrderFilters]) -> dict:
+    """The signed-in employee's orders, newest first."""
+    from jifen.core.pagination import paginate
+
+    employee = principal(request).require_employee()
+    orders = (Order.objects.filter(employee=employee)
+              .select_related("employee", "item", "code").prefetch_related("events"))
+    if filters.status:
+        orders = orders.filter(status=filters.status)
+    page = paginate(orders, cursor=filters.cursor, limit=filters.limit, descending=True)
+    return {"items": [_order_out(o, viewer_employee_id=employee.pk) for o in page["items"]],
+            "next_cursor": page["next_cursor"]}
+
+
+def _visible_order(caller: Principal, order_id: int) -> Order:
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        raise errors.NotFound(_("Order not found."))
+    if order.employee_id != _viewer(caller) and not caller.can("orders:read"):
+        raise errors.NotFound(_("Order not found."))
+    return _fresh(order.pk)
+
+
+@router.get("/orders/{order_id}", response=OrderOut)
+def get_order(request: HttpRequest, order_id: int) -> dict:
+    """One order with its timeline: the caller's own, or any with ``orders:read``."""
+    caller = principal(request)
+    return _order_out(_visible_order(caller, order_id), viewer_employee_id=_viewer(caller))
+
+
+@router.post("/orders/{order_id}/cancel", response=OrderOut)
+def cancel_order(request: HttpRequest, order_id: int) -> dict:
+    """Cancel one's own order while it is submitted (or approved, when its item was
+    delisted); the points and the stock come back. Another's order is a 404."""
+    caller = principal(request)
+    employee = caller.require_employee()
+    order = Order.objects.filter(pk=order_id, employee=employee).first()
+    if order is None:
+        raise errors.NotFound(_("Order not found."))
+    services.cancel_order(order=order, actor=caller.actor)
+    return _order_out(_fresh(order.pk), viewer_employee_id=employee.pk)
+
+
+class RejectIn(Schema):
+    reason: str = Field(min_length=1, max_length=300)
+
+
+class ShipIn(Schema):
+    carrier: str = Field(min_length=1, max_length=60)
+    tracking_no: str = Field(min_length=1, max_length=60)
+
+
+class FulfilIn(Schema):
+    note: str = Field("", max_length=300)
+
+
+def _admin_step(request: HttpRequest, order_id: int, action: str, **data: Any) -> dict:
+    caller = principal(request)
+    caller.require("orders:write")
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        raise errors.NotFound(_("Order not found."))
+    services.perform(order=order, action=action, actor=caller.actor, **data)
+    return _order_out(_fresh(order.pk), viewer_employee_id=_viewer(caller))
+
+
+@router.post("/orders/{order_id}/approve", response=OrderOut)
+def approve_order(request: HttpRequest, order_id: int) -> dict:
+    """Approve a submitted order (``orders:write``): its points are captured."""
+    return _admin_step(request, order_id, "approve")
+
+
+@router.post("/orders/{order_id}/reject", response=OrderOut)
+def reject_order(request: HttpRequest, order_id: int, payload: RejectIn) -> dict:
+    """Reject a submitted order with a reason; points and stock go back."""
+    return _admin_step(request, order_id, "reject", reason=payload.reason)
+
+
+@router.post("/orders/{order_id}/ship", response=OrderOut)
+def ship_order(request: HttpRequest, order_id: int, payload: ShipIn) -> dict:
+    """Mark an approved shipped-goods order as sent."""
+    return _admin_step(request, order_id, "ship", carrier=payload.carrier,
+                       tracking_no=payload.tracking_no)
+
+
+@router.post("/orders/{order_id}/deliver", response=OrderOut)
+def deliver_order(request: HttpRequest, order_id: int) -> dict:
+    """Record that a shipped order arrived."""
+    return _admin_step(request, order_id, "deliver")
+
+
+@router.post("/orders/{order_id}/fulfil", response=OrderOut)
+def fulfil_order(request: HttpRequest, order_id: int, payload: FulfilIn | None = None) -> dict:
+    """Fulfil an approved code, service or pick-up order (a code item gets its code)."""
+    return _admin_step(request, order_id, "fulfil", note=payload.note if payload else "")
+
+
+@router.post("/orders/{order_id}/complete", response=OrderOut)
+def complete_order(request: HttpRequest, order_id: int) -> dict:
+    """Close a delivered or fulfilled order: its owner confirms receipt, or an admin."""
+    caller = principal(request)
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None or (order.employee_id != _viewer(caller)
+                         and not caller.can("orders:write")):
+        raise errors.NotFound(_("Order not found."))
+    services.complete_order(order=order, actor=caller.actor)
+    return _order_out(_fresh(order.pk), viewer_employee_id=_viewer(caller))
+

@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from jifen.integrations.services import create_api_key
+from jifen.mall import services
+from jifen.mall.models import Fulfilment, Order
+from jifen.people.services import issue_access_token
+from tests.mall.conftest import assert_ledger_sound, fund, order, spendable
+
+pytestmark = pytest.mark.django_db
+
+
+def bearer(token: str, **headers: str) -> dict:
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}", **headers}
+
+
+def token_for(employee) -> str:
+    return issue_access_token(user=employee.user)[1]
+
+
+def post(client, path: str, body: dict | None, token: str, **headers: str):
+    return client.post(path, data=json.dumps(body or {}), content_type="application/json",
+                       **bearer(token, **headers))
+
+
+class TestItems:
+    def test_a_system_creates_an_item_and_employees_find_it(self, client, buyer, category):
+        key = create_api_key(name="erp", scopes=["catalog:write"])[1]
+        response = post(client, "/api/v1/items", {
+            "name": "无线蓝牙耳机", "category": category.name, "points": 800, "stock": 10,
+            "fulfilment": "shipped", "per_employee_limit": 1, "tags": ["数码", "音频"],
+        }, key)
+        assert response.status_code == 201, response.content
+        created = response.json()
+        assert created["points"] == 800 and created["stock"] == 10
+        found = client.get("/api/v1/items", {"q": "耳机"}, **bearer(token_for(buyer)))
+        assert [i["id"] for i in found.json()["items"]] == [created["id"]]
+
+    def test_creating_items_needs_the_catalog_scope(self, client, buyer, category):
+        response = post(client, "/api/v1/items", {"name": "x", "category": category.slug,
+                                                    "points": 1}, token_for(buyer))
+        assert response.status_code == 403
+
+    def test_unknown_category_is_a_422(self, client, category):
+        key = create_api_key(name="erp", scopes=["catalog:write"])[1]
+        response = post(client, "/api/v1/items", {"name": "x", "category": "nope",
+                                                    "points": 1}, key)
+        assert response.status_code == 422
+        assert response.json()["error"]["code"] == "unknown_category"
+
+    def test_list_filters_sorts_and_paginates(self, client, buyer, make_item):
+        for points in (100, 300, 500, 2000):
+            make_item(name=f"礼品{points}", points=points)
+        token = token_for(buyer)  # 1000 points
+        response = client.get("/api/v1/items", {"sort": "points_desc", "affordable": "true",
+                                                "limit": 2}, **bearer(token))
+        body = response.json()
+        assert [i["points"] for i in body["items"]] == [500, 300]
+        rest = client.get("/api/v1/items", {"sort": "points_desc", "affordable": "true",
+                                            "limit": 2, "cursor": body["next_cursor"]},
+                          **bearer(token)).json()
+        assert [i["points"] for i in rest["items"]] == [100]
+        assert rest["next_cursor"] is None
+        ranged = client.get("/api/v1/items", {"min_points": 200, "max_points": 600,
+                                              "sort": "points_asc"}, **bearer(token)).json()
+        assert [i["points"] for i in ranged["items"]] == [300, 500]
+
+    def test_a_draft_item_is_hidden_from_employees(self, client, buyer, make_item):
+        draft = make_item(status="draft")
+        assert client.get(f"/api/v1/items/{draft.pk}",
+                          **bearer(token_for(buyer))).status_code == 404
+
+
+class TestOrders:
+    def test_redeem_with_idempotency_key_replays_the_first_answer(self, client, buyer,
+                                                                  make_item):
+        item = make_item(points=250, stock=3)
+        token = token_for(buyer)
+        first = post(client, "/api/v1/orders", {"item_id": item.pk}, token,
+                     HTTP_IDEMPOTENCY_KEY="abc")
+        assert first.status_code == 201, first.content
+        assert first.json()["status"] == "submitted" and first.json()["points"] == 250
+        again = post(client, "/api/v1/orders", {"item_id": item.pk}, token,
+                     HTTP_IDEMPOTENCY_KEY="abc")
+        assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
+        assert Order.objects.count() == 1 and spendable(buyer) == 750
+
+    @pytest.mark.parametrize("setup, code", [
+        ("poor", "insufficient_points"), ("sold_out", "out_of_stock"),
+        ("limit", "limit_reached"), ("closed", "window_closed"), ("grade", "not_eligible"),
+    ])
+    def test_refusals_are_409_with_their_code(self, client, employee, make_item, mall_admin,
+                                              setup, code):
+        fund(employee, 100 if setup == "poor" else 1000)
+        item = make_item(points=200, stock=0 if setup == "sold_out" else 5,
+                         per_employee_limit=1 if setup == "limit" else None,
+                         eligible_grades="M1" if setup == "grade" else "")
+        if setup == "limit":
+            order(employee, item)
+        if setup == "closed":
+            services.save_window(actor=mall_admin.user, name="none", mode="periods",
+                                 periods=[], is_default=True)
+        response = post(client, "/api/v1/orders", {"item_id": item.pk}, token_for(employee))
+        assert response.status_code == 409
+        assert response.json()["error"]["code"] == code
+
+    def test_employees_see_and_cancel_only_their_own_orders(self, client, buyer, other_buyer,
+                                                            make_item):
+        mine = order(buyer, make_item(points=100))
+        theirs = order(other_buyer, make_item(name="保温杯", points=100))
+        token = token_for(buyer)
+        listed = client.get("/api/v1/me/orders", **bearer(token)).json()
+        assert [o["id"] for o in listed["items"]] == [mine.pk]
+        assert client.get(f"/api/v1/orders/{theirs.pk}", **bearer(token)).status_code == 404
+        assert post(client, f"/api/v1/orders/{theirs.pk}/cancel", None,
+                    token).status_code == 404
+        cancelled = post(client, f"/api/v1/orders/{mine.pk}/cancel", None, token)
+        assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+        assert spendable(buyer) == 1000
+
+    def test_admin_walks_an_order_through_and_forbidden_steps_are_409(
+            self, client, buyer, make_item):
+        services.add_address(employee=buyer, recipient="张伟", phone="138", address="某路 1 号")
+        placed = order(buyer, make_item(fulfilment=Fulfilment.SHIPPED))
+        key = create_api_key(name="wms", scopes=["orders:write"])[1]
+        base = f"/api/v1/orders/{placed.pk}"
+        assert post(client, f"{base}/ship", {"carrier": "顺丰", "tracking_no": "SF1"},
+                    key).status_code == 409
+        assert post(client, f"{base}/approve", None, key).json()["status"] == "approved"
+        again = post(client, f"{base}/approve", None, key)
+        assert again.status_code == 409
+        assert again.json()["error"]["code"] == "invalid_transition"
+        assert post(client, f"{base}/fulfil", None, key).status_code == 409
+        shipped = post(client, f"{base}/ship", {"carrier": "顺丰", "tracking_no": "SF1"}, key)
+        assert shipped.json()["tracking_no"] == "SF1"
+        delivered = post(client, f"{base}/deliver", None, key).json()
+        assert [e["to_status"] for e in delivered["events"]] == [
+            "submitted", "approved", "shipped", "delivered"]
+        assert post(client, f"{base}/reject", {"reason": "x"}, key).status_code == 409
+        assert_ledger_sound()
+
+    def test_admin_steps_need_orders_write(self, client, buyer, make_item):
+        placed = order(buyer, make_item())
+        response = post(client, f"/api/v1/orders/{placed.pk}/approve", None, token_for(buyer))
+        assert response.status_code == 403
+
+    def test_a_code_is_shown_only_to_its_owner(self, client, buyer, make_item, mall_admin):
+        item = make_item(fulfilment=Fulfilment.CODE)
+        services.import_codes(item=item, codes=["SECRET-1"], actor=mall_admin.user)
+        placed = order(buyer, item)
+        key = create_api_key(name="ops", scopes=["orders:write", "orders:read"])[1]
+        approved = post(client, f"/api/v1/orders/{placed.pk}/approve", None, key).json()
+        assert approved["status"] == "fulfilled" and approved["code"] is None
+        mine = client.get(f"/api/v1/orders/{placed.pk}", **bearer(token_for(buyer))).json()
+        assert mine["code"] == "SECRET-1"
