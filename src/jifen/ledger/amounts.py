@@ -73,6 +73,6 @@ PointsIn = Annotated[
 ]
 PointsOut = Annotated[
     int,
-    PlainSerializer(lambda units: from_units(units), return_type=float),
+    PlainSerializer(lambda units: from_units(units), return_type=int | float),
     WithJsonSchema({"type": "number"}),
 ]

@@ -1,3 +1,176 @@
-from ninja import Router
+"""Ledger endpoints of /api/v1: balances, history and manual adjustments."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema
+
+from jifen.core import errors
+from jifen.core.apiauth import principal
+from jifen.core.idempotency import HEADER, idempotent
+from jifen.core.pagination import CursorPage, paginate
+from jifen.ledger import selectors, services
+from jifen.ledger.amounts import PointsIn, PointsOut
+from jifen.ledger.models import Category, Entry, TransactionKind
+from jifen.people.models import Employee
 
 router = Router(tags=["ledger"])
+
+
+def _local(moment: datetime | None) -> datetime | None:
+    """Times go out with the site's offset (+08:00 by default), not as UTC."""
+    return timezone.localtime(moment) if moment is not None else None
+
+
+class ExpiringOut(Schema):
+    amount: PointsOut
+    expires_at: datetime
+
+
+class BalanceOut(Schema):
+    spendable: PointsOut
+    held: PointsOut
+    expiring: list[ExpiringOut] = Field(
+        description="Spendable points by expiry time, soonest first."
+    )
+
+
+def _balance(employee: Employee) -> dict:
+    result = selectors.balance(employee=employee)
+    return {
+        "spendable": result.spendable,
+        "held": result.held,
+        "expiring": [{"amount": e["amount"], "expires_at": _local(e["expires_at"])}
+                     for e in result.expiring],
+    }
+
+
+@router.get("/me/balance", response=BalanceOut, tags=["me"])
+def my_balance(request: HttpRequest) -> dict:
+    """The signed-in employee's spendable and held points and what expires when."""
+    return _balance(principal(request).require_employee())
+
+
+@router.get("/employees/{employee_no}/balance", response=BalanceOut)
+def employee_balance(request: HttpRequest, employee_no: str) -> dict:
+    """An employee's balance (scope ``ledger:read``)."""
+    principal(request).require("ledger:read")
+    return _balance(get_object_or_404(Employee, employee_no=employee_no))
+
+
+class HistoryLineOut(Schema):
+    id: int = Field(description="The transaction's id.")
+    kind: str
+    category: str
+    amount: PointsOut = Field(description="How the balance changed (negative: taken away).")
+    balance_after: PointsOut | None
+    reason: str
+    cause_type: str
+    cause_id: str
+    created_at: datetime
+
+    @staticmethod
+    def resolve_id(obj: Entry) -> int:
+        return obj.transaction_id
+
+    @staticmethod
+    def resolve_kind(obj: Entry) -> str:
+        return obj.transaction.kind
+
+    @staticmethod
+    def resolve_category(obj: Entry) -> str:
+        return obj.transaction.category
+
+    @staticmethod
+    def resolve_reason(obj: Entry) -> str:
+        return obj.transaction.reason
+
+    @staticmethod
+    def resolve_cause_type(obj: Entry) -> str:
+        return obj.transaction.cause_type
+
+    @staticmethod
+    def resolve_cause_id(obj: Entry) -> str:
+        return obj.transaction.cause_id
+
+    @staticmethod
+    def resolve_created_at(obj: Entry) -> datetime:
+        return timezone.localtime(obj.transaction.created_at)
+
+
+class HistoryFilters(Schema):
+    kind: TransactionKind | None = None
+    category: Category | None = None
+    since: datetime | None = Field(default=None, description="From this time (inclusive).")
+    until: datetime | None = Field(default=None, description="Before this time.")
+    cursor: str | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+@router.get("/me/transactions", response=CursorPage[HistoryLineOut], tags=["me"])
+def my_transactions(request: HttpRequest, filters: Query[HistoryFilters]) -> dict:
+    """The signed-in employee's history, newest first, with the running balance."""
+    employee = principal(request).require_employee()
+    entries = selectors.history(employee=employee, kind=filters.kind, category=filters.category,
+                                since=filters.since, until=filters.until)
+    return paginate(entries, cursor=filters.cursor, limit=filters.limit, key="pk",
+                    descending=True)
+
+
+class AdjustmentIn(Schema):
+    employee_no: str = Field(min_length=1, max_length=40)
+    amount: PointsIn = Field(description="Positive credits the employee, negative debits.")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class AdjustmentOut(Schema):
+    id: int
+    kind: str
+    employee_no: str
+    amount: PointsOut
+    balance_after: PointsOut | None
+    reason: str
+    actor: str
+    created_at: datetime
+
+
+@router.post("/adjustments", response={201: AdjustmentOut})
+def create_adjustment(request: HttpRequest, payload: AdjustmentIn):
+    """Credit (+) or debit (−) an employee by hand, with a reason (scope
+    ``ledger:write``). Send an ``Idempotency-Key`` header: a replay answers with the first
+    result and moves nothing. Not enough points is a 409 ``insufficient_points``."""
+    caller = principal(request)
+    caller.require("ledger:write")
+
+    def handler() -> tuple[int, dict]:
+        employee = Employee.objects.filter(employee_no=payload.employee_no).first()
+        if employee is None:
+            raise errors.ValidationError(_("Unknown employee %s.") % payload.employee_no,
+                                         code="unknown_employee",
+                                         details={"employee_no": payload.employee_no})
+        header = request.headers.get(HEADER, "").strip()
+        if not header:
+            key = f"api:{uuid.uuid4()}"
+        elif len(header) <= 150:
+            key = f"api:{caller.id}:{header}"
+        else:
+            key = f"api:{caller.id}:sha256:{hashlib.sha256(header.encode()).hexdigest()}"
+        txn = services.adjust(employee=employee, amount=payload.amount, reason=payload.reason,
+                              actor=caller.actor, idempotency_key=key)
+        entry = selectors.wallet_entry(txn=txn, employee=employee)
+        body = AdjustmentOut(
+            id=txn.pk, kind=txn.kind, employee_no=employee.employee_no,
+            amount=entry.amount if entry else 0,
+            balance_after=entry.balance_after if entry else None, reason=txn.reason,
+            actor=txn.actor_label, created_at=timezone.localtime(txn.created_at),
+        )
+        return 201, body.model_dump(mode="json")
+
+    return idempotent(request, caller.id, handler)
