@@ -337,3 +337,14 @@ def test_rows_are_numbered_from_the_top_of_the_sheet_in_read_only_mode():
     rows = read_rows(buffer.getvalue(), "x.xlsx")
 
     assert [(number, cells[1]) for number, cells in rows] == [(4, "编码"), (5, "A1")]
+
+
+def test_a_column_without_a_header_can_still_be_chosen():
+    job = upload(xlsx_file([["编码", "内容", None, None], ["A1", "x", "2024-03-01", None],
+                            ["A2", "y", "soon"]]))
+    assert job.headers == ["编码", "内容", ""]
+    assert job.mapping["day"] is None
+
+    job = remap_import_job(job=job, mapping={"code": 0, "text": 1, "day": 2}, actor=None)
+
+    assert job.error_rows == [{"row": 3, "field": "day", "message": "Not a date."}]

@@ -115,6 +115,9 @@ def test_acceptance_5000_rows_with_3_bad_ones_preview_then_import_the_valid_rows
     assert (job.total_rows, job.valid_rows, job.error_count) == (5000, 4997, 3)
     assert 'data-testid="import-all"' not in html
     assert "Import only the 4997 valid rows" in html
+    # The first good rows, under the right headings.
+    assert re.search(r"<th>Employee number</th><th>Name</th><th>Department code</th>", html)
+    assert re.search(r"<td>2</td><td>P00000</td><td>员工0</td><td>RD</td>", html)
     # Nothing is written by the preview.
     assert Employee.objects.count() == employees_before
 

@@ -445,12 +445,18 @@ def _apply_results(job: ImportJob, importer: Importer, results: list[RowResult] 
     ]
     job.error_count = sum(1 for r in results if r.problems)
     job.valid_rows = total - job.error_count
-    mapped = [index for index in job.mapping.values() if index is not None]
+    mapped = [job.mapping[name] for name in mapped_fields(importer, job.mapping)]
     job.preview_rows = [
         {"row": r.row, "values": [cell_text(r.cells[i]) if i < len(r.cells) else ""
                                   for i in mapped]}
         for r in results if r.ok
     ][:PREVIEW_ROWS]
+
+
+def mapped_fields(importer: Importer, mapping: dict[str, int | None]) -> list[str]:
+    """The importer's fields that have a column, in the importer's order (a JSON column may
+    not keep the mapping's key order)."""
+    return [f.name for f in importer.fields if mapping.get(f.name) is not None]
 
 
 def _check(job: ImportJob, importer: Importer, rows: list[Row]) -> list[RowResult] | None:
@@ -479,10 +485,13 @@ def create_import_job(*, importer: Importer, upload: Any, actor: Any) -> ImportJ
     if not data_rows:
         raise errors.ValidationError(_("The file has a header row but no data below it."),
                                      code="empty_file")
-    width = max(len(cells) for _number, cells in rows[header_index:])
-    headers = [cell_text(c) for c in header_cells] + [""] * (width - len(header_cells))
-    while headers and not headers[-1]:
-        headers.pop()
+    # As many columns as the last one holding anything (formatting alone adds empty cells).
+    width = max(
+        next((i + 1 for i in range(len(cells) - 1, -1, -1) if not _is_blank(cells[i])), 0)
+        for _number, cells in rows[header_index:]
+    )
+    headers = [cell_text(c) for c in header_cells[:width]]
+    headers += [""] * (width - len(headers))
     job = ImportJob(
         kind=importer.kind, original_name=PurePath(upload.name).name[:255],
         header_row=header_number, headers=headers, mapping=auto_mapping(headers, importer),
@@ -794,7 +803,11 @@ class ImportPages:
         except NoReverseMatch:
             back_url = ""
         counts = job.result if job is not None else {}
-        result_items = [(RESULT_LABELS.get(key, key), value) for key, value in counts.items()]
+        order = list(RESULT_LABELS)
+        result_items = [
+            (RESULT_LABELS.get(key, key), counts[key])
+            for key in sorted(counts, key=lambda k: (order.index(k) if k in order else 99, k))
+        ]
         return {"importer": importer, "job": job, "urls": urls, "page_title": self.title,
                 "intro": self.intro, "back_url": back_url, "back_label": self.back_label,
                 "result_items": result_items, **extra}
@@ -842,7 +855,7 @@ class ImportPages:
     def _render_preview(self, request: HttpRequest, job: ImportJob, form: MappingForm,
                         refusal: str = "", status: int = 200) -> HttpResponse:
         importer = self._importer()
-        mapped = [name for name, index in job.mapping.items() if index is not None]
+        mapped = mapped_fields(importer, job.mapping)
         shown = job.error_rows[:ERRORS_SHOWN]
         return render(request, "console/imports/preview.html", self._context(
             request, job,
