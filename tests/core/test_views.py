@@ -19,8 +19,10 @@ pytestmark = pytest.mark.django_db
 
 PORTAL_PAGES = ["portal:mall", "portal:points", "portal:orders", "portal:earn",
                 "portal:leaderboard"]
+# Portal pages whose own issue has not landed yet.
+PORTAL_PLACEHOLDERS = ["portal:points", "portal:earn", "portal:leaderboard"]
 PLACEHOLDER_CONSOLE_PAGES = {
-    "console:rules": Cap.MANAGE_RULES, "console:mall": Cap.MANAGE_MALL,
+    "console:rules": Cap.MANAGE_RULES,
     "console:activities": Cap.MANAGE_ACTIVITIES, "console:insights": Cap.VIEW_INSIGHTS,
 }
 
@@ -99,7 +101,7 @@ def test_the_portal_home_greets_the_employee(client, employee):
 
 def test_portal_pages_not_built_yet_say_coming_soon(client, employee):
     signed_in(client, employee)
-    for name in PORTAL_PAGES:
+    for name in PORTAL_PLACEHOLDERS:
         response = client.get(reverse(name))
         assert response.status_code == 200
         assert coming_soon() in response.content.decode(), name
@@ -146,8 +148,8 @@ def test_the_site_default_language_applies_without_a_choice(client, employee):
 
 def test_an_employee_gets_403_on_every_console_page(client, employee):
     signed_in(client, employee)
-    for name in ["console:dashboard", "console:settings", "console:audit", "console:api_keys",
-                 *PLACEHOLDER_CONSOLE_PAGES]:
+    for name in ["console:dashboard", "console:people", "console:settings", "console:audit",
+                 "console:api_keys", *PLACEHOLDER_CONSOLE_PAGES]:
         response = client.get(reverse(name))
         assert response.status_code == 403, name
         assert 'data-testid="forbidden"' in response.content.decode()
@@ -155,11 +157,11 @@ def test_an_employee_gets_403_on_every_console_page(client, employee):
 
 @pytest.mark.parametrize(("role", "shown", "hidden"), [
     (Role.HR_ADMIN, ["console:people", "console:rules", "console:insights"],
-     ["console:settings", "console:audit", "console:api_keys", "console:mall"]),
+     ["console:settings", "console:audit", "console:api_keys"]),
     (Role.MALL_ADMIN, ["console:mall", "console:activities"],
      ["console:people", "console:settings", "console:audit", "console:rules"]),
     (Role.AUDITOR, ["console:people", "console:audit", "console:insights"],
-     ["console:settings", "console:api_keys", "console:mall"]),
+     ["console:settings", "console:api_keys"]),
     (Role.SUPER_ADMIN, ["console:people", "console:settings", "console:audit",
                         "console:api_keys", "console:mall", "console:rules"], []),
 ])

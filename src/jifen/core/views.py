@@ -71,9 +71,7 @@ def _portal_placeholder(key: str):
     return view
 
 
-mall = _portal_placeholder("mall")
 points = _portal_placeholder("points")
-orders = _portal_placeholder("orders")
 earn = _portal_placeholder("earn")
 leaderboard = _portal_placeholder("leaderboard")
 
@@ -128,7 +126,6 @@ def _console_placeholder(key: str):
 
 
 rules = _console_placeholder("rules")
-mall_admin = _console_placeholder("mall")
 activities = _console_placeholder("activities")
 insights = _console_placeholder("insights")
 
