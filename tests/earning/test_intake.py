@@ -12,7 +12,8 @@ def test_fixed_rule_credits_points_and_links_the_version(employee, make_rule, ve
     assert balance(employee=employee).spendable == 20
     award = Award.objects.get()
     assert award.rule_version.number == 1 and award.rule_version.rule == rule
-    assert award.transaction.cause_id == str(award.pk)
+    assert (award.transaction.cause_type, award.transaction.cause_id) == (
+        "earning.event", str(award.event_id))
     verify_clean()
 
 

@@ -390,6 +390,7 @@ class _Batch:
     employees: dict[str, Employee | None] = field(default_factory=dict)
     rules: dict[int, list[Rule]] = field(default_factory=dict)
     contexts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    versions: dict[int, RuleVersion] = field(default_factory=dict)
 
     def load(self, events: list[EventIn]) -> None:
         codes = {e.type for e in events} - set(self.types)
@@ -401,9 +402,11 @@ class _Batch:
         type_ids = {t.pk for t in self.types.values() if t} - set(self.rules)
         for t_id in type_ids:
             self.rules[t_id] = []
-        for rule in (Rule.objects.filter(event_type_id__in=type_ids, active=True)
-                     .select_related("event_type").order_by("pk")):
+        loaded = list(Rule.objects.filter(event_type_id__in=type_ids, active=True)
+                      .select_related("event_type").order_by("pk"))
+        for rule in loaded:
             self.rules[rule.event_type_id].append(rule)
+        self.versions.update(_versions(loaded))
 
     def context(self, employee: Employee, on: datetime) -> dict[str, Any]:
         if employee.pk not in self.contexts:
@@ -445,27 +448,29 @@ def _expiry(rule: Rule) -> ExpiryRule | None:
 
 def _post_award(award: Award, rule: Rule, employee: Employee, units: int, *, actor: Any,
                 now: datetime | None) -> None:
-    """Move the award's points through the ledger and record the outcome on it."""
-    key = f"earning:award:{award.pk}"
+    """Move the award's points through the ledger and record the outcome on it. The key
+    names the event and the rule, so one event never pays one rule twice."""
+    key = f"earning:event:{award.event_id}:rule:{rule.pk}"
+    cause = ("earning.event", award.event_id)
     if units > 0:
         award.transaction = ledger.credit(
             employee=employee, amount=units, category=rule.category, idempotency_key=key,
-            cause=("earning.award", award.pk), reason=rule.name[:200], actor=actor,
+            cause=cause, reason=rule.name[:200], actor=actor,
             expiry=_expiry(rule), earned_at=award.occurred_at if now else None, now=now)
         award.points = units
     elif units < 0:
         result = ledger.penalize(
             employee=employee, amount=-units, category=rule.category, idempotency_key=key,
-            cause=("earning.award", award.pk), reason=rule.name[:200], actor=actor, now=now)
+            cause=cause, reason=rule.name[:200], actor=actor, now=now)
         award.transaction = result.transaction
         award.points = -result.collected
         award.uncollected = result.uncollected
     award.status = AwardStatus.CREDITED
 
 
-def _settle_event(event: Event) -> None:
+def _settle_event(event: Event, awards: list[Award] | None = None) -> None:
     """The event's outcome from its awards."""
-    awards = list(event.awards.all())
+    awards = list(event.awards.all()) if awards is None else awards
     event.points = sum(a.points for a in awards if a.status == AwardStatus.CREDITED)
     event.uncollected = sum(a.uncollected for a in awards)
     statuses = {a.status for a in awards}
@@ -495,11 +500,14 @@ def _score(event: Event, batch: _Batch, *, actor: Any, now: datetime | None) -> 
         event.status, event.reason = EventStatus.REJECTED, RejectReason.NO_MATCHING_RULE
         event.detail = "; ".join(f"{o.rule.name}: {o.why}" for o in outcomes if o.rule)[:500]
         return
-    versions = _versions(o.rule for o in matched if o.rule)
+    missing = [o.rule for o in matched if o.rule and o.rule.pk not in batch.versions]
+    batch.versions.update(_versions(missing))
+    awards = []
     for outcome in matched:
         rule, scored = outcome.rule, outcome.score
         assert rule is not None and scored is not None
-        award = Award(event=event, rule=rule, rule_version=versions[rule.pk], employee=employee,
+        award = Award(event=event, rule=rule, rule_version=batch.versions[rule.pk],
+                      employee=employee,
                       category=rule.category, occurred_at=event.occurred_at,
                       explanation=outcome.why[:500], status=AwardStatus.PENDING)
         if scored.is_range or rule.requires_approval:
@@ -508,6 +516,7 @@ def _score(event: Event, batch: _Batch, *, actor: Any, now: datetime | None) -> 
             award.min_points, award.max_points = low * _scale(), high * _scale()
             award.approver_role = rule.approver_role
             award.save()
+            awards.append(award)
             continue
         units = scored.points * _scale()
         if units > 0 and rule.caps:
@@ -515,17 +524,16 @@ def _score(event: Event, batch: _Batch, *, actor: Any, now: datetime | None) -> 
             if room is not None and room <= 0:
                 award.status = AwardStatus.CAPPED
                 award.save()
+                awards.append(award)
                 continue
             if room is not None and units > room:
                 award.explanation = (award.explanation + " " + _("(cut to the cap)"))[:500]
                 units = room
-        award.status = AwardStatus.CREDITED
-        award.save()
         _post_award(award, rule, employee, units, actor=actor, now=now)
-        award.save(update_fields=["status", "points", "uncollected", "transaction",
-                                  "explanation"])
+        award.save()
+        awards.append(award)
     event.detail = ""
-    _settle_event(event)
+    _settle_event(event, awards)
 
 
 def _parse_event(raw: EventIn) -> tuple[datetime | None, str]:
@@ -616,6 +624,26 @@ def ingest_events(*, events: list[EventIn], actor: Any = None, received_by: str 
     if len(events) > MAX_BATCH:
         raise errors.ValidationError(_("Send at most %d events per call.") % MAX_BATCH,
                                      code="batch_too_large")
+    return _ingest(events, actor=actor, received_by=received_by, import_job=import_job,
+                   backdate=backdate)
+
+
+def ingest_many(*, events: list[EventIn], actor: Any = None, received_by: str = "",
+                import_job: Any = None, backdate: bool = False,
+                progress: Any = None) -> list[EventResult]:
+    """``ingest_events`` for any number of events (spreadsheets, the demo), scored in
+    chunks of ``MAX_BATCH``; ``progress(n)`` is called after each chunk."""
+    results: list[EventResult] = []
+    for start in range(0, len(events), MAX_BATCH):
+        results += _ingest(events[start:start + MAX_BATCH], actor=actor,
+                           received_by=received_by, import_job=import_job, backdate=backdate)
+        if progress is not None:
+            progress(len(results))
+    return results
+
+
+def _ingest(events: list[EventIn], *, actor: Any, received_by: str, import_job: Any,
+            backdate: bool) -> list[EventResult]:
     batch = _Batch()
     batch.load(events)
     keys = {(str(e.source or "").strip(), str(e.id or "").strip()) for e in events}

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
+
+from jifen.core.imports import create_import_job, error_report, start_import_commit
+from jifen.core.models import ImportJob
+from jifen.earning.imports import EventImporter
+from jifen.earning.models import Event
+from jifen.ledger.selectors import balance
+from tests.factories import EmployeeFactory
+
+IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+def attendance_sheet(employees, rows: int) -> tuple[bytes, set[int]]:
+    """A sheet of late arrivals and full months; every 500th row is bad."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["工号", "事件类型", "发生时间", "迟到分钟"])
+    bad = set()
+    for n in range(rows):
+        employee = employees[n % len(employees)]
+        day = 1 + n // len(employees) % 28
+        month = 1 + n // (len(employees) * 28) % 12
+        year = 2024 + n // (len(employees) * 28 * 12)
+        if n % 500 == 7:
+            writer.writerow(["NOBODY", "attendance_late",
+                             f"{year}-{month:02d}-{day:02d} 09:{n % 60:02d}", 5])
+            bad.add(n + 2)
+        elif n % 2:
+            writer.writerow([employee.employee_no, "attendance_full_month",
+                             f"{year}-{month:02d}-{day:02d} 18:{n % 60:02d}", ""])
+        else:
+            writer.writerow([employee.employee_no, "attendance_late",
+                             f"{year}-{month:02d}-{day:02d} 09:{n % 60:02d}", 3 + n % 20])
+    return buffer.getvalue().encode("utf-8"), bad
+
+
+def run(upload: bytes, actor, capture) -> ImportJob:
+    job = create_import_job(importer=EventImporter(),
+                            upload=SimpleUploadedFile("attendance.csv", upload), actor=actor)
+    with capture(execute=True):
+        start_import_commit(job=job, mode="valid_only", actor=actor)
+    job.refresh_from_db()
+    return job
+
+
+@pytest.mark.django_db
+@override_settings(TASKS=IMMEDIATE)
+def test_ten_thousand_rows_with_bad_ones_credit_once_even_when_run_twice(
+        department, hr_admin, make_rule, django_capture_on_commit_callbacks, verify_clean):
+    make_rule(name="Full attendance", event_type="attendance_full_month",
+              category="attendance", formula={"kind": "fixed", "points": 10})
+    make_rule(name="Late", event_type="attendance_late", category="attendance",
+              formula={"kind": "fixed", "points": -5})
+    employees = [EmployeeFactory(department=department) for _ in range(20)]
+    data, bad_rows = attendance_sheet(employees, 10_000)
+
+    first = run(data, hr_admin.user, django_capture_on_commit_callbacks)
+    assert first.status == "done", first.failure_reason
+    assert first.progress_percent == 100
+    assert first.error_count == len(bad_rows) == 20
+    assert {e["row"] for e in first.error_rows} == bad_rows
+    assert first.result["credited"] == 10_000 - 20
+    content, _type, _name = error_report(first, "csv")
+    assert "NOBODY" in content.decode("utf-8-sig")
+    balances = {e.pk: balance(employee=e).spendable for e in employees}
+    assert Event.objects.count() == 10_000 - 20
+
+    again = run(data, hr_admin.user, django_capture_on_commit_callbacks)
+    assert again.status == "done"
+    assert again.result["duplicate"] == 10_000 - 20 and again.result["credited"] == 0
+    assert {e.pk: balance(employee=e).spendable for e in employees} == balances
+    assert Event.objects.count() == 10_000 - 20
+    verify_clean()
