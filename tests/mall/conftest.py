@@ -35,6 +35,12 @@ def assert_ledger_sound() -> None:
     assert not breaches, "\n".join(breaches)
 
 
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    """Uploaded pictures go to a throw-away folder, not the project's var/media."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 @pytest.fixture
 def mall_admin(make_role_employee):
     return make_role_employee(Role.MALL_ADMIN, name="商城管理员")

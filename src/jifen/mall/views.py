@@ -1,15 +1,575 @@
-"""Mall pages (being built)."""
+"""Mall pages: the shop for employees (portal) and the order desk, catalogue, windows,
+campaigns and code pools for mall admins (console). Thin: parse, check permission, call a
+service or selector, render."""
 
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from typing import Any
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from jifen.core import errors
+from jifen.core.permissions import htmx_partial, require_capability
+from jifen.core.roles import Cap
+from jifen.ledger import selectors as ledger_selectors
+from jifen.mall import selectors, services
+from jifen.mall.forms import (
+    AddressForm,
+    CampaignForm,
+    CatalogueFilterForm,
+    CategoryForm,
+    DeskFilterForm,
+    ImageForm,
+    ItemForm,
+    RejectForm,
+    RestockForm,
+    ShipForm,
+    WindowForm,
+)
+from jifen.mall.models import (
+    OPEN_STATUSES,
+    Campaign,
+    Category,
+    Fulfilment,
+    Item,
+    ItemImage,
+    ItemStatus,
+    Order,
+    OrderStatus,
+    RedemptionWindow,
+    ShippingAddress,
+)
+
+PAGE_SIZE = 24
+DESK_PAGE_SIZE = 50
+CARRIERS = ("顺丰速运", "京东物流", "中通快递", "圆通速递", "韵达快递", "EMS", "申通快递")
+
+
+def _employee(request: HttpRequest) -> Any:
+    return getattr(request.user, "employee", None)
+
+
+def _spendable(employee: Any) -> int | None:
+    if employee is None:
+        return None
+    return ledger_selectors.balance(employee=employee).spendable
+
+
+def _cards(items: list[Item]) -> list[dict[str, Any]]:
+    prices = selectors.prices_for(items)
+    return [{"item": i, "price": prices[i.pk]} for i in items]
+
+
+# --- portal: browsing ----------------------------------------------------------------------
 
 
 @login_required
-def _todo(request, *args, **kwargs):
-    return HttpResponse("…")
+def mall_home(request: HttpRequest) -> HttpResponse:
+    employee = _employee(request)
+    spendable = _spendable(employee)
+    categories = [c for c in selectors.category_tree() if c.parent_id is None]
+    return render(request, "mall/home.html", {
+        "spendable": spendable,
+        "window": selectors.window_state(selectors.window_for(None)),
+        "hot": _cards(selectors.hot_items()),
+        "new": _cards(selectors.new_items()),
+        "affordable": _cards(selectors.affordable_items(spendable)) if spendable else [],
+        "categories": categories,
+        "filter_form": CatalogueFilterForm(),
+    })
 
 
-mall_home = item_list = item_detail = redeem = favourite = favourite_list = addresses = _todo
-my_orders = order_detail = order_action = order_desk = order_bulk = order_export = _todo
-desk_order = desk_items = desk_item_edit = desk_item_images = desk_categories = _todo
-desk_windows = desk_campaigns = desk_codes = _todo
+@login_required
+def item_list(request: HttpRequest) -> HttpResponse:
+    employee = _employee(request)
+    form = CatalogueFilterForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    category = Category.objects.filter(pk=data.get("category")).first() if data.get(
+        "category") else None
+    filters = selectors.ItemFilters(
+        q=data.get("q", ""), category=category, min_points=data.get("min_points"),
+        max_points=data.get("max_points"),
+        affordable_for=_spendable(employee) if data.get("affordable") else None,
+        in_stock=bool(data.get("in_stock")), sort=data.get("sort") or "popular",
+    )
+    page = Paginator(selectors.listed_items(filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "cards": _cards(list(page.object_list)),
+               "category": category, "q": filters.q}
+    template = "mall/_item_grid.html" if htmx_partial(request) else "mall/list.html"
+    return render(request, template, context)
+
+
+@login_required
+def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_object_or_404(Item.objects.select_related("category").prefetch_related(
+        "images", "eligible_departments"), pk=pk)
+    if item.status != ItemStatus.LISTED and not _open_order_for(request, item):
+        raise Http404
+    employee = _employee(request)
+    price = selectors.price_of(item)
+    problem = selectors.eligibility_problem(item, employee) if employee else _(
+        "Only employees can redeem.")
+    bought = selectors.bought_in_period(item, employee) if employee and \
+        item.per_employee_limit else 0
+    spendable = _spendable(employee)
+    return render(request, "mall/item.html", {
+        "item": item, "price": price, "window": selectors.item_window_state(item),
+        "problem": problem, "bought": bought,
+        "limit_left": item.per_employee_limit - bought if item.per_employee_limit else None,
+        "spendable": spendable,
+        "short_by": max(0, price.points - spendable) if spendable is not None else None,
+        "is_favourite": item.pk in selectors.favourite_item_ids(employee),
+        "addresses": ShippingAddress.objects.filter(employee=employee) if employee else [],
+        "needs_address": item.fulfilment == Fulfilment.SHIPPED,
+        "in_stock": item.stock is None or item.stock > 0,
+        # One token per rendering of the page: a double-tapped Confirm makes one order.
+        "token": uuid.uuid4().hex,
+    })
+
+
+def _open_order_for(request: HttpRequest, item: Item) -> bool:
+    employee = _employee(request)
+    return employee is not None and Order.objects.filter(
+        item=item, employee=employee, status__in=OPEN_STATUSES).exists()
+
+
+@login_required
+@require_POST
+def redeem(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_object_or_404(Item, pk=pk)
+    employee = _employee(request)
+    if employee is None:
+        messages.error(request, _("Only employees can redeem."))
+        return redirect("portal:mall_item", pk=pk)
+    try:
+        quantity = max(1, min(99, int(request.POST.get("quantity") or 1)))
+    except ValueError:
+        quantity = 1
+    address = None
+    if request.POST.get("address"):
+        address = ShippingAddress.objects.filter(pk=request.POST["address"],
+                                                 employee=employee).first()
+    try:
+        order = services.create_order(
+            employee=employee, item=item, quantity=quantity, address=address,
+            idempotency_key=f"web:{employee.pk}:{request.POST.get('token', '')}"
+            if request.POST.get("token") else "",
+            actor=request.user)
+    except errors.JifenError as exc:
+        messages.error(request, exc.message)
+        return redirect("portal:mall_item", pk=pk)
+    messages.success(request, _("Redeemed! Your order %(number)s is %(status)s.")
+                     % {"number": order.number, "status": order.get_status_display()})
+    return redirect("portal:order_detail", pk=order.pk)
+
+
+@login_required
+@require_POST
+def favourite(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_object_or_404(Item, pk=pk)
+    employee = _employee(request)
+    if employee is None:
+        raise Http404
+    on = services.toggle_favourite(employee=employee, item=item)
+    if htmx_partial(request):
+        return render(request, "mall/_favourite_button.html", {"item": item, "is_favourite": on})
+    return redirect(request.POST.get("next") or reverse("portal:mall_item", args=[pk]))
+
+
+@login_required
+def favourite_list(request: HttpRequest) -> HttpResponse:
+    employee = _employee(request)
+    items = selectors.favourites(employee) if employee else []
+    return render(request, "mall/favourites.html", {"cards": _cards(items)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def addresses(request: HttpRequest) -> HttpResponse:
+    employee = _employee(request)
+    if employee is None:
+        raise Http404
+    form = AddressForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.add_address(employee=employee, **form.cleaned_data)
+        except errors.JifenError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Address saved."))
+            return redirect(request.POST.get("next") or reverse("portal:mall_addresses"))
+    return render(request, "mall/addresses.html", {
+        "form": form, "addresses": ShippingAddress.objects.filter(employee=employee),
+        "next": request.GET.get("next", ""),
+    })
+
+
+# --- portal: orders -------------------------------------------------------------------
+
+
+@login_required
+def my_orders(request: HttpRequest) -> HttpResponse:
+    employee = _employee(request)
+    orders = selectors.orders_of(employee) if employee else Order.objects.none()
+    status = request.GET.get("status", "")
+    if status in OrderStatus.values:
+        orders = orders.filter(status=status)
+    page = Paginator(orders, 20).get_page(request.GET.get("page"))
+    return render(request, "mall/orders.html", {"page": page, "status": status,
+                                                "statuses": OrderStatus.choices})
+
+
+STEPS = {
+    Fulfilment.SHIPPED: [OrderStatus.SUBMITTED, OrderStatus.APPROVED, OrderStatus.SHIPPED,
+                         OrderStatus.DELIVERED, OrderStatus.COMPLETED],
+    "other": [OrderStatus.SUBMITTED, OrderStatus.APPROVED, OrderStatus.FULFILLED,
+              OrderStatus.COMPLETED],
+}
+
+
+def _progress(order: Order) -> list[dict[str, Any]]:
+    steps = STEPS.get(order.fulfilment, STEPS["other"])
+    if order.status in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
+        return []
+    reached = steps.index(order.status) if order.status in steps else 0
+    return [{"status": s, "label": OrderStatus(s).label, "done": i <= reached}
+            for i, s in enumerate(steps)]
+
+
+@login_required
+def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    employee = _employee(request)
+    order = selectors.order_for_employee(employee, pk) if employee else None
+    if order is None:
+        raise Http404
+    code = getattr(order, "code", None) if order.fulfilment == Fulfilment.CODE else None
+    delisted = order.item.status == ItemStatus.DELISTED and order.is_open
+    alternatives = []
+    if delisted:
+        alternatives = _cards(list(selectors.listed_items(selectors.ItemFilters(
+            category=order.item.category, in_stock=True, sort="popular"))[:6]))
+    return render(request, "mall/order.html", {
+        "order": order, "events": list(order.events.all()), "progress": _progress(order),
+        "code": code, "delisted": delisted, "alternatives": alternatives,
+        "can_cancel": order.status == OrderStatus.SUBMITTED or (
+            delisted and order.status == OrderStatus.APPROVED),
+        "can_complete": order.status in (OrderStatus.DELIVERED, OrderStatus.FULFILLED),
+    })
+
+
+@login_required
+@require_POST
+def order_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    employee = _employee(request)
+    order = selectors.order_for_employee(employee, pk) if employee else None
+    if order is None or action not in ("cancel", "complete", "switch"):
+        raise Http404
+    try:
+        if action == "cancel":
+            services.cancel_order(order=order, actor=request.user)
+            messages.success(request, _("Order cancelled; your points are back."))
+        elif action == "complete":
+            services.complete_order(order=order, actor=request.user)
+            messages.success(request, _("Thanks for confirming."))
+        else:
+            new_item = get_object_or_404(Item, pk=request.POST.get("item"))
+            new = services.switch_order_item(order=order, new_item=new_item,
+                                             actor=request.user)
+            messages.success(request, _("Switched to %s.") % new_item.name)
+            return redirect("portal:order_detail", pk=new.pk)
+    except errors.JifenError as exc:
+        messages.error(request, exc.message)
+    return redirect("portal:order_detail", pk=pk)
+
+
+# --- console: order desk --------------------------------------------------------------
+
+
+def _desk_orders(request: HttpRequest, params: Any = None) -> tuple[DeskFilterForm, Any]:
+    form = DeskFilterForm(params if params is not None else request.GET)
+    data = form.cleaned_data if form.is_valid() else {}
+    orders = selectors.order_desk(status=data.get("status", ""), q=data.get("q", ""),
+                                  fulfilment=data.get("fulfilment", ""))
+    return form, orders
+
+
+@require_capability(Cap.MANAGE_MALL)
+def order_desk(request: HttpRequest) -> HttpResponse:
+    params = request.GET.copy()
+    if "status" not in params:
+        params["status"] = OrderStatus.SUBMITTED  # the queue: what waits for a decision
+    form, orders = _desk_orders(request, params)
+    page = Paginator(orders, DESK_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "counts": selectors.status_counts(),
+               "statuses": OrderStatus.choices, "current": params["status"],
+               "query": params.urlencode()}
+    template = "mall/console/_desk_table.html" if htmx_partial(request) else \
+        "mall/console/desk.html"
+    return render(request, template, context)
+
+
+@require_capability(Cap.MANAGE_MALL)
+@require_POST
+def order_bulk(request: HttpRequest) -> HttpResponse:
+    ids = [int(i) for i in request.POST.getlist("orders") if i.isdigit()]
+    orders = list(Order.objects.filter(pk__in=ids).order_by("pk"))
+    if not orders:
+        messages.warning(request, _("Tick the orders first."))
+    else:
+        done, problems = services.bulk_approve(orders=orders, actor=request.user)
+        if done:
+            messages.success(request, _("%(n)s orders approved.") % {"n": done})
+        for problem in problems[:10]:
+            messages.error(request, problem)
+    return redirect(request.POST.get("next") or reverse("console:mall"))
+
+
+@require_capability(Cap.MANAGE_MALL)
+def order_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    _form, orders = _desk_orders(request)
+    header = [_("Order number"), _("Status"), _("Employee number"), _("Employee"),
+              _("Department"), _("Item"), _("Quantity"), _("Points"), _("Fulfilment"),
+              _("Recipient"), _("Phone"), _("Address"), _("Carrier"), _("Tracking number"),
+              _("Created")]
+    rows = []
+    for o in orders.iterator(chunk_size=500):
+        address = o.address or {}
+        rows.append([o.number, o.get_status_display(), o.employee.employee_no, o.employee.name,
+                     o.employee.department.name, o.item_name, o.quantity, o.points,
+                     o.get_fulfilment_display(), address.get("recipient", ""),
+                     address.get("phone", ""),
+                     f"{address.get('region', '')}{address.get('address', '')}", o.carrier,
+                     o.tracking_no, timezone.localtime(o.created_at).strftime("%Y-%m-%d %H:%M")])
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        sheet.title = "orders"
+        sheet.append(header)
+        for row in rows:
+            sheet.append(row)
+        out = io.BytesIO()
+        book.save(out)
+        response = HttpResponse(out.getvalue(), content_type=(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+    elif fmt == "csv":
+        out_text = io.StringIO()
+        writer = csv.writer(out_text)
+        writer.writerow(header)
+        writer.writerows(rows)
+        response = HttpResponse(("\ufeff" + out_text.getvalue()).encode(),
+                                content_type="text/csv; charset=utf-8")
+    else:
+        raise Http404
+    response["Content-Disposition"] = f'attachment; filename="mall-orders-{stamp}.{fmt}"'
+    return response
+
+
+@require_capability(Cap.MANAGE_MALL)
+@require_http_methods(["GET", "POST"])
+def desk_order(request: HttpRequest, pk: int) -> HttpResponse:
+    order = get_object_or_404(Order.objects.select_related("employee__department", "item"),
+                              pk=pk)
+    reject_form = RejectForm(request.POST if request.POST.get("action") == "reject" else None)
+    ship_form = ShipForm(request.POST if request.POST.get("action") == "ship" else None)
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        data: dict[str, Any] = {}
+        valid = True
+        if action == "reject":
+            valid = reject_form.is_valid()
+            data = reject_form.cleaned_data if valid else {}
+        elif action == "ship":
+            valid = ship_form.is_valid()
+            data = ship_form.cleaned_data if valid else {}
+        elif action == "cancel":
+            data = {"reason": request.POST.get("reason", "")}
+        elif action == "fulfil":
+            data = {"note": request.POST.get("note", "")}
+        if valid:
+            try:
+                services.perform(order=order, action=action, actor=request.user, **data)
+            except errors.JifenError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, _("Order %s updated.") % order.number)
+                return redirect(request.POST.get("next") or reverse("console:mall_order",
+                                                                    args=[pk]))
+    order.refresh_from_db()
+    return render(request, "mall/console/order.html", {
+        "order": order, "events": list(order.events.all()),
+        "actions": services.allowed_actions(order), "reject_form": reject_form,
+        "ship_form": ship_form, "carriers": CARRIERS,
+        "code": getattr(order, "code", None) if order.fulfilment == Fulfilment.CODE else None,
+    })
+
+
+# --- console: catalogue ---------------------------------------------------------------
+
+
+@require_capability(Cap.MANAGE_MALL)
+def desk_items(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "")
+    status = request.GET.get("status", "")
+    items = selectors.listed_items(selectors.ItemFilters(q=q, sort="new"),
+                                   include_unlisted=True)
+    if status in ItemStatus.values:
+        items = items.filter(status=status)
+    page = Paginator(items, DESK_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "mall/console/items.html", {
+        "page": page, "q": q, "status": status, "statuses": ItemStatus.choices})
+
+
+@require_capability(Cap.MANAGE_MALL)
+@require_http_methods(["GET", "POST"])
+def desk_item_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    item = get_object_or_404(Item, pk=pk) if pk else None
+    action = request.POST.get("action", "save")
+    form = ItemForm(request.POST if action == "save" and request.method == "POST" else None,
+                    instance=item)
+    restock_form = RestockForm(request.POST if action == "restock" else None)
+    if request.method == "POST":
+        try:
+            if action == "restock" and item is not None and restock_form.is_valid():
+                services.restock(item=item, quantity=restock_form.cleaned_data["quantity"],
+                                 actor=request.user)
+                messages.success(request, _("Stock added."))
+                return redirect("console:mall_item_edit", pk=item.pk)
+            if action in ItemStatus.values and item is not None:
+                services.set_item_status(item=item, status=action, actor=request.user)
+                messages.success(request, _("Status changed."))
+                return redirect("console:mall_item_edit", pk=item.pk)
+            if action == "save" and form.is_valid():
+                fields = form.service_fields()
+                if item is None:
+                    item = services.create_item(actor=request.user, **fields)
+                    messages.success(request, _("Item created. Add pictures below."))
+                else:
+                    services.update_item(item=item, actor=request.user, **fields)
+                    messages.success(request, _("Item saved."))
+                return redirect("console:mall_item_edit", pk=item.pk)
+        except errors.JifenError as exc:
+            messages.error(request, exc.message)
+    context: dict[str, Any] = {"item": item, "form": form, "restock_form": restock_form,
+                               "image_form": ImageForm(), "statuses": ItemStatus.choices}
+    if item is not None:
+        context["open_orders"] = selectors.open_orders_for_item(item).count()
+        context["remaining_codes"] = (selectors.remaining_codes(item)
+                                      if item.fulfilment == Fulfilment.CODE else None)
+        context["images"] = list(item.images.all())
+    return render(request, "mall/console/item_form.html", context)
+
+
+@require_capability(Cap.MANAGE_MALL)
+@require_POST
+def desk_item_images(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_object_or_404(Item, pk=pk)
+    if request.POST.get("remove"):
+        image = get_object_or_404(ItemImage, pk=request.POST["remove"], item=item)
+        services.remove_item_image(image=image, actor=request.user)
+        messages.success(request, _("Picture removed."))
+    else:
+        form = ImageForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                services.add_item_image(item=item, upload=form.cleaned_data["image"],
+                                        actor=request.user)
+                messages.success(request, _("Picture added."))
+            except errors.JifenError as exc:
+                messages.error(request, exc.message)
+        else:
+            messages.error(request, _("Choose a picture file."))
+    return redirect("console:mall_item_edit", pk=pk)
+
+
+@require_capability(Cap.MANAGE_MALL)
+@require_http_methods(["GET", "POST"])
+def desk_categories(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    category = get_object_or_404(Category, pk=pk) if pk else None
+    form = CategoryForm(request.POST or None, instance=category)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.save_category(actor=request.user, category=category,
+                                   **{k: v for k, v in form.cleaned_data.items()})
+        except errors.JifenError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Category saved."))
+            return redirect("console:mall_categories")
+    return render(request, "mall/console/categories.html", {
+        "form": form, "category": category, "tree": selectors.category_tree()})
+
+
+@require_capability(Cap.MANAGE_MALL)
+@require_http_methods(["GET", "POST"])
+def desk_windows(request: HttpRequest) -> HttpResponse:
+    window = None
+    if request.GET.get("edit"):
+        window = get_object_or_404(RedemptionWindow, pk=request.GET["edit"])
+    initial = {}
+    if window is not None and window.mode == "periods":
+        initial["periods"] = "\n".join(
+            f"{timezone.localtime(p.starts_at):%Y-%m-%d %H:%M} ~ "
+            f"{timezone.localtime(p.ends_at):%Y-%m-%d %H:%M}" for p in window.periods.all())
+    form = WindowForm(request.POST or None, instance=window, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.save_window(actor=request.user, window=window, name=data["name"],
+                                 mode=data["mode"], day_from=data.get("day_from"),
+                                 day_to=data.get("day_to"), is_default=data["is_default"],
+                                 periods=data["periods"])
+        except errors.JifenError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Window saved."))
+            return redirect("console:mall_windows")
+    windows = [{"window": w, "state": selectors.window_state(w)}
+               for w in RedemptionWindow.objects.prefetch_related("periods", "categories")]
+    return render(request, "mall/console/windows.html", {"form": form, "window": window,
+                                                          "windows": windows})
+
+
+@require_capability(Cap.MANAGE_MALL)
+@require_http_methods(["GET", "POST"])
+def desk_campaigns(request: HttpRequest) -> HttpResponse:
+    campaign = None
+    if request.GET.get("edit"):
+        campaign = get_object_or_404(Campaign, pk=request.GET["edit"])
+    form = CampaignForm(request.POST or None, instance=campaign)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.save_campaign(actor=request.user, campaign=campaign, name=data["name"],
+                                   kind=data["kind"], value=data["value"],
+                                   starts_at=data["starts_at"], ends_at=data["ends_at"],
+                                   items=list(data["items"]),
+                                   categories=list(data["categories"]),
+                                   is_active=data["is_active"])
+        except errors.JifenError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Campaign saved."))
+            return redirect("console:mall_campaigns")
+    now = timezone.now()
+    campaigns = Campaign.objects.prefetch_related("items", "categories")
+    return render(request, "mall/console/campaigns.html", {
+        "form": form, "campaign": campaign, "campaigns": campaigns, "now": now})
+
+
+@require_capability(Cap.MANAGE_MALL)
+def desk_codes(request: HttpRequest) -> HttpResponse:
+    return render(request, "mall/console/codes.html", {"pools": selectors.code_pool_counts()})

@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from PIL import Image
+
+from jifen.mall import services
+from jifen.mall.models import Fulfilment, Item, Order
+from tests.conftest import login_client
+from tests.mall.conftest import order, spendable
+
+pytestmark = pytest.mark.django_db
+
+
+def png_upload(name: str = "cup.png") -> SimpleUploadedFile:
+    buffer = io.BytesIO()
+    Image.new("RGB", (1200, 900), (200, 30, 30)).save(buffer, format="PNG")
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png")
+
+
+class TestShopPages:
+    def test_home_shows_rows_and_the_balance(self, buyer, make_item, django_assert_max_num_queries):
+        for n in range(6):
+            make_item(name=f"礼品{n}", points=100 * (n + 1))
+        client = login_client(buyer.user)
+        with django_assert_max_num_queries(40):
+            response = client.get(reverse("portal:mall"))
+        assert response.status_code == 200
+        text = response.content.decode()
+        assert "礼品0" in text and 'data-testid="row-affordable"' in text
+
+    def test_search_page_finds_by_part_of_the_name(self, buyer, make_item):
+        make_item(name="无线蓝牙耳机")
+        make_item(name="保温杯")
+        response = login_client(buyer.user).get(reverse("portal:mall_list"), {"q": "耳机"})
+        text = response.content.decode()
+        assert "无线蓝牙耳机" in text and "保温杯" not in text
+
+    def test_redeem_from_the_item_page_then_cancel(self, buyer, make_item):
+        item = make_item(points=120, stock=3)
+        client = login_client(buyer.user)
+        page = client.get(reverse("portal:mall_item", args=[item.pk]))
+        assert page.status_code == 200 and 'data-testid="redeem"' in page.content.decode()
+        response = client.post(reverse("portal:mall_redeem", args=[item.pk]),
+                               {"quantity": 1, "token": "t1"})
+        placed = Order.objects.get(employee=buyer)
+        assert response.url == reverse("portal:order_detail", args=[placed.pk])
+        client.post(reverse("portal:mall_redeem", args=[item.pk]), {"quantity": 1,
+                                                                    "token": "t1"})
+        assert Order.objects.filter(employee=buyer).count() == 1  # a double tap is one order
+        detail = client.get(response.url).content.decode()
+        assert placed.number in detail and 'data-testid="timeline"' in detail
+        client.post(reverse("portal:order_action", args=[placed.pk, "cancel"]))
+        assert Order.objects.get(pk=placed.pk).status == "cancelled"
+        assert spendable(buyer) == 1000
+
+    def test_a_refusal_is_shown_on_the_item_page(self, employee, make_item):
+        item = make_item(points=100)
+        response = login_client(employee.user).post(
+            reverse("portal:mall_redeem", args=[item.pk]), {"quantity": 1}, follow=True)
+        assert response.redirect_chain[-1][0] == reverse("portal:mall_item", args=[item.pk])
+        shown = [(m.level_tag, str(m)) for m in response.context["messages"]]
+        assert [tag for tag, _text in shown] == ["error"]
+        assert shown[0][1] in response.content.decode()
+        assert not Order.objects.exists()
+
+    def test_another_employees_order_page_is_404(self, buyer, other_buyer, make_item):
+        theirs = order(other_buyer, make_item())
+        client = login_client(buyer.user)
+        assert client.get(reverse("portal:order_detail", args=[theirs.pk])).status_code == 404
+        assert client.post(reverse("portal:order_action",
+                                   args=[theirs.pk, "cancel"])).status_code == 404
+
+    def test_favourites(self, buyer, make_item):
+        item = make_item(name="保温杯")
+        client = login_client(buyer.user)
+        client.post(reverse("portal:mall_favourite", args=[item.pk]))
+        assert "保温杯" in client.get(reverse("portal:mall_favourites")).content.decode()
+
+
+class TestConsole:
+    def test_employees_cannot_open_the_order_desk(self, buyer):
+        assert login_client(buyer.user).get(reverse("console:mall")).status_code == 403
+
+    def test_desk_queue_bulk_approve_and_export(self, mall_admin, buyer, make_item):
+        orders = [order(buyer, make_item(name=f"礼品{n}", points=10)) for n in range(3)]
+        client = login_client(mall_admin.user)
+        desk = client.get(reverse("console:mall"))
+        assert desk.status_code == 200 and orders[0].number in desk.content.decode()
+        client.post(reverse("console:mall_order_bulk"),
+                    {"orders": [o.pk for o in orders[:2]]})
+        statuses = sorted(Order.objects.values_list("status", flat=True))
+        assert statuses == ["approved", "approved", "submitted"]
+        export = client.get(reverse("console:mall_order_export", args=["csv"]), {"status": ""})
+        assert orders[2].number in export.content.decode("utf-8-sig")
+
+    def test_desk_ships_an_order(self, mall_admin, buyer, make_item):
+        services.add_address(employee=buyer, recipient="张伟", phone="138", address="某路 1 号")
+        placed = order(buyer, make_item(fulfilment=Fulfilment.SHIPPED))
+        client = login_client(mall_admin.user)
+        url = reverse("console:mall_order", args=[placed.pk])
+        client.post(url, {"action": "approve"})
+        client.post(url, {"action": "ship", "carrier": "顺丰速运", "tracking_no": "SF9"})
+        placed.refresh_from_db()
+        assert (placed.status, placed.tracking_no) == ("shipped", "SF9")
+
+    def test_item_editor_creates_an_item_with_a_thumbnail(self, mall_admin, category):
+        client = login_client(mall_admin.user)
+        response = client.post(reverse("console:mall_item_new"), {
+            "action": "save", "name": "保温杯", "category": category.pk, "points": 100,
+            "market_value": "20", "stock": 50, "low_stock_threshold": 5,
+            "limit_period": "month", "min_tenure_years": 0, "fulfilment": "shipped",
+            "status": "listed",
+        })
+        item = Item.objects.get(name="保温杯")
+        assert response.status_code == 302 and item.stock == 50
+        client.post(reverse("console:mall_item_images", args=[item.pk]),
+                    {"image": png_upload()})
+        image = item.images.get()
+        assert image.thumbnail.name.endswith(".jpg")
+        with Image.open(image.thumbnail.path) as thumb:
+            assert max(thumb.size) <= 480
+
+    @pytest.mark.parametrize("name", ["mall_items", "mall_categories", "mall_windows",
+                                      "mall_campaigns", "mall_codes", "mall_item_new",
+                                      "mall_tracking:start", "mall_code_import:start"])
+    def test_console_pages_open(self, mall_admin, name):
+        assert login_client(mall_admin.user).get(reverse(f"console:{name}")).status_code == 200
+
+    def test_tracking_sheet_ships_approved_orders(self, mall_admin, buyer, make_item):
+        from jifen.core.imports import (
+            create_import_job,
+            get_importer,
+            run_import_commit,
+            start_import_commit,
+        )
+
+        services.add_address(employee=buyer, recipient="张伟", phone="138", address="某路 1 号")
+        placed = order(buyer, make_item(fulfilment=Fulfilment.SHIPPED))
+        services.approve_order(order=placed, actor=mall_admin.user)
+        sheet = f"订单号,快递公司,快递单号\n{placed.number},顺丰速运,SF777\nM999999,顺丰,1\n"
+        upload = SimpleUploadedFile("ship.csv", sheet.encode(), content_type="text/csv")
+        job = create_import_job(importer=get_importer("mall.tracking"), upload=upload,
+                                actor=mall_admin.user)
+        assert (job.valid_rows, job.error_count) == (1, 1)
+        job = start_import_commit(job=job, mode="valid_only", actor=mall_admin.user)
+        if job.status != "done":
+            job = run_import_commit(job_id=job.pk)
+        placed.refresh_from_db()
+        assert (placed.status, placed.tracking_no) == ("shipped", "SF777")
+
+    def test_code_sheet_fills_a_pool(self, mall_admin, make_item):
+        from jifen.core.imports import create_import_job, get_importer, start_import_commit
+
+        item = make_item(fulfilment=Fulfilment.CODE)
+        sheet = f"商品,兑换码\n{item.pk},C-1\n{item.pk},C-2\n"
+        upload = SimpleUploadedFile("codes.csv", sheet.encode(), content_type="text/csv")
+        job = create_import_job(importer=get_importer("mall.codes"), upload=upload,
+                                actor=mall_admin.user)
+        start_import_commit(job=job, mode="all", actor=mall_admin.user)
+        assert Item.objects.get(pk=item.pk).stock == 2
+        page = login_client(mall_admin.user).get(reverse("console:mall_codes"))
+        assert item.name in page.content.decode()
