@@ -5,6 +5,8 @@ mounted inside it here so one namespace names every console page)."""
 from django.urls import include, path
 
 from jifen.core import views
+from jifen.earning.urls import console_urlpatterns as earning_console_urls
+from jifen.earning.urls import portal_urlpatterns as earning_portal_urls
 from jifen.mall.urls import console_urlpatterns as mall_console_urls
 from jifen.mall.urls import portal_urlpatterns as mall_portal_urls
 from jifen.people.urls import console_urlpatterns as people_console_urls
@@ -13,14 +15,14 @@ portal_patterns = [
     path("", views.home, name="home"),
     *mall_portal_urls,
     path("points/", views.points, name="points"),
-    path("earn/", views.earn, name="earn"),
+    *earning_portal_urls,
     path("leaderboard/", views.leaderboard, name="leaderboard"),
 ]
 
 console_patterns = [
     path("", views.dashboard, name="dashboard"),
     *people_console_urls,
-    path("rules/", views.rules, name="rules"),
+    *earning_console_urls,
     *mall_console_urls,
     path("activities/", views.activities, name="activities"),
     path("insights/", views.insights, name="insights"),

@@ -147,6 +147,14 @@ def budget_balance(department: Department) -> int:
     return int(found or 0)
 
 
+def budget_balances() -> dict[int, int]:
+    """Department id → units left in its budget, in one query."""
+    from jifen.ledger.models import Account, AccountKind
+
+    return dict(Account.objects.filter(kind=AccountKind.BUDGET)
+                .values_list("department_id", "balance"))
+
+
 def managed_budgets(employee: Employee) -> list[dict[str, Any]]:
     """The departments an employee manages with what is left in each budget."""
     return [{"department": d, "balance": budget_balance(d)}

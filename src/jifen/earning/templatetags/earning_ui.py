@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from jifen.ledger.amounts import format_points
+
+register = template.Library()
+
+
+@register.filter
+def points(units: Any) -> str:
+    """Ledger units as points with the site's decimals."""
+    if units in (None, ""):
+        return ""
+    return format_points(int(units))
+
+
+@register.filter
+def signed_points(units: Any) -> str:
+    if units in (None, ""):
+        return ""
+    text = format_points(int(units))
+    return text if int(units) < 0 else f"+{text}"
+
+
+@register.filter
+def as_json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)

@@ -1,0 +1,418 @@
+"""Earning pages: "how to earn", recognition and team awards on the portal; rules, their
+history, event types, the event log, approvals, penalty shortfalls, feedback and budgets
+in the console. Views parse, check permission, call one service or selector, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from jifen.core import errors
+from jifen.core.permissions import htmx_partial, require_capability
+from jifen.core.roles import Cap, user_can
+from jifen.earning import selectors, services
+from jifen.earning.forms import (
+    AnswerForm,
+    BudgetForm,
+    DecisionForm,
+    EventTypeForm,
+    FeedbackForm,
+    ManagerAwardForm,
+    RecognitionForm,
+    RuleForm,
+    SampleForm,
+    SettingsForm,
+)
+from jifen.earning.models import (
+    Award,
+    EventStatus,
+    EventType,
+    FeedbackStatus,
+    RejectReason,
+    Rule,
+    RuleFeedback,
+)
+from jifen.ledger.models import Category
+from jifen.people.models import Department, Employee
+
+PAGE_SIZE = 50
+
+
+def _employee(request: HttpRequest) -> Employee | None:
+    return getattr(request.user, "employee", None)
+
+
+def _page(request: HttpRequest, items: Any) -> Any:
+    return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+# --- portal -----------------------------------------------------------------------------------
+
+
+@login_required
+def earn(request: HttpRequest) -> HttpResponse:
+    """"How to earn": every active rule in plain words, my recent awards, my feedback."""
+    employee = _employee(request)
+    rules = selectors.published_rules()
+    by_category: dict[str, list[dict]] = {}
+    for rule in rules:
+        by_category.setdefault(rule["category"], []).append(rule)
+    groups = [(label, by_category[value]) for value, label in Category.choices
+              if value in by_category]
+    context = {
+        "groups": groups, "rule_count": len(rules), "employee": employee,
+        "recent": list(selectors.my_events(employee)[:10]) if employee else [],
+        "my_feedback": list(selectors.my_feedback(employee)[:10]) if employee else [],
+        "feedback_form": FeedbackForm(),
+        "can_approve": user_can(request.user, Cap.APPROVE_AWARDS),
+        "approvals_waiting": selectors.approval_queue(request.user).count()
+        if user_can(request.user, Cap.APPROVE_AWARDS) else 0,
+        "manages": bool(employee and Department.objects.filter(manager=employee).exists()),
+    }
+    return render(request, "earning/portal/earn.html", context)
+
+
+@login_required
+@require_POST
+def send_feedback(request: HttpRequest, pk: int) -> HttpResponse:
+    employee = _employee(request)
+    rule = get_object_or_404(Rule, pk=pk, active=True)
+    form = FeedbackForm(request.POST)
+    if employee is None:
+        messages.error(request, _("Only employees can send feedback."))
+    elif form.is_valid():
+        try:
+            services.send_rule_feedback(employee=employee, rule=rule,
+                                        message=form.cleaned_data["message"])
+        except errors.JifenError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Thank you — your feedback was sent."))
+    else:
+        messages.error(request, _("Write your feedback."))
+    return redirect("portal:earn")
+
+
+@login_required
+def recognition(request: HttpRequest) -> HttpResponse:
+    """The recognition feed (company or my department) and the form to thank someone."""
+    employee = _employee(request)
+    scope = request.GET.get("scope", "company")
+    department = employee.department.code if employee and scope == "department" else None
+    form = RecognitionForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and employee is not None:
+        if form.is_valid():
+            recipient = Employee.objects.filter(
+                employee_no=form.cleaned_data["recipient"].strip()).first()
+            if recipient is None:
+                form.add_error("recipient", _("No colleague has this employee number."))
+            else:
+                try:
+                    services.give_recognition(
+                        giver=employee, recipient=recipient, points=form.cleaned_data["points"],
+                        message=form.cleaned_data["message"], value=form.cleaned_data["value"])
+                except errors.JifenError as exc:
+                    form.add_error(None, exc.message)
+                else:
+                    messages.success(request, _("Thanks sent to %s.") % recipient.name)
+                    return redirect("portal:recognition")
+        status = 422
+    context = {
+        "feed": _page(request, selectors.recognition_feed(department_code=department)),
+        "scope": scope, "form": form, "employee": employee,
+        "allowance_left": services.allowance_left(employee) if employee else 0,
+        "allowance": services.earning_settings().monthly_allowance,
+        "colleagues": Employee.objects.filter(status="active").exclude(
+            pk=getattr(employee, "pk", None)).order_by("employee_no")[:500],
+    }
+    template = "earning/portal/recognition.html"
+    if htmx_partial(request) and request.method == "GET":
+        template += "#feed"
+    return render(request, template, context, status=status)
+
+
+@login_required
+def team_awards(request: HttpRequest) -> HttpResponse:
+    """A manager awards team members from the department budget."""
+    employee = _employee(request)
+    if employee is None or not Department.objects.filter(manager=employee).exists():
+        from jifen.core.permissions import forbidden
+
+        return forbidden(request, _("Only department managers award from a budget."))
+    members = list(selectors.team_members(employee))
+    form = ManagerAwardForm(request.POST or None, members=members)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            recipient = next(m for m in members
+                             if m.employee_no == form.cleaned_data["recipient"])
+            try:
+                services.award_from_budget(
+                    manager=employee, recipient=recipient, points=form.cleaned_data["points"],
+                    message=form.cleaned_data["message"],
+                    category=form.cleaned_data["category"], actor=request.user)
+            except errors.JifenError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("%(points)s points awarded to %(name)s.")
+                                 % {"points": form.cleaned_data["points"],
+                                    "name": recipient.name})
+                return redirect("portal:team_awards")
+        status = 422
+    context = {"form": form, "budgets": selectors.managed_budgets(employee),
+               "given": selectors.manager_awards(employee)[:20], "scale": selectors.scale()}
+    return render(request, "earning/portal/team_awards.html", context, status=status)
+
+
+# --- console: rules ----------------------------------------------------------------------------
+
+
+@require_capability(Cap.MANAGE_RULES)
+def rule_list(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "").strip()
+    active = {"active": True, "inactive": False}.get(request.GET.get("status", ""))
+    context = {
+        "rules": selectors.rules(active=active, q=q), "q": q,
+        "status": request.GET.get("status", ""),
+        "pending": selectors.approval_queue(request.user).count(),
+        "open_feedback": selectors.open_feedback_count(),
+        "shortfall": selectors.penalty_shortfall_total(), "scale": selectors.scale(),
+    }
+    return render(request, "earning/console/rules.html", context)
+
+
+def _preview(data: dict[str, Any] | None, sample: SampleForm) -> dict[str, Any] | None:
+    if data is None or not sample.is_valid():
+        return None
+    employee_no = sample.cleaned_data.get("sample_employee_no", "").strip()
+    employee = Employee.objects.filter(employee_no=employee_no).first() if employee_no else None
+    if employee_no and employee is None:
+        return {"matched": False, "why": _("No employee has the number %s.") % employee_no}
+    try:
+        return services.preview_rule(data=data, employee=employee,
+                                     payload=sample.cleaned_data["sample_payload"])
+    except errors.JifenError as exc:
+        return {"matched": False, "why": exc.message, "error": True}
+
+
+@require_capability(Cap.MANAGE_RULES)
+def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """The rule editor. "Try it" (an htmx POST with ``preview``) shows what the rule as
+    typed would give a sample event, without saving anything."""
+    rule = get_object_or_404(Rule.objects.select_related("event_type"), pk=pk) if pk else None
+    initial = RuleForm.initial_for(rule) if rule else {"active": True}
+    form = RuleForm(request.POST or None, initial=initial)
+    sample = SampleForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if not form.is_valid():
+            status = 422
+        elif "preview" in request.POST:
+            result = _preview(form.rule_data(), sample)
+            return render(request, "earning/console/rule_form.html#preview",
+                          {"result": result, "sample": sample})
+        else:
+            try:
+                data = form.rule_data()
+                reason = form.cleaned_data.get("reason", "")
+                if rule is None:
+                    rule = services.create_rule(actor=request.user, reason=reason, **data)
+                    messages.success(request, _("Rule created."))
+                else:
+                    before = rule.version
+                    rule = services.update_rule(rule=rule, actor=request.user, reason=reason,
+                                                **data)
+                    messages.success(request, _("Saved as version %d.") % rule.version
+                                     if rule.version != before else _("Nothing changed."))
+                return redirect("console:rule_history", rule.pk)
+            except errors.JifenError as exc:
+                form.add_error("condition" if exc.code == "invalid_condition" else None,
+                               exc.message)
+                status = 422
+        if "preview" in request.POST:
+            return render(request, "earning/console/rule_form.html#preview",
+                          {"result": {"matched": False, "error": True,
+                                      "why": "; ".join(str(e) for errs in form.errors.values()
+                                                       for e in errs)},
+                           "sample": sample})
+    return render(request, "earning/console/rule_form.html",
+                  {"form": form, "sample": sample, "rule": rule}, status=status)
+
+
+@require_capability(Cap.MANAGE_RULES)
+def rule_history(request: HttpRequest, pk: int) -> HttpResponse:
+    rule = get_object_or_404(Rule.objects.select_related("event_type"), pk=pk)
+    versions = list(rule.versions.order_by("-number"))
+    from django.db.models import Count
+
+    counts = dict(Award.objects.filter(rule=rule).values_list("rule_version__number")
+                  .annotate(n=Count("id")).values_list("rule_version__number", "n"))
+    for version in versions:
+        version.award_count = counts.get(version.number, 0)
+    return render(request, "earning/console/rule_history.html",
+                  {"rule": rule, "versions": versions})
+
+
+@require_capability(Cap.MANAGE_RULES)
+def event_types(request: HttpRequest) -> HttpResponse:
+    form = EventTypeForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.create_event_type(actor=request.user, **form.cleaned_data)
+            except errors.JifenError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("Event type created."))
+                return redirect("console:event_types")
+        status = 422
+    return render(request, "earning/console/event_types.html",
+                  {"types": selectors.event_types(), "form": form}, status=status)
+
+
+@require_capability(Cap.MANAGE_RULES)
+def event_log(request: HttpRequest) -> HttpResponse:
+    filters = {
+        "employee": request.GET.get("employee", "").strip(),
+        "type_code": request.GET.get("type", "").strip(),
+        "source": request.GET.get("source", "").strip(),
+        "status": request.GET.get("outcome", "").strip(),
+    }
+    job = request.GET.get("import")
+    events = selectors.event_log(**filters, import_job=int(job) if job and job.isdigit()
+                                 else None)
+    context = {
+        "page": _page(request, events), "filters": filters,
+        "types": EventType.objects.order_by("code"),
+        "outcomes": [*EventStatus.choices, *[(r.value, r.label) for r in RejectReason
+                                              if r != RejectReason.REJECTED_BY_APPROVER]],
+        "scale": selectors.scale(),
+    }
+    template = "earning/console/event_log.html"
+    if htmx_partial(request):
+        template += "#results"
+    return render(request, template, context)
+
+
+@require_capability(Cap.MANAGE_RULES)
+def shortfalls(request: HttpRequest) -> HttpResponse:
+    """Penalties the wallets could not cover in full."""
+    return render(request, "earning/console/shortfalls.html", {
+        "page": _page(request, selectors.penalty_shortfalls()),
+        "total": selectors.penalty_shortfall_total(), "scale": selectors.scale()})
+
+
+# --- console: approvals ----------------------------------------------------------------------
+
+
+@require_capability(Cap.APPROVE_AWARDS)
+def approvals(request: HttpRequest) -> HttpResponse:
+    return render(request, "earning/console/approvals.html", {
+        "page": _page(request, selectors.approval_queue(request.user)),
+        "scale": selectors.scale()})
+
+
+@require_capability(Cap.APPROVE_AWARDS)
+@require_POST
+def decide(request: HttpRequest, pk: int) -> HttpResponse:
+    award = get_object_or_404(Award, pk=pk)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose approve or reject."))
+        return redirect("console:approvals")
+    try:
+        if form.cleaned_data["decision"] == "approve":
+            points = form.cleaned_data.get("points")
+            if points is None:
+                raise errors.ValidationError(_("Enter the points to award."))
+            services.approve_award(award=award, actor=request.user, points=points,
+                                   reason=form.cleaned_data.get("reason") or "")
+            messages.success(request, _("Approved: %(points)s points for %(name)s.")
+                             % {"points": points, "name": award.employee.name})
+        else:
+            services.reject_award(award=award, actor=request.user,
+                                  reason=form.cleaned_data.get("reason") or "")
+            messages.success(request, _("Rejected."))
+    except errors.JifenError as exc:
+        messages.error(request, exc.message)
+    return redirect("console:approvals")
+
+
+# --- console: feedback, budgets, settings -----------------------------------------------------
+
+
+@require_capability(Cap.MANAGE_RULES)
+def feedback_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "open")
+    return render(request, "earning/console/feedback.html", {
+        "page": _page(request, selectors.feedback(status=status if status != "all" else "")),
+        "status": status, "statuses": FeedbackStatus.choices, "form": AnswerForm()})
+
+
+@require_capability(Cap.MANAGE_RULES)
+@require_POST
+def feedback_answer(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_object_or_404(RuleFeedback, pk=pk)
+    form = AnswerForm(request.POST)
+    if form.is_valid():
+        try:
+            services.answer_rule_feedback(feedback=item, actor=request.user,
+                                          answer=form.cleaned_data["answer"],
+                                          status=form.cleaned_data["status"])
+        except errors.JifenError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Answer sent."))
+    else:
+        messages.error(request, _("Write an answer."))
+    return redirect("console:rule_feedback")
+
+
+@require_capability(Cap.MANAGE_RULES)
+def budgets(request: HttpRequest) -> HttpResponse:
+    form = BudgetForm(request.POST or None, prefix="budget")
+    settings_form = SettingsForm(
+        request.POST if "allowance" in request.POST else None, prefix="settings",
+        initial={"monthly_allowance": services.earning_settings().monthly_allowance})
+    status = 200
+    if request.method == "POST" and "allowance" in request.POST:
+        if settings_form.is_valid():
+            services.update_earning_settings(
+                actor=request.user,
+                monthly_allowance=settings_form.cleaned_data["monthly_allowance"])
+            messages.success(request, _("Saved."))
+            return redirect("console:budgets")
+        status = 422
+    elif request.method == "POST":
+        if form.is_valid():
+            department = Department.objects.filter(
+                code=form.cleaned_data["department"].strip()).first()
+            if department is None:
+                form.add_error("department", _("No department has this code."))
+            else:
+                try:
+                    services.fund_department_budget(
+                        department=department, points=form.cleaned_data["points"],
+                        category=form.cleaned_data["category"],
+                        period=form.cleaned_data.get("period") or "", actor=request.user)
+                except errors.JifenError as exc:
+                    form.add_error(None, exc.message)
+                else:
+                    messages.success(request, _("Budget added to %s.") % department.name)
+                    return redirect("console:budgets")
+        status = 422
+    balances = selectors.budget_balances()
+    rows = [{"department": d, "balance": balances.get(d.pk, 0)}
+            for d in Department.objects.select_related("manager").order_by("path")]
+    return render(request, "earning/console/budgets.html", {
+        "form": form, "settings_form": settings_form, "rows": rows,
+        "scale": selectors.scale()}, status=status)
