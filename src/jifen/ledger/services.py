@@ -700,7 +700,10 @@ def transfer(
                            cause=cause if cause is not None else ("people.employee", sender.pk))
     locked = lock_accounts([source.pk, target.pk])
     moves, lots = _spend(source.pk, amount, _cutoff(ledger_policy(), sender, now))
-    expiry_of = {lot_id: expires_at for lot_id, _remaining, expires_at in lots}
+    # A date already past can only come from a sender exempt by tenure, whose points no
+    # longer expire (the next sweep clears such dates): the recipient gets them undated.
+    expiry_of = {lot_id: expires_at if expires_at is None or expires_at > now else None
+                 for lot_id, _remaining, expires_at in lots}
     by_expiry: dict[datetime | None, int] = {}
     for move in moves:
         by_expiry[expiry_of[move.lot_id]] = by_expiry.get(expiry_of[move.lot_id], 0) + move.amount
