@@ -1,0 +1,42 @@
+"""The mall part of the demo company: believable catalogue, orders in every state, sound
+books."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+
+import pytest
+
+from jifen.demo.builder import DemoContext
+from jifen.demo.mall import build_mall
+from jifen.demo.people import create_people
+from jifen.mall.models import Category, Item, Order, OrderStatus
+from tests.mall.conftest import assert_ledger_sound
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo_mall(tmp_path, settings):
+    ctx = DemoContext(seed=7, today=date.today())
+    ctx.rng = random.Random("7/people")
+    create_people(ctx)
+    ctx.rng = random.Random("7/mall")
+    build_mall(ctx)
+    return ctx
+
+
+def test_the_demo_mall_has_a_catalogue_and_orders_in_every_state(demo_mall):
+    assert 55 <= Item.objects.count() <= 70
+    assert Category.objects.filter(parent=None).count() == 3
+    cup = Item.objects.get(name="304 不锈钢保温杯")
+    assert (cup.points, int(cup.market_value)) == (100, 20)
+    assert Item.objects.get(name="带薪假 1 天").points == 2000
+    assert Item.objects.get(name="京东 E 卡 100 元").points == 500
+    states = set(Order.objects.values_list("status", flat=True))
+    assert states == set(OrderStatus.values)
+    me = demo_mall.logins["employee"]
+    assert Order.objects.filter(employee=me, status=OrderStatus.SHIPPED).exists()
+    assert Order.objects.filter(employee=me, status=OrderStatus.FULFILLED).get().code
+    assert_ledger_sound()
