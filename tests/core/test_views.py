@@ -103,6 +103,18 @@ def test_portal_pages_not_built_yet_say_coming_soon(rf, employee, key):
     assert coming_soon() in response.content.decode()
 
 
+def test_the_portal_home_shows_the_spendable_balance(client, employee, hr_admin):
+    from jifen.ledger.services import adjust
+
+    signed_in(client, employee)
+    page = client.get(reverse("portal:home")).content.decode()
+    assert 'data-testid="balance">0<' in page
+    adjust(employee=employee, amount=1250, reason="欢迎礼", actor=hr_admin.user,
+           idempotency_key="welcome-1")
+    page = client.get(reverse("portal:home")).content.decode()
+    assert 'data-testid="balance">1250<' in page
+
+
 def test_the_console_link_shows_only_for_those_who_may_open_it(client, employee, hr_admin):
     signed_in(client, employee)
     assert 'data-testid="console-link"' not in client.get(reverse("portal:home")).content.decode()

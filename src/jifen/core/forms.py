@@ -23,6 +23,8 @@ class StyledForm:
                 css = "form-check-input"
             elif isinstance(widget, forms.Select):
                 css = "form-select"
+            elif widget.attrs.get("type") == "color":
+                css = "form-control form-control-color"
             else:
                 css = "form-control"
             widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()

@@ -19,6 +19,8 @@ from jifen.core import errors, selectors, services
 from jifen.core.forms import AuditFilterForm, SiteSettingsForm
 from jifen.core.permissions import htmx_partial, require_capability
 from jifen.core.roles import Cap, user_can
+from jifen.ledger import selectors as ledger_selectors
+from jifen.ledger.amounts import format_points
 from jifen.people.models import EmployeeStatus
 from jifen.people.selectors import departments_visible_to, employees_visible_to
 
@@ -50,7 +52,17 @@ def home(request: HttpRequest) -> HttpResponse:
         greeting = _("Good afternoon, %(name)s") % {"name": name}
     else:
         greeting = _("Good evening, %(name)s") % {"name": name}
+    context: dict = {}
+    if employee is not None:
+        wallet = ledger_selectors.balance(employee=employee)
+        context = {
+            "spendable": format_points(wallet.spendable),
+            "held": format_points(wallet.held) if wallet.held else "",
+            "expiring_soon": format_points(wallet.expiring_within(30))
+            if wallet.expiring_within(30) else "",
+        }
     return render(request, "portal/home.html", {
+        **context,
         "greeting": greeting,
         "employee": employee,
         "display_name": name,
