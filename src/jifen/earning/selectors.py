@@ -139,20 +139,17 @@ def recognition_feed(*, department_code: str | None = None) -> QuerySet[Recognit
 
 def budget_balance(department: Department) -> int:
     """Units left in the department's budget."""
-    from jifen.ledger.models import Account
-    from jifen.ledger.services import budget_key
-
-    found = Account.objects.filter(key=budget_key(department.pk)).values_list("balance",
-                                                                             flat=True).first()
-    return int(found or 0)
+    return budget_balances([department.pk]).get(department.pk, 0)
 
 
-def budget_balances() -> dict[int, int]:
+def budget_balances(department_ids: list[int] | None = None) -> dict[int, int]:
     """Department id → units left in its budget, in one query."""
     from jifen.ledger.models import Account, AccountKind
 
-    return dict(Account.objects.filter(kind=AccountKind.BUDGET)
-                .values_list("department_id", "balance"))
+    accounts = Account.objects.filter(kind=AccountKind.BUDGET)
+    if department_ids is not None:
+        accounts = accounts.filter(department_id__in=department_ids)
+    return dict(accounts.values_list("department_id", "balance"))
 
 
 def managed_budgets(employee: Employee) -> list[dict[str, Any]]:
