@@ -164,7 +164,9 @@ def test_an_employee_gets_403_on_every_console_page(client, employee):
 
 
 @pytest.mark.parametrize(("role", "shown", "hidden"), [
-    (Role.HR_ADMIN, ["console:people", "console:rules", "console:insights"],
+    (Role.MANAGER, ["console:people", "console:approvals", "console:insights"],
+     ["console:settings", "console:audit", "console:api_keys", "console:rules"]),
+    (Role.HR_ADMIN, ["console:people", "console:rules", "console:approvals", "console:insights"],
      ["console:settings", "console:audit", "console:api_keys"]),
     (Role.MALL_ADMIN, ["console:mall", "console:activities"],
      ["console:people", "console:settings", "console:audit", "console:rules"]),
