@@ -21,7 +21,7 @@ from jifen.mall.models import Category, Fulfilment, Item, ItemStatus, LimitPerio
 # (slug, name, kind, icon, parent slug)
 CATEGORIES = [
     ("physical", "实物商品", "physical", "ti-package", None),
-    ("digital", "数码电子", "physical", "ti-device-headphones", "physical"),
+    ("digital", "数码电子", "physical", "ti-headphones", "physical"),
     ("home", "家居生活", "physical", "ti-cup", "physical"),
     ("office", "办公文具", "physical", "ti-pencil", "physical"),
     ("virtual", "虚拟商品", "virtual", "ti-credit-card", None),

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CategoryKind(models.TextChoices):
@@ -98,7 +99,8 @@ class Category(models.Model):
 
 
 class Fulfilment(models.TextChoices):
-    SHIPPED = "shipped", _("Shipped")
+    # A context: the order status "Shipped" (已发货) is a different word in Chinese.
+    SHIPPED = "shipped", pgettext_lazy("fulfilment", "Shipped")
     CODE = "code", _("Code from a code pool")
     SERVICE = "service", _("Service handled by HR")
     PICKUP = "pickup", _("Self pick-up")
