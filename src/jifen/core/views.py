@@ -84,7 +84,6 @@ def _portal_placeholder(key: str):
 
 
 points = _portal_placeholder("points")
-earn = _portal_placeholder("earn")
 leaderboard = _portal_placeholder("leaderboard")
 
 
@@ -137,7 +136,6 @@ def _console_placeholder(key: str):
     return view
 
 
-rules = _console_placeholder("rules")
 activities = _console_placeholder("activities")
 insights = _console_placeholder("insights")
 
