@@ -142,7 +142,7 @@ def test_the_language_switcher_changes_the_ui_language(client, employee):
     assert response.status_code == 302
     page = client.get(reverse("portal:home")).content.decode()
     assert '<html lang="en">' in page
-    assert "Coming soon" in page
+    assert "Quick links" in page
 
 
 def test_the_site_default_language_applies_without_a_choice(client, employee):
