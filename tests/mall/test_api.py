@@ -156,3 +156,24 @@ class TestOrders:
         assert approved["status"] == "fulfilled" and approved["code"] is None
         mine = client.get(f"/api/v1/orders/{placed.pk}", **bearer(token_for(buyer))).json()
         assert mine["code"] == "SECRET-1"
+
+
+def test_item_list_query_count_does_not_grow_with_items(client, buyer, make_item):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    token = token_for(buyer)
+    client.get("/api/v1/items", **bearer(token))  # warm caches (site settings, policy)
+
+    def queries_for_a_page() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            body = client.get("/api/v1/items", {"limit": 40, "affordable": "true"},
+                              **bearer(token)).json()
+        assert body["items"]
+        return len(captured)
+
+    make_item(name="礼品", points=10)
+    few = queries_for_a_page()
+    for n in range(30):
+        make_item(name=f"礼品{n}", points=10 + n)
+    assert queries_for_a_page() == few <= 12

@@ -12,6 +12,7 @@ from jifen.mall.models import (
     Fulfilment,
     Item,
     ItemStatus,
+    Order,
     OrderStatus,
     WindowMode,
 )
@@ -396,3 +397,18 @@ class TestSearch:
                                ends_at=now + timedelta(hours=1), items=[discounted])
         found = set(selectors.listed_items(selectors.ItemFilters(affordable_for=200)))
         assert found == {cheap, discounted}
+
+
+class TestLedgerVerifyKnowsTheMall:
+    def test_an_order_whose_points_do_not_match_its_status_is_a_breach(self, buyer, make_item):
+        from jifen.ledger.verify import verify_ledger
+
+        placed = order(buyer, make_item())
+        services.cancel_order(order=placed, actor=buyer.user)
+        assert verify_ledger() == []
+        Order.objects.filter(pk=placed.pk).update(status=OrderStatus.SUBMITTED)
+        assert verify_ledger() == [f"order #{placed.pk} is submitted but its hold was settled"]
+        Order.objects.filter(pk=placed.pk).update(status=OrderStatus.CANCELLED,
+                                                  settle_txn_id=None)
+        assert verify_ledger() == [
+            f"order #{placed.pk} is cancelled but its points were never given back"]

@@ -6,3 +6,10 @@ class MallConfig(AppConfig):
     name = "jifen.mall"
     label = "mall"
     verbose_name = _("Mall")
+
+    def ready(self) -> None:
+        from jifen.ledger.verify import register_check
+        from jifen.mall.checks import orders_match_the_ledger, stock_not_negative
+
+        register_check(stock_not_negative)
+        register_check(orders_match_the_ledger)
