@@ -221,7 +221,8 @@ class TestAdjustments:
         response = post_adjustment(client, {"employee_no": employee.employee_no,
                                             "amount": 0.001, "reason": "x"}, token)
         assert response.status_code == 422
-        assert "at most 2 decimals" in response.json()["error"]["message"]
+        problem = response.json()["error"]["details"]["errors"][0]
+        assert problem["field"].endswith("amount") and "2" in problem["message"]
 
     @pytest.mark.parametrize("body,code", [
         ({"employee_no": "NOPE", "amount": 5, "reason": "x"}, "unknown_employee"),

@@ -19,13 +19,16 @@ Every service here
 from __future__ import annotations
 
 import functools
+import logging
+import random
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.core.cache import cache
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, OperationalError, models, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -51,6 +54,8 @@ from jifen.ledger.models import (
 from jifen.ledger.selectors import POLICY_CACHE_KEY, ledger_policy
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
+RETRIES = 3
 UNSET: Any = object()
 MAX_UNITS = 10**17  # 10^15 points at two decimals; keeps every sum inside a BIGINT
 
@@ -130,9 +135,31 @@ def _accounts(*specs: tuple[str, dict]) -> list[Account]:
 
 
 def ensure_accounts(*, employee: Any) -> tuple[Account, Account]:
-    """The employee's wallet and hold accounts, created if missing."""
+    """The employee's wallet and hold accounts, created if missing. Creating them with the
+    employee keeps account creation out of the postings' hot path (on MySQL, postings that
+    race to create one account can deadlock)."""
     wallet, hold = _accounts(_wallet_spec(employee.pk), _hold_spec(employee.pk))
     return wallet, hold
+
+
+def open_accounts(*, employee_ids: Iterable[int]) -> None:
+    """Wallet and hold accounts for many employees at once (after a bulk import)."""
+    accounts = []
+    for employee_id in employee_ids:
+        for code, fields in (_wallet_spec(employee_id), _hold_spec(employee_id)):
+            accounts.append(Account(code=code, **fields))
+    Account.objects.bulk_create(accounts, ignore_conflicts=True, batch_size=1000)
+
+
+def ensure_company_accounts() -> None:
+    """Every issuance account and sink, so postings never have to create one (the first
+    migration does this; call it again after flushing a database)."""
+    specs = [_issuance_spec(c) for c in Category.values]
+    specs += [_sink_spec(kind) for kind in (AccountKind.REDEMPTION, AccountKind.EXPIRY,
+                                            AccountKind.FORFEITURE, AccountKind.ACTIVITIES,
+                                            AccountKind.ADJUSTMENT)]
+    Account.objects.bulk_create([Account(code=code, **fields) for code, fields in specs],
+                                ignore_conflicts=True)
 
 
 # --- posting --------------------------------------------------------------------------
@@ -184,24 +211,44 @@ def _replayed(key: str, *kinds: str) -> Transaction | None:
     return txn
 
 
+def _is_transient(exc: OperationalError) -> bool:
+    """A deadlock or serialisation failure: the database rolled the transaction back and
+    running it again is safe."""
+    cause = exc.__cause__
+    if getattr(cause, "sqlstate", None) in ("40P01", "40001"):  # PostgreSQL
+        return True
+    return bool(exc.args) and exc.args[0] in (1213, 1205)  # MySQL: deadlock, lock wait
+
+
 def _posting(func: Callable[..., T]) -> Callable[..., T]:
     """Run a service atomically. If its insert loses a race on the idempotency key (a
-    concurrent call with the same key committed first), answer with the winner's result."""
+    concurrent call with the same key committed first), answer with the winner's result.
+    Called outside any transaction, a deadlock (possible on MySQL only while two postings
+    race to create the same account) is retried; inside the caller's transaction it
+    propagates, as only the caller can start over."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> T:
-        try:
-            with transaction.atomic():
-                return func(*args, **kwargs)
-        except IntegrityError as exc:
-            key = kwargs.get("idempotency_key")
-            if key and Transaction.objects.filter(idempotency_key=key.strip()).exists():
+        attempts = 1 if transaction.get_connection().in_atomic_block else RETRIES
+        for attempt in range(1, attempts + 1):
+            try:
                 with transaction.atomic():
-                    return func(*args, **kwargs)  # now a replay: reads, moves nothing
-            raise errors.Conflict(
-                _("A concurrent change got there first; please try again."),
-                code="ledger_conflict",
-            ) from exc
+                    return func(*args, **kwargs)
+            except IntegrityError as exc:
+                key = kwargs.get("idempotency_key")
+                if key and Transaction.objects.filter(idempotency_key=key.strip()).exists():
+                    with transaction.atomic():
+                        return func(*args, **kwargs)  # now a replay: reads, moves nothing
+                raise errors.Conflict(
+                    _("A concurrent change got there first; please try again."),
+                    code="ledger_conflict",
+                ) from exc
+            except OperationalError as exc:
+                if attempt == attempts or not _is_transient(exc):
+                    raise
+                logger.warning("ledger %s: %s; retrying (%d)", func.__name__, exc, attempt)
+                time.sleep(random.uniform(0, 0.02 * attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     return wrapper
 

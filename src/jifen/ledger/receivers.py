@@ -1,0 +1,16 @@
+"""The ledger's reactions to other apps' changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def open_employee_accounts(sender: Any, instance: Any, created: bool, raw: bool = False,
+                           **kwargs: Any) -> None:
+    """A new employee gets a wallet and a hold account in the same transaction, so their
+    first postings never race to create them. (Bulk imports skip signals; they call
+    ``services.open_accounts``, and postings still create a missing account.)"""
+    if created and not raw:
+        from jifen.ledger.services import open_accounts
+
+        open_accounts(employee_ids=[instance.pk])
