@@ -85,7 +85,7 @@ def test_too_many_failures_pause_sign_in_even_with_the_right_password(client, em
         client.post(reverse("login"), {"username": employee.user.username, "password": "x"})
     response = client.post(reverse("login"), {"username": employee.user.username,
                                               "password": PASSWORD})
-    assert response.status_code == 400
+    assert response.status_code == 429
     assert "_auth_user_id" not in client.session
     errors = " ".join(response.context["form"].non_field_errors())
     assert "15" in errors  # the wait, in minutes
@@ -446,3 +446,13 @@ def test_department_errors_are_shown_on_the_form(client, tree, hr_admin):
     form = client.get(reverse("console:department_edit", args=[tree["rd"].pk])).context["form"]
     offered = {code for code, _label in form.fields["parent_code"].choices}
     assert "RD-FE" not in offered and "SALES" in offered
+
+
+def test_an_expired_form_explains_itself_instead_of_a_bare_csrf_error(employee):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(reverse("login"), {"username": employee.user.username,
+                                              "password": PASSWORD})
+    assert response.status_code == 403
+    assert "页面已过期" in response.content.decode()

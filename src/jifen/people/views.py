@@ -61,18 +61,23 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect(_next_url(request))
     form = LoginForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            user = services.sign_in(
-                username=form.cleaned_data["username"], password=form.cleaned_data["password"],
-                address=client_ip(request),
-            )
-        except (errors.RateLimited, errors.PermissionDenied) as exc:
-            form.add_error(None, exc.message)
-        else:
-            auth_login(request, user)
-            return redirect(_next_url(request))
-    status = 200 if not form.errors else 400
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                user = services.sign_in(
+                    username=form.cleaned_data["username"],
+                    password=form.cleaned_data["password"], address=client_ip(request),
+                )
+            except errors.RateLimited as exc:
+                form.add_error(None, exc.message)
+                status = 429
+            except errors.PermissionDenied as exc:
+                form.add_error(None, exc.message)
+            else:
+                auth_login(request, user)
+                return redirect(_next_url(request))
     return render(request, "auth/login.html",
                   {"form": form, "next": request.POST.get("next") or request.GET.get("next", "")},
                   status=status)
