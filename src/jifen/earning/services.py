@@ -688,8 +688,11 @@ def can_decide(user: Any, award: Award) -> bool:
 
 def _pending_award(award: Award, actor: Any) -> Award:
     _lock_employee(award.employee_id)
-    award = (Award.objects.select_for_update().select_related(
-        "employee__department", "employee__user", "rule", "event").get(pk=award.pk))
+    # Lock the award row alone (PostgreSQL refuses FOR UPDATE across the nullable join to
+    # the user), then read it with what deciding needs.
+    list(Award.objects.select_for_update().filter(pk=award.pk).values_list("pk"))
+    award = (Award.objects.select_related("employee__department", "employee__user", "rule",
+                                          "event").get(pk=award.pk))
     if award.status != AwardStatus.PENDING:
         raise errors.Conflict(_("This award has already been decided."),
                               code="already_decided")
