@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from django.urls import reverse
+from django.urls import resolve, reverse
 from django.utils import translation
 from PIL import Image
 
@@ -199,6 +199,18 @@ def test_console_placeholders_say_coming_soon_to_those_who_may_see_them(rf, supe
     assert coming_soon() in response.content.decode()
     request.user = employee.user
     assert views._console_placeholder(key)(request).status_code == 403
+
+
+def test_the_dashboard_lists_the_viewers_areas_and_marks_only_placeholders(client,
+                                                                          make_role_employee):
+    signed_in(client, make_role_employee(Role.MALL_ADMIN))
+    sections = {name: soon for name, _t, _i, _d, soon
+                in client.get(reverse("console:dashboard")).context["sections"]}
+    assert set(sections) == {"console:mall", "console:activities", "console:insights"}
+    assert sections["console:mall"] is False  # the mall pages have landed
+    for name, soon in sections.items():
+        is_placeholder = getattr(resolve(reverse(name)).func, "coming_soon", False)
+        assert soon == is_placeholder
 
 
 def test_the_dashboard_counts_people_the_viewer_may_see(client, hr_admin, employee):

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, resolve, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -89,21 +90,33 @@ leaderboard = _portal_placeholder("leaderboard")
 
 # --- console -----------------------------------------------------------------------------
 
-CONSOLE_PLACEHOLDERS = {
-    "rules": (gettext_lazy("Earning rules"), "ti-list-check",
-              gettext_lazy("Event types, rules with conditions and caps, approvals and budgets.")),
-    "mall": (gettext_lazy("Mall management"), "ti-building-store",
-             gettext_lazy("Catalogue, stock, redemption windows, discounts and order "
-                          "fulfilment.")),
-    "activities": (gettext_lazy("Activities"), "ti-gift",
-                   gettext_lazy("Lotteries with provably fair draws, and auctions.")),
-    "insights": (gettext_lazy("Insights"), "ti-chart-bar",
-                 gettext_lazy("Dashboards, rankings, liability and payroll exports.")),
-}
-CONSOLE_PLACEHOLDER_CAPS = {
-    "rules": Cap.MANAGE_RULES, "mall": Cap.MANAGE_MALL, "activities": Cap.MANAGE_ACTIVITIES,
-    "insights": Cap.VIEW_INSIGHTS,
-}
+# The console's sections beyond people and settings: (url name, title, icon, description,
+# capability). Those still served by ``_console_placeholder`` are marked "coming soon".
+CONSOLE_SECTIONS = [
+    ("rules", gettext_lazy("Earning rules"), "ti-list-check",
+     gettext_lazy("Event types, rules with conditions and caps, approvals and budgets."),
+     Cap.MANAGE_RULES),
+    ("approvals", gettext_lazy("Approvals"), "ti-circle-check",
+     gettext_lazy("Discretionary awards waiting for your decision."), Cap.APPROVE_AWARDS),
+    ("mall", gettext_lazy("Mall management"), "ti-building-store",
+     gettext_lazy("Catalogue, stock, redemption windows, discounts and order fulfilment."),
+     Cap.MANAGE_MALL),
+    ("activities", gettext_lazy("Activities"), "ti-gift",
+     gettext_lazy("Lotteries with provably fair draws, and auctions."), Cap.MANAGE_ACTIVITIES),
+    ("insights", gettext_lazy("Insights"), "ti-chart-bar",
+     gettext_lazy("Dashboards, rankings, liability and payroll exports."), Cap.VIEW_INSIGHTS),
+]
+CONSOLE_PLACEHOLDERS = {key: (title, icon, text) for key, title, icon, text, _cap
+                        in CONSOLE_SECTIONS}
+CONSOLE_PLACEHOLDER_CAPS = {key: cap for key, _t, _i, _d, cap in CONSOLE_SECTIONS}
+
+
+def _coming_soon(url_name: str) -> bool | None:
+    """Whether the page at ``url_name`` is still a placeholder (None: no such page)."""
+    try:
+        return getattr(resolve(reverse(url_name)).func, "coming_soon", False)
+    except NoReverseMatch:
+        return None
 
 
 @require_capability(Cap.VIEW_CONSOLE)
@@ -117,9 +130,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         context["department_count"] = departments_visible_to(user).count()
     if user_can(user, Cap.VIEW_AUDIT):
         context["recent_audit"] = list(selectors.search_audit_log()[:6])
-    context["upcoming"] = [
-        (key, *CONSOLE_PLACEHOLDERS[key]) for key in CONSOLE_PLACEHOLDERS
-        if user_can(user, CONSOLE_PLACEHOLDER_CAPS[key])
+    context["sections"] = [
+        (f"console:{key}", title, icon, text, state)
+        for key, title, icon, text, cap in CONSOLE_SECTIONS
+        if user_can(user, cap) and (state := _coming_soon(f"console:{key}")) is not None
     ]
     return render(request, "console/dashboard.html", context)
 
@@ -133,6 +147,7 @@ def _console_placeholder(key: str):
         })
 
     view.__name__ = f"console_{key}"
+    view.coming_soon = True  # type: ignore[attr-defined]
     return view
 
 
