@@ -360,3 +360,16 @@ def test_an_htmx_audit_search_returns_only_the_results(client, super_admin):
     response = client.get(reverse("console:audit"), HTTP_HX_REQUEST="true")
     body = response.content.decode()
     assert "<html" not in body and 'data-testid="audit-list"' in body
+
+
+def test_the_audit_log_costs_the_same_queries_for_many_entries(client, super_admin,
+                                                               django_assert_max_num_queries):
+    for n in range(30):
+        services.record_audit(actor=super_admin.user, action="test.action",
+                              object_type="x", object_id=str(n), before={"n": n},
+                              after={"n": n + 1})
+    signed_in(client, super_admin)
+    client.get(reverse("console:audit"))
+    with django_assert_max_num_queries(10):
+        response = client.get(reverse("console:audit"))
+    assert len(response.context["page"].object_list) == 25

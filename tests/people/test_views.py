@@ -456,3 +456,14 @@ def test_an_expired_form_explains_itself_instead_of_a_bare_csrf_error(employee):
                                               "password": PASSWORD})
     assert response.status_code == 403
     assert "页面已过期" in response.content.decode()
+
+
+def test_the_people_list_costs_the_same_queries_for_many_rows(client, hr_admin, department,
+                                                              django_assert_max_num_queries):
+    for n in range(30):
+        EmployeeFactory(department=department, employee_no=f"Q{n:03d}")
+    signed_in(client, hr_admin)
+    client.get(reverse("console:people"))  # warm the site-settings cache
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("console:people"), {"department": "HQ"})
+    assert len(response.context["page"].object_list) == 20
