@@ -112,3 +112,24 @@ def test_the_login_page_says_why_sign_in_failed(open_page, company):
     expect(page.locator(".alert-danger")).to_be_visible()
     expect(page.get_by_test_id("platform-name")).to_have_text("积分商城")
     assert horizontal_overflow(page) == 0
+
+
+def test_marking_someone_as_left_asks_for_confirmation_first(open_page, company):
+    page = open_page(DESKTOP)
+    sign_in(page, "A001", PASSWORD)
+    leaver = Employee.objects.get(employee_no="R000")
+    page.goto(f"/console/people/{leaver.pk}/")
+    page.locator('[data-bs-target="#left-modal"]').click()
+    dialog = page.locator("#left-modal")
+    expect(dialog).to_be_visible()
+    dialog.locator("button[data-bs-dismiss=modal]").click()
+    expect(dialog).to_be_hidden()
+    leaver.refresh_from_db()
+    assert leaver.status == "active"
+
+    page.locator('[data-bs-target="#left-modal"]').click()
+    page.get_by_test_id("confirm-left").click()
+    expect(page.locator(".alert-success")).to_be_visible()
+    expect(page.locator('[data-bs-target="#left-modal"]')).to_have_count(0)
+    leaver.refresh_from_db()
+    assert leaver.status == "left" and not leaver.user.is_active
