@@ -81,3 +81,15 @@ def test_a_giving_allowance_cannot_be_overdrawn_by_parallel_thanks():
     assert results.count(True) == 5
     assert Recognition.objects.count() == 5
     assert balance(employee=friend).spendable == 100
+
+
+def test_colleagues_thanking_each_other_at_once_do_not_deadlock():
+    alice, bob = EmployeeFactory(), EmployeeFactory()
+
+    def give(index: int):
+        giver, recipient = (alice, bob) if index % 2 else (bob, alice)
+        services.give_recognition(giver=giver, recipient=recipient, points=10, message="谢")
+
+    _results, failures = run_threads(10, give)
+    assert not failures
+    assert balance(employee=alice).spendable == balance(employee=bob).spendable == 50

@@ -79,9 +79,11 @@ def _actor_label(actor: Any) -> str:
             or str(actor))[:150]
 
 
-def _lock_employee(employee_id: int) -> None:
-    """Serialise scoring, approvals and giving for one employee (see the module doc)."""
-    list(Employee.objects.select_for_update().filter(pk=employee_id).values_list("pk"))
+def _lock_employee(*employee_ids: int) -> None:
+    """Serialise scoring, approvals and giving for these employees (see the module doc),
+    locking in id order so two callers never deadlock."""
+    list(Employee.objects.select_for_update().filter(pk__in=employee_ids).order_by("pk")
+         .values_list("pk"))
 
 
 # --- event types --------------------------------------------------------------------------
@@ -588,6 +590,10 @@ def _ingest_one(raw: EventIn, batch: _Batch, existing: dict[tuple[str, str], Eve
             event.received_by = received_by[:150]
             event.status, event.reason, event.detail = EventStatus.REJECTED, "", ""
             event.points = event.uncollected = 0
+            if employee is not None:
+                # Before the insert: on MySQL the insert's foreign-key check takes a shared
+                # lock on the employee, and upgrading it later deadlocks with a twin.
+                _lock_employee(employee.pk)
             if event_type is None or not event_type.active:
                 event.reason = RejectReason.UNKNOWN_EVENT_TYPE
                 event.detail = _("Unknown event type %s.") % raw.type
@@ -908,7 +914,9 @@ def give_recognition(*, giver: Employee, recipient: Employee, points: int, messa
     if recipient.status != EmployeeStatus.ACTIVE:
         raise errors.ValidationError(_("%s has left the company.") % recipient.name,
                                      code="inactive_employee")
-    _lock_employee(giver.pk)
+    # Both: the gift row's foreign keys would otherwise take shared locks on MySQL that a
+    # gift the other way round wants to upgrade.
+    _lock_employee(giver.pk, recipient.pk)
     left = allowance_left(giver, now)
     if points > left:
         raise errors.Conflict(
