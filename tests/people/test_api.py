@@ -267,3 +267,16 @@ def test_openapi_document_is_valid_openapi(client):
     spec = response.json()
     validate(spec)
     assert "/api/v1/employees/{employee_no}" in spec["paths"]
+
+
+@pytest.mark.django_db
+def test_moving_an_employee_is_audited_with_department_codes(client, department):
+    from tests.factories import DepartmentFactory
+
+    DepartmentFactory(code="OPS", name="运营")
+    token = key_with("employees:write")
+    put(client, "/api/v1/employees/E960", {"name": "钱多", "department_code": department.code},
+        token)
+    put(client, "/api/v1/employees/E960", {"name": "钱多", "department_code": "OPS"}, token)
+    entry = AuditEntry.objects.get(action="employee.update")
+    assert ("department", department.code, "OPS") in entry.changes()

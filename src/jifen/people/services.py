@@ -119,6 +119,13 @@ def upsert_department(
     return dept, created
 
 
+def _employee_audit_snapshot(employee: Employee) -> dict[str, Any]:
+    """Fields for the audit log, naming the department by its code rather than its id."""
+    data = snapshot(employee, EMPLOYEE_FIELDS)
+    data["department"] = employee.department.code if employee.department_id else None
+    return data
+
+
 # --- roles -------------------------------------------------------------------------------
 
 
@@ -228,7 +235,7 @@ def upsert_employee(*, data: EmployeeData, actor: Any = None) -> tuple[Employee,
         .filter(employee_no=data.employee_no.strip()).first()
     )
     created = employee is None
-    before = None if created else snapshot(employee, EMPLOYEE_FIELDS)
+    before = None if created else _employee_audit_snapshot(employee)
     if created:
         employee = Employee(employee_no=data.employee_no.strip())
     employee.name = data.name.strip()
@@ -245,7 +252,7 @@ def upsert_employee(*, data: EmployeeData, actor: Any = None) -> tuple[Employee,
     employee.status = data.status
     employee.user = _ensure_account(employee, data)
     employee.save()
-    after = snapshot(employee, EMPLOYEE_FIELDS)
+    after = _employee_audit_snapshot(employee)
     if created or before != after:
         record_audit(
             actor=actor, action="employee.create" if created else "employee.update",
@@ -292,7 +299,7 @@ def mark_employee_left(*, employee: Employee, actor: Any, left_on: date | None =
     employee = Employee.objects.select_for_update().get(pk=employee.pk)
     if employee.status == EmployeeStatus.LEFT:
         return employee
-    before = snapshot(employee, EMPLOYEE_FIELDS)
+    before = _employee_audit_snapshot(employee)
     employee.status = EmployeeStatus.LEFT
     employee.left_on = left_on or timezone.localdate()
     employee.save(update_fields=["status", "left_on", "updated_at"])
@@ -302,7 +309,7 @@ def mark_employee_left(*, employee: Employee, actor: Any, left_on: date | None =
             revoked_at=timezone.now()
         )
     record_audit(actor=actor, action="employee.left", obj=employee, before=before,
-                 after=snapshot(employee, EMPLOYEE_FIELDS))
+                 after=_employee_audit_snapshot(employee))
     return employee
 
 
