@@ -542,7 +542,7 @@ def _replay(key: str, employee: Any) -> Order | None:
 
 def _create_order(*, employee: Any, item_id: int, key: str, quantity: int,
                   address: ShippingAddress | None, actor: Any, now: datetime) -> Order:
-    item = Item.objects.select_related("category").get(pk=item_id)
+    item = Item.objects.select_related("category__parent").get(pk=item_id)
     check_can_order(employee=employee, item=item, now=now)
     address_data = None
     if item.fulfilment == Fulfilment.SHIPPED:
@@ -641,7 +641,7 @@ def _move(order: Order, action: str, *, actor: Any, note: str = "",
     _event(current, action=action, from_status=current.status, to_status=target,
            actor=actor, note=note, now=now)
     from_status = current.status
-    current.status = target
+    current.status, current.updated_at = target, now
     for name, value in fields.items():
         setattr(current, name, value)
     current._from_status = from_status  # type: ignore[attr-defined]
