@@ -16,6 +16,7 @@ from jifen.core.apiauth import principal
 from jifen.core.idempotency import idempotent
 from jifen.core.roles import Cap, user_can
 from jifen.earning import selectors, services
+from jifen.earning.idempotency import remember, replayed
 from jifen.earning.models import Award, CompanyValue, Rule, RuleVersion
 from jifen.ledger.amounts import from_units
 from jifen.people.models import Employee
@@ -75,15 +76,17 @@ def post_events(request: HttpRequest, payload: EventsIn):
                                payload=e.payload)
               for e in payload.events]
 
-    def handle() -> tuple[int, dict]:
-        results = services.ingest_events(events=events, actor=caller.actor,
-                                         received_by=caller.audit_label)
-        return 200, {"results": [
-            {"id": r.id, "status": r.status, "points": from_units(r.points),
-             "reason": r.reason, "detail": r.detail, "uncollected": from_units(r.uncollected)}
-            for r in results]}
-
-    return idempotent(request, caller.id, handle)
+    replay = replayed(request, caller.id)
+    if replay is not None:
+        return replay
+    results = services.ingest_events(events=events, actor=caller.actor,
+                                     received_by=caller.audit_label)
+    body = {"results": [
+        {"id": r.id, "status": r.status, "points": from_units(r.points), "reason": r.reason,
+         "detail": r.detail, "uncollected": from_units(r.uncollected)} for r in results]}
+    # Events commit one by one (see ingest_events), so the answer is remembered after
+    # them; should that fail, a retry finds every event a duplicate and moves nothing.
+    return remember(request, caller.id, 200, body)
 
 
 # --- rules --------------------------------------------------------------------------------

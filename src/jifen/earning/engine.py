@@ -71,14 +71,21 @@ def evaluate_condition(source: str, context: dict[str, Any]) -> ConditionResult:
     return ConditionResult(value)
 
 
-def employee_context(employee: Any, on: datetime | None = None) -> dict[str, Any]:
-    """What a condition sees as ``employee``."""
+def department_path_codes(department: Any) -> list[str]:
+    """The codes of the department and its ancestors, root first."""
     from jifen.people.models import Department
 
-    department = employee.department
     ids = [int(part) for part in department.path.strip("/").split("/") if part]
     codes = dict(Department.objects.filter(pk__in=ids).values_list("pk", "code")) if ids else {}
-    path_codes = [codes[i] for i in ids if i in codes] or [department.code]
+    return [codes[i] for i in ids if i in codes] or [department.code]
+
+
+def employee_context(employee: Any, on: datetime | None = None,
+                     path_codes: list[str] | None = None) -> dict[str, Any]:
+    """What a condition sees as ``employee``."""
+    department = employee.department
+    if path_codes is None:
+        path_codes = department_path_codes(department)
     on = on or timezone.now()
     return {
         "employee_no": employee.employee_no,

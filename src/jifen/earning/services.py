@@ -392,6 +392,7 @@ class _Batch:
     employees: dict[str, Employee | None] = field(default_factory=dict)
     rules: dict[int, list[Rule]] = field(default_factory=dict)
     contexts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    paths: dict[int, list[str]] = field(default_factory=dict)
     versions: dict[int, RuleVersion] = field(default_factory=dict)
 
     def load(self, events: list[EventIn]) -> None:
@@ -412,7 +413,11 @@ class _Batch:
 
     def context(self, employee: Employee, on: datetime) -> dict[str, Any]:
         if employee.pk not in self.contexts:
-            self.contexts[employee.pk] = engine.employee_context(employee, on)
+            department = employee.department
+            if department.pk not in self.paths:
+                self.paths[department.pk] = engine.department_path_codes(department)
+            self.contexts[employee.pk] = engine.employee_context(
+                employee, on, path_codes=self.paths[department.pk])
         ctx = self.contexts[employee.pk]
         return {**ctx, "tenure_years": employee.tenure_years(timezone.localtime(on).date())}
 
@@ -492,8 +497,7 @@ def _settle_event(event: Event, awards: list[Award] | None = None) -> None:
 def _score(event: Event, batch: _Batch, *, actor: Any, now: datetime | None) -> None:
     """Find the rules an accepted event matches and award what each gives."""
     employee = event.employee
-    assert employee is not None and event.event_type is not None
-    _lock_employee(employee.pk)
+    assert employee is not None and event.event_type is not None  # and locked by the caller
     ctx = batch.context(employee, event.occurred_at)
     outcomes = [evaluate(rule, event.payload, ctx, event.occurred_at)
                 for rule in batch.rules.get(event.event_type_id, [])]
@@ -625,8 +629,10 @@ def ingest_events(*, events: list[EventIn], actor: Any = None, received_by: str 
                   import_job: Any = None, backdate: bool = False) -> list[EventResult]:
     """Score each event at once and answer per event: ``credited`` (points), ``pending_approval``,
     ``duplicate`` or ``rejected`` with a reason. Events are unique by (source, id); one bad
-    event never blocks the others (each has its own savepoint). ``backdate`` posts each
-    credit at the time the event occurred (demo history and back-fills)."""
+    event never blocks the others: each is scored in its own transaction (its own
+    savepoint inside a caller's transaction) and is either fully applied or not at all.
+    ``backdate`` posts each credit at the time the event occurred (demo history and
+    back-fills)."""
     if len(events) > MAX_BATCH:
         raise errors.ValidationError(_("Send at most %d events per call.") % MAX_BATCH,
                                      code="batch_too_large")
@@ -661,14 +667,16 @@ def _ingest(events: list[EventIn], *, actor: Any, received_by: str, import_job: 
             if (event.source, event.external_id) in keys:
                 existing[(event.source, event.external_id)] = event
     results = []
-    with transaction.atomic():
-        for raw in events:
-            when = None
-            if backdate:
-                when, _problem = _parse_event(raw)
-            results.append(_ingest_one(raw, batch, existing, actor=actor,
-                                       received_by=received_by, import_job=import_job,
-                                       now=when))
+    # Each event commits on its own (a savepoint when the caller holds a transaction), so
+    # the employee, wallet and company-account locks of one event are released before the
+    # next: two batches scoring the same people at once queue per event instead of
+    # deadlocking over locks taken in different orders.
+    for raw in events:
+        when = None
+        if backdate:
+            when, _problem = _parse_event(raw)
+        results.append(_ingest_one(raw, batch, existing, actor=actor,
+                                   received_by=received_by, import_job=import_job, now=when))
     return results
 
 
