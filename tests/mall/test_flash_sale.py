@@ -82,3 +82,44 @@ def test_flash_sale_sells_exactly_the_stock(make_item, department):
     assert not Account.objects.filter(kind=AccountKind.WALLET, balance__lt=0).exists()
     assert Order.objects.filter(employee=buyers[0]).count() <= 2
     assert_ledger_sound()
+
+
+def test_buying_and_cancelling_at_once_never_deadlocks_or_leaks(make_item, department):
+    """Orders are placed and cancelled concurrently on one item: every step succeeds (no
+    deadlock between taking and returning stock and points), and at the end the stock and
+    every wallet are back where they started."""
+    rounds = 20
+    item = make_item(name="热门保温杯", points=PRICE, stock=BUYERS, per_employee_limit=1,
+                     limit_period="day", fulfilment=Fulfilment.SERVICE)
+    buyers = [EmployeeFactory(department=department) for _ in range(BUYERS)]
+    for buyer in buyers:
+        fund(buyer, PRICE * 3)
+    failures: list[str] = []
+    start = threading.Barrier(BUYERS)
+
+    def churn(buyer) -> None:
+        try:
+            start.wait()
+            for attempt in range(rounds):
+                try:
+                    placed = services.create_order(
+                        employee=buyer, item=item, idempotency_key=f"churn:{buyer.pk}:{attempt}")
+                    services.cancel_order(order=placed, actor=buyer.user)
+                except (errors.JifenError, OperationalError) as exc:
+                    failures.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=churn, args=(b,)) for b in buyers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    close_old_connections()
+
+    assert failures == []
+    assert Order.objects.filter(item=item, status=OrderStatus.CANCELLED).count() == \
+        BUYERS * rounds
+    assert Item.objects.get(pk=item.pk).stock == BUYERS
+    assert not Account.objects.filter(kind=AccountKind.WALLET, balance__lt=0).exists()
+    assert_ledger_sound()

@@ -9,8 +9,9 @@ back a number computed in Python, so no item is oversold with many processes on 
 or MariaDB, nor on SQLite.
 
 Lock order, the same in every service so two orders never deadlock: the order row (for a
-transition), then the item row (stock), then the purchase counter, then the ledger's
-accounts (the ledger locks those in id order itself).
+transition), then the purchase counter, then the ledger's accounts (the ledger locks those
+in id order itself), with the item's stock row last on PostgreSQL and first on MariaDB
+(see ``_stock_last``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -426,6 +427,19 @@ def _low_stock_check(item_id: int) -> None:
                url=reverse("console:mall_item_edit", args=[item.pk]))
 
 
+def _stock_last() -> bool:
+    """Where in an order's transaction the item's stock row is locked.
+
+    The stock row is what a flash sale fights over, so the shorter it stays locked the
+    better: on PostgreSQL the decrement comes last, just before commit (the order insert's
+    foreign-key check takes ``FOR KEY SHARE``, which does not block the decrement). On
+    MariaDB/MySQL that check takes a shared lock that would deadlock concurrent buyers
+    upgrading it, so there the decrement comes first. Releasing follows the same order
+    (purchase counter, ledger, stock — or stock first on MariaDB) so that two
+    transactions never wait on each other in opposite orders."""
+    return connection.vendor == "postgresql"
+
+
 def _take_stock(item: Item, quantity: int) -> None:
     if item.stock is None:
         Item.objects.filter(pk=item.pk).update(sold_count=F("sold_count") + quantity)
@@ -553,9 +567,9 @@ def _create_order(*, employee: Any, item_id: int, key: str, quantity: int,
                                          code="address_required")
         address_data = address.snapshot()
     price = selectors.price_of(item, now)
-    # Stock first: it is the contended row, and MySQL's foreign-key check on the order
-    # insert below would otherwise take a shared lock on it before our exclusive one.
-    _take_stock(item, quantity)
+    stock_last = _stock_last()
+    if not stock_last:
+        _take_stock(item, quantity)
     limit_key = _count_purchase(item, employee, quantity, now)
     order = Order.objects.create(
         employee=employee, item=item, item_name=item.name, quantity=quantity,
@@ -572,6 +586,8 @@ def _create_order(*, employee: Any, item_id: int, key: str, quantity: int,
     order.hold_txn_id = hold.pk
     _event(order, action="submit", from_status="", to_status=OrderStatus.SUBMITTED,
            actor=actor, now=now)
+    if stock_last:
+        _take_stock(item, quantity)
     if item.auto_approve:
         order = _approve(order, actor=None, note=_("Approved automatically"), now=now)
         if item.fulfilment == Fulfilment.CODE:
@@ -703,7 +719,9 @@ def _release(order: Order, *, action: str, actor: Any, reason: str,
     """Reject or cancel: points go back (release, or refund if already captured), stock
     and the purchase count return."""
     order = _move(order, action, actor=actor, note=reason, now=now, reason=reason[:300])
-    _return_stock(order)
+    stock_last = _stock_last()
+    if not stock_last:
+        _return_stock(order)
     _uncount_purchase(order)
     if order.capture_txn_id:
         settle = ledger.refund(capture=Transaction.objects.get(pk=order.capture_txn_id),
@@ -717,6 +735,8 @@ def _release(order: Order, *, action: str, actor: Any, reason: str,
                                 actor=actor, now=now)
     Order.objects.filter(pk=order.pk).update(settle_txn_id=settle.pk)
     order.settle_txn_id = settle.pk
+    if stock_last:
+        _return_stock(order)
     return order
 
 
