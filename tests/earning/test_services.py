@@ -344,3 +344,16 @@ def test_a_rule_expiry_override_sets_when_its_points_expire(employee, make_rule)
     lot = Lot.objects.get()
     assert lot.expires_at is not None
     assert (lot.expires_at - lot.earned_at).days in (28, 29, 30, 31)
+
+
+def test_ledger_verify_notices_an_award_that_disagrees_with_its_transaction(employee,
+                                                                            make_rule):
+    from jifen.ledger.verify import verify_ledger
+
+    make_rule(event_type="idea_adopted", formula={"kind": "fixed", "points": 20})
+    ingest(event(employee, "idea_adopted"))
+    assert verify_ledger() == []
+    Award.objects.update(points=25)
+    breaches = verify_ledger()
+    assert any("award" in line and "25" in line for line in breaches)
+    assert any(line.startswith("event #") for line in breaches)

@@ -6,3 +6,9 @@ class EarningConfig(AppConfig):
     name = "jifen.earning"
     label = "earning"
     verbose_name = _("Earning")
+
+    def ready(self) -> None:
+        from jifen.earning.checks import awards_match_the_ledger
+        from jifen.ledger.verify import register_check
+
+        register_check(awards_match_the_ledger)
