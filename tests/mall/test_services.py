@@ -412,3 +412,22 @@ class TestLedgerVerifyKnowsTheMall:
                                                   settle_txn_id=None)
         assert verify_ledger() == [
             f"order #{placed.pk} is cancelled but its points were never given back"]
+
+
+def test_next_mall_opening_for_expiry_warnings(mall_admin):
+    assert selectors.next_mall_opening(local(2026, 11, 20, 10)) is None  # no window: open
+    services.save_window(actor=mall_admin.user, name="每月 1–5 日", mode=WindowMode.MONTHLY,
+                         day_from=1, day_to=5, is_default=True)
+    assert selectors.next_mall_opening(local(2026, 11, 20, 10)) == local(2026, 12, 1)
+    assert selectors.next_mall_opening(local(2026, 12, 2, 10)) is None
+
+
+def test_an_admin_completing_an_order_is_audited(buyer, make_item, mall_admin):
+    from jifen.core.models import AuditEntry
+
+    placed = order(buyer, make_item())
+    services.approve_order(order=placed, actor=mall_admin.user)
+    services.fulfil_order(order=placed, actor=mall_admin.user)
+    services.complete_order(order=placed, actor=mall_admin.user)
+    entry = AuditEntry.objects.get(action="mall.order.complete")
+    assert (entry.before, entry.after) == ({"status": "fulfilled"}, {"status": "completed"})

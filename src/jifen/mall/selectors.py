@@ -139,6 +139,13 @@ def _next_month(day: date) -> tuple[int, int]:
     return (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
 
 
+def next_mall_opening(now: datetime | None = None) -> datetime | None:
+    """When the mall's own window next opens (None: it is open now, or never opens
+    again) — e.g. to warn employees whose points expire before they could spend them."""
+    state = window_state(window_for(None), now)
+    return None if state.open else state.next_opens_at
+
+
 def item_window_state(item: Item, now: datetime | None = None) -> WindowState:
     return window_state(window_for(item.category), now)
 

@@ -823,8 +823,14 @@ def fulfil_order(*, order: Order, actor: Any, note: str = "",
 
 @transaction.atomic
 def complete_order(*, order: Order, actor: Any, now: datetime | None = None) -> Order:
-    """Close a delivered or fulfilled order (the employee confirms receipt, or an admin)."""
-    return _move(order, "complete", actor=actor, now=now)
+    """Close a delivered or fulfilled order (the employee confirms receipt, or an admin —
+    which goes to the audit log)."""
+    order = _move(order, "complete", actor=actor, now=now)
+    if getattr(getattr(actor, "employee", None), "pk", None) != order.employee_id:
+        record_audit(actor=actor, action="mall.order.complete", obj=order,
+                     before={"status": order._from_status},  # type: ignore[attr-defined]
+                     after={"status": order.status})
+    return order
 
 
 @transaction.atomic
