@@ -124,6 +124,19 @@ class TestConsole:
         with Image.open(image.thumbnail.path) as thumb:
             assert max(thumb.size) <= 480
 
+    def test_delisting_from_the_editor_tells_open_orders(self, mall_admin, buyer, make_item):
+        from jifen.notifications.models import Notification
+
+        item = make_item(name="保温杯")
+        order(buyer, item)
+        client = login_client(mall_admin.user)
+        page = client.get(reverse("console:mall_item_edit", args=[item.pk])).content.decode()
+        assert "return confirm(" in page  # the delist button warns about the open order
+        client.post(reverse("console:mall_item_edit", args=[item.pk]), {"action": "delisted"})
+        assert Item.objects.get(pk=item.pk).status == "delisted"
+        assert Notification.objects.filter(recipient=buyer.user,
+                                           kind="mall.item_delisted").exists()
+
     @pytest.mark.parametrize("name", ["mall_items", "mall_categories", "mall_windows",
                                       "mall_campaigns", "mall_codes", "mall_item_new",
                                       "mall_tracking:start", "mall_code_import:start"])

@@ -92,7 +92,7 @@ class DeskFilterForm(forms.Form):
 
 class RejectForm(forms.Form):
     reason = forms.CharField(max_length=300, label=_("Reason"), widget=forms.TextInput(
-        attrs={"class": "form-control"}))
+        attrs={"class": "form-control", "placeholder": _("Why it is rejected")}))
 
 
 class ShipForm(forms.Form):
