@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from jifen.core import errors
@@ -385,3 +386,21 @@ class TestReverse:
         with pytest.raises(errors.Conflict) as exc:
             services.reverse(transaction=txn, idempotency_key=key(), reason="x")
         assert exc.value.code == "not_reversible"
+
+
+class TestQueryCounts:
+    """Each posting is a fixed, small number of statements (the benchmark's premise): no
+    per-lot or per-account lookups creeping in."""
+
+    # MySQL has no UPDATE … RETURNING: the wallet's new balance is one more SELECT.
+    extra = 1 if connection.vendor == "mysql" else 0
+
+    def test_a_credit_is_a_handful_of_statements(self, alice, django_assert_max_num_queries):
+        earn(alice, 10)
+        with django_assert_max_num_queries(8 + self.extra):  # incl. the test's SAVEPOINT
+            earn(alice, 10)
+
+    def test_a_debit_is_a_handful_of_statements(self, alice, django_assert_max_num_queries):
+        earn(alice, 10)
+        with django_assert_max_num_queries(11 + self.extra):
+            spend(alice, 5)

@@ -1,19 +1,19 @@
 """Row locks for posting, always taken in one global order so two postings never deadlock.
 
 The order is: first the accounts that must not go below zero (wallets, holds, budgets),
-locked here in primary-key order; then the company accounts (issuance and sinks), which are
-only ever changed by ``UPDATE … SET balance = balance + x`` in primary-key order at the end
-of a posting, after every employee-side lock is held. The wallet's row lock also guards the
-employee's lots and hold account: nothing reads or changes a lot without holding it.
+in primary-key order — taken here with SELECT … FOR UPDATE before a posting decides
+anything, or by the posting's own conditional UPDATE when there is nothing to decide (a
+plain credit); then the company accounts (issuance and sinks), which are only ever changed
+by ``UPDATE … SET balance = balance + x`` in primary-key order at the end of a posting,
+after every employee-side lock is held. The wallet's row lock also guards the employee's
+lots and hold account: nothing reads or changes a lot without holding it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import connection
-
-from jifen.ledger.models import Account
+from jifen.ledger import sql
 
 
 def lock_accounts(account_ids: Iterable[int]) -> dict[int, int]:
@@ -23,11 +23,7 @@ def lock_accounts(account_ids: Iterable[int]) -> dict[int, int]:
     ids = sorted(set(account_ids))
     if not ids:
         return {}
-    rows = Account.objects.filter(pk__in=ids).order_by("pk")
-    # FOR NO KEY UPDATE (PostgreSQL) still serialises balance changes but does not block
-    # the foreign-key checks of concurrent inserts that merely reference the account.
-    rows = rows.select_for_update(no_key=connection.features.has_select_for_no_key_update)
-    balances = dict(rows.values_list("pk", "balance"))
+    balances = sql.lock_accounts(ids)
     if len(balances) != len(ids):
         missing = sorted(set(ids) - set(balances))
         raise LookupError(f"ledger accounts {missing} do not exist")

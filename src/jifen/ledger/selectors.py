@@ -90,9 +90,10 @@ def history(
 
 def wallet_entry(*, txn: Transaction, employee: Any) -> Entry | None:
     """The leg of ``txn`` on the employee's wallet (how it changed their balance)."""
-    return (Entry.objects.filter(transaction=txn, account__employee=employee,
-                                 account__kind=AccountKind.WALLET)
-            .select_related("transaction").first())
+    entries = (Entry.objects.filter(transaction=txn, account__employee=employee,
+                                    account__kind=AccountKind.WALLET)
+               .select_related("transaction").order_by())
+    return next(iter(entries[:1]), None)
 
 
 def outstanding_by_department(*, now: datetime | None = None) -> list[dict[str, Any]]:

@@ -29,12 +29,13 @@ from typing import Any, TypeVar
 
 from django.core.cache import cache
 from django.db import IntegrityError, OperationalError, models, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
 from jifen.core.services import record_audit, snapshot
+from jifen.ledger import sql
 from jifen.ledger.expiry import ExpiryRule, compute_expires_at, is_tenure_exempt
 from jifen.ledger.locks import lock_accounts
 from jifen.ledger.models import (
@@ -56,6 +57,7 @@ from jifen.ledger.selectors import POLICY_CACHE_KEY, ledger_policy
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 RETRIES = 3
+SPEND_BATCH = 20  # lots read at first by a debit
 UNSET: Any = object()
 MAX_UNITS = 10**17  # 10^15 points at two decimals; keeps every sum inside a BIGINT
 
@@ -125,7 +127,7 @@ def _sink_spec(kind: str) -> tuple[str, dict]:
 def _accounts(*specs: tuple[str, dict]) -> list[Account]:
     """The accounts named by ``specs``, created on first use. One query when they exist."""
     wanted = dict(specs)
-    found = {a.code: a for a in Account.objects.filter(code__in=list(wanted))}
+    found = {a.code: a for a in sql.fetch_accounts(list(wanted))}
     for key, fields in wanted.items():
         if key not in found:
             # get_or_create survives a concurrent creator: it retries the read after the
@@ -202,7 +204,9 @@ def _check_key(key: str) -> str:
 def _replayed(key: str, *kinds: str) -> Transaction | None:
     """The transaction already posted under ``key``, if any. A key reused for another kind
     of movement is a caller's bug and refused."""
-    txn = Transaction.objects.filter(idempotency_key=key).first()
+    # No ORDER BY: with one, PostgreSQL may walk the primary key backwards instead of
+    # using the unique index (.first() made every posting scan the whole table).
+    txn = next(iter(Transaction.objects.filter(idempotency_key=key).order_by()[:1]), None)
     if txn is not None and kinds and txn.kind not in kinds:
         raise errors.Conflict(
             _("This idempotency key was already used for a different movement."),
@@ -220,37 +224,42 @@ def _is_transient(exc: OperationalError) -> bool:
     return bool(exc.args) and exc.args[0] in (1213, 1205)  # MySQL: deadlock, lock wait
 
 
-def _posting(func: Callable[..., T]) -> Callable[..., T]:
-    """Run a service atomically. If its insert loses a race on the idempotency key (a
-    concurrent call with the same key committed first), answer with the winner's result.
-    Called outside any transaction, a deadlock (possible on MySQL only while two postings
-    race to create the same account) is retried; inside the caller's transaction it
-    propagates, as only the caller can start over."""
+def _posting(kind: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Run a service posting ``kind`` atomically. The transaction row goes in first, so a
+    key seen before (or being posted concurrently) fails on the unique index and the
+    service answers with the first posting of that key instead — no read ahead of every
+    posting. Called outside any transaction, a deadlock (possible on MySQL only while two
+    postings race to create the same account) is retried; inside the caller's transaction
+    it propagates, as only the caller can start over."""
 
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> T:
-        attempts = 1 if transaction.get_connection().in_atomic_block else RETRIES
-        for attempt in range(1, attempts + 1):
-            try:
-                with transaction.atomic():
-                    return func(*args, **kwargs)
-            except IntegrityError as exc:
-                key = kwargs.get("idempotency_key")
-                if key and Transaction.objects.filter(idempotency_key=key.strip()).exists():
+    def decorate(func: Callable[..., T]) -> Callable[..., T]:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> T:
+            attempts = 1 if transaction.get_connection().in_atomic_block else RETRIES
+            for attempt in range(1, attempts + 1):
+                try:
                     with transaction.atomic():
-                        return func(*args, **kwargs)  # now a replay: reads, moves nothing
-                raise errors.Conflict(
-                    _("A concurrent change got there first; please try again."),
-                    code="ledger_conflict",
-                ) from exc
-            except OperationalError as exc:
-                if attempt == attempts or not _is_transient(exc):
-                    raise
-                logger.warning("ledger %s: %s; retrying (%d)", func.__name__, exc, attempt)
-                time.sleep(random.uniform(0, 0.02 * attempt))
-        raise AssertionError("unreachable")  # pragma: no cover
+                        return func(*args, **kwargs)
+                except IntegrityError as exc:
+                    key = (kwargs.get("idempotency_key") or "").strip()
+                    done = _replayed(key, kind) if key else None
+                    if done is not None:
+                        return done  # type: ignore[return-value]
+                    raise errors.Conflict(
+                        _("A concurrent change got there first; please try again."),
+                        code="ledger_conflict",
+                    ) from exc
+                except OperationalError as exc:
+                    if attempt == attempts or not _is_transient(exc):
+                        raise
+                    logger.warning("ledger %s: %s; retrying (%d)", func.__name__, exc,
+                                   attempt)
+                    time.sleep(random.uniform(0, 0.02 * attempt))
+            raise AssertionError("unreachable")  # pragma: no cover
 
-    return wrapper
+        return wrapper
+
+    return decorate
 
 
 def _new_transaction(*, kind: str, key: str, amount: int, now: datetime, reason: str = "",
@@ -260,7 +269,7 @@ def _new_transaction(*, kind: str, key: str, amount: int, now: datetime, reason:
     # Inserted first, before any lock: a concurrent duplicate key then waits on the unique
     # index and fails, instead of both moving points.
     cause_type, cause_id = _cause(cause)
-    return Transaction.objects.create(
+    return sql.insert_transaction(
         kind=kind, idempotency_key=key, amount=amount, category=category,
         reason=(reason or "")[:500], cause_type=cause_type, cause_id=cause_id,
         reverses=reverses, settles=settles, created_at=now, **_actor_fields(actor),
@@ -276,54 +285,39 @@ class _Move:
 
 def _apply(
     txn: Transaction,
-    legs: dict[int, int],
-    locked: dict[int, int],
+    legs: dict[Account, int],
     moves: Iterable[_Move] = (),
     new_lots: Iterable[Lot] = (),
 ) -> None:
-    """Write one posting whose decisions were made under the locks in ``locked``
-    (account id → balance under the lock). Order matters for deadlock freedom on
-    MySQL, whose foreign-key checks take shared row locks: lots and locked accounts first,
-    then company accounts in id order, then the inserts that reference them."""
+    """Write one posting. Employee-side accounts (wallets, holds, budgets) were either
+    locked by the caller before it decided anything (debits), or are locked right here by
+    their UPDATE (credits); either way in id order, and all before any company account, so
+    two postings never wait on each other in a cycle. On MySQL, whose foreign-key checks
+    take shared row locks, the inserts that reference the accounts come last."""
     if sum(legs.values()) != 0:
         raise LedgerIntegrityError(f"legs of {txn.kind} do not sum to zero: {legs}")
     moves = [m for m in moves if m.amount or m.parked]
     for move in moves:
-        lots = Lot.objects.filter(pk=move.lot_id)
-        if move.amount > 0:
-            lots = lots.filter(remaining__gte=move.amount)
-        if move.parked < 0:
-            lots = lots.filter(held__gte=-move.parked)
-        changed = lots.update(remaining=F("remaining") - move.amount,
-                              held=F("held") + move.parked)
-        if changed != 1:
+        if not sql.move_lot(move.lot_id, move.amount, move.parked):
             raise LedgerIntegrityError(f"lot {move.lot_id} cannot give {move}")
-    for account_id in sorted(locked):
-        delta = legs.get(account_id, 0)
-        if not delta:
-            continue
-        accounts = Account.objects.filter(pk=account_id)
-        if delta < 0:
-            accounts = accounts.filter(balance__gte=-delta)
-        if accounts.update(balance=F("balance") + delta) != 1:
-            raise LedgerIntegrityError(f"account {account_id} cannot take {delta}")
-    for account_id in sorted(set(legs) - set(locked)):
-        delta = legs[account_id]
-        if delta:
-            Account.objects.filter(pk=account_id).update(balance=F("balance") + delta)
-    lots = list(new_lots)
-    if lots:
-        Lot.objects.bulk_create(lots)
-    Entry.objects.bulk_create([
-        Entry(transaction=txn, account_id=account_id, amount=delta,
-              balance_after=locked[account_id] + delta if account_id in locked else None)
-        for account_id, delta in sorted(legs.items()) if delta
-    ])
-    if moves:
-        LotConsumption.objects.bulk_create([
-            LotConsumption(transaction=txn, lot_id=m.lot_id, amount=m.amount, parked=m.parked)
-            for m in moves
-        ])
+    after: dict[int, int | None] = {}
+    ordered = sorted((a for a, delta in legs.items() if delta),
+                     key=lambda a: (a.may_go_negative, a.pk))
+    for account in ordered:
+        delta = legs[account]
+        balance = sql.add_to_balance(account, delta)
+        if balance is None:
+            raise LedgerIntegrityError(f"account {account.code} cannot take {delta}")
+        after[account.pk] = None if account.may_go_negative else balance
+    sql.insert_rows(Lot, ("wallet", "amount", "remaining", "held", "earned_at", "expires_at",
+                       "source_transaction"),
+                 [(lot.wallet_id, lot.amount, lot.remaining, lot.held, lot.earned_at,
+                   lot.expires_at, txn.pk) for lot in new_lots])
+    sql.insert_rows(Entry, ("transaction", "account", "amount", "balance_after"),
+                 [(txn.pk, account.pk, legs[account], after[account.pk])
+                  for account in sorted(ordered, key=lambda a: a.pk)])
+    sql.insert_rows(LotConsumption, ("transaction", "lot", "amount", "parked"),
+                 [(txn.pk, m.lot_id, m.amount, m.parked) for m in moves])
 
 
 def _cutoff(policy: LedgerPolicy, employee: Any, now: datetime) -> datetime | None:
@@ -331,21 +325,12 @@ def _cutoff(policy: LedgerPolicy, employee: Any, now: datetime) -> datetime | No
     return None if is_tenure_exempt(policy, getattr(employee, "hire_date", None), now) else now
 
 
-def _spendable_lots(wallet_id: int, cutoff: datetime | None,
-                    exclude: Iterable[int] = ()) -> list[tuple[int, int, datetime | None]]:
-    """(id, remaining, expires_at) of the wallet's spendable lots in spending order:
-    earliest expiry first, never-expiring last, then oldest first. Call under the wallet's
-    lock."""
-    lots = Lot.objects.filter(wallet_id=wallet_id, remaining__gt=0)
-    if cutoff is not None:
-        lots = lots.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=cutoff))
-    exclude = list(exclude)
-    if exclude:
-        lots = lots.exclude(pk__in=exclude)
-    return list(
-        lots.order_by(F("expires_at").asc(nulls_last=True), "earned_at", "pk")
-        .values_list("pk", "remaining", "expires_at")
-    )
+def _spendable_lots(wallet_id: int, cutoff: datetime | None, exclude: Iterable[int] = (),
+                    limit: int | None = None) -> list[tuple[int, int]]:
+    """(id, remaining) of the wallet's spendable lots in spending order: earliest expiry
+    first, never-expiring last, then oldest first (the first ``limit``). Call under the
+    wallet's lock."""
+    return sql.spendable_lots(wallet_id, cutoff, list(exclude), limit)
 
 
 def _insufficient(needed: int, available: int) -> errors.InsufficientPoints:
@@ -356,11 +341,11 @@ def _insufficient(needed: int, available: int) -> errors.InsufficientPoints:
     )
 
 
-def _take(lots: list[tuple[int, int, datetime | None]], amount: int,
-          *, parked: bool = False) -> list[_Move]:
-    """Take ``amount`` from ``lots`` in their order; raise if they hold too little."""
+def _take(lots: list[tuple[int, int]], amount: int, *, parked: bool = False) -> list[_Move]:
+    """Take ``amount`` from (id, remaining) ``lots`` in their order; raise if they hold too
+    little."""
     moves, left = [], amount
-    for lot_id, remaining, _expires_at in lots:
+    for lot_id, remaining in lots:
         if left == 0:
             break
         part = min(left, remaining)
@@ -372,10 +357,13 @@ def _take(lots: list[tuple[int, int, datetime | None]], amount: int,
 
 
 def _spend(wallet_id: int, amount: int, cutoff: datetime | None, *,
-           parked: bool = False) -> tuple[list[_Move], list[tuple[int, int, datetime | None]]]:
-    lots = _spendable_lots(wallet_id, cutoff)
-    moves = _take(lots, amount, parked=parked)
-    return moves, lots
+           parked: bool = False) -> list[_Move]:
+    """The lot movements that take ``amount``; usually the first few lots cover it, so
+    only those are read."""
+    lots = _spendable_lots(wallet_id, cutoff, limit=SPEND_BATCH)
+    if len(lots) == SPEND_BATCH and sum(r for _id, r in lots) < amount:
+        lots = _spendable_lots(wallet_id, cutoff)
+    return _take(lots, amount, parked=parked)
 
 
 def _lot_expiry(policy: LedgerPolicy, employee: Any, earned_at: datetime,
@@ -390,7 +378,7 @@ def _lot_expiry(policy: LedgerPolicy, employee: Any, earned_at: datetime,
 # --- earning --------------------------------------------------------------------------
 
 
-@_posting
+@_posting(TransactionKind.EARN)
 def credit(
     *,
     employee: Any,
@@ -413,8 +401,6 @@ def credit(
     the site policy — unless the employee's tenure exempts them from expiry."""
     _check_amount(amount)
     key = _check_key(idempotency_key)
-    if (done := _replayed(key, TransactionKind.EARN)) is not None:
-        return done
     if cause is None:
         raise errors.ValidationError(_("A credit needs a cause."), code="cause_required")
     now = now or timezone.now()
@@ -425,7 +411,9 @@ def credit(
     wallet, source = _accounts(_wallet_spec(employee.pk), source_spec)
     txn = _new_transaction(kind=TransactionKind.EARN, key=key, amount=amount, now=now,
                            reason=reason, category=category, actor=actor, cause=cause)
-    locked = lock_accounts([wallet.pk] + ([source.pk] if budget is not None else []))
+    # Budget awards check the budget under its lock; plain credits need no lock before
+    # their UPDATE, which locks the wallet by itself.
+    locked = lock_accounts([wallet.pk, source.pk]) if budget is not None else {}
     if budget is not None and locked[source.pk] < amount:
         raise errors.InsufficientPoints(
             _("The department budget has %(available)s left, %(needed)s needed.")
@@ -435,7 +423,7 @@ def credit(
         )
     lot = Lot(wallet_id=wallet.pk, amount=amount, remaining=amount, earned_at=earned_at,
               expires_at=lot_expires, source_transaction=txn)
-    _apply(txn, {wallet.pk: amount, source.pk: -amount}, locked, new_lots=[lot])
+    _apply(txn, {wallet: amount, source: -amount}, new_lots=[lot])
     return txn
 
 
@@ -469,7 +457,7 @@ def penalize(
     return PenaltyResult(transaction=txn, collected=collected, uncollected=amount - collected)
 
 
-@_posting
+@_posting(TransactionKind.PENALTY)
 def _penalize(*, employee: Any, amount: int, category: str, idempotency_key: str, cause: Any,
               reason: str, actor: Any, now: datetime | None) -> Transaction | None:
     key = _check_key(idempotency_key)
@@ -477,19 +465,19 @@ def _penalize(*, employee: Any, amount: int, category: str, idempotency_key: str
         return done
     now = now or timezone.now()
     wallet, sink = _accounts(_wallet_spec(employee.pk), _issuance_spec(category))
-    locked = lock_accounts([wallet.pk])
+    lock_accounts([wallet.pk])
     lots = _spendable_lots(wallet.pk, _cutoff(ledger_policy(), employee, now))
-    collected = min(amount, sum(remaining for _id, remaining, _exp in lots))
+    collected = min(amount, sum(remaining for _id, remaining in lots))
     if collected == 0:
         return None
     txn = _new_transaction(kind=TransactionKind.PENALTY, key=key, amount=collected, now=now,
                            reason=reason, category=category, actor=actor, cause=cause)
-    _apply(txn, {wallet.pk: -collected, sink.pk: collected}, locked,
+    _apply(txn, {wallet: -collected, sink: collected},
            moves=_take(lots, collected))
     return txn
 
 
-@_posting
+@_posting(TransactionKind.ALLOCATE)
 def fund_budget(
     *,
     department: Any,
@@ -504,14 +492,12 @@ def fund_budget(
     (kind ``allocate``), from which its manager awards points. Audited."""
     _check_amount(amount)
     key = _check_key(idempotency_key)
-    if (done := _replayed(key, TransactionKind.ALLOCATE)) is not None:
-        return done
     now = now or timezone.now()
     budget, source = _accounts(_budget_spec(department.pk), _issuance_spec(category))
     txn = _new_transaction(kind=TransactionKind.ALLOCATE, key=key, amount=amount, now=now,
                            reason=reason, category=category, actor=actor, cause=department)
     locked = lock_accounts([budget.pk])
-    _apply(txn, {budget.pk: amount, source.pk: -amount}, locked)
+    _apply(txn, {budget: amount, source: -amount})
     record_audit(actor=actor, action="ledger.fund_budget", obj=txn,
                  object_repr=f"{department} +{amount}",
                  before={"budget": locked[budget.pk]}, after={"budget": locked[budget.pk] + amount})
@@ -528,7 +514,7 @@ def _spend_sink(sink: str) -> str:
     return sink
 
 
-@_posting
+@_posting(TransactionKind.REDEEM)
 def debit(
     *,
     employee: Any,
@@ -545,21 +531,19 @@ def debit(
     ``InsufficientPoints`` when the spendable points do not cover it."""
     _check_amount(amount)
     key = _check_key(idempotency_key)
-    if (done := _replayed(key, TransactionKind.REDEEM)) is not None:
-        return done
     if cause is None:
         raise errors.ValidationError(_("A debit needs a cause."), code="cause_required")
     now = now or timezone.now()
     wallet, sink_account = _accounts(_wallet_spec(employee.pk), _sink_spec(_spend_sink(sink)))
     txn = _new_transaction(kind=TransactionKind.REDEEM, key=key, amount=amount, now=now,
                            reason=reason, actor=actor, cause=cause)
-    locked = lock_accounts([wallet.pk])
-    moves, _lots = _spend(wallet.pk, amount, _cutoff(ledger_policy(), employee, now))
-    _apply(txn, {wallet.pk: -amount, sink_account.pk: amount}, locked, moves=moves)
+    lock_accounts([wallet.pk])
+    moves = _spend(wallet.pk, amount, _cutoff(ledger_policy(), employee, now))
+    _apply(txn, {wallet: -amount, sink_account: amount}, moves=moves)
     return txn
 
 
-@_posting
+@_posting(TransactionKind.HOLD)
 def hold(
     *,
     employee: Any,
@@ -575,18 +559,16 @@ def hold(
     parked on the hold until ``capture`` or ``release`` settles it."""
     _check_amount(amount)
     key = _check_key(idempotency_key)
-    if (done := _replayed(key, TransactionKind.HOLD)) is not None:
-        return done
     if cause is None:
         raise errors.ValidationError(_("A hold needs a cause."), code="cause_required")
     now = now or timezone.now()
     wallet, hold_account = ensure_accounts(employee=employee)
     txn = _new_transaction(kind=TransactionKind.HOLD, key=key, amount=amount, now=now,
                            reason=reason, actor=actor, cause=cause)
-    locked = lock_accounts([wallet.pk, hold_account.pk])
-    moves, _lots = _spend(wallet.pk, amount, _cutoff(ledger_policy(), employee, now),
+    lock_accounts([wallet.pk, hold_account.pk])
+    moves = _spend(wallet.pk, amount, _cutoff(ledger_policy(), employee, now),
                           parked=True)
-    _apply(txn, {wallet.pk: -amount, hold_account.pk: amount}, locked, moves=moves)
+    _apply(txn, {wallet: -amount, hold_account: amount}, moves=moves)
     return txn
 
 
@@ -619,7 +601,7 @@ def _open_hold(hold_txn: Transaction, key: str, kind: str) -> _OpenHold:
     return _OpenHold(wallet, hold_account, locked, parked)
 
 
-@_posting
+@_posting(TransactionKind.RELEASE)
 def release(
     *,
     hold: Transaction,
@@ -643,12 +625,11 @@ def release(
                            reason=reason, actor=actor, cause=(hold.cause_type, hold.cause_id),
                            settles=hold)
     moves = [_Move(p.lot_id, -p.parked, -p.parked) for p in held.parked]
-    _apply(txn, {held.account.pk: -hold.amount, held.wallet.pk: hold.amount}, held.locked,
-           moves=moves)
+    _apply(txn, {held.account: -hold.amount, held.wallet: hold.amount}, moves=moves)
     return txn
 
 
-@_posting
+@_posting(TransactionKind.CAPTURE)
 def capture(
     *,
     hold: Transaction,
@@ -672,12 +653,11 @@ def capture(
                            reason=reason, actor=actor, cause=(hold.cause_type, hold.cause_id),
                            settles=hold)
     moves = [_Move(p.lot_id, 0, -p.parked) for p in held.parked]
-    _apply(txn, {held.account.pk: -hold.amount, sink_account.pk: hold.amount}, held.locked,
-           moves=moves)
+    _apply(txn, {held.account: -hold.amount, sink_account: hold.amount}, moves=moves)
     return txn
 
 
-@_posting
+@_posting(TransactionKind.REFUND)
 def refund(
     *,
     capture: Transaction,
@@ -699,7 +679,7 @@ def refund(
     sink_account = next(e.account for e in entries if e.amount > 0)
     hold_account = next(e.account for e in entries if e.amount < 0)
     (wallet,) = _accounts(_wallet_spec(hold_account.employee_id))
-    locked = lock_accounts([wallet.pk])
+    lock_accounts([wallet.pk])
     if (done := _replayed(key, TransactionKind.REFUND)) is not None:
         return done
     if Transaction.objects.filter(reverses=capture).exists():
@@ -710,15 +690,14 @@ def refund(
                            cause=(capture.cause_type, capture.cause_id), reverses=capture)
     moves = [_Move(c.lot_id, c.parked, 0)
              for c in LotConsumption.objects.filter(transaction=capture)]
-    _apply(txn, {sink_account.pk: -capture.amount, wallet.pk: capture.amount}, locked,
-           moves=moves)
+    _apply(txn, {sink_account: -capture.amount, wallet: capture.amount}, moves=moves)
     return txn
 
 
 # --- between employees, by hand, on leaving ------------------------------------------
 
 
-@_posting
+@_posting(TransactionKind.TRANSFER)
 def transfer(
     *,
     sender: Any,
@@ -735,8 +714,6 @@ def transfer(
     so passing points around never extends their life."""
     _check_amount(amount)
     key = _check_key(idempotency_key)
-    if (done := _replayed(key, TransactionKind.TRANSFER)) is not None:
-        return done
     if sender.pk == recipient.pk:
         raise errors.ValidationError(_("Points cannot be transferred to oneself."),
                                      code="same_employee")
@@ -745,23 +722,24 @@ def transfer(
     txn = _new_transaction(kind=TransactionKind.TRANSFER, key=key, amount=amount, now=now,
                            reason=reason, actor=actor,
                            cause=cause if cause is not None else ("people.employee", sender.pk))
-    locked = lock_accounts([source.pk, target.pk])
-    moves, lots = _spend(source.pk, amount, _cutoff(ledger_policy(), sender, now))
+    lock_accounts([source.pk, target.pk])
+    moves = _spend(source.pk, amount, _cutoff(ledger_policy(), sender, now))
     # A date already past can only come from a sender exempt by tenure, whose points no
     # longer expire (the next sweep clears such dates): the recipient gets them undated.
     expiry_of = {lot_id: expires_at if expires_at is None or expires_at > now else None
-                 for lot_id, _remaining, expires_at in lots}
+                 for lot_id, expires_at in Lot.objects.filter(
+                     pk__in=[m.lot_id for m in moves]).values_list("pk", "expires_at")}
     by_expiry: dict[datetime | None, int] = {}
     for move in moves:
         by_expiry[expiry_of[move.lot_id]] = by_expiry.get(expiry_of[move.lot_id], 0) + move.amount
     new_lots = [Lot(wallet_id=target.pk, amount=part, remaining=part, earned_at=now,
                     expires_at=expires_at, source_transaction=txn)
                 for expires_at, part in by_expiry.items()]
-    _apply(txn, {source.pk: -amount, target.pk: amount}, locked, moves=moves, new_lots=new_lots)
+    _apply(txn, {source: -amount, target: amount}, moves=moves, new_lots=new_lots)
     return txn
 
 
-@_posting
+@_posting(TransactionKind.ADJUST)
 def adjust(
     *,
     employee: Any,
@@ -786,8 +764,6 @@ def adjust(
         raise errors.ValidationError(_("Give a reason for the adjustment."),
                                      code="reason_required")
     key = _check_key(idempotency_key)
-    if (done := _replayed(key, TransactionKind.ADJUST)) is not None:
-        return done
     now = now or timezone.now()
     policy = ledger_policy()
     wallet, other = _accounts(_wallet_spec(employee.pk), _sink_spec(AccountKind.ADJUSTMENT))
@@ -799,10 +775,10 @@ def adjust(
         lot = Lot(wallet_id=wallet.pk, amount=amount, remaining=amount, earned_at=now,
                   expires_at=_lot_expiry(policy, employee, now, expires_at, None),
                   source_transaction=txn)
-        _apply(txn, {wallet.pk: amount, other.pk: -amount}, locked, new_lots=[lot])
+        _apply(txn, {wallet: amount, other: -amount}, new_lots=[lot])
     else:
-        moves, _lots = _spend(wallet.pk, -amount, _cutoff(policy, employee, now))
-        _apply(txn, {wallet.pk: amount, other.pk: -amount}, locked, moves=moves)
+        moves = _spend(wallet.pk, -amount, _cutoff(policy, employee, now))
+        _apply(txn, {wallet: amount, other: -amount}, moves=moves)
     record_audit(actor=actor, action="ledger.adjust", obj=txn,
                  object_repr=f"{employee} {amount:+d}"[:200],
                  before={"employee": employee.employee_no, "balance": locked[wallet.pk]},
@@ -811,7 +787,7 @@ def adjust(
     return txn
 
 
-@_posting
+@_posting(TransactionKind.FORFEIT)
 def forfeit(
     *,
     employee: Any,
@@ -830,12 +806,12 @@ def forfeit(
     wallet, sink = _accounts(_wallet_spec(employee.pk), _sink_spec(AccountKind.FORFEITURE))
     locked = lock_accounts([wallet.pk])
     lots = _spendable_lots(wallet.pk, _cutoff(ledger_policy(), employee, now))
-    total = sum(remaining for _id, remaining, _exp in lots)
+    total = sum(remaining for _id, remaining in lots)
     if total == 0:
         return None
     txn = _new_transaction(kind=TransactionKind.FORFEIT, key=key, amount=total, now=now,
                            reason=reason, actor=actor, cause=employee)
-    _apply(txn, {wallet.pk: -total, sink.pk: total}, locked, moves=_take(lots, total))
+    _apply(txn, {wallet: -total, sink: total}, moves=_take(lots, total))
     if actor is not None:
         record_audit(actor=actor, action="ledger.forfeit", obj=txn,
                      object_repr=f"{employee} -{total}"[:200],
@@ -858,7 +834,7 @@ def apply_leaving_policy(*, employee: Any, actor: Any = None,
 # --- reversal -------------------------------------------------------------------------
 
 
-@_posting
+@_posting(TransactionKind.REVERSE)
 def reverse(
     *,
     transaction: Transaction,
@@ -914,7 +890,8 @@ def reverse(
         else:
             moves += _take_back(account, original, -delta, _cutoff(policy, account.employee,
                                                                     now))
-    _apply(txn, legs, locked, moves=moves)
+    _apply(txn, {accounts[account_id]: delta for account_id, delta in legs.items()},
+           moves=moves)
     return txn
 
 
@@ -923,16 +900,16 @@ def _take_back(wallet: Account, original: Transaction, amount: int,
     """Points a reversed credit gave: from the lots it opened, then the spendable rest."""
     opened = list(Lot.objects.filter(source_transaction=original, wallet=wallet,
                                      remaining__gt=0).order_by("pk")
-                  .values_list("pk", "remaining", "expires_at"))
-    from_opened = min(amount, sum(r for _id, r, _e in opened))
+                  .values_list("pk", "remaining"))
+    from_opened = min(amount, sum(r for _id, r in opened))
     moves = _take(opened, from_opened) if from_opened else []
     rest = amount - from_opened
     if rest:
-        others = _spendable_lots(wallet.pk, cutoff, exclude=[lot_id for lot_id, *_ in opened])
+        others = _spendable_lots(wallet.pk, cutoff, exclude=[lot_id for lot_id, _r in opened])
         try:
             moves += _take(others, rest)
         except errors.InsufficientPoints as exc:
-            available = from_opened + sum(r for _id, r, _e in others)
+            available = from_opened + sum(r for _id, r in others)
             raise _insufficient(amount, available) from exc
     return moves
 
@@ -964,7 +941,7 @@ def _expire_lot(*, lot_id: int, now: datetime) -> Transaction | None:
     lot = Lot.objects.select_related("wallet__employee").get(pk=lot_id)
     wallet = lot.wallet
     (sink,) = _accounts(_sink_spec(AccountKind.EXPIRY))
-    locked = lock_accounts([wallet.pk])
+    lock_accounts([wallet.pk])
     remaining, expires_at = Lot.objects.filter(pk=lot_id).values_list(
         "remaining", "expires_at").get()
     if remaining == 0 or expires_at is None or expires_at > now:
@@ -979,7 +956,7 @@ def _expire_lot(*, lot_id: int, now: datetime) -> Transaction | None:
         return done
     txn = _new_transaction(kind=TransactionKind.EXPIRE, key=key, amount=remaining, now=now,
                            reason=_("Points expired"), cause=("ledger.lot", lot_id))
-    _apply(txn, {wallet.pk: -remaining, sink.pk: remaining}, locked,
+    _apply(txn, {wallet: -remaining, sink: remaining},
            moves=[_Move(lot_id, remaining)])
     return txn
 

@@ -1,0 +1,175 @@
+"""The statements every posting runs, written out by hand.
+
+Building these through the ORM cost several times the database's own work per posting
+(docs/performance.md has the measurements). They mean the same on PostgreSQL, MySQL/MariaDB
+and SQLite: identifiers are quoted by the backend and values prepared by the model fields
+themselves. Only ``jifen.ledger.services`` and ``jifen.ledger.locks`` call them, inside
+the posting's transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, models
+
+from jifen.ledger.models import Account, Lot, Transaction
+
+
+def qn(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def table(model: type[models.Model]) -> str:
+    return qn(model._meta.db_table)
+
+
+def _prepare(model: type[models.Model], name: str, value: Any) -> Any:
+    return model._meta.get_field(name).get_db_prep_save(value, connection)
+
+
+def _returning_update() -> bool:
+    """Whether UPDATE … RETURNING exists here (PostgreSQL, SQLite ≥ 3.35; not MySQL)."""
+    if connection.vendor == "postgresql":
+        return True
+    return connection.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 35)
+
+
+# In the model's field order: Model.from_db maps values by that order.
+_ACCOUNT_FIELDS = [f.attname for f in Account._meta.concrete_fields
+                   if f.attname not in ("balance", "created_at")]
+
+
+def fetch_accounts(codes: Sequence[str]) -> list[Account]:
+    """The accounts with these codes, as model instances (balance left unloaded)."""
+    columns = ", ".join(qn(c) for c in _ACCOUNT_FIELDS)
+    marks = ", ".join(["%s"] * len(codes))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {table(Account)} WHERE {qn('code')} IN ({marks})",
+                       list(codes))
+        rows = cursor.fetchall()
+    flag = _ACCOUNT_FIELDS.index("may_go_negative")
+    accounts = []
+    for row in rows:
+        values = list(row)
+        values[flag] = bool(values[flag])  # MySQL and SQLite answer 0/1
+        accounts.append(Account.from_db(connection.alias, _ACCOUNT_FIELDS, values))
+    return accounts
+
+
+def lock_accounts(ids: Sequence[int]) -> dict[int, int]:
+    """SELECT … FOR UPDATE (FOR NO KEY UPDATE on PostgreSQL, which still serialises the
+    balance but lets concurrent inserts that merely reference the row check their foreign
+    key) of ``ids`` in id order; {id: balance}. SQLite has no row locks: its IMMEDIATE
+    transactions hold the whole database."""
+    marks = ", ".join(["%s"] * len(ids))
+    sql = (f"SELECT {qn('id')}, {qn('balance')} FROM {table(Account)} "
+           f"WHERE {qn('id')} IN ({marks}) ORDER BY {qn('id')}")
+    if connection.features.has_select_for_update:
+        sql += " " + connection.ops.for_update_sql(
+            no_key=connection.features.has_select_for_no_key_update)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(ids))
+        return dict(cursor.fetchall())
+
+
+def add_to_balance(account: Account, delta: int) -> int | None:
+    """``balance = balance + delta``, refused (None) if it would take an employee-side
+    account below zero. Returns the new balance of an employee-side account (the UPDATE
+    holds the row lock, so it is the balance this transaction leaves) and 0 for a company
+    account, whose balance no entry records."""
+    guard = "" if account.may_go_negative else f" AND {qn('balance')} + %s >= 0"
+    params = [delta, account.pk] + ([] if account.may_go_negative else [delta])
+    sql = (f"UPDATE {table(Account)} SET {qn('balance')} = {qn('balance')} + %s "
+           f"WHERE {qn('id')} = %s{guard}")
+    with connection.cursor() as cursor:
+        if account.may_go_negative:
+            cursor.execute(sql, params)
+            return 0
+        if _returning_update():
+            cursor.execute(sql + f" RETURNING {qn('balance')}", params)
+            row = cursor.fetchone()
+            return row[0] if row else None
+        cursor.execute(sql, params)
+        if cursor.rowcount != 1:
+            return None
+        cursor.execute(f"SELECT {qn('balance')} FROM {table(Account)} WHERE {qn('id')} = %s",
+                       [account.pk])
+        return cursor.fetchone()[0]
+
+
+def spendable_lots(wallet_id: int, cutoff: datetime | None, exclude: Sequence[int] = (),
+                   limit: int | None = None) -> list[tuple[int, int]]:
+    """(id, remaining) of the wallet's lots with points left and not past ``cutoff``, in
+    spending order: earliest expiry first, never-expiring last, then oldest, then by id."""
+    expires, earned = qn("expires_at"), qn("earned_at")
+    sql = (f"SELECT {qn('id')}, {qn('remaining')} FROM {table(Lot)} "
+           f"WHERE {qn('wallet_id')} = %s AND {qn('remaining')} > 0")
+    params: list[Any] = [wallet_id]
+    if cutoff is not None:
+        sql += f" AND ({expires} IS NULL OR {expires} > %s)"
+        params.append(_prepare(Lot, "expires_at", cutoff))
+    if exclude:
+        sql += f" AND {qn('id')} NOT IN ({', '.join(['%s'] * len(exclude))})"
+        params += list(exclude)
+    sql += (f" ORDER BY CASE WHEN {expires} IS NULL THEN 1 ELSE 0 END, {expires}, {earned}, "
+            f"{qn('id')}")
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
+def move_lot(lot_id: int, amount: int, parked: int) -> bool:
+    """Take ``amount`` from a lot's remainder and add ``parked`` to its held points (either
+    may be negative), unless that would take either below zero."""
+    remaining, held = qn("remaining"), qn("held")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table(Lot)} SET {remaining} = {remaining} - %s, {held} = {held} + %s "
+            f"WHERE {qn('id')} = %s AND {remaining} - %s >= 0 AND {held} + %s >= 0",
+            [amount, parked, lot_id, amount, parked])
+        return cursor.rowcount == 1
+
+
+def insert_rows(model: type[models.Model], fields: Sequence[str], rows: list[tuple]) -> None:
+    """One multi-row INSERT of ``rows`` (values in the order of ``fields``)."""
+    if not rows:
+        return
+    model_fields = [model._meta.get_field(name) for name in fields]
+    columns = ", ".join(qn(f.column) for f in model_fields)
+    one = "(" + ", ".join(["%s"] * len(model_fields)) + ")"
+    params = [f.get_db_prep_save(value, connection)
+              for row in rows for f, value in zip(model_fields, row, strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table(model)} ({columns}) VALUES "
+                       + ", ".join([one] * len(rows)), params)
+
+
+_TRANSACTION_FIELDS = ("kind", "idempotency_key", "amount", "category", "reason", "actor",
+                       "actor_label", "cause_type", "cause_id", "reverses", "settles",
+                       "created_at")
+
+
+def insert_transaction(**values: Any) -> Transaction:
+    """Insert a Transaction row and return it as a saved instance."""
+    txn = Transaction(**values)
+    model_fields = [Transaction._meta.get_field(name) for name in _TRANSACTION_FIELDS]
+    columns = ", ".join(qn(f.column) for f in model_fields)
+    marks = ", ".join(["%s"] * len(model_fields))
+    params = [f.get_db_prep_save(getattr(txn, f.attname), connection) for f in model_fields]
+    sql = f"INSERT INTO {table(Transaction)} ({columns}) VALUES ({marks})"
+    with connection.cursor() as cursor:
+        if connection.features.can_return_columns_from_insert:
+            cursor.execute(sql + f" RETURNING {qn('id')}", params)
+            txn.pk = cursor.fetchone()[0]
+        else:
+            cursor.execute(sql, params)
+            txn.pk = cursor.lastrowid
+    txn._state.adding = False
+    txn._state.db = connection.alias
+    return txn
