@@ -12,6 +12,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from jifen.core.roles import Role
+from jifen.demo.mall import PALETTES, _icon_glyphs, _picture
 from jifen.mall import services
 from jifen.mall.models import Fulfilment, Item, Order
 from tests.browser.conftest import DESKTOP, PHONE, horizontal_overflow, sign_in
@@ -36,7 +37,8 @@ CATALOGUE = [
 
 
 @pytest.fixture
-def shop():
+def shop(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
     hq = DepartmentFactory(code="HQ", name="总部")
     employee = EmployeeFactory(department=hq, employee_no="E001", name="李小明")
     admin = EmployeeFactory(department=hq, employee_no="M001", name="周商城",
@@ -45,15 +47,19 @@ def shop():
     services.add_address(employee=employee, recipient="李小明", phone="13800138000",
                          region="上海市浦东新区", address="张江路 88 号 5 楼")
     home = None
+    font, glyphs = _icon_glyphs()
     for n, (category_name, icon, items) in enumerate(CATALOGUE):
         category = services.save_category(actor=admin.user, name=category_name, icon=icon,
                                           sort_order=n, slug=f"c{n}")
         home = home or category
         for name, points, fulfilment, stock in items:
-            services.create_item(actor=admin.user, name=name, category=category, points=points,
-                                 fulfilment=fulfilment, stock=stock, status="listed",
-                                 low_stock_threshold=5 if stock else 0,
-                                 tags="耳机,蓝牙" if "耳机" in name else "")
+            item = services.create_item(
+                actor=admin.user, name=name, category=category, points=points,
+                fulfilment=fulfilment, stock=stock, status="listed",
+                low_stock_threshold=5 if stock else 0, tags="耳机,蓝牙" if "耳机" in name else "")
+            if font is not None and icon in glyphs:  # pictures as the demo draws them
+                services.add_item_image(item=item, actor=admin.user, upload=_picture(
+                    font, glyphs[icon], PALETTES["physical" if n < 2 else "virtual"], False))
     now = timezone.now()
     services.save_campaign(actor=admin.user, name="暖冬 8 折", kind="percent", value=20,
                            starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=3),

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from jifen.demo.builder import DemoContext
-from jifen.demo.mall import build_mall
+from jifen.demo.mall import _icon_glyphs, build_mall
 from jifen.demo.people import create_people
 from jifen.mall.models import Category, Item, Order, OrderStatus
 from tests.mall.conftest import assert_ledger_sound
@@ -39,4 +39,7 @@ def test_the_demo_mall_has_a_catalogue_and_orders_in_every_state(demo_mall):
     me = demo_mall.logins["employee"]
     assert Order.objects.filter(employee=me, status=OrderStatus.SHIPPED).exists()
     assert Order.objects.filter(employee=me, status=OrderStatus.FULFILLED).get().code
+    if _icon_glyphs()[0] is not None:  # pictures need the front-end assets (make setup)
+        cup_pictures = list(cup.images.all())
+        assert len(cup_pictures) == 2 and all(p.thumbnail for p in cup_pictures)
     assert_ledger_sound()

@@ -6,9 +6,11 @@ mall's services (so points move through the ledger)."""
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from jifen.core.roles import Role
@@ -134,6 +136,41 @@ REGIONS = ["上海市浦东新区", "上海市静安区", "北京市海淀区", 
 CARRIERS = ["顺丰速运", "京东物流", "中通快递"]
 
 
+PALETTES = {"physical": ("#ffb199", "#ff5e62"), "virtual": ("#a1c4fd", "#5b6fd6"),
+            "service": ("#96e6a1", "#2f9e78")}
+
+
+def _icon_glyphs() -> tuple[Any, dict[str, str]]:
+    """The Tabler icon font and its glyphs by class name, to draw product pictures
+    (None when the front-end assets are not installed)."""
+    import re
+
+    from django.contrib.staticfiles import finders
+    from PIL import ImageFont
+
+    font_path = finders.find("vendor/tabler-icons/fonts/tabler-icons.ttf")
+    css_path = finders.find("vendor/tabler-icons/tabler-icons.min.css")
+    if not font_path or not css_path:
+        return None, {}
+    with open(css_path, encoding="utf-8") as css:
+        glyphs = {name: chr(int(code, 16)) for name, code in
+                  re.findall(r'\.(ti-[\w-]+):before\{content:"\\([0-9a-f]+)"\}', css.read())}
+    return ImageFont.truetype(font_path, 200), glyphs
+
+
+def _picture(font: Any, glyph: str, colours: tuple[str, str], flip: bool) -> ContentFile:
+    """A 480 × 480 product picture: a soft gradient with the category's icon."""
+    from PIL import Image, ImageDraw, ImageOps
+
+    top, bottom = colours[::-1] if flip else colours
+    image = ImageOps.colorize(Image.linear_gradient("L").resize((480, 480)), top, bottom)
+    draw = ImageDraw.Draw(image)
+    draw.text((240, 250 if not flip else 230), glyph, font=font, fill="white", anchor="mm")
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return ContentFile(out.getvalue(), name="item.png")
+
+
 def _at(ctx: DemoContext, days_ago: int, hour: int) -> datetime:
     day = ctx.today - timedelta(days=days_ago)
     return timezone.make_aware(datetime.combine(day, time(hour=hour, minute=(days_ago * 7) % 60)))
@@ -162,6 +199,7 @@ def build_mall(ctx: DemoContext) -> None:
             parent=categories[parent] if parent else None)
 
     items: list[Item] = []
+    font, glyphs = _icon_glyphs()
     for n, (cat, name, points, value, stock, fulfilment, supplier, tags, extra) in enumerate(
             ITEMS):
         extra = dict(extra)
@@ -175,6 +213,11 @@ def build_mall(ctx: DemoContext) -> None:
             services.import_codes(item=item, actor=admin, codes=[
                 f"{item.pk:03d}-{rng.randrange(16**4):04X}-{rng.randrange(16**4):04X}-{k:03d}"
                 for k in range(rng.randint(40, 120))])
+        if font is not None and categories[cat].icon in glyphs:
+            colours = PALETTES[categories[cat].kind]
+            for flip in (False, True)[: 2 if fulfilment in (S, P) else 1]:
+                services.add_item_image(item=item, actor=admin, upload=_picture(
+                    font, glyphs[categories[cat].icon], colours, flip))
         items.append(Item.objects.get(pk=item.pk))
     by_name = {i.name: i for i in items}
     services.set_item_status(item=by_name["公司吉祥物公仔（限量）"], status=ItemStatus.DELISTED,
