@@ -29,11 +29,11 @@ def names_by_number() -> dict[str, str]:
 
 
 def test_if_empty_creates_the_company_once_and_then_only_prints_the_logins():
-    first = run_demo("--if-empty")
+    first = run_demo("--if-empty", "--only", "people")
     counts = (Employee.objects.count(), Department.objects.count(), AuditEntry.objects.count())
     assert counts[0] >= 280
 
-    second = run_demo("--if-empty")
+    second = run_demo("--if-empty", "--only", "people")
 
     assert (Employee.objects.count(), Department.objects.count(),
             AuditEntry.objects.count()) == counts
@@ -59,12 +59,12 @@ def test_if_empty_leaves_real_employees_alone_and_says_there_are_no_demo_logins(
 
 def test_the_same_seed_gives_the_same_company():
     with transaction.atomic():
-        run_demo("--seed", "5")
+        run_demo("--seed", "5", "--only", "people")
         first = names_by_number()
         transaction.set_rollback(True)
     assert not Employee.objects.exists()
 
-    run_demo("--seed", "5")
+    run_demo("--seed", "5", "--only", "people")
 
     assert names_by_number() == first
 
@@ -103,7 +103,7 @@ def test_a_later_step_gets_the_people_through_the_context(extra_step):
 
     extra_step(99, "test.count_people", count_people)
     extra_step(5, "test.early_dice", lambda ctx: [ctx.rng.random() for _ in range(50)])
-    ctx = build_demo(seed=3)
+    ctx = build_demo(seed=3, only=["people", "test.count_people", "test.early_dice"])
 
     assert seen["employees"] == len(ctx.employees) >= 280
     assert seen["managers"] == Department.objects.count()
@@ -112,3 +112,9 @@ def test_a_later_step_gets_the_people_through_the_context(extra_step):
     assert seen["before"] == random.Random("3/test.count_people").random()
     plan = plan_company(random.Random("3/people"), ctx.today)
     assert names_by_number() == {p.employee_no: p.name for p in plan.employees}
+
+
+def test_an_unknown_step_name_is_refused_before_anything_is_written():
+    with pytest.raises(CommandError, match="Unknown demo steps: nope"):
+        run_demo("--only", "nope")
+    assert not Employee.objects.exists()

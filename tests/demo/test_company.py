@@ -26,7 +26,7 @@ def demo_output(django_db_setup, django_db_blocker):
     """Run `jifen demo` once for the module; each test runs in a savepoint inside."""
     with django_db_blocker.unblock(), transaction.atomic():
         out = io.StringIO()
-        call_command("demo", "--seed", "7", stdout=out)
+        call_command("demo", "--seed", "7", "--only", "people", stdout=out)
         yield out.getvalue()
         transaction.set_rollback(True)
 

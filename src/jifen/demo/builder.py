@@ -24,7 +24,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -124,12 +124,21 @@ def registered_steps() -> list[Step]:
 
 
 def build_demo(*, seed: int = DEFAULT_SEED, today: date | None = None,
-               log: Callable[[str], None] | None = None) -> DemoContext:
+               log: Callable[[str], None] | None = None,
+               only: Iterable[str] | None = None) -> DemoContext:
     """Run every registered step in order and return the filled context. The same seed
-    gives the same company (names, departments, numbers); dates count back from ``today``."""
+    gives the same company (names, departments, numbers); dates count back from ``today``.
+    ``only`` names the steps to run (e.g. ``["people"]`` for just the company's people)."""
     ctx = DemoContext(seed=seed, today=today or timezone.localdate(),
                       log=log or (lambda message: None))
-    for step in registered_steps():
+    wanted = set(only) if only is not None else None
+    steps = registered_steps()
+    if wanted is not None:
+        unknown = wanted - {step.name for step in steps}
+        if unknown:
+            raise ValueError(f"Unknown demo steps: {', '.join(sorted(unknown))}")
+        steps = [step for step in steps if step.name in wanted]
+    for step in steps:
         ctx.rng = random.Random(f"{seed}/{step.name}")
         if step.atomic:
             with transaction.atomic():

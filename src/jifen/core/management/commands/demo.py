@@ -35,6 +35,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
                             help="The same seed makes the same company (default %(default)s).")
+        parser.add_argument("--only", action="append", metavar="STEP",
+                            help="Run only this step (repeatable), e.g. --only people.")
         parser.add_argument("--if-empty", action="store_true",
                             help="Do nothing but print the logins when employees exist.")
 
@@ -52,7 +54,10 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"Creating the demo company (seed {options['seed']}) …")
             started = time.monotonic()
-            build_demo(seed=options["seed"], log=self.stdout.write)
+            try:
+                build_demo(seed=options["seed"], log=self.stdout.write, only=options["only"])
+            except ValueError as exc:
+                raise CommandError(str(exc)) from exc
             self.stdout.write(self.style.SUCCESS(
                 f"Demo company ready in {time.monotonic() - started:.1f}s."
             ))
