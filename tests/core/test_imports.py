@@ -11,6 +11,7 @@ from datetime import date, datetime
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError
+from django.utils import translation
 from django_tasks_db.models import DBTaskResult
 from openpyxl import Workbook, load_workbook
 
@@ -85,6 +86,13 @@ class BackgroundNoteImporter(NoteImporter):
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """These tests read the mechanism's English messages; the UI default is Chinese."""
+    with translation.override("en"):
+        yield
 
 
 def xlsx_file(rows: list[list], name: str = "notes.xlsx") -> SimpleUploadedFile:
