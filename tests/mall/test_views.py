@@ -81,6 +81,24 @@ class TestShopPages:
         assert "保温杯" in client.get(reverse("portal:mall_favourites")).content.decode()
 
 
+    def test_addresses_can_be_added_made_default_and_removed(self, buyer, other_buyer):
+        client = login_client(buyer.user)
+        url = reverse("portal:mall_addresses")
+        for street in ("张江路 88 号", "世纪大道 100 号"):
+            client.post(url, {"recipient": "张伟", "phone": "138", "address": street})
+        first, second = buyer.shipping_addresses.order_by("pk")
+        assert first.is_default and not second.is_default
+        client.post(url, {"action": "default", "address": second.pk})
+        second.refresh_from_db()
+        assert second.is_default
+        client.post(url, {"action": "remove", "address": second.pk})
+        assert list(buyer.shipping_addresses.values_list("address", "is_default")) == [
+            ("张江路 88 号", True)]
+        others = login_client(other_buyer.user).post(url, {"action": "remove",
+                                                           "address": first.pk})
+        assert others.status_code == 404 and buyer.shipping_addresses.count() == 1
+
+
 class TestConsole:
     def test_employees_cannot_open_the_order_desk(self, buyer):
         assert login_client(buyer.user).get(reverse("console:mall")).status_code == 403

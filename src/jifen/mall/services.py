@@ -399,6 +399,30 @@ def add_address(*, employee: Any, recipient: str, phone: str, address: str, regi
                                           is_default=is_default or first)
 
 
+@transaction.atomic
+def remove_address(*, employee: Any, address_id: int) -> None:
+    """Delete one of the employee's addresses (orders keep their own copy); another
+    address becomes the default if this one was."""
+    address = ShippingAddress.objects.filter(pk=address_id, employee=employee).first()
+    if address is None:
+        raise errors.NotFound(_("Unknown address."))
+    was_default = address.is_default
+    address.delete()
+    if was_default:
+        ShippingAddress.objects.filter(
+            pk=ShippingAddress.objects.filter(employee=employee).order_by("-pk")
+            .values("pk")[:1]).update(is_default=True)
+
+
+@transaction.atomic
+def make_default_address(*, employee: Any, address_id: int) -> None:
+    if not ShippingAddress.objects.filter(pk=address_id, employee=employee).exists():
+        raise errors.NotFound(_("Unknown address."))
+    ShippingAddress.objects.filter(employee=employee).exclude(pk=address_id).update(
+        is_default=False)
+    ShippingAddress.objects.filter(pk=address_id).update(is_default=True)
+
+
 # --- orders: creation ------------------------------------------------------------------
 
 

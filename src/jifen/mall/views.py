@@ -200,6 +200,19 @@ def addresses(request: HttpRequest) -> HttpResponse:
     employee = _employee(request)
     if employee is None:
         raise Http404
+    if request.method == "POST" and request.POST.get("action") in ("remove", "default"):
+        try:
+            address_id = int(request.POST.get("address", ""))
+        except ValueError as exc:
+            raise Http404 from exc
+        try:
+            if request.POST["action"] == "remove":
+                services.remove_address(employee=employee, address_id=address_id)
+            else:
+                services.make_default_address(employee=employee, address_id=address_id)
+        except errors.NotFound as exc:
+            raise Http404 from exc
+        return redirect("portal:mall_addresses")
     form = AddressForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
