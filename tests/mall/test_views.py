@@ -81,6 +81,22 @@ class TestShopPages:
         assert "保温杯" in client.get(reverse("portal:mall_favourites")).content.decode()
 
 
+    def test_an_order_of_a_delisted_item_can_be_switched_from_its_page(self, buyer, make_item,
+                                                                        mall_admin):
+        old = make_item(name="旧款耳机", points=300)
+        new = make_item(name="新款耳机", points=200)
+        placed = order(buyer, old)
+        services.set_item_status(item=old, status="delisted", actor=mall_admin.user)
+        client = login_client(buyer.user)
+        page = client.get(reverse("portal:order_detail", args=[placed.pk])).content.decode()
+        assert 'data-testid="delisted-notice"' in page and "新款耳机" in page
+        response = client.post(reverse("portal:order_action", args=[placed.pk, "switch"]),
+                               {"item": new.pk})
+        switched = Order.objects.get(employee=buyer, item=new)
+        assert response.url == reverse("portal:order_detail", args=[switched.pk])
+        assert Order.objects.get(pk=placed.pk).status == "cancelled"
+        assert spendable(buyer) == 800
+
     def test_addresses_can_be_added_made_default_and_removed(self, buyer, other_buyer):
         client = login_client(buyer.user)
         url = reverse("portal:mall_addresses")
