@@ -431,3 +431,23 @@ def test_an_admin_completing_an_order_is_audited(buyer, make_item, mall_admin):
     services.complete_order(order=placed, actor=mall_admin.user)
     entry = AuditEntry.objects.get(action="mall.order.complete")
     assert (entry.before, entry.after) == ({"status": "fulfilled"}, {"status": "completed"})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deadlocked_order_is_retried_when_nobody_else_owns_the_transaction(
+        buyer, make_item, monkeypatch):
+    from django.db import OperationalError
+
+    real = services._create_order
+    calls = []
+
+    def deadlock_once(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError(1213, "Deadlock found when trying to get lock")
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "_create_order", deadlock_once)
+    placed = order(buyer, make_item(points=100))
+    assert placed.status == "submitted" and len(calls) == 2
+    assert spendable(buyer) == 900

@@ -17,13 +17,15 @@ in id order itself), with the item's stock row last on PostgreSQL and first on M
 from __future__ import annotations
 
 import io
+import random
+import time
 import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, OperationalError, connection, models, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -557,17 +559,34 @@ def create_order(
     key = (idempotency_key or "").strip()[:200] or uuid.uuid4().hex
     if (done := _replay(key, employee)) is not None:
         return done
-    try:
-        with transaction.atomic():
-            return _create_order(employee=employee, item_id=item.pk, key=key,
-                                 quantity=quantity, address=address,
-                                 actor=actor if actor is not None else employee.user,
-                                 now=now or timezone.now())
-    except IntegrityError:
-        # A concurrent call with the same key committed first: answer with its order.
-        if (done := _replay(key, employee)) is not None:
-            return done
-        raise
+    # Outside a caller's transaction a deadlock (the database already rolled everything
+    # back) is retried; inside one it propagates, as only the caller can start over.
+    attempts = 1 if transaction.get_connection().in_atomic_block else 3
+    for attempt in range(1, attempts + 1):
+        try:
+            with transaction.atomic():
+                return _create_order(employee=employee, item_id=item.pk, key=key,
+                                     quantity=quantity, address=address,
+                                     actor=actor if actor is not None else employee.user,
+                                     now=now or timezone.now())
+        except IntegrityError:
+            # A concurrent call with the same key committed first: answer with its order.
+            if (done := _replay(key, employee)) is not None:
+                return done
+            raise
+        except OperationalError as exc:
+            if attempt == attempts or not _is_deadlock(exc):
+                raise
+            time.sleep(random.uniform(0, 0.02 * attempt))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _is_deadlock(exc: OperationalError) -> bool:
+    """A deadlock or serialisation failure: the transaction was rolled back, so running it
+    again is safe."""
+    if getattr(exc.__cause__, "sqlstate", None) in ("40P01", "40001"):  # PostgreSQL
+        return True
+    return bool(exc.args) and exc.args[0] in (1213, 1205)  # MySQL/MariaDB
 
 
 def _replay(key: str, employee: Any) -> Order | None:
