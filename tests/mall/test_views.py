@@ -57,6 +57,13 @@ class TestShopPages:
         assert Order.objects.get(pk=placed.pk).status == "cancelled"
         assert spendable(buyer) == 1000
 
+    def test_typing_in_the_search_box_swaps_only_the_results(self, buyer, make_item):
+        make_item(name="无线蓝牙耳机")
+        response = login_client(buyer.user).get(reverse("portal:mall_list"), {"q": "耳机"},
+                                                HTTP_HX_REQUEST="true")
+        text = response.content.decode()
+        assert "无线蓝牙耳机" in text and "<html" not in text
+
     def test_a_refusal_is_shown_on_the_item_page(self, employee, make_item):
         item = make_item(points=100)
         response = login_client(employee.user).post(
