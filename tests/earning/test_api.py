@@ -168,3 +168,25 @@ def test_manager_approves_a_range_award_through_the_api(client, verify_clean):
     assert balance(employee=worker).spendable == 60
     assert Event.objects.get().status == "credited"
     verify_clean()
+
+
+@pytest.mark.django_db
+def test_event_log_api_pages_newest_first_and_filters_by_outcome(client, employee):
+    key = key_with("events:write", "admin")
+    post(client, "/api/v1/rules", rule_body(), key)
+    events = [{"source": "att", "id": f"L{n}", "type": "attendance_late",
+               "employee_no": employee.employee_no if n % 2 else "NOPE",
+               "occurred_at": "2026-03-02T09:10:00+08:00", "payload": {"minutes": 10}}
+              for n in range(5)]
+    post(client, "/api/v1/events", {"events": events}, key)
+    page = client.get("/api/v1/events?limit=3", **bearer(key)).json()
+    assert [e["id"] for e in page["items"]] == ["L4", "L3", "L2"]
+    rest = client.get(f"/api/v1/events?limit=3&cursor={page['next_cursor']}",
+                      **bearer(key)).json()
+    assert [e["id"] for e in rest["items"]] == ["L1", "L0"] and rest["next_cursor"] is None
+    unknown = client.get("/api/v1/events?status=unknown_employee", **bearer(key)).json()
+    assert {e["id"] for e in unknown["items"]} == {"L0", "L2", "L4"}
+    mine = client.get(f"/api/v1/events?employee_no={employee.employee_no}",
+                      **bearer(key)).json()
+    assert {(e["id"], e["status"], e["uncollected"]) for e in mine["items"]} == {
+        ("L1", "credited", 5), ("L3", "credited", 5)}

@@ -14,10 +14,11 @@ from ninja import Field, Query, Router, Schema
 from jifen.core import errors
 from jifen.core.apiauth import principal
 from jifen.core.idempotency import idempotent
+from jifen.core.pagination import CursorPage, paginate
 from jifen.core.roles import Cap, user_can
 from jifen.earning import selectors, services
 from jifen.earning.idempotency import remember, replayed
-from jifen.earning.models import Award, CompanyValue, Rule, RuleVersion
+from jifen.earning.models import Award, CompanyValue, Event, Rule, RuleVersion
 from jifen.ledger.amounts import from_units
 from jifen.people.models import Employee
 
@@ -87,6 +88,59 @@ def post_events(request: HttpRequest, payload: EventsIn):
     # Events commit one by one (see ingest_events), so the answer is remembered after
     # them; should that fail, a retry finds every event a duplicate and moves nothing.
     return remember(request, caller.id, 200, body)
+
+
+class EventOut(Schema):
+    id: str
+    source: str
+    type: str
+    employee_no: str
+    occurred_at: str
+    payload: dict
+    status: str
+    reason: str
+    detail: str
+    points: float | int
+    uncollected: float | int
+    received_at: str
+
+    @staticmethod
+    def resolve_id(obj: Event) -> str:
+        return obj.external_id
+
+    @staticmethod
+    def resolve_type(obj: Event) -> str:
+        return obj.type_code
+
+    @staticmethod
+    def resolve_occurred_at(obj: Event) -> str:
+        return _local(obj.occurred_at) or ""
+
+    @staticmethod
+    def resolve_received_at(obj: Event) -> str:
+        return _local(obj.received_at) or ""
+
+    @staticmethod
+    def resolve_points(obj: Event) -> float | int:
+        return from_units(obj.points)
+
+    @staticmethod
+    def resolve_uncollected(obj: Event) -> float | int:
+        return from_units(obj.uncollected)
+
+
+@router.get("/events", response=CursorPage[EventOut])
+def list_events(request: HttpRequest, employee_no: str = "", type: str = "",
+                source: str = "", status: str = "", cursor: str | None = None,
+                limit: int = Query(50, ge=1, le=200)):
+    """The event log, newest first (scope ``events:write``): what became of each event.
+    ``status`` takes an outcome (credited, pending_approval, rejected) or a reason
+    (cap_reached, no_matching_rule, …)."""
+    principal(request).require("events:write")
+    events = selectors.event_log(type_code=type, source=source, status=status)
+    if employee_no:
+        events = events.filter(employee_no=employee_no)
+    return paginate(events, cursor=cursor, limit=limit, descending=True)
 
 
 # --- rules --------------------------------------------------------------------------------
