@@ -10,7 +10,7 @@ the posting's transaction.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,19 @@ from jifen.ledger.models import Account, Lot, Transaction
 
 def qn(name: str) -> str:
     return connection.ops.quote_name(name)
+
+
+_STATEMENTS: dict[tuple, str] = {}
+
+
+def _statement(key: tuple, build: Callable[[], str]) -> str:
+    """The SQL for ``key`` on this database, built once per process (quoting is the
+    backend's, so the vendor is part of the key)."""
+    key = (connection.vendor, *key)
+    text = _STATEMENTS.get(key)
+    if text is None:
+        text = _STATEMENTS[key] = build()
+    return text
 
 
 def table(model: type[models.Model]) -> str:
@@ -45,11 +58,11 @@ _ACCOUNT_FIELDS = [f.attname for f in Account._meta.concrete_fields
 
 def fetch_accounts(codes: Sequence[str]) -> list[Account]:
     """The accounts with these codes, as model instances (balance left unloaded)."""
-    columns = ", ".join(qn(c) for c in _ACCOUNT_FIELDS)
-    marks = ", ".join(["%s"] * len(codes))
+    sql = _statement(("accounts", len(codes)), lambda: (
+        f"SELECT {', '.join(qn(c) for c in _ACCOUNT_FIELDS)} FROM {table(Account)} "
+        f"WHERE {qn('code')} IN ({', '.join(['%s'] * len(codes))})"))
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {columns} FROM {table(Account)} WHERE {qn('code')} IN ({marks})",
-                       list(codes))
+        cursor.execute(sql, list(codes))
         rows = cursor.fetchall()
     flag = _ACCOUNT_FIELDS.index("may_go_negative")
     accounts = []
@@ -65,12 +78,15 @@ def lock_accounts(ids: Sequence[int]) -> dict[int, int]:
     balance but lets concurrent inserts that merely reference the row check their foreign
     key) of ``ids`` in id order; {id: balance}. SQLite has no row locks: its IMMEDIATE
     transactions hold the whole database."""
-    marks = ", ".join(["%s"] * len(ids))
-    sql = (f"SELECT {qn('id')}, {qn('balance')} FROM {table(Account)} "
-           f"WHERE {qn('id')} IN ({marks}) ORDER BY {qn('id')}")
-    if connection.features.has_select_for_update:
-        sql += " " + connection.ops.for_update_sql(
-            no_key=connection.features.has_select_for_no_key_update)
+    def build() -> str:
+        sql = (f"SELECT {qn('id')}, {qn('balance')} FROM {table(Account)} "
+               f"WHERE {qn('id')} IN ({', '.join(['%s'] * len(ids))}) ORDER BY {qn('id')}")
+        if connection.features.has_select_for_update:
+            sql += " " + connection.ops.for_update_sql(
+                no_key=connection.features.has_select_for_no_key_update)
+        return sql
+
+    sql = _statement(("lock", len(ids)), build)
     with connection.cursor() as cursor:
         cursor.execute(sql, list(ids))
         return dict(cursor.fetchall())
@@ -81,23 +97,30 @@ def add_to_balance(account: Account, delta: int) -> int | None:
     account below zero. Returns the new balance of an employee-side account (the UPDATE
     holds the row lock, so it is the balance this transaction leaves) and 0 for a company
     account, whose balance no entry records."""
-    guard = "" if account.may_go_negative else f" AND {qn('balance')} + %s >= 0"
-    params = [delta, account.pk] + ([] if account.may_go_negative else [delta])
-    sql = (f"UPDATE {table(Account)} SET {qn('balance')} = {qn('balance')} + %s "
-           f"WHERE {qn('id')} = %s{guard}")
+    company = account.may_go_negative
+    returning = not company and _returning_update()
+
+    def build() -> str:
+        balance = qn("balance")
+        sql = f"UPDATE {table(Account)} SET {balance} = {balance} + %s WHERE {qn('id')} = %s"
+        if not company:
+            sql += f" AND {balance} + %s >= 0"
+        return sql + (f" RETURNING {balance}" if returning else "")
+
+    sql = _statement(("add", company, returning), build)
+    params = [delta, account.pk] + ([] if company else [delta])
     with connection.cursor() as cursor:
-        if account.may_go_negative:
-            cursor.execute(sql, params)
+        cursor.execute(sql, params)
+        if company:
             return 0
-        if _returning_update():
-            cursor.execute(sql + f" RETURNING {qn('balance')}", params)
+        if returning:
             row = cursor.fetchone()
             return row[0] if row else None
-        cursor.execute(sql, params)
         if cursor.rowcount != 1:
             return None
-        cursor.execute(f"SELECT {qn('balance')} FROM {table(Account)} WHERE {qn('id')} = %s",
-                       [account.pk])
+        cursor.execute(_statement(("balance",), lambda: (
+            f"SELECT {qn('balance')} FROM {table(Account)} WHERE {qn('id')} = %s")),
+            [account.pk])
         return cursor.fetchone()[0]
 
 
@@ -105,20 +128,23 @@ def spendable_lots(wallet_id: int, cutoff: datetime | None, exclude: Sequence[in
                    limit: int | None = None) -> list[tuple[int, int]]:
     """(id, remaining) of the wallet's lots with points left and not past ``cutoff``, in
     spending order: earliest expiry first, never-expiring last, then oldest, then by id."""
-    expires, earned = qn("expires_at"), qn("earned_at")
-    sql = (f"SELECT {qn('id')}, {qn('remaining')} FROM {table(Lot)} "
-           f"WHERE {qn('wallet_id')} = %s AND {qn('remaining')} > 0")
+    def build() -> str:
+        expires, earned = qn("expires_at"), qn("earned_at")
+        sql = (f"SELECT {qn('id')}, {qn('remaining')} FROM {table(Lot)} "
+               f"WHERE {qn('wallet_id')} = %s AND {qn('remaining')} > 0")
+        if cutoff is not None:
+            sql += f" AND ({expires} IS NULL OR {expires} > %s)"
+        if exclude:
+            sql += f" AND {qn('id')} NOT IN ({', '.join(['%s'] * len(exclude))})"
+        sql += (f" ORDER BY CASE WHEN {expires} IS NULL THEN 1 ELSE 0 END, {expires}, "
+                f"{earned}, {qn('id')}")
+        return sql + (f" LIMIT {int(limit)}" if limit else "")
+
+    sql = _statement(("lots", cutoff is not None, len(exclude), limit), build)
     params: list[Any] = [wallet_id]
     if cutoff is not None:
-        sql += f" AND ({expires} IS NULL OR {expires} > %s)"
         params.append(_prepare(Lot, "expires_at", cutoff))
-    if exclude:
-        sql += f" AND {qn('id')} NOT IN ({', '.join(['%s'] * len(exclude))})"
-        params += list(exclude)
-    sql += (f" ORDER BY CASE WHEN {expires} IS NULL THEN 1 ELSE 0 END, {expires}, {earned}, "
-            f"{qn('id')}")
-    if limit:
-        sql += f" LIMIT {int(limit)}"
+    params += list(exclude)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return list(cursor.fetchall())
@@ -127,12 +153,14 @@ def spendable_lots(wallet_id: int, cutoff: datetime | None, exclude: Sequence[in
 def move_lot(lot_id: int, amount: int, parked: int) -> bool:
     """Take ``amount`` from a lot's remainder and add ``parked`` to its held points (either
     may be negative), unless that would take either below zero."""
-    remaining, held = qn("remaining"), qn("held")
+    def build() -> str:
+        remaining, held = qn("remaining"), qn("held")
+        return (f"UPDATE {table(Lot)} SET {remaining} = {remaining} - %s, "
+                f"{held} = {held} + %s "
+                f"WHERE {qn('id')} = %s AND {remaining} - %s >= 0 AND {held} + %s >= 0")
+
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table(Lot)} SET {remaining} = {remaining} - %s, {held} = {held} + %s "
-            f"WHERE {qn('id')} = %s AND {remaining} - %s >= 0 AND {held} + %s >= 0",
-            [amount, parked, lot_id, amount, parked])
+        cursor.execute(_statement(("move",), build), [amount, parked, lot_id, amount, parked])
         return cursor.rowcount == 1
 
 
@@ -141,13 +169,16 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: list[tup
     if not rows:
         return
     model_fields = [model._meta.get_field(name) for name in fields]
-    columns = ", ".join(qn(f.column) for f in model_fields)
-    one = "(" + ", ".join(["%s"] * len(model_fields)) + ")"
+
+    def build() -> str:
+        columns = ", ".join(qn(f.column) for f in model_fields)
+        one = "(" + ", ".join(["%s"] * len(model_fields)) + ")"
+        return f"INSERT INTO {table(model)} ({columns}) VALUES " + ", ".join([one] * len(rows))
+
     params = [f.get_db_prep_save(value, connection)
               for row in rows for f, value in zip(model_fields, row, strict=True)]
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table(model)} ({columns}) VALUES "
-                       + ", ".join([one] * len(rows)), params)
+        cursor.execute(_statement(("insert", model, tuple(fields), len(rows)), build), params)
 
 
 _TRANSACTION_FIELDS = ("kind", "idempotency_key", "amount", "category", "reason", "actor",
@@ -159,17 +190,18 @@ def insert_transaction(**values: Any) -> Transaction:
     """Insert a Transaction row and return it as a saved instance."""
     txn = Transaction(**values)
     model_fields = [Transaction._meta.get_field(name) for name in _TRANSACTION_FIELDS]
-    columns = ", ".join(qn(f.column) for f in model_fields)
-    marks = ", ".join(["%s"] * len(model_fields))
+    returning = connection.features.can_return_columns_from_insert
+
+    def build() -> str:
+        columns = ", ".join(qn(f.column) for f in model_fields)
+        marks = ", ".join(["%s"] * len(model_fields))
+        sql = f"INSERT INTO {table(Transaction)} ({columns}) VALUES ({marks})"
+        return sql + (f" RETURNING {qn('id')}" if returning else "")
+
     params = [f.get_db_prep_save(getattr(txn, f.attname), connection) for f in model_fields]
-    sql = f"INSERT INTO {table(Transaction)} ({columns}) VALUES ({marks})"
     with connection.cursor() as cursor:
-        if connection.features.can_return_columns_from_insert:
-            cursor.execute(sql + f" RETURNING {qn('id')}", params)
-            txn.pk = cursor.fetchone()[0]
-        else:
-            cursor.execute(sql, params)
-            txn.pk = cursor.lastrowid
+        cursor.execute(_statement(("transaction",), build), params)
+        txn.pk = cursor.fetchone()[0] if returning else cursor.lastrowid
     txn._state.adding = False
     txn._state.db = connection.alias
     return txn
