@@ -27,3 +27,25 @@ def test_same_source_and_id_twice_is_a_duplicate(employee, make_rule, verify_cle
     assert balance(employee=employee).spendable == 20
     assert Event.objects.count() == 1
     verify_clean()
+
+
+def test_an_event_the_ledger_refuses_is_rejected_alone(employee, make_rule, monkeypatch,
+                                                      verify_clean):
+    from jifen.core import errors
+    from jifen.ledger import services as ledger
+
+    make_rule(event_type="idea_adopted", formula={"kind": "fixed", "points": 20})
+    real_credit = ledger.credit
+
+    def credit(**kwargs):
+        if kwargs["amount"] == 20 and not hasattr(credit, "refused"):
+            credit.refused = True
+            raise errors.ValidationError("refused for the test", code="test")
+        return real_credit(**kwargs)
+
+    monkeypatch.setattr(ledger, "credit", credit)
+    bad, good = ingest(event(employee, "idea_adopted"), event(employee, "idea_adopted"))
+    assert (bad.status, bad.reason, bad.detail) == ("rejected", "invalid", "refused for the test")
+    assert good.status == "credited"
+    assert Event.objects.count() == 1 and Award.objects.count() == 1
+    verify_clean()

@@ -613,6 +613,10 @@ def _ingest_one(raw: EventIn, batch: _Batch, existing: dict[tuple[str, str], Eve
             if not event.reason:
                 _score(event, batch, actor=actor, now=now)
                 event.save()
+    except errors.JifenError as exc:
+        # Refused further down (e.g. by the ledger): this event only, nothing of it kept.
+        return EventResult(id=ext_id, source=source, status=EventStatus.REJECTED,
+                           reason=RejectReason.INVALID, detail=exc.message[:500])
     except IntegrityError:
         # The same (source, id) arrived concurrently or earlier in this batch.
         first = Event.objects.filter(source=source, external_id=ext_id).first()
