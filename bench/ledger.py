@@ -3,25 +3,26 @@ same posting hand-written in raw SQL, with 1, 4 and 16 worker processes, in one 
 PostgreSQL.
 
     .venv/bin/python bench/ledger.py [--database postgresql://postgres@127.0.0.1:5432/jifen_ledger_bench]
-                                     [--seconds 5] [--workers 1,4,16] [--write]
+                                     [--seconds 5] [--rounds 3] [--workers 1,4,16] [--write]
 
 What it does:
 
 1. migrates the named database (created if missing; its ledger tables are emptied first)
    and creates 64 employees, each funded with one never-expiring lot for the debits;
-2. for each worker count, runs four loads of ``--seconds`` each, every worker a process
-   with its own connection, posting for its own employees (so wallets are not shared;
+2. for each worker count, runs four loads of ``--seconds`` each (``--rounds`` times, the
+   variants taking turns; the median counts), every worker a process with its own
+   connection, posting for its own employees (so wallets are not shared;
    every credit does share the ``learning`` issuance account and every debit the
    redemption sink, as in production):
    - service credits: ``services.credit`` (earn, opens a lot);
    - raw credits: the same posting in psycopg — insert the transaction (``ON CONFLICT DO
      NOTHING`` detects a replay), look the accounts up by code, update the wallet
-     (``RETURNING`` the balance for the entry) and the issuance account, insert the lot
-     and both entries;
+     (``RETURNING`` the balance for the entry), insert the lot and both entries, and
+     update the shared issuance account last, as the service does on PostgreSQL;
    - service debits: ``services.debit`` (redeem, earliest-expiring lot first);
    - raw debits: insert the transaction, look the accounts up, lock the wallet, read its
-     first spendable lots in expiry order, update the lot, the wallet (conditionally) and
-     the sink, insert both entries and the lot consumption;
+     first spendable lots in expiry order, update the lot and the wallet (conditionally),
+     insert both entries and the lot consumption, update the sink;
 3. checks `jifen ledger verify` is clean — the raw postings must keep the books as sound
    as the services — and prints a Markdown table; ``--write`` puts it into
    docs/performance.md.
@@ -37,6 +38,7 @@ import multiprocessing
 import os
 import platform
 import re
+import statistics
 import sys
 import time
 import uuid
@@ -153,10 +155,10 @@ def raw_post(conn, op: str, employee_id: int, index: int) -> None:
         wallet, company = ids[wallet_code], ids[other]
         if op == "credit":
             balance = cur.execute(CREDIT_WALLET, [amount, wallet]).fetchone()[0]
-            cur.execute(MOVE_COMPANY, [-amount, company])
             cur.execute(INSERT_LOT, [wallet, amount, amount, txn])
             cur.execute(INSERT_ENTRIES, [txn, wallet, amount, balance,
                                          txn, company, -amount, None])
+            cur.execute(MOVE_COMPANY, [-amount, company])  # the shared row: last
             return
         balance = cur.execute(LOCK_WALLET, [wallet]).fetchone()[0]
         lots = cur.execute(SPENDABLE_LOTS, [wallet]).fetchall()
@@ -167,10 +169,10 @@ def raw_post(conn, op: str, employee_id: int, index: int) -> None:
         cur.execute(DEBIT_WALLET, [amount, wallet, amount])
         if cur.rowcount != 1:
             raise RuntimeError("insufficient points")
-        cur.execute(MOVE_COMPANY, [amount, company])
         cur.execute(INSERT_ENTRIES, [txn, wallet, -amount, balance - amount,
                                      txn, company, amount, None])
         cur.execute(INSERT_USE, [txn, lot_id, amount])
+        cur.execute(MOVE_COMPANY, [amount, company])  # the shared row: last
 
 
 # --- the load ---------------------------------------------------------------------------
@@ -252,6 +254,7 @@ def main() -> int:
     parser.add_argument("--database",
                         default="postgresql://postgres@127.0.0.1:5432/jifen_ledger_bench")
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", default="1,4,16")
     parser.add_argument("--write", action="store_true", help="update docs/performance.md")
     args = parser.parse_args()
@@ -265,13 +268,21 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     employee_ids = prepare()
 
+    # The machine is shared, so each cell is the median of --rounds runs, the service and
+    # raw runs taking turns so that a burst of outside load hits both alike.
     results = {}
     for n in workers:
         for op in ("credit", "debit"):
-            for variant in ("service", "raw"):
-                rate = load(variant, op, n, employee_ids, args.seconds, args.database)
-                results[(variant, op, n)] = rate
-                print(f"{n:>3} workers  {op:<6}  {variant:<7}  {rate:8,.0f}/s", flush=True)
+            rates: dict[str, list[float]] = {"service": [], "raw": []}
+            for _round in range(args.rounds):
+                for variant in ("service", "raw"):
+                    rates[variant].append(load(variant, op, n, employee_ids, args.seconds,
+                                               args.database))
+            for variant, runs in rates.items():
+                results[(variant, op, n)] = statistics.median(runs)
+                shown = ", ".join(f"{r:,.0f}" for r in runs)
+                print(f"{n:>3} workers  {op:<6}  {variant:<7}  median "
+                      f"{results[(variant, op, n)]:7,.0f}/s  ({shown})", flush=True)
 
     from jifen.ledger.verify import verify_ledger
 
@@ -286,7 +297,8 @@ def main() -> int:
         server = cursor.fetchone()[0].split()[0]
     text = (
         f"{table(results, workers)}\n\n"
-        f"{args.seconds:g} s per cell; PostgreSQL {server}, Python "
+        f"Median of {args.rounds} runs of {args.seconds:g} s per cell, services and raw SQL "
+        f"taking turns; PostgreSQL {server}, Python "
         f"{platform.python_version()}, {os.cpu_count()} CPU cores shared by the workers and "
         f"the database; `jifen ledger verify` clean afterwards."
     )

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.core.cache import cache
-from django.db import IntegrityError, OperationalError, models, transaction
+from django.db import IntegrityError, OperationalError, connection, models, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -292,32 +292,46 @@ def _apply(
     """Write one posting. Employee-side accounts (wallets, holds, budgets) were either
     locked by the caller before it decided anything (debits), or are locked right here by
     their UPDATE (credits); either way in id order, and all before any company account, so
-    two postings never wait on each other in a cycle. On MySQL, whose foreign-key checks
-    take shared row locks, the inserts that reference the accounts come last."""
+    two postings never wait on each other in a cycle."""
     if sum(legs.values()) != 0:
         raise LedgerIntegrityError(f"legs of {txn.kind} do not sum to zero: {legs}")
     moves = [m for m in moves if m.amount or m.parked]
     for move in moves:
         if not sql.move_lot(move.lot_id, move.amount, move.parked):
             raise LedgerIntegrityError(f"lot {move.lot_id} cannot give {move}")
+    accounts = sorted((a for a, delta in legs.items() if delta), key=lambda a: a.pk)
     after: dict[int, int | None] = {}
-    ordered = sorted((a for a, delta in legs.items() if delta),
-                     key=lambda a: (a.may_go_negative, a.pk))
-    for account in ordered:
-        delta = legs[account]
-        balance = sql.add_to_balance(account, delta)
-        if balance is None:
-            raise LedgerIntegrityError(f"account {account.code} cannot take {delta}")
-        after[account.pk] = None if account.may_go_negative else balance
+    for account in accounts:
+        if not account.may_go_negative:
+            after[account.pk] = sql.add_to_balance(account, legs[account])
+            if after[account.pk] is None:
+                raise LedgerIntegrityError(f"account {account.code} cannot take "
+                                           f"{legs[account]}")
+    company = [a for a in accounts if a.may_go_negative]
+    # Every posting updates one of a few company rows, so how long that row stays locked
+    # bounds the throughput under load: on PostgreSQL the company rows go last, right
+    # before COMMIT (its foreign-key checks take KEY SHARE locks, which an UPDATE of the
+    # balance does not block). MySQL's foreign-key checks take shared locks that would
+    # deadlock with a later UPDATE of the same row, so there they go before the inserts.
+    late = connection.vendor == "postgresql"
+    if not late:
+        _update_company(company, legs)
     sql.insert_rows(Lot, ("wallet", "amount", "remaining", "held", "earned_at", "expires_at",
-                       "source_transaction"),
-                 [(lot.wallet_id, lot.amount, lot.remaining, lot.held, lot.earned_at,
-                   lot.expires_at, txn.pk) for lot in new_lots])
+                          "source_transaction"),
+                    [(lot.wallet_id, lot.amount, lot.remaining, lot.held, lot.earned_at,
+                      lot.expires_at, txn.pk) for lot in new_lots])
     sql.insert_rows(Entry, ("transaction", "account", "amount", "balance_after"),
-                 [(txn.pk, account.pk, legs[account], after[account.pk])
-                  for account in sorted(ordered, key=lambda a: a.pk)])
+                    [(txn.pk, account.pk, legs[account], after.get(account.pk))
+                     for account in accounts])
     sql.insert_rows(LotConsumption, ("transaction", "lot", "amount", "parked"),
-                 [(txn.pk, m.lot_id, m.amount, m.parked) for m in moves])
+                    [(txn.pk, m.lot_id, m.amount, m.parked) for m in moves])
+    if late:
+        _update_company(company, legs)
+
+
+def _update_company(accounts: list[Account], legs: dict[Account, int]) -> None:
+    for account in accounts:  # in id order
+        sql.add_to_balance(account, legs[account])
 
 
 def _cutoff(policy: LedgerPolicy, employee: Any, now: datetime) -> datetime | None:
