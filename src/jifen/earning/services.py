@@ -507,7 +507,8 @@ def _score(event: Event, batch: _Batch, *, actor: Any, now: datetime | None) -> 
         event.detail = "; ".join(f"{o.rule.name}: {o.why}" for o in outcomes if o.rule)[:500]
         return
     missing = [o.rule for o in matched if o.rule and o.rule.pk not in batch.versions]
-    batch.versions.update(_versions(missing))
+    if missing:
+        batch.versions.update(_versions(missing))
     awards = []
     for outcome in matched:
         rule, scored = outcome.rule, outcome.score
@@ -612,7 +613,8 @@ def _ingest_one(raw: EventIn, batch: _Batch, existing: dict[tuple[str, str], Eve
             event.save()
             if not event.reason:
                 _score(event, batch, actor=actor, now=now)
-                event.save()
+                event.save(update_fields=["status", "reason", "detail", "points",
+                                          "uncollected", "updated_at"])
     except errors.JifenError as exc:
         # Refused further down (e.g. by the ledger): this event only, nothing of it kept.
         return EventResult(id=ext_id, source=source, status=EventStatus.REJECTED,
