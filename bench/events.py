@@ -2,7 +2,7 @@
 1,000), beside a raw-SQL insert baseline measured in the same run on PostgreSQL.
 
     .venv/bin/python bench/events.py [--database postgresql://postgres@127.0.0.1:5432/jifen_earning_bench]
-                                     [--events 100000] [--clients 2] [--employees 500]
+                                     [--events 100000] [--clients 4] [--employees 500]
 
 What it does:
 
@@ -216,7 +216,7 @@ def main() -> int:
         "JIFEN_BENCH_DATABASE_URL",
         "postgresql://postgres@127.0.0.1:5432/jifen_earning_bench"))
     parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--clients", type=int, default=2)
+    parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--employees", type=int, default=500)
     args = parser.parse_args()
     if not args.database.startswith("postgres"):
