@@ -238,7 +238,7 @@ def _posting(kind: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
             attempts = 1 if transaction.get_connection().in_atomic_block else RETRIES
             for attempt in range(1, attempts + 1):
                 try:
-                    with transaction.atomic():
+                    with transaction.atomic(), sql.cursor():
                         return func(*args, **kwargs)
                 except IntegrityError as exc:
                     key = (kwargs.get("idempotency_key") or "").strip()

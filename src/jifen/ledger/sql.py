@@ -10,17 +10,45 @@ the posting's transaction.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from jifen.ledger.models import Account, Lot, Transaction
 
 
+def _db() -> BaseDatabaseWrapper:
+    """This thread's connection itself: ``django.db.connection`` is a proxy that looks it
+    up again on every attribute, which added up to a tenth of a posting."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
+_active: ContextVar[Any] = ContextVar("ledger_cursor", default=None)
+
+
+@contextmanager
+def cursor() -> Iterator[Any]:
+    """A cursor for the posting under way (opened by ``services``' posting wrapper and
+    shared by its statements), or a fresh one outside a posting."""
+    active = _active.get()
+    if active is not None:
+        yield active
+        return
+    with _db().cursor() as fresh:
+        token = _active.set(fresh)
+        try:
+            yield fresh
+        finally:
+            _active.reset(token)
+
+
 def qn(name: str) -> str:
-    return connection.ops.quote_name(name)
+    return _db().ops.quote_name(name)
 
 
 _STATEMENTS: dict[tuple, str] = {}
@@ -29,7 +57,7 @@ _STATEMENTS: dict[tuple, str] = {}
 def _statement(key: tuple, build: Callable[[], str]) -> str:
     """The SQL for ``key`` on this database, built once per process (quoting is the
     backend's, so the vendor is part of the key)."""
-    key = (connection.vendor, *key)
+    key = (_db().vendor, *key)
     text = _STATEMENTS.get(key)
     if text is None:
         text = _STATEMENTS[key] = build()
@@ -41,14 +69,16 @@ def table(model: type[models.Model]) -> str:
 
 
 def _prepare(model: type[models.Model], name: str, value: Any) -> Any:
-    return model._meta.get_field(name).get_db_prep_save(value, connection)
+    db = _db()
+    return model._meta.get_field(name).get_db_prep_save(value, db)
 
 
 def _returning_update() -> bool:
     """Whether UPDATE … RETURNING exists here (PostgreSQL, SQLite ≥ 3.35; not MySQL)."""
-    if connection.vendor == "postgresql":
+    db = _db()
+    if db.vendor == "postgresql":
         return True
-    return connection.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 35)
+    return db.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 35)
 
 
 # In the model's field order: Model.from_db maps values by that order.
@@ -58,18 +88,19 @@ _ACCOUNT_FIELDS = [f.attname for f in Account._meta.concrete_fields
 
 def fetch_accounts(codes: Sequence[str]) -> list[Account]:
     """The accounts with these codes, as model instances (balance left unloaded)."""
+    db = _db()
     sql = _statement(("accounts", len(codes)), lambda: (
         f"SELECT {', '.join(qn(c) for c in _ACCOUNT_FIELDS)} FROM {table(Account)} "
         f"WHERE {qn('code')} IN ({', '.join(['%s'] * len(codes))})"))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, list(codes))
-        rows = cursor.fetchall()
+    with cursor() as cur:
+        cur.execute(sql, list(codes))
+        rows = cur.fetchall()
     flag = _ACCOUNT_FIELDS.index("may_go_negative")
     accounts = []
     for row in rows:
         values = list(row)
         values[flag] = bool(values[flag])  # MySQL and SQLite answer 0/1
-        accounts.append(Account.from_db(connection.alias, _ACCOUNT_FIELDS, values))
+        accounts.append(Account.from_db(db.alias, _ACCOUNT_FIELDS, values))
     return accounts
 
 
@@ -78,18 +109,20 @@ def lock_accounts(ids: Sequence[int]) -> dict[int, int]:
     balance but lets concurrent inserts that merely reference the row check their foreign
     key) of ``ids`` in id order; {id: balance}. SQLite has no row locks: its IMMEDIATE
     transactions hold the whole database."""
+    db = _db()
+
     def build() -> str:
         sql = (f"SELECT {qn('id')}, {qn('balance')} FROM {table(Account)} "
                f"WHERE {qn('id')} IN ({', '.join(['%s'] * len(ids))}) ORDER BY {qn('id')}")
-        if connection.features.has_select_for_update:
-            sql += " " + connection.ops.for_update_sql(
-                no_key=connection.features.has_select_for_no_key_update)
+        if db.features.has_select_for_update:
+            sql += " " + db.ops.for_update_sql(
+                no_key=db.features.has_select_for_no_key_update)
         return sql
 
     sql = _statement(("lock", len(ids)), build)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, list(ids))
-        return dict(cursor.fetchall())
+    with cursor() as cur:
+        cur.execute(sql, list(ids))
+        return dict(cur.fetchall())
 
 
 def add_to_balance(account: Account, delta: int) -> int | None:
@@ -109,25 +142,26 @@ def add_to_balance(account: Account, delta: int) -> int | None:
 
     sql = _statement(("add", company, returning), build)
     params = [delta, account.pk] + ([] if company else [delta])
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    with cursor() as cur:
+        cur.execute(sql, params)
         if company:
             return 0
         if returning:
-            row = cursor.fetchone()
+            row = cur.fetchone()
             return row[0] if row else None
-        if cursor.rowcount != 1:
+        if cur.rowcount != 1:
             return None
-        cursor.execute(_statement(("balance",), lambda: (
+        cur.execute(_statement(("balance",), lambda: (
             f"SELECT {qn('balance')} FROM {table(Account)} WHERE {qn('id')} = %s")),
             [account.pk])
-        return cursor.fetchone()[0]
+        return cur.fetchone()[0]
 
 
 def spendable_lots(wallet_id: int, cutoff: datetime | None, exclude: Sequence[int] = (),
                    limit: int | None = None) -> list[tuple[int, int]]:
     """(id, remaining) of the wallet's lots with points left and not past ``cutoff``, in
     spending order: earliest expiry first, never-expiring last, then oldest, then by id."""
+
     def build() -> str:
         expires, earned = qn("expires_at"), qn("earned_at")
         sql = (f"SELECT {qn('id')}, {qn('remaining')} FROM {table(Lot)} "
@@ -145,27 +179,29 @@ def spendable_lots(wallet_id: int, cutoff: datetime | None, exclude: Sequence[in
     if cutoff is not None:
         params.append(_prepare(Lot, "expires_at", cutoff))
     params += list(exclude)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return list(cursor.fetchall())
+    with cursor() as cur:
+        cur.execute(sql, params)
+        return list(cur.fetchall())
 
 
 def move_lot(lot_id: int, amount: int, parked: int) -> bool:
     """Take ``amount`` from a lot's remainder and add ``parked`` to its held points (either
     may be negative), unless that would take either below zero."""
+
     def build() -> str:
         remaining, held = qn("remaining"), qn("held")
         return (f"UPDATE {table(Lot)} SET {remaining} = {remaining} - %s, "
                 f"{held} = {held} + %s "
                 f"WHERE {qn('id')} = %s AND {remaining} - %s >= 0 AND {held} + %s >= 0")
 
-    with connection.cursor() as cursor:
-        cursor.execute(_statement(("move",), build), [amount, parked, lot_id, amount, parked])
-        return cursor.rowcount == 1
+    with cursor() as cur:
+        cur.execute(_statement(("move",), build), [amount, parked, lot_id, amount, parked])
+        return cur.rowcount == 1
 
 
 def insert_rows(model: type[models.Model], fields: Sequence[str], rows: list[tuple]) -> None:
     """One multi-row INSERT of ``rows`` (values in the order of ``fields``)."""
+    db = _db()
     if not rows:
         return
     model_fields = [model._meta.get_field(name) for name in fields]
@@ -175,10 +211,10 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: list[tup
         one = "(" + ", ".join(["%s"] * len(model_fields)) + ")"
         return f"INSERT INTO {table(model)} ({columns}) VALUES " + ", ".join([one] * len(rows))
 
-    params = [f.get_db_prep_save(value, connection)
+    params = [f.get_db_prep_save(value, db)
               for row in rows for f, value in zip(model_fields, row, strict=True)]
-    with connection.cursor() as cursor:
-        cursor.execute(_statement(("insert", model, tuple(fields), len(rows)), build), params)
+    with cursor() as cur:
+        cur.execute(_statement(("insert", model, tuple(fields), len(rows)), build), params)
 
 
 _TRANSACTION_FIELDS = ("kind", "idempotency_key", "amount", "category", "reason", "actor",
@@ -188,9 +224,10 @@ _TRANSACTION_FIELDS = ("kind", "idempotency_key", "amount", "category", "reason"
 
 def insert_transaction(**values: Any) -> Transaction:
     """Insert a Transaction row and return it as a saved instance."""
+    db = _db()
     txn = Transaction(**values)
     model_fields = [Transaction._meta.get_field(name) for name in _TRANSACTION_FIELDS]
-    returning = connection.features.can_return_columns_from_insert
+    returning = db.features.can_return_columns_from_insert
 
     def build() -> str:
         columns = ", ".join(qn(f.column) for f in model_fields)
@@ -198,10 +235,10 @@ def insert_transaction(**values: Any) -> Transaction:
         sql = f"INSERT INTO {table(Transaction)} ({columns}) VALUES ({marks})"
         return sql + (f" RETURNING {qn('id')}" if returning else "")
 
-    params = [f.get_db_prep_save(getattr(txn, f.attname), connection) for f in model_fields]
-    with connection.cursor() as cursor:
-        cursor.execute(_statement(("transaction",), build), params)
-        txn.pk = cursor.fetchone()[0] if returning else cursor.lastrowid
+    params = [f.get_db_prep_save(getattr(txn, f.attname), db) for f in model_fields]
+    with cursor() as cur:
+        cur.execute(_statement(("transaction",), build), params)
+        txn.pk = cur.fetchone()[0] if returning else cur.lastrowid
     txn._state.adding = False
-    txn._state.db = connection.alias
+    txn._state.db = db.alias
     return txn
