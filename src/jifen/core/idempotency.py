@@ -1,4 +1,12 @@
-"""Idempotency-Key support for creating API calls: a replay returns the first answer."""
+"""Idempotency-Key support for creating API calls: a replay returns the first answer.
+
+Two ways to use it:
+- ``idempotent(request, principal_id, handler)`` runs the handler and stores its answer in
+  one transaction — for calls whose changes commit together;
+- ``replayed(...)`` before and ``remember(...)`` after — for calls that commit in several
+  transactions (the event batch commits event by event), where the answer cannot share
+  the changes' transaction.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +31,14 @@ def _fingerprint(request: HttpRequest) -> str:
     return digest.hexdigest()
 
 
+def _key(request: HttpRequest) -> str:
+    key = request.headers.get(HEADER, "").strip()
+    if len(key) > 200:
+        raise errors.ValidationError(_("The Idempotency-Key is longer than 200 characters."),
+                                     code="invalid_idempotency_key")
+    return key
+
+
 def _replay(record: IdempotencyRecord, fingerprint: str) -> JsonResponse:
     if record.fingerprint != fingerprint:
         raise errors.Conflict(
@@ -34,6 +50,41 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> JsonResponse:
     return response
 
 
+def _store(request: HttpRequest, principal_id: str, key: str, status: int, body: Any) -> None:
+    IdempotencyRecord.objects.create(
+        principal=principal_id, key=key, method=request.method, path=request.path[:300],
+        fingerprint=_fingerprint(request), status_code=status, response=body,
+    )
+
+
+def _winner(request: HttpRequest, principal_id: str, key: str) -> JsonResponse | None:
+    existing = IdempotencyRecord.objects.filter(principal=principal_id, key=key).first()
+    return _replay(existing, _fingerprint(request)) if existing is not None else None
+
+
+def replayed(request: HttpRequest, principal_id: str) -> JsonResponse | None:
+    """The first answer for this request's Idempotency-Key, if one was stored."""
+    key = _key(request)
+    return _winner(request, principal_id, key) if key else None
+
+
+def remember(request: HttpRequest, principal_id: str, status: int, body: Any) -> JsonResponse:
+    """Store ``body`` as the answer for this request's Idempotency-Key (if any) and return
+    it; when a concurrent twin stored first, return the twin's answer."""
+    key = _key(request)
+    body = json.loads(json.dumps(body, default=str))
+    if key:
+        try:
+            with transaction.atomic():
+                _store(request, principal_id, key, status, body)
+        except IntegrityError:
+            winner = _winner(request, principal_id, key)
+            if winner is None:
+                raise
+            return winner
+    return JsonResponse(body, status=status, safe=False)
+
+
 def idempotent(
     request: HttpRequest,
     principal_id: str,
@@ -42,31 +93,24 @@ def idempotent(
     """Run ``handler`` (returning status and a JSON-ready body) at most once per
     Idempotency-Key and caller. The record is written in the same transaction as the
     handler's changes, so either both exist or neither does; a concurrent duplicate loses
-    the unique-key race, rolls back and answers with the winner's response."""
-    key = request.headers.get(HEADER, "").strip()
+    the unique-key race, rolls back and answers with the winner's response. Failed calls
+    (exceptions) store nothing, so a retry runs again."""
+    key = _key(request)
     if not key:
         status, body = handler()
         return JsonResponse(body, status=status, safe=False)
-    if len(key) > 200:
-        raise errors.ValidationError(_("The Idempotency-Key is longer than 200 characters."),
-                                     code="invalid_idempotency_key")
-    fingerprint = _fingerprint(request)
-    existing = IdempotencyRecord.objects.filter(principal=principal_id, key=key).first()
-    if existing is not None:
-        return _replay(existing, fingerprint)
+    first = _winner(request, principal_id, key)
+    if first is not None:
+        return first
     try:
         with transaction.atomic():
             status, body = handler()
             body = json.loads(json.dumps(body, default=str))
             if status < 300:
-                IdempotencyRecord.objects.create(
-                    principal=principal_id, key=key, method=request.method,
-                    path=request.path[:300], fingerprint=fingerprint, status_code=status,
-                    response=body,
-                )
+                _store(request, principal_id, key, status, body)
     except IntegrityError:
-        existing = IdempotencyRecord.objects.filter(principal=principal_id, key=key).first()
-        if existing is None:
+        winner = _winner(request, principal_id, key)
+        if winner is None:
             raise
-        return _replay(existing, fingerprint)
+        return winner
     return JsonResponse(body, status=status, safe=False)

@@ -13,11 +13,10 @@ from ninja import Field, Query, Router, Schema
 
 from jifen.core import errors
 from jifen.core.apiauth import principal
-from jifen.core.idempotency import idempotent
+from jifen.core.idempotency import idempotent, remember, replayed
 from jifen.core.pagination import CursorPage, paginate
 from jifen.core.roles import Cap, user_can
 from jifen.earning import selectors, services
-from jifen.earning.idempotency import remember, replayed
 from jifen.earning.models import Award, CompanyValue, Event, Rule, RuleVersion
 from jifen.ledger.amounts import from_units
 from jifen.people.models import Employee
