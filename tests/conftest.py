@@ -8,6 +8,14 @@ from jifen.core.roles import Role
 from tests.factories import PASSWORD, DepartmentFactory, EmployeeFactory
 
 
+def pytest_configure(config):
+    """Tests create many accounts; the production password hash (PBKDF2, ~1M rounds) costs
+    a large share of the suite's time and is not what any test checks."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Site settings and throttles live in the cache; no test may see another's."""
