@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from datetime import timedelta
 
 import pytest
@@ -107,6 +108,10 @@ class TestHistory:
         assert amounts({"category": "culture"}) == [7]
         assert amounts({"since": (start + timedelta(days=1)).isoformat(),
                         "until": (start + timedelta(days=6)).isoformat()}) == [7]
+        local = timezone.localtime(start + timedelta(days=5, minutes=1)).replace(tzinfo=None)
+        with warnings.catch_warnings():  # Django warns when handed a time without offset
+            warnings.simplefilter("error", RuntimeWarning)
+            assert amounts({"until": local.isoformat()}) == [7, 100]  # read as site time
 
     def test_history_pages_with_a_cursor(self, client, employee):
         for amount in range(1, 8):

@@ -29,6 +29,13 @@ def _local(moment: datetime | None) -> datetime | None:
     return timezone.localtime(moment) if moment is not None else None
 
 
+def _aware(moment: datetime | None) -> datetime | None:
+    """A time without an offset is read in the site's zone."""
+    if moment is not None and timezone.is_naive(moment):
+        return timezone.make_aware(moment)
+    return moment
+
+
 class ExpiringOut(Schema):
     amount: PointsOut
     expires_at: datetime
@@ -119,7 +126,7 @@ def my_transactions(request: HttpRequest, filters: Query[HistoryFilters]) -> dic
     """The signed-in employee's history, newest first, with the running balance."""
     employee = principal(request).require_employee()
     entries = selectors.history(employee=employee, kind=filters.kind, category=filters.category,
-                                since=filters.since, until=filters.until)
+                                since=_aware(filters.since), until=_aware(filters.until))
     return paginate(entries, cursor=filters.cursor, limit=filters.limit, key="pk",
                     descending=True)
 
