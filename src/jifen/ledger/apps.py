@@ -10,7 +10,15 @@ class LedgerConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_save
 
-        from jifen.ledger.receivers import open_employee_accounts
+        from jifen.ledger.receivers import (
+            open_employee_accounts,
+            open_imported_accounts,
+            settle_leaver,
+        )
+        from jifen.people.signals import employee_left, employees_created
 
         post_save.connect(open_employee_accounts, sender="people.Employee",
                           dispatch_uid="ledger.open_employee_accounts")
+        employees_created.connect(open_imported_accounts,
+                                  dispatch_uid="ledger.open_imported_accounts")
+        employee_left.connect(settle_leaver, dispatch_uid="ledger.settle_leaver")

@@ -14,3 +14,17 @@ def open_employee_accounts(sender: Any, instance: Any, created: bool, raw: bool 
         from jifen.ledger.services import open_accounts
 
         open_accounts(employee_ids=[instance.pk])
+
+
+def open_imported_accounts(sender: Any, employee_ids: list[int], **kwargs: Any) -> None:
+    """Employees created in bulk get their wallets and holds in the import's transaction."""
+    from jifen.ledger.services import open_accounts
+
+    open_accounts(employee_ids=employee_ids)
+
+
+def settle_leaver(sender: Any, employee: Any, actor: Any = None, **kwargs: Any) -> None:
+    """A leaver's points follow the leaving policy (kept, or forfeited once)."""
+    from jifen.ledger.services import apply_leaving_policy
+
+    apply_leaving_policy(employee=employee, actor=actor)

@@ -21,6 +21,7 @@ from jifen.core import errors, throttle
 from jifen.core.roles import Role
 from jifen.core.services import record_audit, snapshot
 from jifen.integrations.services import hash_secret
+from jifen.people import signals
 from jifen.people.models import AccessToken, Department, Employee, EmployeeStatus, User
 
 DEPARTMENT_FIELDS = ("code", "name", "parent", "manager")
@@ -245,13 +246,16 @@ def upsert_employee(*, data: EmployeeData, actor: Any = None) -> tuple[Employee,
     employee.position = data.position.strip()
     employee.grade = data.grade.strip()
     employee.hire_date = data.hire_date
-    if data.status == EmployeeStatus.LEFT and employee.status != EmployeeStatus.LEFT:
+    just_left = data.status == EmployeeStatus.LEFT and employee.status != EmployeeStatus.LEFT
+    if just_left:
         employee.left_on = timezone.localdate()
     elif data.status == EmployeeStatus.ACTIVE:
         employee.left_on = None
     employee.status = data.status
     employee.user = _ensure_account(employee, data)
     employee.save()
+    if just_left and not created:
+        signals.employee_left.send(sender=Employee, employee=employee, actor=actor)
     after = _employee_audit_snapshot(employee)
     if created or before != after:
         record_audit(
@@ -310,6 +314,7 @@ def mark_employee_left(*, employee: Employee, actor: Any, left_on: date | None =
         )
     record_audit(actor=actor, action="employee.left", obj=employee, before=before,
                  after=_employee_audit_snapshot(employee))
+    signals.employee_left.send(sender=Employee, employee=employee, actor=actor)
     return employee
 
 
@@ -573,6 +578,7 @@ def import_employees(*, rows: list[EmployeeData], actor: Any, reference: str = "
     to_update: list[tuple[Employee, set[str]]] = []
     unchanged = 0
     newly_left_user_ids: list[int] = []
+    newly_left: list[Employee] = []
     for data, user in zip(rows, row_users, strict=True):
         number = data.employee_no.strip()
         employee = existing.get(number)
@@ -593,8 +599,10 @@ def import_employees(*, rows: list[EmployeeData], actor: Any, reference: str = "
         employee.hire_date = data.hire_date
         if data.status == EmployeeStatus.LEFT and employee.status != EmployeeStatus.LEFT:
             employee.left_on = today
-            if not created and old_user_id:
-                newly_left_user_ids.append(old_user_id)
+            if not created:
+                newly_left.append(employee)
+                if old_user_id:
+                    newly_left_user_ids.append(old_user_id)
         elif data.status == EmployeeStatus.ACTIVE:
             employee.left_on = None
         employee.status = data.status
@@ -617,6 +625,13 @@ def import_employees(*, rows: list[EmployeeData], actor: Any, reference: str = "
         AccessToken.objects.filter(user_id__in=chunk, revoked_at__isnull=True).update(
             revoked_at=now
         )
+    if to_create:
+        numbers = [e.employee_no for e in to_create]
+        created_ids = [pk for chunk in _chunked(numbers) for pk in
+                       Employee.objects.filter(employee_no__in=chunk).values_list("pk", flat=True)]
+        signals.employees_created.send(sender=Employee, employee_ids=created_ids)
+    for employee in newly_left:
+        signals.employee_left.send(sender=Employee, employee=employee, actor=actor)
 
     group = Group.objects.get_or_create(name=Role.EMPLOYEE)[0]
     membership = User.groups.through
