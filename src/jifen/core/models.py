@@ -14,7 +14,9 @@ class Capability(models.Model):
     class Meta:
         managed = False
         default_permissions = ()
-        permissions = [(c.value, str(c.label)) for c in Cap]
+        # Names stay in plain English codenames: a translated label would make every
+        # `makemigrations` run under another language see a change.
+        permissions = [(c.value, c.value.replace("_", " ")) for c in Cap]
 
     def __str__(self) -> str:
         return "capability"

@@ -90,7 +90,8 @@ def sync_role_groups(**_: object) -> None:
     perms = {}
     for cap in Cap:
         perm, _created = Permission.objects.get_or_create(
-            content_type=content_type, codename=cap.value, defaults={"name": str(cap.label)}
+            content_type=content_type, codename=cap.value,
+            defaults={"name": cap.value.replace("_", " ")},
         )
         perms[cap.value] = perm
     for role, caps in ROLE_CAPABILITIES.items():

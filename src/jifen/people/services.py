@@ -626,9 +626,11 @@ def import_employees(*, rows: list[EmployeeData], actor: Any, reference: str = "
             revoked_at=now
         )
     if to_create:
-        numbers = [e.employee_no for e in to_create]
-        created_ids = [pk for chunk in _chunked(numbers) for pk in
-                       Employee.objects.filter(employee_no__in=chunk).values_list("pk", flat=True)]
+        created_ids = [e.pk for e in to_create if e.pk is not None]
+        if len(created_ids) < len(to_create):  # a backend that returns no ids from bulk inserts
+            numbers = [e.employee_no for e in to_create]
+            created_ids = [pk for chunk in _chunked(numbers) for pk in Employee.objects
+                           .filter(employee_no__in=chunk).values_list("pk", flat=True)]
         signals.employees_created.send(sender=Employee, employee_ids=created_ids)
     for employee in newly_left:
         signals.employee_left.send(sender=Employee, employee=employee, actor=actor)
