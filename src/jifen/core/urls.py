@@ -7,6 +7,8 @@ from django.urls import include, path
 from jifen.core import views
 from jifen.earning.urls import console_urlpatterns as earning_console_urls
 from jifen.earning.urls import portal_urlpatterns as earning_portal_urls
+from jifen.ledger.urls import console_urlpatterns as ledger_console_urls
+from jifen.ledger.urls import portal_urlpatterns as ledger_portal_urls
 from jifen.mall.urls import console_urlpatterns as mall_console_urls
 from jifen.mall.urls import portal_urlpatterns as mall_portal_urls
 from jifen.people.urls import console_urlpatterns as people_console_urls
@@ -14,7 +16,7 @@ from jifen.people.urls import console_urlpatterns as people_console_urls
 portal_patterns = [
     path("", views.home, name="home"),
     *mall_portal_urls,
-    path("points/", views.points, name="points"),
+    *ledger_portal_urls,
     *earning_portal_urls,
     path("leaderboard/", views.leaderboard, name="leaderboard"),
 ]
@@ -24,6 +26,7 @@ console_patterns = [
     *people_console_urls,
     *earning_console_urls,
     *mall_console_urls,
+    *ledger_console_urls,
     path("activities/", views.activities, name="activities"),
     path("insights/", views.insights, name="insights"),
     path("settings/", views.site_settings, name="settings"),

@@ -1,0 +1,322 @@
+"""Ledger web pages: the employee's "My points" (balance, history, export) and the console's
+adjustments, ledger browser and outstanding points. Thin: parse, check permission, call a
+selector or service, render."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+
+from jifen.core import errors
+from jifen.core.permissions import require_capability
+from jifen.core.roles import Cap
+from jifen.ledger import selectors, services
+from jifen.ledger.amounts import format_points, from_units
+from jifen.ledger.forms import (
+    AccountFilterForm,
+    AdjustForm,
+    HistoryFilterForm,
+    TransactionFilterForm,
+)
+from jifen.ledger.models import Account, Entry, LotConsumption, Transaction
+from jifen.people.selectors import search_employees
+
+PAGE_SIZE = 20
+
+# What caused a movement, as a label and (when there is a page for it) a link.
+CAUSE_LABELS = {
+    "mall.order": gettext_lazy("Mall order"),
+    "earning.manageraward": gettext_lazy("Manager award"),
+    "earning.recognition": gettext_lazy("Recognition"),
+    "ledger.adjustment": gettext_lazy("Manual adjustment"),
+    "ledger.lot": gettext_lazy("Expiry"),
+    "ledger.transaction": gettext_lazy("Reversal"),
+    "people.employee": gettext_lazy("Employee record"),
+    "people.department": gettext_lazy("Department"),
+}
+PORTAL_CAUSE_LINKS = {"mall.order": "portal:order_detail"}
+CONSOLE_CAUSE_LINKS = {"mall.order": "console:mall_order",
+                       "ledger.transaction": "console:ledger_transaction"}
+
+
+def signed(units: int) -> str:
+    """Units as text with an explicit sign: "+100", "−50" (a true minus sign)."""
+    return ("+" if units > 0 else "−" if units < 0 else "") + format_points(abs(units))
+
+
+def _cause(txn: Transaction, links: dict[str, str]) -> dict[str, str]:
+    label = CAUSE_LABELS.get(txn.cause_type, txn.cause_type)
+    url = ""
+    if txn.cause_type in links and txn.cause_id.isdigit():
+        try:
+            url = reverse(links[txn.cause_type], args=[int(txn.cause_id)])
+        except NoReverseMatch:
+            url = ""
+    return {"label": str(label), "id": txn.cause_id, "url": url}
+
+
+def _line(entry: Entry, links: dict[str, str]) -> dict[str, Any]:
+    txn = entry.transaction
+    return {
+        "id": txn.pk,
+        "time": timezone.localtime(txn.created_at),
+        "kind": txn.get_kind_display(),
+        "category": txn.get_category_display() if txn.category else "",
+        "reason": txn.reason,
+        "amount": entry.amount,
+        "amount_text": signed(entry.amount),
+        "balance_after": (format_points(entry.balance_after)
+                          if entry.balance_after is not None else ""),
+        "cause": _cause(txn, links),
+    }
+
+
+# --- employee portal ---------------------------------------------------------------------
+
+@login_required
+def my_points(request: HttpRequest) -> HttpResponse:
+    employee = getattr(request.user, "employee", None)
+    form = HistoryFilterForm(request.GET or None)
+    context: dict[str, Any] = {"form": form, "employee": employee}
+    if employee is not None:
+        now = timezone.now()
+        wallet = selectors.balance(employee=employee, now=now)
+        horizon = now + timedelta(days=90)
+        filters = form.filters()
+        page = Paginator(selectors.history(employee=employee, **filters),
+                         PAGE_SIZE).get_page(request.GET.get("page"))
+        context.update({
+            "spendable": format_points(wallet.spendable),
+            "held": format_points(wallet.held),
+            "expiring_30": format_points(wallet.expiring_within(30, now)),
+            "expiring_90": format_points(wallet.expiring_within(90, now)),
+            "expiring": [{"amount": format_points(e["amount"]),
+                          "date": timezone.localtime(e["expires_at"]),
+                          "soon": e["expires_at"] <= now + timedelta(days=30)}
+                         for e in wallet.expiring if e["expires_at"] <= horizon],
+            "page": page,
+            "lines": [_line(entry, PORTAL_CAUSE_LINKS) for entry in page.object_list],
+            "filtered": any(filters.values()),
+            "query": request.GET.urlencode() if form.is_bound else "",
+        })
+    return render(request, "ledger/my_points.html", context)
+
+
+EXPORT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@login_required
+def my_points_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The signed-in employee's history with the page's filters, as CSV (UTF-8 with BOM,
+    for Excel) or XLSX."""
+    if fmt not in EXPORT_TYPES:
+        raise Http404
+    employee = getattr(request.user, "employee", None)
+    if employee is None:
+        raise Http404
+    form = HistoryFilterForm(request.GET or None)
+    entries = selectors.history(employee=employee, **form.filters())
+    header = [_("Time"), _("Type"), _("Category"), _("Reason"), _("Points"), _("Balance"),
+              _("Cause")]
+    rows = []
+    for entry in entries.iterator(chunk_size=500):
+        line = _line(entry, {})
+        rows.append([line["time"].strftime("%Y-%m-%d %H:%M:%S"), line["kind"], line["category"],
+                     line["reason"], entry.amount, entry.balance_after,
+                     " ".join(filter(None, [line["cause"]["label"], line["cause"]["id"]]))])
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        sheet.title = "points"
+        sheet.append(header)
+        for row in rows:
+            sheet.append([*row[:4], from_units(row[4]),
+                          from_units(row[5]) if row[5] is not None else None, row[6]])
+        out = io.BytesIO()
+        book.save(out)
+        body = out.getvalue()
+    else:
+        text = io.StringIO()
+        writer = csv.writer(text)
+        writer.writerow(header)
+        writer.writerows([*row[:4], format_points(row[4]),
+                          format_points(row[5]) if row[5] is not None else "", row[6]]
+                         for row in rows)
+        body = ("\ufeff" + text.getvalue()).encode()
+    response = HttpResponse(body, content_type=EXPORT_TYPES[fmt])
+    response["Content-Disposition"] = (
+        f'attachment; filename="points-{employee.employee_no}-{stamp}.{fmt}"')
+    return response
+
+
+# --- console: adjustments ----------------------------------------------------------------
+
+def _employee_picker(request: HttpRequest) -> dict[str, Any]:
+    q = request.GET.get("q", "").strip()[:80]
+    found = list(search_employees(user=request.user, q=q)[:20]) if q else []
+    return {"q": q, "found": found}
+
+
+@require_capability(Cap.ADJUST_POINTS)
+@require_http_methods(["GET", "POST"])
+def adjust(request: HttpRequest) -> HttpResponse:
+    """Pick an employee, enter ± amount and reason, confirm, post once. The idempotency
+    key is made when the form is first shown, so posting the confirmation twice (a double
+    click, a reload) moves the points once."""
+    visible = search_employees(user=request.user)
+    number = (request.POST.get("employee") if request.method == "POST"
+              else request.GET.get("employee", "")) or ""
+    employee = visible.filter(employee_no=number).first() if number else None
+    context: dict[str, Any] = {"employee": employee, **_employee_picker(request)}
+    if employee is None:
+        if number:
+            messages.error(request, _("Unknown employee %s.") % number)
+        return render(request, "ledger/console/adjust.html", context)
+    current = selectors.balance(employee=employee)
+    context["current"] = format_points(current.spendable)
+    if request.method == "GET":
+        form = AdjustForm(initial={"employee": employee.employee_no,
+                                   "key": uuid.uuid4().hex})
+        return render(request, "ledger/console/adjust.html", {**context, "form": form})
+    form = AdjustForm(request.POST)
+    if form.is_valid() and form.cleaned_data["employee"] != employee.employee_no:
+        raise Http404  # pragma: no cover - the employee comes from the same field
+    if not form.is_valid():
+        return render(request, "ledger/console/adjust.html", {**context, "form": form})
+    amount = form.cleaned_data["amount"]
+    if request.POST.get("confirm") != "1":
+        if amount < 0 and current.spendable + amount < 0:
+            form.add_error("amount", _("%(name)s has only %(points)s points to take away.") % {
+                "name": employee.name, "points": format_points(current.spendable)})
+            return render(request, "ledger/console/adjust.html", {**context, "form": form})
+        return render(request, "ledger/console/adjust_confirm.html", {
+            **context, "form": form, "amount": amount,
+            "amount_text": signed(amount),
+            "result": format_points(current.spendable + amount),
+        })
+    key = f"web:adjust:{request.user.pk}:{form.cleaned_data['key']}"
+    try:
+        txn = services.adjust(employee=employee, amount=amount,
+                              reason=form.cleaned_data["reason"], actor=request.user,
+                              idempotency_key=key)
+    except errors.JifenError as exc:
+        form.add_error(None, exc.message)
+        return render(request, "ledger/console/adjust.html", {**context, "form": form})
+    messages.success(request, _("Adjusted %(name)s by %(points)s points.") % {
+        "name": employee.name, "points": signed(amount)})
+    return redirect("console:ledger_transaction", pk=txn.pk)
+
+
+# --- console: ledger browser -------------------------------------------------------------
+
+@require_capability(Cap.VIEW_LEDGER)
+def transactions(request: HttpRequest) -> HttpResponse:
+    form = TransactionFilterForm(request.GET or None)
+    filters = form.filters()
+    txns = Transaction.objects.order_by("-pk")
+    if filters.get("kind"):
+        txns = txns.filter(kind=filters["kind"])
+    if filters.get("since"):
+        txns = txns.filter(created_at__gte=filters["since"])
+    if filters.get("until"):
+        txns = txns.filter(created_at__lt=filters["until"])
+    if filters.get("employee"):
+        who = filters["employee"]
+        txns = txns.filter(Exists(Entry.objects.filter(
+            Q(account__employee__employee_no__iexact=who) | Q(account__employee__name=who),
+            transaction=OuterRef("pk"))))
+    txns = txns.prefetch_related(Prefetch(
+        "entries", queryset=Entry.objects.filter(account__employee__isnull=False)
+        .select_related("account__employee").order_by("pk"), to_attr="employee_entries"))
+    page = Paginator(txns, 25).get_page(request.GET.get("page"))
+    rows = []
+    for txn in page.object_list:
+        names = []
+        for entry in txn.employee_entries:
+            label = f"{entry.account.employee.name} ({entry.account.employee.employee_no})"
+            if label not in names:
+                names.append(label)
+        rows.append({"txn": txn, "employees": names, "amount": format_points(txn.amount),
+                     "cause": _cause(txn, CONSOLE_CAUSE_LINKS)})
+    return render(request, "ledger/console/transactions.html", {
+        "form": form, "page": page, "rows": rows, "filtered": any(filters.values()),
+    })
+
+
+@require_capability(Cap.VIEW_LEDGER)
+def transaction_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    txn = get_object_or_404(Transaction.objects.select_related(
+        "actor", "reverses", "settles"), pk=pk)
+    entries = [{"entry": e, "amount": signed(e.amount),
+                "balance_after": format_points(e.balance_after)
+                if e.balance_after is not None else ""}
+               for e in txn.entries.select_related("account__employee",
+                                                   "account__department").order_by("pk")]
+    consumed = [{"use": c, "amount": format_points(c.amount),
+                 "parked": format_points(c.parked) if c.parked else ""}
+                for c in LotConsumption.objects.filter(transaction=txn)
+                .select_related("lot__wallet__employee", "lot__source_transaction")
+                .order_by("pk")]
+    return render(request, "ledger/console/transaction.html", {
+        "txn": txn, "amount": format_points(txn.amount), "entries": entries,
+        "consumed": consumed, "cause": _cause(txn, CONSOLE_CAUSE_LINKS),
+        "reversed_by": Transaction.objects.filter(reverses=txn).first(),
+    })
+
+
+@require_capability(Cap.VIEW_LEDGER)
+def accounts(request: HttpRequest) -> HttpResponse:
+    form = AccountFilterForm(request.GET or None)
+    rows = Account.objects.select_related("employee", "department").order_by("kind", "code")
+    if form.is_bound and form.is_valid():
+        if form.cleaned_data["kind"]:
+            rows = rows.filter(kind=form.cleaned_data["kind"])
+        if q := form.cleaned_data["q"].strip():
+            rows = rows.filter(Q(code__icontains=q) | Q(employee__employee_no__icontains=q)
+                               | Q(employee__name__icontains=q))
+    page = Paginator(rows, 25).get_page(request.GET.get("page"))
+    return render(request, "ledger/console/accounts.html", {
+        "form": form, "page": page,
+        "rows": [{"account": a, "balance": format_points(a.balance)} for a in page.object_list],
+    })
+
+
+@require_capability(Cap.VIEW_LEDGER)
+def outstanding(request: HttpRequest) -> HttpResponse:
+    """What the company owes in points, in total and per department (per head: per
+    employee holding points there)."""
+    departments = selectors.outstanding_by_department()
+    keys = ("spendable", "held", "expiring_30", "expiring_90", "expired_unswept", "employees")
+    totals = {k: sum(row[k] for row in departments) for k in keys}
+
+    def shown(row: dict[str, Any]) -> dict[str, Any]:
+        heads = row["employees"]
+        return {**row, **{k: format_points(row[k]) for k in keys if k != "employees"},
+                "per_head": format_points(row["spendable"] // heads) if heads else "",
+                "raw_spendable": row["spendable"]}
+
+    return render(request, "ledger/console/outstanding.html", {
+        "totals": shown(totals), "departments": [shown(row) for row in departments],
+    })
+
