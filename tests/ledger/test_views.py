@@ -356,3 +356,12 @@ def test_a_missing_reason_shows_an_error_and_changes_nothing(hr_admin, employee)
 
     assert response.context["form"].errors["reason"]
     assert spendable(employee) == 0
+
+
+def test_the_ledger_pages_speak_chinese_by_default(hr_admin, employee):
+    earn(employee, 10)
+    portal = login_client(employee.user).get(reverse("portal:points")).content.decode()
+    console = login_client(hr_admin.user).get(reverse("console:outstanding")).content.decode()
+
+    assert "我的积分" in portal and "未来 90 天内过期" in portal
+    assert "未兑付积分" in console and "人均" in console

@@ -41,10 +41,11 @@ PAGE_SIZE = 20
 # What caused a movement, as a label and (when there is a page for it) a link.
 CAUSE_LABELS = {
     "mall.order": gettext_lazy("Mall order"),
+    "earning.event": gettext_lazy("Earning event"),
     "earning.manageraward": gettext_lazy("Manager award"),
     "earning.recognition": gettext_lazy("Recognition"),
     "ledger.adjustment": gettext_lazy("Manual adjustment"),
-    "ledger.lot": gettext_lazy("Expiry"),
+    "ledger.lot": gettext_lazy("Points expired"),
     "ledger.transaction": gettext_lazy("Reversal"),
     "people.employee": gettext_lazy("Employee record"),
     "people.department": gettext_lazy("Department"),
