@@ -299,6 +299,8 @@ def test_hr_admin_adjusts_with_confirmation_once_even_when_confirmed_twice(hr_ad
 
     assert first.status_code == 302 and second.status_code == 302
     assert first["Location"] == second["Location"]
+    notices = [str(m) for m in second.wsgi_request._messages]
+    assert any("已经" in m or "already" in m for m in notices)
     assert spendable(employee) == 70
     assert _adjust_audits() == 1
     assert Transaction.objects.filter(kind=TransactionKind.ADJUST).count() == 1

@@ -217,6 +217,7 @@ def adjust(request: HttpRequest) -> HttpResponse:
             "result": format_points(current.spendable + amount),
         })
     key = f"web:adjust:{request.user.pk}:{form.cleaned_data['key']}"
+    posted_before = Transaction.objects.filter(idempotency_key=key).exists()
     try:
         txn = services.adjust(employee=employee, amount=amount,
                               reason=form.cleaned_data["reason"], actor=request.user,
@@ -224,8 +225,11 @@ def adjust(request: HttpRequest) -> HttpResponse:
     except errors.JifenError as exc:
         form.add_error(None, exc.message)
         return render(request, "ledger/console/adjust.html", {**context, "form": form})
-    messages.success(request, _("Adjusted %(name)s by %(points)s points.") % {
-        "name": employee.name, "points": signed(amount)})
+    if posted_before:
+        messages.info(request, _("This adjustment was already posted; nothing more changed."))
+    else:
+        messages.success(request, _("Adjusted %(name)s by %(points)s points.") % {
+            "name": employee.name, "points": signed(amount)})
     return redirect("console:ledger_transaction", pk=txn.pk)
 
 
