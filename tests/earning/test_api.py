@@ -56,6 +56,13 @@ class TestRulesApi:
         assert response.status_code == 422
         assert response.json()["error"]["code"] == "invalid_formula"
 
+    def test_preview_over_http_scores_a_sample_and_saves_nothing(self, client):
+        response = post(client, "/api/v1/rules/preview",
+                        {"rule": rule_body(), "payload": {"minutes": 12}}, key_with("admin"))
+        assert response.status_code == 200, response.content
+        assert "-5" in json.dumps(response.json())
+        assert Rule.objects.count() == 0
+
     def test_events_key_may_not_create_rules(self, client):
         response = post(client, "/api/v1/rules", rule_body(), key_with("events:write"))
         assert response.status_code == 403

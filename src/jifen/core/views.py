@@ -84,7 +84,6 @@ def _portal_placeholder(key: str):
     return view
 
 
-points = _portal_placeholder("points")
 leaderboard = _portal_placeholder("leaderboard")
 
 
@@ -101,6 +100,9 @@ CONSOLE_SECTIONS = [
     ("mall", gettext_lazy("Mall management"), "ti-building-store",
      gettext_lazy("Catalogue, stock, redemption windows, discounts and order fulfilment."),
      Cap.MANAGE_MALL),
+    ("ledger", gettext_lazy("Ledger"), "ti-book",
+     gettext_lazy("Every transaction, account and lot; adjustments and outstanding points."),
+     Cap.VIEW_LEDGER),
     ("activities", gettext_lazy("Activities"), "ti-gift",
      gettext_lazy("Lotteries with provably fair draws, and auctions."), Cap.MANAGE_ACTIVITIES),
     ("insights", gettext_lazy("Insights"), "ti-chart-bar",

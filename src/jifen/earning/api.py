@@ -9,6 +9,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from jifen.core import errors
@@ -255,7 +256,7 @@ def published_rules(request: HttpRequest) -> list[dict]:
     return selectors.published_rules()
 
 
-@router.patch("/rules/{rule_id}", response=RuleOut)
+@router.patch("/rules/{int:rule_id}", response=RuleOut)
 def update_rule(request: HttpRequest, rule_id: int, payload: RulePatch):
     """Change a rule (scope ``admin``): a new version with the reason and the diff."""
     caller = principal(request)
@@ -266,7 +267,7 @@ def update_rule(request: HttpRequest, rule_id: int, payload: RulePatch):
     return services.update_rule(rule=rule, actor=caller.actor, reason=reason, **changes)
 
 
-@router.get("/rules/{rule_id}/versions", response=list[VersionOut])
+@router.get("/rules/{int:rule_id}/versions", response=list[VersionOut])
 def rule_versions(request: HttpRequest, rule_id: int):
     caller = principal(request)
     if not caller.can("events:write"):
@@ -381,8 +382,9 @@ class PendingOut(Schema):
 def _approver(request: HttpRequest) -> Any:
     caller = principal(request)
     if caller.kind != "employee" or not user_can(caller.user, Cap.APPROVE_AWARDS):
-        raise errors.PermissionDenied("Approvals are decided by managers and HR with their "
-                                      "own token.", code="forbidden")
+        raise errors.PermissionDenied(
+            _("Approvals are decided by managers and HR with their own token."),
+            code="forbidden")
     return caller.user
 
 
@@ -434,7 +436,7 @@ def give(request: HttpRequest, payload: RecognitionIn):
     giver = caller.require_employee()
     recipient = Employee.objects.filter(employee_no=payload.recipient_employee_no).first()
     if recipient is None:
-        raise errors.NotFound("No such colleague.", code="unknown_employee")
+        raise errors.NotFound(_("No such colleague."), code="unknown_employee")
     value = (CompanyValue.objects.filter(name=payload.value, active=True).first()
              if payload.value else None)
 

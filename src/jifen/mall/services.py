@@ -530,8 +530,9 @@ def check_can_order(*, employee: Any, item: Item, now: datetime | None = None) -
         message = (_("The mall is closed for redemptions; it opens again on %(when)s.")
                    % {"when": timezone.localtime(opens).strftime("%Y-%m-%d %H:%M")}
                    if opens else _("The mall is closed for redemptions."))
+        opens_at = timezone.localtime(opens).isoformat() if opens else None
         raise errors.Conflict(message, code="window_closed",
-                              details={"next_opens_at": opens.isoformat() if opens else None})
+                              details={"next_opens_at": opens_at})
     problem = selectors.eligibility_problem(item, employee, timezone.localdate(now))
     if problem:
         raise errors.Conflict(problem, code="not_eligible")
