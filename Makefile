@@ -45,10 +45,9 @@ test-fast: python
 
 lint: python
 	$(BIN)/ruff check src tests bench scripts
-	$(BIN)/ruff format --check src tests bench scripts
 
+# Lint fixes only; the code is wrapped by hand (docs/decisions/0005-lint-not-formatter.md).
 format: python
-	$(BIN)/ruff format src tests bench scripts
 	$(BIN)/ruff check --fix src tests bench scripts
 
 clean:
