@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from django.core.cache import cache
 from django.test import Client
@@ -64,3 +67,46 @@ def hr_admin(make_role_employee):
 @pytest.fixture
 def super_admin(make_role_employee):
     return make_role_employee(Role.SUPER_ADMIN, name="超级管理员")
+
+
+# --- browser tests (Playwright for Python driving Debian's Chromium) ---------------------
+
+CHROMIUM = Path(os.environ.get("JIFEN_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: run scripts/setup-system.sh")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; Django would then refuse ORM
+    # calls from the test body as "async-unsafe" although they are ordinary blocking calls.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def open_page(browser, live_server):
+    """open_page(viewport) → a fresh page (own cookies) whose relative URLs hit the live
+    server."""
+    contexts = []
+
+    def open_(viewport: dict):
+        context = browser.new_context(viewport=viewport, base_url=live_server.url,
+                                      locale="zh-CN")
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_
+    for context in contexts:
+        context.close()

@@ -10,20 +10,14 @@ from jifen.core.roles import Role
 from jifen.earning import services
 from jifen.earning.models import Rule
 from jifen.ledger import services as ledger
-from tests.browser.conftest import (  # noqa: F401 - fixtures
-    DESKTOP,
-    _quick_passwords,
-    browser,
-    open_page,
-    sign_in,
-)
+from tests.browser.conftest import DESKTOP, sign_in
 from tests.earning.conftest import event
 from tests.factories import PASSWORD, DepartmentFactory, EmployeeFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_rule_edit_approval_and_points_arrive(open_page, verify_clean):  # noqa: F811
+def test_rule_edit_approval_and_points_arrive(open_page, verify_clean):
     if hasattr(ledger, "ensure_company_accounts"):
         ledger.ensure_company_accounts()
     services.ensure_builtin_event_types()
