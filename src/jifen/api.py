@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.db import connection
+from django.db import DataError, connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
@@ -110,6 +110,15 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 @api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return error_response(request, 404, "not_found", _("Not found."))
+
+
+@api.exception_handler(DataError)
+def on_data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
+    # The database refused a value the schema let through (too long for its column, out of
+    # range): the caller's input, not our failure.
+    logger.warning("Database refused a value in %s %s: %s", request.method, request.path, exc)
+    return error_response(request, 422, "invalid_value",
+                          _("A value is too long or out of range."))
 
 
 @api.exception_handler(Exception)

@@ -50,3 +50,34 @@ def test_api_errors_answered_before_our_handlers_still_use_the_error_shape(clien
     assert wrong_method.status_code == 405
     assert wrong_method.json()["error"]["code"] == "method_not_allowed"
     assert "GET" in wrong_method["Allow"]
+
+
+@pytest.mark.django_db
+def test_text_with_nul_characters_is_a_400_not_a_database_error(client):
+    from jifen.integrations.services import create_api_key
+
+    key = create_api_key(name="k", scopes=["admin"])[1]
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+    in_query = client.get("/api/v1/employees?q=a%00b", **auth)
+    assert in_query.status_code == 400
+    assert in_query.json()["error"]["code"] == "malformed_request"
+    in_body = client.put("/api/v1/departments/X", data='{"name": "a\\u0000b"}',
+                         content_type="application/json", **auth)
+    assert in_body.status_code == 400
+
+
+@pytest.mark.django_db
+def test_a_value_the_database_refuses_is_a_422(client, monkeypatch):
+    from django.db import DataError
+
+    from jifen.integrations.services import create_api_key
+    from jifen.people import selectors
+
+    def refuse(**kwargs):
+        raise DataError("value too long for type character varying(40)")
+
+    monkeypatch.setattr(selectors, "search_employees", refuse)
+    key = create_api_key(name="k", scopes=["admin"])[1]
+    response = client.get("/api/v1/employees", HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_value"

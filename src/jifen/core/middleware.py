@@ -45,6 +45,16 @@ _CODES_BY_STATUS = {400: "malformed_request", 404: "not_found", 405: "method_not
                     413: "request_too_large"}
 
 
+def _has_nul(request: HttpRequest) -> bool:
+    query = request.META.get("QUERY_STRING", "")
+    if "%00" in query or "\x00" in query or "\x00" in request.path:
+        return True
+    if request.method in ("POST", "PUT", "PATCH") and request.content_type == "application/json":
+        body = request.body
+        return b"\x00" in body or b"\\u0000" in body
+    return False
+
+
 class ApiErrorShapeMiddleware:
     """Under /api/, every error is JSON in the error shape — including the ones Django or
     ninja answer before our handlers run (unknown path → 404, wrong method → 405, a body
@@ -54,6 +64,15 @@ class ApiErrorShapeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(_API_PREFIX) and _has_nul(request):
+            from django.http import JsonResponse
+
+            # No database stores text with NUL characters (PostgreSQL refuses it outright).
+            return JsonResponse({"error": {
+                "code": "malformed_request",
+                "message": "Text may not contain NUL (\\u0000) characters.",
+                "details": {},
+            }}, status=400)
         response = self.get_response(request)
         if (
             request.path.startswith(_API_PREFIX)
