@@ -129,6 +129,20 @@ class TestNotices:
         assert (notice.employee, notice.amount, notice.expires_at) == (
             alice, 10, local(2026, 1, 1))
 
+    def test_the_employee_gets_one_in_app_message_however_many_lots_expire(
+        self, alice, year_end_policy
+    ):
+        from jifen.notifications.models import Notification
+
+        earn(alice, 10, now=local(2024, 3, 1))
+        earn(alice, 5, now=local(2024, 4, 1))
+        services.record_expiry_notices(now=local(2025, 12, 5))
+        services.record_expiry_notices(now=local(2025, 12, 5))
+        message = Notification.objects.get(recipient=alice.user)
+        assert message.kind == "points_expiring"
+        assert "15" in message.title and "2026-01-01" in message.title
+        assert message.url == "/points/"
+
     def test_spent_points_get_no_notice(self, alice, year_end_policy):
         earn(alice, 10, now=local(2024, 3, 1))
         spend(alice, 10, now=local(2024, 4, 1))

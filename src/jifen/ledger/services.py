@@ -995,7 +995,40 @@ def record_expiry_notices(*, now: datetime | None = None, days: int | None = Non
         if not is_tenure_exempt(policy, hire_date, now)
     ]
     ExpiryNotice.objects.bulk_create(notices, ignore_conflicts=True)
+    _tell_about_expiry(notices, now)
     return len(notices)
+
+
+def _tell_about_expiry(notices: list[ExpiryNotice], now: datetime) -> None:
+    """One in-app message per employee and day, however many lots it covers (a message per
+    lot is the notification overload employees complain about)."""
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    from jifen.ledger.amounts import format_points
+    from jifen.notifications.services import notify
+    from jifen.people.models import Employee
+
+    by_employee: dict[int, list[ExpiryNotice]] = {}
+    for notice in notices:
+        by_employee.setdefault(notice.employee_id, []).append(notice)
+    users = dict(Employee.objects.filter(pk__in=by_employee, user__isnull=False)
+                 .values_list("pk", "user"))
+    today = timezone.localdate(now)
+    for employee_id, items in by_employee.items():
+        if employee_id not in users:
+            continue
+        soonest = timezone.localdate(min(n.expires_at for n in items))
+        notify(
+            recipient=get_user_model()(pk=users[employee_id]),
+            kind="points_expiring",
+            title=_("%(points)s points expire soon, the first on %(date)s") % {
+                "points": format_points(sum(n.amount for n in items)),
+                "date": soonest.isoformat()},
+            body=_("Spend them in the mall before they expire."),
+            url=reverse("portal:points"),
+            dedupe_key=f"points-expiring:{employee_id}:{today.isoformat()}",
+        )
 
 
 # --- policy ---------------------------------------------------------------------------
