@@ -280,3 +280,29 @@ def test_moving_an_employee_is_audited_with_department_codes(client, department)
     put(client, "/api/v1/employees/E960", {"name": "钱多", "department_code": "OPS"}, token)
     entry = AuditEntry.objects.get(action="employee.update")
     assert ("department", department.code, "OPS") in entry.changes()
+
+
+@pytest.mark.django_db
+class TestAccountsCannotBeTakenOver:
+    def test_an_upsert_cannot_adopt_an_admin_login_or_reset_its_password(self, client,
+                                                                         department):
+        from jifen.people.models import User
+
+        boss = User.objects.create_user("boss", password="Boss-Pass-2026", is_superuser=True)
+        response = put(client, "/api/v1/employees/E999", {
+            "name": "n", "department_code": department.code, "username": "boss",
+            "initial_password": "Hijack-Pass-4321"}, key_with("employees:write"))
+        assert response.status_code == 409
+        assert response.json()["error"]["code"] == "username_taken"
+        boss.refresh_from_db()
+        assert boss.check_password("Boss-Pass-2026")
+
+    def test_initial_password_does_not_replace_a_password_already_set(self, client, employee):
+        token = key_with("employees:write")
+        response = put(client, f"/api/v1/employees/{employee.employee_no}", {
+            "name": employee.name, "department_code": employee.department.code,
+            "initial_password": "Hijack-Pass-4321"}, token)
+        assert response.status_code == 200
+        employee.user.refresh_from_db()
+        assert employee.user.check_password("Jifen-Test-2026")
+        assert not employee.user.check_password("Hijack-Pass-4321")

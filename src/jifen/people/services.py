@@ -265,13 +265,25 @@ def upsert_employee(*, data: EmployeeData, actor: Any = None) -> tuple[Employee,
     return employee, created
 
 
+_ADMIN_ROLES = (Role.HR_ADMIN, Role.MALL_ADMIN, Role.AUDITOR, Role.SUPER_ADMIN)
+
+
+def _is_privileged(user: User) -> bool:
+    """An account with admin powers is never adopted by an employee upsert or import."""
+    return (user.is_superuser or user.is_staff
+            or user.groups.filter(name__in=_ADMIN_ROLES).exists())
+
+
 def _ensure_account(employee: Employee, data: EmployeeData) -> User:
     username = (data.username or "").strip() or None
     user = employee.user
     if user is None:
         username = username or employee.employee_no
         user = User.objects.filter(username=username).first()
-        if user is not None and hasattr(user, "employee") and user.employee.pk != employee.pk:
+        if user is not None and (
+            (hasattr(user, "employee") and user.employee.pk != employee.pk)
+            or _is_privileged(user)
+        ):
             raise errors.Conflict(_("The username %s is taken.") % username, code="username_taken")
         if user is None:
             user = User(username=username)
@@ -280,7 +292,9 @@ def _ensure_account(employee: Employee, data: EmployeeData) -> User:
         if User.objects.filter(username=username).exclude(pk=user.pk).exists():
             raise errors.Conflict(_("The username %s is taken.") % username, code="username_taken")
         user.username = username
-    if data.initial_password:
+    # An initial password, as the name says: it never replaces a password already set, so an
+    # upsert cannot be used to take over someone's login.
+    if data.initial_password and not user.has_usable_password():
         try:
             validate_password(data.initial_password, user)
         except DjangoValidationError as exc:
@@ -459,9 +473,11 @@ def check_employee_rows(
         if own_user_id:
             taken = holder.pk != own_user_id
         else:
-            # An account with no employee is taken over, as upsert_employee does.
+            # An account with no employee is taken over, as upsert_employee does — unless it
+            # holds admin powers.
             linked = getattr(holder, "employee", None)
-            taken = linked is not None and linked.employee_no != data.employee_no.strip()
+            taken = (linked is not None and linked.employee_no != data.employee_no.strip()) or (
+                _is_privileged(holder))
         if taken:
             add(index, "username", _("The username %s is taken.") % target)
     for username, indexes in rows_by_username.items():
@@ -555,7 +571,7 @@ def import_employees(*, rows: list[EmployeeData], actor: Any, reference: str = "
         changed = {k for k, v in values.items() if getattr(user, k) != v}
         for key, value in values.items():
             setattr(user, key, value)
-        if data.initial_password:
+        if data.initial_password and (user.pk is None or not user.has_usable_password()):
             try:
                 validate_password(data.initial_password, user)
             except DjangoValidationError as exc:
