@@ -91,6 +91,19 @@ class TestEventsApi:
             "category": "attendance", "formula": {"kind": "fixed", "points": 10}}, admin)
         return key_with("events:write")
 
+    def test_an_impossible_date_is_rejected_on_its_own(self, client, employee, verify_clean):
+        key = self._setup(client)
+        events = [{"source": "att", "id": n, "type": "attendance_full_month",
+                   "employee_no": employee.employee_no, "occurred_at": when,
+                   "payload": {"month": "2024-02"}}
+                  for n, when in [(1, "2024-02-30T10:00:00+08:00"),
+                                  (2, "2024-02-28T10:00:00+99:00"),
+                                  (3, "2024-02-29T10:00:00+08:00")]]
+        response = post(client, "/api/v1/events", {"events": events}, key)
+        assert response.status_code == 200, response.content
+        assert [r["status"] for r in response.json()["results"]] == [
+            "rejected", "rejected", "credited"]
+
     def test_each_event_gets_its_own_answer_and_bad_ones_do_not_block(self, client, employee,
                                                                       verify_clean):
         key = self._setup(client)

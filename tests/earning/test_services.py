@@ -178,6 +178,23 @@ class TestApprovals:
             services.approve_award(award=award, actor=manager.user, points=50)
         verify_clean()
 
+    def test_an_award_for_someone_who_has_left_can_only_be_rejected(
+            self, team, make_rule, verify_clean):
+        from jifen.people.services import mark_employee_left
+
+        _dept, manager, worker = team
+        make_rule(event_type="helped_colleague", category="teamwork",
+                  formula={"kind": "range", "min": 30, "max": 80})
+        ingest(event(worker, "helped_colleague"))
+        award = Award.objects.get()
+        mark_employee_left(employee=worker, actor=manager.user)
+        with pytest.raises(errors.Conflict) as exc:
+            services.approve_award(award=award, actor=manager.user, points=50)
+        assert exc.value.code == "inactive_employee"
+        assert spendable(worker) == 0
+        services.reject_award(award=award, actor=manager.user, reason="left the company")
+        verify_clean()
+
     def test_manager_of_another_team_and_the_employee_cannot_decide(self, team, make_rule):
         _dept, _manager, worker = team
         other = DepartmentFactory(code="FIN")

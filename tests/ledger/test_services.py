@@ -265,6 +265,13 @@ class TestAdjust:
                             idempotency_key=key())
         assert not AuditEntry.objects.filter(action="ledger.adjust").exists()
 
+    def test_nobody_may_adjust_their_own_points(self, hr_admin):
+        with pytest.raises(errors.PermissionDenied) as exc:
+            services.adjust(employee=hr_admin, amount=10000, reason="bonus",
+                            actor=hr_admin.user, idempotency_key=key())
+        assert exc.value.code == "self_adjustment"
+        assert wallet(hr_admin).balance == 0
+
     @pytest.mark.parametrize("reason", ["", "   "])
     def test_an_adjustment_needs_a_reason(self, alice, hr_admin, reason):
         with pytest.raises(errors.ValidationError) as exc:

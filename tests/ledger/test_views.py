@@ -158,6 +158,16 @@ def test_export_xlsx_contains_exactly_the_filtered_own_rows(employee, department
     assert rows[1][5] == 40
 
 
+def test_a_reason_that_looks_like_a_formula_stays_text_in_the_export(employee):
+    earn(employee, 50, reason='=HYPERLINK("http://evil.example","x")')
+
+    response = login_client(employee.user).get(reverse("portal:points_export", args=["xlsx"]))
+
+    cell = load_workbook(io.BytesIO(response.content)).active.cell(row=2, column=4)
+    assert cell.data_type == "s"
+    assert cell.value == '\'=HYPERLINK("http://evil.example","x")'
+
+
 def test_export_of_an_unknown_format_is_404(employee):
     response = login_client(employee.user).get(reverse("portal:points_export", args=["pdf"]))
 

@@ -228,6 +228,20 @@ class TestCodePools:
             order(buyer, item)
         assert exc.value.code == "out_of_stock"
 
+    def test_a_code_order_is_for_one_code(self, buyer, make_item, mall_admin):
+        item = make_item(fulfilment=Fulfilment.CODE, auto_approve=True, points=100)
+        services.import_codes(item=item, codes=["C1", "C2", "C3", "C4"], actor=mall_admin.user)
+        with pytest.raises(errors.ValidationError) as exc:
+            order(buyer, item, quantity=3)
+        assert exc.value.code == "invalid_quantity"
+        assert Item.objects.get(pk=item.pk).stock == 4
+
+    def test_switching_an_item_to_codes_makes_its_stock_the_unused_codes(
+            self, make_item, mall_admin):
+        item = make_item(stock=50)
+        services.update_item(item=item, actor=mall_admin.user, fulfilment=Fulfilment.CODE)
+        assert Item.objects.get(pk=item.pk).stock == 0
+
 
 class TestWindows:
     def test_monthly_window_refuses_outside_days_and_says_when_it_opens(

@@ -550,7 +550,10 @@ def _parse_event(raw: EventIn) -> tuple[datetime | None, str]:
         return None, _("source is at most 60 and id at most 120 characters.")
     moment = raw.occurred_at
     if isinstance(moment, str):
-        moment = parse_datetime(moment)
+        try:
+            moment = parse_datetime(moment)
+        except ValueError:  # well-formed but impossible, e.g. 30 February or +99:00
+            moment = None
     if not isinstance(moment, datetime):
         return None, _("occurred_at must be an ISO 8601 date and time.")
     if timezone.is_naive(moment):
@@ -738,6 +741,10 @@ def approve_award(*, award: Award, actor: Any, points: int, reason: str = "") ->
     them, within the rule's caps (409 ``cap_reached`` names what is left). The employee is
     notified. Audited."""
     award = _pending_award(award, actor)
+    if award.employee.status != EmployeeStatus.ACTIVE:
+        raise errors.Conflict(
+            _("%s has left the company; this award can only be rejected.") % award.employee.name,
+            code="inactive_employee")
     if isinstance(points, bool) or not isinstance(points, int):
         raise errors.ValidationError(_("Points must be a whole number."), code="invalid_amount")
     units = points * _scale()

@@ -777,6 +777,10 @@ def adjust(
     if not reason:
         raise errors.ValidationError(_("Give a reason for the adjustment."),
                                      code="reason_required")
+    actor_employee_id = getattr(getattr(actor, "employee", None), "pk", None)
+    if actor_employee_id is not None and actor_employee_id == employee.pk:
+        raise errors.PermissionDenied(_("Nobody may adjust their own points."),
+                                      code="self_adjustment")
     key = _check_key(idempotency_key)
     now = now or timezone.now()
     policy = ledger_policy()

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from jifen.core import errors
+from jifen.core.exports import safe_row
 from jifen.core.permissions import require_capability
 from jifen.core.roles import Cap
 from jifen.ledger import selectors, services
@@ -152,8 +153,8 @@ def my_points_export(request: HttpRequest, fmt: str) -> HttpResponse:
         sheet.title = "points"
         sheet.append(header)
         for row in rows:
-            sheet.append([*row[:4], from_units(row[4]),
-                          from_units(row[5]) if row[5] is not None else None, row[6]])
+            sheet.append(safe_row([*row[:4], from_units(row[4]),
+                                   from_units(row[5]) if row[5] is not None else None, row[6]]))
         out = io.BytesIO()
         book.save(out)
         body = out.getvalue()
@@ -161,8 +162,8 @@ def my_points_export(request: HttpRequest, fmt: str) -> HttpResponse:
         text = io.StringIO()
         writer = csv.writer(text)
         writer.writerow(header)
-        writer.writerows([*row[:4], format_points(row[4]),
-                          format_points(row[5]) if row[5] is not None else "", row[6]]
+        writer.writerows(safe_row([*row[:4], format_points(row[4]),
+                                   format_points(row[5]) if row[5] is not None else "", row[6]])
                          for row in rows)
         body = ("\ufeff" + text.getvalue()).encode()
     response = HttpResponse(body, content_type=EXPORT_TYPES[fmt])

@@ -176,10 +176,9 @@ def update_item(*, item: Item, actor: Any, **changes: Any) -> Item:
     departments = changes.pop("eligible_departments", None)
     item = Item.objects.select_for_update().get(pk=item.pk)
     before = snapshot(item, ITEM_FIELDS)
-    if item.fulfilment == Fulfilment.CODE or changes.get("fulfilment") == Fulfilment.CODE:
-        changes.pop("stock", None)  # a code item's stock is its count of unused codes
-        if item.stock is None:
-            changes["stock"] = selectors.remaining_codes(item)
+    if changes.get("fulfilment", item.fulfilment) == Fulfilment.CODE:
+        # A code item's stock is its count of unused codes, whatever it was before.
+        changes["stock"] = selectors.remaining_codes(item)
     for name, value in changes.items():
         setattr(item, name, value)
     item.search_text = item_search_text(item)
@@ -602,6 +601,10 @@ def _create_order(*, employee: Any, item_id: int, key: str, quantity: int,
                   address: ShippingAddress | None, actor: Any, now: datetime) -> Order:
     item = Item.objects.select_related("category__parent").get(pk=item_id)
     check_can_order(employee=employee, item=item, now=now)
+    if item.fulfilment == Fulfilment.CODE and quantity != 1:
+        # One order reveals one code; several codes are several orders.
+        raise errors.ValidationError(_("Codes are redeemed one per order."),
+                                     code="invalid_quantity")
     address_data = None
     if item.fulfilment == Fulfilment.SHIPPED:
         if address is None:

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from jifen.core import errors
+from jifen.core.exports import safe_row
 from jifen.core.permissions import htmx_partial, require_capability
 from jifen.core.roles import Cap
 from jifen.ledger import selectors as ledger_selectors
@@ -373,7 +374,7 @@ def order_export(request: HttpRequest, fmt: str) -> HttpResponse:
         sheet.title = "orders"
         sheet.append(header)
         for row in rows:
-            sheet.append(row)
+            sheet.append(safe_row(row))
         out = io.BytesIO()
         book.save(out)
         response = HttpResponse(out.getvalue(), content_type=(
@@ -382,7 +383,7 @@ def order_export(request: HttpRequest, fmt: str) -> HttpResponse:
         out_text = io.StringIO()
         writer = csv.writer(out_text)
         writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerows(safe_row(row) for row in rows)
         response = HttpResponse(("\ufeff" + out_text.getvalue()).encode(),
                                 content_type="text/csv; charset=utf-8")
     else:

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from jifen.core import errors
+from jifen.core.exports import safe_row
 from jifen.core.middleware import client_ip
 from jifen.core.permissions import forbidden, htmx_partial, require_capability
 from jifen.core.roles import Cap, Role, user_can, user_roles
@@ -179,7 +180,7 @@ def people_export(request: HttpRequest) -> HttpResponse:
         buffer.write("\ufeff")
         writer = csv.writer(buffer)
         writer.writerow(headers)
-        writer.writerows(_export_rows(employees.iterator()))
+        writer.writerows(safe_row(row) for row in _export_rows(employees.iterator()))
         response = HttpResponse(buffer.getvalue().encode("utf-8"),
                                 content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="employees-{stamp}.csv"'
@@ -194,7 +195,7 @@ def people_export(request: HttpRequest) -> HttpResponse:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in _export_rows(employees.iterator()):
-        sheet.append(row)
+        sheet.append(safe_row(row))
     sheet.freeze_panes = "A2"
     for column, width in zip("ABCDEFGHIJK", (14, 12, 16, 14, 26, 16, 16, 8, 12, 8, 12),
                              strict=True):
