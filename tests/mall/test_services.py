@@ -243,6 +243,19 @@ class TestCodePools:
         assert Item.objects.get(pk=item.pk).stock == 0
 
 
+class TestRaces:
+    def test_a_cancel_that_lands_after_an_approval_is_refused(self, buyer, make_item,
+                                                               mall_admin):
+        placed = order(buyer, make_item())
+        services.approve_order(order=placed, actor=mall_admin.user)
+        # The owner's cancel read the order while it was still submitted; the status change
+        # itself must look again.
+        with pytest.raises(errors.Conflict) as exc:
+            services._move(placed, "cancel", actor=buyer.user)
+        assert exc.value.code == "invalid_transition"
+        assert Order.objects.get(pk=placed.pk).status == OrderStatus.APPROVED
+
+
 class TestWindows:
     def test_monthly_window_refuses_outside_days_and_says_when_it_opens(
             self, buyer, make_item, mall_admin):

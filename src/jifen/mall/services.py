@@ -694,7 +694,10 @@ def _move(order: Order, action: str, *, actor: Any, note: str = "",
     current = Order.objects.select_related("item").get(pk=order.pk)
     wrong_kind = ((action == "ship" and current.fulfilment != Fulfilment.SHIPPED)
                   or (action == "fulfil" and current.fulfilment == Fulfilment.SHIPPED))
-    if current.status not in sources or wrong_kind:
+    # Checked again on this fresh read: an approval may have landed since the caller looked.
+    approved_but_listed = (action == "cancel" and current.status == OrderStatus.APPROVED
+                           and current.item.status != ItemStatus.DELISTED)
+    if current.status not in sources or wrong_kind or approved_but_listed:
         raise _refuse(current, action)
     moved = Order.objects.filter(pk=order.pk, status=current.status).update(
         status=target, updated_at=now, **fields)
