@@ -74,3 +74,38 @@ def test_without_a_key_every_call_runs():
     idempotent(request({"a": 1}, key=None), "user:1", make_thing(calls))
     idempotent(request({"a": 1}, key=None), "user:1", make_thing(calls))
     assert len(calls) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deadlock_inside_the_keyed_block_is_retried_from_the_start():
+    from django.db import OperationalError
+
+    calls: list = []
+
+    def deadlocks_once():
+        calls.append(1)
+        AuditEntry.objects.create(action="thing.create", object_type="thing")
+        if len(calls) == 1:
+            raise OperationalError(1213, "Deadlock found when trying to get lock")
+        return 201, {"id": len(calls)}
+
+    response = idempotent(request({"a": 1}), "user:1", deadlocks_once)
+    assert response.status_code == 201
+    assert len(calls) == 2
+    assert AuditEntry.objects.filter(action="thing.create").count() == 1
+    assert IdempotencyRecord.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_other_database_errors_are_not_retried():
+    from django.db import OperationalError
+
+    calls: list = []
+
+    def broken():
+        calls.append(1)
+        raise OperationalError(2006, "MySQL server has gone away")
+
+    with pytest.raises(OperationalError):
+        idempotent(request({"a": 1}), "user:1", broken)
+    assert len(calls) == 1

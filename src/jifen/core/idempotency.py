@@ -12,18 +12,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
+import time
 from collections.abc import Callable
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
+from jifen.core.db import is_transient_db_error
 from jifen.core.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
+RETRIES = 3
 
 
 def _fingerprint(request: HttpRequest) -> str:
@@ -102,15 +106,24 @@ def idempotent(
     first = _winner(request, principal_id, key)
     if first is not None:
         return first
-    try:
-        with transaction.atomic():
-            status, body = handler()
-            body = json.loads(json.dumps(body, default=str))
-            if status < 300:
-                _store(request, principal_id, key, status, body)
-    except IntegrityError:
-        winner = _winner(request, principal_id, key)
-        if winner is None:
-            raise
-        return winner
+    # The handler's services run inside this block and so cannot retry a deadlock
+    # themselves; the block as a whole is retried instead (the database rolled it back).
+    attempts = 1 if transaction.get_connection().in_atomic_block else RETRIES
+    for attempt in range(1, attempts + 1):
+        try:
+            with transaction.atomic():
+                status, body = handler()
+                body = json.loads(json.dumps(body, default=str))
+                if status < 300:
+                    _store(request, principal_id, key, status, body)
+            break
+        except IntegrityError:
+            winner = _winner(request, principal_id, key)
+            if winner is None:
+                raise
+            return winner
+        except OperationalError as exc:
+            if attempt == attempts or not is_transient_db_error(exc):
+                raise
+            time.sleep(random.uniform(0, 0.02 * attempt))
     return JsonResponse(body, status=status, safe=False)

@@ -34,6 +34,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
+from jifen.core.db import is_transient_db_error
 from jifen.core.services import record_audit, snapshot
 from jifen.ledger import sql
 from jifen.ledger.expiry import ExpiryRule, compute_expires_at, is_tenure_exempt
@@ -215,15 +216,6 @@ def _replayed(key: str, *kinds: str) -> Transaction | None:
     return txn
 
 
-def _is_transient(exc: OperationalError) -> bool:
-    """A deadlock or serialisation failure: the database rolled the transaction back and
-    running it again is safe."""
-    cause = exc.__cause__
-    if getattr(cause, "sqlstate", None) in ("40P01", "40001"):  # PostgreSQL
-        return True
-    return bool(exc.args) and exc.args[0] in (1213, 1205)  # MySQL: deadlock, lock wait
-
-
 def _posting(kind: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
     """Run a service posting ``kind`` atomically. The transaction row goes in first, so a
     key seen before (or being posted concurrently) fails on the unique index and the
@@ -250,7 +242,7 @@ def _posting(kind: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
                         code="ledger_conflict",
                     ) from exc
                 except OperationalError as exc:
-                    if attempt == attempts or not _is_transient(exc):
+                    if attempt == attempts or not is_transient_db_error(exc):
                         raise
                     logger.warning("ledger %s: %s; retrying (%d)", func.__name__, exc,
                                    attempt)

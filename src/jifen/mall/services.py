@@ -33,6 +33,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
+from jifen.core.db import is_transient_db_error
 from jifen.core.services import record_audit, snapshot
 from jifen.ledger import services as ledger
 from jifen.ledger.models import Transaction
@@ -575,18 +576,10 @@ def create_order(
                 return done
             raise
         except OperationalError as exc:
-            if attempt == attempts or not _is_deadlock(exc):
+            if attempt == attempts or not is_transient_db_error(exc):
                 raise
             time.sleep(random.uniform(0, 0.02 * attempt))
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _is_deadlock(exc: OperationalError) -> bool:
-    """A deadlock or serialisation failure: the transaction was rolled back, so running it
-    again is safe."""
-    if getattr(exc.__cause__, "sqlstate", None) in ("40P01", "40001"):  # PostgreSQL
-        return True
-    return bool(exc.args) and exc.args[0] in (1213, 1205)  # MySQL/MariaDB
 
 
 def _replay(key: str, employee: Any) -> Order | None:
