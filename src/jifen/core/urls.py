@@ -11,6 +11,7 @@ from jifen.ledger.urls import console_urlpatterns as ledger_console_urls
 from jifen.ledger.urls import portal_urlpatterns as ledger_portal_urls
 from jifen.mall.urls import console_urlpatterns as mall_console_urls
 from jifen.mall.urls import portal_urlpatterns as mall_portal_urls
+from jifen.notifications.urls import portal_urlpatterns as notifications_portal_urls
 from jifen.people.urls import console_urlpatterns as people_console_urls
 
 portal_patterns = [
@@ -18,6 +19,7 @@ portal_patterns = [
     *mall_portal_urls,
     *ledger_portal_urls,
     *earning_portal_urls,
+    *notifications_portal_urls,
     path("leaderboard/", views.leaderboard, name="leaderboard"),
 ]
 

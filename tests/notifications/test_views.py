@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from jifen.notifications.models import Notification
+from jifen.notifications.services import notify
+from tests.conftest import login_client
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_employee_sees_their_notifications_and_the_unread_count(employee, hr_admin):
+    notify(recipient=employee.user, kind="award", title="你获得了 50 积分", url="/points/")
+    notify(recipient=hr_admin.user, kind="x", title="别人的消息")
+    client = login_client(employee.user)
+
+    home = client.get(reverse("portal:home"))
+    assert 'data-testid="unread-count">1<' in home.content.decode()
+    page = client.get(reverse("portal:notifications")).content.decode()
+    assert "你获得了 50 积分" in page and "别人的消息" not in page
+
+
+def test_opening_a_notification_marks_it_read_and_follows_its_link(employee):
+    note = notify(recipient=employee.user, kind="award", title="t", url="/points/")
+    response = login_client(employee.user).get(
+        reverse("portal:notification_open", args=[note.pk]))
+    assert response.status_code == 302 and response["Location"] == "/points/"
+    assert Notification.objects.get(pk=note.pk).read_at is not None
+
+
+def test_someone_elses_notification_is_404_and_stays_unread(employee, hr_admin):
+    note = notify(recipient=hr_admin.user, kind="x", title="t")
+    response = login_client(employee.user).get(
+        reverse("portal:notification_open", args=[note.pk]))
+    assert response.status_code == 404
+    assert Notification.objects.get(pk=note.pk).read_at is None
+
+
+def test_an_outside_link_is_not_followed(employee):
+    note = notify(recipient=employee.user, kind="x", title="t", url="https://evil.example/")
+    response = login_client(employee.user).get(
+        reverse("portal:notification_open", args=[note.pk]))
+    assert response["Location"] == reverse("portal:notifications")
+
+
+def test_mark_all_read(employee):
+    notify(recipient=employee.user, kind="x", title="a")
+    notify(recipient=employee.user, kind="x", title="b")
+    client = login_client(employee.user)
+    assert client.post(reverse("portal:notifications_read")).status_code == 302
+    assert not Notification.objects.filter(recipient=employee.user, read_at__isnull=True).exists()
