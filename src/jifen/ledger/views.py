@@ -4,8 +4,6 @@ selector or service, render."""
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -23,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from jifen.core import errors
-from jifen.core.exports import safe_row
+from jifen.core.exports import CONTENT_TYPES, spreadsheet_response
 from jifen.core.permissions import require_capability
 from jifen.core.roles import Cap
 from jifen.ledger import selectors, services
@@ -119,57 +117,30 @@ def my_points(request: HttpRequest) -> HttpResponse:
     return render(request, "ledger/my_points.html", context)
 
 
-EXPORT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
-
-
 @login_required
 def my_points_export(request: HttpRequest, fmt: str) -> HttpResponse:
     """The signed-in employee's history with the page's filters, as CSV (UTF-8 with BOM,
-    for Excel) or XLSX."""
-    if fmt not in EXPORT_TYPES:
-        raise Http404
+    for Excel) or XLSX. Points are numbers in the workbook and fixed-decimal text in CSV."""
     employee = getattr(request.user, "employee", None)
-    if employee is None:
+    if employee is None or fmt not in CONTENT_TYPES:
         raise Http404
     form = HistoryFilterForm(request.GET or None)
     entries = selectors.history(employee=employee, **form.filters())
     header = [_("Time"), _("Type"), _("Category"), _("Reason"), _("Points"), _("Balance"),
               _("Cause")]
-    rows = []
-    for entry in entries.iterator(chunk_size=500):
-        line = _line(entry, {})
-        rows.append([line["time"].strftime("%Y-%m-%d %H:%M:%S"), line["kind"], line["category"],
-                     line["reason"], entry.amount, entry.balance_after,
-                     " ".join(filter(None, [line["cause"]["label"], line["cause"]["id"]]))])
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    if fmt == "xlsx":
-        from openpyxl import Workbook
+    points = from_units if fmt == "xlsx" else format_points
 
-        book = Workbook()
-        sheet = book.active
-        sheet.title = "points"
-        sheet.append(header)
-        for row in rows:
-            sheet.append(safe_row([*row[:4], from_units(row[4]),
-                                   from_units(row[5]) if row[5] is not None else None, row[6]]))
-        out = io.BytesIO()
-        book.save(out)
-        body = out.getvalue()
-    else:
-        text = io.StringIO()
-        writer = csv.writer(text)
-        writer.writerow(header)
-        writer.writerows(safe_row([*row[:4], format_points(row[4]),
-                                   format_points(row[5]) if row[5] is not None else "", row[6]])
-                         for row in rows)
-        body = ("\ufeff" + text.getvalue()).encode()
-    response = HttpResponse(body, content_type=EXPORT_TYPES[fmt])
-    response["Content-Disposition"] = (
-        f'attachment; filename="points-{employee.employee_no}-{stamp}.{fmt}"')
-    return response
+    def rows():
+        for entry in entries.iterator(chunk_size=500):
+            line = _line(entry, {})
+            yield [line["time"].strftime("%Y-%m-%d %H:%M:%S"), line["kind"], line["category"],
+                   line["reason"], points(entry.amount),
+                   points(entry.balance_after) if entry.balance_after is not None else None,
+                   " ".join(filter(None, [line["cause"]["label"], line["cause"]["id"]]))]
+
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    return spreadsheet_response(fmt=fmt, filename=f"points-{employee.employee_no}-{stamp}",
+                                header=header, rows=rows(), sheet_title="points")
 
 
 # --- console: adjustments ----------------------------------------------------------------

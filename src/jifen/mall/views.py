@@ -4,8 +4,6 @@ service or selector, render."""
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from typing import Any
 
@@ -20,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from jifen.core import errors
-from jifen.core.exports import safe_row
+from jifen.core.exports import spreadsheet_response
 from jifen.core.permissions import htmx_partial, require_capability
 from jifen.core.roles import Cap
 from jifen.ledger import selectors as ledger_selectors
@@ -366,30 +364,8 @@ def order_export(request: HttpRequest, fmt: str) -> HttpResponse:
                      f"{address.get('region', '')}{address.get('address', '')}", o.carrier,
                      o.tracking_no, timezone.localtime(o.created_at).strftime("%Y-%m-%d %H:%M")])
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    if fmt == "xlsx":
-        from openpyxl import Workbook
-
-        book = Workbook()
-        sheet = book.active
-        sheet.title = "orders"
-        sheet.append(header)
-        for row in rows:
-            sheet.append(safe_row(row))
-        out = io.BytesIO()
-        book.save(out)
-        response = HttpResponse(out.getvalue(), content_type=(
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
-    elif fmt == "csv":
-        out_text = io.StringIO()
-        writer = csv.writer(out_text)
-        writer.writerow(header)
-        writer.writerows(safe_row(row) for row in rows)
-        response = HttpResponse(("\ufeff" + out_text.getvalue()).encode(),
-                                content_type="text/csv; charset=utf-8")
-    else:
-        raise Http404
-    response["Content-Disposition"] = f'attachment; filename="mall-orders-{stamp}.{fmt}"'
-    return response
+    return spreadsheet_response(fmt=fmt, filename=f"mall-orders-{stamp}", header=header,
+                                rows=rows, sheet_title="orders")
 
 
 @require_capability(Cap.MANAGE_MALL)

@@ -3,8 +3,6 @@ departments, roles). Thin: parse, check permission, call a selector or service, 
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -25,7 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from jifen.core import errors
-from jifen.core.exports import safe_row
+from jifen.core.exports import spreadsheet_response
 from jifen.core.middleware import client_ip
 from jifen.core.permissions import forbidden, htmx_partial, require_capability
 from jifen.core.roles import Cap, Role, user_can, user_roles
@@ -173,41 +171,13 @@ def people_export(request: HttpRequest) -> HttpResponse:
     """The filtered list as xlsx (default) or csv. CSV is UTF-8 with a BOM so that Excel
     opens Chinese names correctly."""
     _form, employees = _filtered_employees(request)
-    headers = [str(label) for label in EXPORT_COLUMNS]
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    if request.GET.get("format") == "csv":
-        buffer = io.StringIO()
-        buffer.write("\ufeff")
-        writer = csv.writer(buffer)
-        writer.writerow(headers)
-        writer.writerows(safe_row(row) for row in _export_rows(employees.iterator()))
-        response = HttpResponse(buffer.getvalue().encode("utf-8"),
-                                content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="employees-{stamp}.csv"'
-        return response
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    workbook = Workbook(write_only=False)
-    sheet = workbook.active
-    sheet.title = _("Employees")[:31]
-    sheet.append(headers)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in _export_rows(employees.iterator()):
-        sheet.append(safe_row(row))
-    sheet.freeze_panes = "A2"
-    for column, width in zip("ABCDEFGHIJK", (14, 12, 16, 14, 26, 16, 16, 8, 12, 8, 12),
-                             strict=True):
-        sheet.column_dimensions[column].width = width
-    out = io.BytesIO()
-    workbook.save(out)
-    response = HttpResponse(
-        out.getvalue(),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    return spreadsheet_response(
+        fmt="csv" if request.GET.get("format") == "csv" else "xlsx",
+        filename=f"employees-{stamp}", header=list(EXPORT_COLUMNS),
+        rows=_export_rows(employees.iterator()), sheet_title=_("Employees"),
+        widths=[14, 12, 16, 14, 26, 16, 16, 8, 12, 8, 12],
     )
-    response["Content-Disposition"] = f'attachment; filename="employees-{stamp}.xlsx"'
-    return response
 
 
 def _save_employee(request: HttpRequest, form: EmployeeForm) -> Employee | None:
