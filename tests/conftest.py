@@ -19,6 +19,41 @@ def pytest_configure(config):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+def assert_ledger_sound() -> None:
+    """`jifen ledger verify` must be clean."""
+    from jifen.ledger.verify import verify_ledger
+
+    breaches = verify_ledger()
+    assert not breaches, "ledger invariants broken:\n" + "\n".join(breaches)
+
+
+@pytest.fixture(autouse=True)
+def _ledger_stays_sound(request):
+    """After every test that used the database and moved points, the ledger must verify
+    clean. A test that breaks the books on purpose asks for ``allow_ledger_breaches``."""
+    marker = request.node.get_closest_marker("django_db")
+    names = set(request.fixturenames)
+    if marker is None and not names & {"db", "transactional_db"}:
+        yield
+        return
+    transactional = "transactional_db" in names or bool(marker and marker.kwargs.get("transaction"))
+    # Requested from here so the database outlives this check at teardown.
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    yield
+    if "allow_ledger_breaches" in names:
+        return
+    from jifen.ledger.models import Transaction
+
+    if Transaction.objects.exists():
+        assert_ledger_sound()
+
+
+@pytest.fixture
+def allow_ledger_breaches():
+    """Opt out of the after-test ledger check (for tests of the checker itself)."""
+    return True
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Site settings and throttles live in the cache; no test may see another's."""

@@ -7,18 +7,13 @@ from django.utils import timezone
 
 from jifen.earning import services
 from jifen.earning.services import EventIn
+from tests.conftest import assert_ledger_sound
 
 
 @pytest.fixture
 def verify_clean():
     """Call after moving points: the ledger's invariants must all hold."""
-    from jifen.ledger.verify import verify_ledger
-
-    def check():
-        breaches = verify_ledger()
-        assert breaches == []
-
-    return check
+    return assert_ledger_sound
 
 
 @pytest.fixture

@@ -363,8 +363,8 @@ def test_a_rule_expiry_override_sets_when_its_points_expire(employee, make_rule)
     assert (lot.expires_at - lot.earned_at).days in (28, 29, 30, 31)
 
 
-def test_ledger_verify_notices_an_award_that_disagrees_with_its_transaction(employee,
-                                                                            make_rule):
+def test_ledger_verify_notices_an_award_that_disagrees_with_its_transaction(
+        employee, make_rule, allow_ledger_breaches):
     from jifen.ledger.verify import verify_ledger
 
     make_rule(event_type="idea_adopted", formula={"kind": "fixed", "points": 20})

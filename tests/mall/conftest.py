@@ -8,9 +8,9 @@ import pytest
 from jifen.core.roles import Role
 from jifen.ledger import selectors as ledger_selectors
 from jifen.ledger import services as ledger
-from jifen.ledger.verify import verify_ledger
 from jifen.mall import services
 from jifen.mall.models import Category, Fulfilment, ItemStatus
+from tests.conftest import assert_ledger_sound  # noqa: F401 - re-exported for mall tests
 from tests.factories import EmployeeFactory
 
 _keys = itertools.count(1)
@@ -28,11 +28,6 @@ def spendable(employee: Any) -> int:
 
 def held(employee: Any) -> int:
     return ledger_selectors.balance(employee=employee).held
-
-
-def assert_ledger_sound() -> None:
-    breaches = verify_ledger()
-    assert not breaches, "\n".join(breaches)
 
 
 @pytest.fixture(autouse=True)

@@ -427,7 +427,8 @@ class TestSearch:
 
 
 class TestLedgerVerifyKnowsTheMall:
-    def test_an_order_whose_points_do_not_match_its_status_is_a_breach(self, buyer, make_item):
+    def test_an_order_whose_points_do_not_match_its_status_is_a_breach(self, buyer, make_item,
+                                                                        allow_ledger_breaches):
         from jifen.ledger.verify import verify_ledger
 
         placed = order(buyer, make_item())
