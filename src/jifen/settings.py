@@ -130,6 +130,12 @@ elif _db["ENGINE"] == "django.db.backends.mysql":
         }
     )
     _db["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+if _db["ENGINE"] != "django.db.backends.sqlite3":
+    # Keep each server thread's connection between requests: opening one per request cost
+    # about 2.5 ms and a new server process on PostgreSQL (docs/performance.md). The health
+    # check replaces a connection the server closed meanwhile. 0 closes after each request.
+    _db["CONN_MAX_AGE"] = int(os.environ.get("JIFEN_DB_CONN_MAX_AGE", "60"))
+    _db["CONN_HEALTH_CHECKS"] = True
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
