@@ -32,10 +32,14 @@ def test_same_source_and_id_twice_is_a_duplicate(employee, make_rule, verify_cle
 def test_an_event_the_ledger_refuses_is_rejected_alone(employee, make_rule, monkeypatch,
                                                       verify_clean):
     from jifen.core import errors
+    from jifen.ledger import bulk
     from jifen.ledger import services as ledger
 
     make_rule(event_type="idea_adopted", formula={"kind": "fixed", "points": 20})
     real_credit = ledger.credit
+
+    def plan_earnings(postings):  # the batch path is refused as a whole ...
+        raise errors.ValidationError("refused for the test", code="test")
 
     def credit(**kwargs):
         if kwargs["amount"] == 20 and not hasattr(credit, "refused"):
@@ -43,7 +47,8 @@ def test_an_event_the_ledger_refuses_is_rejected_alone(employee, make_rule, monk
             raise errors.ValidationError("refused for the test", code="test")
         return real_credit(**kwargs)
 
-    monkeypatch.setattr(ledger, "credit", credit)
+    monkeypatch.setattr(bulk, "plan_earnings", plan_earnings)
+    monkeypatch.setattr(ledger, "credit", credit)  # ... and one by one only its first event
     bad, good = ingest(event(employee, "idea_adopted"), event(employee, "idea_adopted"))
     assert (bad.status, bad.reason, bad.detail) == ("rejected", "invalid", "refused for the test")
     assert good.status == "credited"

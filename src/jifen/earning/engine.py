@@ -71,12 +71,19 @@ def evaluate_condition(source: str, context: dict[str, Any]) -> ConditionResult:
     return ConditionResult(value)
 
 
-def department_path_codes(department: Any) -> list[str]:
-    """The codes of the department and its ancestors, root first."""
+def department_path_ids(department: Any) -> list[int]:
+    """The ids of the department and its ancestors, root first."""
+    return [int(part) for part in department.path.strip("/").split("/") if part]
+
+
+def department_path_codes(department: Any, codes: dict[int, str] | None = None) -> list[str]:
+    """The codes of the department and its ancestors, root first (``codes``: id → code
+    already loaded for them)."""
     from jifen.people.models import Department
 
-    ids = [int(part) for part in department.path.strip("/").split("/") if part]
-    codes = dict(Department.objects.filter(pk__in=ids).values_list("pk", "code")) if ids else {}
+    ids = department_path_ids(department)
+    if codes is None:
+        codes = dict(Department.objects.filter(pk__in=ids).values_list("pk", "code"))
     return [codes[i] for i in ids if i in codes] or [department.code]
 
 

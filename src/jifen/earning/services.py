@@ -11,19 +11,23 @@ what keeps caps and giving allowances exact under concurrency.
 from __future__ import annotations
 
 import hashlib
+import logging
+import random
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
+from jifen.core.db import is_transient_db_error
 from jifen.core.roles import Cap, user_can
 from jifen.core.services import record_audit
 from jifen.earning import engine
@@ -47,13 +51,16 @@ from jifen.earning.models import (
     RuleFeedback,
     RuleVersion,
 )
+from jifen.ledger import bulk as ledger_bulk
 from jifen.ledger import services as ledger
 from jifen.ledger.amounts import site_decimals
 from jifen.ledger.expiry import ExpiryRule
 from jifen.ledger.models import Category, ExpiryMode
 from jifen.people.models import Department, Employee, EmployeeStatus
 
+logger = logging.getLogger(__name__)
 MAX_BATCH = 1000
+BATCH_ATTEMPTS = 3
 RETRYABLE_REASONS = {
     RejectReason.UNKNOWN_EMPLOYEE, RejectReason.INACTIVE_EMPLOYEE,
     RejectReason.UNKNOWN_EVENT_TYPE, RejectReason.SCHEMA_VIOLATION,
@@ -402,6 +409,7 @@ class _Batch:
         numbers = {e.employee_no for e in events} - set(self.employees)
         for emp in Employee.objects.filter(employee_no__in=numbers).select_related("department"):
             self.employees[emp.employee_no] = emp
+        self._load_paths({e.department for e in self.employees.values() if e})
         type_ids = {t.pk for t in self.types.values() if t} - set(self.rules)
         for t_id in type_ids:
             self.rules[t_id] = []
@@ -410,6 +418,14 @@ class _Batch:
         for rule in loaded:
             self.rules[rule.event_type_id].append(rule)
         self.versions.update(_versions(loaded))
+
+    def _load_paths(self, departments: set[Department]) -> None:
+        """Every department's path of codes, root first, in one query."""
+        departments = {d for d in departments if d.pk not in self.paths}
+        ids = {i for d in departments for i in engine.department_path_ids(d)}
+        codes = dict(Department.objects.filter(pk__in=ids).values_list("pk", "code"))
+        for department in departments:
+            self.paths[department.pk] = engine.department_path_codes(department, codes)
 
     def context(self, employee: Employee, on: datetime) -> dict[str, Any]:
         if employee.pk not in self.contexts:
@@ -667,26 +683,277 @@ def _ingest(events: list[EventIn], *, actor: Any, received_by: str, import_job: 
             backdate: bool) -> list[EventResult]:
     batch = _Batch()
     batch.load(events)
-    keys = {(str(e.source or "").strip(), str(e.id or "").strip()) for e in events}
+    results: list[EventResult | None] = [None] * len(events)
+    fresh: list[_Fresh] = []
+    one_by_one: list[int] = []
+    seen: set[tuple[str, str]] = set()
+    for index, raw in enumerate(events):
+        source, ext_id = str(raw.source or "").strip(), str(raw.id or "").strip()
+        occurred_at, problem = _parse_event(raw)
+        if problem:
+            results[index] = EventResult(id=ext_id, source=source, status=EventStatus.REJECTED,
+                                         reason=RejectReason.INVALID, detail=problem)
+        elif (source, ext_id) in seen:
+            one_by_one.append(index)  # a repeat within the batch: after the first is in
+        else:
+            seen.add((source, ext_id))
+            assert occurred_at is not None
+            fresh.append(_Fresh(index, raw, source, ext_id, occurred_at))
     existing: dict[tuple[str, str], Event] = {}
-    sources = {k[0] for k in keys}
-    if keys:
-        for event in Event.objects.filter(source__in=sources,
-                                          external_id__in=[k[1] for k in keys]):
-            if (event.source, event.external_id) in keys:
-                existing[(event.source, event.external_id)] = event
-    results = []
-    # Each event commits on its own (a savepoint when the caller holds a transaction), so
-    # the employee, wallet and company-account locks of one event are released before the
-    # next: two batches scoring the same people at once queue per event instead of
-    # deadlocking over locks taken in different orders.
-    for raw in events:
-        when = None
-        if backdate:
-            when, _problem = _parse_event(raw)
-        results.append(_ingest_one(raw, batch, existing, actor=actor,
-                                   received_by=received_by, import_job=import_job, now=when))
-    return results
+    later = _score_batch_retrying(fresh, batch, existing, results, actor=actor,
+                                  received_by=received_by, import_job=import_job,
+                                  backdate=backdate)
+    # Events seen before (a retry of a rejected one, or a duplicate) and repeats within the
+    # batch go one by one, each in its own transaction, as do all of a batch the batch path
+    # refused.
+    for index in sorted(later + one_by_one):
+        raw = events[index]
+        when = _parse_event(raw)[0] if backdate else None
+        results[index] = _ingest_one(raw, batch, existing, actor=actor,
+                                     received_by=received_by, import_job=import_job, now=when)
+    assert all(r is not None for r in results)
+    return results  # type: ignore[return-value]
+
+
+@dataclass
+class _Fresh:
+    """An event of the batch whose (source, id) was not seen before."""
+
+    index: int
+    raw: EventIn
+    source: str
+    ext_id: str
+    occurred_at: datetime
+    event: Event | None = None
+    outcomes: list[RuleOutcome] = field(default_factory=list)
+    awards: list[Award] = field(default_factory=list)
+
+
+def _score_batch_retrying(fresh: list[_Fresh], batch: _Batch,
+                          existing: dict[tuple[str, str], Event],
+                          results: list[EventResult | None], **options: Any) -> list[int]:
+    """Score the fresh events together in one transaction; returns the indexes left for
+    scoring one by one. A batch that loses a race on an event's (source, id) or a lock is
+    tried again; one the ledger or the database still refuses is scored event by event,
+    so one bad event never blocks the others."""
+    if not fresh:
+        return []
+    nested = transaction.get_connection().in_atomic_block
+    for attempt in range(1, BATCH_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                return _score_batch(fresh, batch, existing, results, **options)
+        except IntegrityError:
+            pass  # the same (source, id) arrived concurrently: read them again
+        except errors.JifenError as exc:
+            logger.info("event batch scored one by one: %s", exc)
+            break
+        except OperationalError as exc:
+            # MySQL undoes the whole transaction on a deadlock, not only the savepoint.
+            if nested or not is_transient_db_error(exc):
+                raise
+            time.sleep(random.uniform(0, 0.05 * attempt))
+        for item in fresh:
+            results[item.index] = None
+    existing.update(_existing_events({(f.source, f.ext_id) for f in fresh}))
+    return [item.index for item in fresh]
+
+
+def _existing_events(keys: set[tuple[str, str]]) -> dict[tuple[str, str], Event]:
+    if not keys:
+        return {}
+    found = Event.objects.filter(source__in={k[0] for k in keys},
+                                 external_id__in=[k[1] for k in keys])
+    return {(e.source, e.external_id): e for e in found if (e.source, e.external_id) in keys}
+
+
+def _score_batch(fresh: list[_Fresh], batch: _Batch, existing: dict[tuple[str, str], Event],
+                 results: list[EventResult | None], *, actor: Any, received_by: str,
+                 import_job: Any, backdate: bool) -> list[int]:
+    """The batch path: what ``_ingest_one`` does per event, for many events in a dozen
+    statements. Locks every employee of the batch (id order), then their wallets (the
+    ledger plan), then the issuance accounts — the global lock order, so concurrent
+    batches queue instead of deadlocking. Caps are summed once per employee, rule and
+    period and then counted on in memory, exact because the employees stay locked."""
+    employee_ids = sorted({e.pk for f in fresh if (e := batch.employees.get(f.raw.employee_no))})
+    if employee_ids:
+        _lock_employee(*employee_ids)
+    found = _existing_events({(f.source, f.ext_id) for f in fresh})
+    existing.update(found)
+    later = [f.index for f in fresh if (f.source, f.ext_id) in found]
+    todo = [f for f in fresh if (f.source, f.ext_id) not in found]
+    for item in todo:
+        item.event, item.outcomes, item.awards = _new_event(item, batch, received_by,
+                                                            import_job), [], []
+        if not item.event.reason:
+            employee = item.event.employee
+            ctx = batch.context(employee, item.occurred_at)
+            item.outcomes = [evaluate(rule, item.event.payload, ctx, item.occurred_at)
+                             for rule in batch.rules.get(item.event.event_type_id, [])]
+    matched_rules = [o.rule for f in todo for o in f.outcomes if o.matched and o.rule]
+    missing = {r.pk: r for r in matched_rules if r.pk not in batch.versions}
+    if missing:
+        batch.versions.update(_versions(missing.values()))
+    used = _caps_used(todo)
+
+    postings: list[ledger_bulk.EarningPosting] = []
+    posted: list[tuple[Award, int]] = []
+    for item in todo:
+        event = item.event
+        matched = [o for o in item.outcomes if o.matched and o.score is not None]
+        if event.reason:
+            continue
+        if not matched:
+            event.status, event.reason = EventStatus.REJECTED, RejectReason.NO_MATCHING_RULE
+            event.detail = "; ".join(f"{o.rule.name}: {o.why}" for o in item.outcomes
+                                     if o.rule)[:500]
+            continue
+        for outcome in matched:
+            award, units = _new_award(item, outcome, batch, used)
+            item.awards.append(award)
+            if award.status == AwardStatus.CREDITED and units:
+                rule = outcome.rule
+                postings.append(ledger_bulk.EarningPosting(
+                    employee=event.employee, amount=units, category=rule.category,
+                    reason=rule.name[:200], expiry=_expiry(rule),
+                    earned_at=item.occurred_at if backdate else None,
+                    now=item.occurred_at if backdate else None))
+                posted.append((award, len(postings) - 1))
+
+    plan = ledger_bulk.plan_earnings(postings)
+    for award, index in posted:
+        if award.points < 0:
+            award.uncollected = plan.results[index].uncollected
+            award.points = -plan.results[index].collected
+    for item in todo:
+        if item.awards:
+            item.event.detail = ""
+            _settle_event(item.event, item.awards)
+    events = [item.event for item in todo]
+    Event.objects.bulk_create(events, batch_size=500)
+    if any(event.pk is None for event in events):  # a database without INSERT … RETURNING
+        ids = _existing_events({(e.source, e.external_id) for e in events})
+        for event in events:
+            event.pk = ids[(event.source, event.external_id)].pk
+    keys = [f"earning:event:{award.event.pk}:rule:{award.rule_id}" for award, _i in posted]
+    causes = [("earning.event", award.event.pk) for award, _i in posted]
+    by_posting = dict(zip([i for _a, i in posted], zip(keys, causes, strict=True),
+                          strict=True))
+    transaction_ids = plan.write(keys=[by_posting[i][0] for i in range(len(postings))],
+                                 causes=[by_posting[i][1] for i in range(len(postings))],
+                                 actor=actor)
+    for award, index in posted:
+        award.transaction_id = transaction_ids[index]
+    Award.objects.bulk_create([a for item in todo for a in item.awards], batch_size=500)
+    for item in todo:
+        event = item.event
+        existing[(item.source, item.ext_id)] = event
+        results[item.index] = EventResult(
+            id=item.ext_id, source=item.source, status=event.status, points=event.points,
+            reason=event.reason, detail=event.detail, uncollected=event.uncollected,
+            event_id=event.pk)
+    return later
+
+
+def _new_event(item: _Fresh, batch: _Batch, received_by: str, import_job: Any) -> Event:
+    """The event row, rejected with a reason if it cannot be scored at all."""
+    raw = item.raw
+    event_type = batch.types.get(raw.type)
+    employee = batch.employees.get(raw.employee_no)
+    payload = raw.payload if raw.payload is not None else {}
+    event = Event(
+        source=item.source, external_id=item.ext_id, event_type=event_type,
+        type_code=str(raw.type or "")[:60], employee=employee,
+        employee_no=str(raw.employee_no or "")[:40], occurred_at=item.occurred_at,
+        payload=payload if isinstance(payload, dict) else {"value": payload},
+        import_job=import_job, row_number=raw.row_number, received_by=received_by[:150],
+        status=EventStatus.REJECTED, reason="", detail="")
+    if event_type is None or not event_type.active:
+        event.reason = RejectReason.UNKNOWN_EVENT_TYPE
+        event.detail = _("Unknown event type %s.") % raw.type
+    elif employee is None:
+        event.reason = RejectReason.UNKNOWN_EMPLOYEE
+        event.detail = _("No employee has the number %s.") % raw.employee_no
+    elif employee.status != EmployeeStatus.ACTIVE:
+        event.reason = RejectReason.INACTIVE_EMPLOYEE
+        event.detail = _("Employee %s has left.") % raw.employee_no
+    elif problem := engine.schema_problem(event_type.schema, payload):
+        event.reason, event.detail = RejectReason.SCHEMA_VIOLATION, problem[:500]
+    return event
+
+
+_CapKey = tuple[int, int, str, datetime]  # employee, rule, period, start of the period
+
+
+def _cap_keys(rule: Rule, employee_id: int, occurred_at: datetime) -> list[_CapKey]:
+    return [(employee_id, rule.pk, period, engine.period_start(period, occurred_at))
+            for period in rule.caps]
+
+
+def _caps_used(items: list[_Fresh]) -> dict[_CapKey, int]:
+    """Units already credited per employee, capped rule and period of the batch's events:
+    one UNION ALL of indexed range sums (``earning_award_cap``), a few hundred a
+    statement."""
+    wanted: dict[_CapKey, datetime] = {}
+    for item in items:
+        for outcome in item.outcomes:
+            rule = outcome.rule
+            if outcome.matched and rule is not None and rule.caps:
+                for key in _cap_keys(rule, item.event.employee_id, item.occurred_at):
+                    wanted[key] = engine.period_end(key[2], item.occurred_at)
+    if not wanted:
+        return {}
+    table = connection.ops.quote_name(Award._meta.db_table)
+    moment = Award._meta.get_field("occurred_at")
+    one = (f"SELECT %s, COALESCE(SUM(points), 0) FROM {table} WHERE employee_id = %s "
+           f"AND rule_id = %s AND status = %s AND points > 0 AND occurred_at >= %s "
+           f"AND occurred_at < %s")
+    keys = list(wanted)
+    used: dict[_CapKey, int] = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(keys), 300):
+            chunk = keys[start:start + 300]
+            params: list[Any] = []
+            for n, key in enumerate(chunk):
+                params += [start + n, key[0], key[1], AwardStatus.CREDITED,
+                           moment.get_db_prep_value(key[3], connection),
+                           moment.get_db_prep_value(wanted[key], connection)]
+            cursor.execute(" UNION ALL ".join([one] * len(chunk)), params)
+            for n, total in cursor.fetchall():
+                used[keys[int(n)]] = int(total)
+    return used
+
+
+def _new_award(item: _Fresh, outcome: RuleOutcome, batch: _Batch,
+               used: dict[_CapKey, int]) -> tuple[Award, int]:
+    """The award one matched rule gives the event, and the units to post (counted
+    against the caps in ``used`` at once)."""
+    rule, scored, event = outcome.rule, outcome.score, item.event
+    assert rule is not None and scored is not None
+    award = Award(event=event, rule=rule, rule_version=batch.versions[rule.pk],
+                  employee=event.employee, category=rule.category,
+                  occurred_at=item.occurred_at, explanation=outcome.why[:500],
+                  status=AwardStatus.PENDING)
+    if scored.is_range or rule.requires_approval:
+        low = scored.low if scored.is_range else scored.points
+        high = scored.high if scored.is_range else scored.points
+        award.min_points, award.max_points = low * _scale(), high * _scale()
+        award.approver_role = rule.approver_role
+        return award, 0
+    units = scored.points * _scale()
+    if units > 0 and rule.caps:
+        keys = _cap_keys(rule, event.employee_id, item.occurred_at)
+        room = min(rule.caps[key[2]] * _scale() - used.get(key, 0) for key in keys)
+        if room <= 0:
+            award.status = AwardStatus.CAPPED
+            return award, 0
+        if units > room:
+            award.explanation = (award.explanation + " " + _("(cut to the cap)"))[:500]
+            units = room
+        for key in keys:
+            used[key] = used.get(key, 0) + units
+    award.status, award.points = AwardStatus.CREDITED, units
+    return award, units
 
 
 # --- approvals ----------------------------------------------------------------------------
