@@ -109,3 +109,38 @@ def test_other_database_errors_are_not_retried():
     with pytest.raises(OperationalError):
         idempotent(request({"a": 1}), "user:1", broken)
     assert len(calls) == 1
+
+
+@pytest.mark.django_db
+def test_without_looking_first_a_replay_answers_with_the_stored_response():
+    """For handlers idempotent by the key themselves: a replay runs the handler, whose
+    answer (or refusal) gives way to the stored one."""
+    calls: list = []
+
+    def sold_out_after_the_first():
+        if calls:
+            calls.append(1)
+            raise errors.Conflict("sold out", code="out_of_stock")
+        return make_thing(calls)()
+
+    first = idempotent(request({"a": 1}), "user:1", sold_out_after_the_first, look_first=False)
+    again = idempotent(request({"a": 1}), "user:1", sold_out_after_the_first, look_first=False)
+    assert (again.status_code, json.loads(again.content)) == (201, {"id": 1})
+    assert again[REPLAY_HEADER] == "true" and REPLAY_HEADER not in first
+    with pytest.raises(errors.Conflict) as exc:  # another body under the same key
+        idempotent(request({"a": 2}), "user:1", sold_out_after_the_first, look_first=False)
+    assert exc.value.code == "idempotency_key_reused"
+    with pytest.raises(errors.Conflict) as exc:  # a fresh key: the refusal itself
+        idempotent(request({"a": 1}, key="k-2"), "user:1", sold_out_after_the_first,
+                   look_first=False)
+    assert exc.value.code == "out_of_stock"
+    assert AuditEntry.objects.count() == 1 and IdempotencyRecord.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_without_looking_first_a_handler_that_runs_again_is_rolled_back():
+    calls: list = []
+    idempotent(request({"a": 1}), "user:1", make_thing(calls), look_first=False)
+    again = idempotent(request({"a": 1}), "user:1", make_thing(calls), look_first=False)
+    assert json.loads(again.content) == {"id": 1} and again[REPLAY_HEADER] == "true"
+    assert len(calls) == 2 and AuditEntry.objects.count() == 1

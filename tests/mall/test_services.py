@@ -49,6 +49,28 @@ class TestCreatingAnOrder:
         assert spendable(buyer) == 900
         assert Item.objects.get(pk=item.pk).stock == 4
 
+    def test_a_key_used_before_gives_the_first_order_even_when_a_second_is_refused(
+            self, buyer, make_item):
+        item = make_item(points=100, stock=5, per_employee_limit=1)
+        first = order(buyer, item, idempotency_key="k1")
+        assert order(buyer, item, idempotency_key="k1").pk == first.pk
+        with pytest.raises(errors.Conflict) as exc:
+            order(buyer, item, idempotency_key="k2")
+        assert exc.value.code == "limit_reached"
+        assert spendable(buyer) == 900 and Item.objects.get(pk=item.pk).stock == 4
+
+    def test_another_employees_key_is_refused(self, buyer, other_buyer, make_item):
+        item = make_item(points=100, stock=5)
+        order(buyer, item, idempotency_key="mine")
+        with pytest.raises(errors.Conflict) as exc:
+            order(other_buyer, item, idempotency_key="mine")
+        assert exc.value.code == "idempotency_key_reused"
+        assert spendable(other_buyer) == 1000 and Item.objects.get(pk=item.pk).stock == 4
+
+    def test_an_unknown_item_is_not_found(self, buyer):
+        with pytest.raises(errors.NotFound):
+            order(buyer, Item(pk=987654))
+
     def test_not_enough_points_is_refused_and_nothing_changes(self, employee, make_item):
         fund(employee, 50)
         item = make_item(points=100, stock=3)
@@ -293,6 +315,26 @@ class TestWindows:
         services.save_category(actor=mall_admin.user, name=category.name, category=category,
                                window=always)
         assert order(buyer, make_item()).status == "submitted"
+
+
+    @pytest.mark.parametrize("depth", [1, 2, 3, 4])
+    def test_the_nearest_window_up_the_category_tree_governs(self, buyer, mall_admin, depth):
+        closed = services.save_window(actor=mall_admin.user, name="关闭", mode="periods",
+                                      periods=[])
+        services.save_window(actor=mall_admin.user, name="全天", mode="always",
+                             is_default=True)
+        top = services.save_category(actor=mall_admin.user, name="顶层", window=closed)
+        leaf = top
+        for level in range(1, depth):
+            leaf = services.save_category(actor=mall_admin.user, name=f"第{level}层",
+                                          parent=leaf)
+        item = services.create_item(actor=mall_admin.user, name="台灯", category=leaf,
+                                    points=10, status="listed", fulfilment="service")
+        with pytest.raises(errors.Conflict) as exc:
+            order(buyer, item)
+        assert exc.value.code == "window_closed"
+        services.save_category(actor=mall_admin.user, name=top.name, category=top)
+        assert order(buyer, item).status == "submitted"  # back under the default
 
 
 class TestLimitsAndEligibility:

@@ -93,19 +93,28 @@ def idempotent(
     request: HttpRequest,
     principal_id: str,
     handler: Callable[[], tuple[int, Any]],
+    *,
+    look_first: bool = True,
 ) -> JsonResponse:
     """Run ``handler`` (returning status and a JSON-ready body) at most once per
     Idempotency-Key and caller. The record is written in the same transaction as the
     handler's changes, so either both exist or neither does; a concurrent duplicate loses
     the unique-key race, rolls back and answers with the winner's response. Failed calls
-    (exceptions) store nothing, so a retry runs again."""
+    (exceptions) store nothing, so a retry runs again.
+
+    ``look_first=False`` saves the look-up of the key ahead of every call, for handlers
+    whose service is idempotent by the same key itself (a replay changes nothing there):
+    a replay runs the handler, whose answer then loses to the stored one on the unique
+    key, and a handler that refuses a replay (the item sold out since) is answered with
+    the stored response too."""
     key = _key(request)
     if not key:
         status, body = handler()
         return JsonResponse(body, status=status, safe=False)
-    first = _winner(request, principal_id, key)
-    if first is not None:
-        return first
+    if look_first:
+        first = _winner(request, principal_id, key)
+        if first is not None:
+            return first
     # The handler's services run inside this block and so cannot retry a deadlock
     # themselves; the block as a whole is retried instead (the database rolled it back).
     attempts = 1 if transaction.get_connection().in_atomic_block else RETRIES
@@ -119,6 +128,11 @@ def idempotent(
             break
         except IntegrityError:
             winner = _winner(request, principal_id, key)
+            if winner is None:
+                raise
+            return winner
+        except errors.JifenError:
+            winner = None if look_first else _winner(request, principal_id, key)
             if winner is None:
                 raise
             return winner

@@ -578,6 +578,47 @@ def hold(
     return txn
 
 
+def hold_for_new_cause(
+    *,
+    employee: Any,
+    amount: int,
+    idempotency_key: str,
+    cause: Any,
+    reason: str = "",
+    actor: Any = None,
+    now: datetime | None = None,
+) -> Transaction:
+    """``hold`` for a cause the caller created a moment ago in its own transaction (a new
+    order), whose key therefore cannot have been posted before. It runs inside the caller's
+    transaction without a savepoint of its own — a refusal (``InsufficientPoints``) leaves
+    that transaction to be rolled back by the caller, as the mall's order does — and on
+    PostgreSQL and SQLite it finds and locks the wallet and hold account in one statement:
+    three statements fewer than ``hold``, with the same postings and guarantees."""
+    if not transaction.get_connection().in_atomic_block:
+        raise LedgerIntegrityError("hold_for_new_cause runs inside the caller's transaction")
+    _check_amount(amount)
+    key = _check_key(idempotency_key)
+    if cause is None:
+        raise errors.ValidationError(_("A hold needs a cause."), code="cause_required")
+    now = now or timezone.now()
+    with transaction.atomic(savepoint=False), sql.cursor():
+        # Locked before the transaction row goes in (``hold`` does it the other way round
+        # so that a concurrent duplicate key fails first; a new cause has no duplicates).
+        specs = (_wallet_spec(employee.pk), _hold_spec(employee.pk))
+        locked = sql.lock_accounts_by_code([code for code, _fields in specs])
+        if locked is not None:
+            by_code = {account.code: account for account in locked}
+            wallet, hold_account = (by_code[code] for code, _fields in specs)
+        else:
+            wallet, hold_account = _accounts(*specs)
+            lock_accounts([wallet.pk, hold_account.pk])
+        txn = _new_transaction(kind=TransactionKind.HOLD, key=key, amount=amount, now=now,
+                               reason=reason, actor=actor, cause=cause)
+        moves = _spend(wallet.pk, amount, _cutoff(ledger_policy(), employee, now), parked=True)
+        _apply(txn, {wallet: -amount, hold_account: amount}, moves=moves)
+    return txn
+
+
 @dataclass
 class _OpenHold:
     wallet: Account

@@ -125,6 +125,38 @@ def lock_accounts(ids: Sequence[int]) -> dict[int, int]:
         return dict(cur.fetchall())
 
 
+def lock_accounts_by_code(codes: Sequence[str]) -> list[Account] | None:
+    """``fetch_accounts`` and ``lock_accounts`` in one statement: the accounts with these
+    codes, locked in id order — on PostgreSQL, which locks the rows as the sort hands them
+    on, and on SQLite (no row locks). None on MySQL/MariaDB, where InnoDB would lock them in
+    the order of the code index instead (not id order: a deadlock with other postings),
+    and whenever an account is missing; the caller then fetches and locks separately."""
+    db = _db()
+    if db.vendor not in ("postgresql", "sqlite"):
+        return None
+
+    def build() -> str:
+        sql = (f"SELECT {', '.join(qn(c) for c in _ACCOUNT_FIELDS)} FROM {table(Account)} "
+               f"WHERE {qn('code')} IN ({', '.join(['%s'] * len(codes))}) ORDER BY {qn('id')}")
+        if db.features.has_select_for_update:
+            sql += " " + db.ops.for_update_sql(
+                no_key=db.features.has_select_for_no_key_update)
+        return sql
+
+    with cursor() as cur:
+        cur.execute(_statement(("lock-codes", len(codes)), build), list(codes))
+        rows = cur.fetchall()
+    if len(rows) != len(set(codes)):
+        return None
+    flag = _ACCOUNT_FIELDS.index("may_go_negative")
+    accounts = []
+    for row in rows:
+        values = list(row)
+        values[flag] = bool(values[flag])
+        accounts.append(Account.from_db(db.alias, _ACCOUNT_FIELDS, values))
+    return accounts
+
+
 def add_to_balance(account: Account, delta: int) -> int | None:
     """``balance = balance + delta``, refused (None) if it would take an employee-side
     account below zero. Returns the new balance of an employee-side account (the UPDATE

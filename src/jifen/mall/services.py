@@ -466,16 +466,59 @@ def _stock_last() -> bool:
     return connection.vendor == "postgresql"
 
 
+def _returning_update() -> bool:
+    """Whether UPDATE … RETURNING exists here (PostgreSQL, SQLite ≥ 3.35; not MySQL)."""
+    if connection.vendor == "postgresql":
+        return True
+    import sqlite3
+
+    return connection.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 35)
+
+
+_TAKE_STOCK_SQL: dict[str, str] = {}
+
+
+def _take_limited_stock(item_id: int, quantity: int) -> tuple[int, int, bool] | None:
+    """The conditional decrement, answering the row's stock, low-stock threshold and alert
+    flag after it (None: not enough stock) — so the low-stock check needs no statement of
+    its own unless the threshold is reached. Only where UPDATE … RETURNING exists."""
+    sql = _TAKE_STOCK_SQL.get(connection.vendor)
+    if sql is None:
+        qn = connection.ops.quote_name
+        stock, sold = qn("stock"), qn("sold_count")
+        sql = _TAKE_STOCK_SQL[connection.vendor] = (
+            f"UPDATE {qn(Item._meta.db_table)} SET {stock} = {stock} - %s, "
+            f"{sold} = {sold} + %s WHERE {qn('id')} = %s AND {stock} >= %s "
+            f"RETURNING {stock}, {qn('low_stock_threshold')}, {qn('low_stock_alerted')}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [quantity, quantity, item_id, quantity])
+        row = cursor.fetchone()
+    return (row[0], row[1], bool(row[2])) if row is not None else None
+
+
 def _take_stock(item: Item, quantity: int) -> None:
     if item.stock is None:
         Item.objects.filter(pk=item.pk).update(sold_count=F("sold_count") + quantity)
         return
+    if _returning_update():
+        after = _take_limited_stock(item.pk, quantity)
+        if after is None:
+            raise _out_of_stock(item)
+        stock, threshold, alerted = after
+        # The row stays locked by the decrement: nobody can cross the threshold meanwhile.
+        if threshold > 0 and not alerted and stock <= threshold:
+            _low_stock_check(item.pk)
+        return
     taken = Item.objects.filter(pk=item.pk, stock__gte=quantity).update(
         stock=F("stock") - quantity, sold_count=F("sold_count") + quantity)
     if not taken:
-        raise errors.Conflict(_("Sorry, %(item)s is out of stock.") % {"item": item.name},
-                              code="out_of_stock", details={"item_id": item.pk})
+        raise _out_of_stock(item)
     _low_stock_check(item.pk)
+
+
+def _out_of_stock(item: Item) -> errors.Conflict:
+    return errors.Conflict(_("Sorry, %(item)s is out of stock.") % {"item": item.name},
+                           code="out_of_stock", details={"item_id": item.pk})
 
 
 def _return_stock(order: Order) -> None:
@@ -522,9 +565,15 @@ def check_can_order(*, employee: Any, item: Item, now: datetime | None = None) -
     """Raise the Conflict an order for this item would meet before touching stock or
     points: not listed, window closed, not eligible."""
     now = now or timezone.now()
+    _check_can_order(employee=employee, item=item, now=now,
+                     window=selectors.window_for(item.category), restricted=True)
+
+
+def _check_can_order(*, employee: Any, item: Item, now: datetime,
+                     window: RedemptionWindow | None, restricted: bool) -> None:
     if item.status != ItemStatus.LISTED:
         raise errors.Conflict(_("This item is not on offer."), code="not_available")
-    state = selectors.item_window_state(item, now)
+    state = selectors.window_state(window, now)
     if not state.open:
         opens = state.next_opens_at
         message = (_("The mall is closed for redemptions; it opens again on %(when)s.")
@@ -533,7 +582,8 @@ def check_can_order(*, employee: Any, item: Item, now: datetime | None = None) -
         opens_at = timezone.localtime(opens).isoformat() if opens else None
         raise errors.Conflict(message, code="window_closed",
                               details={"next_opens_at": opens_at})
-    problem = selectors.eligibility_problem(item, employee, timezone.localdate(now))
+    problem = selectors.eligibility_problem(item, employee, timezone.localdate(now),
+                                            restricted=restricted)
     if problem:
         raise errors.Conflict(problem, code="not_eligible")
 
@@ -557,9 +607,12 @@ def create_order(
     if not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
         raise errors.ValidationError(_("Order between 1 and %s at a time.") % MAX_QUANTITY,
                                      code="invalid_quantity")
-    key = (idempotency_key or "").strip()[:200] or uuid.uuid4().hex
-    if (done := _replay(key, employee)) is not None:
-        return done
+    key = (idempotency_key or "").strip()[:200]
+    # No look-up of the key ahead of every order: the order's unique key refuses a second
+    # one (IntegrityError), and a refusal of a key already used (sold out since, limit
+    # reached by that very order …) is checked afterwards — both answer with the first order.
+    replayable = bool(key)
+    key = key or uuid.uuid4().hex
     # Outside a caller's transaction a deadlock (the database already rolled everything
     # back) is retried; inside one it propagates, as only the caller can start over.
     attempts = 1 if transaction.get_connection().in_atomic_block else 3
@@ -571,8 +624,13 @@ def create_order(
                                      actor=actor if actor is not None else employee.user,
                                      now=now or timezone.now())
         except IntegrityError:
-            # A concurrent call with the same key committed first: answer with its order.
+            # The key was used before, or a concurrent call with it committed first:
+            # answer with its order.
             if (done := _replay(key, employee)) is not None:
+                return done
+            raise
+        except errors.JifenError:
+            if replayable and (done := _replay(key, employee)) is not None:
                 return done
             raise
         except OperationalError as exc:
@@ -592,8 +650,12 @@ def _replay(key: str, employee: Any) -> Order | None:
 
 def _create_order(*, employee: Any, item_id: int, key: str, quantity: int,
                   address: ShippingAddress | None, actor: Any, now: datetime) -> Order:
-    item = Item.objects.select_related("category__parent").get(pk=item_id)
-    check_can_order(employee=employee, item=item, now=now)
+    context = selectors.order_context(item_id, now)
+    if context is None:
+        raise errors.NotFound(_("Item not found."), code="not_found")
+    item = context.item
+    _check_can_order(employee=employee, item=item, now=now, window=context.window,
+                     restricted=context.restricted)
     if item.fulfilment == Fulfilment.CODE and quantity != 1:
         # One order reveals one code; several codes are several orders.
         raise errors.ValidationError(_("Codes are redeemed one per order."),
@@ -606,7 +668,8 @@ def _create_order(*, employee: Any, item_id: int, key: str, quantity: int,
             raise errors.ValidationError(_("Add a shipping address first."),
                                          code="address_required")
         address_data = address.snapshot()
-    price = selectors.price_of(item, now)
+    price = (selectors.price_of(item, now) if context.campaigns_running
+             else selectors.Price(points=item.points, original=item.points))
     stock_last = _stock_last()
     if not stock_last:
         _take_stock(item, quantity)
@@ -617,21 +680,26 @@ def _create_order(*, employee: Any, item_id: int, key: str, quantity: int,
         points=price.points * quantity, campaign=price.campaign, fulfilment=item.fulfilment,
         address=address_data, limit_key=limit_key, idempotency_key=key, created_at=now,
     )
-    hold = ledger.hold(employee=employee, amount=order.points,
-                       idempotency_key=f"mall:order:{order.pk}:hold", cause=order,
-                       reason=_("Order %(number)s: %(item)s") % {"number": order.number,
-                                                                   "item": item.name},
-                       actor=actor, now=now)
+    hold = ledger.hold_for_new_cause(
+        employee=employee, amount=order.points, idempotency_key=f"mall:order:{order.pk}:hold",
+        cause=order, reason=_("Order %(number)s: %(item)s") % {"number": order.number,
+                                                               "item": item.name},
+        actor=actor, now=now)
     Order.objects.filter(pk=order.pk).update(hold_txn_id=hold.pk)
     order.hold_txn_id = hold.pk
-    _event(order, action="submit", from_status="", to_status=OrderStatus.SUBMITTED,
-           actor=actor, now=now)
+    submitted = _event(order, action="submit", from_status="",
+                       to_status=OrderStatus.SUBMITTED, actor=actor, now=now)
     if stock_last:
         _take_stock(item, quantity)
     if item.auto_approve:
         order = _approve(order, actor=None, note=_("Approved automatically"), now=now)
         if item.fulfilment == Fulfilment.CODE:
             order = _fulfil(order, actor=None, note="", now=now)
+    else:
+        # The timeline is this one event: callers showing the order need not read it back.
+        events = order.events.all()
+        events._result_cache, events._prefetch_done = [submitted], True
+        order._prefetched_objects_cache = {"events": events}
     return order
 
 
