@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from django.db import OperationalError
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections
+from django.db.models import Model
 
 
 def is_transient_db_error(exc: OperationalError) -> bool:
@@ -11,3 +15,117 @@ def is_transient_db_error(exc: OperationalError) -> bool:
     if getattr(exc.__cause__, "sqlstate", None) in ("40P01", "40001"):  # PostgreSQL
         return True
     return bool(exc.args) and exc.args[0] in (1213, 1205)  # MySQL/MariaDB: deadlock, lock wait
+
+
+BULK_ROWS = 500  # rows per multi-row statement: well inside every database's parameter limit
+
+
+def insert_rows(model: type[Model], fields: Sequence[str], rows: list[tuple], *,
+                returning: bool = False, key: int = 1) -> dict[Any, int]:
+    """INSERT ``rows`` (values in the order of ``fields``, as the model's attributes hold
+    them: ids for foreign keys) without the ORM's per-object work, for the batch paths.
+    With ``returning``: {key: new id}, where the key is the value of the first field (or
+    the tuple of the first ``key`` fields) and must be unique — rows are matched by it, not
+    by the order they come back in, which no database promises."""
+    if not rows:
+        return {}
+    db = connections[DEFAULT_DB_ALIAS]
+    model_fields = [model._meta.get_field(name) for name in fields]
+    if db.vendor == "postgresql":
+        found = _insert_unnest(db, model, model_fields, rows, returning, key)
+    else:
+        found = _insert_values(db, model, model_fields, rows, returning, key)
+    ids = {(row[0] if key == 1 else tuple(row[:key])): new_id for *row, new_id in found}
+    if returning and len(ids) != len(rows):
+        raise RuntimeError(f"{model.__name__}: {len(ids)} ids for {len(rows)} rows")
+    return ids
+
+
+def _returning(db: Any, model_fields: list, key: int) -> str:
+    quote = db.ops.quote_name
+    return " RETURNING " + ", ".join(quote(f.column) for f in model_fields[:key]) + ", id"
+
+
+def _insert_values(db: Any, model: type[Model], model_fields: list, rows: list[tuple],
+                   returning: bool, key: int) -> list[tuple]:
+    """Multi-row ``INSERT … VALUES``, ``BULK_ROWS`` rows a statement (row by row where
+    INSERT … RETURNING is missing, as on MySQL: lastrowid is per statement)."""
+    quote = db.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in model_fields)
+    one = "(" + ", ".join(["%s"] * len(model_fields)) + ")"
+    size = BULK_ROWS if not returning or db.features.can_return_rows_from_bulk_insert else 1
+    found: list[tuple] = []
+    with db.cursor() as cursor:
+        for start in range(0, len(rows), size):
+            chunk = rows[start:start + size]
+            query = (f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES "
+                     + ", ".join([one] * len(chunk)))
+            params = [f.get_db_prep_save(value, db)
+                      for row in chunk for f, value in zip(model_fields, row, strict=True)]
+            if not returning:
+                cursor.execute(query, params)
+            elif size == 1:
+                cursor.execute(query, params)
+                found.append((*chunk[0][:key], cursor.lastrowid))
+            else:
+                cursor.execute(query + _returning(db, model_fields, key), params)
+                found += cursor.fetchall()
+    return found
+
+
+# Fields whose values psycopg sends as they are (get_db_prep_save changes nothing).
+_PLAIN = {"AutoField", "BigAutoField", "BigIntegerField", "BooleanField", "CharField",
+          "DateTimeField", "IntegerField", "PositiveIntegerField", "PositiveSmallIntegerField",
+          "SmallIntegerField", "TextField", "ForeignKey"}
+
+
+def _insert_unnest(db: Any, model: type[Model], model_fields: list, rows: list[tuple],
+                   returning: bool, key: int) -> list[tuple]:
+    """PostgreSQL: ``INSERT … SELECT * FROM unnest(column arrays)`` — one parameter per
+    column, so the statement stays short (psycopg caches its parsing; a multi-row VALUES
+    statement has thousands of placeholders to parse every time) — sent with server-side
+    binding, whose arrays psycopg dumps in C."""
+    import psycopg
+
+    quote = db.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in model_fields)
+    arrays = ", ".join(f"%s::{f.db_type(db)}[]" for f in model_fields)
+    query = (f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
+             f"SELECT * FROM unnest({arrays})")
+    if returning:
+        query += _returning(db, model_fields, key)
+    params = []
+    for n, f in enumerate(model_fields):
+        if f.get_internal_type() in _PLAIN:
+            params.append([row[n] for row in rows])
+        else:
+            params.append([f.get_db_prep_save(row[n], db) for row in rows])
+    db.ensure_connection()
+    cursor = db.make_debug_cursor(psycopg.Cursor(db.connection)) if db.queries_logged \
+        else db.make_cursor(psycopg.Cursor(db.connection))
+    with cursor:
+        cursor.execute(query, params)
+        return cursor.fetchall() if returning else []
+
+
+def insert_objects(objects: Sequence[Model], *, key: Sequence[str] = ()) -> None:
+    """Save new model instances of one model with ``insert_rows``: every column is
+    written, as ``save()`` would (``auto_now`` stamped, foreign keys of related objects
+    saved since assignment taken). With ``key`` (fields unique together), the new ids are
+    set on the instances."""
+    if not objects:
+        return
+    model = type(objects[0])
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    names = [*key, *(f.name for f in fields if f.name not in key)]
+    by_name = {f.name: f for f in fields}
+    rows = []
+    for obj in objects:
+        obj._prepare_related_fields_for_save(operation_name="insert_objects")
+        rows.append(tuple(by_name[name].pre_save(obj, True) for name in names))
+    ids = insert_rows(model, names, rows, returning=bool(key), key=max(len(key), 1))
+    for obj, row in zip(objects, rows, strict=True):
+        if key:
+            obj.pk = ids[row[0] if len(key) == 1 else row[:len(key)]]
+        obj._state.adding = False
+        obj._state.db = connection.alias

@@ -3,6 +3,7 @@ words a rule is published in. Services and the rule preview both use these."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -121,18 +122,26 @@ def check_schema(schema: Any) -> dict[str, Any]:
 
 @lru_cache(maxsize=256)
 def _validator(schema_json: str) -> jsonschema.Draft202012Validator:
-    import json
-
     return jsonschema.Draft202012Validator(json.loads(schema_json))
 
 
 def schema_problem(schema: dict[str, Any], payload: Any) -> str:
     """Why the payload breaks the schema ("" when it does not)."""
-    import json
-
     if not isinstance(payload, dict):
         return _("The payload must be a JSON object.")
-    validator = _validator(json.dumps(schema, sort_keys=True))
+    schema_json = json.dumps(schema, sort_keys=True)
+    payload_json = json.dumps(payload, sort_keys=True, default=str)
+    if len(payload_json) <= 1000:  # attendance and the like repeat the same few payloads
+        return _payload_problem(schema_json, payload_json)
+    return _problem(_validator(schema_json), payload)
+
+
+@lru_cache(maxsize=4096)
+def _payload_problem(schema_json: str, payload_json: str) -> str:
+    return _problem(_validator(schema_json), json.loads(payload_json))
+
+
+def _problem(validator: jsonschema.Draft202012Validator, payload: Any) -> str:
     error = next(iter(validator.iter_errors(payload)), None)
     if error is None:
         return ""

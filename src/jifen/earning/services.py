@@ -27,7 +27,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
-from jifen.core.db import is_transient_db_error
+from jifen.core.db import insert_objects, is_transient_db_error
 from jifen.core.roles import Cap, user_can
 from jifen.core.services import record_audit
 from jifen.earning import engine
@@ -401,8 +401,10 @@ class _Batch:
     contexts: dict[int, dict[str, Any]] = field(default_factory=dict)
     paths: dict[int, list[str]] = field(default_factory=dict)
     versions: dict[int, RuleVersion] = field(default_factory=dict)
+    scale: int = 1
 
     def load(self, events: list[EventIn]) -> None:
+        self.scale = _scale()
         codes = {e.type for e in events} - set(self.types)
         for t in EventType.objects.filter(code__in=codes):
             self.types[t.code] = t
@@ -739,14 +741,16 @@ def _score_batch_retrying(fresh: list[_Fresh], batch: _Batch,
     if not fresh:
         return []
     nested = transaction.get_connection().in_atomic_block
+    problem: Exception | None = None
     for attempt in range(1, BATCH_ATTEMPTS + 1):
         try:
             with transaction.atomic():
                 return _score_batch(fresh, batch, existing, results, **options)
-        except IntegrityError:
-            pass  # the same (source, id) arrived concurrently: read them again
+        except IntegrityError as exc:
+            # The same (source, id) arrived concurrently: read them again.
+            problem = exc
         except errors.JifenError as exc:
-            logger.info("event batch scored one by one: %s", exc)
+            problem = exc
             break
         except OperationalError as exc:
             # MySQL undoes the whole transaction on a deadlock, not only the savepoint.
@@ -755,6 +759,7 @@ def _score_batch_retrying(fresh: list[_Fresh], batch: _Batch,
             time.sleep(random.uniform(0, 0.05 * attempt))
         for item in fresh:
             results[item.index] = None
+    logger.warning("event batch of %d scored one by one: %s", len(fresh), problem)
     existing.update(_existing_events({(f.source, f.ext_id) for f in fresh}))
     return [item.index for item in fresh]
 
@@ -829,12 +834,7 @@ def _score_batch(fresh: list[_Fresh], batch: _Batch, existing: dict[tuple[str, s
         if item.awards:
             item.event.detail = ""
             _settle_event(item.event, item.awards)
-    events = [item.event for item in todo]
-    Event.objects.bulk_create(events, batch_size=500)
-    if any(event.pk is None for event in events):  # a database without INSERT … RETURNING
-        ids = _existing_events({(e.source, e.external_id) for e in events})
-        for event in events:
-            event.pk = ids[(event.source, event.external_id)].pk
+    insert_objects([item.event for item in todo], key=("source", "external_id"))
     keys = [f"earning:event:{award.event.pk}:rule:{award.rule_id}" for award, _i in posted]
     causes = [("earning.event", award.event.pk) for award, _i in posted]
     by_posting = dict(zip([i for _a, i in posted], zip(keys, causes, strict=True),
@@ -844,7 +844,7 @@ def _score_batch(fresh: list[_Fresh], batch: _Batch, existing: dict[tuple[str, s
                                  actor=actor)
     for award, index in posted:
         award.transaction_id = transaction_ids[index]
-    Award.objects.bulk_create([a for item in todo for a in item.awards], batch_size=500)
+    insert_objects([a for item in todo for a in item.awards])
     for item in todo:
         event = item.event
         existing[(item.source, item.ext_id)] = event
@@ -903,14 +903,28 @@ def _caps_used(items: list[_Fresh]) -> dict[_CapKey, int]:
                     wanted[key] = engine.period_end(key[2], item.occurred_at)
     if not wanted:
         return {}
-    table = connection.ops.quote_name(Award._meta.db_table)
-    moment = Award._meta.get_field("occurred_at")
-    one = (f"SELECT %s, COALESCE(SUM(points), 0) FROM {table} WHERE employee_id = %s "
-           f"AND rule_id = %s AND status = %s AND points > 0 AND occurred_at >= %s "
-           f"AND occurred_at < %s")
     keys = list(wanted)
+    moment = Award._meta.get_field("occurred_at")
+    table = connection.ops.quote_name(Award._meta.db_table)
+    where = ("a.employee_id = %s AND a.rule_id = %s AND a.status = %s AND a.points > 0 "
+             "AND a.occurred_at >= %s AND a.occurred_at < %s")
     used: dict[_CapKey, int] = {}
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One join against the windows as arrays: planning a UNION of hundreds of
+            # sums cost more than running them.
+            cursor.execute(
+                f"SELECT w.n, COALESCE(SUM(a.points), 0) FROM unnest(%s::int[], "
+                f"%s::bigint[], %s::bigint[], %s::timestamptz[], %s::timestamptz[]) "
+                f"AS w(n, employee_id, rule_id, since, until) LEFT JOIN {table} a "
+                f"ON a.employee_id = w.employee_id AND a.rule_id = w.rule_id "
+                f"AND a.status = %s AND a.points > 0 AND a.occurred_at >= w.since "
+                f"AND a.occurred_at < w.until GROUP BY w.n",
+                [list(range(len(keys))), [k[0] for k in keys], [k[1] for k in keys],
+                 [k[3] for k in keys], [wanted[k] for k in keys], AwardStatus.CREDITED])
+            used = {keys[n]: int(total) for n, total in cursor.fetchall()}
+            return used
+        one = f"SELECT %s, COALESCE(SUM(a.points), 0) FROM {table} a WHERE {where}"
         for start in range(0, len(keys), 300):
             chunk = keys[start:start + 300]
             params: list[Any] = []
@@ -937,13 +951,13 @@ def _new_award(item: _Fresh, outcome: RuleOutcome, batch: _Batch,
     if scored.is_range or rule.requires_approval:
         low = scored.low if scored.is_range else scored.points
         high = scored.high if scored.is_range else scored.points
-        award.min_points, award.max_points = low * _scale(), high * _scale()
+        award.min_points, award.max_points = low * batch.scale, high * batch.scale
         award.approver_role = rule.approver_role
         return award, 0
-    units = scored.points * _scale()
+    units = scored.points * batch.scale
     if units > 0 and rule.caps:
         keys = _cap_keys(rule, event.employee_id, item.occurred_at)
-        room = min(rule.caps[key[2]] * _scale() - used.get(key, 0) for key in keys)
+        room = min(rule.caps[key[2]] * batch.scale - used.get(key, 0) for key in keys)
         if room <= 0:
             award.status = AwardStatus.CAPPED
             return award, 0

@@ -27,6 +27,7 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from jifen.core.db import BULK_ROWS, insert_rows
 from jifen.ledger import sql
 from jifen.ledger.expiry import ExpiryRule
 from jifen.ledger.locks import lock_accounts
@@ -45,7 +46,6 @@ from jifen.ledger.services import (
     _wallet_spec,
 )
 
-CHUNK = 500  # rows per multi-row statement: well inside every database's parameter limit
 FIRST_LOTS = 20  # lots read per penalised wallet before falling back to all of them
 _TRANSACTION_FIELDS = ("idempotency_key", "kind", "amount", "category", "reason", "actor",
                        "actor_label", "cause_type", "cause_id", "created_at")
@@ -137,12 +137,12 @@ class EarningPlan:
                     (step.posting.reason or "")[:500], actor_id,
                     actor_fields["actor_label"], str(cause_type)[:60], str(cause_id)[:64],
                     step.now))
-            txn_ids = _insert(Transaction, _TRANSACTION_FIELDS, txn_rows, returning=True)
+            txn_ids = insert_rows(Transaction, _TRANSACTION_FIELDS, txn_rows, returning=True)
             ids: list[int | None] = [None] * len(self._steps)
             for (i, _step), row in zip(live, txn_rows, strict=True):
                 ids[i] = txn_ids[row[0]]
 
-            lot_ids = _insert(Lot, _LOT_FIELDS, [
+            lot_ids = insert_rows(Lot, _LOT_FIELDS, [
                 (ids[i], step.wallet.pk, step.amount, step.amount - step.lot.taken, 0,
                  step.lot.earned_at, step.lot.expires_at)
                 for i, step in live if step.lot is not None], returning=True)
@@ -157,8 +157,8 @@ class EarningPlan:
                                (step.issuance.pk, -sign * step.amount, None)])
                 entries += [(ids[i], account, amount, after) for account, amount, after in pair]
                 uses += [(ids[i], lot.id, taken, 0) for lot, taken in step.takes]
-            _insert(Entry, ("transaction", "account", "amount", "balance_after"), entries)
-            _insert(LotConsumption, ("transaction", "lot", "amount", "parked"), uses)
+            insert_rows(Entry, ("transaction", "account", "amount", "balance_after"), entries)
+            insert_rows(LotConsumption, ("transaction", "lot", "amount", "parked"), uses)
 
             _take_from_lots({lot.id: lot.taken for lot in self._lots
                              if lot.new is None and lot.taken})
@@ -303,47 +303,14 @@ def _aware(value: Any, converters: list, column: Any) -> Any:
     return value
 
 
-def _insert(model: type[Model], fields: Sequence[str], rows: list[tuple], *,
-            returning: bool = False) -> dict[Any, int]:
-    """Multi-row INSERTs of ``rows`` (values in the order of ``fields``), ``CHUNK`` rows a
-    statement. With ``returning``: {first field's value: new id} — matched by that
-    (unique) value, not by the order rows come back in, which no database promises."""
-    db = connection
-    model_fields = [model._meta.get_field(name) for name in fields]
-    columns = ", ".join(sql.qn(f.column) for f in model_fields)
-    one = "(" + ", ".join(["%s"] * len(model_fields)) + ")"
-    back = f" RETURNING {sql.qn(model_fields[0].column)}, {sql.qn('id')}"
-    # Row by row where INSERT … RETURNING is missing (MySQL): lastrowid is per statement.
-    chunk_size = CHUNK if not returning or db.features.can_return_rows_from_bulk_insert else 1
-    ids: dict[Any, int] = {}
-    with sql.cursor() as cur:
-        for start in range(0, len(rows), chunk_size):
-            chunk = rows[start:start + chunk_size]
-            query = (f"INSERT INTO {sql.table(model)} ({columns}) VALUES "
-                     + ", ".join([one] * len(chunk)))
-            params = [f.get_db_prep_save(value, db)
-                      for row in chunk for f, value in zip(model_fields, row, strict=True)]
-            if not returning:
-                cur.execute(query, params)
-            elif chunk_size == 1:
-                cur.execute(query, params)
-                ids[chunk[0][0]] = cur.lastrowid
-            else:
-                cur.execute(query + back, params)
-                ids.update(cur.fetchall())
-    if returning and len(ids) != len(rows):
-        raise LedgerIntegrityError(f"{model.__name__}: {len(ids)} ids for {len(rows)} rows")
-    return ids
-
-
 def _add_by_id(model: type[Model], column: str, deltas: dict[int, int], *,
                sign: int) -> None:
-    """``column = column + sign * delta`` for each id, as one statement per ``CHUNK``."""
+    """``column = column + sign * delta`` for each id, as one statement per ``BULK_ROWS``."""
     qn = sql.qn
     items = sorted(deltas.items())
     with sql.cursor() as cur:
-        for start in range(0, len(items), CHUNK):
-            chunk = items[start:start + CHUNK]
+        for start in range(0, len(items), BULK_ROWS):
+            chunk = items[start:start + BULK_ROWS]
             cases = " ".join(["WHEN %s THEN %s"] * len(chunk))
             query = (f"UPDATE {sql.table(model)} SET {qn(column)} = {qn(column)} "
                      f"{'+' if sign > 0 else '-'} CASE {qn('id')} {cases} END "
