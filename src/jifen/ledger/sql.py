@@ -249,6 +249,32 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: list[tup
         cur.execute(_statement(("insert", model, tuple(fields), len(rows)), build), params)
 
 
+def insert_instance(obj: models.Model) -> models.Model:
+    """INSERT a new model instance as ``obj.save()`` would — every column, ``auto_now``
+    stamped, each value prepared by its field — from a statement built once per process,
+    and set its primary key. No model signals are sent (nothing listens for the models the
+    hot paths write: the mall's orders and their events, the API's idempotency records)."""
+    db = _db()
+    model = type(obj)
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    returning = db.features.can_return_columns_from_insert
+
+    def build() -> str:
+        columns = ", ".join(qn(f.column) for f in fields)
+        marks = ", ".join(["%s"] * len(fields))
+        sql = f"INSERT INTO {table(model)} ({columns}) VALUES ({marks})"
+        return sql + (f" RETURNING {qn(model._meta.pk.column)}" if returning else "")
+
+    obj._prepare_related_fields_for_save(operation_name="insert_instance")
+    params = [f.get_db_prep_save(f.pre_save(obj, True), db) for f in fields]
+    with cursor() as cur:
+        cur.execute(_statement(("instance", model), build), params)
+        obj.pk = cur.fetchone()[0] if returning else cur.lastrowid
+    obj._state.adding = False
+    obj._state.db = db.alias
+    return obj
+
+
 _TRANSACTION_FIELDS = ("kind", "idempotency_key", "amount", "category", "reason", "actor",
                        "actor_label", "cause_type", "cause_id", "reverses", "settles",
                        "created_at")
