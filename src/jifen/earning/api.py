@@ -19,7 +19,7 @@ from jifen.core.pagination import CursorPage, paginate
 from jifen.core.roles import Cap, user_can
 from jifen.earning import selectors, services
 from jifen.earning.models import Award, CompanyValue, Event, Rule, RuleVersion
-from jifen.ledger.amounts import from_units
+from jifen.ledger.amounts import from_units, site_decimals
 from jifen.people.models import Employee
 
 router = Router(tags=["earning"])
@@ -82,11 +82,13 @@ def post_events(request: HttpRequest, payload: EventsIn):
         return replay
     results = services.ingest_events(events=events, actor=caller.actor,
                                      received_by=caller.audit_label)
+    decimals = site_decimals()
     body = {"results": [
-        {"id": r.id, "status": r.status, "points": from_units(r.points), "reason": r.reason,
-         "detail": r.detail, "uncollected": from_units(r.uncollected)} for r in results]}
-    # Events commit one by one (see ingest_events), so the answer is remembered after
-    # them; should that fail, a retry finds every event a duplicate and moves nothing.
+        {"id": r.id, "status": r.status, "points": from_units(r.points, decimals),
+         "reason": r.reason, "detail": r.detail,
+         "uncollected": from_units(r.uncollected, decimals)} for r in results]}
+    # The events are committed (see ingest_events) before the answer is remembered;
+    # should that fail, a retry finds every event a duplicate and moves nothing.
     return remember(request, caller.id, 200, body)
 
 

@@ -131,15 +131,14 @@ class Event(models.Model):
     external_id = models.CharField(_("event id"), max_length=120)
     event_type = models.ForeignKey(EventType, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="events")
-    type_code = models.CharField(_("type"), max_length=60, db_index=True)
+    type_code = models.CharField(_("type"), max_length=60)
     employee = models.ForeignKey("people.Employee", null=True, blank=True,
                                  on_delete=models.PROTECT, related_name="earning_events")
-    employee_no = models.CharField(_("employee number"), max_length=40, db_index=True)
+    employee_no = models.CharField(_("employee number"), max_length=40)
     occurred_at = models.DateTimeField(_("occurred at"), db_index=True)
     payload = models.JSONField(_("payload"), default=dict, blank=True)
-    status = models.CharField(_("outcome"), max_length=20, choices=EventStatus.choices,
-                              db_index=True)
-    reason = models.CharField(_("reason"), max_length=40, blank=True, db_index=True)
+    status = models.CharField(_("outcome"), max_length=20, choices=EventStatus.choices)
+    reason = models.CharField(_("reason"), max_length=40, blank=True)
     detail = models.CharField(_("detail"), max_length=500, blank=True)
     points = models.BigIntegerField(_("points"), default=0)
     uncollected = models.BigIntegerField(_("uncollected"), default=0)
@@ -154,6 +153,15 @@ class Event(models.Model):
         ordering = ["-id"]
         verbose_name = _("event")
         verbose_name_plural = _("events")
+        # Plain indexes for the event log's exact-match filters: db_index on a CharField
+        # adds a second, LIKE-pattern index on PostgreSQL that nothing here uses and that
+        # every event insert would maintain.
+        indexes = [
+            models.Index(fields=["type_code"], name="earning_event_type_code"),
+            models.Index(fields=["employee_no"], name="earning_event_employee_no"),
+            models.Index(fields=["status"], name="earning_event_status"),
+            models.Index(fields=["reason"], name="earning_event_reason"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["source", "external_id"],
                                     name="earning_event_source_id_unique"),
@@ -178,10 +186,11 @@ class Award(models.Model):
     rule = models.ForeignKey(Rule, on_delete=models.PROTECT, related_name="awards")
     rule_version = models.ForeignKey(RuleVersion, on_delete=models.PROTECT,
                                      related_name="awards")
+    # Indexed by earning_award_cap, which starts with the employee.
     employee = models.ForeignKey("people.Employee", on_delete=models.PROTECT,
-                                 related_name="earning_awards")
+                                 related_name="earning_awards", db_index=False)
     category = models.CharField(max_length=30, choices=Category.choices)
-    status = models.CharField(max_length=12, choices=AwardStatus.choices, db_index=True)
+    status = models.CharField(max_length=12, choices=AwardStatus.choices)
     points = models.BigIntegerField(default=0)  # signed: negative is a penalty
     uncollected = models.BigIntegerField(default=0)
     min_points = models.BigIntegerField(null=True, blank=True)
@@ -201,6 +210,7 @@ class Award(models.Model):
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["employee", "rule", "occurred_at"], name="earning_award_cap"),
+            models.Index(fields=["status"], name="earning_award_status"),
         ]
 
     def __str__(self) -> str:

@@ -656,8 +656,9 @@ def ingest_events(*, events: list[EventIn], actor: Any = None, received_by: str 
                   import_job: Any = None, backdate: bool = False) -> list[EventResult]:
     """Score each event at once and answer per event: ``credited`` (points), ``pending_approval``,
     ``duplicate`` or ``rejected`` with a reason. Events are unique by (source, id); one bad
-    event never blocks the others: each is scored in its own transaction (its own
-    savepoint inside a caller's transaction) and is either fully applied or not at all.
+    event never blocks the others. New events are scored together in one transaction (a
+    savepoint inside a caller's): a batch the database or the ledger refuses as a whole is
+    scored again event by event, each in its own transaction, fully applied or not at all.
     ``backdate`` posts each credit at the time the event occurred (demo history and
     back-fills)."""
     if len(events) > MAX_BATCH:
@@ -726,8 +727,9 @@ class _Fresh:
     source: str
     ext_id: str
     occurred_at: datetime
-    event: Event | None = None
+    rejection: tuple[str, str] = ("", "")  # why it cannot be scored at all
     outcomes: list[RuleOutcome] = field(default_factory=list)
+    event: Event | None = None
     awards: list[Award] = field(default_factory=list)
 
 
@@ -740,6 +742,15 @@ def _score_batch_retrying(fresh: list[_Fresh], batch: _Batch,
     so one bad event never blocks the others."""
     if not fresh:
         return []
+    # What needs no lock is worked out before taking any: concurrent batches for the same
+    # people queue on the employees' locks, so the time under them bounds throughput.
+    for item in fresh:
+        item.rejection = _rejection(item, batch)
+        if not item.rejection[0]:
+            employee = batch.employees[item.raw.employee_no]
+            ctx = batch.context(employee, item.occurred_at)
+            item.outcomes = [evaluate(rule, item.raw.payload or {}, ctx, item.occurred_at)
+                             for rule in batch.rules.get(batch.types[item.raw.type].pk, [])]
     nested = transaction.get_connection().in_atomic_block
     problem: Exception | None = None
     for attempt in range(1, BATCH_ATTEMPTS + 1):
@@ -788,13 +799,7 @@ def _score_batch(fresh: list[_Fresh], batch: _Batch, existing: dict[tuple[str, s
     later = [f.index for f in fresh if (f.source, f.ext_id) in found]
     todo = [f for f in fresh if (f.source, f.ext_id) not in found]
     for item in todo:
-        item.event, item.outcomes, item.awards = _new_event(item, batch, received_by,
-                                                            import_job), [], []
-        if not item.event.reason:
-            employee = item.event.employee
-            ctx = batch.context(employee, item.occurred_at)
-            item.outcomes = [evaluate(rule, item.event.payload, ctx, item.occurred_at)
-                             for rule in batch.rules.get(item.event.event_type_id, [])]
+        item.event, item.awards = _new_event(item, batch, received_by, import_job), []
     matched_rules = [o.rule for f in todo for o in f.outcomes if o.matched and o.rule]
     missing = {r.pk: r for r in matched_rules if r.pk not in batch.versions}
     if missing:
@@ -855,31 +860,36 @@ def _score_batch(fresh: list[_Fresh], batch: _Batch, existing: dict[tuple[str, s
     return later
 
 
-def _new_event(item: _Fresh, batch: _Batch, received_by: str, import_job: Any) -> Event:
-    """The event row, rejected with a reason if it cannot be scored at all."""
+def _rejection(item: _Fresh, batch: _Batch) -> tuple[str, str]:
+    """Why the event cannot be scored at all (reason, detail), or ("", "")."""
     raw = item.raw
     event_type = batch.types.get(raw.type)
     employee = batch.employees.get(raw.employee_no)
+    if event_type is None or not event_type.active:
+        return RejectReason.UNKNOWN_EVENT_TYPE, _("Unknown event type %s.") % raw.type
+    if employee is None:
+        return (RejectReason.UNKNOWN_EMPLOYEE,
+                _("No employee has the number %s.") % raw.employee_no)
+    if employee.status != EmployeeStatus.ACTIVE:
+        return RejectReason.INACTIVE_EMPLOYEE, _("Employee %s has left.") % raw.employee_no
     payload = raw.payload if raw.payload is not None else {}
-    event = Event(
-        source=item.source, external_id=item.ext_id, event_type=event_type,
-        type_code=str(raw.type or "")[:60], employee=employee,
+    if problem := engine.schema_problem(event_type.schema, payload):
+        return RejectReason.SCHEMA_VIOLATION, problem[:500]
+    return "", ""
+
+
+def _new_event(item: _Fresh, batch: _Batch, received_by: str, import_job: Any) -> Event:
+    """The event row, rejected with its reason if it cannot be scored at all."""
+    raw = item.raw
+    payload = raw.payload if raw.payload is not None else {}
+    reason, detail = item.rejection
+    return Event(
+        source=item.source, external_id=item.ext_id, event_type=batch.types.get(raw.type),
+        type_code=str(raw.type or "")[:60], employee=batch.employees.get(raw.employee_no),
         employee_no=str(raw.employee_no or "")[:40], occurred_at=item.occurred_at,
         payload=payload if isinstance(payload, dict) else {"value": payload},
         import_job=import_job, row_number=raw.row_number, received_by=received_by[:150],
-        status=EventStatus.REJECTED, reason="", detail="")
-    if event_type is None or not event_type.active:
-        event.reason = RejectReason.UNKNOWN_EVENT_TYPE
-        event.detail = _("Unknown event type %s.") % raw.type
-    elif employee is None:
-        event.reason = RejectReason.UNKNOWN_EMPLOYEE
-        event.detail = _("No employee has the number %s.") % raw.employee_no
-    elif employee.status != EmployeeStatus.ACTIVE:
-        event.reason = RejectReason.INACTIVE_EMPLOYEE
-        event.detail = _("Employee %s has left.") % raw.employee_no
-    elif problem := engine.schema_problem(event_type.schema, payload):
-        event.reason, event.detail = RejectReason.SCHEMA_VIOLATION, problem[:500]
-    return event
+        status=EventStatus.REJECTED, reason=reason, detail=detail)
 
 
 _CapKey = tuple[int, int, str, datetime]  # employee, rule, period, start of the period
