@@ -67,6 +67,23 @@ class TestCreatingAnOrder:
         assert exc.value.code == "idempotency_key_reused"
         assert spendable(other_buyer) == 1000 and Item.objects.get(pk=item.pk).stock == 4
 
+    def test_a_caller_answering_replays_itself_rolls_back_a_used_key(self, buyer, make_item,
+                                                                     monkeypatch):
+        from django.db import IntegrityError, transaction
+
+        item = make_item(points=100, stock=5)
+        first = order(buyer, item, idempotency_key="api:k")
+        with pytest.raises(IntegrityError), transaction.atomic():
+            services.create_order(employee=buyer, item=item, idempotency_key="api:k",
+                                  replays_by_caller=True)
+        with monkeypatch.context() as patch, pytest.raises(RuntimeError):
+            # Only inside the caller's transaction (tests always run inside one).
+            patch.setattr(transaction.get_connection(), "in_atomic_block", False)
+            services.create_order(employee=buyer, item=item, idempotency_key="api:j",
+                                  replays_by_caller=True)
+        assert list(Order.objects.values_list("pk", flat=True)) == [first.pk]
+        assert spendable(buyer) == 900 and Item.objects.get(pk=item.pk).stock == 4
+
     def test_an_unknown_item_is_not_found(self, buyer):
         with pytest.raises(errors.NotFound):
             order(buyer, Item(pk=987654))

@@ -281,15 +281,18 @@ def create_order(request: HttpRequest, payload: OrderIn):
         # The service reads the item itself (404 when there is none) together with its
         # window, eligibility and campaigns, and hands back an order that already holds
         # every field and its timeline, so nothing is read back here.
+        key = _idempotency_key(caller, request.headers.get(HEADER, "").strip())
         order = services.create_order(
             employee=employee, item=Item(pk=payload.item_id), quantity=payload.quantity,
-            address=address,
-            idempotency_key=_idempotency_key(caller, request.headers.get(HEADER, "").strip()),
-            actor=caller.actor)
+            address=address, idempotency_key=key, actor=caller.actor,
+            # With a key, every order placed here is stored with its answer in this very
+            # transaction: a replay (the order's key refused, or a refusal such as sold
+            # out since) rolls back and gets the stored answer from ``idempotent``.
+            replays_by_caller=bool(key))
         return 201, OrderOut(**_order_out(order, viewer_employee_id=employee.pk)
                              ).model_dump(mode="json")
 
-    # create_order is idempotent by the same key, so a replay may run the handler: no
+    # The order's own key makes a second run harmless, so a replay may run the handler: no
     # look-up of the key ahead of every order.
     return idempotent(request, caller.id, handler, look_first=False)
 

@@ -609,16 +609,32 @@ def create_order(
     address: ShippingAddress | None = None,
     actor: Any = None,
     now: datetime | None = None,
+    replays_by_caller: bool = False,
 ) -> Order:
     """Redeem ``quantity`` of ``item`` for the employee, in one transaction: check the
     window (409 ``window_closed``), eligibility (``not_eligible``), the per-employee limit
     (``limit_reached``), take the stock by a conditional update (``out_of_stock``), hold the
     points (``insufficient_points``) and record the order as ``submitted`` — or approve it
     at once when the item auto-approves. Any refusal leaves nothing changed. The same
-    ``idempotency_key`` returns the first order instead of a second one."""
+    ``idempotency_key`` returns the first order instead of a second one.
+
+    ``replays_by_caller=True``, inside the caller's transaction only, leaves that last
+    part to the caller: the order gets no savepoint of its own, so a key used before
+    (IntegrityError) or any refusal aborts the caller's transaction, which must roll back
+    and answer the replay itself — as the API does from its idempotency record, written in
+    the same transaction as every order it places."""
     if not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
         raise errors.ValidationError(_("Order between 1 and %s at a time.") % MAX_QUANTITY,
                                      code="invalid_quantity")
+    if replays_by_caller:
+        if not transaction.get_connection().in_atomic_block:
+            raise RuntimeError("replays_by_caller needs the caller's transaction")
+        with transaction.atomic(savepoint=False):
+            return _create_order(employee=employee, item_id=item.pk,
+                                 key=(idempotency_key or "").strip()[:200] or uuid.uuid4().hex,
+                                 quantity=quantity, address=address,
+                                 actor=actor if actor is not None else employee.user,
+                                 now=now or timezone.now())
     key = (idempotency_key or "").strip()[:200]
     # No look-up of the key ahead of every order: the order's unique key refuses a second
     # one (IntegrityError), and a refusal of a key already used (sold out since, limit
