@@ -718,6 +718,9 @@ def _ingest(events: list[EventIn], *, actor: Any, received_by: str, import_job: 
     return results  # type: ignore[return-value]
 
 
+_CapKey = tuple[int, int, str, datetime]  # employee, rule, period, start of the period
+
+
 @dataclass
 class _Fresh:
     """An event of the batch whose (source, id) was not seen before."""
@@ -729,13 +732,15 @@ class _Fresh:
     occurred_at: datetime
     rejection: tuple[str, str] = ("", "")  # why it cannot be scored at all
     outcomes: list[RuleOutcome] = field(default_factory=list)
+    caps: dict[int, dict[_CapKey, datetime]] = field(default_factory=dict)  # by rule
     event: Event | None = None
     awards: list[Award] = field(default_factory=list)
 
 
 def _score_batch_retrying(fresh: list[_Fresh], batch: _Batch,
                           existing: dict[tuple[str, str], Event],
-                          results: list[EventResult | None], **options: Any) -> list[int]:
+                          results: list[EventResult | None], *, actor: Any, received_by: str,
+                          import_job: Any, backdate: bool) -> list[int]:
     """Score the fresh events together in one transaction; returns the indexes left for
     scoring one by one. A batch that loses a race on an event's (source, id) or a lock is
     tried again; one the ledger or the database still refuses is scored event by event,
@@ -751,15 +756,28 @@ def _score_batch_retrying(fresh: list[_Fresh], batch: _Batch,
             ctx = batch.context(employee, item.occurred_at)
             item.outcomes = [evaluate(rule, item.raw.payload or {}, ctx, item.occurred_at)
                              for rule in batch.rules.get(batch.types[item.raw.type].pk, [])]
+            item.caps = {o.rule.pk: _cap_windows(o.rule, employee.pk, item.occurred_at)
+                         for o in item.outcomes if o.matched and o.rule and o.rule.caps}
     nested = transaction.get_connection().in_atomic_block
     problem: Exception | None = None
+    later: list[int] = []
     for attempt in range(1, BATCH_ATTEMPTS + 1):
+        # Events already received are found before the locks too: should one arrive
+        # between this read and the insert, its unique key refuses the insert and the
+        # batch is tried again.
+        found = _existing_events({(f.source, f.ext_id) for f in fresh})
+        existing.update(found)
+        later += [f.index for f in fresh if (f.source, f.ext_id) in found]
+        fresh = [f for f in fresh if (f.source, f.ext_id) not in found]
+        for item in fresh:
+            item.event = _new_event(item, batch, received_by, import_job)
+            item.awards = []
         try:
             with transaction.atomic():
-                return _score_batch(fresh, batch, existing, results, **options)
+                _score_batch(fresh, batch, existing, results, actor=actor, backdate=backdate)
+                return later
         except IntegrityError as exc:
-            # The same (source, id) arrived concurrently: read them again.
-            problem = exc
+            problem = exc  # the same (source, id) arrived concurrently
         except errors.JifenError as exc:
             problem = exc
             break
@@ -767,12 +785,13 @@ def _score_batch_retrying(fresh: list[_Fresh], batch: _Batch,
             # MySQL undoes the whole transaction on a deadlock, not only the savepoint.
             if nested or not is_transient_db_error(exc):
                 raise
+            problem = exc
             time.sleep(random.uniform(0, 0.05 * attempt))
         for item in fresh:
             results[item.index] = None
     logger.warning("event batch of %d scored one by one: %s", len(fresh), problem)
     existing.update(_existing_events({(f.source, f.ext_id) for f in fresh}))
-    return [item.index for item in fresh]
+    return later + [item.index for item in fresh]
 
 
 def _existing_events(keys: set[tuple[str, str]]) -> dict[tuple[str, str], Event]:
@@ -783,23 +802,16 @@ def _existing_events(keys: set[tuple[str, str]]) -> dict[tuple[str, str], Event]
     return {(e.source, e.external_id): e for e in found if (e.source, e.external_id) in keys}
 
 
-def _score_batch(fresh: list[_Fresh], batch: _Batch, existing: dict[tuple[str, str], Event],
-                 results: list[EventResult | None], *, actor: Any, received_by: str,
-                 import_job: Any, backdate: bool) -> list[int]:
+def _score_batch(todo: list[_Fresh], batch: _Batch, existing: dict[tuple[str, str], Event],
+                 results: list[EventResult | None], *, actor: Any, backdate: bool) -> None:
     """The batch path: what ``_ingest_one`` does per event, for many events in a dozen
     statements. Locks every employee of the batch (id order), then their wallets (the
     ledger plan), then the issuance accounts — the global lock order, so concurrent
     batches queue instead of deadlocking. Caps are summed once per employee, rule and
     period and then counted on in memory, exact because the employees stay locked."""
-    employee_ids = sorted({e.pk for f in fresh if (e := batch.employees.get(f.raw.employee_no))})
+    employee_ids = sorted({e.pk for f in todo if (e := batch.employees.get(f.raw.employee_no))})
     if employee_ids:
         _lock_employee(*employee_ids)
-    found = _existing_events({(f.source, f.ext_id) for f in fresh})
-    existing.update(found)
-    later = [f.index for f in fresh if (f.source, f.ext_id) in found]
-    todo = [f for f in fresh if (f.source, f.ext_id) not in found]
-    for item in todo:
-        item.event, item.awards = _new_event(item, batch, received_by, import_job), []
     matched_rules = [o.rule for f in todo for o in f.outcomes if o.matched and o.rule]
     missing = {r.pk: r for r in matched_rules if r.pk not in batch.versions}
     if missing:
@@ -857,7 +869,6 @@ def _score_batch(fresh: list[_Fresh], batch: _Batch, existing: dict[tuple[str, s
             id=item.ext_id, source=item.source, status=event.status, points=event.points,
             reason=event.reason, detail=event.detail, uncollected=event.uncollected,
             event_id=event.pk)
-    return later
 
 
 def _rejection(item: _Fresh, batch: _Batch) -> tuple[str, str]:
@@ -892,25 +903,21 @@ def _new_event(item: _Fresh, batch: _Batch, received_by: str, import_job: Any) -
         status=EventStatus.REJECTED, reason=reason, detail=detail)
 
 
-_CapKey = tuple[int, int, str, datetime]  # employee, rule, period, start of the period
-
-
-def _cap_keys(rule: Rule, employee_id: int, occurred_at: datetime) -> list[_CapKey]:
-    return [(employee_id, rule.pk, period, engine.period_start(period, occurred_at))
-            for period in rule.caps]
+def _cap_windows(rule: Rule, employee_id: int, occurred_at: datetime,
+                 ) -> dict[_CapKey, datetime]:
+    """The rule's capped periods holding ``occurred_at``: {key: end of the period}."""
+    return {(employee_id, rule.pk, period, engine.period_start(period, occurred_at)):
+            engine.period_end(period, occurred_at) for period in rule.caps}
 
 
 def _caps_used(items: list[_Fresh]) -> dict[_CapKey, int]:
     """Units already credited per employee, capped rule and period of the batch's events:
-    one UNION ALL of indexed range sums (``earning_award_cap``), a few hundred a
-    statement."""
+    on PostgreSQL one join, elsewhere UNION ALLs of indexed range sums
+    (``earning_award_cap``), a few hundred a statement."""
     wanted: dict[_CapKey, datetime] = {}
     for item in items:
-        for outcome in item.outcomes:
-            rule = outcome.rule
-            if outcome.matched and rule is not None and rule.caps:
-                for key in _cap_keys(rule, item.event.employee_id, item.occurred_at):
-                    wanted[key] = engine.period_end(key[2], item.occurred_at)
+        for windows in item.caps.values():
+            wanted.update(windows)
     if not wanted:
         return {}
     keys = list(wanted)
@@ -966,7 +973,7 @@ def _new_award(item: _Fresh, outcome: RuleOutcome, batch: _Batch,
         return award, 0
     units = scored.points * batch.scale
     if units > 0 and rule.caps:
-        keys = _cap_keys(rule, event.employee_id, item.occurred_at)
+        keys = list(item.caps[rule.pk])
         room = min(rule.caps[key[2]] * batch.scale - used.get(key, 0) for key in keys)
         if room <= 0:
             award.status = AwardStatus.CAPPED
