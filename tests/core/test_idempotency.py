@@ -144,3 +144,21 @@ def test_without_looking_first_a_handler_that_runs_again_is_rolled_back():
     again = idempotent(request({"a": 1}), "user:1", make_thing(calls), look_first=False)
     assert json.loads(again.content) == {"id": 1} and again[REPLAY_HEADER] == "true"
     assert len(calls) == 2 and AuditEntry.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_handler_that_stores_itself_stores_once_and_replays():
+    order_of_writes: list = []
+
+    def handler(store):
+        body = store(201, {"id": 7})
+        order_of_writes.append(IdempotencyRecord.objects.count())
+        AuditEntry.objects.create(action="thing.create", object_type="thing")
+        return 201, body
+
+    first = idempotent(request({"a": 1}), "user:1", handler, stores_itself=True)
+    again = idempotent(request({"a": 1}), "user:1", handler, stores_itself=True)
+    assert json.loads(first.content) == json.loads(again.content) == {"id": 7}
+    assert again[REPLAY_HEADER] == "true"
+    assert order_of_writes == [1]  # stored when the handler said, not after it
+    assert IdempotencyRecord.objects.count() == 1 and AuditEntry.objects.count() == 1

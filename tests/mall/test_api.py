@@ -200,6 +200,11 @@ class TestTheOrderHotPath:
         # low-stock threshold separately (no UPDATE … RETURNING).
         extra = 4 if connection.vendor == "mysql" else 0
         assert len(captured) <= 18 + extra, "\n".join(q["sql"] for q in captured)
+        if connection.vendor == "postgresql":
+            # The stock row a flash sale fights over is locked by the last statement before
+            # COMMIT (here the test's RELEASE SAVEPOINT): the answer is stored before it.
+            assert captured[-2]["sql"].startswith('UPDATE "mall_item" SET "stock"')
+            assert "core_idempotencyrecord" in captured[-3]["sql"]
 
     def test_a_replay_after_the_item_sold_out_answers_with_the_first_order(
             self, client, buyer, make_item):

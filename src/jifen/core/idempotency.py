@@ -96,9 +96,10 @@ def remember(request: HttpRequest, principal_id: str, status: int, body: Any) ->
 def idempotent(
     request: HttpRequest,
     principal_id: str,
-    handler: Callable[[], tuple[int, Any]],
+    handler: Callable[..., tuple[int, Any]],
     *,
     look_first: bool = True,
+    stores_itself: bool = False,
 ) -> JsonResponse:
     """Run ``handler`` (returning status and a JSON-ready body) at most once per
     Idempotency-Key and caller. The record is written in the same transaction as the
@@ -110,10 +111,24 @@ def idempotent(
     whose service is idempotent by the same key itself (a replay changes nothing there):
     a replay runs the handler, whose answer then loses to the stored one on the unique
     key, and a handler that refuses a replay (the item sold out since) is answered with
-    the stored response too."""
+    the stored response too.
+
+    ``stores_itself=True`` calls ``handler(store)``: the handler calls ``store(status,
+    body)`` once, inside its transaction, as soon as its answer is known — earlier than
+    the end of the handler when its last step holds a contended lock (the mall's stock
+    row) — and returns what ``store`` returned."""
     key = _key(request)
+
+    def store(status: int, body: Any) -> Any:
+        body = json.loads(json.dumps(body, default=str))
+        if key and status < 300:
+            _store(request, principal_id, key, status, body)
+        return body
+
+    run: Callable[[], tuple[int, Any]] = (
+        (lambda: handler(store)) if stores_itself else handler)  # type: ignore[call-arg]
     if not key:
-        status, body = handler()
+        status, body = run()
         return JsonResponse(body, status=status, safe=False)
     if look_first:
         first = _winner(request, principal_id, key)
@@ -125,10 +140,9 @@ def idempotent(
     for attempt in range(1, attempts + 1):
         try:
             with transaction.atomic():
-                status, body = handler()
-                body = json.loads(json.dumps(body, default=str))
-                if status < 300:
-                    _store(request, principal_id, key, status, body)
+                status, body = run()
+                if not stores_itself:
+                    body = store(status, body)
             break
         except IntegrityError:
             winner = _winner(request, principal_id, key)

@@ -5,6 +5,7 @@ a 404, exactly like an order that does not exist."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -271,7 +272,7 @@ def create_order(request: HttpRequest, payload: OrderIn):
     caller = principal(request)
     employee = caller.require_employee()
 
-    def handler() -> tuple[int, dict]:
+    def handler(store: Callable[[int, Any], Any]) -> tuple[int, dict]:
         address = None
         if payload.address_id is not None:
             address = ShippingAddress.objects.filter(pk=payload.address_id,
@@ -282,19 +283,25 @@ def create_order(request: HttpRequest, payload: OrderIn):
         # window, eligibility and campaigns, and hands back an order that already holds
         # every field and its timeline, so nothing is read back here.
         key = _idempotency_key(caller, request.headers.get(HEADER, "").strip())
-        order = services.create_order(
+        answer: list[Any] = []
+
+        def placed(order: Order) -> None:
+            # Stored before the stock row of a limited item is locked (on PostgreSQL).
+            answer.append(store(201, OrderOut(**_order_out(
+                order, viewer_employee_id=employee.pk)).model_dump(mode="json")))
+
+        services.create_order(
             employee=employee, item=Item(pk=payload.item_id), quantity=payload.quantity,
-            address=address, idempotency_key=key, actor=caller.actor,
+            address=address, idempotency_key=key, actor=caller.actor, on_placed=placed,
             # With a key, every order placed here is stored with its answer in this very
             # transaction: a replay (the order's key refused, or a refusal such as sold
             # out since) rolls back and gets the stored answer from ``idempotent``.
             replays_by_caller=bool(key))
-        return 201, OrderOut(**_order_out(order, viewer_employee_id=employee.pk)
-                             ).model_dump(mode="json")
+        return 201, answer[0]
 
     # The order's own key makes a second run harmless, so a replay may run the handler: no
     # look-up of the key ahead of every order.
-    return idempotent(request, caller.id, handler, look_first=False)
+    return idempotent(request, caller.id, handler, look_first=False, stores_itself=True)
 
 
 class OrderFilters(Schema):

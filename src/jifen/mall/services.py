@@ -20,6 +20,7 @@ import io
 import random
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -610,6 +611,7 @@ def create_order(
     actor: Any = None,
     now: datetime | None = None,
     replays_by_caller: bool = False,
+    on_placed: Callable[[Order], None] | None = None,
 ) -> Order:
     """Redeem ``quantity`` of ``item`` for the employee, in one transaction: check the
     window (409 ``window_closed``), eligibility (``not_eligible``), the per-employee limit
@@ -617,6 +619,10 @@ def create_order(
     points (``insufficient_points``) and record the order as ``submitted`` — or approve it
     at once when the item auto-approves. Any refusal leaves nothing changed. The same
     ``idempotency_key`` returns the first order instead of a second one.
+
+    ``on_placed(order)`` runs once in the order's transaction when the order is complete,
+    for the caller's own writes that must commit with it (the API's idempotency record) —
+    on PostgreSQL before the stock row is locked, so they do not lengthen that lock.
 
     ``replays_by_caller=True``, inside the caller's transaction only, leaves that last
     part to the caller: the order gets no savepoint of its own, so a key used before
@@ -634,7 +640,7 @@ def create_order(
                                  key=(idempotency_key or "").strip()[:200] or uuid.uuid4().hex,
                                  quantity=quantity, address=address,
                                  actor=actor if actor is not None else employee.user,
-                                 now=now or timezone.now())
+                                 now=now or timezone.now(), on_placed=on_placed)
     key = (idempotency_key or "").strip()[:200]
     # No look-up of the key ahead of every order: the order's unique key refuses a second
     # one (IntegrityError), and a refusal of a key already used (sold out since, limit
@@ -650,7 +656,7 @@ def create_order(
                 return _create_order(employee=employee, item_id=item.pk, key=key,
                                      quantity=quantity, address=address,
                                      actor=actor if actor is not None else employee.user,
-                                     now=now or timezone.now())
+                                     now=now or timezone.now(), on_placed=on_placed)
         except IntegrityError:
             # The key was used before, or a concurrent call with it committed first:
             # answer with its order.
@@ -688,7 +694,8 @@ def _set_hold_sql() -> str:
 
 
 def _create_order(*, employee: Any, item_id: int, key: str, quantity: int,
-                  address: ShippingAddress | None, actor: Any, now: datetime) -> Order:
+                  address: ShippingAddress | None, actor: Any, now: datetime,
+                  on_placed: Callable[[Order], None] | None = None) -> Order:
     context = selectors.order_context(item_id, now)
     if context is None:
         raise errors.NotFound(_("Item not found."), code="not_found")
@@ -732,17 +739,25 @@ def _create_order(*, employee: Any, item_id: int, key: str, quantity: int,
     order.hold_txn_id = hold.pk
     submitted = _event(order, action="submit", from_status="",
                        to_status=OrderStatus.SUBMITTED, actor=actor, now=now)
+    if not item.auto_approve:
+        # The timeline is this one event: callers showing the order need not read it back.
+        events = order.events.all()
+        events._result_cache, events._prefetch_done = [submitted], True
+        order._prefetched_objects_cache = {"events": events}
+        if stock_last and on_placed is not None:
+            # Taking the stock changes nothing on the order (it succeeds, or everything
+            # rolls back): the caller writes its own rows now, before the row a flash sale
+            # fights over is locked, so that lock is held only until COMMIT.
+            on_placed(order)
+            on_placed = None
     if stock_last:
         _take_stock(item, quantity)
     if item.auto_approve:
         order = _approve(order, actor=None, note=_("Approved automatically"), now=now)
         if item.fulfilment == Fulfilment.CODE:
             order = _fulfil(order, actor=None, note="", now=now)
-    else:
-        # The timeline is this one event: callers showing the order need not read it back.
-        events = order.events.all()
-        events._result_cache, events._prefetch_done = [submitted], True
-        order._prefetched_objects_cache = {"events": events}
+    if on_placed is not None:
+        on_placed(order)
     return order
 
 
