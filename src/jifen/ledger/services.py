@@ -593,7 +593,8 @@ def hold_for_new_cause(
     transaction without a savepoint of its own — a refusal (``InsufficientPoints``) leaves
     that transaction to be rolled back by the caller, as the mall's order does — and on
     PostgreSQL and SQLite it finds and locks the wallet and hold account in one statement:
-    three statements fewer than ``hold``, with the same postings and guarantees."""
+    three statements fewer than ``hold`` there (two on MySQL/MariaDB), with the same
+    postings, lock order and guarantees."""
     if not transaction.get_connection().in_atomic_block:
         raise LedgerIntegrityError("hold_for_new_cause runs inside the caller's transaction")
     _check_amount(amount)
@@ -602,18 +603,23 @@ def hold_for_new_cause(
         raise errors.ValidationError(_("A hold needs a cause."), code="cause_required")
     now = now or timezone.now()
     with transaction.atomic(savepoint=False), sql.cursor():
-        # Locked before the transaction row goes in (``hold`` does it the other way round
-        # so that a concurrent duplicate key fails first; a new cause has no duplicates).
         specs = (_wallet_spec(employee.pk), _hold_spec(employee.pk))
         locked = sql.lock_accounts_by_code([code for code, _fields in specs])
         if locked is not None:
+            # Locked before the transaction row goes in (``hold`` does it the other way
+            # round so that a concurrent duplicate key fails first; a new cause has none).
+            # PostgreSQL's foreign-key check of that row takes KEY SHARE locks, which wait
+            # on nothing a posting holds.
             by_code = {account.code: account for account in locked}
             wallet, hold_account = (by_code[code] for code, _fields in specs)
+            txn = _new_transaction(kind=TransactionKind.HOLD, key=key, amount=amount,
+                                   now=now, reason=reason, actor=actor, cause=cause)
         else:
+            # MySQL/MariaDB (or an account still to be created): ``hold``'s own order.
             wallet, hold_account = _accounts(*specs)
+            txn = _new_transaction(kind=TransactionKind.HOLD, key=key, amount=amount,
+                                   now=now, reason=reason, actor=actor, cause=cause)
             lock_accounts([wallet.pk, hold_account.pk])
-        txn = _new_transaction(kind=TransactionKind.HOLD, key=key, amount=amount, now=now,
-                               reason=reason, actor=actor, cause=cause)
         moves = _spend(wallet.pk, amount, _cutoff(ledger_policy(), employee, now), parked=True)
         _apply(txn, {wallet: -amount, hold_account: amount}, moves=moves)
     return txn
