@@ -238,6 +238,7 @@ def main() -> int:
     if not args.database.startswith("postgres"):
         parser.error("the benchmark runs on PostgreSQL")
 
+    load_before = os.getloadavg()
     ensure_database(args.database)
     env = {**os.environ, "JIFEN_DATABASE_URL": args.database, "JIFEN_ACCESS_LOG": "/dev/null",
            "DJANGO_SETTINGS_MODULE": "jifen.settings"}
@@ -271,7 +272,8 @@ def main() -> int:
     breaches = verify_ledger()
     print()
     print(f"PostgreSQL, gunicorn 2 workers × 4 threads, {args.clients} client threads, "
-          f"{args.seconds:.0f} s per load, {os.cpu_count()} CPU cores shared by all")
+          f"{args.seconds:.0f} s per load, {os.cpu_count()} CPU cores shared by all; "
+          f"load average {load_before[0]:.1f} before the run, {os.getloadavg()[0]:.1f} after")
     print()
     print("| load | HTTP API orders/s | raw SQL orders/s | HTTP / raw | non-201 answers |")
     print("|---|---:|---:|---:|---:|")
