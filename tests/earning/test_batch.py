@@ -4,7 +4,8 @@ gives: the same outcome per event, the same balances, the same lots left."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import uuid
+from datetime import date, timedelta
 
 import pytest
 from django.db import connection
@@ -24,7 +25,8 @@ from tests.earning.conftest import at, event
 from tests.factories import EmployeeFactory
 
 START = at("2026-03-01T09:00")
-KINDS = ("attendance_full_month", "attendance_late", "daily_checkin", "training_completed")
+KINDS = ("attendance_full_month", "attendance_late", "daily_checkin", "training_completed",
+         "volunteering")
 
 
 @pytest.fixture
@@ -38,13 +40,18 @@ def rules(make_rule):
     make_rule(name="培训", event_type="training_completed", category="learning",
               formula={"kind": "per_unit", "field": "days", "points": 2},
               expiry={"mode": "months", "months": 1})
+    make_rule(name="志愿", event_type="volunteering", category="culture",
+              formula={"kind": "range", "min": 20, "max": 80})  # waits for an approver
+    # Long-serving employees' points never expire: their expired lots stay spendable.
+    ledger.update_policy(actor=None, never_expire_tenure_years=10)
 
 
 def _events(plan, people, prefix):
     made = []
     for n, (kind, who, hours, amount) in enumerate(plan):
         payload = {"days": amount} if kind == "training_completed" else (
-            {"minutes": 5} if kind == "attendance_late" else {})
+            {"minutes": 5} if kind == "attendance_late" else
+            {"activity": "植树", "hours": amount} if kind == "volunteering" else {})
         made.append(event(people[who], kind, payload, id_=f"{prefix}-{n}",
                           when=(START + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M")))
     return made
@@ -53,7 +60,8 @@ def _events(plan, people, prefix):
 def _state(people):
     # Expiry to the minute: the two runs post a few milliseconds apart.
     return [(balance(employee=p).spendable,
-             sorted((amount, remaining, expires and expires.replace(second=0, microsecond=0))
+             sorted((amount, remaining, expires is None,
+                     (expires and expires.replace(second=0, microsecond=0)) or START)
                     for amount, remaining, expires in Lot.objects.filter(wallet__employee=p)
                     .values_list("amount", "remaining", "expires_at")))
             for p in people]
@@ -70,8 +78,9 @@ openings = st.lists(st.tuples(st.integers(0, 30), st.integers(-40, 40)), min_siz
                                  HealthCheck.too_slow])
 @given(plan=plans, opening=openings)
 def test_a_batch_scores_like_one_event_at_a_time(rules, monkeypatch, plan, opening):
-    batched = [EmployeeFactory() for _n in range(3)]
-    single = [EmployeeFactory() for _n in range(3)]
+    hired = [None, None, date(2010, 1, 4)]
+    batched = [EmployeeFactory(hire_date=day) for day in hired]
+    single = [EmployeeFactory(hire_date=day) for day in hired]
     # Opening balances, some in lots already past their expiry (not yet swept), which a
     # penalty must not take.
     now = timezone.now()
@@ -82,17 +91,20 @@ def test_a_batch_scores_like_one_event_at_a_time(rules, monkeypatch, plan, openi
                               idempotency_key=f"open:{person.pk}", cause=("test", person.pk),
                               expires_at=now + timedelta(days=days))
 
-    together = services.ingest_events(events=_events(plan, batched, "b"))
+    run = uuid.uuid4().hex[:8]  # the database outlives each example: fresh ids
+    together = services.ingest_events(events=_events(plan, batched, f"b{run}"))
 
     def refuse(postings):  # forces the one-by-one path (ledger.credit / penalize)
         raise errors.ValidationError("one by one", code="test")
 
     with monkeypatch.context() as patch:
         patch.setattr(bulk, "plan_earnings", refuse)
-        alone = services.ingest_events(events=_events(plan, single, "s"))
+        alone = services.ingest_events(events=_events(plan, single, f"s{run}"))
 
     def outcome(results):
         return [(r.status, r.reason, r.points, r.uncollected) for r in results]
+
+    assert "duplicate" not in {r.status for r in together}
 
     assert outcome(together) == outcome(alone)
     assert _state(batched) == _state(single)
