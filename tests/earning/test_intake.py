@@ -54,3 +54,15 @@ def test_an_event_the_ledger_refuses_is_rejected_alone(employee, make_rule, monk
     assert good.status == "credited"
     assert Event.objects.count() == 1 and Award.objects.count() == 1
     verify_clean()
+
+
+def test_a_value_the_database_refuses_rejects_only_its_event(employee, make_rule, verify_clean):
+    # PostgreSQL refuses a NUL character inside a JSON payload; the others accept it.
+    make_rule(event_type="idea_adopted", formula={"kind": "fixed", "points": 20})
+    first, odd, last = ingest(event(employee, "idea_adopted", {"title": "好主意"}),
+                              event(employee, "idea_adopted", {"title": "a\x00b"}),
+                              event(employee, "idea_adopted", {"title": "又一个"}))
+    assert (first.status, last.status) == ("credited", "credited")
+    assert (odd.status, odd.reason) in {("credited", ""), ("rejected", "invalid")}
+    assert balance(employee=employee).spendable == 40 + (20 if odd.status == "credited" else 0)
+    verify_clean()

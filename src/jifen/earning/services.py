@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import DataError, IntegrityError, OperationalError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -640,6 +640,11 @@ def _ingest_one(raw: EventIn, batch: _Batch, existing: dict[tuple[str, str], Eve
         # Refused further down (e.g. by the ledger): this event only, nothing of it kept.
         return EventResult(id=ext_id, source=source, status=EventStatus.REJECTED,
                            reason=RejectReason.INVALID, detail=exc.message[:500])
+    except DataError:
+        # A value the database refuses (PostgreSQL: a NUL character in the payload).
+        return EventResult(id=ext_id, source=source, status=EventStatus.REJECTED,
+                           reason=RejectReason.INVALID,
+                           detail=_("A value is too long or out of range."))
     except IntegrityError:
         # The same (source, id) arrived concurrently or earlier in this batch.
         first = Event.objects.filter(source=source, external_id=ext_id).first()
@@ -778,8 +783,8 @@ def _score_batch_retrying(fresh: list[_Fresh], batch: _Batch,
                 return later
         except IntegrityError as exc:
             problem = exc  # the same (source, id) arrived concurrently
-        except errors.JifenError as exc:
-            problem = exc
+        except (errors.JifenError, DataError) as exc:
+            problem = exc  # a posting or a value refused: find which event, one by one
             break
         except OperationalError as exc:
             # MySQL undoes the whole transaction on a deadlock, not only the savepoint.
