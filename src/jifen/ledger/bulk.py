@@ -81,7 +81,7 @@ class _Lot:
     earned_at: datetime
     order: int  # tie-break: existing lots by id, new ones after, in the order opened
     taken: int = 0  # taken by this batch's penalties
-    new: Any = None  # the row to insert, for a new lot
+    opened: bool = False  # opened by this batch (inserted at write time)
 
 
 @dataclass
@@ -161,7 +161,7 @@ class EarningPlan:
             insert_rows(LotConsumption, ("transaction", "lot", "amount", "parked"), uses)
 
             _take_from_lots({lot.id: lot.taken for lot in self._lots
-                             if lot.new is None and lot.taken})
+                             if not lot.opened and lot.taken})
             _add_to_wallets(self._wallet_deltas)
             if late:
                 _update_company(issuance)
@@ -186,7 +186,7 @@ def plan_earnings(postings: Sequence[EarningPosting]) -> EarningPlan:
     issuance_of = {c: accounts[_issuance_spec(c)[0]] for c in categories}
     balances = lock_accounts([w.pk for w in wallet_of.values()])
     penalised = sorted({wallet_of[p.employee.pk].pk for p in postings if p.amount < 0})
-    lots = _spendable(penalised, postings, wallet_of, policy, now)
+    lots = _spendable(penalised, postings, wallet_of, now)
     every_lot = [lot for wallet_lots in lots.values() for lot in wallet_lots]
 
     steps: list[_Step | None] = []
@@ -200,7 +200,7 @@ def plan_earnings(postings: Sequence[EarningPosting]) -> EarningPlan:
             lot = _Lot(id=None, remaining=posting.amount, earned_at=earned_at,
                        expires_at=_lot_expiry(policy, posting.employee, earned_at, UNSET,
                                               posting.expiry),
-                       order=len(every_lot) + 10**12, new=True)
+                       order=len(every_lot) + 10**12, opened=True)
             lots.setdefault(wallet.pk, []).append(lot)
             every_lot.append(lot)
             balances[wallet.pk] += posting.amount
@@ -244,8 +244,7 @@ def _spending_order(lot: _Lot) -> tuple:
 
 
 def _spendable(wallet_ids: list[int], postings: Sequence[EarningPosting],
-               wallet_of: dict[int, Account], policy: Any,
-               now: datetime) -> dict[int, list[_Lot]]:
+               wallet_of: dict[int, Account], now: datetime) -> dict[int, list[_Lot]]:
     """The lots with points left in the penalised wallets: the first ``FIRST_LOTS`` of each
     in spending order, or all of a wallet's when those may not cover its penalties."""
     if not wallet_ids:
