@@ -210,3 +210,36 @@ def test_event_log_api_pages_newest_first_and_filters_by_outcome(client, employe
                       **bearer(key)).json()
     assert {(e["id"], e["status"], e["uncollected"]) for e in mine["items"]} == {
         ("L1", "credited", 5), ("L3", "credited", 5)}
+
+
+@pytest.mark.django_db
+class TestRecognitionsApi:
+    def test_an_employee_thanks_a_colleague_and_the_feed_shows_it(self, client):
+        from jifen.earning.services import ensure_company_values
+
+        ensure_company_values()
+        giver, colleague = EmployeeFactory(), EmployeeFactory()
+        token = issue_access_token(user=giver.user)[1]
+        response = post(client, "/api/v1/recognitions",
+                        {"recipient_employee_no": colleague.employee_no, "points": 30,
+                         "message": "谢谢你帮我改方案", "value": "团队合作"}, token)
+        assert response.status_code == 201, response.content
+        assert response.json()["allowance_left"] == 70
+        assert balance(employee=colleague).spendable == 30
+        feed = client.get("/api/v1/recognitions", **bearer(token)).json()["items"]
+        assert (feed[0]["recipient"], feed[0]["value"]) == (colleague.name, "团队合作")
+
+    def test_an_unknown_company_value_is_refused_and_nothing_is_given(self, client):
+        from jifen.earning.services import ensure_company_values
+
+        ensure_company_values()
+        giver, colleague = EmployeeFactory(), EmployeeFactory()
+        token = issue_access_token(user=giver.user)[1]
+        response = post(client, "/api/v1/recognitions",
+                        {"recipient_employee_no": colleague.employee_no, "points": 30,
+                         "message": "谢谢", "value": "勇于加班"}, token)
+        assert response.status_code == 422, response.content
+        body = response.json()
+        assert body["error"]["code"] == "unknown_value"
+        assert "团队合作" in body["error"]["details"]["choices"]
+        assert balance(employee=colleague).spendable == 0

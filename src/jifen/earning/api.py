@@ -439,8 +439,16 @@ def give(request: HttpRequest, payload: RecognitionIn):
     recipient = Employee.objects.filter(employee_no=payload.recipient_employee_no).first()
     if recipient is None:
         raise errors.NotFound(_("No such colleague."), code="unknown_employee")
-    value = (CompanyValue.objects.filter(name=payload.value, active=True).first()
-             if payload.value else None)
+    value = None
+    if payload.value:
+        value = CompanyValue.objects.filter(name=payload.value, active=True).first()
+        if value is None:
+            choices = list(CompanyValue.objects.filter(active=True).values_list("name",
+                                                                                 flat=True))
+            raise errors.ValidationError(
+                _("%(value)s is not one of the company values: %(choices)s.")
+                % {"value": payload.value, "choices": "、".join(choices)},
+                code="unknown_value", details={"choices": choices})
 
     def handle() -> tuple[int, dict]:
         gift = services.give_recognition(giver=giver, recipient=recipient,
