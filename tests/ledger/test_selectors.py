@@ -41,6 +41,7 @@ def test_history_shows_the_running_balance_after_each_movement():
 def test_outstanding_points_are_summed_per_department():
     sales, rnd = DepartmentFactory(code="SALES"), DepartmentFactory(code="RND")
     a, b = EmployeeFactory(department=sales), EmployeeFactory(department=sales)
+    EmployeeFactory(department=sales)  # holds nothing, still one of the heads
     c = EmployeeFactory(department=rnd)
     earn(a, 100, expires_at=NOW + timedelta(days=10), now=NOW)
     earn(b, 50, expires_at=NOW + timedelta(days=60), now=NOW)
@@ -51,6 +52,6 @@ def test_outstanding_points_are_summed_per_department():
     assert rows["SALES"] == {
         "department_id": sales.pk, "department_code": "SALES",
         "department_name": sales.name, "spendable": 130, "held": 20, "expiring_30": 100,
-        "expiring_90": 130, "expired_unswept": 30, "employees": 2,
+        "expiring_90": 130, "expired_unswept": 30, "employees": 2, "headcount": 3,
     }
     assert rows["RND"]["spendable"] == 7 and rows["RND"]["expiring_90"] == 0

@@ -16,7 +16,7 @@ from jifen.core.models import AuditEntry
 from jifen.core.roles import Role
 from jifen.ledger.models import Transaction, TransactionKind
 from tests.conftest import login_client
-from tests.factories import EmployeeFactory
+from tests.factories import DepartmentFactory, EmployeeFactory
 from tests.ledger.helpers import earn, hold, spend, spendable
 
 pytestmark = pytest.mark.django_db
@@ -218,6 +218,17 @@ def test_an_auditor_browses_the_ledger(auditor, employee):
     assert outstanding.context["totals"]["spendable"] == "50"
 
 
+def test_outstanding_per_head_divides_by_the_department_headcount(auditor):
+    # Three colleagues, one holding 90 points: 30 a head, not 90; a leaver is not a head.
+    team = DepartmentFactory()
+    holder, _idle, _other = (EmployeeFactory(department=team) for _n in range(3))
+    EmployeeFactory(department=team, status="left")
+    earn(holder, 90)
+    response = login_client(auditor.user).get(reverse("console:outstanding"))
+    [row] = [r for r in response.context["departments"] if r["department_id"] == team.pk]
+    assert (row["employees"], row["headcount"], row["per_head"]) == (1, 3, "30")
+
+
 def test_the_transaction_list_filters_by_employee_and_kind(auditor, employee, department):
     other = EmployeeFactory(department=department, name="李娜")
     earn(employee, 10, reason="张的")
@@ -273,7 +284,7 @@ def test_outstanding_shows_totals_and_departments_per_head(auditor, employee, de
     assert (totals["spendable"], totals["held"], totals["expiring_30"]) == ("130", "20", "100")
     [row] = response.context["departments"]
     assert row["department_name"] == department.name
-    assert row["per_head"] == "65"
+    assert row["per_head"] == "43"  # 130 over three: the auditor works there too
 
 
 # --- adjustments -------------------------------------------------------------------------

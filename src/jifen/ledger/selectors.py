@@ -98,8 +98,9 @@ def wallet_entry(*, txn: Transaction, employee: Any) -> Entry | None:
 
 def outstanding_by_department(*, now: datetime | None = None) -> list[dict[str, Any]]:
     """Points the company owes, per department: spendable, held, expiring within 30 and 90
-    days, and already past expiry but not yet swept. Employees exempt from expiry by tenure
-    show their points as expiring until the next sweep clears their dates."""
+    days, and already past expiry but not yet swept; ``employees`` holding points there and
+    the department's active ``headcount``. Employees exempt from expiry by tenure show
+    their points as expiring until the next sweep clears their dates."""
     now = now or timezone.now()
     in30, in90 = now + timedelta(days=30), now + timedelta(days=90)
     alive = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
@@ -120,6 +121,7 @@ def outstanding_by_department(*, now: datetime | None = None) -> list[dict[str, 
         )
         .order_by("wallet__employee__department__code")
     )
+    headcount = active_headcount()
     return [
         {
             "department_id": row["wallet__employee__department_id"],
@@ -127,6 +129,16 @@ def outstanding_by_department(*, now: datetime | None = None) -> list[dict[str, 
             "department_name": row["wallet__employee__department__name"],
             **{k: int(row[k]) for k in ("spendable", "held", "expiring_30", "expiring_90",
                                         "expired_unswept", "employees")},
+            "headcount": headcount.get(row["wallet__employee__department_id"], 0),
         }
         for row in rows
     ]
+
+
+def active_headcount() -> dict[int, int]:
+    """Active employees per department id."""
+    from jifen.people.models import Employee, EmployeeStatus
+
+    return dict(Employee.objects.filter(status=EmployeeStatus.ACTIVE).order_by()
+                .values("department_id").annotate(n=Count("id"))
+                .values_list("department_id", "n"))

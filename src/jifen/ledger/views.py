@@ -281,15 +281,16 @@ def accounts(request: HttpRequest) -> HttpResponse:
 
 @require_capability(Cap.VIEW_LEDGER)
 def outstanding(request: HttpRequest) -> HttpResponse:
-    """What the company owes in points, in total and per department (per head: per
-    employee holding points there)."""
+    """What the company owes in points, in total and per department (per head: per active
+    employee of the department, whether they hold points or not)."""
     departments = selectors.outstanding_by_department()
-    keys = ("spendable", "held", "expiring_30", "expiring_90", "expired_unswept", "employees")
-    totals = {k: sum(row[k] for row in departments) for k in keys}
+    keys = ("spendable", "held", "expiring_30", "expiring_90", "expired_unswept")
+    totals = {k: sum(row[k] for row in departments) for k in (*keys, "employees")}
+    totals["headcount"] = sum(selectors.active_headcount().values())
 
     def shown(row: dict[str, Any]) -> dict[str, Any]:
-        heads = row["employees"]
-        return {**row, **{k: format_points(row[k]) for k in keys if k != "employees"},
+        heads = row["headcount"]
+        return {**row, **{k: format_points(row[k]) for k in keys},
                 "per_head": format_points(row["spendable"] // heads) if heads else "",
                 "raw_spendable": row["spendable"]}
 
