@@ -14,11 +14,12 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jifen.core import errors, throttle
-from jifen.core.roles import Role
+from jifen.core.roles import Role, user_roles
 from jifen.core.services import record_audit, snapshot
 from jifen.integrations.services import hash_secret
 from jifen.people import signals
@@ -168,6 +169,24 @@ def set_roles(*, user: User, roles: list[str], actor: Any) -> User:
 # --- employees ---------------------------------------------------------------------------
 
 
+def _refuse_offboarding_admins(employees: list[Employee], actor: Any) -> None:
+    """Only a super admin may mark a super admin's employee record as left: off-boarding
+    disables the login, so HR (or an HR system's API key) could otherwise lock every
+    administrator out. The system itself (no actor: the command line) may."""
+    if actor is None or Role.SUPER_ADMIN in user_roles(actor):
+        return
+    user_ids = [e.user_id for e in employees if e.user_id]
+    admins = set(User.objects.filter(pk__in=user_ids)
+                 .filter(Q(is_superuser=True) | Q(groups__name=Role.SUPER_ADMIN))
+                 .values_list("pk", flat=True)) if user_ids else set()
+    for employee in employees:
+        if employee.user_id in admins:
+            raise errors.PermissionDenied(
+                _("%(name)s (%(no)s) is a super admin; only a super admin can mark them as "
+                  "left.") % {"name": employee.name, "no": employee.employee_no},
+                code="privileged_account")
+
+
 @dataclass(frozen=True)
 class EmployeeData:
     """One employee's fields as they arrive from a form, the API or an import row."""
@@ -248,6 +267,8 @@ def upsert_employee(*, data: EmployeeData, actor: Any = None) -> tuple[Employee,
     employee.hire_date = data.hire_date
     just_left = data.status == EmployeeStatus.LEFT and employee.status != EmployeeStatus.LEFT
     if just_left:
+        if not created:
+            _refuse_offboarding_admins([employee], actor)
         employee.left_on = timezone.localdate()
     elif data.status == EmployeeStatus.ACTIVE:
         employee.left_on = None
@@ -317,6 +338,7 @@ def mark_employee_left(*, employee: Employee, actor: Any, left_on: date | None =
     employee = Employee.objects.select_for_update().get(pk=employee.pk)
     if employee.status == EmployeeStatus.LEFT:
         return employee
+    _refuse_offboarding_admins([employee], actor)
     before = _employee_audit_snapshot(employee)
     employee.status = EmployeeStatus.LEFT
     employee.left_on = left_on or timezone.localdate()
@@ -551,6 +573,10 @@ def import_employees(*, rows: list[EmployeeData], actor: Any, reference: str = "
     now = timezone.now()
     today = timezone.localdate()
     existing = _employees_by_no([d.employee_no.strip() for d in rows])
+    _refuse_offboarding_admins(
+        [e for d in rows if d.status == EmployeeStatus.LEFT
+         and (e := existing.get(d.employee_no.strip())) and e.status != EmployeeStatus.LEFT],
+        actor)
     targets = [_target_username(d, existing.get(d.employee_no.strip())) for d in rows]
     users = _users_by_username(targets)
 

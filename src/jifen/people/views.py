@@ -254,9 +254,13 @@ def employee_left(request: HttpRequest, pk: int) -> HttpResponse:
     if employee.status == EmployeeStatus.LEFT:
         messages.info(request, _("%(name)s is already marked as left.") % {"name": employee.name})
     else:
-        services.mark_employee_left(employee=employee, actor=request.user, left_on=left_on)
-        messages.success(request, _("%(name)s is marked as left; their sign-in is disabled.")
-                         % {"name": employee.name})
+        try:
+            services.mark_employee_left(employee=employee, actor=request.user, left_on=left_on)
+        except errors.JifenError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("%(name)s is marked as left; their sign-in is "
+                                        "disabled.") % {"name": employee.name})
     return redirect("console:employee_detail", pk=employee.pk)
 
 
