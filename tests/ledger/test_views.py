@@ -143,6 +143,19 @@ def test_export_csv_contains_exactly_the_filtered_own_rows(employee, department)
     assert sorted(row[4] for row in rows[1:]) == ["30", "50"]
 
 
+def test_an_export_with_a_malformed_filter_sends_back_to_the_filter(employee):
+    earn(employee, 50, reason="学习")
+    client = login_client(employee.user)
+
+    response = client.get(reverse("portal:points_export", args=["csv"]), {"since": "上周"})
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("portal:points") + "?since=")
+    page = client.get(response["Location"])
+    assert page.context["form"].errors["since"]
+    assert [m.level_tag for m in page.context["messages"]] == ["error"]
+
+
 def test_export_xlsx_contains_exactly_the_filtered_own_rows(employee, department):
     earn(employee, 50, reason="学习")
     spend(employee, 10, reason="兑换咖啡")

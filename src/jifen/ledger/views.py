@@ -125,6 +125,10 @@ def my_points_export(request: HttpRequest, fmt: str) -> HttpResponse:
     if employee is None or fmt not in CONTENT_TYPES:
         raise Http404
     form = HistoryFilterForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        # Exporting everything instead would hand over a file that is not what was asked.
+        messages.error(request, _("Fix the filter before exporting."))
+        return redirect(f"{reverse('portal:points')}?{request.GET.urlencode()}")
     entries = selectors.history(employee=employee, **form.filters())
     header = [_("Time"), _("Type"), _("Category"), _("Reason"), _("Points"), _("Balance"),
               _("Cause")]
