@@ -308,15 +308,16 @@ def _apply(
     late = connection.vendor == "postgresql"
     if not late:
         _update_company(company, legs)
-    sql.insert_rows(Lot, ("wallet", "amount", "remaining", "held", "earned_at", "expires_at",
-                          "source_transaction"),
-                    [(lot.wallet_id, lot.amount, lot.remaining, lot.held, lot.earned_at,
-                      lot.expires_at, txn.pk) for lot in new_lots])
-    sql.insert_rows(Entry, ("transaction", "account", "amount", "balance_after"),
-                    [(txn.pk, account.pk, legs[account], after.get(account.pk))
-                     for account in accounts])
-    sql.insert_rows(LotConsumption, ("transaction", "lot", "amount", "parked"),
-                    [(txn.pk, m.lot_id, m.amount, m.parked) for m in moves])
+    sql.insert_groups([
+        (Lot, ("wallet", "amount", "remaining", "held", "earned_at", "expires_at",
+               "source_transaction"),
+         [(lot.wallet_id, lot.amount, lot.remaining, lot.held, lot.earned_at, lot.expires_at,
+           txn.pk) for lot in new_lots]),
+        (Entry, ("transaction", "account", "amount", "balance_after"),
+         [(txn.pk, account.pk, legs[account], after.get(account.pk)) for account in accounts]),
+        (LotConsumption, ("transaction", "lot", "amount", "parked"),
+         [(txn.pk, m.lot_id, m.amount, m.parked) for m in moves]),
+    ])
     if late:
         _update_company(company, legs)
 

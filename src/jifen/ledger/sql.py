@@ -249,6 +249,40 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: list[tup
         cur.execute(_statement(("insert", model, tuple(fields), len(rows)), build), params)
 
 
+def insert_groups(groups: Sequence[tuple[type[models.Model], Sequence[str], list[tuple]]]
+                  ) -> None:
+    """``insert_rows`` for each (model, fields, rows) group — on PostgreSQL all in one
+    statement (each INSERT but the last in a WITH clause; PostgreSQL runs every one of
+    them, and checks their foreign keys at the end of the statement), elsewhere one
+    statement per group. Saves a round trip per posting that writes entries and lots."""
+    groups = [(model, fields, rows) for model, fields, rows in groups if rows]
+    db = _db()
+    if db.vendor != "postgresql" or len(groups) < 2:
+        for model, fields, rows in groups:
+            insert_rows(model, fields, rows)
+        return
+    model_fields = [[model._meta.get_field(name) for name in fields]
+                    for model, fields, _rows in groups]
+
+    def one_insert(model: type[models.Model], found: list[Any], count: int) -> str:
+        columns = ", ".join(qn(f.column) for f in found)
+        one = "(" + ", ".join(["%s"] * len(found)) + ")"
+        return f"INSERT INTO {table(model)} ({columns}) VALUES " + ", ".join([one] * count)
+
+    def build() -> str:
+        parts = [one_insert(model, found, len(rows))
+                 for (model, _fields, rows), found in zip(groups, model_fields, strict=True)]
+        ctes = ", ".join(f"w{n} AS ({part})" for n, part in enumerate(parts[:-1]))
+        return f"WITH {ctes} {parts[-1]}"
+
+    params = [f.get_db_prep_save(value, db)
+              for (_model, _fields, rows), found in zip(groups, model_fields, strict=True)
+              for row in rows for f, value in zip(found, row, strict=True)]
+    key = tuple((model, tuple(fields), len(rows)) for model, fields, rows in groups)
+    with cursor() as cur:
+        cur.execute(_statement(("groups", key), build), params)
+
+
 def insert_instance(obj: models.Model) -> models.Model:
     """INSERT a new model instance as ``obj.save()`` would — every column, ``auto_now``
     stamped, each value prepared by its field — from a statement built once per process,
