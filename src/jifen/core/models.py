@@ -180,3 +180,20 @@ class ImportJob(models.Model):
         if not self.total_rows:
             return 0
         return min(100, self.processed_rows * 100 // self.total_rows)
+
+
+class PeriodicRun(models.Model):
+    """A periodic job started for one period (``jifen.core.periodic``). The unique key is
+    what makes "once a day" true when many workers on many machines look at the clock."""
+
+    job = models.CharField(max_length=80)
+    period = models.CharField(max_length=20)
+    enqueued_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-enqueued_at"]
+        constraints = [models.UniqueConstraint(fields=["job", "period"],
+                                               name="core_periodic_run_once")]
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.period}"

@@ -1,0 +1,75 @@
+"""Periodic jobs, started by `jifen worker`: each due job is enqueued once per period as a
+background task, however many workers run. A worker looks at the clock every minute; the
+first to insert the (job, period) row enqueues the task in the same transaction, the others
+hit the unique key and move on. A day when no worker ran is not made up for: the daily
+jobs catch up by themselves (the expiry sweep expires every lot past its date).
+
+No scheduler library: with a queue already in the database, all a schedule needs is a
+clock and a unique key (docs/decisions/0008-periodic-jobs-in-the-worker.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, close_old_connections, transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from jifen.core.models import PeriodicRun
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    task: str  # dotted path of a django-tasks task taking no arguments
+    at_hour: int = 0  # local hour from which the day's run is due
+
+
+JOBS = (
+    # Expiry sweep and 30-day expiry notices (the giving allowance needs no reset: it is
+    # counted per calendar month).
+    PeriodicJob("earning.daily_tick", "jifen.earning.tasks.daily_tick", at_hour=1),
+)
+
+
+def period_of(job: PeriodicJob, now: datetime) -> str | None:
+    """The day the job is due for at ``now`` (site time), or None before its hour."""
+    local = timezone.localtime(now)
+    return local.strftime("%Y-%m-%d") if local.hour >= job.at_hour else None
+
+
+def enqueue_due(now: datetime | None = None) -> list[str]:
+    """Enqueue every job due now and not yet started for its period; returns their names."""
+    now = now or timezone.now()
+    started = []
+    for job in JOBS:
+        period = period_of(job, now)
+        if period is None:
+            continue
+        try:
+            with transaction.atomic():
+                PeriodicRun.objects.create(job=job.name, period=period)
+                import_string(job.task).enqueue()
+        except IntegrityError:
+            continue  # another worker started it for this period
+        logger.info("periodic job %s enqueued for %s", job.name, period)
+        started.append(job.name)
+    return started
+
+
+def run_forever(stop: threading.Event, interval: float = 60.0) -> None:
+    """Check the clock every ``interval`` seconds until ``stop`` is set (a worker's
+    background thread). A failed check is logged and tried again at the next one."""
+    while not stop.is_set():
+        try:
+            close_old_connections()
+            enqueue_due()
+        except Exception:  # the worker must outlive a database hiccup
+            logger.exception("periodic jobs: check failed")
+        stop.wait(interval)
