@@ -7,6 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 
+from jifen.core import errors
 from jifen.core.imports import create_import_job, error_report, start_import_commit
 from jifen.core.models import ImportJob
 from jifen.earning.imports import EventImporter
@@ -77,4 +78,55 @@ def test_ten_thousand_rows_with_bad_ones_credit_once_even_when_run_twice(
     assert again.result["duplicate"] == 10_000 - 20 and again.result["credited"] == 0
     assert {e.pk: balance(employee=e).spendable for e in employees} == balances
     assert Event.objects.count() == 10_000 - 20
+    verify_clean()
+
+
+@pytest.mark.django_db(transaction=True)  # the chunks commit: see them survive a failure
+@override_settings(TASKS=IMMEDIATE)
+def test_an_import_that_stops_midway_keeps_whole_chunks_and_a_rerun_finishes_it(
+        department, hr_admin, make_rule, monkeypatch, verify_clean):
+    from jifen.earning import services
+    from jifen.ledger import services as ledger
+
+    ledger.ensure_company_accounts()  # a flush between transactional tests removed them
+    services.ensure_builtin_event_types()
+    make_rule(name="Full attendance", event_type="attendance_full_month",
+              category="attendance", formula={"kind": "fixed", "points": 10})
+    make_rule(name="Late", event_type="attendance_late", category="attendance",
+              formula={"kind": "fixed", "points": -5})
+    employees = [EmployeeFactory(department=department) for _ in range(20)]
+    data, bad_rows = attendance_sheet(employees, 2_500)  # chunks of 1,000, 1,000 and 500
+    real_ingest = services._ingest
+    calls = []
+
+    def ingest_failing_the_second_chunk(events, **kwargs):
+        calls.append(len(events))
+        if len(calls) == 2:
+            raise errors.ValidationError("the database went away", code="test")
+        return real_ingest(events, **kwargs)
+
+    def run_committed(upload):
+        job = create_import_job(importer=EventImporter(),
+                                upload=SimpleUploadedFile("attendance.csv", upload),
+                                actor=hr_admin.user)
+        start_import_commit(job=job, mode="valid_only", actor=hr_admin.user)
+        job.refresh_from_db()
+        return job
+
+    from django.utils import translation
+
+    monkeypatch.setattr(services, "_ingest", ingest_failing_the_second_chunk)
+    with translation.override("en"):
+        stopped = run_committed(data)
+    assert stopped.status == "failed"
+    assert "the database went away" in stopped.failure_reason
+    assert "run the same file again" in stopped.failure_reason
+    assert Event.objects.count() == 1_000  # the first chunk, whole; nothing of the second
+    verify_clean()
+
+    monkeypatch.setattr(services, "_ingest", real_ingest)
+    finished = run_committed(data)
+    assert finished.status == "done", finished.failure_reason
+    assert finished.result["duplicate"] == 1_000
+    assert Event.objects.count() == 2_500 - len(bad_rows)
     verify_clean()

@@ -10,7 +10,11 @@ An upload goes through **preview → per-row errors → commit**:
    error report (``error_report``) and fix the sheet.
 3. ``start_import_commit`` commits: all rows (only when none has an error) or only the
    valid rows. The importer writes every row in ONE transaction, so a database error leaves
-   nothing half-done and the job says ``failed`` with the reason. An importer with
+   nothing half-done and the job says ``failed`` with the reason — unless it declares
+   ``atomic = False``: an importer whose rows are idempotent (events, unique by source and
+   id) commits chunk by chunk, so the progress bar moves and no lock is held for the whole
+   file; a failure leaves whole chunks applied and running the import again finishes the
+   rest (rows already in are duplicates). An importer with
    ``background = True`` has its commit enqueued for ``jifen worker``
    (``commit_import_task``); otherwise it runs in the request. Either way the job's
    ``processed_rows`` / ``total_rows`` feed the same htmx-polled progress partial.
@@ -30,6 +34,7 @@ import logging
 import re
 import zipfile
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import PurePath
@@ -132,6 +137,9 @@ class Importer:
     example_row: ClassVar[dict[str, Any]] = {}
     # True: the commit is enqueued as a background task instead of running in the request.
     background: ClassVar[bool] = False
+    # False: ``commit`` manages its own transactions, one per chunk of rows, and a re-run
+    # of the same file must apply only what is missing (see the module doc).
+    atomic: ClassVar[bool] = True
 
     def field(self, name: str) -> ImportField | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -572,6 +580,14 @@ def _fail(job: ImportJob, reason: str) -> ImportJob:
     return job
 
 
+def _stopped(importer: Importer, reason: str) -> str:
+    if importer.atomic:
+        return reason
+    return reason + " " + _("Rows before the one that failed may already be imported; fix "
+                            "the problem and run the same file again to import the rest "
+                            "(rows already imported are skipped as duplicates).")
+
+
 def run_import_commit(*, job_id: int) -> ImportJob:
     """The commit itself (in the request or in a worker). Reads the stored file again and
     checks every row again (the data may have changed since the preview), reporting
@@ -595,17 +611,19 @@ def run_import_commit(*, job_id: int) -> ImportJob:
         items = [r.item for r in results if r.ok]
         if not items:
             return _fail(job, _("Nothing was imported: no row is valid."))
-        with transaction.atomic():
+        with transaction.atomic() if importer.atomic else nullcontext():
             counts = importer.commit(items, actor=job.committed_by, job=job,
                                      progress=lambda n: _set_progress(job.pk, n))
     except errors.JifenError as exc:
-        return _fail(job, _("Nothing was imported: %s") % exc.message)
+        return _fail(job, _stopped(importer, _("Nothing was imported: %s") % exc.message))
     except DatabaseError as exc:
         logger.warning("import job %s failed: %s", job.pk, exc)
-        return _fail(job, _("Nothing was imported: the database refused the data (%s).") % exc)
+        return _fail(job, _stopped(importer, _(
+            "Nothing was imported: the database refused the data (%s).") % exc))
     except Exception as exc:
         logger.exception("import job %s failed", job.pk)
-        return _fail(job, _("Nothing was imported: unexpected error (%s).") % exc)
+        return _fail(job, _stopped(importer,
+                                   _("Nothing was imported: unexpected error (%s).") % exc))
     job.status = ImportJob.Status.DONE
     job.result = {"imported": len(items), "skipped": job.error_count, **counts}
     job.processed_rows = job.total_rows

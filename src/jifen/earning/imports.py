@@ -66,6 +66,10 @@ class EventImporter(Importer):
     kind = "earning.events"
     verbose_name = gettext_lazy("events")
     background = True
+    # Each chunk of 1,000 events commits on its own (ingest_many): events are unique by
+    # source and id, and a row without an id gets a stable one from its content, so a
+    # re-run applies only what is missing.
+    atomic = False
     fields = (
         ImportField("employee_no", gettext_lazy("Employee number"),
                     ("工号", "员工编号", "员工号", "employee number"), required=True),
