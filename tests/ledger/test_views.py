@@ -402,3 +402,48 @@ def test_the_ledger_pages_speak_chinese_by_default(hr_admin, employee):
 
     assert "我的积分" in portal and "未来 90 天内过期" in portal
     assert "未兑付积分" in console and "人均" in console
+
+
+# --- points that expire while the mall is closed -------------------------------------------
+
+def _mall_open(*periods):
+    from jifen.mall.services import save_window
+
+    now = timezone.now()
+    save_window(actor=None, name="兑换期", mode="periods", is_default=True,
+                periods=[(now + timedelta(days=a), now + timedelta(days=b)) for a, b in periods])
+
+
+def test_points_expiring_before_the_mall_reopens_are_flagged(employee):
+    _mall_open((5, 6))  # closed now, opens in five days
+    now = timezone.now()
+    earn(employee, 30, expires_at=now + timedelta(days=2))
+    earn(employee, 70, expires_at=now + timedelta(days=10))
+
+    page = login_client(employee.user).get(reverse("portal:points"))
+
+    warning = page.context["lost_to_window"]
+    assert warning["amount"] == "30" and warning["closes_at"] is None
+    assert warning["opens_at"] > timezone.localtime(now + timedelta(days=4))
+    assert 'data-testid="window-warning"' in page.content.decode()
+
+
+def test_points_expiring_after_the_mall_closes_say_when_to_spend_them(employee):
+    _mall_open((-1, 3), (10, 12))  # open now until day 3, then again from day 10
+    now = timezone.now()
+    earn(employee, 10, expires_at=now + timedelta(days=2))  # spendable while open
+    earn(employee, 20, expires_at=now + timedelta(days=5))  # lost in the gap
+    earn(employee, 40, expires_at=now + timedelta(days=11))  # spendable after it reopens
+
+    warning = login_client(employee.user).get(reverse("portal:points")).context[
+        "lost_to_window"]
+
+    assert warning["amount"] == "20"
+    assert warning["closes_at"] < timezone.localtime(now + timedelta(days=3, minutes=1))
+
+
+def test_an_always_open_mall_warns_of_nothing(employee):
+    earn(employee, 30, expires_at=timezone.now() + timedelta(days=2))
+    page = login_client(employee.user).get(reverse("portal:points"))
+    assert page.context["lost_to_window"] is None
+    assert 'data-testid="window-warning"' not in page.content.decode()

@@ -5,7 +5,7 @@ selector or service, render."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -88,6 +88,33 @@ def _line(entry: Entry, links: dict[str, str]) -> dict[str, Any]:
 
 # --- employee portal ---------------------------------------------------------------------
 
+def _lost_to_the_window(wallet: selectors.Balance, now: datetime) -> dict[str, Any] | None:
+    """Points that expire while the mall is closed, so they can never be spent: when the
+    mall is closed, those expiring before it opens again; when it is open but closes,
+    those expiring after it closes and before it reopens (None: nothing is at risk)."""
+    from jifen.mall.selectors import window_for, window_state
+
+    window = window_for(None)
+    state = window_state(window, now)
+    if state.open:
+        if state.closes_at is None:
+            return None
+        closed_from = state.closes_at
+        opens_at = window_state(window, closed_from).next_opens_at
+    elif state.next_opens_at is None:
+        return None  # closed with no opening planned: nothing to say when to spend them
+    else:
+        closed_from, opens_at = now, state.next_opens_at
+    lost = [e for e in wallet.expiring if e["expires_at"] > closed_from
+            and (opens_at is None or e["expires_at"] < opens_at)]
+    if not lost:
+        return None
+    return {"amount": format_points(sum(e["amount"] for e in lost)),
+            "first_expiry": timezone.localtime(lost[0]["expires_at"]),
+            "closes_at": timezone.localtime(state.closes_at) if state.open else None,
+            "opens_at": timezone.localtime(opens_at) if opens_at else None}
+
+
 @login_required
 def my_points(request: HttpRequest) -> HttpResponse:
     employee = getattr(request.user, "employee", None)
@@ -105,6 +132,7 @@ def my_points(request: HttpRequest) -> HttpResponse:
             "held": format_points(wallet.held),
             "expiring_30": format_points(wallet.expiring_within(30, now)),
             "expiring_90": format_points(wallet.expiring_within(90, now)),
+            "lost_to_window": _lost_to_the_window(wallet, now),
             "expiring": [{"amount": format_points(e["amount"]),
                           "date": timezone.localtime(e["expires_at"]),
                           "soon": e["expires_at"] <= now + timedelta(days=30)}
