@@ -211,7 +211,15 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # --- mail -----------------------------------------------------------------------------
 EMAIL_HOST = os.environ.get("JIFEN_SMTP_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("JIFEN_SMTP_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("JIFEN_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("JIFEN_SMTP_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("JIFEN_SMTP_TLS")
+EMAIL_TIMEOUT = 15
 DEFAULT_FROM_EMAIL = os.environ.get("JIFEN_MAIL_FROM", "jifen@localhost")
+# Notifications that ask for it (e.g. low stock) also go out by e-mail once an SMTP host is
+# configured; links in them start with JIFEN_BASE_URL.
+JIFEN_MAIL_ENABLED = bool(os.environ.get("JIFEN_SMTP_HOST"))
+JIFEN_BASE_URL = os.environ.get("JIFEN_BASE_URL", "").rstrip("/")
 
 # --- security -------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

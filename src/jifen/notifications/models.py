@@ -6,8 +6,8 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Notification(models.Model):
-    """One in-app message to one user (the notification centre). E-mail, IM and digests
-    build on this later."""
+    """One in-app message to one user (the notification centre); some also go out by
+    e-mail (``emailed_at`` says when). IM and digests build on this later."""
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
@@ -20,6 +20,7 @@ class Notification(models.Model):
     dedupe_key = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -1,0 +1,91 @@
+"""Notifications that ask for it go out by e-mail, against a real SMTP server (aiosmtpd)."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+
+import pytest
+from django.test import override_settings
+
+from jifen.notifications.models import Notification
+from jifen.notifications.services import email_notification, notify
+
+IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(email.message_from_bytes(envelope.content,
+                                                      policy=email.policy.default))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp():
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+                           EMAIL_HOST="127.0.0.1", EMAIL_PORT=port, TASKS=IMMEDIATE,
+                           JIFEN_BASE_URL="https://points.example.com"):
+        yield inbox
+    controller.stop()
+
+
+def _low_stock(user, **extra):
+    if not user.email:
+        user.email = "someone@example.com"
+        user.save()
+    return notify(recipient=user, kind="mall.low_stock", title="库存不足：保温杯",
+                  body="保温杯只剩 3 件。", url="/console/mall/items/7/", **extra)
+
+
+@pytest.mark.django_db
+@override_settings(JIFEN_MAIL_ENABLED=True)
+def test_a_notification_asking_for_mail_is_mailed_once_after_commit(
+        smtp, employee, django_capture_on_commit_callbacks):
+    employee.user.email = "zhang.san@example.com"
+    employee.user.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = _low_stock(employee.user, email=True)
+        assert smtp.messages == []  # nothing leaves before the change commits
+
+    [message] = smtp.messages
+    assert message["To"] == "zhang.san@example.com"
+    assert "库存不足：保温杯" in message["Subject"]
+    text = message.get_content()
+    assert "保温杯只剩 3 件。" in text
+    assert "https://points.example.com/console/mall/items/7/" in text
+    sent.refresh_from_db()
+    assert sent.emailed_at is not None
+    assert email_notification(notification_id=sent.pk) is False  # a retried task
+    assert len(smtp.messages) == 1
+
+
+@pytest.mark.django_db
+@override_settings(JIFEN_MAIL_ENABLED=True)
+def test_plain_notifications_stay_in_the_app(smtp, employee,
+                                             django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        _low_stock(employee.user)
+    assert smtp.messages == []
+    assert Notification.objects.get().emailed_at is None
+
+
+@pytest.mark.django_db
+@override_settings(JIFEN_MAIL_ENABLED=False)
+def test_without_an_smtp_host_nothing_is_mailed(smtp, employee,
+                                                django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        _low_stock(employee.user, email=True)
+    assert smtp.messages == []
