@@ -138,6 +138,16 @@ class TestEventsApi:
         assert balance(employee=employee).spendable == 10
         verify_clean()
 
+    def test_the_event_log_gives_times_in_the_site_zone(self, client, employee):
+        key = self._setup(client)
+        post(client, "/api/v1/events", {"events": [
+            {"source": "att", "id": "t1", "type": "attendance_full_month",
+             "employee_no": employee.employee_no, "occurred_at": "2026-03-31T10:00:00Z",
+             "payload": {"month": "2026-03"}}]}, key)
+        [logged] = client.get("/api/v1/events", {"source": "att"}, **bearer(key)).json()["items"]
+        assert logged["occurred_at"] == "2026-03-31T18:00:00+08:00"  # Asia/Shanghai
+        assert logged["received_at"].endswith("+08:00")
+
     def test_more_than_a_thousand_events_is_422(self, client, employee):
         key = self._setup(client)
         event = {"source": "s", "id": "x", "type": "comment", "employee_no": "E",

@@ -8,7 +8,6 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
@@ -23,10 +22,6 @@ from jifen.ledger.amounts import from_units, site_decimals
 from jifen.people.models import Employee
 
 router = Router(tags=["earning"])
-
-
-def _local(moment: datetime | None) -> str | None:
-    return timezone.localtime(moment).isoformat() if moment is not None else None
 
 
 # --- events -------------------------------------------------------------------------------
@@ -97,14 +92,14 @@ class EventOut(Schema):
     source: str
     type: str
     employee_no: str
-    occurred_at: str
+    occurred_at: datetime
     payload: dict
     status: str
     reason: str
     detail: str
     points: float | int
     uncollected: float | int
-    received_at: str
+    received_at: datetime
 
     @staticmethod
     def resolve_id(obj: Event) -> str:
@@ -114,13 +109,7 @@ class EventOut(Schema):
     def resolve_type(obj: Event) -> str:
         return obj.type_code
 
-    @staticmethod
-    def resolve_occurred_at(obj: Event) -> str:
-        return _local(obj.occurred_at) or ""
 
-    @staticmethod
-    def resolve_received_at(obj: Event) -> str:
-        return _local(obj.received_at) or ""
 
     @staticmethod
     def resolve_points(obj: Event) -> float | int:
@@ -192,8 +181,8 @@ class RuleOut(Schema):
     caps: dict
     requires_approval: bool
     approver_role: str
-    valid_from: str | None
-    valid_until: str | None
+    valid_from: datetime | None
+    valid_until: datetime | None
     expiry: dict | None
     active: bool
     version: int
@@ -202,26 +191,17 @@ class RuleOut(Schema):
     def resolve_event_type(obj: Rule) -> str:
         return obj.event_type.code
 
-    @staticmethod
-    def resolve_valid_from(obj: Rule) -> str | None:
-        return _local(obj.valid_from)
 
-    @staticmethod
-    def resolve_valid_until(obj: Rule) -> str | None:
-        return _local(obj.valid_until)
 
 
 class VersionOut(Schema):
     number: int
-    created_at: str
+    created_at: datetime
     created_by: str
     reason: str
     diff: list[dict]
     snapshot: dict
 
-    @staticmethod
-    def resolve_created_at(obj: RuleVersion) -> str:
-        return _local(obj.created_at) or ""
 
     @staticmethod
     def resolve_created_by(obj: RuleVersion) -> str:
@@ -343,7 +323,7 @@ class PendingOut(Schema):
     employee_name: str
     rule: str
     event_type: str
-    occurred_at: str
+    occurred_at: datetime
     payload: dict
     min_points: float | int
     max_points: float | int
@@ -364,9 +344,6 @@ class PendingOut(Schema):
     def resolve_event_type(obj: Award) -> str:
         return obj.event.type_code
 
-    @staticmethod
-    def resolve_occurred_at(obj: Award) -> str:
-        return _local(obj.occurred_at) or ""
 
     @staticmethod
     def resolve_payload(obj: Award) -> dict:
@@ -468,5 +445,5 @@ def recognition_feed(request: HttpRequest, department: str | None = Query(None))
     return {"items": [
         {"id": r.pk, "giver": r.giver.name, "recipient": r.recipient.name,
          "points": from_units(r.points), "message": r.message,
-         "value": r.value.name if r.value else None, "created_at": _local(r.created_at)}
+         "value": r.value.name if r.value else None, "created_at": r.created_at}
         for r in items], "next_cursor": None}

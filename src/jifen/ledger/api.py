@@ -24,11 +24,6 @@ from jifen.people.models import Employee
 router = Router(tags=["ledger"])
 
 
-def _local(moment: datetime | None) -> datetime | None:
-    """Times go out with the site's offset (+08:00 by default), not as UTC."""
-    return timezone.localtime(moment) if moment is not None else None
-
-
 def _aware(moment: datetime | None) -> datetime | None:
     """A time without an offset is read in the site's zone."""
     if moment is not None and timezone.is_naive(moment):
@@ -54,7 +49,7 @@ def _balance(employee: Employee) -> dict:
     return {
         "spendable": result.spendable,
         "held": result.held,
-        "expiring": [{"amount": e["amount"], "expires_at": _local(e["expires_at"])}
+        "expiring": [{"amount": e["amount"], "expires_at": e["expires_at"]}
                      for e in result.expiring],
     }
 
@@ -109,7 +104,7 @@ class HistoryLineOut(Schema):
 
     @staticmethod
     def resolve_created_at(obj: Entry) -> datetime:
-        return timezone.localtime(obj.transaction.created_at)
+        return obj.transaction.created_at
 
 
 class HistoryFilters(Schema):
