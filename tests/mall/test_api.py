@@ -194,12 +194,13 @@ class TestTheOrderHotPath:
         assert response.status_code == 201, response.content
         assert [e["to_status"] for e in response.json()["events"]] == ["submitted"]
         # token; employee; item with its window, eligibility and campaigns; order; the
-        # ledger hold (7 on PostgreSQL, which writes entries and lot consumptions in one
-        # statement); hold id; timeline event; stock; idempotency record — and the
+        # ledger hold (6 on PostgreSQL, which updates both balances in one statement and
+        # writes entries and lot consumptions in one); hold id; timeline event; stock;
+        # idempotency record — and the
         # transaction's BEGIN and COMMIT (here a savepoint). Was 30. MySQL finds and locks
         # the accounts in two statements, reads each new balance back and checks the
         # low-stock threshold separately (no UPDATE … RETURNING).
-        most = {"postgresql": 17, "sqlite": 18, "mysql": 22}[connection.vendor]
+        most = {"postgresql": 16, "sqlite": 18, "mysql": 22}[connection.vendor]
         assert len(captured) <= most, "\n".join(q["sql"] for q in captured)
         if connection.vendor == "postgresql":
             # The stock row a flash sale fights over is locked by the last statement before

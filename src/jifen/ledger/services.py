@@ -280,11 +280,14 @@ def _apply(
     legs: dict[Account, int],
     moves: Iterable[_Move] = (),
     new_lots: Iterable[Lot] = (),
+    *,
+    locked: bool = False,
 ) -> None:
     """Write one posting. Employee-side accounts (wallets, holds, budgets) were either
     locked by the caller before it decided anything (debits), or are locked right here by
     their UPDATE (credits); either way in id order, and all before any company account, so
-    two postings never wait on each other in a cycle."""
+    two postings never wait on each other in a cycle. ``locked`` says the caller holds
+    every employee-side account's lock: PostgreSQL then updates them in one statement."""
     if sum(legs.values()) != 0:
         raise LedgerIntegrityError(f"legs of {txn.kind} do not sum to zero: {legs}")
     moves = [m for m in moves if m.amount or m.parked]
@@ -293,12 +296,15 @@ def _apply(
             raise LedgerIntegrityError(f"lot {move.lot_id} cannot give {move}")
     accounts = sorted((a for a, delta in legs.items() if delta), key=lambda a: a.pk)
     after: dict[int, int | None] = {}
-    for account in accounts:
-        if not account.may_go_negative:
-            after[account.pk] = sql.add_to_balance(account, legs[account])
-            if after[account.pk] is None:
-                raise LedgerIntegrityError(f"account {account.code} cannot take "
-                                           f"{legs[account]}")
+    employee_side = [a for a in accounts if not a.may_go_negative]
+    merged = (sql.add_to_balances({a.pk: legs[a] for a in employee_side})
+              if locked and len(employee_side) > 1 else None)
+    for account in employee_side:
+        after[account.pk] = (merged.get(account.pk) if merged is not None
+                             else sql.add_to_balance(account, legs[account]))
+        if after[account.pk] is None:
+            raise LedgerIntegrityError(f"account {account.code} cannot take "
+                                       f"{legs[account]}")
     company = [a for a in accounts if a.may_go_negative]
     # Every posting updates one of a few company rows, so how long that row stays locked
     # bounds the throughput under load: on PostgreSQL the company rows go last, right
@@ -622,7 +628,7 @@ def hold_for_new_cause(
                                    now=now, reason=reason, actor=actor, cause=cause)
             lock_accounts([wallet.pk, hold_account.pk])
         moves = _spend(wallet.pk, amount, _cutoff(ledger_policy(), employee, now), parked=True)
-        _apply(txn, {wallet: -amount, hold_account: amount}, moves=moves)
+        _apply(txn, {wallet: -amount, hold_account: amount}, moves=moves, locked=True)
     return txn
 
 

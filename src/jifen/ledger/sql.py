@@ -189,6 +189,30 @@ def add_to_balance(account: Account, delta: int) -> int | None:
         return cur.fetchone()[0]
 
 
+def add_to_balances(deltas: dict[int, int]) -> dict[int, int] | None:
+    """``add_to_balance`` of several employee-side accounts in one statement, on
+    PostgreSQL; None elsewhere (the caller then updates them one by one). Their rows must
+    be locked by the caller already: this UPDATE does not take its locks in id order.
+    Returns {id: new balance} of the accounts updated; one missing from the answer was
+    refused (it would have gone below zero)."""
+    db = _db()
+    if db.vendor != "postgresql":
+        return None
+
+    def build() -> str:
+        balance = qn("balance")
+        pairs = ", ".join(["(%s::bigint, %s::bigint)"] * len(deltas))
+        return (f"UPDATE {table(Account)} AS a SET {balance} = a.{balance} + v.delta "
+                f"FROM (VALUES {pairs}) AS v(id, delta) "
+                f"WHERE a.{qn('id')} = v.id AND a.{balance} + v.delta >= 0 "
+                f"RETURNING a.{qn('id')}, a.{balance}")
+
+    params = [value for pair in deltas.items() for value in pair]
+    with cursor() as cur:
+        cur.execute(_statement(("add-many", len(deltas)), build), params)
+        return dict(cur.fetchall())
+
+
 def spendable_lots(wallet_id: int, cutoff: datetime | None, exclude: Sequence[int] = (),
                    limit: int | None = None) -> list[tuple[int, int]]:
     """(id, remaining) of the wallet's lots with points left and not past ``cutoff``, in
