@@ -143,3 +143,25 @@ def test_a_thousand_events_take_a_few_dozen_statements(rules):
     # periods, not with each event.
     assert len(queries) < 100, [q["sql"][:80] for q in queries.captured_queries]
     assert Event.objects.count() == 1000
+
+
+def test_a_batch_that_loses_a_race_is_tried_again_from_a_clean_slate(rules, employee,
+                                                                    monkeypatch):
+    from django.db import IntegrityError
+
+    real_insert = services.insert_objects
+    calls = []
+
+    def insert_failing_once(objects, **kwargs):
+        calls.append(type(objects[0]).__name__ if objects else "")
+        if calls == ["Event", "Award"]:  # the first attempt, at its very end
+            raise IntegrityError("duplicate key value (a concurrent batch)")
+        return real_insert(objects, **kwargs)
+
+    monkeypatch.setattr(services, "insert_objects", insert_failing_once)
+    results = services.ingest_events(events=[event(employee, "attendance_full_month"),
+                                             event(employee, "attendance_late",
+                                                   {"minutes": 3})])
+    assert calls == ["Event", "Award", "Event", "Award"]
+    assert [(r.status, r.points) for r in results] == [("credited", 10), ("credited", -5)]
+    assert Event.objects.count() == 2 and balance(employee=employee).spendable == 5

@@ -779,8 +779,7 @@ def _score_batch_retrying(fresh: list[_Fresh], batch: _Batch,
             item.awards = []
         try:
             with transaction.atomic():
-                _score_batch(fresh, batch, existing, results, actor=actor, backdate=backdate)
-                return later
+                _score_batch(fresh, batch, actor=actor, backdate=backdate)
         except IntegrityError as exc:
             problem = exc  # the same (source, id) arrived concurrently
         except (errors.JifenError, DataError) as exc:
@@ -792,8 +791,16 @@ def _score_batch_retrying(fresh: list[_Fresh], batch: _Batch,
                 raise
             problem = exc
             time.sleep(random.uniform(0, 0.05 * attempt))
-        for item in fresh:
-            results[item.index] = None
+        else:
+            # Only once committed: a batch undone at COMMIT must leave no trace here.
+            for item in fresh:
+                event = item.event
+                existing[(item.source, item.ext_id)] = event
+                results[item.index] = EventResult(
+                    id=item.ext_id, source=item.source, status=event.status,
+                    points=event.points, reason=event.reason, detail=event.detail,
+                    uncollected=event.uncollected, event_id=event.pk)
+            return later
     logger.warning("event batch of %d scored one by one: %s", len(fresh), problem)
     existing.update(_existing_events({(f.source, f.ext_id) for f in fresh}))
     return later + [item.index for item in fresh]
@@ -807,8 +814,7 @@ def _existing_events(keys: set[tuple[str, str]]) -> dict[tuple[str, str], Event]
     return {(e.source, e.external_id): e for e in found if (e.source, e.external_id) in keys}
 
 
-def _score_batch(todo: list[_Fresh], batch: _Batch, existing: dict[tuple[str, str], Event],
-                 results: list[EventResult | None], *, actor: Any, backdate: bool) -> None:
+def _score_batch(todo: list[_Fresh], batch: _Batch, *, actor: Any, backdate: bool) -> None:
     """The batch path: what ``_ingest_one`` does per event, for many events in a dozen
     statements. Locks every employee of the batch (id order), then their wallets (the
     ledger plan), then the issuance accounts — the global lock order, so concurrent
@@ -867,13 +873,6 @@ def _score_batch(todo: list[_Fresh], batch: _Batch, existing: dict[tuple[str, st
     for award, index in posted:
         award.transaction_id = transaction_ids[index]
     insert_objects([a for item in todo for a in item.awards])
-    for item in todo:
-        event = item.event
-        existing[(item.source, item.ext_id)] = event
-        results[item.index] = EventResult(
-            id=item.ext_id, source=item.source, status=event.status, points=event.points,
-            reason=event.reason, detail=event.detail, uncollected=event.uncollected,
-            event_id=event.pk)
 
 
 def _rejection(item: _Fresh, batch: _Batch) -> tuple[str, str]:
