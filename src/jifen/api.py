@@ -3,38 +3,20 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-from typing import Any
 
 from django.conf import settings
 from django.db import DataError, connection
 from django.http import Http404, HttpRequest, HttpResponse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
-from ninja.renderers import JSONRenderer
-from ninja.responses import NinjaJSONEncoder
 
 from jifen.core import errors
 from jifen.core.apiauth import BearerAuth
+from jifen.core.encoding import SiteTimeRenderer
 
 logger = logging.getLogger(__name__)
-
-
-class SiteTimeEncoder(NinjaJSONEncoder):
-    """Times go out with the site's offset (2026-03-02T10:00:00+08:00), not as UTC: what
-    HR systems in the site's zone read and write."""
-
-    def default(self, o: Any) -> Any:
-        if isinstance(o, datetime) and timezone.is_aware(o):
-            o = timezone.localtime(o)
-        return super().default(o)
-
-
-class SiteTimeRenderer(JSONRenderer):
-    encoder_class = SiteTimeEncoder
 
 
 api = NinjaAPI(

@@ -148,6 +148,7 @@ class TestAdjustments:
         assert response.status_code == 201, response.content
         body = response.json()
         assert body["kind"] == "adjust" and body["amount"] == 25 and body["balance_after"] == 25
+        assert "T" in body["created_at"] and body["created_at"].endswith("+08:00")
         assert body["employee_no"] == employee.employee_no and body["reason"] == "Missed award"
         assert body["actor"].startswith("API key test")
         assert Transaction.objects.get(pk=body["id"]).amount == 25

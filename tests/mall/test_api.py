@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -86,7 +87,13 @@ class TestOrders:
         again = post(client, "/api/v1/orders", {"item_id": item.pk}, token,
                      HTTP_IDEMPOTENCY_KEY="abc")
         assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
+        assert again.json() == first.json()  # the replay reads exactly like the first answer
         assert Order.objects.count() == 1 and spendable(buyer) == 750
+        # ISO 8601 in the site's zone, like every other time the API gives.
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+08:00",
+                            first.json()["created_at"]), first.json()["created_at"]
+        listed = client.get(f"/api/v1/orders/{first.json()['id']}", **bearer(token)).json()
+        assert listed["created_at"] == first.json()["created_at"]
 
     @pytest.mark.parametrize("setup, code", [
         ("poor", "insufficient_points"), ("sold_out", "out_of_stock"),

@@ -11,7 +11,6 @@ Two ways to use it:
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import time
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from jifen.core import errors
 from jifen.core.db import is_transient_db_error
+from jifen.core.encoding import SiteTimeEncoder, json_ready
 from jifen.core.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -49,7 +49,8 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> JsonResponse:
             _("This Idempotency-Key was already used for a different request."),
             code="idempotency_key_reused",
         )
-    response = JsonResponse(record.response, status=record.status_code, safe=False)
+    response = JsonResponse(record.response, status=record.status_code, safe=False,
+                            encoder=SiteTimeEncoder)
     response[REPLAY_HEADER] = "true"
     return response
 
@@ -80,7 +81,7 @@ def remember(request: HttpRequest, principal_id: str, status: int, body: Any) ->
     """Store ``body`` as the answer for this request's Idempotency-Key (if any) and return
     it; when a concurrent twin stored first, return the twin's answer."""
     key = _key(request)
-    body = json.loads(json.dumps(body, default=str))
+    body = json_ready(body)
     if key:
         try:
             with transaction.atomic():
@@ -90,7 +91,7 @@ def remember(request: HttpRequest, principal_id: str, status: int, body: Any) ->
             if winner is None:
                 raise
             return winner
-    return JsonResponse(body, status=status, safe=False)
+    return JsonResponse(body, status=status, safe=False, encoder=SiteTimeEncoder)
 
 
 def idempotent(
@@ -120,7 +121,7 @@ def idempotent(
     key = _key(request)
 
     def store(status: int, body: Any) -> Any:
-        body = json.loads(json.dumps(body, default=str))
+        body = json_ready(body)
         if key and status < 300:
             _store(request, principal_id, key, status, body)
         return body
@@ -129,7 +130,7 @@ def idempotent(
         (lambda: handler(store)) if stores_itself else handler)  # type: ignore[call-arg]
     if not key:
         status, body = run()
-        return JsonResponse(body, status=status, safe=False)
+        return JsonResponse(body, status=status, safe=False, encoder=SiteTimeEncoder)
     if look_first:
         first = _winner(request, principal_id, key)
         if first is not None:
@@ -158,4 +159,4 @@ def idempotent(
             if attempt == attempts or not is_transient_db_error(exc):
                 raise
             time.sleep(random.uniform(0, 0.02 * attempt))
-    return JsonResponse(body, status=status, safe=False)
+    return JsonResponse(body, status=status, safe=False, encoder=SiteTimeEncoder)

@@ -171,8 +171,8 @@ def create_adjustment(request: HttpRequest, payload: AdjustmentIn):
             id=txn.pk, kind=txn.kind, employee_no=employee.employee_no,
             amount=entry.amount if entry else 0,
             balance_after=entry.balance_after if entry else None, reason=txn.reason,
-            actor=txn.actor_label, created_at=timezone.localtime(txn.created_at),
+            actor=txn.actor_label, created_at=txn.created_at,
         )
-        return 201, body.model_dump(mode="json")
+        return 201, body.model_dump()
 
     return idempotent(request, caller.id, handler)

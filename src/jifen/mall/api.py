@@ -12,7 +12,6 @@ from typing import Any, Literal
 
 from django.db.models import Q
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
@@ -32,10 +31,6 @@ from jifen.mall.models import (
 )
 
 router = Router(tags=["mall"])
-
-
-def _local(moment: datetime | None) -> datetime | None:
-    return timezone.localtime(moment) if moment is not None else None
 
 
 # --- items -----------------------------------------------------------------------------
@@ -91,7 +86,7 @@ def _item_out(item: Item, price: selectors.Price) -> dict[str, Any]:
         "id": item.pk, "name": item.name, "category": item.category.slug,
         "category_name": item.category.name, "points": price.points,
         "original_points": price.original,
-        "discount": ({"campaign": price.campaign.name, "ends_at": _local(price.ends_at)}
+        "discount": ({"campaign": price.campaign.name, "ends_at": price.ends_at}
                      if price.discounted else None),
         "market_value": item.market_value, "stock": item.stock,
         "in_stock": item.stock is None or item.stock > 0, "fulfilment": item.fulfilment,
@@ -99,7 +94,7 @@ def _item_out(item: Item, price: selectors.Price) -> dict[str, Any]:
         "limit_period": item.limit_period, "description": item.description,
         "supplier": item.supplier, "tags": item.tag_list,
         "images": [i.image.url for i in item.images.all()], "redeemed": item.sold_count,
-        "created_at": _local(item.created_at),
+        "created_at": item.created_at,
     }
 
 
@@ -238,9 +233,9 @@ def _order_out(order: Order, *, viewer_employee_id: int | None) -> dict[str, Any
         "reason": order.reason,
         "code": code.code if code is not None and viewer_employee_id == order.employee_id
         else None,
-        "created_at": _local(order.created_at), "updated_at": _local(order.updated_at),
+        "created_at": order.created_at, "updated_at": order.updated_at,
         "events": [{"action": e.action, "from_status": e.from_status, "to_status": e.to_status,
-                    "actor": e.actor_label, "note": e.note, "at": _local(e.created_at)}
+                    "actor": e.actor_label, "note": e.note, "at": e.created_at}
                    for e in order.events.all()],
     }
 
@@ -288,7 +283,7 @@ def create_order(request: HttpRequest, payload: OrderIn):
         def placed(order: Order) -> None:
             # Stored before the stock row of a limited item is locked (on PostgreSQL).
             answer.append(store(201, OrderOut(**_order_out(
-                order, viewer_employee_id=employee.pk)).model_dump(mode="json")))
+                order, viewer_employee_id=employee.pk)).model_dump()))
 
         services.create_order(
             employee=employee, item=Item(pk=payload.item_id), quantity=payload.quantity,

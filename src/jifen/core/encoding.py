@@ -1,0 +1,31 @@
+"""How the API writes JSON: one encoder for rendered answers and stored (idempotent)
+ones alike, so a replay reads exactly like the first answer."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+from ninja.renderers import JSONRenderer
+from ninja.responses import NinjaJSONEncoder
+
+
+class SiteTimeEncoder(NinjaJSONEncoder):
+    """Times go out in ISO 8601 with the site's offset (2026-03-02T10:00:00+08:00), not as
+    UTC: what HR systems in the site's zone read and write."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, datetime) and timezone.is_aware(o):
+            o = timezone.localtime(o)
+        return super().default(o)
+
+
+class SiteTimeRenderer(JSONRenderer):
+    encoder_class = SiteTimeEncoder
+
+
+def json_ready(body: Any) -> Any:
+    """``body`` as plain JSON values, written the way the API writes them."""
+    return json.loads(json.dumps(body, cls=SiteTimeEncoder))
