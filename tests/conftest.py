@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import email
+import email.policy
 import os
+import socket
 from pathlib import Path
 
 import pytest
 from django.core.cache import cache
-from django.test import Client
+from django.test import Client, override_settings
 
 from jifen.core.roles import Role
 from tests.factories import PASSWORD, DepartmentFactory, EmployeeFactory
@@ -145,3 +148,40 @@ def open_page(browser, live_server):
     yield open_
     for context in contexts:
         context.close()
+
+
+# --- mail: a real SMTP server (aiosmtpd) on 127.0.0.1 -----------------------------------
+
+
+IMMEDIATE_TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(email.message_from_bytes(envelope.content,
+                                                      policy=email.policy.default))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server for the test; Django sends to it and tasks run at once. Yields
+    the inbox: ``smtp.messages`` are the parsed e-mails received."""
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+                           EMAIL_HOST="127.0.0.1", EMAIL_PORT=port, TASKS=IMMEDIATE_TASKS,
+                           JIFEN_BASE_URL="https://points.example.com"):
+        yield inbox
+    controller.stop()
+
+

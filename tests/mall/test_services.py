@@ -407,6 +407,21 @@ class TestStockAlertsAndDelisting:
         assert Notification.objects.filter(kind="mall.low_stock",
                                            recipient=mall_admin.user).count() == 2
 
+    def test_low_stock_is_also_mailed_to_mall_admins_when_mail_is_set_up(
+            self, buyer, make_item, mall_admin, smtp, settings,
+            django_capture_on_commit_callbacks):
+        settings.JIFEN_MAIL_ENABLED = True
+        mall_admin.user.email = "mall@example.com"
+        mall_admin.user.save()
+        item = make_item(name="保温杯", points=1, stock=3, low_stock_threshold=2)
+        with django_capture_on_commit_callbacks(execute=True):
+            order(buyer, item)  # 2 left: crossed
+        with django_capture_on_commit_callbacks(execute=True):
+            order(buyer, item)  # same crossing: no second mail
+        [mail] = smtp.messages
+        assert mail["To"] == "mall@example.com" and "保温杯" in mail["Subject"]
+        assert f"https://points.example.com/console/mall/items/{item.pk}/" in mail.get_content()
+
     def test_delisting_notifies_open_orders_who_may_cancel_with_refund(
             self, buyer, make_item, mall_admin):
         item = make_item(points=300)

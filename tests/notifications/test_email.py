@@ -2,44 +2,11 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
-import socket
-
 import pytest
 from django.test import override_settings
 
 from jifen.notifications.models import Notification
 from jifen.notifications.services import email_notification, notify
-
-IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content,
-                                                      policy=email.policy.default))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp():
-    from aiosmtpd.controller import Controller
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    with override_settings(EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-                           EMAIL_HOST="127.0.0.1", EMAIL_PORT=port, TASKS=IMMEDIATE,
-                           JIFEN_BASE_URL="https://points.example.com"):
-        yield inbox
-    controller.stop()
 
 
 def _low_stock(user, **extra):

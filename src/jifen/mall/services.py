@@ -452,7 +452,7 @@ def _low_stock_check(item_id: int) -> None:
                title=_("Low stock: %(item)s") % {"item": item.name},
                body=_("%(stock)s left (threshold %(threshold)s).")
                % {"stock": item.stock, "threshold": item.low_stock_threshold},
-               url=reverse("console:mall_item_edit", args=[item.pk]))
+               url=reverse("console:mall_item_edit", args=[item.pk]), email=True)
 
 
 def _stock_last() -> bool:
