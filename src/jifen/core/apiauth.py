@@ -65,27 +65,14 @@ class BearerAuth(HttpBearer):
         from jifen.integrations.services import authenticate_api_key
         from jifen.people.services import authenticate_access_token
 
-        access = authenticate_access_token(token)
+        access = authenticate_access_token(token)  # brings user.employee along
         if access is not None:
-            _load_employee(access.user)
             request.user = access.user
             return Principal(kind="employee", user=access.user)
         key = authenticate_api_key(token)
         if key is not None:
             return Principal(kind="system", api_key=key, scopes=list(key.scopes))
         return None
-
-
-def _load_employee(user: Any) -> None:
-    """Read the user's employee record (``user.employee``) by a statement built once, not
-    by the ORM on every API call: almost every employee call needs it, and building the
-    query cost more than running it. A user without one is left to the lazy look-up."""
-    from jifen.ledger.sql import fetch_instance
-    from jifen.people.models import Employee
-
-    employee = fetch_instance(Employee, "user", user.pk)
-    if employee is not None:
-        user.employee = employee
 
 
 def principal(request: HttpRequest) -> Principal:
