@@ -19,7 +19,8 @@ What it does:
    order, transaction and two entry inserts, in scratch ``bench_*`` tables — the least a
    correct two-phase redemption writes;
 5. checks `jifen ledger verify` is clean and prints a Markdown table for
-   docs/performance.md.
+   docs/performance.md, with the CPU the server's workers used per HTTP order (from
+   /proc, so apart from the client's and PostgreSQL's share of the two cores).
 
 The client, the server and PostgreSQL share the machine, so the HTTP numbers include the
 load generator's own CPU.
@@ -215,6 +216,26 @@ def raw_load(url: str, employees: int, items: list[int], clients: int,
     return sum(ok)
 
 
+def server_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by the server's worker processes (the
+    children of the gunicorn master ``pid``), from /proc: the HTTP path's own cost, apart
+    from the client's and the database's."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) "
+        if int(fields[1]) == pid:  # ppid
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
 def wait_until_up(url: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while True:
@@ -257,12 +278,15 @@ def main() -> int:
         http_load(port, data["tokens"], data["spread"], args.clients, 2)  # warm up
         for load, items in (("spread (200 items)", data["spread"]), ("hot item", [data["hot"]])):
             print(f"HTTP {load} …", flush=True)
+            cpu = server_cpu(server.pid)
             done, other = http_load(port, data["tokens"], items, args.clients, args.seconds)
+            cpu = server_cpu(server.pid) - cpu
             print(f"raw SQL {load} …", flush=True)
             raw = raw_load(args.database, args.employees,
                            list(range(1, 201)) if len(items) > 1 else [1], args.clients,
                            args.seconds)
-            results.append((load, done / args.seconds, other, raw / args.seconds))
+            results.append((load, done / args.seconds, other, raw / args.seconds,
+                            cpu * 1000 / max(done, 1)))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -275,11 +299,12 @@ def main() -> int:
           f"{args.seconds:.0f} s per load, {os.cpu_count()} CPU cores shared by all; "
           f"load average {load_before[0]:.1f} before the run, {os.getloadavg()[0]:.1f} after")
     print()
-    print("| load | HTTP API orders/s | raw SQL orders/s | HTTP / raw | non-201 answers |")
-    print("|---|---:|---:|---:|---:|")
-    for load, http_rate, other, raw_rate in results:
+    print("| load | HTTP API orders/s | raw SQL orders/s | HTTP / raw | non-201 answers "
+          "| server CPU ms/order |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for load, http_rate, other, raw_rate, cpu_ms in results:
         print(f"| {load} | {http_rate:.0f} | {raw_rate:.0f} | "
-              f"{http_rate / raw_rate:.0%} | {other} |")
+              f"{http_rate / raw_rate:.0%} | {other} | {cpu_ms:.1f} |")
     print()
     print("ledger verify:", "clean" if not breaches else f"{len(breaches)} breaches")
     for line in breaches[:10]:
