@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from jifen.core import errors
 from jifen.earning import services
-from jifen.earning.models import Event
+from jifen.earning.models import Event, Rule
 from jifen.ledger import bulk
 from jifen.ledger import services as ledger
 from jifen.ledger.models import Lot
@@ -165,3 +165,57 @@ def test_a_batch_that_loses_a_race_is_tried_again_from_a_clean_slate(rules, empl
     assert calls == ["Event", "Award", "Event", "Award"]
     assert [(r.status, r.points) for r in results] == [("credited", 10), ("credited", -5)]
     assert Event.objects.count() == 2 and balance(employee=employee).spendable == 5
+
+
+# --- found in review: order, leavers, odd ids ------------------------------------------------
+
+def test_an_event_sent_again_is_scored_at_its_place_in_the_order(rules, employee):
+    late = event(employee, "attendance_late", {"minutes": 3}, id_="late-1")
+    Rule.objects.filter(event_type__code="attendance_late").update(active=False)
+    (first,) = services.ingest_events(events=[late])
+    assert first.reason == "no_matching_rule"  # retryable: sending it again scores it
+    Rule.objects.filter(event_type__code="attendance_late").update(active=True)
+
+    again, full = services.ingest_events(events=[late, event(employee,
+                                                             "attendance_full_month")])
+
+    # In the order sent: the penalty finds an empty wallet, then +10.
+    assert [(r.points, r.uncollected) for r in (again, full)] == [(0, 5), (10, 0)]
+    assert balance(employee=employee).spendable == 10
+
+
+def test_an_employee_marked_left_just_before_the_lock_is_not_credited(rules, employee,
+                                                                      hr_admin, monkeypatch):
+    from jifen.people.services import mark_employee_left
+
+    real_lock = services._lock_employee
+
+    def lock_after_off_boarding(*ids):
+        monkeypatch.setattr(services, "_lock_employee", real_lock)
+        mark_employee_left(employee=employee, actor=hr_admin.user)  # another request
+        return real_lock(*ids)
+
+    monkeypatch.setattr(services, "_lock_employee", lock_after_off_boarding)
+    (result,) = services.ingest_events(events=[event(employee, "attendance_full_month")])
+    assert (result.status, result.reason) == ("rejected", "inactive_employee")
+    assert balance(employee=employee).spendable == 0
+
+
+def test_odd_ids_and_types_are_rejected_alone_without_leaving_the_batch_path(
+        rules, employee, monkeypatch):
+    batches = []
+    real_score = services._score_batch
+    monkeypatch.setattr(services, "_score_batch",
+                        lambda *a, **k: batches.append(1) or real_score(*a, **k))
+    results = services.ingest_events(events=[
+        event(employee, "attendance_full_month", id_="ABC"),
+        event(employee, "attendance_full_month", id_="abc"),  # another id, exactly
+        event(employee, "x" * 600, id_="long-type"),
+        event(employee, "attendance_full_month", id_="nul\x00id"),
+        event(employee, "daily_checkin", id_="fine"),
+    ])
+    assert len(batches) == 1  # one attempt, no retries, nothing sent one by one
+    assert [(r.status, r.reason) for r in results] == [
+        ("credited", ""), ("credited", ""), ("rejected", "unknown_event_type"),
+        ("rejected", "invalid"), ("credited", "")]
+    assert len(Event.objects.get(external_id="long-type").detail) <= 500

@@ -89,7 +89,11 @@ def _insert_unnest(db: Any, model: type[Model], model_fields: list, rows: list[t
 
     quote = db.ops.quote_name
     columns = ", ".join(quote(f.column) for f in model_fields)
-    arrays = ", ".join(f"%s::{f.db_type(db)}[]" for f in model_fields)
+    # Text arrives as text[] and is cast to the column on insert, so a value too long for
+    # it fails as it would through the ORM (an explicit ::varchar(n) cast would cut it).
+    arrays = ", ".join(
+        f"%s::{'text' if f.db_type(db).startswith('varchar') else f.db_type(db)}[]"
+        for f in model_fields)
     query = (f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
              f"SELECT * FROM unnest({arrays})")
     if returning:

@@ -580,12 +580,14 @@ def _fail(job: ImportJob, reason: str) -> ImportJob:
     return job
 
 
-def _stopped(importer: Importer, reason: str) -> str:
+def _stopped(importer: Importer, cause: str, nothing_imported: str) -> str:
+    """Why a commit failed: for a one-transaction importer, that nothing was imported;
+    for one that commits chunk by chunk, that it stopped and how to finish it."""
     if importer.atomic:
-        return reason
-    return reason + " " + _("Rows before the one that failed may already be imported; fix "
-                            "the problem and run the same file again to import the rest "
-                            "(rows already imported are skipped as duplicates).")
+        return nothing_imported
+    return _("The import stopped: %s. The chunks of rows before the failure are imported; "
+             "fix the problem and run the same file again to import the rest (rows "
+             "already imported are skipped as duplicates).") % cause
 
 
 def run_import_commit(*, job_id: int) -> ImportJob:
@@ -615,15 +617,18 @@ def run_import_commit(*, job_id: int) -> ImportJob:
             counts = importer.commit(items, actor=job.committed_by, job=job,
                                      progress=lambda n: _set_progress(job.pk, n))
     except errors.JifenError as exc:
-        return _fail(job, _stopped(importer, _("Nothing was imported: %s") % exc.message))
+        return _fail(job, _stopped(importer, exc.message,
+                                   _("Nothing was imported: %s") % exc.message))
     except DatabaseError as exc:
         logger.warning("import job %s failed: %s", job.pk, exc)
-        return _fail(job, _stopped(importer, _(
-            "Nothing was imported: the database refused the data (%s).") % exc))
+        return _fail(job, _stopped(
+            importer, _("the database refused the data (%s)") % exc,
+            _("Nothing was imported: the database refused the data (%s).") % exc))
     except Exception as exc:
         logger.exception("import job %s failed", job.pk)
-        return _fail(job, _stopped(importer,
-                                   _("Nothing was imported: unexpected error (%s).") % exc))
+        return _fail(job, _stopped(
+            importer, _("unexpected error (%s)") % exc,
+            _("Nothing was imported: unexpected error (%s).") % exc))
     job.status = ImportJob.Status.DONE
     job.result = {"imported": len(items), "skipped": job.error_count, **counts}
     job.processed_rows = job.total_rows

@@ -27,7 +27,7 @@ from jifen.core.imports import (
 from jifen.core.models import ImportJob
 from jifen.earning import engine
 from jifen.earning.models import EventStatus, EventType
-from jifen.earning.services import EventIn, ingest_many, row_event_id
+from jifen.earning.services import MAX_BATCH, EventIn, ingest_events, row_event_id
 from jifen.people.models import Employee, EmployeeStatus
 
 RESULT_LABELS.update({
@@ -66,8 +66,8 @@ class EventImporter(Importer):
     kind = "earning.events"
     verbose_name = gettext_lazy("events")
     background = True
-    # Each chunk of 1,000 events commits on its own (ingest_many): events are unique by
-    # source and id, and a row without an id gets a stable one from its content, so a
+    # Each chunk of 1,000 events commits on its own (see ``commit``): events are unique
+    # by source and id, and a row without an id gets a stable one from its content, so a
     # re-run applies only what is missing.
     atomic = False
     fields = (
@@ -186,15 +186,21 @@ class EventImporter(Importer):
 
     def commit(self, items: list[EventIn], *, actor: Any, job: ImportJob,
                progress: Callable[[int], None]) -> dict[str, int]:
-        results = ingest_many(events=items, actor=actor, import_job=job,
-                              received_by=_("Import #%d") % job.pk, progress=progress)
         counts = {status.value: 0 for status in EventStatus}
-        rejected = []
-        for item, result in zip(items, results, strict=True):
-            counts[result.status] += 1
-            if result.status == EventStatus.REJECTED:
-                rejected.append({"row": item.row_number, "field": "",
-                                 "message": _("Rejected when scored: %(reason)s %(detail)s")
-                                 % {"reason": result.reason, "detail": result.detail}})
-        job.error_rows = [*job.error_rows, *rejected]
+        for start in range(0, len(items), MAX_BATCH):
+            chunk = items[start:start + MAX_BATCH]
+            results = ingest_events(events=chunk, actor=actor, import_job=job,
+                                    received_by=_("Import #%d") % job.pk)
+            rejected = []
+            for item, result in zip(chunk, results, strict=True):
+                counts[result.status] += 1
+                if result.status == EventStatus.REJECTED:
+                    rejected.append({"row": item.row_number, "field": "", "message": _(
+                        "Rejected when scored: %(reason)s %(detail)s")
+                        % {"reason": result.reason, "detail": result.detail}})
+            # Saved with its chunk, which is committed: should a later chunk fail, the
+            # report still lists these rows.
+            job.error_rows = [*job.error_rows, *rejected]
+            job.save(update_fields=["error_rows", "updated_at"])
+            progress(start + len(chunk))
         return counts

@@ -86,11 +86,12 @@ def _actor_label(actor: Any) -> str:
             or str(actor))[:150]
 
 
-def _lock_employee(*employee_ids: int) -> None:
+def _lock_employee(*employee_ids: int) -> dict[int, str]:
     """Serialise scoring, approvals and giving for these employees (see the module doc),
-    locking in id order so two callers never deadlock."""
-    list(Employee.objects.select_for_update().filter(pk__in=employee_ids).order_by("pk")
-         .values_list("pk"))
+    locking in id order so two callers never deadlock. Returns their status as it is
+    under the lock (someone may have marked them as left a moment ago)."""
+    return dict(Employee.objects.select_for_update().filter(pk__in=employee_ids)
+                .order_by("pk").values_list("pk", "status"))
 
 
 # --- event types --------------------------------------------------------------------------
@@ -566,6 +567,9 @@ def _parse_event(raw: EventIn) -> tuple[datetime | None, str]:
         return None, _("source and id are required.")
     if len(str(raw.source)) > 60 or len(str(raw.id)) > 120:
         return None, _("source is at most 60 and id at most 120 characters.")
+    if any("\x00" in str(value or "") for value in (raw.source, raw.id, raw.type,
+                                                      raw.employee_no)):
+        return None, _("source, id, type and employee_no may not contain NUL characters.")
     moment = raw.occurred_at
     if isinstance(moment, str):
         try:
@@ -590,8 +594,7 @@ def _ingest_one(raw: EventIn, batch: _Batch, existing: dict[tuple[str, str], Eve
         return result
     assert occurred_at is not None
     event = existing.get((source, ext_id))
-    if event is not None and not (event.status == EventStatus.REJECTED
-                                  and event.reason in RETRYABLE_REASONS):
+    if event is not None and not _retryable(event):
         return EventResult(id=ext_id, source=source, status=EventStatus.DUPLICATE,
                            points=event.points, event_id=event.pk)
     event_type = batch.types.get(raw.type)
@@ -603,8 +606,7 @@ def _ingest_one(raw: EventIn, batch: _Batch, existing: dict[tuple[str, str], Eve
                 event = Event(source=source, external_id=ext_id)
             else:
                 event = Event.objects.select_for_update().get(pk=event.pk)
-                if not (event.status == EventStatus.REJECTED
-                        and event.reason in RETRYABLE_REASONS):
+                if not _retryable(event):
                     return EventResult(id=ext_id, source=source, status=EventStatus.DUPLICATE,
                                        points=event.points, event_id=event.pk)
                 event.awards.all().delete()  # capped awards only: nothing was posted
@@ -616,19 +618,20 @@ def _ingest_one(raw: EventIn, batch: _Batch, existing: dict[tuple[str, str], Eve
             event.received_by = received_by[:150]
             event.status, event.reason, event.detail = EventStatus.REJECTED, "", ""
             event.points = event.uncollected = 0
+            status = None
             if employee is not None:
                 # Before the insert: on MySQL the insert's foreign-key check takes a shared
                 # lock on the employee, and upgrading it later deadlocks with a twin.
-                _lock_employee(employee.pk)
+                status = _lock_employee(employee.pk).get(employee.pk)
             if event_type is None or not event_type.active:
                 event.reason = RejectReason.UNKNOWN_EVENT_TYPE
-                event.detail = _("Unknown event type %s.") % raw.type
+                event.detail = (_("Unknown event type %s.") % raw.type)[:500]
             elif employee is None:
                 event.reason = RejectReason.UNKNOWN_EMPLOYEE
-                event.detail = _("No employee has the number %s.") % raw.employee_no
-            elif employee.status != EmployeeStatus.ACTIVE:
+                event.detail = (_("No employee has the number %s.") % raw.employee_no)[:500]
+            elif status != EmployeeStatus.ACTIVE:
                 event.reason = RejectReason.INACTIVE_EMPLOYEE
-                event.detail = _("Employee %s has left.") % raw.employee_no
+                event.detail = (_("Employee %s has left.") % raw.employee_no)[:500]
             elif problem := engine.schema_problem(event_type.schema, payload):
                 event.reason, event.detail = RejectReason.SCHEMA_VIOLATION, problem[:500]
             event.save()
@@ -689,38 +692,65 @@ def ingest_many(*, events: list[EventIn], actor: Any = None, received_by: str = 
 
 def _ingest(events: list[EventIn], *, actor: Any, received_by: str, import_job: Any,
             backdate: bool) -> list[EventResult]:
-    batch = _Batch()
-    batch.load(events)
     results: list[EventResult | None] = [None] * len(events)
-    fresh: list[_Fresh] = []
-    one_by_one: list[int] = []
-    seen: set[tuple[str, str]] = set()
+    parsed: list[_Fresh] = []
     for index, raw in enumerate(events):
         source, ext_id = str(raw.source or "").strip(), str(raw.id or "").strip()
         occurred_at, problem = _parse_event(raw)
         if problem:
             results[index] = EventResult(id=ext_id, source=source, status=EventStatus.REJECTED,
                                          reason=RejectReason.INVALID, detail=problem)
-        elif (source, ext_id) in seen:
-            one_by_one.append(index)  # a repeat within the batch: after the first is in
         else:
-            seen.add((source, ext_id))
             assert occurred_at is not None
-            fresh.append(_Fresh(index, raw, source, ext_id, occurred_at))
-    existing: dict[tuple[str, str], Event] = {}
-    later = _score_batch_retrying(fresh, batch, existing, results, actor=actor,
-                                  received_by=received_by, import_job=import_job,
-                                  backdate=backdate)
-    # Events seen before (a retry of a rejected one, or a duplicate) and repeats within the
-    # batch go one by one, each in its own transaction, as do all of a batch the batch path
-    # refused.
-    for index in sorted(later + one_by_one):
+            parsed.append(_Fresh(index, raw, source, ext_id, occurred_at))
+    batch = _Batch()
+    batch.load([item.raw for item in parsed])
+    existing = _existing_events({(f.source, f.ext_id) for f in parsed})
+    options = {"actor": actor, "received_by": received_by, "import_job": import_job}
+
+    def one_by_one(index: int) -> None:
         raw = events[index]
         when = _parse_event(raw)[0] if backdate else None
-        results[index] = _ingest_one(raw, batch, existing, actor=actor,
-                                     received_by=received_by, import_job=import_job, now=when)
+        results[index] = _ingest_one(raw, batch, existing, now=when, **options)
+
+    def flush(run: list[_Fresh]) -> None:
+        for index in _score_batch_retrying(run, batch, existing, results, backdate=backdate,
+                                           **options):
+            one_by_one(index)
+
+    # New events are scored together, in runs; an event sent before that may be scored
+    # again (a retry after a rejection) is scored one by one at its place in the order,
+    # so what it does to caps and penalties is what one-by-one scoring would do. Repeats
+    # of an id within this request come last: by then the first is in.
+    run: list[_Fresh] = []
+    repeats: list[int] = []
+    seen: set[tuple[str, str]] = set()
+    for item in parsed:
+        key = (item.source, item.ext_id)
+        known = existing.get(key)
+        if key in seen:
+            repeats.append(item.index)
+        elif known is not None and not _retryable(known):
+            results[item.index] = EventResult(
+                id=item.ext_id, source=item.source, status=EventStatus.DUPLICATE,
+                points=known.points, event_id=known.pk)
+        elif known is not None:
+            flush(run)
+            run = []
+            one_by_one(item.index)
+        else:
+            run.append(item)
+        seen.add(key)
+    flush(run)
+    for index in repeats:
+        one_by_one(index)
     assert all(r is not None for r in results)
     return results  # type: ignore[return-value]
+
+
+def _retryable(event: Event) -> bool:
+    """A stored event that is scored again when sent again (see ``RETRYABLE_REASONS``)."""
+    return event.status == EventStatus.REJECTED and event.reason in RETRYABLE_REASONS
 
 
 _CapKey = tuple[int, int, str, datetime]  # employee, rule, period, start of the period
@@ -821,8 +851,12 @@ def _score_batch(todo: list[_Fresh], batch: _Batch, *, actor: Any, backdate: boo
     batches queue instead of deadlocking. Caps are summed once per employee, rule and
     period and then counted on in memory, exact because the employees stay locked."""
     employee_ids = sorted({e.pk for f in todo if (e := batch.employees.get(f.raw.employee_no))})
-    if employee_ids:
-        _lock_employee(*employee_ids)
+    statuses = _lock_employee(*employee_ids) if employee_ids else {}
+    for item in todo:  # left since the batch was read: as if scored one by one
+        event = item.event
+        if not event.reason and statuses.get(event.employee_id) != EmployeeStatus.ACTIVE:
+            event.reason = RejectReason.INACTIVE_EMPLOYEE
+            event.detail = (_("Employee %s has left.") % event.employee_no)[:500]
     matched_rules = [o.rule for f in todo for o in f.outcomes if o.matched and o.rule]
     missing = {r.pk: r for r in matched_rules if r.pk not in batch.versions}
     if missing:
@@ -862,17 +896,22 @@ def _score_batch(todo: list[_Fresh], batch: _Batch, *, actor: Any, backdate: boo
         if item.awards:
             item.event.detail = ""
             _settle_event(item.event, item.awards)
-    insert_objects([item.event for item in todo], key=("source", "external_id"))
-    keys = [f"earning:event:{award.event.pk}:rule:{award.rule_id}" for award, _i in posted]
-    causes = [("earning.event", award.event.pk) for award, _i in posted]
-    by_posting = dict(zip([i for _a, i in posted], zip(keys, causes, strict=True),
-                          strict=True))
-    transaction_ids = plan.write(keys=[by_posting[i][0] for i in range(len(postings))],
-                                 causes=[by_posting[i][1] for i in range(len(postings))],
-                                 actor=actor)
-    for award, index in posted:
-        award.transaction_id = transaction_ids[index]
-    insert_objects([a for item in todo for a in item.awards])
+    # In (source, id) order: two batches inserting overlapping ids then wait on each
+    # other's unique keys in one order, never in a cycle.
+    insert_objects(sorted((item.event for item in todo),
+                          key=lambda e: (e.source, e.external_id)),
+                   key=("source", "external_id"))
+
+    def insert_awards(transaction_ids: list[int | None]) -> None:
+        for award, index in posted:
+            award.transaction_id = transaction_ids[index]
+        insert_objects([a for item in todo for a in item.awards])
+
+    # ``posted[i]`` is posting ``i``; the awards go in before the company accounts are
+    # touched, which on PostgreSQL is the last thing before COMMIT.
+    plan.write(keys=[f"earning:event:{a.event.pk}:rule:{a.rule_id}" for a, _i in posted],
+               causes=[("earning.event", a.event.pk) for a, _i in posted], actor=actor,
+               before_company=insert_awards)
 
 
 def _rejection(item: _Fresh, batch: _Batch) -> tuple[str, str]:
@@ -881,12 +920,13 @@ def _rejection(item: _Fresh, batch: _Batch) -> tuple[str, str]:
     event_type = batch.types.get(raw.type)
     employee = batch.employees.get(raw.employee_no)
     if event_type is None or not event_type.active:
-        return RejectReason.UNKNOWN_EVENT_TYPE, _("Unknown event type %s.") % raw.type
+        return RejectReason.UNKNOWN_EVENT_TYPE, (_("Unknown event type %s.") % raw.type)[:500]
     if employee is None:
         return (RejectReason.UNKNOWN_EMPLOYEE,
-                _("No employee has the number %s.") % raw.employee_no)
+                (_("No employee has the number %s.") % raw.employee_no)[:500])
     if employee.status != EmployeeStatus.ACTIVE:
-        return RejectReason.INACTIVE_EMPLOYEE, _("Employee %s has left.") % raw.employee_no
+        return (RejectReason.INACTIVE_EMPLOYEE,
+                (_("Employee %s has left.") % raw.employee_no)[:500])
     payload = raw.payload if raw.payload is not None else {}
     if problem := engine.schema_problem(event_type.schema, payload):
         return RejectReason.SCHEMA_VIOLATION, problem[:500]

@@ -18,7 +18,7 @@ MySQL/MariaDB before the inserts, for the reason given in ``services._apply``.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -109,10 +109,15 @@ class EarningPlan:
         self._written = False
 
     def write(self, *, keys: Sequence[str], causes: Sequence[tuple[str, Any]],
-              actor: Any = None) -> list[int | None]:
+              actor: Any = None,
+              before_company: Callable[[list[int | None]], None] | None = None,
+              ) -> list[int | None]:
         """Write the batch; ``keys[i]`` and ``causes[i]`` belong to posting ``i`` (keys
         must be new: the caller created the causes in this transaction). Returns each
-        posting's transaction id (None where a penalty found nothing to collect)."""
+        posting's transaction id (None where a penalty found nothing to collect);
+        ``before_company(ids)`` runs with them before the company accounts are updated —
+        on PostgreSQL the last statement before COMMIT, so rows the caller writes about
+        the postings go in before that shared row is locked."""
         if self._written:
             raise LedgerIntegrityError("an earning plan is written once")
         self._written = True
@@ -163,6 +168,8 @@ class EarningPlan:
             _take_from_lots({lot.id: lot.taken for lot in self._lots
                              if not lot.opened and lot.taken})
             _add_to_wallets(self._wallet_deltas)
+            if before_company is not None:
+                before_company(ids)
             if late:
                 _update_company(issuance)
         return ids
