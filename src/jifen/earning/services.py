@@ -797,10 +797,11 @@ def _score_batch_retrying(fresh: list[_Fresh], batch: _Batch,
     problem: Exception | None = None
     later: list[int] = []
     for attempt in range(1, BATCH_ATTEMPTS + 1):
-        # Events already received are found before the locks too: should one arrive
-        # between this read and the insert, its unique key refuses the insert and the
-        # batch is tried again.
-        found = _existing_events({(f.source, f.ext_id) for f in fresh})
+        # The caller looked for events already received just before; should one arrive
+        # between that read and the insert, its unique key refuses the insert and the
+        # batch is tried again after reading again.
+        found = {} if attempt == 1 else _existing_events({(f.source, f.ext_id)
+                                                          for f in fresh})
         existing.update(found)
         later += [f.index for f in fresh if (f.source, f.ext_id) in found]
         fresh = [f for f in fresh if (f.source, f.ext_id) not in found]
