@@ -307,33 +307,6 @@ def insert_groups(groups: Sequence[tuple[type[models.Model], Sequence[str], list
         cur.execute(_statement(("groups", key), build), params)
 
 
-def fetch_instance(model: type[models.Model], field_name: str, value: Any
-                   ) -> models.Model | None:
-    """The row of ``model`` whose (unique) ``field_name`` is ``value``, as an instance with
-    every column converted as the ORM converts it — from a statement built once per
-    process instead of by the ORM on every call. None when there is none."""
-    db = _db()
-    fields = list(model._meta.concrete_fields)
-
-    def build() -> str:
-        return (f"SELECT {', '.join(qn(f.column) for f in fields)} FROM {table(model)} "
-                f"WHERE {qn(model._meta.get_field(field_name).column)} = %s")
-
-    with cursor() as cur:
-        cur.execute(_statement(("fetch", model, field_name), build), [value])
-        row = cur.fetchone()
-    if row is None:
-        return None
-    values = []
-    for found, raw in zip(fields, row, strict=True):
-        if raw is not None:
-            col = found.get_col(model._meta.db_table)
-            for convert in db.ops.get_db_converters(col) + found.get_db_converters(db):
-                raw = convert(raw, col, db)
-        values.append(raw)
-    return model.from_db(db.alias, [f.attname for f in fields], values)
-
-
 def insert_instance(obj: models.Model) -> models.Model:
     """INSERT a new model instance as ``obj.save()`` would — every column, ``auto_now``
     stamped, each value prepared by its field — from a statement built once per process,
