@@ -221,6 +221,11 @@ DEFAULT_FROM_EMAIL = os.environ.get("JIFEN_MAIL_FROM", "jifen@localhost")
 JIFEN_MAIL_ENABLED = bool(os.environ.get("JIFEN_SMTP_HOST"))
 JIFEN_BASE_URL = os.environ.get("JIFEN_BASE_URL", "").rstrip("/")
 
+# --- imports ----------------------------------------------------------------------------
+# Days an uploaded spreadsheet is kept after its import was last touched (the job's counts
+# and per-row errors stay).
+JIFEN_IMPORT_RETENTION_DAYS = int(os.environ.get("JIFEN_IMPORT_RETENTION_DAYS", "30"))
+
 # --- security -------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = _env_bool("JIFEN_SECURE_COOKIES")

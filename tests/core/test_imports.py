@@ -356,3 +356,42 @@ def test_a_column_without_a_header_can_still_be_chosen():
     job = remap_import_job(job=job, mapping={"code": 0, "text": 1, "day": 2}, actor=None)
 
     assert job.error_rows == [{"row": 3, "field": "day", "message": "Not a date."}]
+
+
+# --- old uploads are deleted after the retention period ---------------------------------------
+
+def test_old_uploads_are_deleted_and_their_jobs_kept(db, hr_admin, client):
+    from datetime import timedelta
+
+    from django.contrib.messages import get_messages
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from jifen.core.imports import purge_import_files
+    from jifen.people.imports import EmployeeImporter
+
+    sheet = [["工号", "姓名", "部门编码"], ["P1", "甲", "NOPE"]]  # one bad row
+    old_done = create_import_job(importer=EmployeeImporter(), upload=csv_file(sheet),
+                                 actor=hr_admin.user)
+    ImportJob.objects.filter(pk=old_done.pk).update(status=ImportJob.Status.DONE)
+    old_preview, recent = upload(csv_file([["code"], ["A1"]])), upload(
+        csv_file([["code"], ["A2"]]))
+    storage, names = old_done.file.storage, [old_done.file.name, old_preview.file.name]
+    month_ago = timezone.now() - timedelta(days=31)
+    ImportJob.objects.filter(pk__in=[old_done.pk, old_preview.pk]).update(updated_at=month_ago)
+
+    assert purge_import_files() == 2
+
+    for job in (old_done, old_preview, recent):
+        job.refresh_from_db()
+    assert not old_done.file and old_done.status == "done" and old_done.error_count == 1
+    assert not old_preview.file and old_preview.status == "cancelled"
+    assert recent.file and recent.status == "previewed"
+    assert not any(storage.exists(name) for name in names)
+    # The error report of a purged job explains itself instead of failing.
+    client.force_login(hr_admin.user)
+    response = client.get(reverse("people_import:errors", args=[old_done.pk, "csv"]))
+    assert response.status_code == 302
+    [note] = list(get_messages(response.wsgi_request))
+    assert "30 days" in note.message
+    assert purge_import_files() == 0  # nothing left to delete

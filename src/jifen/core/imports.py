@@ -36,11 +36,13 @@ import zipfile
 from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import PurePath
 from typing import Any, ClassVar
 
 from django import forms
+from django.conf import settings
+from django.contrib import messages
 from django.core.files.base import ContentFile
 from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse
@@ -637,6 +639,38 @@ def run_import_commit(*, job_id: int) -> ImportJob:
     return job
 
 
+def purge_import_files(*, days: int | None = None, now: datetime | None = None) -> int:
+    """Delete the uploaded files (and previews) of imports untouched for ``days``
+    (``JIFEN_IMPORT_RETENTION_DAYS``, default 30); the jobs stay, with their counts and
+    per-row errors. A preview never committed is cancelled. Returns how many files went.
+    A daily job of ``jifen worker`` (``jifen.core.periodic``)."""
+    days = settings.JIFEN_IMPORT_RETENTION_DAYS if days is None else days
+    now = now or timezone.now()
+    stale = (ImportJob.objects.filter(updated_at__lt=now - timedelta(days=days))
+             .exclude(file="").exclude(status=ImportJob.Status.COMMITTING))
+    purged = 0
+    for job in stale.iterator():
+        name, storage = job.file.name, job.file.storage
+        with transaction.atomic():
+            changed = ImportJob.objects.filter(pk=job.pk, updated_at=job.updated_at)
+            if job.status == ImportJob.Status.PREVIEWED:
+                changed = changed.filter(status=ImportJob.Status.PREVIEWED)
+                updates = {"status": ImportJob.Status.CANCELLED, "finished_at": now}
+            else:
+                updates = {}
+            # Conditional: a job someone touched meanwhile is left for the next day.
+            if not changed.update(file="", preview_rows=[], **updates):
+                continue
+        storage.delete(name)
+        purged += 1
+    return purged
+
+
+@task()
+def purge_import_files_task() -> int:
+    return purge_import_files()
+
+
 @task()
 def commit_import_task(job_id: int) -> None:
     """Background form of ``run_import_commit`` for importers with ``background = True``."""
@@ -928,4 +962,10 @@ class ImportPages:
         job = self._job(pk)
         if job.status == ImportJob.Status.CANCELLED:
             return HttpResponse(status=404)
+        if not job.file:
+            messages.warning(request, _(
+                "The uploaded file was deleted %(days)d days after the import, so the error "
+                "report with its rows is no longer available; the errors are listed on "
+                "this page.") % {"days": settings.JIFEN_IMPORT_RETENTION_DAYS})
+            return redirect(self._url(request, "result", job.pk))
         return _download(*error_report(job, fmt))
