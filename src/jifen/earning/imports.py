@@ -27,7 +27,7 @@ from jifen.core.imports import (
 from jifen.core.models import ImportJob
 from jifen.earning import engine
 from jifen.earning.models import EventStatus, EventType
-from jifen.earning.services import MAX_BATCH, EventIn, ingest_events, row_event_id
+from jifen.earning.services import EventIn, EventResult, ingest_many, row_event_id
 from jifen.people.models import Employee, EmployeeStatus
 
 RESULT_LABELS.update({
@@ -66,7 +66,7 @@ class EventImporter(Importer):
     kind = "earning.events"
     verbose_name = gettext_lazy("events")
     background = True
-    # Each chunk of 1,000 events commits on its own (see ``commit``): events are unique
+    # Each chunk of 1,000 events commits on its own (``ingest_many``): events are unique
     # by source and id, and a row without an id gets a stable one from its content, so a
     # re-run applies only what is missing.
     atomic = False
@@ -187,10 +187,10 @@ class EventImporter(Importer):
     def commit(self, items: list[EventIn], *, actor: Any, job: ImportJob,
                progress: Callable[[int], None]) -> dict[str, int]:
         counts = {status.value: 0 for status in EventStatus}
-        for start in range(0, len(items), MAX_BATCH):
-            chunk = items[start:start + MAX_BATCH]
-            results = ingest_events(events=chunk, actor=actor, import_job=job,
-                                    received_by=_("Import #%d") % job.pk)
+        done = 0
+
+        def record(chunk: list[EventIn], results: list[EventResult]) -> None:
+            nonlocal done
             rejected = []
             for item, result in zip(chunk, results, strict=True):
                 counts[result.status] += 1
@@ -202,5 +202,9 @@ class EventImporter(Importer):
             # report still lists these rows.
             job.error_rows = [*job.error_rows, *rejected]
             job.save(update_fields=["error_rows", "updated_at"])
-            progress(start + len(chunk))
+            done += len(chunk)
+            progress(done)
+
+        ingest_many(events=items, actor=actor, import_job=job,
+                    received_by=_("Import #%d") % job.pk, after_chunk=record)
         return counts

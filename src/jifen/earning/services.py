@@ -15,7 +15,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -622,18 +622,8 @@ def _ingest_one(raw: EventIn, batch: _Batch, existing: dict[tuple[str, str], Eve
             if employee is not None:
                 # Before the insert: on MySQL the insert's foreign-key check takes a shared
                 # lock on the employee, and upgrading it later deadlocks with a twin.
-                status = _lock_employee(employee.pk).get(employee.pk)
-            if event_type is None or not event_type.active:
-                event.reason = RejectReason.UNKNOWN_EVENT_TYPE
-                event.detail = (_("Unknown event type %s.") % raw.type)[:500]
-            elif employee is None:
-                event.reason = RejectReason.UNKNOWN_EMPLOYEE
-                event.detail = (_("No employee has the number %s.") % raw.employee_no)[:500]
-            elif status != EmployeeStatus.ACTIVE:
-                event.reason = RejectReason.INACTIVE_EMPLOYEE
-                event.detail = (_("Employee %s has left.") % raw.employee_no)[:500]
-            elif problem := engine.schema_problem(event_type.schema, payload):
-                event.reason, event.detail = RejectReason.SCHEMA_VIOLATION, problem[:500]
+                status = _lock_employee(employee.pk).get(employee.pk, "")
+            event.reason, event.detail = _rejection(raw, batch, status=status)
             event.save()
             if not event.reason:
                 _score(event, batch, actor=actor, now=now)
@@ -678,15 +668,19 @@ def ingest_events(*, events: list[EventIn], actor: Any = None, received_by: str 
 
 def ingest_many(*, events: list[EventIn], actor: Any = None, received_by: str = "",
                 import_job: Any = None, backdate: bool = False,
-                progress: Any = None) -> list[EventResult]:
+                after_chunk: Callable[[list[EventIn], list[EventResult]], None] | None = None,
+                ) -> list[EventResult]:
     """``ingest_events`` for any number of events (spreadsheets, the demo), scored in
-    chunks of ``MAX_BATCH``; ``progress(n)`` is called after each chunk."""
+    chunks of ``MAX_BATCH``, each committed on its own; ``after_chunk(events, results)``
+    is called after each."""
     results: list[EventResult] = []
     for start in range(0, len(events), MAX_BATCH):
-        results += _ingest(events[start:start + MAX_BATCH], actor=actor,
-                           received_by=received_by, import_job=import_job, backdate=backdate)
-        if progress is not None:
-            progress(len(results))
+        chunk = events[start:start + MAX_BATCH]
+        scored = _ingest(chunk, actor=actor, received_by=received_by, import_job=import_job,
+                         backdate=backdate)
+        results += scored
+        if after_chunk is not None:
+            after_chunk(chunk, scored)
     return results
 
 
@@ -785,7 +779,7 @@ def _score_batch_retrying(fresh: list[_Fresh], batch: _Batch,
     # What needs no lock is worked out before taking any: concurrent batches for the same
     # people queue on the employees' locks, so the time under them bounds throughput.
     for item in fresh:
-        item.rejection = _rejection(item, batch)
+        item.rejection = _rejection(item.raw, batch)
         if not item.rejection[0]:
             employee = batch.employees[item.raw.employee_no]
             ctx = batch.context(employee, item.occurred_at)
@@ -856,8 +850,8 @@ def _score_batch(todo: list[_Fresh], batch: _Batch, *, actor: Any, backdate: boo
     for item in todo:  # left since the batch was read: as if scored one by one
         event = item.event
         if not event.reason and statuses.get(event.employee_id) != EmployeeStatus.ACTIVE:
-            event.reason = RejectReason.INACTIVE_EMPLOYEE
-            event.detail = (_("Employee %s has left.") % event.employee_no)[:500]
+            event.reason, event.detail = _rejection(
+                item.raw, batch, status=statuses.get(event.employee_id, ""))
     matched_rules = [o.rule for f in todo for o in f.outcomes if o.matched and o.rule]
     missing = {r.pk: r for r in matched_rules if r.pk not in batch.versions}
     if missing:
@@ -915,9 +909,9 @@ def _score_batch(todo: list[_Fresh], batch: _Batch, *, actor: Any, backdate: boo
                before_company=insert_awards)
 
 
-def _rejection(item: _Fresh, batch: _Batch) -> tuple[str, str]:
-    """Why the event cannot be scored at all (reason, detail), or ("", "")."""
-    raw = item.raw
+def _rejection(raw: EventIn, batch: _Batch, *, status: str | None = None) -> tuple[str, str]:
+    """Why the event cannot be scored at all (reason, detail), or ("", ""). ``status`` is
+    the employee's as read under their lock, when the caller has taken it."""
     event_type = batch.types.get(raw.type)
     employee = batch.employees.get(raw.employee_no)
     if event_type is None or not event_type.active:
@@ -925,7 +919,7 @@ def _rejection(item: _Fresh, batch: _Batch) -> tuple[str, str]:
     if employee is None:
         return (RejectReason.UNKNOWN_EMPLOYEE,
                 (_("No employee has the number %s.") % raw.employee_no)[:500])
-    if employee.status != EmployeeStatus.ACTIVE:
+    if (employee.status if status is None else status) != EmployeeStatus.ACTIVE:
         return (RejectReason.INACTIVE_EMPLOYEE,
                 (_("Employee %s has left.") % raw.employee_no)[:500])
     payload = raw.payload if raw.payload is not None else {}

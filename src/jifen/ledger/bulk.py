@@ -43,6 +43,7 @@ from jifen.ledger.services import (
     _cutoff,
     _issuance_spec,
     _lot_expiry,
+    _update_company,
     _wallet_spec,
 )
 
@@ -131,9 +132,10 @@ class EarningPlan:
         for _i, step in live:
             issuance[step.issuance] -= step.amount if step.kind == TransactionKind.EARN \
                 else -step.amount
+        company = sorted((a for a, delta in issuance.items() if delta), key=lambda a: a.pk)
         with sql.cursor():
             if not late:
-                _update_company(issuance)
+                _update_company(company, issuance)
             txn_rows = []
             for i, step in live:
                 cause_type, cause_id = causes[i]
@@ -171,7 +173,7 @@ class EarningPlan:
             if before_company is not None:
                 before_company(ids)
             if late:
-                _update_company(issuance)
+                _update_company(company, issuance)
         return ids
 
 
@@ -277,8 +279,7 @@ def _spendable(wallet_ids: list[int], postings: Sequence[EarningPosting],
 def _read_lots(wallet_ids: list[int], first: int | None) -> dict[int, list[_Lot]]:
     qn, lot_table = sql.qn, sql.table(Lot)
     expires, earned = qn("expires_at"), qn("earned_at")
-    order = (f"CASE WHEN {expires} IS NULL THEN 1 ELSE 0 END, {expires}, {earned}, "
-             f"{qn('id')}")
+    order = sql.spending_order()
     columns = f"{qn('id')}, {qn('wallet_id')}, {qn('remaining')}, {expires}, {earned}"
     marks = ", ".join(["%s"] * len(wallet_ids))
     where = f"{qn('wallet_id')} IN ({marks}) AND {qn('remaining')} > 0"
@@ -338,7 +339,4 @@ def _add_to_wallets(deltas: dict[int, int]) -> None:
     _add_by_id(Account, "balance", {pk: d for pk, d in deltas.items() if d}, sign=1)
 
 
-def _update_company(legs: dict[Account, int]) -> None:
-    for account in sorted((a for a, d in legs.items() if d), key=lambda a: a.pk):
-        sql.add_to_balance(account, legs[account])
 

@@ -619,13 +619,12 @@ def hold_for_new_cause(
             # on nothing a posting holds.
             by_code = {account.code: account for account in locked}
             wallet, hold_account = (by_code[code] for code, _fields in specs)
-            txn = _new_transaction(kind=TransactionKind.HOLD, key=key, amount=amount,
-                                   now=now, reason=reason, actor=actor, cause=cause)
         else:
             # MySQL/MariaDB (or an account still to be created): ``hold``'s own order.
             wallet, hold_account = _accounts(*specs)
-            txn = _new_transaction(kind=TransactionKind.HOLD, key=key, amount=amount,
-                                   now=now, reason=reason, actor=actor, cause=cause)
+        txn = _new_transaction(kind=TransactionKind.HOLD, key=key, amount=amount, now=now,
+                               reason=reason, actor=actor, cause=cause)
+        if locked is None:
             lock_accounts([wallet.pk, hold_account.pk])
         moves = _spend(wallet.pk, amount, _cutoff(ledger_policy(), employee, now), parked=True)
         _apply(txn, {wallet: -amount, hold_account: amount}, moves=moves, locked=True)

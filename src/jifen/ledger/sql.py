@@ -213,21 +213,28 @@ def add_to_balances(deltas: dict[int, int]) -> dict[int, int] | None:
         return dict(cur.fetchall())
 
 
+def spending_order() -> str:
+    """The order lots are spent in: earliest expiry first, never-expiring last, then the
+    oldest, then by id (an ORDER BY list over the lot table's columns)."""
+    expires = qn("expires_at")
+    return (f"CASE WHEN {expires} IS NULL THEN 1 ELSE 0 END, {expires}, "
+            f"{qn('earned_at')}, {qn('id')}")
+
+
 def spendable_lots(wallet_id: int, cutoff: datetime | None, exclude: Sequence[int] = (),
                    limit: int | None = None) -> list[tuple[int, int]]:
     """(id, remaining) of the wallet's lots with points left and not past ``cutoff``, in
     spending order: earliest expiry first, never-expiring last, then oldest, then by id."""
 
     def build() -> str:
-        expires, earned = qn("expires_at"), qn("earned_at")
+        expires = qn("expires_at")
         sql = (f"SELECT {qn('id')}, {qn('remaining')} FROM {table(Lot)} "
                f"WHERE {qn('wallet_id')} = %s AND {qn('remaining')} > 0")
         if cutoff is not None:
             sql += f" AND ({expires} IS NULL OR {expires} > %s)"
         if exclude:
             sql += f" AND {qn('id')} NOT IN ({', '.join(['%s'] * len(exclude))})"
-        sql += (f" ORDER BY CASE WHEN {expires} IS NULL THEN 1 ELSE 0 END, {expires}, "
-                f"{earned}, {qn('id')}")
+        sql += f" ORDER BY {spending_order()}"
         return sql + (f" LIMIT {int(limit)}" if limit else "")
 
     sql = _statement(("lots", cutoff is not None, len(exclude), limit), build)
