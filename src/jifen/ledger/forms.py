@@ -23,29 +23,34 @@ def day_start(day) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-class _DateRangeMixin:
+class _TransactionFilters(forms.Form):
+    """What both transaction lists filter by: the kind and a range of days (both
+    inclusive)."""
+
+    kind = forms.ChoiceField(label=gettext_lazy("Type"), required=False,
+                             choices=[("", gettext_lazy("All types")), *TransactionKind.choices],
+                             widget=forms.Select(attrs=_SELECT))
+    since = forms.DateField(label=gettext_lazy("From"), required=False,
+                            widget=forms.DateInput(attrs=_DATE, format="%Y-%m-%d"))
+    until = forms.DateField(label=gettext_lazy("To"), required=False,
+                            widget=forms.DateInput(attrs=_DATE, format="%Y-%m-%d"))
+
     def date_range(self) -> dict[str, datetime | None]:
-        data: dict[str, Any] = self.cleaned_data  # type: ignore[attr-defined]
+        data: dict[str, Any] = self.cleaned_data
         return {
             "since": day_start(data["since"]) if data.get("since") else None,
             "until": day_start(data["until"] + timedelta(days=1)) if data.get("until") else None,
         }
 
 
-class HistoryFilterForm(_DateRangeMixin, forms.Form):
-    """An employee's own history: kind, category and dates (both days inclusive)."""
+class HistoryFilterForm(_TransactionFilters):
+    """An employee's own history: kind, category and dates."""
 
-    kind = forms.ChoiceField(label=gettext_lazy("Type"), required=False,
-                             choices=[("", gettext_lazy("All types")), *TransactionKind.choices],
-                             widget=forms.Select(attrs=_SELECT))
+    field_order = ["kind", "category", "since", "until"]
     category = forms.ChoiceField(label=gettext_lazy("Category"), required=False,
                                  choices=[("", gettext_lazy("All categories")),
                                           *Category.choices],
                                  widget=forms.Select(attrs=_SELECT))
-    since = forms.DateField(label=gettext_lazy("From"), required=False,
-                            widget=forms.DateInput(attrs=_DATE, format="%Y-%m-%d"))
-    until = forms.DateField(label=gettext_lazy("To"), required=False,
-                            widget=forms.DateInput(attrs=_DATE, format="%Y-%m-%d"))
 
     def filters(self) -> dict[str, Any]:
         """Keyword arguments for ``selectors.history`` (empty when the form is invalid)."""
@@ -56,19 +61,13 @@ class HistoryFilterForm(_DateRangeMixin, forms.Form):
                 **self.date_range()}
 
 
-class TransactionFilterForm(_DateRangeMixin, forms.Form):
+class TransactionFilterForm(_TransactionFilters):
     """The console's transaction list: kind, an employee (number or name) and dates."""
 
-    kind = forms.ChoiceField(label=gettext_lazy("Type"), required=False,
-                             choices=[("", gettext_lazy("All types")), *TransactionKind.choices],
-                             widget=forms.Select(attrs=_SELECT))
+    field_order = ["kind", "employee", "since", "until"]
     employee = forms.CharField(label=gettext_lazy("Employee"), required=False, max_length=80,
                                widget=forms.TextInput(attrs={
                                    **_INPUT, "placeholder": gettext_lazy("Number or name")}))
-    since = forms.DateField(label=gettext_lazy("From"), required=False,
-                            widget=forms.DateInput(attrs=_DATE, format="%Y-%m-%d"))
-    until = forms.DateField(label=gettext_lazy("To"), required=False,
-                            widget=forms.DateInput(attrs=_DATE, format="%Y-%m-%d"))
 
     def filters(self) -> dict[str, Any]:
         if not self.is_bound or not self.is_valid():

@@ -94,7 +94,11 @@ def fetch_accounts(codes: Sequence[str]) -> list[Account]:
         f"WHERE {qn('code')} IN ({', '.join(['%s'] * len(codes))})"))
     with cursor() as cur:
         cur.execute(sql, list(codes))
-        rows = cur.fetchall()
+        return _accounts_from(db, cur.fetchall())
+
+
+def _accounts_from(db: BaseDatabaseWrapper, rows: list[tuple]) -> list[Account]:
+    """Account instances from rows of ``_ACCOUNT_FIELDS``."""
     flag = _ACCOUNT_FIELDS.index("may_go_negative")
     accounts = []
     for row in rows:
@@ -102,6 +106,15 @@ def fetch_accounts(codes: Sequence[str]) -> list[Account]:
         values[flag] = bool(values[flag])  # MySQL and SQLite answer 0/1
         accounts.append(Account.from_db(db.alias, _ACCOUNT_FIELDS, values))
     return accounts
+
+
+def _for_update(db: BaseDatabaseWrapper) -> str:
+    """`` FOR UPDATE`` (FOR NO KEY UPDATE on PostgreSQL: it still serialises the balance
+    but lets concurrent inserts that merely reference the row check their foreign key);
+    nothing on SQLite, whose IMMEDIATE transactions hold the whole database."""
+    if not db.features.has_select_for_update:
+        return ""
+    return " " + db.ops.for_update_sql(no_key=db.features.has_select_for_no_key_update)
 
 
 def lock_accounts(ids: Sequence[int]) -> dict[int, int]:
@@ -112,12 +125,9 @@ def lock_accounts(ids: Sequence[int]) -> dict[int, int]:
     db = _db()
 
     def build() -> str:
-        sql = (f"SELECT {qn('id')}, {qn('balance')} FROM {table(Account)} "
-               f"WHERE {qn('id')} IN ({', '.join(['%s'] * len(ids))}) ORDER BY {qn('id')}")
-        if db.features.has_select_for_update:
-            sql += " " + db.ops.for_update_sql(
-                no_key=db.features.has_select_for_no_key_update)
-        return sql
+        return (f"SELECT {qn('id')}, {qn('balance')} FROM {table(Account)} "
+                f"WHERE {qn('id')} IN ({', '.join(['%s'] * len(ids))}) ORDER BY {qn('id')}"
+                + _for_update(db))
 
     sql = _statement(("lock", len(ids)), build)
     with cursor() as cur:
@@ -136,25 +146,16 @@ def lock_accounts_by_code(codes: Sequence[str]) -> list[Account] | None:
         return None
 
     def build() -> str:
-        sql = (f"SELECT {', '.join(qn(c) for c in _ACCOUNT_FIELDS)} FROM {table(Account)} "
-               f"WHERE {qn('code')} IN ({', '.join(['%s'] * len(codes))}) ORDER BY {qn('id')}")
-        if db.features.has_select_for_update:
-            sql += " " + db.ops.for_update_sql(
-                no_key=db.features.has_select_for_no_key_update)
-        return sql
+        return (f"SELECT {', '.join(qn(c) for c in _ACCOUNT_FIELDS)} FROM {table(Account)} "
+                f"WHERE {qn('code')} IN ({', '.join(['%s'] * len(codes))}) "
+                f"ORDER BY {qn('id')}" + _for_update(db))
 
     with cursor() as cur:
         cur.execute(_statement(("lock-codes", len(codes)), build), list(codes))
         rows = cur.fetchall()
     if len(rows) != len(set(codes)):
         return None
-    flag = _ACCOUNT_FIELDS.index("may_go_negative")
-    accounts = []
-    for row in rows:
-        values = list(row)
-        values[flag] = bool(values[flag])
-        accounts.append(Account.from_db(db.alias, _ACCOUNT_FIELDS, values))
-    return accounts
+    return _accounts_from(db, rows)
 
 
 def add_to_balance(account: Account, delta: int) -> int | None:
