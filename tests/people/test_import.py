@@ -371,3 +371,84 @@ def test_import_employees_refuses_an_invalid_batch_without_writing(rd, hr_admin)
     with pytest.raises(errors.ValidationError):
         import_employees(rows=rows, actor=hr_admin.user)
     assert imported() == {}
+
+
+# --- off-boarding a super admin: only a super admin may (people.services) -----------------
+
+
+@pytest.fixture
+def other_admin(make_role_employee, rd):
+    """A super admin whose record a sheet marks as left."""
+    return make_role_employee(Role.SUPER_ADMIN, name="另一位管理员", department=rd)
+
+
+def offboarding_sheet(admin) -> SimpleUploadedFile:
+    """Two ordinary new employees around a row marking ``admin`` as left (sheet row 3)."""
+    return xlsx_upload([
+        person(1),
+        person(0, no=admin.employee_no, name=admin.name, email=admin.email, status="离职"),
+        person(2),
+    ])
+
+
+def still_in(employee: Employee) -> bool:
+    employee.refresh_from_db()
+    employee.user.refresh_from_db()
+    return employee.status == EmployeeStatus.ACTIVE and employee.user.is_active
+
+
+def test_hr_sees_in_the_preview_that_a_super_admin_cannot_be_marked_left_and_imports_the_rest(
+        admin_client, rd, other_admin):
+    refusal = (f"{other_admin.name} ({other_admin.employee_no}) is a super admin; only a "
+               "super admin can mark them as left.")
+
+    job = upload(admin_client, offboarding_sheet(other_admin))
+
+    assert job.error_rows == [{"row": 3, "field": "status", "message": refusal}]
+    assert (job.total_rows, job.valid_rows, job.error_count) == (3, 2, 1)
+    html = admin_client.get(reverse("people_import:preview", args=[job.pk])).content.decode()
+    assert re.findall(r'<tr data-row="(\d+)"', html) == ["3"]
+    assert refusal in html
+    assert "Import only the 2 valid rows" in html
+
+    done = commit(admin_client, job, "valid_only")
+
+    assert done["Location"] == reverse("people_import:result", args=[job.pk])
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.DONE, job.failure_reason
+    assert (job.result["imported"], job.result["skipped"]) == (2, 1)
+    assert sorted(imported()) == ["P00001", "P00002"]
+    assert still_in(other_admin)
+
+
+def test_a_super_admin_previews_the_same_sheet_without_errors_and_marks_them_left(
+        super_admin, rd, other_admin):
+    client = login_client(super_admin.user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+    job = upload(client, offboarding_sheet(other_admin))
+
+    assert job.error_rows == []
+    assert (job.valid_rows, job.error_count) == (3, 0)
+    commit(client, job, "all")
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.DONE, job.failure_reason
+    assert sorted(imported()) == ["P00001", "P00002"]
+    assert not still_in(other_admin)
+    assert other_admin.left_on is not None
+
+
+def test_the_commit_checks_the_rows_again_for_whoever_commits(
+        admin_client, super_admin, rd, other_admin):
+    """A super admin's clean preview committed by HR: the row is skipped, not the import."""
+    client = login_client(super_admin.user)
+    job = upload(client, offboarding_sheet(other_admin))
+    assert job.error_count == 0
+
+    commit(admin_client, job, "valid_only")
+
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.DONE, job.failure_reason
+    assert [(e["row"], e["field"]) for e in job.error_rows] == [(3, "status")]
+    assert sorted(imported()) == ["P00001", "P00002"]
+    assert still_in(other_admin)

@@ -185,6 +185,11 @@ class Importer:
         """Checks across rows (duplicates within the file, database look-ups in bulk);
         adds problems to ``results`` in place."""
 
+    def check_actor(self, results: list[RowResult], context: Any, actor: Any) -> None:
+        """Checks that depend on who imports: ``actor`` is the user previewing (or, at the
+        commit, committing; None for the system). Adds problems to ``results`` in place, so
+        a row the commit would refuse for this user is a row error in the preview."""
+
     def commit(self, items: list[Any], *, actor: Any, job: ImportJob,
                progress: Callable[[int], None]) -> dict[str, int]:
         """Write ``items`` (every one valid). Runs inside one transaction; returns counts
@@ -417,9 +422,11 @@ def validate_rows(
     rows: list[Row],
     mapping: dict[str, int | None],
     *,
+    actor: Any,
     on_progress: Callable[[int], None] | None = None,
 ) -> list[RowResult]:
-    """Parse and check every data row; nothing is written."""
+    """Parse and check every data row, for ``actor`` (who previews or commits); nothing
+    is written."""
     context = importer.begin()
     columns = [(name, index) for name, index in mapping.items() if index is not None]
     results = []
@@ -433,6 +440,7 @@ def validate_rows(
         if on_progress and count % PROGRESS_EVERY == 0:
             on_progress(count)
     importer.check_batch(results, context)
+    importer.check_actor(results, context, actor)
     return results
 
 
@@ -469,10 +477,11 @@ def mapped_fields(importer: Importer, mapping: dict[str, int | None]) -> list[st
     return [f.name for f in importer.fields if mapping.get(f.name) is not None]
 
 
-def _check(job: ImportJob, importer: Importer, rows: list[Row]) -> list[RowResult] | None:
+def _check(job: ImportJob, importer: Importer, rows: list[Row], actor: Any,
+           ) -> list[RowResult] | None:
     if importer.mapping_problems(job.mapping, len(job.headers)):
         return None
-    return validate_rows(importer, rows, job.mapping)
+    return validate_rows(importer, rows, job.mapping, actor=actor)
 
 
 # --- services: the life of an import job -------------------------------------------------
@@ -507,7 +516,7 @@ def create_import_job(*, importer: Importer, upload: Any, actor: Any) -> ImportJ
         header_row=header_number, headers=headers, mapping=auto_mapping(headers, importer),
         created_by=actor if getattr(actor, "pk", None) else None,
     )
-    _apply_results(job, importer, _check(job, importer, data_rows), len(data_rows))
+    _apply_results(job, importer, _check(job, importer, data_rows, actor), len(data_rows))
     job.file.save(job.original_name, ContentFile(data), save=False)
     job.save()
     return job
@@ -525,7 +534,7 @@ def remap_import_job(*, job: ImportJob, mapping: dict[str, int | None], actor: A
     importer = get_importer(job.kind)
     job.mapping = {f.name: mapping.get(f.name) for f in importer.fields}
     rows = _job_rows(job)
-    _apply_results(job, importer, _check(job, importer, rows), len(rows))
+    _apply_results(job, importer, _check(job, importer, rows, actor), len(rows))
     job.save()
     return job
 
@@ -604,7 +613,7 @@ def run_import_commit(*, job_id: int) -> ImportJob:
     try:
         rows = _job_rows(job)
         job.total_rows = len(rows)
-        results = validate_rows(importer, rows, job.mapping,
+        results = validate_rows(importer, rows, job.mapping, actor=job.committed_by,
                                 on_progress=lambda n: _set_progress(job.pk, n))
         _apply_results(job, importer, results, len(rows))
         if job.mode == ImportJob.Mode.ALL and job.error_count:

@@ -200,8 +200,9 @@ class EventImporter(Importer):
                         % {"reason": result.reason, "detail": result.detail}})
             # Saved with its chunk, which is committed: should a later chunk fail, the
             # report still lists these rows.
-            job.error_rows = [*job.error_rows, *rejected]
-            job.save(update_fields=["error_rows", "updated_at"])
+            if rejected:
+                job.error_rows = [*job.error_rows, *rejected]
+                job.save(update_fields=["error_rows", "updated_at"])
             done += len(chunk)
             progress(done)
 

@@ -21,7 +21,12 @@ from jifen.core.imports import (
 )
 from jifen.core.models import ImportJob
 from jifen.people.models import Department, EmployeeStatus
-from jifen.people.services import EmployeeData, check_employee_rows, import_employees
+from jifen.people.services import (
+    EmployeeData,
+    check_employee_rows,
+    check_offboarding_rows,
+    import_employees,
+)
 
 STATUS_VALUES: dict[str, str] = {
     normalize_header(text): status
@@ -149,6 +154,13 @@ class EmployeeImporter(Importer):
         for index, problems in found.items():
             for field_name, message in problems:
                 results[index].add(field_name, message)
+
+    def check_actor(self, results: list[RowResult], context: Departments, actor: Any) -> None:
+        # A row marking a super admin as left, when ``actor`` is not one: the commit would
+        # refuse the whole file, so the preview says so on that row.
+        found = check_offboarding_rows([r.item for r in results], actor)
+        for index, message in found.items():
+            results[index].add("status", message)
 
     def commit(self, items: list[EmployeeData], *, actor: Any, job: ImportJob,
                progress: Any) -> dict[str, int]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import weakref
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -20,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jifen.core import errors, throttle
+from jifen.core.db import instances_from_row, select_columns, statement
 from jifen.core.roles import Role, user_roles
 from jifen.core.services import record_audit, snapshot
 from jifen.integrations.services import hash_secret
@@ -170,22 +170,37 @@ def set_roles(*, user: User, roles: list[str], actor: Any) -> User:
 # --- employees ---------------------------------------------------------------------------
 
 
-def _refuse_offboarding_admins(employees: list[Employee], actor: Any) -> None:
-    """Only a super admin may mark a super admin's employee record as left: off-boarding
-    disables the login, so HR (or an HR system's API key) could otherwise lock every
-    administrator out. The system itself (no actor: the command line) may."""
-    if actor is None or Role.SUPER_ADMIN in user_roles(actor):
-        return
+def _may_offboard_anyone(actor: Any) -> bool:
+    """The system (no actor) and super admins may mark anyone as left."""
+    return actor is None or Role.SUPER_ADMIN in user_roles(actor)
+
+
+def offboarding_refusals(employees: list[Employee], actor: Any) -> dict[int, str]:
+    """Why ``actor`` may not mark each of ``employees`` as left, by employee id; empty when
+    they may mark them all. Only a super admin may mark a super admin's employee record as
+    left: off-boarding disables the login, so HR (or an HR system's API key) could
+    otherwise lock every administrator out. The system itself (no actor: the command line)
+    may. Reads only."""
+    if _may_offboard_anyone(actor):
+        return {}
     user_ids = [e.user_id for e in employees if e.user_id]
     admins = set(User.objects.filter(pk__in=user_ids)
                  .filter(Q(is_superuser=True) | Q(groups__name=Role.SUPER_ADMIN))
                  .values_list("pk", flat=True)) if user_ids else set()
+    return {
+        employee.pk: _("%(name)s (%(no)s) is a super admin; only a super admin can mark them "
+                       "as left.") % {"name": employee.name, "no": employee.employee_no}
+        for employee in employees if employee.user_id in admins
+    }
+
+
+def _refuse_offboarding_admins(employees: list[Employee], actor: Any) -> None:
+    """Raise PermissionDenied naming the first of ``employees`` that ``actor`` may not mark
+    as left (``offboarding_refusals``)."""
+    refusals = offboarding_refusals(employees, actor)
     for employee in employees:
-        if employee.user_id in admins:
-            raise errors.PermissionDenied(
-                _("%(name)s (%(no)s) is a super admin; only a super admin can mark them as "
-                  "left.") % {"name": employee.name, "no": employee.employee_no},
-                code="privileged_account")
+        if employee.pk in refusals:
+            raise errors.PermissionDenied(refusals[employee.pk], code="privileged_account")
 
 
 @dataclass(frozen=True)
@@ -401,47 +416,22 @@ def authenticate_access_token(plain: str) -> AccessToken | None:
 
 # The models the token statement reads, in its column order: token, user, employee.
 _TOKEN_MODELS: tuple[type[models.Model], ...] = (AccessToken, User, Employee)
-_token_statements: dict[str, str] = {}
-_token_converters: weakref.WeakKeyDictionary[Any, list[tuple[Any, list[Any]]]] = (
-    weakref.WeakKeyDictionary())
-
-
 def _token_statement(db: Any) -> str:
-    sql = _token_statements.get(db.vendor)
-    if sql is None:
+    def build() -> str:
         qn = db.ops.quote_name
 
-        def cols(model: type[models.Model], alias: str) -> list[str]:
-            return [f"{alias}.{qn(f.column)}" for f in model._meta.concrete_fields]
-
         token_t, user_t, employee_t = (qn(m._meta.db_table) for m in _TOKEN_MODELS)
-        fields = ", ".join(cols(AccessToken, "t") + cols(User, "u") + cols(Employee, "e"))
-        sql = _token_statements[db.vendor] = (
+        fields = ", ".join(select_columns(AccessToken, "t") + select_columns(User, "u")
+                           + select_columns(Employee, "e"))
+        return (
             f"SELECT {fields} FROM {token_t} t "
             f"INNER JOIN {user_t} u ON u.{qn('id')} = t.{qn('user_id')} "
             f"LEFT OUTER JOIN {employee_t} e ON e.{qn('user_id')} = u.{qn('id')} "
             f"WHERE t.{qn('token_hash')} = %s AND t.{qn('revoked_at')} IS NULL "
             f"AND t.{qn('expires_at')} > %s AND u.{qn('is_active')} = %s"
         )
-    return sql
 
-
-def _converters(db: Any) -> list[tuple[Any, list[Any]]]:
-    """Per column of the token statement, the converters the ORM would apply to its value
-    on this connection (booleans and times differ by database)."""
-    found = _token_converters.get(db)
-    if found is None:
-        found = []
-        for model in _TOKEN_MODELS:
-            for f in model._meta.concrete_fields:
-                col = f.get_col(model._meta.db_table)
-                found.append((col, db.ops.get_db_converters(col) + f.get_db_converters(db)))
-        _token_converters[db] = found
-    return found
-
-
-def _instance(db: Any, model: type[models.Model], values: list[Any]) -> Any:
-    return model.from_db(db.alias, [f.attname for f in model._meta.concrete_fields], values)
+    return statement(("access-token",), build)
 
 
 def _live_token(token_hash: str, now: Any) -> AccessToken | None:
@@ -452,23 +442,12 @@ def _live_token(token_hash: str, now: Any) -> AccessToken | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    converters = _converters(db)
-    values = []
-    for (col, column_converters), raw in zip(converters, row, strict=True):
-        if raw is not None:
-            for convert in column_converters:
-                raw = convert(raw, col, db)
-        values.append(raw)
-    n_token = len(AccessToken._meta.concrete_fields)
-    n_user = len(User._meta.concrete_fields)
-    token = _instance(db, AccessToken, values[:n_token])
-    user = _instance(db, User, values[n_token:n_token + n_user])
+    (token, user, employee), _rest = instances_from_row(_TOKEN_MODELS, row)
     token.user = user
-    employee_values = values[n_token + n_user:]
-    if employee_values[0] is None:  # no employee record: the LEFT JOIN's id is NULL
+    if employee is None:  # no employee record: the LEFT JOIN's id is NULL
         User.employee.related.set_cached_value(user, None)
     else:
-        user.employee = _instance(db, Employee, employee_values)
+        user.employee = employee
     return token
 
 
@@ -525,13 +504,37 @@ def _target_username(data: EmployeeData, existing: Employee | None) -> str:
     return wanted or data.employee_no.strip()
 
 
+def _newly_leaving(rows: list[EmployeeData], existing: dict[str, Employee],
+                   ) -> dict[int, Employee]:
+    """Row index → the existing employee that row marks as left (one not left already)."""
+    return {
+        index: employee for index, data in enumerate(rows)
+        if data.status == EmployeeStatus.LEFT
+        and (employee := existing.get(data.employee_no.strip())) is not None
+        and employee.status != EmployeeStatus.LEFT
+    }
+
+
+def check_offboarding_rows(rows: list[EmployeeData], actor: Any) -> dict[int, str]:
+    """Row index → why ``actor`` may not import that row: it marks as left someone only a
+    super admin may off-board (``offboarding_refusals``). ``import_employees`` refuses a
+    batch holding such a row. Reads only."""
+    if _may_offboard_anyone(actor):
+        return {}
+    leaving = _newly_leaving(rows, _employees_by_no(
+        [d.employee_no.strip() for d in rows if d.status == EmployeeStatus.LEFT]))
+    refusals = offboarding_refusals(list(leaving.values()), actor)
+    return {index: refusals[e.pk] for index, e in leaving.items() if e.pk in refusals}
+
+
 def check_employee_rows(
     rows: list[EmployeeData], departments: dict[str, Department] | None = None,
 ) -> dict[int, list[tuple[str, str]]]:
     """Every problem of a batch of employee rows, by row index, as (field, message): each
     row's own (``validate_employee_data``), an employee number or username given twice in
     the batch, and a username that belongs to another employee's account. Empty when
-    ``import_employees`` accepts the batch. Reads only, in a few queries for any size."""
+    ``import_employees`` accepts the batch, save for who may import it
+    (``check_offboarding_rows``). Reads only, in a few queries for any size."""
     if departments is None:
         departments = {d.code: d for d in Department.objects.all()}
     problems: dict[int, list[tuple[str, str]]] = {}
@@ -647,10 +650,7 @@ def import_employees(*, rows: list[EmployeeData], actor: Any, reference: str = "
     now = timezone.now()
     today = timezone.localdate()
     existing = _employees_by_no([d.employee_no.strip() for d in rows])
-    _refuse_offboarding_admins(
-        [e for d in rows if d.status == EmployeeStatus.LEFT
-         and (e := existing.get(d.employee_no.strip())) and e.status != EmployeeStatus.LEFT],
-        actor)
+    _refuse_offboarding_admins(list(_newly_leaving(rows, existing).values()), actor)
     targets = [_target_username(d, existing.get(d.employee_no.strip())) for d in rows]
     users = _users_by_username(targets)
 
