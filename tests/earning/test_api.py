@@ -224,12 +224,17 @@ def test_event_log_api_pages_newest_first_and_filters_by_outcome(client, employe
 
 @pytest.mark.django_db
 class TestRecognitionsApi:
-    def test_an_employee_thanks_a_colleague_and_the_feed_shows_it(self, client):
+    @pytest.fixture
+    def giver(self):
+        """A giver's token and a colleague, with the company values in place."""
         from jifen.earning.services import ensure_company_values
 
         ensure_company_values()
         giver, colleague = EmployeeFactory(), EmployeeFactory()
-        token = issue_access_token(user=giver.user)[1]
+        return issue_access_token(user=giver.user)[1], colleague
+
+    def test_an_employee_thanks_a_colleague_and_the_feed_shows_it(self, client, giver):
+        token, colleague = giver
         response = post(client, "/api/v1/recognitions",
                         {"recipient_employee_no": colleague.employee_no, "points": 30,
                          "message": "谢谢你帮我改方案", "value": "团队合作"}, token)
@@ -239,12 +244,8 @@ class TestRecognitionsApi:
         feed = client.get("/api/v1/recognitions", **bearer(token)).json()["items"]
         assert (feed[0]["recipient"], feed[0]["value"]) == (colleague.name, "团队合作")
 
-    def test_an_unknown_company_value_is_refused_and_nothing_is_given(self, client):
-        from jifen.earning.services import ensure_company_values
-
-        ensure_company_values()
-        giver, colleague = EmployeeFactory(), EmployeeFactory()
-        token = issue_access_token(user=giver.user)[1]
+    def test_an_unknown_company_value_is_refused_and_nothing_is_given(self, client, giver):
+        token, colleague = giver
         response = post(client, "/api/v1/recognitions",
                         {"recipient_employee_no": colleague.employee_no, "points": 30,
                          "message": "谢谢", "value": "勇于加班"}, token)

@@ -4,6 +4,8 @@ gives: the same outcome per event, the same balances, the same lots left."""
 
 from __future__ import annotations
 
+import dataclasses
+import random
 import uuid
 from datetime import date, timedelta
 
@@ -219,3 +221,83 @@ def test_odd_ids_and_types_are_rejected_alone_without_leaving_the_batch_path(
         ("credited", ""), ("credited", ""), ("rejected", "unknown_event_type"),
         ("rejected", "invalid"), ("credited", "")]
     assert len(Event.objects.get(external_id="long-type").detail) <= 500
+
+
+# --- a batch refused as a whole: found by halves, not event by event ------------------------
+
+BAD_PAYLOADS = {
+    # More points than the ledger takes in one posting (2 × 10^17): the ledger refuses it.
+    "ledger": {"days": 10**17},
+    # A NUL character in a JSON value: PostgreSQL refuses it, SQLite and MariaDB store it.
+    "database": {"days": 1, "course": "a\x00b"},
+}
+
+
+def _with_bad_events(people, prefix, bad, refusal):
+    """200 events of every kind for three people, the same each time, ``bad`` of them
+    training with a payload the ledger or the database refuses."""
+    rng = random.Random(7)
+    plan = [(rng.choice(KINDS), rng.randrange(3), rng.randrange(24 * 20), rng.randint(1, 9))
+            for _n in range(200)]
+    made = _events(plan, people, prefix)
+    for n in bad:
+        made[n] = dataclasses.replace(made[n], type="training_completed",
+                                      payload=BAD_PAYLOADS[refusal])
+    return made
+
+
+def _books(people):
+    # Whether a lot expires, not when: the second run ends seconds after the first.
+    return [(balance(employee=p).spendable,
+             sorted((amount, remaining, expires is None) for amount, remaining, expires
+                    in Lot.objects.filter(wallet__employee=p)
+                    .values_list("amount", "remaining", "expires_at")))
+            for p in people]
+
+
+@pytest.mark.parametrize("refusal", BAD_PAYLOADS)
+@pytest.mark.parametrize("bad", [(137,), (0, 1, 199), (40, 120, 121, 180)])
+def test_a_refused_batch_scores_like_each_event_sent_alone(rules, refusal, bad):
+    run = uuid.uuid4().hex[:8]
+    batched = [EmployeeFactory() for _n in range(3)]
+    single = [EmployeeFactory() for _n in range(3)]
+
+    together = services.ingest_events(events=_with_bad_events(batched, f"b{run}", bad, refusal))
+    alone = [services.ingest_events(events=[one])[0]
+             for one in _with_bad_events(single, f"s{run}", bad, refusal)]
+
+    def outcome(results):
+        return [(r.status, r.reason, r.points, r.uncollected, r.detail) for r in results]
+
+    assert outcome(together) == outcome(alone)
+    assert _books(batched) == _books(single)
+    refused = {(together[n].status, together[n].reason) for n in bad}
+    if refusal == "ledger" or connection.vendor == "postgresql":
+        assert refused == {("rejected", "invalid")}
+        assert Event.objects.filter(external_id__startswith=f"b{run}").count() == 200 - len(bad)
+    else:
+        assert refused == {("credited", "")}
+    # The events around the bad ones were scored: credits, penalties and caps all happened.
+    assert {"credited", "pending_approval"} <= {r.status for r in together}
+    assert "cap_reached" in {r.reason for r in together}
+
+
+@pytest.mark.parametrize("refusal", BAD_PAYLOADS)
+def test_one_refused_event_does_not_send_its_whole_batch_one_by_one(rules, refusal,
+                                                                    monkeypatch):
+    people = [EmployeeFactory() for _n in range(3)]
+    events = _with_bad_events(people, f"q{uuid.uuid4().hex[:8]}", (137,), refusal)
+    alone = []
+    real_one = services._ingest_one
+    monkeypatch.setattr(services, "_ingest_one",
+                        lambda raw, *a, **k: alone.append(raw.id) or real_one(raw, *a, **k))
+
+    with CaptureQueriesContext(connection) as queries:
+        results = services.ingest_events(events=events)
+
+    assert results[137].status in {"rejected", "credited"}  # credited where NUL is taken
+    assert (events[137].id in alone) == (results[137].status == "rejected")
+    # All 200 used to be scored one by one, 11–12 statements each; now the halves without
+    # the bad event go through as batches and only a handful around it one by one.
+    assert len(alone) <= 8
+    assert len(queries) < 300, len(queries)

@@ -61,6 +61,7 @@ from jifen.people.models import Department, Employee, EmployeeStatus
 logger = logging.getLogger(__name__)
 MAX_BATCH = 1000
 BATCH_ATTEMPTS = 3
+SCORED_ALONE_UP_TO = 8  # a refused batch of more events is scored again in halves
 RETRYABLE_REASONS = {
     RejectReason.UNKNOWN_EMPLOYEE, RejectReason.INACTIVE_EMPLOYEE,
     RejectReason.UNKNOWN_EVENT_TYPE, RejectReason.SCHEMA_VIOLATION,
@@ -656,7 +657,8 @@ def ingest_events(*, events: list[EventIn], actor: Any = None, received_by: str 
     ``duplicate`` or ``rejected`` with a reason. Events are unique by (source, id); one bad
     event never blocks the others. New events are scored together in one transaction (a
     savepoint inside a caller's): a batch the database or the ledger refuses as a whole is
-    scored again event by event, each in its own transaction, fully applied or not at all.
+    scored again in halves, each a batch of its own, down to a few events scored one by
+    one; every event is fully applied or not at all.
     ``backdate`` posts each credit at the time the event occurred (demo history and
     back-fills)."""
     if len(events) > MAX_BATCH:
@@ -708,9 +710,18 @@ def _ingest(events: list[EventIn], *, actor: Any, received_by: str, import_job: 
         results[index] = _ingest_one(raw, batch, existing, now=when, **options)
 
     def flush(run: list[_Fresh]) -> None:
-        for index in _score_batch_retrying(run, batch, existing, results, backdate=backdate,
-                                           **options):
+        later, refused = _score_batch_retrying(run, batch, existing, results,
+                                               backdate=backdate, **options)
+        for index in later:
             one_by_one(index)
+        if len(refused) > SCORED_ALONE_UP_TO:
+            # Find the bad events by halves, the first half first: caps and penalties
+            # then count the events in the order sent, as one by one would.
+            flush(refused[:len(refused) // 2])
+            flush(refused[len(refused) // 2:])
+        else:
+            for item in refused:
+                one_by_one(item.index)
 
     # New events are scored together, in runs; an event sent before that may be scored
     # again (a retry after a rejection) is scored one by one at its place in the order,
@@ -769,13 +780,15 @@ class _Fresh:
 def _score_batch_retrying(fresh: list[_Fresh], batch: _Batch,
                           existing: dict[tuple[str, str], Event],
                           results: list[EventResult | None], *, actor: Any, received_by: str,
-                          import_job: Any, backdate: bool) -> list[int]:
-    """Score the fresh events together in one transaction; returns the indexes left for
-    scoring one by one. A batch that loses a race on an event's (source, id) or a lock is
-    tried again; one the ledger or the database still refuses is scored event by event,
-    so one bad event never blocks the others."""
+                          import_job: Any, backdate: bool) -> tuple[list[int], list[_Fresh]]:
+    """Score the fresh events together in one transaction. Returns the indexes left for
+    scoring one by one — events received concurrently meanwhile, and all of a batch that
+    still loses a race on an event's (source, id) or a lock after ``BATCH_ATTEMPTS``
+    tries — and the events of a batch the ledger or the database refuses as a whole,
+    for the caller to score again in smaller batches, so one bad event never blocks the
+    others."""
     if not fresh:
-        return []
+        return [], []
     # What needs no lock is worked out before taking any: concurrent batches for the same
     # people queue on the employees' locks, so the time under them bounds throughput.
     for item in fresh:
@@ -790,6 +803,7 @@ def _score_batch_retrying(fresh: list[_Fresh], batch: _Batch,
     nested = transaction.get_connection().in_atomic_block
     problem: Exception | None = None
     later: list[int] = []
+    refused: list[_Fresh] = []
     for attempt in range(1, BATCH_ATTEMPTS + 1):
         # The caller looked for events already received just before; should one arrive
         # between that read and the insert, its unique key refuses the insert and the
@@ -808,7 +822,7 @@ def _score_batch_retrying(fresh: list[_Fresh], batch: _Batch,
         except IntegrityError as exc:
             problem = exc  # the same (source, id) arrived concurrently
         except (errors.JifenError, DataError) as exc:
-            problem = exc  # a posting or a value refused: find which event, one by one
+            problem, refused = exc, fresh  # a posting or a value refused: find which event
             break
         except OperationalError as exc:
             # MySQL undoes the whole transaction on a deadlock, not only the savepoint.
@@ -825,10 +839,11 @@ def _score_batch_retrying(fresh: list[_Fresh], batch: _Batch,
                     id=item.ext_id, source=item.source, status=event.status,
                     points=event.points, reason=event.reason, detail=event.detail,
                     uncollected=event.uncollected, event_id=event.pk)
-            return later
-    logger.warning("event batch of %d scored one by one: %s", len(fresh), problem)
+            return later, []
+    logger.warning("event batch of %d %s: %s", len(fresh),
+                   "refused" if refused else "scored one by one", problem)
     existing.update(_existing_events({(f.source, f.ext_id) for f in fresh}))
-    return later + [item.index for item in fresh]
+    return (later, refused) if refused else (later + [item.index for item in fresh], [])
 
 
 def _existing_events(keys: set[tuple[str, str]]) -> dict[tuple[str, str], Event]:

@@ -10,28 +10,23 @@ from django.db import migrations
 COLUMNS = (("source", 60), ("external_id", 120))
 
 
-def exact(apps, schema_editor):
-    if schema_editor.connection.vendor != "mysql":
-        return
-    table = schema_editor.quote_name("earning_event")
-    changes = ", ".join(
-        f"MODIFY {schema_editor.quote_name(name)} varchar({length}) "
-        f"CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL" for name, length in COLUMNS)
-    schema_editor.execute(f"ALTER TABLE {table} {changes}")
+def collate(collation: str):
+    """A migration step giving the event's key columns ``collation`` on MySQL/MariaDB."""
 
+    def run(apps, schema_editor):
+        if schema_editor.connection.vendor != "mysql":
+            return
+        table = schema_editor.quote_name("earning_event")
+        changes = ", ".join(
+            f"MODIFY {schema_editor.quote_name(name)} varchar({length}) "
+            f"CHARACTER SET utf8mb4 COLLATE {collation} NOT NULL" for name, length in COLUMNS)
+        schema_editor.execute(f"ALTER TABLE {table} {changes}")
 
-def folded(apps, schema_editor):
-    if schema_editor.connection.vendor != "mysql":
-        return
-    table = schema_editor.quote_name("earning_event")
-    changes = ", ".join(
-        f"MODIFY {schema_editor.quote_name(name)} varchar({length}) "
-        f"CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NOT NULL"
-        for name, length in COLUMNS)
-    schema_editor.execute(f"ALTER TABLE {table} {changes}")
+    return run
 
 
 class Migration(migrations.Migration):
     atomic = False  # MySQL cannot run DDL inside a transaction
     dependencies = [("earning", "0003_event_award_plain_indexes")]
-    operations = [migrations.RunPython(exact, folded, atomic=False)]
+    operations = [migrations.RunPython(collate("utf8mb4_bin"), collate("utf8mb4_unicode_ci"),
+                                       atomic=False)]
