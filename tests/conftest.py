@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import fcntl
 import os
 import socket
 from pathlib import Path
@@ -55,6 +56,20 @@ def _ledger_stays_sound(request):
 def allow_ledger_breaches():
     """Opt out of the after-test ledger check (for tests of the checker itself)."""
     return True
+
+
+@pytest.fixture
+def many_connections(tmp_path_factory):
+    """For tests that open dozens of database connections at once (the flash sale, the
+    ledger's races): one such test at a time across the xdist workers, so that together
+    they stay under PostgreSQL's default limit of 100 connections."""
+    lock = tmp_path_factory.getbasetemp().parent / "many-connections.lock"
+    with open(lock, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @pytest.fixture(autouse=True)

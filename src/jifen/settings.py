@@ -158,6 +158,8 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Whether a cache entry deleted by one process is gone for all (jifen.core.caching).
+CACHE_IS_SHARED = bool(REDIS_URL)
 
 # --- background tasks -----------------------------------------------------------------
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

@@ -26,6 +26,8 @@ from tests.ledger.helpers import earn, hold, spendable
 
 pytestmark = [
     pytest.mark.concurrency,
+    # Up to 60 connections at once: never beside the flash sale's 64 (PostgreSQL allows 100).
+    pytest.mark.usefixtures("many_connections"),
     pytest.mark.skipif(connection.vendor == "sqlite",
                        reason="SQLite runs one writer at a time (IMMEDIATE transactions); "
                               "run with JIFEN_DATABASE_URL set to PostgreSQL or MariaDB"),

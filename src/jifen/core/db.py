@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections
@@ -15,6 +16,68 @@ def is_transient_db_error(exc: OperationalError) -> bool:
     if getattr(exc.__cause__, "sqlstate", None) in ("40P01", "40001"):  # PostgreSQL
         return True
     return bool(exc.args) and exc.args[0] in (1213, 1205)  # MySQL/MariaDB: deadlock, lock wait
+
+
+_STATEMENTS: dict[tuple, str] = {}
+
+
+def statement(key: tuple, build: Callable[[], str]) -> str:
+    """The SQL for ``key`` on this database, built by ``build`` once per process — for
+    hot-path statements written by hand, where building them on every call cost more than
+    running them (quoting is the backend's, so the vendor is part of the key)."""
+    key = (connections[DEFAULT_DB_ALIAS].vendor, *key)
+    text = _STATEMENTS.get(key)
+    if text is None:
+        text = _STATEMENTS[key] = build()
+    return text
+
+
+def select_columns(model: type[Model], alias: str) -> list[str]:
+    """``alias.column`` for each of ``model``'s concrete fields, quoted, in field order —
+    what ``instances_from_row`` reads back."""
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    return [f"{alias}.{quote(f.column)}" for f in model._meta.concrete_fields]
+
+
+_CONVERTERS: weakref.WeakKeyDictionary[Any, dict[type[Model], list[tuple[Any, list[Any]]]]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _converters(db: Any, model: type[Model]) -> list[tuple[Any, list[Any]]]:
+    """Per concrete field of ``model``, its column and the converters the ORM applies to
+    its values on this connection (booleans and times differ by database)."""
+    per_model = _CONVERTERS.setdefault(db, {})
+    found = per_model.get(model)
+    if found is None:
+        found = per_model[model] = []
+        for f in model._meta.concrete_fields:
+            col = f.get_col(model._meta.db_table)
+            found.append((col, db.ops.get_db_converters(col) + f.get_db_converters(db)))
+    return found
+
+
+def instances_from_row(models: Sequence[type[Model]], row: Sequence[Any],
+                       ) -> tuple[list[Any], list[Any]]:
+    """Model instances from a row that read ``select_columns`` of each of ``models`` in
+    turn, values converted as the ORM converts them — None for a model whose id is NULL
+    (an outer join found nothing) — and the rest of the row."""
+    db = connections[DEFAULT_DB_ALIAS]
+    found: list[Any] = []
+    at = 0
+    for model in models:
+        converters = _converters(db, model)
+        values = list(row[at:at + len(converters)])
+        at += len(converters)
+        if values[0] is None:
+            found.append(None)
+            continue
+        for n, (col, column_converters) in enumerate(converters):
+            if values[n] is not None:
+                for convert in column_converters:
+                    values[n] = convert(values[n], col, db)
+        found.append(model.from_db(
+            db.alias, [f.attname for f in model._meta.concrete_fields], values))
+    return found, list(row[at:])
 
 
 BULK_ROWS = 500  # rows per multi-row statement: well inside every database's parameter limit
@@ -133,3 +196,52 @@ def insert_objects(objects: Sequence[Model], *, key: Sequence[str] = ()) -> None
             obj.pk = ids[row[0] if len(key) == 1 else row[:len(key)]]
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+def insert_instance(obj: Model, *, cursor: Any = None) -> Model:
+    """INSERT one new model instance as ``obj.save()`` would — every column, ``auto_now``
+    stamped, each value prepared by its field — from a statement built once per process
+    and model, and set its primary key; on ``cursor`` if given (the ledger's posting
+    cursor). No model signals are sent: this is for hot paths whose models nothing listens
+    to (ledger transactions, the mall's orders and their events, idempotency records),
+    where the ORM's per-call query building cost more than the database's work."""
+    db = connections[DEFAULT_DB_ALIAS]
+    model = type(obj)
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    returning = db.features.can_return_columns_from_insert
+
+    def build() -> str:
+        quote = db.ops.quote_name
+        sql = (f"INSERT INTO {quote(model._meta.db_table)} "
+               f"({', '.join(quote(f.column) for f in fields)}) "
+               f"VALUES ({', '.join(['%s'] * len(fields))})")
+        return sql + (f" RETURNING {quote(model._meta.pk.column)}" if returning else "")
+
+    sql = statement(("instance", model), build)
+    obj._prepare_related_fields_for_save(operation_name="insert_instance")
+    params = [f.get_db_prep_save(f.pre_save(obj, True), db) for f in fields]
+    if cursor is None:
+        with db.cursor() as fresh:
+            obj.pk = _insert_one(fresh, sql, params, returning)
+    else:
+        obj.pk = _insert_one(cursor, sql, params, returning)
+    obj._state.adding = False
+    obj._state.db = db.alias
+    return obj
+
+
+def _insert_one(cursor: Any, sql: str, params: list[Any], returning: bool) -> Any:
+    cursor.execute(sql, params)
+    return cursor.fetchone()[0] if returning else cursor.lastrowid
+
+
+def locked_singleton(model: type[Model]) -> Any:
+    """The one row of a settings model (site settings, ledger policy), created with its
+    defaults if missing, locked for the caller's transaction to change. Only writers call
+    this; readers take the unsaved defaults until a row exists."""
+    rows = model._default_manager.select_for_update().order_by("pk")
+    row = rows.first()
+    if row is None:
+        model._default_manager.get_or_create(pk=1)  # a concurrent first writer may win
+        row = rows.first()
+    return row

@@ -21,7 +21,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
-from jifen.core.db import is_transient_db_error
+from jifen.core.db import insert_instance, is_transient_db_error
 from jifen.core.encoding import SiteTimeEncoder, json_ready
 from jifen.core.models import IdempotencyRecord
 
@@ -58,8 +58,6 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> JsonResponse:
 def _store(request: HttpRequest, principal_id: str, key: str, status: int, body: Any) -> None:
     # A statement built once, not by the ORM on every creating call (it is on the hot path
     # of every order).
-    from jifen.ledger.sql import insert_instance
-
     insert_instance(IdempotencyRecord(
         principal=principal_id, key=key, method=request.method, path=request.path[:300],
         fingerprint=_fingerprint(request), status_code=status, response=body,

@@ -53,8 +53,8 @@ def enqueue_due(now: datetime | None = None) -> list[str]:
     started = []
     for job in JOBS:
         period = period_of(job, now)
-        if period is None:
-            continue
+        if period is None or PeriodicRun.objects.filter(job=job.name, period=period).exists():
+            continue  # not yet due, or started already (the insert below guards a race)
         try:
             with transaction.atomic():
                 PeriodicRun.objects.create(job=job.name, period=period)

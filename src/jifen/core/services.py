@@ -16,8 +16,9 @@ from django.db.models.fields.files import FieldFile
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
+from jifen.core.db import locked_singleton
 from jifen.core.models import AuditEntry, SiteSettings
-from jifen.core.selectors import SITE_SETTINGS_CACHE_KEY, site_settings
+from jifen.core.selectors import SITE_SETTINGS_CACHE_KEY, repin_site_settings
 
 # Set by middleware for the duration of a request so audit entries record the address
 # without every service having to accept it.
@@ -96,9 +97,7 @@ def update_site_settings(*, actor: Any, **changes: Any) -> SiteSettings:
     unknown = set(changes) - set(SITE_SETTINGS_FIELDS)
     if unknown:
         raise errors.ValidationError(_("Unknown settings: %s") % ", ".join(sorted(unknown)))
-    current = SiteSettings.objects.select_for_update().filter(pk=site_settings().pk).first()
-    if current is None:
-        current = SiteSettings.objects.create()
+    current = locked_singleton(SiteSettings)
     before = snapshot(current, SITE_SETTINGS_FIELDS)
     if "decimals" in changes and int(changes["decimals"]) != current.decimals and points_exist():
         raise errors.Conflict(
@@ -118,4 +117,5 @@ def update_site_settings(*, actor: Any, **changes: Any) -> SiteSettings:
     record_audit(actor=actor, action="settings.update", obj=current, before=before, after=after)
     transaction.on_commit(lambda: cache.delete(SITE_SETTINGS_CACHE_KEY))
     cache.delete(SITE_SETTINGS_CACHE_KEY)
+    transaction.on_commit(lambda: repin_site_settings(current))
     return current

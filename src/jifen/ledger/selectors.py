@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
+from jifen.core.caching import row_cache_seconds
 from jifen.ledger.expiry import is_tenure_exempt
 from jifen.ledger.models import AccountKind, Entry, LedgerPolicy, Lot, Transaction
 
@@ -17,14 +18,15 @@ POLICY_CACHE_KEY = "jifen:ledger-policy:v1"
 
 
 def ledger_policy() -> LedgerPolicy:
-    """The ledger policy row (created with defaults on first use), cached briefly."""
+    """The ledger policy, cached briefly: its row, or the defaults (unsaved) until an
+    admin first saves it. Reading never writes: a row created inside a posting's
+    transaction that then rolls back can deadlock the postings that waited on it
+    (seen on MariaDB)."""
     cached = cache.get(POLICY_CACHE_KEY)
     if cached is not None:
         return cached
-    policy = LedgerPolicy.objects.order_by("pk").first()
-    if policy is None:
-        policy, _created = LedgerPolicy.objects.get_or_create(pk=1)
-    cache.set(POLICY_CACHE_KEY, policy, 60)
+    policy = LedgerPolicy.objects.order_by("pk").first() or LedgerPolicy()
+    cache.set(POLICY_CACHE_KEY, policy, row_cache_seconds(60))
     return policy
 
 

@@ -34,7 +34,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
-from jifen.core.db import is_transient_db_error
+from jifen.core.db import is_transient_db_error, locked_singleton
 from jifen.core.services import record_audit, snapshot
 from jifen.ledger import sql
 from jifen.ledger.expiry import ExpiryRule, compute_expires_at, is_tenure_exempt
@@ -189,8 +189,12 @@ def _check_amount(amount: Any) -> int:
     if isinstance(amount, bool) or not isinstance(amount, int):
         raise errors.ValidationError(_("Amounts are whole numbers of the smallest unit."),
                                      code="invalid_amount")
-    if amount <= 0 or amount > MAX_UNITS:
+    if amount <= 0:
         raise errors.ValidationError(_("The amount must be positive."), code="invalid_amount")
+    if amount > MAX_UNITS:
+        raise errors.ValidationError(
+            _("The amount is larger than the ledger holds (at most %(max)s units).")
+            % {"max": MAX_UNITS}, code="invalid_amount", details={"max_units": MAX_UNITS})
     return amount
 
 
@@ -273,6 +277,7 @@ class _Move:
     lot_id: int
     amount: int  # taken from the lot's remainder (negative gives back)
     parked: int = 0  # added to what the lot parks on the hold account
+    written: bool = False  # already applied to the lot (``_spend`` took it in one go)
 
 
 def _apply(
@@ -292,7 +297,7 @@ def _apply(
         raise LedgerIntegrityError(f"legs of {txn.kind} do not sum to zero: {legs}")
     moves = [m for m in moves if m.amount or m.parked]
     for move in moves:
-        if not sql.move_lot(move.lot_id, move.amount, move.parked):
+        if not move.written and not sql.move_lot(move.lot_id, move.amount, move.parked):
             raise LedgerIntegrityError(f"lot {move.lot_id} cannot give {move}")
     accounts = sorted((a for a, delta in legs.items() if delta), key=lambda a: a.pk)
     after: dict[int, int | None] = {}
@@ -371,8 +376,18 @@ def _take(lots: list[tuple[int, int]], amount: int, *, parked: bool = False) -> 
 
 def _spend(wallet_id: int, amount: int, cutoff: datetime | None, *,
            parked: bool = False) -> list[_Move]:
-    """The lot movements that take ``amount``; usually the first few lots cover it, so
-    only those are read."""
+    """The lot movements that take ``amount``. On PostgreSQL the lots are found and taken
+    at once, in one statement however many it takes. Otherwise — another database, or
+    lots holding too little, where the refusal says how much they hold — the first few
+    lots are read (all of them only when those hold too little) and ``_apply`` moves
+    them."""
+    if amount > 0:
+        taken = sql.take_from_lots(wallet_id, cutoff, amount, parked)
+        if taken is not None:
+            if sum(part for _lot_id, part in taken) != amount:
+                raise LedgerIntegrityError(f"lots gave {taken} for {amount}")
+            return [_Move(lot_id, part, part if parked else 0, written=True)
+                    for lot_id, part in taken]
     lots = _spendable_lots(wallet_id, cutoff, limit=SPEND_BATCH)
     if len(lots) == SPEND_BATCH and sum(r for _id, r in lots) < amount:
         lots = _spendable_lots(wallet_id, cutoff)
@@ -570,19 +585,31 @@ def hold(
     """Reserve ``amount`` (kind ``hold``): wallet → hold account, at once, so the
     spendable balance drops the moment an order or bid is confirmed. The lots used stay
     parked on the hold until ``capture`` or ``release`` settles it."""
-    _check_amount(amount)
-    key = _check_key(idempotency_key)
-    if cause is None:
-        raise errors.ValidationError(_("A hold needs a cause."), code="cause_required")
-    now = now or timezone.now()
+    key, now = _hold_arguments(amount, idempotency_key, cause, now)
     wallet, hold_account = ensure_accounts(employee=employee)
     txn = _new_transaction(kind=TransactionKind.HOLD, key=key, amount=amount, now=now,
                            reason=reason, actor=actor, cause=cause)
     lock_accounts([wallet.pk, hold_account.pk])
-    moves = _spend(wallet.pk, amount, _cutoff(ledger_policy(), employee, now),
-                          parked=True)
-    _apply(txn, {wallet: -amount, hold_account: amount}, moves=moves)
+    _park(txn, employee, wallet, hold_account, amount, now)
     return txn
+
+
+def _hold_arguments(amount: int, idempotency_key: str, cause: Any,
+                    now: datetime | None) -> tuple[str, datetime]:
+    """A hold's checked key and time; refuses a bad amount or key, or a missing cause."""
+    _check_amount(amount)
+    key = _check_key(idempotency_key)
+    if cause is None:
+        raise errors.ValidationError(_("A hold needs a cause."), code="cause_required")
+    return key, now or timezone.now()
+
+
+def _park(txn: Transaction, employee: Any, wallet: Account, hold_account: Account,
+          amount: int, now: datetime) -> None:
+    """Move ``amount`` from the wallet's lots onto the hold account, the lots parked on
+    the hold. The caller holds both accounts' locks."""
+    moves = _spend(wallet.pk, amount, _cutoff(ledger_policy(), employee, now), parked=True)
+    _apply(txn, {wallet: -amount, hold_account: amount}, moves=moves, locked=True)
 
 
 def hold_for_new_cause(
@@ -604,11 +631,7 @@ def hold_for_new_cause(
     postings, lock order and guarantees."""
     if not transaction.get_connection().in_atomic_block:
         raise LedgerIntegrityError("hold_for_new_cause runs inside the caller's transaction")
-    _check_amount(amount)
-    key = _check_key(idempotency_key)
-    if cause is None:
-        raise errors.ValidationError(_("A hold needs a cause."), code="cause_required")
-    now = now or timezone.now()
+    key, now = _hold_arguments(amount, idempotency_key, cause, now)
     with transaction.atomic(savepoint=False), sql.cursor():
         specs = (_wallet_spec(employee.pk), _hold_spec(employee.pk))
         locked = sql.lock_accounts_by_code([code for code, _fields in specs])
@@ -626,8 +649,7 @@ def hold_for_new_cause(
                                reason=reason, actor=actor, cause=cause)
         if locked is None:
             lock_accounts([wallet.pk, hold_account.pk])
-        moves = _spend(wallet.pk, amount, _cutoff(ledger_policy(), employee, now), parked=True)
-        _apply(txn, {wallet: -amount, hold_account: amount}, moves=moves, locked=True)
+        _park(txn, employee, wallet, hold_account, amount, now)
     return txn
 
 
@@ -1090,9 +1112,7 @@ def update_policy(*, actor: Any, **changes: Any) -> LedgerPolicy:
     unknown = set(changes) - set(POLICY_FIELDS)
     if unknown:
         raise errors.ValidationError(_("Unknown settings: %s") % ", ".join(sorted(unknown)))
-    policy = LedgerPolicy.objects.select_for_update().filter(pk=ledger_policy().pk).first()
-    if policy is None:
-        policy = LedgerPolicy.objects.create()
+    policy = locked_singleton(LedgerPolicy)
     before = snapshot(policy, POLICY_FIELDS)
     for name, value in changes.items():
         setattr(policy, name, value)

@@ -10,7 +10,7 @@ the posting's transaction.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
@@ -19,6 +19,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from jifen.core.db import insert_instance, statement
 from jifen.ledger.models import Account, Lot, Transaction
 
 
@@ -51,19 +52,6 @@ def qn(name: str) -> str:
     return _db().ops.quote_name(name)
 
 
-_STATEMENTS: dict[tuple, str] = {}
-
-
-def _statement(key: tuple, build: Callable[[], str]) -> str:
-    """The SQL for ``key`` on this database, built once per process (quoting is the
-    backend's, so the vendor is part of the key)."""
-    key = (_db().vendor, *key)
-    text = _STATEMENTS.get(key)
-    if text is None:
-        text = _STATEMENTS[key] = build()
-    return text
-
-
 def table(model: type[models.Model]) -> str:
     return qn(model._meta.db_table)
 
@@ -89,7 +77,7 @@ _ACCOUNT_FIELDS = [f.attname for f in Account._meta.concrete_fields
 def fetch_accounts(codes: Sequence[str]) -> list[Account]:
     """The accounts with these codes, as model instances (balance left unloaded)."""
     db = _db()
-    sql = _statement(("accounts", len(codes)), lambda: (
+    sql = statement(("accounts", len(codes)), lambda: (
         f"SELECT {', '.join(qn(c) for c in _ACCOUNT_FIELDS)} FROM {table(Account)} "
         f"WHERE {qn('code')} IN ({', '.join(['%s'] * len(codes))})"))
     with cursor() as cur:
@@ -129,7 +117,7 @@ def lock_accounts(ids: Sequence[int]) -> dict[int, int]:
                 f"WHERE {qn('id')} IN ({', '.join(['%s'] * len(ids))}) ORDER BY {qn('id')}"
                 + _for_update(db))
 
-    sql = _statement(("lock", len(ids)), build)
+    sql = statement(("lock", len(ids)), build)
     with cursor() as cur:
         cur.execute(sql, list(ids))
         return dict(cur.fetchall())
@@ -151,7 +139,7 @@ def lock_accounts_by_code(codes: Sequence[str]) -> list[Account] | None:
                 f"ORDER BY {qn('id')}" + _for_update(db))
 
     with cursor() as cur:
-        cur.execute(_statement(("lock-codes", len(codes)), build), list(codes))
+        cur.execute(statement(("lock-codes", len(codes)), build), list(codes))
         rows = cur.fetchall()
     if len(rows) != len(set(codes)):
         return None
@@ -173,7 +161,7 @@ def add_to_balance(account: Account, delta: int) -> int | None:
             sql += f" AND {balance} + %s >= 0"
         return sql + (f" RETURNING {balance}" if returning else "")
 
-    sql = _statement(("add", company, returning), build)
+    sql = statement(("add", company, returning), build)
     params = [delta, account.pk] + ([] if company else [delta])
     with cursor() as cur:
         cur.execute(sql, params)
@@ -184,7 +172,7 @@ def add_to_balance(account: Account, delta: int) -> int | None:
             return row[0] if row else None
         if cur.rowcount != 1:
             return None
-        cur.execute(_statement(("balance",), lambda: (
+        cur.execute(statement(("balance",), lambda: (
             f"SELECT {qn('balance')} FROM {table(Account)} WHERE {qn('id')} = %s")),
             [account.pk])
         return cur.fetchone()[0]
@@ -210,7 +198,7 @@ def add_to_balances(deltas: dict[int, int]) -> dict[int, int] | None:
 
     params = [value for pair in deltas.items() for value in pair]
     with cursor() as cur:
-        cur.execute(_statement(("add-many", len(deltas)), build), params)
+        cur.execute(statement(("add-many", len(deltas)), build), params)
         return dict(cur.fetchall())
 
 
@@ -238,7 +226,7 @@ def spendable_lots(wallet_id: int, cutoff: datetime | None, exclude: Sequence[in
         sql += f" ORDER BY {spending_order()}"
         return sql + (f" LIMIT {int(limit)}" if limit else "")
 
-    sql = _statement(("lots", cutoff is not None, len(exclude), limit), build)
+    sql = statement(("lots", cutoff is not None, len(exclude), limit), build)
     params: list[Any] = [wallet_id]
     if cutoff is not None:
         params.append(_prepare(Lot, "expires_at", cutoff))
@@ -246,6 +234,46 @@ def spendable_lots(wallet_id: int, cutoff: datetime | None, exclude: Sequence[in
     with cursor() as cur:
         cur.execute(sql, params)
         return list(cur.fetchall())
+
+
+def take_from_lots(wallet_id: int, cutoff: datetime | None, amount: int,
+                   parked: bool) -> list[tuple[int, int]] | None:
+    """Take ``amount`` from the wallet's spendable lots in spending order — whole lots
+    until the last, which gives the rest — in one statement, and park it on the hold when
+    ``parked``: the (lot id, points taken) moves. None when the lots hold too little (then
+    nothing changed) and on databases other than PostgreSQL: the caller reads the lots and
+    moves them one by one. Call under the wallet's lock."""
+    if _db().vendor != "postgresql":
+        return None
+
+    def build() -> str:
+        remaining, held, expires = qn("remaining"), qn("held"), qn("expires_at")
+        spendable = f"{qn('wallet_id')} = %(wallet)s AND {remaining} > 0"
+        if cutoff is not None:
+            spendable += f" AND ({expires} IS NULL OR {expires} > %(cutoff)s)"
+        return (
+            # The running sum is cast back to bigint (SUM gives numeric), so the parts
+            # taken come back as integers.
+            f"WITH ordered AS (SELECT {qn('id')} AS id, {remaining} AS remaining, "
+            f"CAST(SUM({remaining}) OVER (ORDER BY {spending_order()} "
+            f"ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS bigint) AS through "
+            f"FROM {table(Lot)} WHERE {spendable}), "
+            f"chosen AS (SELECT id, through, CASE WHEN through <= %(amount)s "
+            f"THEN remaining ELSE %(amount)s - (through - remaining) END AS part FROM ordered "
+            f"WHERE through - remaining < %(amount)s "
+            f"AND (SELECT MAX(through) FROM ordered) >= %(amount)s) "
+            f"UPDATE {table(Lot)} AS l SET {remaining} = l.{remaining} - c.part, "
+            f"{held} = l.{held} + c.part * %(parked)s FROM chosen c "
+            f"WHERE l.{qn('id')} = c.id RETURNING c.through, l.{qn('id')}, c.part")
+
+    params: dict[str, Any] = {"wallet": wallet_id, "amount": amount, "parked": int(parked)}
+    if cutoff is not None:
+        params["cutoff"] = _prepare(Lot, "expires_at", cutoff)
+    with cursor() as cur:
+        cur.execute(statement(("take", cutoff is not None), build), params)
+        # In spending order (the running sum grows along it), as the lots were taken.
+        moves = [(lot_id, part) for _through, lot_id, part in sorted(cur.fetchall())]
+    return moves or None
 
 
 def move_lot(lot_id: int, amount: int, parked: int) -> bool:
@@ -259,7 +287,7 @@ def move_lot(lot_id: int, amount: int, parked: int) -> bool:
                 f"WHERE {qn('id')} = %s AND {remaining} - %s >= 0 AND {held} + %s >= 0")
 
     with cursor() as cur:
-        cur.execute(_statement(("move",), build), [amount, parked, lot_id, amount, parked])
+        cur.execute(statement(("move",), build), [amount, parked, lot_id, amount, parked])
         return cur.rowcount == 1
 
 
@@ -278,7 +306,7 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: list[tup
     params = [f.get_db_prep_save(value, db)
               for row in rows for f, value in zip(model_fields, row, strict=True)]
     with cursor() as cur:
-        cur.execute(_statement(("insert", model, tuple(fields), len(rows)), build), params)
+        cur.execute(statement(("insert", model, tuple(fields), len(rows)), build), params)
 
 
 def insert_groups(groups: Sequence[tuple[type[models.Model], Sequence[str], list[tuple]]]
@@ -312,57 +340,10 @@ def insert_groups(groups: Sequence[tuple[type[models.Model], Sequence[str], list
               for row in rows for f, value in zip(found, row, strict=True)]
     key = tuple((model, tuple(fields), len(rows)) for model, fields, rows in groups)
     with cursor() as cur:
-        cur.execute(_statement(("groups", key), build), params)
-
-
-def insert_instance(obj: models.Model) -> models.Model:
-    """INSERT a new model instance as ``obj.save()`` would — every column, ``auto_now``
-    stamped, each value prepared by its field — from a statement built once per process,
-    and set its primary key. No model signals are sent (nothing listens for the models the
-    hot paths write: the mall's orders and their events, the API's idempotency records)."""
-    db = _db()
-    model = type(obj)
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    returning = db.features.can_return_columns_from_insert
-
-    def build() -> str:
-        columns = ", ".join(qn(f.column) for f in fields)
-        marks = ", ".join(["%s"] * len(fields))
-        sql = f"INSERT INTO {table(model)} ({columns}) VALUES ({marks})"
-        return sql + (f" RETURNING {qn(model._meta.pk.column)}" if returning else "")
-
-    obj._prepare_related_fields_for_save(operation_name="insert_instance")
-    params = [f.get_db_prep_save(f.pre_save(obj, True), db) for f in fields]
-    with cursor() as cur:
-        cur.execute(_statement(("instance", model), build), params)
-        obj.pk = cur.fetchone()[0] if returning else cur.lastrowid
-    obj._state.adding = False
-    obj._state.db = db.alias
-    return obj
-
-
-_TRANSACTION_FIELDS = ("kind", "idempotency_key", "amount", "category", "reason", "actor",
-                       "actor_label", "cause_type", "cause_id", "reverses", "settles",
-                       "created_at")
+        cur.execute(statement(("groups", key), build), params)
 
 
 def insert_transaction(**values: Any) -> Transaction:
     """Insert a Transaction row and return it as a saved instance."""
-    db = _db()
-    txn = Transaction(**values)
-    model_fields = [Transaction._meta.get_field(name) for name in _TRANSACTION_FIELDS]
-    returning = db.features.can_return_columns_from_insert
-
-    def build() -> str:
-        columns = ", ".join(qn(f.column) for f in model_fields)
-        marks = ", ".join(["%s"] * len(model_fields))
-        sql = f"INSERT INTO {table(Transaction)} ({columns}) VALUES ({marks})"
-        return sql + (f" RETURNING {qn('id')}" if returning else "")
-
-    params = [f.get_db_prep_save(getattr(txn, f.attname), db) for f in model_fields]
     with cursor() as cur:
-        cur.execute(_statement(("transaction",), build), params)
-        txn.pk = cur.fetchone()[0] if returning else cur.lastrowid
-    txn._state.adding = False
-    txn._state.db = db.alias
-    return txn
+        return insert_instance(Transaction(**values), cursor=cur)

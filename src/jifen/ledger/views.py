@@ -317,8 +317,7 @@ def outstanding(request: HttpRequest) -> HttpResponse:
     employee of the department, whether they hold points or not)."""
     departments = selectors.outstanding_by_department()
     keys = ("spendable", "held", "expiring_30", "expiring_90", "expired_unswept")
-    totals = {k: sum(row[k] for row in departments) for k in (*keys, "employees")}
-    totals["headcount"] = sum(selectors.active_headcount().values())
+    totals = {k: format_points(sum(row[k] for row in departments)) for k in keys}
 
     def shown(row: dict[str, Any]) -> dict[str, Any]:
         heads = row["headcount"]
@@ -327,6 +326,6 @@ def outstanding(request: HttpRequest) -> HttpResponse:
                 "raw_spendable": row["spendable"]}
 
     return render(request, "ledger/console/outstanding.html", {
-        "totals": shown(totals), "departments": [shown(row) for row in departments],
+        "totals": totals, "departments": [shown(row) for row in departments],
     })
 

@@ -11,6 +11,7 @@ from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from jifen.core.db import instances_from_row, select_columns, statement
 from jifen.core.pagination import decode_cursor, encode_cursor
 from jifen.core.roles import Role
 from jifen.mall.models import (
@@ -272,32 +273,22 @@ class OrderContext:
     campaigns_running: bool  # some campaign runs now (the item may or may not be in it)
 
 
-def _sql_columns(model: type, alias: str, connection: Any) -> tuple[list[str], list[Any]]:
-    """Quoted ``alias.column`` names of ``model``'s concrete fields, and the field objects."""
-    fields = list(model._meta.concrete_fields)
+_CONTEXT_MODELS = (Item, Category, Category, RedemptionWindow)  # item, category, parent, window
+
+
+def _order_context_sql() -> str:
+    """The statement: the item, category, parent category and window, in that order,
+    then whether the item names departments and whether any campaign runs."""
+    from django.db import connection
+
     qn = connection.ops.quote_name
-    return [f"{alias}.{qn(f.column)}" for f in fields], fields
-
-
-_ORDER_CONTEXT_SQL: dict[str, tuple[str, list[list[Any]]]] = {}
-
-
-def _order_context_sql(connection: Any) -> tuple[str, list[list[Any]]]:
-    """The statement (built once per process and database vendor) and the fields of the
-    item, category, parent category and window it returns, in column order."""
-    cached = _ORDER_CONTEXT_SQL.get(connection.vendor)
-    if cached is not None:
-        return cached
-    qn = connection.ops.quote_name
-    item_cols, item_fields = _sql_columns(Item, "i", connection)
-    cat_cols, cat_fields = _sql_columns(Category, "c", connection)
-    parent_cols, parent_fields = _sql_columns(Category, "p", connection)
-    window_cols, window_fields = _sql_columns(RedemptionWindow, "w", connection)
+    columns = [c for model, alias in zip(_CONTEXT_MODELS, "icpw", strict=True)
+               for c in select_columns(model, alias)]
     through = Item.eligible_departments.through._meta.db_table
     default = (f"(SELECT d.{qn('id')} FROM {qn(RedemptionWindow._meta.db_table)} d "
                f"WHERE d.{qn('is_default')} = %s ORDER BY d.{qn('id')} LIMIT 1)")
-    sql = (
-        f"SELECT {', '.join(item_cols + cat_cols + parent_cols + window_cols)}, "
+    return (
+        f"SELECT {', '.join(columns)}, "
         f"EXISTS (SELECT 1 FROM {qn(through)} e WHERE e.{qn('item_id')} = i.{qn('id')}), "
         f"EXISTS (SELECT 1 FROM {qn(Campaign._meta.db_table)} k "
         f"WHERE k.{qn('is_active')} = %s AND k.{qn('starts_at')} <= %s "
@@ -309,22 +300,6 @@ def _order_context_sql(connection: Any) -> tuple[str, list[list[Any]]]:
         f"COALESCE(c.{qn('window_id')}, p.{qn('window_id')}, {default}) "
         f"WHERE i.{qn('id')} = %s"
     )
-    cached = _ORDER_CONTEXT_SQL[connection.vendor] = (
-        sql, [item_fields, cat_fields, parent_fields, window_fields])
-    return cached
-
-
-def _instance(model: type, fields: list[Any], values: list[Any], connection: Any) -> Any:
-    """A model instance from raw column values, converted as the ORM converts them."""
-    converted = []
-    for model_field, value in zip(fields, values, strict=True):
-        if value is not None:
-            col = model_field.get_col(model._meta.db_table)
-            for convert in (connection.ops.get_db_converters(col)
-                            + model_field.get_db_converters(connection)):
-                value = convert(value, col, connection)
-        converted.append(value)
-    return model.from_db(connection.alias, [f.attname for f in fields], converted)
 
 
 def order_context(item_id: int, now: datetime) -> OrderContext | None:
@@ -333,33 +308,23 @@ def order_context(item_id: int, now: datetime) -> OrderContext | None:
     runs at ``now`` — one statement instead of one per question. None: no such item."""
     from django.db import connection
 
-    sql, groups = _order_context_sql(connection)
     moment = Campaign._meta.get_field("starts_at").get_db_prep_value(now, connection)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [True, moment, moment, True, item_id])
+        cursor.execute(statement(("order-context",), _order_context_sql),
+                       [True, moment, moment, True, item_id])
         row = cursor.fetchone()
     if row is None:
         return None
-    values, at = list(row), 0
-    parts = []
-    for fields in groups:
-        parts.append(values[at:at + len(fields)])
-        at += len(fields)
-    item_fields, cat_fields, parent_fields, window_fields = groups
-    item = _instance(Item, item_fields, parts[0], connection)
-    category = _instance(Category, cat_fields, parts[1], connection)
-    parent = (_instance(Category, parent_fields, parts[2], connection)
-              if parts[2][0] is not None else None)
+    (item, category, parent, window), (restricted, campaigns) = instances_from_row(
+        _CONTEXT_MODELS, row)
     category.parent = parent
     item.category = category
-    window = (_instance(RedemptionWindow, window_fields, parts[3], connection)
-              if parts[3][0] is not None else None)
     if (not category.window_id and parent is not None and not parent.window_id
             and parent.parent_id is not None):
         # Deeper than two levels with no window yet: an ancestor further up may have one.
         window = window_for(category)
-    return OrderContext(item=item, window=window, restricted=bool(values[at]),
-                        campaigns_running=bool(values[at + 1]))
+    return OrderContext(item=item, window=window, restricted=bool(restricted),
+                        campaigns_running=bool(campaigns))
 
 
 # --- catalogue -------------------------------------------------------------------------

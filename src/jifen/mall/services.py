@@ -34,10 +34,9 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
-from jifen.core.db import is_transient_db_error
+from jifen.core.db import insert_instance, is_transient_db_error, statement
 from jifen.core.services import record_audit, snapshot
 from jifen.ledger import services as ledger
-from jifen.ledger import sql as ledger_sql
 from jifen.ledger.models import Transaction
 from jifen.mall import selectors
 from jifen.mall.models import (
@@ -432,7 +431,7 @@ def make_default_address(*, employee: Any, address_id: int) -> None:
 
 def _event(order: Order, *, action: str, from_status: str, to_status: str, actor: Any,
            note: str = "", now: datetime | None = None) -> OrderEvent:
-    return ledger_sql.insert_instance(OrderEvent(
+    return insert_instance(OrderEvent(
         order=order, action=action, from_status=from_status, to_status=to_status,
         note=note[:300], created_at=now or timezone.now(), **_actor_fields(actor)))
 
@@ -477,36 +476,33 @@ def _returning_update() -> bool:
     return connection.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 35)
 
 
-_TAKE_STOCK_SQL: dict[str, str] = {}
-
-
 def _take_limited_stock(item_id: int, quantity: int) -> tuple[int, int, bool] | None:
     """The conditional decrement, answering the row's stock, low-stock threshold and alert
     flag after it (None: not enough stock) — so the low-stock check needs no statement of
     its own unless the threshold is reached. Only where UPDATE … RETURNING exists."""
-    sql = _TAKE_STOCK_SQL.get(connection.vendor)
-    if sql is None:
+
+    def build() -> str:
         qn = connection.ops.quote_name
         stock, sold = qn("stock"), qn("sold_count")
-        sql = _TAKE_STOCK_SQL[connection.vendor] = (
-            f"UPDATE {qn(Item._meta.db_table)} SET {stock} = {stock} - %s, "
-            f"{sold} = {sold} + %s WHERE {qn('id')} = %s AND {stock} >= %s "
-            f"RETURNING {stock}, {qn('low_stock_threshold')}, {qn('low_stock_alerted')}")
+        return (f"UPDATE {qn(Item._meta.db_table)} SET {stock} = {stock} - %s, "
+                f"{sold} = {sold} + %s WHERE {qn('id')} = %s AND {stock} >= %s "
+                f"RETURNING {stock}, {qn('low_stock_threshold')}, {qn('low_stock_alerted')}")
+
     with connection.cursor() as cursor:
-        cursor.execute(sql, [quantity, quantity, item_id, quantity])
+        cursor.execute(statement(("take-stock",), build),
+                       [quantity, quantity, item_id, quantity])
         row = cursor.fetchone()
     return (row[0], row[1], bool(row[2])) if row is not None else None
 
 
 def _count_sold(item_id: int, quantity: int) -> None:
-    sql = _TAKE_STOCK_SQL.get(f"{connection.vendor}:sold")
-    if sql is None:
+    def build() -> str:
         qn = connection.ops.quote_name
-        sql = _TAKE_STOCK_SQL[f"{connection.vendor}:sold"] = (
-            f"UPDATE {qn(Item._meta.db_table)} SET {qn('sold_count')} = {qn('sold_count')} + %s "
-            f"WHERE {qn('id')} = %s")
+        return (f"UPDATE {qn(Item._meta.db_table)} SET {qn('sold_count')} = "
+                f"{qn('sold_count')} + %s WHERE {qn('id')} = %s")
+
     with connection.cursor() as cursor:
-        cursor.execute(sql, [quantity, item_id])
+        cursor.execute(statement(("count-sold",), build), [quantity, item_id])
 
 
 def _take_stock(item: Item, quantity: int) -> None:
@@ -632,31 +628,31 @@ def create_order(
     if not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
         raise errors.ValidationError(_("Order between 1 and %s at a time.") % MAX_QUANTITY,
                                      code="invalid_quantity")
-    if replays_by_caller:
-        if not transaction.get_connection().in_atomic_block:
-            raise RuntimeError("replays_by_caller needs the caller's transaction")
-        with transaction.atomic(savepoint=False):
-            return _create_order(employee=employee, item_id=item.pk,
-                                 key=(idempotency_key or "").strip()[:200] or uuid.uuid4().hex,
-                                 quantity=quantity, address=address,
-                                 actor=actor if actor is not None else employee.user,
-                                 now=now or timezone.now(), on_placed=on_placed)
     key = (idempotency_key or "").strip()[:200]
     # No look-up of the key ahead of every order: the order's unique key refuses a second
     # one (IntegrityError), and a refusal of a key already used (sold out since, limit
     # reached by that very order …) is checked afterwards — both answer with the first order.
     replayable = bool(key)
     key = key or uuid.uuid4().hex
+
+    def place() -> Order:
+        return _create_order(employee=employee, item_id=item.pk, key=key, quantity=quantity,
+                             address=address,
+                             actor=actor if actor is not None else employee.user,
+                             now=now or timezone.now(), on_placed=on_placed)
+
+    if replays_by_caller:
+        if not transaction.get_connection().in_atomic_block:
+            raise RuntimeError("replays_by_caller needs the caller's transaction")
+        with transaction.atomic(savepoint=False):
+            return place()
     # Outside a caller's transaction a deadlock (the database already rolled everything
     # back) is retried; inside one it propagates, as only the caller can start over.
     attempts = 1 if transaction.get_connection().in_atomic_block else 3
     for attempt in range(1, attempts + 1):
         try:
             with transaction.atomic():
-                return _create_order(employee=employee, item_id=item.pk, key=key,
-                                     quantity=quantity, address=address,
-                                     actor=actor if actor is not None else employee.user,
-                                     now=now or timezone.now(), on_placed=on_placed)
+                return place()
         except IntegrityError:
             # The key was used before, or a concurrent call with it committed first:
             # answer with its order.
@@ -682,15 +678,10 @@ def _replay(key: str, employee: Any) -> Order | None:
     return order
 
 
-_SET_HOLD_SQL: dict[str, str] = {}
-
-
 def _set_hold_sql() -> str:
     qn = connection.ops.quote_name
-    sql = _SET_HOLD_SQL[connection.vendor] = (
-        f"UPDATE {qn(Order._meta.db_table)} SET {qn('hold_txn_id')} = %s "
-        f"WHERE {qn('id')} = %s")
-    return sql
+    return (f"UPDATE {qn(Order._meta.db_table)} SET {qn('hold_txn_id')} = %s "
+            f"WHERE {qn('id')} = %s")
 
 
 def _create_order(*, employee: Any, item_id: int, key: str, quantity: int,
@@ -722,7 +713,7 @@ def _create_order(*, employee: Any, item_id: int, key: str, quantity: int,
     limit_key = _count_purchase(item, employee, quantity, now)
     # Written by hand-built statements, as the ledger's postings are: on this path the
     # ORM's query building cost more than the database's work (docs/decisions/0006).
-    order = ledger_sql.insert_instance(Order(
+    order = insert_instance(Order(
         employee=employee, item=item, item_name=item.name, quantity=quantity,
         unit_points=price.points, original_points=price.original * quantity,
         points=price.points * quantity, campaign=price.campaign, fulfilment=item.fulfilment,
@@ -734,7 +725,7 @@ def _create_order(*, employee: Any, item_id: int, key: str, quantity: int,
                                                                "item": item.name},
         actor=actor, now=now)
     with connection.cursor() as cursor:
-        cursor.execute(_SET_HOLD_SQL.get(connection.vendor) or _set_hold_sql(),
+        cursor.execute(statement(("order-hold",), _set_hold_sql),
                        [hold.pk, order.pk])
     order.hold_txn_id = hold.pk
     submitted = _event(order, action="submit", from_status="",

