@@ -516,12 +516,14 @@ class TestLedgerVerifyKnowsTheMall:
             f"order #{placed.pk} is cancelled but its points were never given back"]
 
 
-def test_next_mall_opening_for_expiry_warnings(mall_admin):
-    assert selectors.next_mall_opening(local(2026, 11, 20, 10)) is None  # no window: open
+def test_the_next_closed_spell_for_expiry_warnings(mall_admin):
+    spell = selectors.next_closed_spell
+    assert spell(local(2026, 11, 20, 10)) is None  # no window: never closes
     services.save_window(actor=mall_admin.user, name="每月 1–5 日", mode=WindowMode.MONTHLY,
                          day_from=1, day_to=5, is_default=True)
-    assert selectors.next_mall_opening(local(2026, 11, 20, 10)) == local(2026, 12, 1)
-    assert selectors.next_mall_opening(local(2026, 12, 2, 10)) is None
+    assert spell(local(2026, 11, 20, 10)) == selectors.ClosedSpell(None, local(2026, 12, 1))
+    assert spell(local(2026, 12, 2, 10)) == selectors.ClosedSpell(local(2026, 12, 6),
+                                                                  local(2027, 1, 1))
 
 
 def test_an_admin_completing_an_order_is_audited(buyer, make_item, mall_admin):

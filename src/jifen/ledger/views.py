@@ -92,27 +92,20 @@ def _lost_to_the_window(wallet: selectors.Balance, now: datetime) -> dict[str, A
     """Points that expire while the mall is closed, so they can never be spent: when the
     mall is closed, those expiring before it opens again; when it is open but closes,
     those expiring after it closes and before it reopens (None: nothing is at risk)."""
-    from jifen.mall.selectors import window_for, window_state
+    from jifen.mall.selectors import next_closed_spell
 
-    window = window_for(None)
-    state = window_state(window, now)
-    if state.open:
-        if state.closes_at is None:
-            return None
-        closed_from = state.closes_at
-        opens_at = window_state(window, closed_from).next_opens_at
-    elif state.next_opens_at is None:
-        return None  # closed with no opening planned: nothing to say when to spend them
-    else:
-        closed_from, opens_at = now, state.next_opens_at
+    spell = next_closed_spell(now)
+    if spell is None:
+        return None
+    closed_from = spell.closes_at or now
     lost = [e for e in wallet.expiring if e["expires_at"] > closed_from
-            and (opens_at is None or e["expires_at"] < opens_at)]
+            and (spell.opens_at is None or e["expires_at"] < spell.opens_at)]
     if not lost:
         return None
     return {"amount": format_points(sum(e["amount"] for e in lost)),
             "first_expiry": timezone.localtime(lost[0]["expires_at"]),
-            "closes_at": timezone.localtime(state.closes_at) if state.open else None,
-            "opens_at": timezone.localtime(opens_at) if opens_at else None}
+            "closes_at": timezone.localtime(spell.closes_at) if spell.closes_at else None,
+            "opens_at": timezone.localtime(spell.opens_at) if spell.opens_at else None}
 
 
 @login_required

@@ -140,11 +140,29 @@ def _next_month(day: date) -> tuple[int, int]:
     return (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
 
 
-def next_mall_opening(now: datetime | None = None) -> datetime | None:
-    """When the mall's own window next opens (None: it is open now, or never opens
-    again) — e.g. to warn employees whose points expire before they could spend them."""
-    state = window_state(window_for(None), now)
-    return None if state.open else state.next_opens_at
+@dataclass(frozen=True)
+class ClosedSpell:
+    """A stretch of time the mall's own window keeps it closed: from ``closes_at`` (None:
+    it is closed now) until ``opens_at`` (None: no opening is planned after it)."""
+
+    closes_at: datetime | None
+    opens_at: datetime | None
+
+
+def next_closed_spell(now: datetime | None = None) -> ClosedSpell | None:
+    """The mall's current or next closed spell — to warn employees whose points expire
+    while they cannot spend them. None: the mall never closes, or it is closed with no
+    opening planned (nothing to say about when to spend)."""
+    now = now or timezone.now()
+    window = window_for(None)
+    state = window_state(window, now)
+    if state.open:
+        if state.closes_at is None:
+            return None
+        return ClosedSpell(state.closes_at, window_state(window, state.closes_at).next_opens_at)
+    if state.next_opens_at is None:
+        return None
+    return ClosedSpell(None, state.next_opens_at)
 
 
 def item_window_state(item: Item, now: datetime | None = None) -> WindowState:
