@@ -74,10 +74,22 @@ def many_connections(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Site settings and throttles live in the cache; no test may see another's."""
+    """Site settings and throttles live in the caches; no test may see another's."""
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    """The shared cache (failed sign-ins) may be a database table, which survives the
+    flush between transactional tests: empty it once the test's database is reachable."""
+    if (item.get_closest_marker("django_db")
+            or {"db", "transactional_db", "live_server"} & set(item.fixturenames)):
+        from django.core.cache import caches
+
+        caches["shared"].clear()
+    yield
 
 
 @pytest.fixture

@@ -156,8 +156,15 @@ if REDIS_URL:
             "KEY_PREFIX": os.environ.get("JIFEN_CACHE_PREFIX", "jifen"),
         }
     }
+    CACHES["shared"] = CACHES["default"]
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        # Counters every process must see (failed sign-ins): in the database when there
+        # is no Redis. ``jifen migrate`` creates its table.
+        "shared": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                   "LOCATION": "jifen_shared_cache"},
+    }
 # Whether a cache entry deleted by one process is gone for all (jifen.core.caching).
 CACHE_IS_SHARED = bool(REDIS_URL)
 

@@ -6,7 +6,6 @@ import csv
 import io
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 from openpyxl import load_workbook
 
@@ -89,7 +88,6 @@ def test_too_many_failures_pause_sign_in_even_with_the_right_password(client, em
     assert "_auth_user_id" not in client.session
     errors = " ".join(response.context["form"].non_field_errors())
     assert "15" in errors  # the wait, in minutes
-    cache.clear()
 
 
 def test_a_former_employee_cannot_sign_in(client, employee):

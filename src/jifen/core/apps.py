@@ -13,3 +13,12 @@ class CoreConfig(AppConfig):
         from jifen.core.roles import sync_role_groups
 
         post_migrate.connect(sync_role_groups, sender=self)
+        post_migrate.connect(create_cache_tables, sender=self)
+
+
+def create_cache_tables(using: str = "default", **kwargs: object) -> None:
+    """The table of the database cache (failed sign-ins without Redis), after every
+    migrate; Django's migrations do not create it."""
+    from django.core.management import call_command
+
+    call_command("createcachetable", database=using, verbosity=0)

@@ -1,14 +1,20 @@
-"""Counting failed attempts in the cache (Redis in production) to slow down guessing."""
+"""Counting failed attempts to slow down guessing, in the cache every process shares
+(Redis, or the database without it: a per-process count would let each worker of a
+server allow its own five tries)."""
 
 from __future__ import annotations
 
 import hashlib
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import BaseCache, caches
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
+
+
+def _counters() -> BaseCache:
+    return caches["shared"]
 
 
 def _keys(scope: str, identity: str, address: str | None) -> list[str]:
@@ -25,7 +31,7 @@ def check_login_allowed(identity: str, address: str | None, scope: str = "login"
     limit = settings.LOGIN_THROTTLE_LIMIT
     per_key_limits = [limit, limit * 4]
     for key, key_limit in zip(_keys(scope, identity, address), per_key_limits, strict=False):
-        if (cache.get(key) or 0) >= key_limit:
+        if (_counters().get(key) or 0) >= key_limit:
             raise errors.RateLimited(
                 _("Too many failed sign-in attempts. Please wait %(minutes)d minutes and try "
                   "again.") % {"minutes": max(1, settings.LOGIN_THROTTLE_WINDOW // 60)},
@@ -34,13 +40,14 @@ def check_login_allowed(identity: str, address: str | None, scope: str = "login"
 
 
 def record_login_failure(identity: str, address: str | None, scope: str = "login") -> None:
+    counters = _counters()
     for key in _keys(scope, identity, address):
-        if not cache.add(key, 1, settings.LOGIN_THROTTLE_WINDOW):
+        if not counters.add(key, 1, settings.LOGIN_THROTTLE_WINDOW):
             try:
-                cache.incr(key)
+                counters.incr(key)
             except ValueError:
-                cache.set(key, 1, settings.LOGIN_THROTTLE_WINDOW)
+                counters.set(key, 1, settings.LOGIN_THROTTLE_WINDOW)
 
 
 def clear_login_failures(identity: str, address: str | None, scope: str = "login") -> None:
-    cache.delete(_keys(scope, identity, address)[0])
+    _counters().delete(_keys(scope, identity, address)[0])
