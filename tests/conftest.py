@@ -92,6 +92,22 @@ def pytest_runtest_call(item):
     yield
 
 
+@pytest.fixture(scope="session")
+def _private_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("private")
+
+
+@pytest.fixture(autouse=True)
+def _private_files(_private_root, monkeypatch):
+    """Uploaded spreadsheets go to a temporary folder, not the checkout's var/private."""
+    from django.core.files.storage import FileSystemStorage
+
+    from jifen.core.models import ImportJob
+
+    monkeypatch.setattr(ImportJob._meta.get_field("file"), "storage",
+                        FileSystemStorage(location=_private_root))
+
+
 @pytest.fixture
 def password() -> str:
     return PASSWORD

@@ -7,6 +7,7 @@ import codecs
 import csv
 import io
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -15,7 +16,7 @@ from django.utils import translation
 from django_tasks_db.models import DBTaskResult
 from openpyxl import Workbook, load_workbook
 
-from jifen.core import errors
+from jifen.core import errors, imports
 from jifen.core.imports import (
     Importer,
     ImportField,
@@ -396,3 +397,74 @@ def test_old_uploads_are_deleted_and_their_jobs_kept(db, hr_admin, client):
     # In the site's language (the page's, not the test's): the warning names the period.
     assert note.level_tag == "warning" and "30" in note.message
     assert purge_import_files() == 0  # nothing left to delete
+
+
+# --- where files go, and files that unpack to too much --------------------------------
+
+
+def test_an_uploaded_sheet_is_kept_privately_under_a_name_nobody_can_guess(settings, client):
+    """Imports hold employees' details and unissued redemption codes: the file must not be
+    reachable under /media/, where logos and item images are served to anyone."""
+    job = upload(csv_file([["编码", "内容", "日期"], ["A1", "SECRET-CODE-1234", "2024-03-01"]],
+                          name="codes.csv"))
+    name = job.file.name
+    assert "codes" not in name and name.endswith(".csv")
+    assert job.original_name == "codes.csv"
+    assert b"SECRET-CODE-1234" in job.file.storage.open(name).read()
+    assert not (Path(settings.MEDIA_ROOT) / name).exists()
+    assert client.get(f"/media/{name}").status_code == 404
+
+
+def test_the_upgrade_moves_earlier_sheets_out_of_the_public_folder(settings, tmp_path):
+    import importlib
+
+    from django.apps import apps
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import FileSystemStorage
+
+    migration = importlib.import_module("jifen.core.migrations.0006_import_files_private")
+    settings.MEDIA_ROOT = tmp_path / "media"
+    private = FileSystemStorage(location=tmp_path / "private")
+    public = FileSystemStorage(location=tmp_path / "media")
+    public.save("imports/2026/11/codes.csv", ContentFile(b"SECRET-CODE-1234"))
+    ImportJob.objects.create(kind="test.notes", original_name="codes.csv",
+                             file="imports/2026/11/codes.csv")
+    settings.STORAGES = {**settings.STORAGES,
+                         "imports": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                                     "OPTIONS": {"location": tmp_path / "private"}}}
+    migration.move_to_private_storage(apps, None)
+    assert not public.exists("imports/2026/11/codes.csv")
+    assert private.open("imports/2026/11/codes.csv").read() == b"SECRET-CODE-1234"
+
+
+def test_a_sheet_with_more_rows_than_allowed_is_refused_whole(monkeypatch):
+    monkeypatch.setattr(imports, "MAX_ROWS", 50)
+    rows = [["编码", "内容", "日期"]] + [[f"A{n}", "x", "2024-03-01"] for n in range(60)]
+    for file in (xlsx_file(rows), csv_file(rows)):
+        with pytest.raises(errors.ValidationError) as refused:
+            upload(file)
+        assert refused.value.code == "file_too_large"
+        assert "50" in refused.value.message
+    assert not ImportJob.objects.exists()
+
+
+def test_a_workbook_that_unpacks_to_too_much_is_refused_before_it_is_read(monkeypatch):
+    monkeypatch.setattr(imports, "MAX_UNPACKED_BYTES", 4096)
+    rows = [["编码", "内容", "日期"]] + [[f"A{n}", "x" * 40, "2024-03-01"] for n in range(200)]
+    with pytest.raises(errors.ValidationError) as refused:
+        upload(xlsx_file(rows))
+    assert refused.value.code == "file_too_large"
+
+
+def test_cells_far_to_the_right_are_not_read():
+    """A row holding A1 and XFD1 made openpyxl build 16,384 cells; a file of such rows
+    took minutes and gigabytes."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["编码", "内容", "日期"])
+    sheet.append(["A1", "one", "2024-03-01"])
+    sheet.cell(row=2, column=16384, value="far away")
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    rows = imports.read_rows(buffer.getvalue(), "far.xlsx")
+    assert rows == [(1, ["编码", "内容", "日期"]), (2, ["A1", "one", "2024-03-01"])]

@@ -31,12 +31,14 @@ import codecs
 import csv
 import io
 import logging
+import operator
 import re
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from itertools import repeat
 from pathlib import PurePath
 from typing import Any, ClassVar
 
@@ -62,6 +64,12 @@ from jifen.core.permissions import require_capability
 logger = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+# A small upload can unpack to gigabytes or millions of rows (a "zip bomb"): an xlsx is
+# refused above this much unpacked, and any file beyond MAX_ROWS rows; columns past
+# MAX_COLUMNS are not read (no import has nearly that many).
+MAX_UNPACKED_BYTES = 256 * 1024 * 1024
+MAX_ROWS = 300_000
+MAX_COLUMNS = 100
 HEADER_SCAN_ROWS = 20  # the header row is looked for among the first rows that hold data
 PREVIEW_ROWS = 10  # good rows shown on the preview page
 ERRORS_SHOWN = 200  # bad rows listed on the preview page; the report has them all
@@ -239,12 +247,30 @@ def read_rows(data: bytes, filename: str) -> list[Row]:
         )
     else:
         raise errors.ValidationError(_("Upload an .xlsx or .csv file."), code="unsupported_file")
-    return [(number, cells) for number, cells in rows if not all(map(_is_blank, cells))]
+    kept = []
+    for number, cells in rows:
+        if number > MAX_ROWS:
+            raise errors.ValidationError(
+                _("The file has more than %(rows)s rows; split it into smaller files.")
+                % {"rows": f"{MAX_ROWS:,}"}, code="file_too_large")
+        if not all(map(_is_blank, cells)):
+            kept.append((number, cells))
+    return kept
 
 
-def _read_xlsx(data: bytes) -> list[Row]:
+def _read_xlsx(data: bytes) -> Iterator[Row]:
     from openpyxl import load_workbook
 
+    try:
+        unpacked = sum(entry.file_size for entry in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise errors.ValidationError(
+            _("This file could not be read as an Excel workbook."), code="unreadable_file"
+        ) from exc
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise errors.ValidationError(
+            _("This workbook unpacks to more than %(mb)d MB; split it into smaller files.")
+            % {"mb": MAX_UNPACKED_BYTES // (1024 * 1024)}, code="file_too_large")
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
@@ -256,18 +282,26 @@ def _read_xlsx(data: bytes) -> list[Row]:
         sheet = sheet or next((ws for ws in workbook.worksheets if hasattr(ws, "iter_rows")),
                               None)
         if sheet is None:
-            return []
+            return
         # Some programs write a wrong <dimension>; without this rows or columns go missing.
         sheet.reset_dimensions()
-        return [(number, list(values))
-                for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True),
-                                                 start=1)]
+        rows = sheet.iter_rows(min_row=1, max_col=MAX_COLUMNS, values_only=True)
+        for number, values in enumerate(rows, start=1):
+            yield number, _without_padding(values)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise errors.ValidationError(
             _("This file could not be read as an Excel workbook."), code="unreadable_file"
         ) from exc
     finally:
         workbook.close()
+
+
+def _without_padding(values: tuple) -> list[Any]:
+    """The row without the empty cells openpyxl pads it with up to ``max_col`` (found
+    with C-speed built-ins: a large sheet has hundreds of thousands of rows)."""
+    filled = list(map(operator.is_not, reversed(values), repeat(None)))
+    padding = filled.index(True) if True in filled else len(values)
+    return list(values[:len(values) - padding])
 
 
 def decode_text(data: bytes) -> str:
@@ -290,7 +324,7 @@ def decode_text(data: bytes) -> str:
     )
 
 
-def _read_csv(data: bytes) -> list[Row]:
+def _read_csv(data: bytes) -> Iterator[Row]:
     text = decode_text(data)
     first_line = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = max(",\t;", key=first_line.count) if first_line else ","
@@ -298,7 +332,8 @@ def _read_csv(data: bytes) -> list[Row]:
         delimiter = ","
     try:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        return [(number, list(cells)) for number, cells in enumerate(reader, start=1)]
+        for number, cells in enumerate(reader, start=1):
+            yield number, cells[:MAX_COLUMNS]
     except csv.Error as exc:
         raise errors.ValidationError(
             _("This file could not be read as CSV: %s") % exc, code="unreadable_file"

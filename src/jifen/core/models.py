@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import uuid
+from pathlib import PurePath
+
 from django.conf import settings
+from django.core.files.storage import Storage, storages
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from jifen.core.roles import Cap
@@ -117,6 +122,17 @@ class IdempotencyRecord(models.Model):
         return f"{self.principal}:{self.key}"
 
 
+def import_storage() -> Storage:
+    """Where uploaded spreadsheets live: a private storage, never served."""
+    return storages["imports"]
+
+
+def import_file_name(job: ImportJob, filename: str) -> str:
+    """A name nobody can guess; the uploader's name is kept in ``original_name``."""
+    suffix = PurePath(filename).suffix.lower()[:10]
+    return f"imports/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
+
+
 class ImportJob(models.Model):
     """One spreadsheet upload going through preview → per-row errors → commit
     (``jifen.core.imports``). The file stays in storage so the commit, which may run in a
@@ -134,7 +150,8 @@ class ImportJob(models.Model):
         VALID_ONLY = "valid_only", _("Only the valid rows")
 
     kind = models.CharField(_("kind"), max_length=40, db_index=True)
-    file = models.FileField(_("file"), upload_to="imports/%Y/%m/", max_length=300)
+    file = models.FileField(_("file"), upload_to=import_file_name, storage=import_storage,
+                            max_length=300)
     original_name = models.CharField(_("file name"), max_length=255)
     header_row = models.PositiveIntegerField(default=1)
     headers = models.JSONField(default=list, blank=True)
