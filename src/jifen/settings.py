@@ -206,8 +206,7 @@ MEDIA_ROOT = Path(os.environ.get("JIFEN_MEDIA_ROOT", VAR_DIR / "media"))
 # images) itself unless JIFEN_SERVE_MEDIA=0 says a proxy does.
 SERVE_MEDIA = _env_bool("JIFEN_SERVE_MEDIA", True)
 # Uploaded spreadsheets (employees' details, unissued redemption codes) are never public:
-# they go to their own storage outside MEDIA_ROOT (point it at a private bucket when
-# "default" is S3-compatible; see docs/deploy.md).
+# they go to their own storage outside MEDIA_ROOT, which nothing serves.
 PRIVATE_ROOT = Path(os.environ.get("JIFEN_PRIVATE_ROOT", VAR_DIR / "private"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
