@@ -157,8 +157,34 @@ class ItemForm(forms.ModelForm):
         return data
 
 
+class PictureField(forms.ImageField):
+    """An image of at most ``services.MAX_IMAGE_PIXELS`` pixels, judged by its header alone,
+    so a small file that would decode to gigabytes is refused before it is decoded."""
+
+    def to_python(self, data: Any) -> Any:
+        from PIL import Image
+
+        from jifen.mall import services
+
+        try:
+            upload = super().to_python(data)
+        except forms.ValidationError as exc:
+            if isinstance(exc.__cause__, (Image.DecompressionBombError,
+                                          Image.DecompressionBombWarning)):
+                raise self._too_large(services.picture_too_large()) from exc
+            raise
+        image = getattr(upload, "image", None)
+        if image is not None and image.width * image.height > services.MAX_IMAGE_PIXELS:
+            raise self._too_large(services.picture_too_large())
+        return upload
+
+    @staticmethod
+    def _too_large(error: Any) -> forms.ValidationError:
+        return forms.ValidationError(error.message, code=error.code)
+
+
 class ImageForm(forms.Form):
-    image = forms.ImageField(label=_("Picture"), widget=forms.ClearableFileInput(
+    image = PictureField(label=_("Picture"), widget=forms.ClearableFileInput(
         attrs={"class": "form-control", "accept": "image/*"}))
 
 

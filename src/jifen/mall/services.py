@@ -65,6 +65,9 @@ from jifen.notifications.services import notify
 
 MAX_QUANTITY = 99
 THUMBNAIL_SIZE = (480, 480)
+# Pictures of more pixels are refused before decoding: 40 MP is a 7300 × 5500 photo, ~160 MB
+# once decoded as RGBA.
+MAX_IMAGE_PIXELS = 40_000_000
 ITEM_FIELDS = (
     "name", "category", "description", "points", "market_value", "stock",
     "low_stock_threshold", "per_employee_limit", "limit_period", "eligible_grades",
@@ -245,12 +248,35 @@ def restock(*, item: Item, quantity: int, actor: Any) -> Item:
     return item
 
 
+def picture_too_large() -> errors.ValidationError:
+    """The refusal of a picture of more than MAX_IMAGE_PIXELS pixels."""
+    return errors.ValidationError(
+        _("This picture is too large: a picture may have at most %(limit)s megapixels. "
+          "Make it smaller and upload it again.")
+        % {"limit": MAX_IMAGE_PIXELS // 1_000_000},
+        code="image_too_large", details={"max_pixels": MAX_IMAGE_PIXELS})
+
+
 def _make_thumbnail(upload: Any) -> ContentFile:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
+    unreadable = errors.ValidationError(_("This file is not an image we can read."),
+                                        code="invalid_image")
     try:
         upload.seek(0)
-        with Image.open(upload) as img:
+        img = Image.open(upload)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # Pillow's own limit (far above ours): past it Pillow warns, past twice it refuses.
+        raise picture_too_large() from exc
+    except (UnidentifiedImageError, OSError) as exc:
+        raise unreadable from exc
+    try:
+        with img:
+            # Opening read only the header. A small file can decode to gigabytes (a
+            # decompression bomb): refuse it by its size before any pixel is decoded.
+            width, height = img.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise picture_too_large()
             img = ImageOps.exif_transpose(img)
             img.thumbnail(THUMBNAIL_SIZE)
             if img.mode not in ("RGB", "L"):
@@ -258,8 +284,7 @@ def _make_thumbnail(upload: Any) -> ContentFile:
             out = io.BytesIO()
             img.save(out, format="JPEG", quality=82)
     except (UnidentifiedImageError, OSError) as exc:
-        raise errors.ValidationError(_("This file is not an image we can read."),
-                                     code="invalid_image") from exc
+        raise unreadable from exc
     upload.seek(0)
     return ContentFile(out.getvalue())
 

@@ -5,15 +5,16 @@ service or selector, render."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -53,6 +54,44 @@ from jifen.mall.models import (
 PAGE_SIZE = 24
 DESK_PAGE_SIZE = 50
 CARRIERS = ("顺丰速运", "京东物流", "中通快递", "圆通速递", "韵达快递", "EMS", "申通快递")
+MAX_ID = 2**63 - 1  # the largest primary key any of the databases can hold
+
+M = TypeVar("M")
+
+
+def _id(value: Any) -> int | None:
+    """An id sent in a form field or query string, or None when it is missing or is not a
+    positive whole number written in ASCII digits ("abc", "1.5", "-1", "²", "١" are not)."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
+
+
+def _get_by_id_or_404(model: type[M], value: Any, **filters: Any) -> M:
+    """The object whose id was sent in a form field or query string; 404 when the value is
+    not an id or names nothing (within ``filters``)."""
+    pk = _id(value)
+    if pk is None:
+        raise Http404
+    return get_object_or_404(model, pk=pk, **filters)
+
+
+def _next_url(request: HttpRequest, fallback: str = "") -> str:
+    """The posted (or queried) ``next`` when it is a path on this site, else ``fallback``: a
+    crafted link must not turn a mall page into a redirect to someone else's site."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return fallback
+
+
+def _back_to_next(request: HttpRequest, fallback: str) -> HttpResponseRedirect:
+    """Redirect to the safe ``next`` or to ``fallback``. Never through ``redirect()``, which
+    would take a bare word such as "foo" or "a:b" for a view name and fail on it."""
+    return HttpResponseRedirect(_next_url(request, fallback))
 
 
 def _employee(request: HttpRequest) -> Any:
@@ -157,8 +196,12 @@ def redeem(request: HttpRequest, pk: int) -> HttpResponse:
         quantity = 1
     address = None
     if request.POST.get("address"):
-        address = ShippingAddress.objects.filter(pk=request.POST["address"],
-                                                 employee=employee).first()
+        address_id = _id(request.POST["address"])
+        address = ShippingAddress.objects.filter(pk=address_id, employee=employee).first() \
+            if address_id else None
+        if address is None:  # never ship to another address than the one chosen
+            messages.error(request, _("Unknown address."))
+            return redirect("portal:mall_item", pk=pk)
     try:
         order = services.create_order(
             employee=employee, item=item, quantity=quantity, address=address,
@@ -183,7 +226,7 @@ def favourite(request: HttpRequest, pk: int) -> HttpResponse:
     on = services.toggle_favourite(employee=employee, item=item)
     if htmx_partial(request):
         return render(request, "mall/_favourite_button.html", {"item": item, "is_favourite": on})
-    return redirect(request.POST.get("next") or reverse("portal:mall_item", args=[pk]))
+    return _back_to_next(request, reverse("portal:mall_item", args=[pk]))
 
 
 @login_required
@@ -200,10 +243,9 @@ def addresses(request: HttpRequest) -> HttpResponse:
     if employee is None:
         raise Http404
     if request.method == "POST" and request.POST.get("action") in ("remove", "default"):
-        try:
-            address_id = int(request.POST.get("address", ""))
-        except ValueError as exc:
-            raise Http404 from exc
+        address_id = _id(request.POST.get("address"))
+        if address_id is None:
+            raise Http404
         try:
             if request.POST["action"] == "remove":
                 services.remove_address(employee=employee, address_id=address_id)
@@ -220,10 +262,10 @@ def addresses(request: HttpRequest) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             messages.success(request, _("Address saved."))
-            return redirect(request.POST.get("next") or reverse("portal:mall_addresses"))
+            return _back_to_next(request, reverse("portal:mall_addresses"))
     return render(request, "mall/addresses.html", {
         "form": form, "addresses": ShippingAddress.objects.filter(employee=employee),
-        "next": request.GET.get("next", ""),
+        "next": _next_url(request),
     })
 
 
@@ -295,7 +337,7 @@ def order_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             services.complete_order(order=order, actor=request.user)
             messages.success(request, _("Thanks for confirming."))
         else:
-            new_item = get_object_or_404(Item, pk=request.POST.get("item"))
+            new_item = _get_by_id_or_404(Item, request.POST.get("item"))
             new = services.switch_order_item(order=order, new_item=new_item,
                                              actor=request.user)
             messages.success(request, _("Switched to %s.") % new_item.name)
@@ -334,7 +376,7 @@ def order_desk(request: HttpRequest) -> HttpResponse:
 @require_capability(Cap.MANAGE_MALL)
 @require_POST
 def order_bulk(request: HttpRequest) -> HttpResponse:
-    ids = [int(i) for i in request.POST.getlist("orders") if i.isdigit()]
+    ids = [pk for pk in map(_id, request.POST.getlist("orders")) if pk is not None]
     orders = list(Order.objects.filter(pk__in=ids).order_by("pk"))
     if not orders:
         messages.warning(request, _("Tick the orders first."))
@@ -344,7 +386,7 @@ def order_bulk(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("%(n)s orders approved.") % {"n": done})
         for problem in problems[:10]:
             messages.error(request, problem)
-    return redirect(request.POST.get("next") or reverse("console:mall"))
+    return _back_to_next(request, reverse("console:mall"))
 
 
 @require_capability(Cap.MANAGE_MALL)
@@ -396,8 +438,7 @@ def desk_order(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.error(request, exc.message)
             else:
                 messages.success(request, _("Order %s updated.") % order.number)
-                return redirect(request.POST.get("next") or reverse("console:mall_order",
-                                                                    args=[pk]))
+                return _back_to_next(request, reverse("console:mall_order", args=[pk]))
     order.refresh_from_db()
     return render(request, "mall/console/order.html", {
         "order": order, "events": list(order.events.all()),
@@ -468,7 +509,7 @@ def desk_item_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 def desk_item_images(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(Item, pk=pk)
     if request.POST.get("remove"):
-        image = get_object_or_404(ItemImage, pk=request.POST["remove"], item=item)
+        image = _get_by_id_or_404(ItemImage, request.POST["remove"], item=item)
         services.remove_item_image(image=image, actor=request.user)
         messages.success(request, _("Picture removed."))
     else:
@@ -480,6 +521,9 @@ def desk_item_images(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("Picture added."))
             except errors.JifenError as exc:
                 messages.error(request, exc.message)
+        elif "image" in request.FILES:
+            for error in form.errors["image"]:
+                messages.error(request, error)
         else:
             messages.error(request, _("Choose a picture file."))
     return redirect("console:mall_item_edit", pk=pk)
@@ -508,7 +552,7 @@ def desk_categories(request: HttpRequest, pk: int | None = None) -> HttpResponse
 def desk_windows(request: HttpRequest) -> HttpResponse:
     window = None
     if request.GET.get("edit"):
-        window = get_object_or_404(RedemptionWindow, pk=request.GET["edit"])
+        window = _get_by_id_or_404(RedemptionWindow, request.GET["edit"])
     initial = {}
     if window is not None and window.mode == "periods":
         initial["periods"] = "\n".join(
@@ -538,7 +582,7 @@ def desk_windows(request: HttpRequest) -> HttpResponse:
 def desk_campaigns(request: HttpRequest) -> HttpResponse:
     campaign = None
     if request.GET.get("edit"):
-        campaign = get_object_or_404(Campaign, pk=request.GET["edit"])
+        campaign = _get_by_id_or_404(Campaign, request.GET["edit"])
     form = CampaignForm(request.POST or None, instance=campaign)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
