@@ -314,6 +314,20 @@ def test_a_file_that_is_not_an_image_is_refused_as_logo(client, super_admin, set
     assert not site_settings().logo
 
 
+def test_a_logo_that_would_decode_to_hundreds_of_megabytes_is_refused(client, super_admin,
+                                                                      settings, tmp_path):
+    """Every page shows the logo: a 13000 × 13000 picture would stall every phone."""
+    from jifen.core.images import picture_too_large
+    from tests.images import bomb_png
+
+    settings.MEDIA_ROOT = tmp_path
+    signed_in(client, super_admin)
+    response = client.post(reverse("console:settings"), {**settings_post(), "logo": bomb_png()})
+    with translation.override(response.wsgi_request.LANGUAGE_CODE):
+        assert response.context["form"].errors["logo"] == [picture_too_large().message]
+    assert not site_settings().logo
+
+
 # --- audit log ---------------------------------------------------------------------------
 
 

@@ -5,8 +5,6 @@ or a message on the page and changes nothing; none is a 500 or a redirect off th
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -15,9 +13,11 @@ from django.utils import translation
 from PIL import Image, ImageFile
 
 from jifen.core import errors
+from jifen.core.images import picture_too_large
 from jifen.mall import services
 from jifen.mall.models import Fulfilment, ItemImage, Order
 from tests.conftest import login_client
+from tests.images import bomb_png
 from tests.mall.conftest import order
 
 pytestmark = pytest.mark.django_db
@@ -26,22 +26,6 @@ EVIL = ["https://evil.example/phish", "//evil.example/", "http://evil.example",
         "javascript:alert(1)", "/\\evil.example"]
 # Not paths: redirect() would take them for view names and fail.
 NOT_URLS = ["mall_item", "portal:mall", "a:b:c"]
-
-
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return (struct.pack(">I", len(data)) + kind + data
-            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-
-
-def bomb_png(width: int = 13000, height: int = 13000, name: str = "bomb.png"):
-    """A valid black-and-white PNG of width × height: a few tens of kilobytes on disk,
-    hundreds of megabytes once decoded."""
-    row = b"\x00" * (1 + (width + 7) // 8)  # filter byte + packed 1-bit pixels
-    data = zlib.compress(row * height, 9)
-    png = (b"\x89PNG\r\n\x1a\n"
-           + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
-           + _png_chunk(b"IDAT", data) + _png_chunk(b"IEND", b""))
-    return SimpleUploadedFile(name, png, content_type="image/png")
 
 
 def small_png() -> SimpleUploadedFile:
@@ -222,7 +206,7 @@ class TestPictureTooLarge:
         shown = _messages(response)
         assert [tag for tag, _text in shown] == ["error"]
         with translation.override(response.wsgi_request.LANGUAGE_CODE):
-            assert shown[0][1] == services.picture_too_large().message
+            assert shown[0][1] == picture_too_large().message
         assert shown[0][1] in response.content.decode()
         assert not ItemImage.objects.exists()
         assert (13000, 13000) not in decoded
@@ -235,7 +219,7 @@ class TestPictureTooLarge:
             {"image": bomb_png(20000, 20000)}, follow=True)
         shown = _messages(response)
         with translation.override(response.wsgi_request.LANGUAGE_CODE):
-            assert shown == [("error", services.picture_too_large().message)]
+            assert shown == [("error", picture_too_large().message)]
         assert not ItemImage.objects.exists()
 
     def test_a_file_that_is_not_a_picture_is_refused_with_a_message(self, mall_admin,

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from jifen.core.images import PictureField
 from jifen.core.models import SiteSettings
 
 
@@ -56,7 +57,7 @@ class StyledForm:
 
 class SiteSettingsForm(StyledForm, forms.Form):
     platform_name = forms.CharField(label=_("Platform name"), max_length=60)
-    logo = forms.ImageField(
+    logo = PictureField(
         label=_("Logo"), required=False,
         help_text=_("A PNG or JPG image, shown in the header and on the login page."),
     )

@@ -9,6 +9,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from jifen.core.images import PictureField
 from jifen.mall.models import (
     Campaign,
     Category,
@@ -155,32 +156,6 @@ class ItemForm(forms.ModelForm):
             data["stock"] = 0
         data["eligible_departments"] = list(data.get("eligible_departments") or [])
         return data
-
-
-class PictureField(forms.ImageField):
-    """An image of at most ``services.MAX_IMAGE_PIXELS`` pixels, judged by its header alone,
-    so a small file that would decode to gigabytes is refused before it is decoded."""
-
-    def to_python(self, data: Any) -> Any:
-        from PIL import Image
-
-        from jifen.mall import services
-
-        try:
-            upload = super().to_python(data)
-        except forms.ValidationError as exc:
-            if isinstance(exc.__cause__, (Image.DecompressionBombError,
-                                          Image.DecompressionBombWarning)):
-                raise self._too_large(services.picture_too_large()) from exc
-            raise
-        image = getattr(upload, "image", None)
-        if image is not None and image.width * image.height > services.MAX_IMAGE_PIXELS:
-            raise self._too_large(services.picture_too_large())
-        return upload
-
-    @staticmethod
-    def _too_large(error: Any) -> forms.ValidationError:
-        return forms.ValidationError(error.message, code=error.code)
 
 
 class ImageForm(forms.Form):

@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 
 from jifen.core import errors
 from jifen.core.db import insert_instance, is_transient_db_error, statement
+from jifen.core.images import MAX_IMAGE_PIXELS, picture_too_large
 from jifen.core.services import record_audit, snapshot
 from jifen.ledger import services as ledger
 from jifen.ledger.models import Transaction
@@ -67,7 +68,6 @@ MAX_QUANTITY = 99
 THUMBNAIL_SIZE = (480, 480)
 # Pictures of more pixels are refused before decoding: 40 MP is a 7300 × 5500 photo, ~160 MB
 # once decoded as RGBA.
-MAX_IMAGE_PIXELS = 40_000_000
 ITEM_FIELDS = (
     "name", "category", "description", "points", "market_value", "stock",
     "low_stock_threshold", "per_employee_limit", "limit_period", "eligible_grades",
@@ -246,15 +246,6 @@ def restock(*, item: Item, quantity: int, actor: Any) -> Item:
     record_audit(actor=actor, action="mall.item.restock", obj=item,
                  before={"stock": item.stock - quantity}, after={"stock": item.stock})
     return item
-
-
-def picture_too_large() -> errors.ValidationError:
-    """The refusal of a picture of more than MAX_IMAGE_PIXELS pixels."""
-    return errors.ValidationError(
-        _("This picture is too large: a picture may have at most %(limit)s megapixels. "
-          "Make it smaller and upload it again.")
-        % {"limit": MAX_IMAGE_PIXELS // 1_000_000},
-        code="image_too_large", details={"max_pixels": MAX_IMAGE_PIXELS})
 
 
 def _make_thumbnail(upload: Any) -> ContentFile:
