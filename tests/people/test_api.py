@@ -210,6 +210,23 @@ class TestRoleMatrixOnTheApi:
         assert "RD1" not in numbers
         assert client.get("/api/v1/employees/RD1", **bearer(token_for(boss))).status_code == 404
 
+    def test_manager_lists_only_their_departments(self, client, db):
+        from tests.factories import DepartmentFactory
+
+        root = DepartmentFactory(code="ROOT")
+        sales = DepartmentFactory(code="SALES", parent=root)
+        DepartmentFactory(code="EAST", parent=sales)
+        DepartmentFactory(code="RD", parent=root)
+        boss = EmployeeFactory(department=sales)
+        DepartmentFactory._create(Department, code="SALES", name="销售", parent=root,
+                                  manager=boss)
+        boss.user.refresh_from_db()
+        response = client.get("/api/v1/departments", **bearer(token_for(boss)))
+        assert response.status_code == 200
+        assert [d["code"] for d in response.json()] == ["SALES", "EAST"]
+        everything = client.get("/api/v1/departments", **bearer(key_with("employees:read")))
+        assert {d["code"] for d in everything.json()} == {"ROOT", "SALES", "EAST", "RD"}
+
     def test_auditor_may_read_but_not_write(self, client, make_role_employee):
         auditor = make_role_employee(Role.AUDITOR)
         token = token_for(auditor)

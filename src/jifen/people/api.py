@@ -79,7 +79,13 @@ def put_department(request: HttpRequest, code: str, payload: DepartmentIn):
 
 @router.get("/departments", response=list[DepartmentOut])
 def list_departments(request: HttpRequest):
-    principal(request).require("employees:read")
+    """Departments in tree order (parents before children). A key with employees:read sees
+    every one; an employee token sees what the console shows them: everything for HR and
+    auditors, a manager's own subtrees for a manager."""
+    caller = principal(request)
+    caller.require("employees:read")
+    if caller.kind == "employee":
+        return list(selectors.departments_visible_to(caller.user).order_by("path"))
     return selectors.department_tree()
 
 
@@ -125,7 +131,9 @@ class EmployeeOut(Schema):
 @router.put("/employees/{employee_no}", response={200: EmployeeOut, 201: EmployeeOut})
 def put_employee(request: HttpRequest, employee_no: str, payload: EmployeeIn):
     """Create or update an employee and their login (username defaults to the employee
-    number). An unknown department is a 422 and nothing is created."""
+    number). An unknown department is a 422 and nothing is created. Marking a super admin
+    as left, or changing the username of an account with admin powers, is for super admins
+    only: 403 ``privileged_account`` for anyone else, API keys included."""
     caller = principal(request)
     caller.require("employees:write")
     data = services.EmployeeData(

@@ -25,6 +25,7 @@ from jifen.people.services import (
     EmployeeData,
     check_employee_rows,
     check_offboarding_rows,
+    check_renaming_rows,
     import_employees,
 )
 
@@ -158,9 +159,12 @@ class EmployeeImporter(Importer):
     def check_actor(self, results: list[RowResult], context: Departments, actor: Any) -> None:
         # A row marking a super admin as left, when ``actor`` is not one: the commit would
         # refuse the whole file, so the preview says so on that row.
-        found = check_offboarding_rows([r.item for r in results], actor)
-        for index, message in found.items():
+        rows = [r.item for r in results]
+        for index, message in check_offboarding_rows(rows, actor).items():
             results[index].add("status", message)
+        # Likewise a row renaming the login of an account with admin powers.
+        for index, message in check_renaming_rows(rows, actor).items():
+            results[index].add("username", message)
 
     def commit(self, items: list[EmployeeData], *, actor: Any, job: ImportJob,
                progress: Any) -> dict[str, int]:

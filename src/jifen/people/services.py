@@ -170,8 +170,9 @@ def set_roles(*, user: User, roles: list[str], actor: Any) -> User:
 # --- employees ---------------------------------------------------------------------------
 
 
-def _may_offboard_anyone(actor: Any) -> bool:
-    """The system (no actor) and super admins may mark anyone as left."""
+def _may_manage_admin_accounts(actor: Any) -> bool:
+    """The system (no actor) and super admins may mark anyone as left and rename anyone's
+    login; HR (a user or an HR system's API key) may not do so to administrators."""
     return actor is None or Role.SUPER_ADMIN in user_roles(actor)
 
 
@@ -181,7 +182,7 @@ def offboarding_refusals(employees: list[Employee], actor: Any) -> dict[int, str
     left: off-boarding disables the login, so HR (or an HR system's API key) could
     otherwise lock every administrator out. The system itself (no actor: the command line)
     may. Reads only."""
-    if _may_offboard_anyone(actor):
+    if _may_manage_admin_accounts(actor):
         return {}
     user_ids = [e.user_id for e in employees if e.user_id]
     admins = set(User.objects.filter(pk__in=user_ids)
@@ -201,6 +202,50 @@ def _refuse_offboarding_admins(employees: list[Employee], actor: Any) -> None:
     for employee in employees:
         if employee.pk in refusals:
             raise errors.PermissionDenied(refusals[employee.pk], code="privileged_account")
+
+
+_ADMIN_ROLES = (Role.HR_ADMIN, Role.MALL_ADMIN, Role.AUDITOR, Role.SUPER_ADMIN)
+
+
+def _is_privileged(user: User) -> bool:
+    """An account with admin powers is never adopted by an employee upsert or import, and
+    only a super admin may rename its login."""
+    return (user.is_superuser or user.is_staff
+            or user.groups.filter(name__in=_ADMIN_ROLES).exists())
+
+
+def renaming_refusals(changes: list[tuple[Employee, str]], actor: Any) -> dict[int, str]:
+    """Why ``actor`` may not give each employee's existing login the new username, by
+    employee id; empty when they may rename them all. ``changes`` are (employee, wanted
+    username). Only a super admin may rename the login of an account with admin powers
+    (``_is_privileged``): HR, or an HR system's API key, could otherwise take an
+    administrator's login name away. The system itself (no actor) may. Reads only."""
+    if _may_manage_admin_accounts(actor):
+        return {}
+    renamed = [(employee, username) for employee, username in changes
+               if employee.user_id and username and username != employee.user.username]
+    user_ids = sorted({employee.user_id for employee, _username in renamed})
+    admins: set[int] = set()
+    for chunk in _chunked(user_ids):
+        admins.update(User.objects.filter(pk__in=chunk).filter(
+            Q(is_superuser=True) | Q(is_staff=True) | Q(groups__name__in=_ADMIN_ROLES)
+        ).values_list("pk", flat=True))
+    return {
+        employee.pk: _("%(name)s (%(no)s) has an admin account; only a super admin can "
+                       "change its username.") % {"name": employee.name,
+                                                  "no": employee.employee_no}
+        for employee, _username in renamed if employee.user_id in admins
+    }
+
+
+def _refuse_renaming_admins(changes: list[tuple[Employee, str]], actor: Any) -> None:
+    """Raise PermissionDenied naming the first employee whose admin login ``actor`` may not
+    rename (``renaming_refusals``)."""
+    refusals = renaming_refusals(changes, actor)
+    for employee, _username in changes:
+        if employee.pk in refusals:
+            raise errors.PermissionDenied(refusals[employee.pk], code="privileged_account",
+                                          details={"fields": {"username": refusals[employee.pk]}})
 
 
 @dataclass(frozen=True)
@@ -289,7 +334,7 @@ def upsert_employee(*, data: EmployeeData, actor: Any = None) -> tuple[Employee,
     elif data.status == EmployeeStatus.ACTIVE:
         employee.left_on = None
     employee.status = data.status
-    employee.user = _ensure_account(employee, data)
+    employee.user = _ensure_account(employee, data, actor)
     employee.save()
     if just_left and not created:
         signals.employee_left.send(sender=Employee, employee=employee, actor=actor)
@@ -302,16 +347,7 @@ def upsert_employee(*, data: EmployeeData, actor: Any = None) -> tuple[Employee,
     return employee, created
 
 
-_ADMIN_ROLES = (Role.HR_ADMIN, Role.MALL_ADMIN, Role.AUDITOR, Role.SUPER_ADMIN)
-
-
-def _is_privileged(user: User) -> bool:
-    """An account with admin powers is never adopted by an employee upsert or import."""
-    return (user.is_superuser or user.is_staff
-            or user.groups.filter(name__in=_ADMIN_ROLES).exists())
-
-
-def _ensure_account(employee: Employee, data: EmployeeData) -> User:
+def _ensure_account(employee: Employee, data: EmployeeData, actor: Any) -> User:
     username = (data.username or "").strip() or None
     user = employee.user
     if user is None:
@@ -326,6 +362,7 @@ def _ensure_account(employee: Employee, data: EmployeeData) -> User:
             user = User(username=username)
             user.set_unusable_password()
     elif username and username != user.username:
+        _refuse_renaming_admins([(employee, username)], actor)
         if User.objects.filter(username=username).exclude(pk=user.pk).exists():
             raise errors.Conflict(_("The username %s is taken.") % username, code="username_taken")
         user.username = username
@@ -519,12 +556,40 @@ def check_offboarding_rows(rows: list[EmployeeData], actor: Any) -> dict[int, st
     """Row index → why ``actor`` may not import that row: it marks as left someone only a
     super admin may off-board (``offboarding_refusals``). ``import_employees`` refuses a
     batch holding such a row. Reads only."""
-    if _may_offboard_anyone(actor):
+    if _may_manage_admin_accounts(actor):
         return {}
     leaving = _newly_leaving(rows, _employees_by_no(
         [d.employee_no.strip() for d in rows if d.status == EmployeeStatus.LEFT]))
     refusals = offboarding_refusals(list(leaving.values()), actor)
     return {index: refusals[e.pk] for index, e in leaving.items() if e.pk in refusals}
+
+
+def _renames(rows: list[EmployeeData], existing: dict[str, Employee],
+             ) -> dict[int, tuple[Employee, str]]:
+    """Row index → (existing employee, new username) for the rows that rename the login an
+    employee already has."""
+    renames: dict[int, tuple[Employee, str]] = {}
+    for index, data in enumerate(rows):
+        employee = existing.get(data.employee_no.strip())
+        if employee is None or not employee.user_id:
+            continue
+        target = _target_username(data, employee)
+        if target != employee.user.username:
+            renames[index] = (employee, target)
+    return renames
+
+
+def check_renaming_rows(rows: list[EmployeeData], actor: Any) -> dict[int, str]:
+    """Row index → why ``actor`` may not import that row: it renames the login of an
+    account with admin powers, which only a super admin may (``renaming_refusals``).
+    ``import_employees`` refuses a batch holding such a row. Reads only."""
+    if _may_manage_admin_accounts(actor):
+        return {}
+    renames = _renames(rows, _employees_by_no(
+        [d.employee_no.strip() for d in rows if (d.username or "").strip()]))
+    refusals = renaming_refusals(list(renames.values()), actor)
+    return {index: refusals[e.pk] for index, (e, _username) in renames.items()
+            if e.pk in refusals}
 
 
 def check_employee_rows(
@@ -534,7 +599,8 @@ def check_employee_rows(
     row's own (``validate_employee_data``), an employee number or username given twice in
     the batch, and a username that belongs to another employee's account. Empty when
     ``import_employees`` accepts the batch, save for who may import it
-    (``check_offboarding_rows``). Reads only, in a few queries for any size."""
+    (``check_offboarding_rows``, ``check_renaming_rows``). Reads only, in a few queries
+    for any size."""
     if departments is None:
         departments = {d.code: d for d in Department.objects.all()}
     problems: dict[int, list[tuple[str, str]]] = {}
@@ -651,6 +717,7 @@ def import_employees(*, rows: list[EmployeeData], actor: Any, reference: str = "
     today = timezone.localdate()
     existing = _employees_by_no([d.employee_no.strip() for d in rows])
     _refuse_offboarding_admins(list(_newly_leaving(rows, existing).values()), actor)
+    _refuse_renaming_admins(list(_renames(rows, existing).values()), actor)
     targets = [_target_username(d, existing.get(d.employee_no.strip())) for d in rows]
     users = _users_by_username(targets)
 
