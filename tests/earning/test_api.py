@@ -254,3 +254,18 @@ class TestRecognitionsApi:
         assert body["error"]["code"] == "unknown_value"
         assert "团队合作" in body["error"]["details"]["choices"]
         assert balance(employee=colleague).spendable == 0
+
+    def test_api_keys_read_the_feed_only_with_ledger_read(self, client, giver):
+        token, colleague = giver
+        post(client, "/api/v1/recognitions",
+             {"recipient_employee_no": colleague.employee_no, "points": 5, "message": "私下的感谢"},
+             token)
+        for scopes in (["events:write"], ["employees:write", "orders:write", "catalog:write"]):
+            response = client.get("/api/v1/recognitions", **bearer(key_with(*scopes)))
+            assert response.status_code == 403, scopes
+            assert response.json()["error"]["details"]["required_scope"] == "ledger:read"
+            assert "私下的感谢" not in response.content.decode()
+        for scopes in (["ledger:read"], ["admin"]):
+            response = client.get("/api/v1/recognitions", **bearer(key_with(*scopes)))
+            assert response.status_code == 200, scopes
+            assert response.json()["items"][0]["message"] == "私下的感谢"

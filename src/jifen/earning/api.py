@@ -14,7 +14,7 @@ from ninja import Field, Query, Router, Schema
 from jifen.core import errors
 from jifen.core.apiauth import principal
 from jifen.core.idempotency import idempotent, remember, replayed
-from jifen.core.pagination import CursorPage, paginate
+from jifen.core.pagination import CursorPage, RowId, paginate
 from jifen.core.roles import Cap, user_can
 from jifen.earning import selectors, services
 from jifen.earning.models import Award, CompanyValue, Event, Rule, RuleVersion
@@ -239,7 +239,7 @@ def published_rules(request: HttpRequest) -> list[dict]:
 
 
 @router.patch("/rules/{int:rule_id}", response=RuleOut)
-def update_rule(request: HttpRequest, rule_id: int, payload: RulePatch):
+def update_rule(request: HttpRequest, rule_id: RowId, payload: RulePatch):
     """Change a rule (scope ``admin``): a new version with the reason and the diff."""
     caller = principal(request)
     caller.require("admin")
@@ -250,7 +250,7 @@ def update_rule(request: HttpRequest, rule_id: int, payload: RulePatch):
 
 
 @router.get("/rules/{int:rule_id}/versions", response=list[VersionOut])
-def rule_versions(request: HttpRequest, rule_id: int):
+def rule_versions(request: HttpRequest, rule_id: RowId):
     caller = principal(request)
     if not caller.can("events:write"):
         caller.require("admin")
@@ -383,7 +383,7 @@ class RejectIn(Schema):
 
 
 @router.post("/approvals/{award_id}/approve")
-def approve(request: HttpRequest, award_id: int, payload: ApproveIn) -> dict:
+def approve(request: HttpRequest, award_id: RowId, payload: ApproveIn) -> dict:
     user = _approver(request)
     award = services.approve_award(award=get_object_or_404(Award, pk=award_id), actor=user,
                                    points=payload.points, reason=payload.reason)
@@ -391,7 +391,7 @@ def approve(request: HttpRequest, award_id: int, payload: ApproveIn) -> dict:
 
 
 @router.post("/approvals/{award_id}/reject")
-def reject(request: HttpRequest, award_id: int, payload: RejectIn) -> dict:
+def reject(request: HttpRequest, award_id: RowId, payload: RejectIn) -> dict:
     user = _approver(request)
     award = services.reject_award(award=get_object_or_404(Award, pk=award_id), actor=user,
                                   reason=payload.reason)
@@ -439,8 +439,12 @@ def give(request: HttpRequest, payload: RecognitionIn):
 
 @router.get("/recognitions", tags=["me"])
 def recognition_feed(request: HttpRequest, department: str | None = Query(None)) -> dict:
-    """The recognition feed (company, or one department's subtree by code)."""
-    principal(request)
+    """The recognition feed (company, or one department's subtree by code): any employee's
+    own token, or an API key with scope ``ledger:read`` — each gift is a movement of points
+    between two named employees, as private as their balances."""
+    caller = principal(request)
+    if caller.kind != "employee":
+        caller.require("ledger:read")
     items = selectors.recognition_feed(department_code=department)[:50]
     return {"items": [
         {"id": r.pk, "giver": r.giver.name, "recipient": r.recipient.name,
