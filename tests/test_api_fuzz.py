@@ -57,3 +57,32 @@ def test_no_request_makes_the_api_fail(case, admin_key, department):
         body = response.json()
         assert set(body) == {"error"}, body
         assert {"code", "message", "details"} <= set(body["error"]), body
+
+
+@pytest.fixture
+def employee_token(employee) -> str:
+    from jifen.people.services import issue_access_token
+    from tests.mall.conftest import fund
+
+    fund(employee, 1000)
+    return issue_access_token(user=employee.user)[1]
+
+
+# What an employee's app calls: /me/*, the recognition feed, "how to earn", the mall. With
+# an admin key the /me paths answer 403 employee_only before reading a parameter, so they
+# are fuzzed again with an employee's own token.
+employee_schema = schema.include(
+    path_regex=r"^/api/v1/(me(/.*)?|recognitions|rules/published|items(/[^/]+)?"
+               r"|orders(/[^/]+(/cancel)?)?)$")
+
+
+@employee_schema.parametrize()
+@settings(max_examples=25, deadline=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
+def test_no_request_of_an_employee_makes_the_api_fail(case, employee_token):
+    response = case.call(headers={"Authorization": f"Bearer {employee_token}"})
+    case.validate_response(response, checks=[not_a_server_error])
+    if response.status_code >= 400:
+        body = response.json()
+        assert set(body) == {"error"}, body
+        assert {"code", "message", "details"} <= set(body["error"]), body

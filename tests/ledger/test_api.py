@@ -133,11 +133,24 @@ class TestHistory:
 
     @pytest.mark.parametrize("query", [{"kind": "stolen"}, {"category": "x"},
                                        {"since": "yesterday"}, {"cursor": "%%%"},
+                                       {"cursor": "ImFiYyI"},  # "abc": not an id
+                                       {"cursor": "MWUrMzA"},  # 1e+30
+                                       {"since": "0001-01-01T00:00:00"},  # before UTC year 1
+                                       {"until": "9999-12-31T23:59:59-12:00"},
+                                       {"since": "0001-01-01T00:00:00+14:00"},
                                        {"limit": 0}, {"limit": 1000}])
     def test_bad_filters_are_422(self, client, employee, query):
         response = client.get("/api/v1/me/transactions", query, **bearer(token_for(employee)))
-        assert response.status_code == 422
+        assert response.status_code == 422, response.content
         assert "error" in response.json()
+
+    def test_the_widest_times_in_range_are_fine(self, client, employee):
+        earn(employee, 5)
+        response = client.get("/api/v1/me/transactions",
+                              {"since": "0001-01-01T00:00:00Z", "until": "9999-12-31T23:59:59Z"},
+                              **bearer(token_for(employee)))
+        assert response.status_code == 200, response.content
+        assert [i["amount"] for i in response.json()["items"]] == [5]
 
 
 class TestAdjustments:

@@ -247,3 +247,33 @@ class TestTheOrderHotPath:
                         HTTP_IDEMPOTENCY_KEY="nope")
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "not_found"
+
+    @pytest.mark.parametrize("body", [{"item_id": 10**30}, {"item_id": -(10**30)},
+                                      {"item_id": 2**63}, {"item_id": 0},
+                                      {"item_id": 1, "address_id": 10**30}])
+    def test_an_id_no_database_can_hold_is_a_422(self, client, buyer, body):
+        response = post(client, "/api/v1/orders", body, token_for(buyer))
+        assert response.status_code == 422, response.content
+        assert response.json()["error"]["code"] == "validation_error"
+        assert Order.objects.count() == 0 and spendable(buyer) == 1000
+
+
+@pytest.mark.parametrize("path", ["/api/v1/items/{id}", "/api/v1/orders/{id}"])
+def test_an_id_in_a_path_no_database_can_hold_is_a_422(client, buyer, path):
+    response = client.get(path.format(id=10**30), **bearer(token_for(buyer)))
+    assert response.status_code == 422, response.content
+
+
+@pytest.mark.parametrize("sort", ["popular", "new", "points_asc", "points_desc"])
+def test_every_sort_pages_through_every_item_once(client, buyer, make_item, sort):
+    made = {make_item(name=f"礼品{n}", points=100 * (n % 3 + 1)).pk for n in range(7)}
+    token, seen, cursor = token_for(buyer), [], None
+    while True:
+        query = {"sort": sort, "limit": 2, **({"cursor": cursor} if cursor else {})}
+        response = client.get("/api/v1/items", query, **bearer(token))
+        assert response.status_code == 200, response.content
+        seen += [i["id"] for i in response.json()["items"]]
+        cursor = response.json()["next_cursor"]
+        if not cursor:
+            break
+    assert sorted(seen) == sorted(made)

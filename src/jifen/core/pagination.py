@@ -1,27 +1,46 @@
 """Cursor pagination for API lists: ``{"items": [...], "next_cursor": "..." | null}``.
 
 The cursor is the opaque (base64) value of the ordering key of the last item returned, so
-pages stay stable while rows are being added — unlike offsets."""
+pages stay stable while rows are being added — unlike offsets. It comes back from the
+client, so what it holds is checked against the key's field before it reaches a query: a
+cursor that is not one of ours is a 422 ``invalid_cursor``, never a database error."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-from typing import Any, Generic, TypeVar
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
-from ninja import Schema
+from ninja import Field, Schema
 
 from jifen.core import errors
 
 T = TypeVar("T")
 
+# The widest integer any supported database stores (a signed 64-bit BIGINT): beyond it
+# SQLite's driver raises OverflowError and the others refuse the statement.
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
+
+
+# The id of a row as the API takes it, in a path or a body: a positive integer a database
+# column can hold. Beyond that range an id would reach the database driver and fail there
+# (SQLite: "Python int too large to convert to SQLite INTEGER") instead of being a 422.
+RowId = Annotated[int, Field(ge=1, le=_INT_MAX)]
+
 
 class CursorPage(Schema, Generic[T]):
     items: list[T]
     next_cursor: str | None
+
+
+def _invalid() -> errors.ValidationError:
+    return errors.ValidationError(_("The cursor is not valid."), code="invalid_cursor")
 
 
 def encode_cursor(value: Any) -> str:
@@ -33,7 +52,62 @@ def decode_cursor(cursor: str) -> Any:
         padded = cursor + "=" * (-len(cursor) % 4)
         return json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise errors.ValidationError(_("The cursor is not valid."), code="invalid_cursor") from exc
+        raise _invalid() from exc
+
+
+def _plain_text(value: Any) -> str:
+    """``value`` when it is text a database can store and compare: no NUL (PostgreSQL
+    refuses it) and no lone surrogate (no database encodes one)."""
+    if not isinstance(value, str) or "\x00" in value:
+        raise _invalid()
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise _invalid() from exc
+    return value
+
+
+def cursor_value(field: models.Field, value: Any) -> Any:
+    """``value``, decoded from a client's cursor, as a value of model ``field`` that is
+    safe to compare with in a query; ValidationError (``invalid_cursor``) when it cannot be
+    one. Integers must be JSON integers within the column's range, text must be text that
+    fits the column, a time must be ISO 8601 text with an offset."""
+    if isinstance(field, models.IntegerField):
+        # bool is an int to Python, never to us.
+        if type(value) is not int or not _INT_MIN <= value <= _INT_MAX:
+            raise _invalid()
+    elif isinstance(field, models.DateTimeField):
+        try:
+            value = datetime.fromisoformat(_plain_text(value))
+        except ValueError as exc:
+            raise _invalid() from exc
+        if value.tzinfo is None:
+            raise _invalid()
+        return value
+    elif isinstance(field, models.CharField | models.TextField):
+        _plain_text(value)
+    elif not isinstance(value, str | int) or isinstance(value, bool):
+        raise _invalid()
+    try:
+        value = field.to_python(value)
+        field.run_validators(value)
+    except (DjangoValidationError, TypeError, ValueError) as exc:
+        raise _invalid() from exc
+    return value
+
+
+def _field(model: type[models.Model], name: str) -> models.Field:
+    return model._meta.pk if name == "pk" else model._meta.get_field(name)
+
+
+def decode_keyset_cursor(cursor: str, model: type[models.Model], keys: list[str]) -> list[Any]:
+    """The values of a cursor made of several keys (``encode_cursor([v1, v2, …])`` for the
+    fields ``keys`` of ``model``), each checked by ``cursor_value``."""
+    values = decode_cursor(cursor)
+    if not isinstance(values, list) or len(values) != len(keys):
+        raise _invalid()
+    return [cursor_value(_field(model, key), value)
+            for key, value in zip(keys, values, strict=True)]
 
 
 def paginate(
@@ -43,9 +117,7 @@ def paginate(
     """One page of ``queryset`` ordered by the unique field ``key``."""
     ordered = queryset.order_by(f"-{key}" if descending else key)
     if cursor:
-        after = decode_cursor(cursor)
-        if not isinstance(after, str | int):
-            raise errors.ValidationError(_("The cursor is not valid."), code="invalid_cursor")
+        after = cursor_value(_field(queryset.model, key), decode_cursor(cursor))
         ordered = ordered.filter(**{f"{key}__{'lt' if descending else 'gt'}": after})
     rows = list(ordered[: limit + 1])
     next_cursor = None

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
+from pydantic import field_validator
+from pydantic_core import PydanticCustomError
 
 from jifen.core import errors
 from jifen.core.apiauth import principal
@@ -25,9 +27,20 @@ router = Router(tags=["ledger"])
 
 
 def _aware(moment: datetime | None) -> datetime | None:
-    """A time without an offset is read in the site's zone."""
-    if moment is not None and timezone.is_naive(moment):
-        return timezone.make_aware(moment)
+    """A time without an offset is read in the site's zone. A time that has no UTC
+    equivalent (0001-01-01 east of Greenwich, 9999-12-31 west of it) cannot be compared
+    with the database's: a validation error, not an OverflowError."""
+    if moment is None:
+        return None
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    try:
+        moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise PydanticCustomError(
+            "datetime_out_of_range",
+            _("The time is out of range: give one between the years 1 and 9999 in UTC."),
+        ) from exc
     return moment
 
 
@@ -115,13 +128,18 @@ class HistoryFilters(Schema):
     cursor: str | None = None
     limit: int = Field(default=50, ge=1, le=200)
 
+    @field_validator("since", "until")
+    @classmethod
+    def _in_range(cls, moment: datetime | None) -> datetime | None:
+        return _aware(moment)
+
 
 @router.get("/me/transactions", response=CursorPage[HistoryLineOut], tags=["me"])
 def my_transactions(request: HttpRequest, filters: Query[HistoryFilters]) -> dict:
     """The signed-in employee's history, newest first, with the running balance."""
     employee = principal(request).require_employee()
     entries = selectors.history(employee=employee, kind=filters.kind, category=filters.category,
-                                since=_aware(filters.since), until=_aware(filters.until))
+                                since=filters.since, until=filters.until)
     return paginate(entries, cursor=filters.cursor, limit=filters.limit, key="pk",
                     descending=True)
 

@@ -18,6 +18,7 @@ from ninja import Field, Query, Router, Schema
 from jifen.core import errors
 from jifen.core.apiauth import Principal, principal
 from jifen.core.idempotency import HEADER, idempotent
+from jifen.core.pagination import RowId, decode_keyset_cursor
 from jifen.ledger import selectors as ledger_selectors
 from jifen.ledger.amounts import PointsIn, PointsOut, to_units
 from jifen.mall import selectors, services
@@ -165,6 +166,10 @@ def list_items(request: HttpRequest, filters: Query[ItemFilters]) -> dict:
         affordable_for=_spendable(caller) if filters.affordable else None,
         in_stock=filters.in_stock, sort=filters.sort,
     )
+    if filters.cursor:
+        # The cursor is (sort field, id) of the last item shown: each part must be a value
+        # of its column before the selector compares with it.
+        decode_keyset_cursor(filters.cursor, Item, [selectors.SORTS[filters.sort][0], "pk"])
     rows, next_cursor = selectors.page_of_items(
         selectors.listed_items(chosen), sort=filters.sort, cursor=filters.cursor,
         limit=filters.limit)
@@ -173,7 +178,7 @@ def list_items(request: HttpRequest, filters: Query[ItemFilters]) -> dict:
 
 
 @router.get("/items/{item_id}", response=ItemOut)
-def get_item(request: HttpRequest, item_id: int) -> dict:
+def get_item(request: HttpRequest, item_id: RowId) -> dict:
     """One item. Drafts and delisted items are visible only with ``catalog:write``."""
     caller = principal(request)
     item = (Item.objects.select_related("category").prefetch_related("images")
@@ -187,9 +192,9 @@ def get_item(request: HttpRequest, item_id: int) -> dict:
 
 
 class OrderIn(Schema):
-    item_id: int
+    item_id: RowId
     quantity: int = Field(1, ge=1, le=services.MAX_QUANTITY)
-    address_id: int | None = None
+    address_id: RowId | None = None
 
 
 class OrderEventOut(Schema):
@@ -335,14 +340,14 @@ def _visible_order(caller: Principal, order_id: int) -> Order:
 
 
 @router.get("/orders/{order_id}", response=OrderOut)
-def get_order(request: HttpRequest, order_id: int) -> dict:
+def get_order(request: HttpRequest, order_id: RowId) -> dict:
     """One order with its timeline: the caller's own, or any with ``orders:read``."""
     caller = principal(request)
     return _order_out(_visible_order(caller, order_id), viewer_employee_id=_viewer(caller))
 
 
 @router.post("/orders/{order_id}/cancel", response=OrderOut)
-def cancel_order(request: HttpRequest, order_id: int) -> dict:
+def cancel_order(request: HttpRequest, order_id: RowId) -> dict:
     """Cancel one's own order while it is submitted (or approved, when its item was
     delisted); the points and the stock come back. Another's order is a 404."""
     caller = principal(request)
@@ -378,38 +383,39 @@ def _admin_step(request: HttpRequest, order_id: int, action: str, **data: Any) -
 
 
 @router.post("/orders/{order_id}/approve", response=OrderOut)
-def approve_order(request: HttpRequest, order_id: int) -> dict:
+def approve_order(request: HttpRequest, order_id: RowId) -> dict:
     """Approve a submitted order (``orders:write``): its points are captured."""
     return _admin_step(request, order_id, "approve")
 
 
 @router.post("/orders/{order_id}/reject", response=OrderOut)
-def reject_order(request: HttpRequest, order_id: int, payload: RejectIn) -> dict:
+def reject_order(request: HttpRequest, order_id: RowId, payload: RejectIn) -> dict:
     """Reject a submitted order with a reason; points and stock go back."""
     return _admin_step(request, order_id, "reject", reason=payload.reason)
 
 
 @router.post("/orders/{order_id}/ship", response=OrderOut)
-def ship_order(request: HttpRequest, order_id: int, payload: ShipIn) -> dict:
+def ship_order(request: HttpRequest, order_id: RowId, payload: ShipIn) -> dict:
     """Mark an approved shipped-goods order as sent."""
     return _admin_step(request, order_id, "ship", carrier=payload.carrier,
                        tracking_no=payload.tracking_no)
 
 
 @router.post("/orders/{order_id}/deliver", response=OrderOut)
-def deliver_order(request: HttpRequest, order_id: int) -> dict:
+def deliver_order(request: HttpRequest, order_id: RowId) -> dict:
     """Record that a shipped order arrived."""
     return _admin_step(request, order_id, "deliver")
 
 
 @router.post("/orders/{order_id}/fulfil", response=OrderOut)
-def fulfil_order(request: HttpRequest, order_id: int, payload: FulfilIn | None = None) -> dict:
+def fulfil_order(request: HttpRequest, order_id: RowId,
+                 payload: FulfilIn | None = None) -> dict:
     """Fulfil an approved code, service or pick-up order (a code item gets its code)."""
     return _admin_step(request, order_id, "fulfil", note=payload.note if payload else "")
 
 
 @router.post("/orders/{order_id}/complete", response=OrderOut)
-def complete_order(request: HttpRequest, order_id: int) -> dict:
+def complete_order(request: HttpRequest, order_id: RowId) -> dict:
     """Close a delivered or fulfilled order: its owner confirms receipt, or an admin."""
     caller = principal(request)
     order = Order.objects.filter(pk=order_id).first()
