@@ -18,7 +18,7 @@ from ninja import Field, Query, Router, Schema
 from jifen.core import errors
 from jifen.core.apiauth import Principal, principal
 from jifen.core.idempotency import HEADER, idempotent
-from jifen.core.pagination import RowId, decode_keyset_cursor
+from jifen.core.pagination import RowId
 from jifen.ledger import selectors as ledger_selectors
 from jifen.ledger.amounts import PointsIn, PointsOut, to_units
 from jifen.mall import selectors, services
@@ -166,10 +166,6 @@ def list_items(request: HttpRequest, filters: Query[ItemFilters]) -> dict:
         affordable_for=_spendable(caller) if filters.affordable else None,
         in_stock=filters.in_stock, sort=filters.sort,
     )
-    if filters.cursor:
-        # The cursor is (sort field, id) of the last item shown: each part must be a value
-        # of its column before the selector compares with it.
-        decode_keyset_cursor(filters.cursor, Item, [selectors.SORTS[filters.sort][0], "pk"])
     rows, next_cursor = selectors.page_of_items(
         selectors.listed_items(chosen), sort=filters.sort, cursor=filters.cursor,
         limit=filters.limit)

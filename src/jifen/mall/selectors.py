@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jifen.core.db import instances_from_row, select_columns, statement
-from jifen.core.pagination import decode_cursor, encode_cursor
+from jifen.core.pagination import decode_keyset_cursor, encode_cursor
 from jifen.core.roles import Role
 from jifen.mall.models import (
     OPEN_STATUSES,
@@ -402,14 +402,8 @@ def page_of_items(items: QuerySet[Item], *, sort: str, cursor: str | None,
     """Keyset pagination over (sort field, id): stable while items are added or sold."""
     field_name, descending = SORTS.get(sort, SORTS["popular"])
     if cursor:
-        after = decode_cursor(cursor)
-        if not (isinstance(after, list) and len(after) == 2 and isinstance(after[1], int)):
-            from jifen.core import errors
-
-            raise errors.ValidationError(_("The cursor is not valid."), code="invalid_cursor")
-        value, last_id = after
-        if field_name == "created_at":
-            value = datetime.fromisoformat(value)
+        # Each part must be a value of its column before the query compares with it.
+        value, last_id = decode_keyset_cursor(cursor, Item, [field_name, "pk"])
         op = "lt" if descending else "gt"
         items = items.filter(Q(**{f"{field_name}__{op}": value})
                              | Q(**{field_name: value, f"pk__{op}": last_id}))
