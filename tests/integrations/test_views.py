@@ -57,3 +57,15 @@ def test_revoking_a_key_stops_it_and_is_audited(client, super_admin):
     assert AuditEntry.objects.filter(action="apikey.revoke", object_id=str(key.pk)).exists()
     page = client.get(reverse("console:api_keys")).content.decode()
     assert reverse("console:api_key_revoke", args=[key.pk]) not in page
+
+
+def test_scope_help_is_in_the_language_of_the_page(client, super_admin):
+    """The labels were built once when the module loaded, in whatever language was active
+    then: an English page showed Chinese help."""
+    client.force_login(super_admin.user)
+    pages = {}
+    for language in ("en", "zh-hans"):
+        client.cookies["django_language"] = language
+        pages[language] = client.get(reverse("console:api_keys")).content.decode()
+    assert "employees:read — Read employees and departments" in pages["en"]
+    assert "employees:read — 读取员工和部门" in pages["zh-hans"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from jifen.core.forms import StyledForm
@@ -30,6 +31,7 @@ class ApiKeyForm(StyledForm, forms.Form):
     )
     scopes = forms.MultipleChoiceField(
         label=_("Scopes"), widget=forms.CheckboxSelectMultiple,
-        choices=[(s, f"{s} — {SCOPE_HELP.get(s, '')}") for s in SCOPES],
+        # Lazy, so each request shows the help in its own language.
+        choices=[(s, format_lazy("{} — {}", s, SCOPE_HELP.get(s, ""))) for s in SCOPES],
         error_messages={"required": _("Choose at least one scope.")},
     )

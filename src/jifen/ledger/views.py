@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods
 from jifen.core import errors
 from jifen.core.exports import CONTENT_TYPES, spreadsheet_response
 from jifen.core.permissions import require_capability
-from jifen.core.roles import Cap
+from jifen.core.roles import Cap, user_can
 from jifen.ledger import selectors, services
 from jifen.ledger.amounts import format_points, from_units
 from jifen.ledger.forms import (
@@ -48,10 +48,17 @@ CAUSE_LABELS = {
     "ledger.transaction": gettext_lazy("Reversal"),
     "people.employee": gettext_lazy("Employee record"),
     "people.department": gettext_lazy("Department"),
+    "demo.mall": gettext_lazy("Demo data"),
 }
 PORTAL_CAUSE_LINKS = {"mall.order": "portal:order_detail"}
-CONSOLE_CAUSE_LINKS = {"mall.order": "console:mall_order",
-                       "ledger.transaction": "console:ledger_transaction"}
+# The console page of a cause and who may open it: no link where it would be a 403.
+CONSOLE_CAUSE_PAGES = {"mall.order": ("console:mall_order", Cap.MANAGE_MALL),
+                       "ledger.transaction": ("console:ledger_transaction", Cap.VIEW_LEDGER)}
+
+
+def console_cause_links(user: Any) -> dict[str, str]:
+    return {cause: name for cause, (name, cap) in CONSOLE_CAUSE_PAGES.items()
+            if user_can(user, cap)}
 
 
 def signed(units: int) -> str:
@@ -60,7 +67,7 @@ def signed(units: int) -> str:
 
 
 def _cause(txn: Transaction, links: dict[str, str]) -> dict[str, str]:
-    label = CAUSE_LABELS.get(txn.cause_type, txn.cause_type)
+    label = CAUSE_LABELS.get(txn.cause_type, _("Other"))
     url = ""
     if txn.cause_type in links and txn.cause_id.isdigit():
         try:
@@ -253,6 +260,7 @@ def transactions(request: HttpRequest) -> HttpResponse:
         .select_related("account__employee").order_by("pk"), to_attr="employee_entries"))
     page = Paginator(txns, 25).get_page(request.GET.get("page"))
     rows = []
+    links = console_cause_links(request.user)
     for txn in page.object_list:
         names = []
         for entry in txn.employee_entries:
@@ -260,7 +268,7 @@ def transactions(request: HttpRequest) -> HttpResponse:
             if label not in names:
                 names.append(label)
         rows.append({"txn": txn, "employees": names, "amount": format_points(txn.amount),
-                     "cause": _cause(txn, CONSOLE_CAUSE_LINKS)})
+                     "cause": _cause(txn, links)})
     return render(request, "ledger/console/transactions.html", {
         "form": form, "page": page, "rows": rows, "filtered": any(filters.values()),
     })
@@ -282,7 +290,7 @@ def transaction_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 .order_by("pk")]
     return render(request, "ledger/console/transaction.html", {
         "txn": txn, "amount": format_points(txn.amount), "entries": entries,
-        "consumed": consumed, "cause": _cause(txn, CONSOLE_CAUSE_LINKS),
+        "consumed": consumed, "cause": _cause(txn, console_cause_links(request.user)),
         "reversed_by": Transaction.objects.filter(reverses=txn).first(),
     })
 
