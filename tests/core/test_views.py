@@ -358,6 +358,32 @@ def test_the_audit_log_filters_and_shows_before_and_after(client, super_admin,
     assert [e.action for e in response.context["page"].object_list] == ["apikey.create"]
 
 
+def test_the_audit_log_names_actions_and_fields_in_the_readers_language(client, super_admin):
+    services.update_site_settings(actor=super_admin.user, platform_name="新平台")
+    signed_in(client, super_admin)
+    client.cookies["django_language"] = "en"
+    page = client.get(reverse("console:audit")).content.decode()
+    assert "Site settings changed" in page and "platform name" in page
+    client.cookies["django_language"] = "zh-hans"
+    page = client.get(reverse("console:audit")).content.decode()
+    assert "站点设置已修改" in page
+    filter_options = client.get(reverse("console:audit")).context["form"]["action"]
+    assert ("settings.update", "站点设置已修改") in filter_options.field.choices
+
+
+def test_every_audited_action_has_a_label():
+    """A new action without one shows its code ("mall.order.deliver") to HR."""
+    import re
+    from pathlib import Path
+
+    import jifen
+    from jifen.core.audit_labels import ACTION_LABELS
+
+    source = "\n".join(path.read_text() for path in Path(jifen.__file__).parent.rglob("*.py"))
+    recorded = set(re.findall(r'record_audit\([^"]{0,300}?action="([a-z_.]+)"', source))
+    assert recorded and recorded <= set(ACTION_LABELS), recorded - set(ACTION_LABELS)
+
+
 def test_the_audit_log_filters_by_date(client, super_admin):
     services.update_site_settings(actor=super_admin.user, platform_name="新平台")
     signed_in(client, super_admin)

@@ -120,4 +120,7 @@ class AuditFilterForm(StyledForm, forms.Form):
 
     def __init__(self, *args: Any, actions: list[str] = (), **kwargs: Any) -> None:  # type: ignore[assignment]
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", _("All actions"))] + [(a, a) for a in actions]
+        from jifen.core.audit_labels import action_label
+
+        labelled = sorted(((a, action_label(a)) for a in actions), key=lambda c: c[1])
+        self.fields["action"].choices = [("", _("All actions")), *labelled]

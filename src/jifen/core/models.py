@@ -100,6 +100,18 @@ class AuditEntry(models.Model):
         keys = sorted(set(before) | set(after))
         return [(k, before.get(k), after.get(k)) for k in keys if before.get(k) != after.get(k)]
 
+    def labelled_changes(self) -> list[tuple[str, object, object]]:
+        """``changes()`` with each field named as its model's forms name it."""
+        from jifen.core.audit_labels import field_label
+
+        return [(field_label(self.object_type, field), old, new)
+                for field, old, new in self.changes()]
+
+    def action_label(self) -> str:
+        from jifen.core.audit_labels import action_label
+
+        return action_label(self.action)
+
 
 class IdempotencyRecord(models.Model):
     """The first answer to a creating API call, replayed for the same Idempotency-Key."""
