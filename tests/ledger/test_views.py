@@ -395,6 +395,20 @@ def test_a_bad_amount_shows_an_error_and_changes_nothing(hr_admin, employee, amo
     assert _adjust_audits() == 0
 
 
+@pytest.mark.parametrize("amount", ["99999999999999999999", "1000000000000001",
+                                    "0.0000001"])
+def test_an_amount_out_of_range_says_so_in_plain_words(hr_admin, employee, amount):
+    """Django's own message spoke of digits before the decimal point, on a site of whole
+    points."""
+    client = login_client(hr_admin.user)
+    client.cookies["django_language"] = "en"
+    response = client.post(reverse("console:adjust"), {
+        "employee": employee.employee_no, "amount": amount, "reason": "更正", "key": "k"})
+    errors = response.context["form"].errors["amount"]
+    assert not any("digit" in e or "decimal point" in e for e in errors), errors
+    assert spendable(employee) == 0
+
+
 def test_taking_more_than_the_balance_shows_an_error_and_changes_nothing(hr_admin, employee):
     earn(employee, 10)
     client = login_client(hr_admin.user)
