@@ -133,3 +133,21 @@ def test_marking_someone_as_left_asks_for_confirmation_first(open_page, company)
     expect(page.locator('[data-bs-target="#left-modal"]')).to_have_count(0)
     leaver.refresh_from_db()
     assert leaver.status == "left" and not leaver.user.is_active
+
+
+@VIEWPORTS
+def test_the_unread_count_sits_whole_inside_the_header_and_is_readable(open_page, company,
+                                                                         viewport):
+    """It sat half above the top of the window, dark grey on red."""
+    from jifen.notifications.services import notify
+
+    for n in range(3):
+        notify(recipient=company["employee"].user, kind="test.notice", title=f"通知{n}")
+    page = open_page(viewport)
+    sign_in(page, "E001", PASSWORD)
+    count = page.locator("[data-testid=unread-count]:visible")
+    expect(count).to_have_text("3")
+    box = count.bounding_box()
+    header = page.locator("header").first.bounding_box()
+    assert box["y"] >= header["y"] and box["y"] + box["height"] <= header["y"] + header["height"]
+    assert count.evaluate("e => getComputedStyle(e).color") == "rgb(255, 255, 255)"
