@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
 from PIL import Image
 
 from jifen.mall import services
@@ -137,6 +140,21 @@ class TestConsole:
         assert statuses == ["approved", "approved", "submitted"]
         export = client.get(reverse("console:mall_order_export", args=["csv"]), {"status": ""})
         assert orders[2].number in export.content.decode("utf-8-sig")
+
+    def test_desk_reject_and_cancel_boxes_are_labelled_and_cancel_keeps_its_reason(
+            self, mall_admin, buyer, make_item):
+        placed = order(buyer, make_item())
+        client = login_client(mall_admin.user)
+        url = reverse("console:mall_order", args=[placed.pk])
+        page = client.get(url).content.decode()
+        labels = {box: re.search(rf'<label class="form-label[^"]*" for="id_{box}_reason">'
+                                 r"([^<]+)</label>", page) for box in ("reject", "cancel")}
+        assert all(labels.values()) and 'id="id_cancel_reason"' in page
+        assert labels["reject"][1] != labels["cancel"][1]  # two boxes, told apart
+        client.post(url, {"action": "cancel", "reason": "供应商缺货"})
+        placed.refresh_from_db()
+        assert (placed.status, placed.reason) == ("cancelled", "供应商缺货")
+        assert spendable(buyer) == 1000
 
     def test_desk_ships_an_order(self, mall_admin, buyer, make_item):
         services.add_address(employee=buyer, recipient="张伟", phone="138", address="某路 1 号")

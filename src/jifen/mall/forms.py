@@ -92,8 +92,27 @@ class DeskFilterForm(forms.Form):
 
 
 class RejectForm(forms.Form):
-    reason = forms.CharField(max_length=300, label=_("Reason"), widget=forms.TextInput(
-        attrs={"class": "form-control", "placeholder": _("Why it is rejected")}))
+    reason = forms.CharField(max_length=300, label=_("Reason for rejecting"),
+                             widget=forms.TextInput(attrs={
+                                 "class": "form-control", "data-testid": "reject-reason",
+                                 "placeholder": _("Why it is rejected")}))
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        # Its own ids: the cancel form on the same page has a "reason" too.
+        kwargs.setdefault("auto_id", "id_reject_%s")
+        super().__init__(*args, **kwargs)
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(max_length=300, required=False,
+                             label=_("Reason for cancelling (optional)"),
+                             widget=forms.TextInput(attrs={
+                                 "class": "form-control", "data-testid": "cancel-reason",
+                                 "placeholder": _("Why it is cancelled")}))
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("auto_id", "id_cancel_%s")
+        super().__init__(*args, **kwargs)
 
 
 class ShipForm(forms.Form):

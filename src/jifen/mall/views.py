@@ -27,6 +27,7 @@ from jifen.mall import selectors, services
 from jifen.mall.forms import (
     AddressForm,
     CampaignForm,
+    CancelForm,
     CatalogueFilterForm,
     CategoryForm,
     DeskFilterForm,
@@ -416,6 +417,7 @@ def desk_order(request: HttpRequest, pk: int) -> HttpResponse:
     order = get_object_or_404(Order.objects.select_related("employee__department", "item"),
                               pk=pk)
     reject_form = RejectForm(request.POST if request.POST.get("action") == "reject" else None)
+    cancel_form = CancelForm(request.POST if request.POST.get("action") == "cancel" else None)
     ship_form = ShipForm(request.POST if request.POST.get("action") == "ship" else None)
     if request.method == "POST":
         action = request.POST.get("action", "")
@@ -428,7 +430,8 @@ def desk_order(request: HttpRequest, pk: int) -> HttpResponse:
             valid = ship_form.is_valid()
             data = ship_form.cleaned_data if valid else {}
         elif action == "cancel":
-            data = {"reason": request.POST.get("reason", "")}
+            valid = cancel_form.is_valid()
+            data = cancel_form.cleaned_data if valid else {}
         elif action == "fulfil":
             data = {"note": request.POST.get("note", "")}
         if valid:
@@ -443,7 +446,7 @@ def desk_order(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "mall/console/order.html", {
         "order": order, "events": list(order.events.all()),
         "actions": services.allowed_actions(order), "reject_form": reject_form,
-        "ship_form": ship_form, "carriers": CARRIERS,
+        "cancel_form": cancel_form, "ship_form": ship_form, "carriers": CARRIERS,
         "code": getattr(order, "code", None) if order.fulfilment == Fulfilment.CODE else None,
     })
 
