@@ -7,7 +7,7 @@ import pytest
 
 from jifen.integrations.services import create_api_key
 from jifen.mall import services
-from jifen.mall.models import Fulfilment, Order
+from jifen.mall.models import Fulfilment, Item, Order
 from jifen.people.services import issue_access_token
 from tests.mall.conftest import assert_ledger_sound, fund, order, spendable
 
@@ -51,6 +51,23 @@ class TestItems:
                                                     "points": 1}, key)
         assert response.status_code == 422
         assert response.json()["error"]["code"] == "unknown_category"
+
+    @pytest.mark.parametrize("body, field", [
+        ({"points": -5}, "points"), ({"points": 0}, "points"),
+        ({"points": 5, "stock": -1}, "stock"), ({"points": 5, "per_employee_limit": 0},
+                                                "per_employee_limit"),
+    ])
+    def test_a_negative_price_or_stock_is_a_422_naming_the_field(self, client, category, body,
+                                                                field):
+        key = create_api_key(name="erp", scopes=["catalog:write"])[1]
+        response = post(client, "/api/v1/items", {"name": "x", "category": category.slug,
+                                                    **body}, key)
+        assert response.status_code == 422, response.content
+        error = response.json()["error"]
+        fields = [e["field"] for e in error["details"]["errors"]]
+        assert fields and fields[0].rsplit(".", 1)[-1] == field  # the schema says "payload.…"
+        assert "mall_item" not in response.content.decode()  # never a constraint's name
+        assert not Item.objects.exists()
 
     def test_list_filters_sorts_and_paginates(self, client, buyer, make_item):
         for points in (100, 300, 500, 2000):

@@ -166,6 +166,29 @@ class TestConsole:
         placed.refresh_from_db()
         assert (placed.status, placed.tracking_no) == ("shipped", "SF9")
 
+    def test_item_editor_refuses_a_negative_price_and_stock_on_the_fields(self, mall_admin,
+                                                                          category):
+        response = login_client(mall_admin.user).post(reverse("console:mall_item_new"), {
+            "action": "save", "name": "保温杯", "category": category.pk, "points": -5,
+            "market_value": "-1", "stock": -2, "low_stock_threshold": -1,
+            "per_employee_limit": 0, "limit_period": "month", "min_tenure_years": 0,
+            "fulfilment": "shipped", "status": "listed",
+        })
+        assert response.status_code == 200 and not Item.objects.exists()
+        form = response.context["form"]
+        # Each field says what is wrong with it; nothing names a database constraint.
+        assert form.non_field_errors() == []
+        with translation.override("zh-hans"):
+            assert form.errors["points"] == [
+                _("The points price must be at least %(limit_value)s.") % {"limit_value": 1}]
+        assert set(form.errors) == {"points", "stock", "market_value", "low_stock_threshold",
+                                    "per_employee_limit"}
+        assert all(len(messages) == 1 for messages in form.errors.values())
+        page = response.content.decode()
+        assert "mall_item_" not in page
+        assert 'class="form-control is-invalid"' in page
+        assert page.count("is-invalid") >= 5 and 'min="1"' in page
+
     def test_item_editor_creates_an_item_with_a_thumbnail(self, mall_admin, category):
         client = login_client(mall_admin.user)
         response = client.post(reverse("console:mall_item_new"), {

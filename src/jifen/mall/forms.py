@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django import forms
+from django.core.validators import MinValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -127,7 +128,32 @@ _SELECT = {"class": "form-select"}
 _CHECK = {"class": "form-check-input"}
 
 
-class ItemForm(forms.ModelForm):
+def _at_least(field: forms.Field, minimum: int, message: Any) -> None:
+    """Refuse a value below ``minimum`` on the field itself, with ``message`` — rather than
+    letting it reach the database's CHECK constraint, whose refusal names the constraint
+    and marks no field. The browser's number input gets the same ``min``."""
+    field.min_value = minimum
+    # In place of the model field's own bound (a positive integer's generic ">= 0").
+    field.validators = [v for v in field.validators if not isinstance(v, MinValueValidator)]
+    field.validators.append(MinValueValidator(minimum, message=message))
+    field.widget.attrs["min"] = minimum
+
+
+class _MarksInvalidFields(forms.BaseForm):
+    """Adds Bootstrap's ``is-invalid`` to the inputs of fields that have errors, so the
+    field that is wrong is outlined, not only described under it."""
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        for name in self.errors:
+            field = self.fields.get(name)
+            if field is not None:
+                classes = field.widget.attrs.get("class", "")
+                if "is-invalid" not in classes.split():
+                    field.widget.attrs["class"] = f"{classes} is-invalid".strip()
+
+
+class ItemForm(_MarksInvalidFields, forms.ModelForm):
     category = forms.ModelChoiceField(queryset=Category.objects.all(), label=_("Category"),
                                       widget=forms.Select(attrs=_SELECT))
     eligible_departments = forms.ModelMultipleChoiceField(
@@ -166,6 +192,18 @@ class ItemForm(forms.ModelForm):
         self.fields["category"].choices = _tree_choices("---------")
         if self.instance.pk and self.instance.stock is None:
             self.initial["unlimited"] = True
+        _at_least(self.fields["points"], 1,
+                  _("The points price must be at least %(limit_value)s."))
+        _at_least(self.fields["stock"], 0,
+                  _("Stock cannot be negative: enter 0 or more, or tick unlimited stock."))
+        _at_least(self.fields["market_value"], 0, _("The market value cannot be negative."))
+        _at_least(self.fields["low_stock_threshold"], 0,
+                  _("The low-stock threshold cannot be negative."))
+        _at_least(self.fields["per_employee_limit"], 1,
+                  _("The limit per employee must be at least 1; leave it empty for no "
+                    "limit."))
+        _at_least(self.fields["min_tenure_years"], 0,
+                  _("The minimum tenure cannot be negative."))
 
     def service_fields(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)

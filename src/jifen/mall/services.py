@@ -121,6 +121,13 @@ def save_category(*, actor: Any, name: str, parent: Category | None = None,
     return obj
 
 
+def _invalid(message: str, code: str, field: str) -> errors.ValidationError:
+    """A refusal of one item field, naming it (the API answers 422 with ``details.field``
+    and the usual ``details.errors`` list, so a client can mark the field)."""
+    return errors.ValidationError(message, code=code, details={
+        "field": field, "errors": [{"field": field, "in": "body", "message": message}]})
+
+
 def _clean_item_fields(changes: dict[str, Any]) -> dict[str, Any]:
     unknown = set(changes) - set(ITEM_FIELDS) - {"eligible_departments"}
     if unknown:
@@ -128,25 +135,25 @@ def _clean_item_fields(changes: dict[str, Any]) -> dict[str, Any]:
     if "name" in changes:
         changes["name"] = (changes["name"] or "").strip()
         if not changes["name"]:
-            raise errors.ValidationError(_("Give the item a name."), code="name_required")
+            raise _invalid(_("Give the item a name."), "name_required", "name")
     if "points" in changes:
         points = changes["points"]
         if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
-            raise errors.ValidationError(_("The points price must be a positive number."),
-                                         code="invalid_points")
+            raise _invalid(_("The points price must be a positive number."),
+                           "invalid_points", "points")
     stock = changes.get("stock")
     if stock is not None and (not isinstance(stock, int) or stock < 0):
-        raise errors.ValidationError(_("Stock cannot be negative."), code="invalid_stock")
+        raise _invalid(_("Stock cannot be negative."), "invalid_stock", "stock")
     if changes.get("fulfilment", Fulfilment.SHIPPED) not in Fulfilment.values:
-        raise errors.ValidationError(_("Unknown fulfilment type."), code="invalid_fulfilment")
+        raise _invalid(_("Unknown fulfilment type."), "invalid_fulfilment", "fulfilment")
     if changes.get("status", ItemStatus.DRAFT) not in ItemStatus.values:
-        raise errors.ValidationError(_("Unknown item status."), code="invalid_status")
+        raise _invalid(_("Unknown item status."), "invalid_status", "status")
     if changes.get("limit_period", LimitPeriod.MONTH) not in LimitPeriod.values:
-        raise errors.ValidationError(_("Unknown limit period."), code="invalid_limit_period")
+        raise _invalid(_("Unknown limit period."), "invalid_limit_period", "limit_period")
     limit = changes.get("per_employee_limit")
     if limit is not None and (not isinstance(limit, int) or limit < 1):
-        raise errors.ValidationError(_("The limit per employee must be at least 1."),
-                                     code="invalid_limit")
+        raise _invalid(_("The limit per employee must be at least 1."), "invalid_limit",
+                       "per_employee_limit")
     if "market_value" in changes:
         changes["market_value"] = Decimal(str(changes["market_value"] or 0))
     return changes
