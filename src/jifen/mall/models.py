@@ -13,7 +13,6 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 
 class CategoryKind(models.TextChoices):
@@ -99,10 +98,11 @@ class Category(models.Model):
 
 
 class Fulfilment(models.TextChoices):
-    # A context: the order status "Shipped" (已发货) is a different word in Chinese.
-    SHIPPED = "shipped", pgettext_lazy("fulfilment", "Shipped")
-    CODE = "code", _("Code from a code pool")
-    SERVICE = "service", _("Service handled by HR")
+    # How the item reaches the employee, worded so that it never reads like an order's
+    # status: "Shipped" next to a completed order looked like the order's state.
+    SHIPPED = "shipped", _("Delivery by courier")
+    CODE = "code", _("Redemption code")
+    SERVICE = "service", _("Service by HR")
     PICKUP = "pickup", _("Self pick-up")
 
 
