@@ -131,6 +131,15 @@ class TestOrders:
         assert response.status_code == 409
         assert response.json()["error"]["code"] == code
 
+    def test_ordering_more_than_is_left_says_how_many_are(self, client, buyer, make_item):
+        item = make_item(points=10, stock=8)
+        response = post(client, "/api/v1/orders", {"item_id": item.pk, "quantity": 9},
+                        token_for(buyer))
+        assert response.status_code == 409
+        error = response.json()["error"]
+        assert error["code"] == "out_of_stock" and error["details"]["available"] == 8
+        assert "8" in error["message"]
+
     def test_employees_see_and_cancel_only_their_own_orders(self, client, buyer, other_buyer,
                                                             make_item):
         mine = order(buyer, make_item(points=100))

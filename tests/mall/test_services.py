@@ -104,7 +104,19 @@ class TestCreatingAnOrder:
         with pytest.raises(errors.Conflict) as exc:
             order(buyer, item)
         assert exc.value.code == "out_of_stock"
+        assert exc.value.details["available"] == 0
         assert spendable(buyer) == 990
+
+    def test_more_than_is_left_says_how_many_are_left(self, buyer, make_item):
+        item = make_item(name="保温杯", points=10, stock=8)
+        with pytest.raises(errors.Conflict) as exc:
+            order(buyer, item, quantity=9)
+        # Not "sold out" while 8 are there: an order of 8 would go through.
+        assert exc.value.code == "out_of_stock"
+        assert exc.value.details == {"item_id": item.pk, "available": 8}
+        assert "8" in exc.value.message and "售罄" not in exc.value.message
+        assert Item.objects.get(pk=item.pk).stock == 8 and spendable(buyer) == 1000
+        assert order(buyer, item, quantity=8).quantity == 8
 
     def test_unlimited_stock_never_runs_out(self, buyer, make_item):
         item = make_item(points=10, stock=None)

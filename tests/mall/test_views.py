@@ -77,6 +77,40 @@ class TestShopPages:
         assert shown[0][1] in response.content.decode()
         assert not Order.objects.exists()
 
+    @pytest.mark.parametrize("quantity", ["-3", "0", "100", "abc", "1.5"])
+    def test_a_quantity_out_of_range_is_refused_not_changed(self, buyer, make_item,
+                                                             quantity):
+        item = make_item(points=100, stock=10)
+        response = login_client(buyer.user).post(
+            reverse("portal:mall_redeem", args=[item.pk]),
+            {"quantity": quantity, "token": "t"}, follow=True)
+        assert response.redirect_chain[-1][0] == reverse("portal:mall_item", args=[item.pk])
+        shown = [(m.level_tag, str(m)) for m in response.context["messages"]]
+        assert shown == [("error", "每次可兑换 1 到 99 件。")]  # −3 used to become 1
+        assert not Order.objects.exists() and spendable(buyer) == 1000
+
+    def test_ordering_more_than_is_left_says_how_many_are_left(self, buyer, make_item):
+        item = make_item(name="保温杯", points=10, stock=8)
+        response = login_client(buyer.user).post(
+            reverse("portal:mall_redeem", args=[item.pk]), {"quantity": 9, "token": "t"},
+            follow=True)
+        [shown] = [str(m) for m in response.context["messages"]]
+        assert "8" in shown and "售罄" not in shown
+        assert not Order.objects.exists()
+
+    def test_the_fulfilment_reads_as_a_way_of_delivery_not_a_status(self, buyer, make_item,
+                                                                   mall_admin):
+        services.add_address(employee=buyer, recipient="张伟", phone="138", address="某路 1 号")
+        placed = order(buyer, make_item(fulfilment=Fulfilment.SHIPPED))
+        for action in ("approve", "ship", "deliver", "complete"):
+            services.perform(order=placed, action=action, actor=mall_admin.user,
+                             carrier="顺丰速运", tracking_no="SF1")
+        client = login_client(buyer.user)
+        client.cookies["django_language"] = "en"
+        page = client.get(reverse("portal:order_detail", args=[placed.pk])).content.decode()
+        # Under the item's name, where "Shipped" read like the (completed) order's status.
+        assert '<div class="text-secondary small">Delivery by courier</div>' in page
+
     def test_another_employees_order_page_is_404(self, buyer, other_buyer, make_item):
         theirs = order(other_buyer, make_item())
         client = login_client(buyer.user)

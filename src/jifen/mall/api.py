@@ -262,9 +262,9 @@ def _idempotency_key(caller: Principal, header: str) -> str:
 @router.post("/orders", response={201: OrderOut})
 def create_order(request: HttpRequest, payload: OrderIn):
     """Redeem an item for the signed-in employee: points are held and stock reserved at
-    once. 409 ``insufficient_points``, ``out_of_stock``, ``window_closed``,
-    ``limit_reached`` or ``not_eligible``. Send an ``Idempotency-Key`` header: a replay
-    answers with the first order."""
+    once. 409 ``insufficient_points``, ``out_of_stock`` (``details.available``: how many
+    are left, 0 when sold out), ``window_closed``, ``limit_reached`` or ``not_eligible``.
+    Send an ``Idempotency-Key`` header: a replay answers with the first order."""
     caller = principal(request)
     employee = caller.require_employee()
 

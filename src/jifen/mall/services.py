@@ -549,8 +549,18 @@ def _take_stock(item: Item, quantity: int) -> None:
 
 
 def _out_of_stock(item: Item) -> errors.Conflict:
-    return errors.Conflict(_("Sorry, %(item)s is out of stock.") % {"item": item.name},
-                           code="out_of_stock", details={"item_id": item.pk})
+    """The refusal of an order for more than the stock left. It says how many are left
+    when some are: "sold out" while 8 remain sends the employee away from a smaller order
+    that would succeed. Read afresh (on the refusal path only), as other orders may have
+    taken stock since the item was read."""
+    available = Item.objects.filter(pk=item.pk).values_list("stock", flat=True).first() or 0
+    if available > 0:
+        message = _("Sorry, only %(available)s of %(item)s left: order %(available)s or "
+                    "fewer.") % {"available": available, "item": item.name}
+    else:
+        message = _("Sorry, %(item)s is out of stock.") % {"item": item.name}
+    return errors.Conflict(message, code="out_of_stock",
+                           details={"item_id": item.pk, "available": max(0, available)})
 
 
 def _return_stock(order: Order) -> None:

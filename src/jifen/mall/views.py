@@ -191,10 +191,13 @@ def redeem(request: HttpRequest, pk: int) -> HttpResponse:
     if employee is None:
         messages.error(request, _("Only employees can redeem."))
         return redirect("portal:mall_item", pk=pk)
+    # A quantity that is not a whole number is refused here, one out of range by the
+    # service; neither is ever quietly replaced by another quantity (−3 used to become 1).
     try:
-        quantity = max(1, min(99, int(request.POST.get("quantity") or 1)))
+        quantity = int((request.POST.get("quantity") or "").strip() or 1)
     except ValueError:
-        quantity = 1
+        messages.error(request, _("Order between 1 and %s at a time.") % services.MAX_QUANTITY)
+        return redirect("portal:mall_item", pk=pk)
     address = None
     if request.POST.get("address"):
         address_id = _id(request.POST["address"])
