@@ -3,15 +3,17 @@ books."""
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import date
 
 import pytest
+from django.utils import timezone
 
 from jifen.demo.builder import DemoContext
 from jifen.demo.mall import _icon_glyphs, build_mall
 from jifen.demo.people import create_people
-from jifen.mall.models import Category, Item, Order, OrderStatus
+from jifen.mall.models import Category, Fulfilment, Item, Order, OrderStatus
 from tests.mall.conftest import assert_ledger_sound
 
 pytestmark = pytest.mark.django_db
@@ -43,3 +45,28 @@ def test_the_demo_mall_has_a_catalogue_and_orders_in_every_state(demo_mall):
         cup_pictures = list(cup.images.all())
         assert len(cup_pictures) == 2 and all(p.thumbnail for p in cup_pictures)
     assert_ledger_sound()
+
+
+def test_every_demo_order_timeline_runs_forward(demo_mall):
+    """Each step of a demo order comes strictly after the one before it, so the timeline an
+    employee reads is in the order things happened (it once showed an order shipped before
+    it was approved). Only steps the system takes as part of the one before share its
+    moment: an automatic approval, and the code handed out when a code order is approved."""
+    now = timezone.now()
+    checked = 0
+    for placed in Order.objects.prefetch_related("events"):
+        events = sorted(placed.events.all(), key=lambda e: e.pk)  # the order they happened
+        assert list(placed.events.all()) == events, placed.number  # as the page lists them
+        assert [e.from_status for e in events] == ["", *[e.to_status for e in events[:-1]]]
+        assert events[-1].to_status == placed.status
+        for before, after in itertools.pairwise(events):
+            same_act = after.actor_id is None or (placed.fulfilment == Fulfilment.CODE
+                                                  and after.action == "fulfil")
+            if same_act and after.created_at == before.created_at:
+                continue
+            assert after.created_at > before.created_at, (
+                f"{placed.number}: {after.to_status} at {after.created_at} is not after "
+                f"{before.to_status} at {before.created_at}")
+        assert events[-1].created_at <= now
+        checked += len(events) > 2
+    assert checked > 50  # many orders went through several steps

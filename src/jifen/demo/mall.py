@@ -301,11 +301,18 @@ def _place_orders(ctx: DemoContext, admin: Any, items: list[Item],
 
 def _advance(order: Order, fate: str, admin: Any, buyer: Any, when: datetime,
              rng: Any) -> None:
-    """Move a fresh order towards ``fate`` through the services, a few hours per step."""
-    hours = iter(range(1, 100))
+    """Move a fresh order towards ``fate`` through the services, a few hours per step.
+
+    Each step comes strictly after the one before (an order is never shipped before it
+    was approved) and before now: a step takes 3–20 hours, or half the time left when
+    less remains, so even yesterday's orders fit their whole timeline into the past."""
+    last = when
+    end = max(timezone.now(), when + timedelta(hours=1))
 
     def later() -> datetime:
-        return min(when + timedelta(hours=next(hours) * rng.randint(3, 20)), timezone.now())
+        nonlocal last
+        last += min(timedelta(hours=rng.randint(3, 20)), (end - last) / 2)
+        return last
 
     if fate == "submitted":
         return
