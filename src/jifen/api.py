@@ -83,8 +83,10 @@ def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpRe
 
 def _describe(error: dict) -> dict:
     location = [str(part) for part in error.get("loc", ())]
-    # ninja prefixes the location with where it came from: body / query / path / header.
-    return {"field": ".".join(location[1:] if len(location) > 1 else location),
+    # ninja prefixes the location with where it came from (body / query / path / header)
+    # and, in a body, with the handler's parameter name, which the caller never wrote.
+    skip = 2 if len(location) > 2 and location[0] == "body" else 1
+    return {"field": ".".join(location[skip:] if len(location) > 1 else location),
             "in": location[0] if location else "", "message": error.get("msg", "")}
 
 

@@ -248,7 +248,7 @@ class TestBadInput:
         response = put(client, "/api/v1/employees/E1", {"name": "x", "department_code":
                        department.code, "hire_date": "yesterday"}, key_with("admin"))
         assert response.status_code == 422
-        assert response.json()["error"]["details"]["errors"][0]["field"] == "payload.hire_date"
+        assert response.json()["error"]["details"]["errors"][0]["field"] == "hire_date"
 
     def test_unknown_status_is_422(self, client, department):
         response = put(client, "/api/v1/employees/E1", {"name": "x", "department_code":
