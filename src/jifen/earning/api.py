@@ -17,7 +17,7 @@ from jifen.core.idempotency import idempotent, remember, replayed
 from jifen.core.pagination import CursorPage, RowId, paginate
 from jifen.core.roles import Cap, user_can
 from jifen.earning import selectors, services
-from jifen.earning.models import Award, CompanyValue, Event, Rule, RuleVersion
+from jifen.earning.models import Award, CompanyValue, Event, EventType, Rule, RuleVersion
 from jifen.ledger.amounts import from_units, site_decimals
 from jifen.people.models import Employee
 
@@ -294,6 +294,16 @@ class EventTypeOut(Schema):
     payload_schema: dict = Field(alias="schema")
     builtin: bool
     active: bool
+
+    # A built-in type's name and description in the site's language, as the pages show
+    # them (they are stored as English message ids).
+    @staticmethod
+    def resolve_name(obj: EventType) -> str:
+        return obj.display_name
+
+    @staticmethod
+    def resolve_description(obj: EventType) -> str:
+        return obj.display_description
 
 
 @router.get("/event-types", response=list[EventTypeOut], by_alias=True)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from jifen.earning.builtins import BUILTIN_EVENT_TYPES, BuiltinEventType
 from jifen.ledger.models import Category
 
 
@@ -33,7 +35,26 @@ class EventType(models.Model):
         verbose_name_plural = _("event types")
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
+
+    @property
+    def seed(self) -> BuiltinEventType | None:
+        """What this built-in type was created from (None for an admin-created type)."""
+        return BUILTIN_EVENT_TYPES.get(self.code) if self.builtin else None
+
+    @property
+    def display_name(self) -> str:
+        """The name in the reader's language: a built-in type's name as shipped is an
+        English message id and is translated; a name an admin typed is shown as typed."""
+        seed = self.seed
+        return gettext(seed.name) if seed and self.name == seed.name else self.name
+
+    @property
+    def display_description(self) -> str:
+        seed = self.seed
+        if seed and self.description == seed.description:
+            return gettext(seed.description)
+        return self.description
 
 
 class ApproverRole(models.TextChoices):
@@ -169,6 +190,13 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}:{self.external_id}"
+
+    @property
+    def reason_label(self) -> str:
+        """Why it was rejected, in words (the stored reason is a code)."""
+        if self.reason in RejectReason.values:
+            return str(RejectReason(self.reason).label)
+        return self.reason
 
 
 class AwardStatus(models.TextChoices):

@@ -105,8 +105,9 @@ def ensure_builtin_event_types() -> int:
     existing = set(EventType.objects.filter(code__in=list(BUILTIN_EVENT_TYPES))
                    .values_list("code", flat=True))
     created = [
-        EventType(code=code, name=zh, description=en, schema=schema, builtin=True)
-        for code, (en, zh, schema) in BUILTIN_EVENT_TYPES.items() if code not in existing
+        EventType(code=code, name=seed.name, description=seed.description,
+                  schema=seed.schema, builtin=True)
+        for code, seed in BUILTIN_EVENT_TYPES.items() if code not in existing
     ]
     EventType.objects.bulk_create(created, ignore_conflicts=True)
     return len(created)

@@ -11,8 +11,9 @@ def forwards(apps, schema_editor):
     CompanyValue = apps.get_model("earning", "CompanyValue")
     existing = set(EventType.objects.values_list("code", flat=True))
     EventType.objects.bulk_create([
-        EventType(code=code, name=zh, description=en, schema=schema, builtin=True)
-        for code, (en, zh, schema) in BUILTIN_EVENT_TYPES.items() if code not in existing
+        EventType(code=code, name=seed.name, description=seed.description, schema=seed.schema,
+                  builtin=True)
+        for code, seed in BUILTIN_EVENT_TYPES.items() if code not in existing
     ])
     if not CompanyValue.objects.exists():
         CompanyValue.objects.bulk_create(
