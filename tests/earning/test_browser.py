@@ -51,7 +51,7 @@ def test_rule_edit_approval_and_points_arrive(open_page, verify_clean):
     history = page.get_by_test_id("rule-history")
     expect(history).to_contain_text("v2")
     expect(history).to_contain_text("上限提高到 100")
-    expect(history).to_contain_text('"max": 100')
+    expect(history).to_contain_text("30–100")
 
     services.ingest_events(events=[event(worker, "helped_colleague",
                                          {"other_department": True})])

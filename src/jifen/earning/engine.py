@@ -303,17 +303,34 @@ def period_end(period: str, moment: datetime) -> datetime:
 # --- plain words ----------------------------------------------------------------------------
 
 
-def describe_formula(formula: dict[str, Any], unit: str) -> str:
+class _RawLabels:
+    def field(self, name: str) -> str:
+        return name
+
+    def value(self, name: str, value: Any) -> str:
+        return str(value)
+
+    def order(self, name: str, keys: list[str]) -> list[str]:
+        return keys
+
+
+def describe_formula(formula: dict[str, Any], unit: str, labels: Any = None) -> str:
+    """The formula in words. ``labels`` (``display.PayloadLabels``) names the payload's
+    fields and values; without it they appear as they are written in the formula."""
+    labels = labels or _RawLabels()
     kind = formula["kind"]
     if kind == FormulaKind.FIXED:
         return f"{formula['points']:+d} {unit}"
     if kind == FormulaKind.PER_UNIT:
-        return _("%(points)+d %(unit)s per %(field)s") % {
-            "points": formula["points"], "unit": unit, "field": formula["field"]}
+        return _("%(points)+d %(unit)s × %(field)s") % {
+            "points": formula["points"], "unit": unit, "field": labels.field(formula["field"])}
     if kind == FormulaKind.TABLE:
-        parts = ", ".join(f"{k}: {v:+d}" for k, v in formula["points"].items())
+        field = formula["field"]
+        table = formula["points"]
+        parts = ", ".join(f"{labels.value(field, k)}: {table[k]:+d}"
+                          for k in labels.order(field, list(table)))
         return _("by %(field)s (%(parts)s) %(unit)s") % {
-            "field": formula["field"], "parts": parts, "unit": unit}
+            "field": labels.field(field), "parts": parts, "unit": unit}
     return _("%(min)d–%(max)d %(unit)s, decided by an approver") % {
         "min": formula["min"], "max": formula["max"], "unit": unit}
 

@@ -7,9 +7,11 @@ from typing import Any
 
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from jifen.core.roles import Cap, user_can
-from jifen.earning import engine
+from jifen.earning import display, engine
+from jifen.earning.builtins import BUILTIN_EVENT_TYPES
 from jifen.earning.models import (
     ApproverRole,
     Award,
@@ -31,13 +33,25 @@ def rules(*, active: bool | None = None, q: str = "") -> QuerySet[Rule]:
     if active is not None:
         found = found.filter(active=active)
     if q:
-        found = found.filter(Q(name__icontains=q) | Q(event_type__code__icontains=q)
-                             | Q(event_type__name__icontains=q))
+        # A built-in type's stored name is an English message id: match it as the reader
+        # sees it too.
+        matches = Q(name__icontains=q) | Q(event_type__code__icontains=q) | Q(
+            event_type__name__icontains=q)
+        for code, seed in BUILTIN_EVENT_TYPES.items():
+            if q.casefold() in gettext(seed.name).casefold():
+                matches |= Q(event_type__builtin=True, event_type__code=code,
+                             event_type__name=seed.name)
+        found = found.filter(matches)
     return found.order_by("event_type__code", "name", "pk")
 
 
 def event_types() -> QuerySet[EventType]:
     return EventType.objects.order_by("-builtin", "code")
+
+
+def unit() -> str:
+    """The point unit in the reader's language."""
+    return _unit()
 
 
 def _unit() -> str:
@@ -60,7 +74,8 @@ def published_rules(now: datetime | None = None) -> list[dict[str, Any]]:
     return [{
         "id": rule.pk, "name": rule.name, "description": rule.description,
         "category": rule.category, "category_label": str(rule.get_category_display()),
-        "event_type": rule.event_type.name, "points": engine.describe_formula(rule.formula, unit),
+        "event_type": rule.event_type.display_name,
+        "points": display.describe_formula(rule.formula, unit, rule.event_type),
         "caps": engine.describe_caps(rule.caps, unit),
         "requires_approval": rule.requires_approval,
         "penalty": rule.formula.get("kind") == "fixed" and rule.formula["points"] < 0,
@@ -75,7 +90,7 @@ def approval_queue(user: Any) -> QuerySet[Award]:
     from jifen.people.selectors import managed_department_paths
 
     pending = (Award.objects.filter(status=AwardStatus.PENDING)
-               .select_related("employee__department", "rule", "event")
+               .select_related("employee__department", "rule", "event__event_type")
                .order_by("occurred_at", "pk"))
     if not user_can(user, Cap.APPROVE_AWARDS):
         return pending.none()

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from jifen.core import errors
 from jifen.core.permissions import htmx_partial, require_capability
 from jifen.core.roles import Cap, user_can
-from jifen.earning import selectors, services
+from jifen.earning import display, selectors, services
 from jifen.earning.forms import (
     AnswerForm,
     BudgetForm,
@@ -179,8 +179,12 @@ def team_awards(request: HttpRequest) -> HttpResponse:
 def rule_list(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()
     active = {"active": True, "inactive": False}.get(request.GET.get("status", ""))
+    rules = list(selectors.rules(active=active, q=q))
+    unit = selectors.unit()
+    for rule in rules:
+        rule.formula_text = display.describe_formula(rule.formula, unit, rule.event_type)
     context = {
-        "rules": selectors.rules(active=active, q=q), "q": q,
+        "rules": rules, "q": q,
         "status": request.GET.get("status", ""),
         "pending": selectors.approval_queue(request.user).count(),
         "open_feedback": selectors.open_feedback_count(),
@@ -257,6 +261,7 @@ def rule_history(request: HttpRequest, pk: int) -> HttpResponse:
                   .annotate(n=Count("id")).values_list("rule_version__number", "n"))
     for version in versions:
         version.award_count = counts.get(version.number, 0)
+    display.version_changes(versions, unit=selectors.unit())
     return render(request, "earning/console/rule_history.html",
                   {"rule": rule, "versions": versions})
 

@@ -30,3 +30,13 @@ def as_json(value: Any) -> str:
     import json
 
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+@register.filter
+def payload_pairs(event: Any) -> list[tuple[str, str]]:
+    """An event's payload as (label, value) pairs named by its type's schema."""
+    from jifen.earning.display import payload_labels
+
+    if event is None:
+        return []
+    return payload_labels(event.event_type).pairs(event.payload)
