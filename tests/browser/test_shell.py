@@ -97,7 +97,8 @@ def test_an_admin_finds_and_edits_an_employee_then_sees_it_in_the_audit_log(
         page.locator(".navbar-toggler").click()
     page.locator('#console-menu a[href="/console/audit/"]').click()
     expect(page).to_have_url(re.compile(r"/console/audit/$"))
-    entry = page.get_by_test_id("audit-entry").filter(has_text="employee.update").first
+    entry = page.get_by_test_id("audit-entry").filter(
+        has=page.locator('[title="employee.update"]')).first
     expect(entry).to_contain_text("李小明")
     expect(entry.locator(".jf-diff-old")).to_contain_text("前端工程师")
     expect(entry.locator(".jf-diff-new")).to_contain_text("高级前端工程师")
