@@ -13,13 +13,12 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from jifen.core.roles import Role
 from jifen.demo.mall import PALETTES, _icon_glyphs, _picture
 from jifen.mall import services
 from jifen.mall.models import Fulfilment, Item, Order
 from tests.browser.conftest import DESKTOP, PHONE, horizontal_overflow, sign_in
-from tests.factories import PASSWORD, DepartmentFactory, EmployeeFactory
-from tests.mall.conftest import fund
+from tests.factories import PASSWORD
+from tests.mall.conftest import shop_people
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -46,13 +45,7 @@ CATALOGUE = [
 @pytest.fixture
 def shop(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    hq = DepartmentFactory(code="HQ", name="总部")
-    employee = EmployeeFactory(department=hq, employee_no="E001", name="李小明")
-    admin = EmployeeFactory(department=hq, employee_no="M001", name="周商城",
-                            roles=[Role.MALL_ADMIN])
-    fund(employee, 3000)
-    services.add_address(employee=employee, recipient="李小明", phone="13800138000",
-                         region="上海市浦东新区", address="张江路 88 号 5 楼")
+    employee, admin = shop_people(3000)
     home = None
     font, glyphs = _icon_glyphs()
     for n, (category_name, icon, items) in enumerate(CATALOGUE):

@@ -11,7 +11,7 @@ from jifen.ledger import services as ledger
 from jifen.mall import services
 from jifen.mall.models import Category, Fulfilment, ItemStatus
 from tests.conftest import assert_ledger_sound  # noqa: F401 - re-exported for mall tests
-from tests.factories import EmployeeFactory
+from tests.factories import DepartmentFactory, EmployeeFactory
 
 _keys = itertools.count(1)
 
@@ -20,6 +20,19 @@ def fund(employee: Any, amount: int) -> None:
     key = f"mall-test-credit-{next(_keys)}"
     ledger.credit(employee=employee, amount=amount, category="performance",
                   idempotency_key=key, cause=("test.event", key))
+
+
+def shop_people(points: int) -> tuple[Any, Any]:
+    """李小明 (E001, with ``points`` and a shipping address) and 周商城 (M001, mall admin),
+    both of 总部: who the browser tests sign in as."""
+    hq = DepartmentFactory(code="HQ", name="总部")
+    employee = EmployeeFactory(department=hq, employee_no="E001", name="李小明")
+    admin = EmployeeFactory(department=hq, employee_no="M001", name="周商城",
+                            roles=[Role.MALL_ADMIN])
+    fund(employee, points)
+    services.add_address(employee=employee, recipient="李小明", phone="13800138000",
+                         region="上海市浦东新区", address="张江路 88 号 5 楼")
+    return employee, admin
 
 
 def spendable(employee: Any) -> int:

@@ -6,12 +6,11 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from jifen.core.roles import Role
 from jifen.mall import services
 from jifen.mall.models import Fulfilment
 from tests.browser.conftest import PHONE, horizontal_overflow, sign_in
-from tests.factories import PASSWORD, DepartmentFactory, EmployeeFactory
-from tests.mall.conftest import fund
+from tests.factories import PASSWORD
+from tests.mall.conftest import shop_people
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -84,13 +83,7 @@ def phone_page(open_page, live_server, username: str, language: str):
 @pytest.fixture
 def shop(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    hq = DepartmentFactory(code="HQ", name="总部")
-    employee = EmployeeFactory(department=hq, employee_no="E001", name="李小明")
-    admin = EmployeeFactory(department=hq, employee_no="M001", name="周商城",
-                            roles=[Role.MALL_ADMIN])
-    fund(employee, 5000)
-    services.add_address(employee=employee, recipient="李小明", phone="13800138000",
-                         region="上海市浦东新区", address="张江路 88 号 5 楼")
+    employee, admin = shop_people(5000)
     category = services.save_category(actor=admin.user, name="数码电子", slug="digital")
     headphones = services.create_item(actor=admin.user, name="无线蓝牙耳机", category=category,
                                       points=300, fulfilment=Fulfilment.SHIPPED, stock=40,
