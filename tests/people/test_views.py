@@ -69,6 +69,14 @@ def test_signing_in_returns_to_a_local_next_page_only(client, employee):
     assert response.url == reverse("portal:home")
 
 
+@pytest.mark.parametrize("target", ["foo", "a:b", "javascript:alert(1)", "//evil.example/"])
+def test_a_next_that_is_no_local_path_goes_home_instead(client, employee, target):
+    """A bare word was taken for a view name and made a 500."""
+    client.force_login(employee.user)
+    response = client.get(reverse("login"), {"next": target})
+    assert response.status_code == 302 and response.url == reverse("portal:home")
+
+
 def test_a_wrong_password_says_so(client, employee):
     response = client.post(reverse("login"), {"username": employee.user.username,
                                               "password": "nope"})

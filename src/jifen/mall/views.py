@@ -10,17 +10,17 @@ from typing import Any, TypeVar
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from jifen.core import errors
 from jifen.core.exports import spreadsheet_response
 from jifen.core.permissions import htmx_partial, require_capability
+from jifen.core.redirects import next_path, redirect_to_next
 from jifen.core.roles import Cap
 from jifen.ledger import selectors as ledger_selectors
 from jifen.mall import selectors, services
@@ -64,7 +64,8 @@ def _id(value: Any) -> int | None:
     """An id sent in a form field or query string, or None when it is missing or is not a
     positive whole number written in ASCII digits ("abc", "1.5", "-1", "²", "١" are not)."""
     text = value.strip() if isinstance(value, str) else ""
-    if not (text.isascii() and text.isdigit()):
+    # Longer than any id (Python also refuses int() of over 4,300 digits).
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ID)):
         return None
     number = int(text)
     return number if 0 < number <= MAX_ID else None
@@ -77,22 +78,6 @@ def _get_by_id_or_404(model: type[M], value: Any, **filters: Any) -> M:
     if pk is None:
         raise Http404
     return get_object_or_404(model, pk=pk, **filters)
-
-
-def _next_url(request: HttpRequest, fallback: str = "") -> str:
-    """The posted (or queried) ``next`` when it is a path on this site, else ``fallback``: a
-    crafted link must not turn a mall page into a redirect to someone else's site."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target.startswith("/") and url_has_allowed_host_and_scheme(
-            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return fallback
-
-
-def _back_to_next(request: HttpRequest, fallback: str) -> HttpResponseRedirect:
-    """Redirect to the safe ``next`` or to ``fallback``. Never through ``redirect()``, which
-    would take a bare word such as "foo" or "a:b" for a view name and fail on it."""
-    return HttpResponseRedirect(_next_url(request, fallback))
 
 
 def _employee(request: HttpRequest) -> Any:
@@ -230,7 +215,7 @@ def favourite(request: HttpRequest, pk: int) -> HttpResponse:
     on = services.toggle_favourite(employee=employee, item=item)
     if htmx_partial(request):
         return render(request, "mall/_favourite_button.html", {"item": item, "is_favourite": on})
-    return _back_to_next(request, reverse("portal:mall_item", args=[pk]))
+    return redirect_to_next(request, reverse("portal:mall_item", args=[pk]))
 
 
 @login_required
@@ -266,10 +251,10 @@ def addresses(request: HttpRequest) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             messages.success(request, _("Address saved."))
-            return _back_to_next(request, reverse("portal:mall_addresses"))
+            return redirect_to_next(request, reverse("portal:mall_addresses"))
     return render(request, "mall/addresses.html", {
         "form": form, "addresses": ShippingAddress.objects.filter(employee=employee),
-        "next": _next_url(request),
+        "next": next_path(request),
     })
 
 
@@ -390,7 +375,7 @@ def order_bulk(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("%(n)s orders approved.") % {"n": done})
         for problem in problems[:10]:
             messages.error(request, problem)
-    return _back_to_next(request, reverse("console:mall"))
+    return redirect_to_next(request, reverse("console:mall"))
 
 
 @require_capability(Cap.MANAGE_MALL)
@@ -444,7 +429,7 @@ def desk_order(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.error(request, exc.message)
             else:
                 messages.success(request, _("Order %s updated.") % order.number)
-                return _back_to_next(request, reverse("console:mall_order", args=[pk]))
+                return redirect_to_next(request, reverse("console:mall_order", args=[pk]))
     order.refresh_from_db()
     return render(request, "mall/console/order.html", {
         "order": order, "events": list(order.events.all()),

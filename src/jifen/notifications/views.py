@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from jifen.core.redirects import safe_path
 from jifen.notifications import selectors, services
 
 PAGE_SIZE = 30
@@ -26,10 +27,8 @@ def open_notification(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark one of the user's notifications read and go where it points."""
     notification = get_object_or_404(selectors.notifications_for(request.user), pk=pk)
     services.mark_read(recipient=request.user, ids=[notification.pk])
-    target = notification.url
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect("portal:notifications")
+    return HttpResponseRedirect(
+        safe_path(request, notification.url, reverse("portal:notifications")))
 
 
 @login_required

@@ -13,11 +13,10 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -26,6 +25,7 @@ from jifen.core import errors
 from jifen.core.exports import spreadsheet_response
 from jifen.core.middleware import client_ip
 from jifen.core.permissions import forbidden, htmx_partial, require_capability
+from jifen.core.redirects import next_path
 from jifen.core.roles import Cap, Role, user_can, user_roles
 from jifen.core.selectors import search_audit_log
 from jifen.people import selectors, services
@@ -47,18 +47,13 @@ PAGE_SIZE = 20
 
 
 def _next_url(request: HttpRequest) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return resolve_url(settings.LOGIN_REDIRECT_URL)
+    return next_path(request, resolve_url(settings.LOGIN_REDIRECT_URL))
 
 
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        return redirect(_next_url(request))
+        return HttpResponseRedirect(_next_url(request))
     form = LoginForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -76,7 +71,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, exc.message)
             else:
                 auth_login(request, user)
-                return redirect(_next_url(request))
+                return HttpResponseRedirect(_next_url(request))
     return render(request, "auth/login.html",
                   {"form": form, "next": request.POST.get("next") or request.GET.get("next", "")},
                   status=status)
