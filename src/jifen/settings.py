@@ -163,7 +163,9 @@ else:
         # Counters every process must see (failed sign-ins): in the database when there
         # is no Redis. ``jifen migrate`` creates its table.
         "shared": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
-                   "LOCATION": "jifen_shared_cache"},
+                   "LOCATION": "jifen_shared_cache",
+                   # Django's 300 would cull live counts under a spray of failures.
+                   "OPTIONS": {"MAX_ENTRIES": 200_000}},
     }
 # Whether a cache entry deleted by one process is gone for all (jifen.core.caching).
 CACHE_IS_SHARED = bool(REDIS_URL)

@@ -456,6 +456,38 @@ def test_a_workbook_that_unpacks_to_too_much_is_refused_before_it_is_read(monkey
     assert refused.value.code == "file_too_large"
 
 
+def test_a_workbook_with_a_huge_table_of_texts_is_refused_before_it_is_read(monkeypatch):
+    """openpyxl keeps the whole shared-strings table in memory."""
+    import zipfile
+
+    monkeypatch.setattr(imports, "MAX_SHARED_STRINGS_BYTES", 200)
+    workbook = io.BytesIO(xlsx_file([["编码", "内容", "日期"]]).read())
+    with zipfile.ZipFile(workbook, "a") as parts:  # openpyxl itself writes inline strings
+        parts.writestr("xl/sharedStrings.xml", "<sst>" + "<si><t>text</t></si>" * 50 + "</sst>")
+    with pytest.raises(errors.ValidationError) as refused:
+        upload(SimpleUploadedFile("notes.xlsx", workbook.getvalue()))
+    assert refused.value.code == "file_too_large"
+
+
+def test_a_damaged_workbook_is_unreadable_not_a_crash():
+    import zipfile
+
+    good = io.BytesIO()
+    workbook = Workbook()
+    workbook.active.append(["编码", "内容", "日期"])
+    workbook.save(good)
+    damaged = io.BytesIO()
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(damaged, "w") as target:
+        for entry in source.infolist():
+            content = source.read(entry.filename)
+            if entry.filename.startswith("xl/worksheets/"):
+                content = content[: len(content) // 2]  # cut off mid-XML
+            target.writestr(entry, content)
+    with pytest.raises(errors.ValidationError) as refused:
+        upload(SimpleUploadedFile("notes.xlsx", damaged.getvalue()))
+    assert refused.value.code == "unreadable_file"
+
+
 def test_cells_far_to_the_right_are_not_read():
     """A row holding A1 and XFD1 made openpyxl build 16,384 cells; a file of such rows
     took minutes and gigabytes."""

@@ -371,6 +371,14 @@ def test_the_audit_log_names_actions_and_fields_in_the_readers_language(client, 
     assert ("settings.update", "站点设置已修改") in filter_options.field.choices
 
 
+def test_a_field_without_a_label_of_its_own_keeps_its_name():
+    from jifen.core.audit_labels import field_label
+
+    assert field_label("mall.item", "images") == "images"  # a reverse relation
+    assert field_label("mall.item", "nonsense") == "nonsense"
+    assert field_label("no.such_model", "status") == "status"
+
+
 def test_every_audited_action_has_a_label():
     """A new action without one shows its code ("mall.order.deliver") to HR."""
     import re

@@ -10,6 +10,7 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        from jifen.core import checks  # noqa: F401 - registers the system checks
         from jifen.core.roles import sync_role_groups
 
         post_migrate.connect(sync_role_groups, sender=self)

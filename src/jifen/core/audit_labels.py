@@ -57,7 +57,7 @@ def action_label(action: str) -> str:
 def field_label(object_type: str, field: str) -> str:
     """The field's name as its model's forms show it ("status" → "状态"), else as stored."""
     try:
-        model = apps.get_model(object_type)
-        return str(model._meta.get_field(field).verbose_name)
+        found = apps.get_model(object_type)._meta.get_field(field)
     except (LookupError, ValueError, FieldDoesNotExist):
         return field
+    return str(getattr(found, "verbose_name", field))  # a reverse relation has none

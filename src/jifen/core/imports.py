@@ -68,6 +68,7 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 # refused above this much unpacked, and any file beyond MAX_ROWS rows; columns past
 # MAX_COLUMNS are not read (no import has nearly that many).
 MAX_UNPACKED_BYTES = 256 * 1024 * 1024
+MAX_SHARED_STRINGS_BYTES = 32 * 1024 * 1024  # openpyxl holds the whole table in memory
 MAX_ROWS = 300_000
 MAX_COLUMNS = 100
 HEADER_SCAN_ROWS = 20  # the header row is looked for among the first rows that hold data
@@ -261,22 +262,25 @@ def read_rows(data: bytes, filename: str) -> list[Row]:
 def _read_xlsx(data: bytes) -> Iterator[Row]:
     from openpyxl import load_workbook
 
+    unreadable = errors.ValidationError(
+        _("This file could not be read as an Excel workbook."), code="unreadable_file")
     try:
-        unpacked = sum(entry.file_size for entry in zipfile.ZipFile(io.BytesIO(data)).infolist())
+        entries = zipfile.ZipFile(io.BytesIO(data)).infolist()
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise unreadable from exc
+    shared_strings = sum(e.file_size for e in entries if e.filename.endswith("sharedStrings.xml"))
+    if (sum(e.file_size for e in entries) > MAX_UNPACKED_BYTES
+            or shared_strings > MAX_SHARED_STRINGS_BYTES):
         raise errors.ValidationError(
-            _("This file could not be read as an Excel workbook."), code="unreadable_file"
-        ) from exc
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise errors.ValidationError(
-            _("This workbook unpacks to more than %(mb)d MB; split it into smaller files.")
-            % {"mb": MAX_UNPACKED_BYTES // (1024 * 1024)}, code="file_too_large")
+            _("This workbook is too large once unpacked; split it into smaller files."),
+            code="file_too_large")
+    # Whatever a damaged or foreign workbook makes openpyxl raise (bad zip members, XML
+    # parse errors, missing parts…) means the same to the uploader.
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise errors.ValidationError(
-            _("This file could not be read as an Excel workbook."), code="unreadable_file"
-        ) from exc
+    except Exception as exc:
+        logger.info("unreadable workbook: %r", exc)
+        raise unreadable from exc
     try:
         sheet = workbook.active if hasattr(workbook.active, "iter_rows") else None
         sheet = sheet or next((ws for ws in workbook.worksheets if hasattr(ws, "iter_rows")),
@@ -288,10 +292,9 @@ def _read_xlsx(data: bytes) -> Iterator[Row]:
         rows = sheet.iter_rows(min_row=1, max_col=MAX_COLUMNS, values_only=True)
         for number, values in enumerate(rows, start=1):
             yield number, _without_padding(values)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise errors.ValidationError(
-            _("This file could not be read as an Excel workbook."), code="unreadable_file"
-        ) from exc
+    except Exception as exc:
+        logger.info("unreadable workbook: %r", exc)
+        raise unreadable from exc
     finally:
         workbook.close()
 
