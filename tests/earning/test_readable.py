@@ -186,6 +186,17 @@ def test_the_migration_renames_untouched_builtin_rows_and_keeps_admin_edits():
     assert late.schema == untitled(seed.schema)
 
 
+def test_a_payload_field_called_title_is_a_field_not_a_label():
+    """idea_adopted has a field named "title": stripping labels must keep it."""
+    seed = BUILTIN_EVENT_TYPES["idea_adopted"].schema
+    assert "title" in seed["properties"]
+    stripped = untitled(seed)
+    assert "title" in stripped["properties"]
+    assert "title" not in stripped["properties"]["title"]  # its label is gone
+    edited = {**seed, "properties": {**seed["properties"], "title": {"type": "integer"}}}
+    assert untitled(edited) != stripped  # an admin's edit to it is seen as an edit
+
+
 # --- 3. rules list -----------------------------------------------------------------------
 
 

@@ -133,10 +133,12 @@ BUILTIN_EVENT_TYPES: dict[str, BuiltinEventType] = {
 
 def untitled(schema: Any) -> Any:
     """The schema without its titles and value labels (what it validates is unchanged by
-    them): how a data migration tells an untouched built-in schema from an edited one."""
-    if isinstance(schema, dict):
-        return {key: untitled(value) for key, value in schema.items()
-                if key not in ("title", "enumNames")}
+    them): how a data migration tells an untouched built-in schema from an edited one.
+    The keys of ``properties`` are field names — a field may be called "title"."""
     if isinstance(schema, list):
         return [untitled(value) for value in schema]
-    return schema
+    if not isinstance(schema, dict):
+        return schema
+    return {key: ({name: untitled(field) for name, field in value.items()}
+                  if key == "properties" and isinstance(value, dict) else untitled(value))
+            for key, value in schema.items() if key not in ("title", "enumNames")}
