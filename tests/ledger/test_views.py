@@ -396,7 +396,7 @@ def test_a_bad_amount_shows_an_error_and_changes_nothing(hr_admin, employee, amo
 
 
 @pytest.mark.parametrize("amount", ["99999999999999999999", "1000000000000001",
-                                    "0.0000001"])
+                                    "0.0000001", "1e-30", "1e999"])
 def test_an_amount_out_of_range_says_so_in_plain_words(hr_admin, employee, amount):
     """Django's own message spoke of digits before the decimal point, on a site of whole
     points."""
@@ -406,6 +406,7 @@ def test_an_amount_out_of_range_says_so_in_plain_words(hr_admin, employee, amoun
         "employee": employee.employee_no, "amount": amount, "reason": "更正", "key": "k"})
     errors = response.context["form"].errors["amount"]
     assert not any("digit" in e or "decimal point" in e for e in errors), errors
+    assert ("too large" in errors[0]) is (abs(float(amount)) > 1), errors
     assert spendable(employee) == 0
 
 

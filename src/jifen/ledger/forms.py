@@ -93,11 +93,8 @@ class AdjustForm(forms.Form):
 
     employee = forms.CharField(widget=forms.HiddenInput, max_length=40)
     amount = forms.DecimalField(
-        label=gettext_lazy("Amount"), max_digits=20,
+        label=gettext_lazy("Amount"),
         help_text=gettext_lazy("Positive adds points, negative takes them away."),
-        # Django's words speak of digits before the decimal point; the site's decimals
-        # are checked by to_units below.
-        error_messages={"max_digits": gettext_lazy("The amount is too large.")},
         widget=forms.NumberInput(attrs={**_INPUT, "step": "any", "inputmode": "decimal",
                                         "placeholder": "+100 / -50"}))
     reason = forms.CharField(label=gettext_lazy("Reason"), max_length=500,

@@ -189,7 +189,8 @@ def redeem(request: HttpRequest, pk: int) -> HttpResponse:
         address = ShippingAddress.objects.filter(pk=address_id, employee=employee).first() \
             if address_id else None
         if address is None:  # never ship to another address than the one chosen
-            messages.error(request, _("Unknown address."))
+            messages.error(request, _("That is not one of your saved addresses; choose one "
+                                      "of them or add it first."))
             return redirect("portal:mall_item", pk=pk)
     try:
         order = services.create_order(

@@ -207,11 +207,14 @@ def _refuse_offboarding_admins(employees: list[Employee], actor: Any) -> None:
 _ADMIN_ROLES = (Role.HR_ADMIN, Role.MALL_ADMIN, Role.AUDITOR, Role.SUPER_ADMIN)
 
 
+def _privileged() -> Q:
+    """Accounts with admin powers: never adopted by an employee upsert or import, and only
+    a super admin may rename their login."""
+    return Q(is_superuser=True) | Q(is_staff=True) | Q(groups__name__in=_ADMIN_ROLES)
+
+
 def _is_privileged(user: User) -> bool:
-    """An account with admin powers is never adopted by an employee upsert or import, and
-    only a super admin may rename its login."""
-    return (user.is_superuser or user.is_staff
-            or user.groups.filter(name__in=_ADMIN_ROLES).exists())
+    return User.objects.filter(_privileged(), pk=user.pk).exists()
 
 
 def renaming_refusals(changes: list[tuple[Employee, str]], actor: Any) -> dict[int, str]:
@@ -227,9 +230,8 @@ def renaming_refusals(changes: list[tuple[Employee, str]], actor: Any) -> dict[i
     user_ids = sorted({employee.user_id for employee, _username in renamed})
     admins: set[int] = set()
     for chunk in _chunked(user_ids):
-        admins.update(User.objects.filter(pk__in=chunk).filter(
-            Q(is_superuser=True) | Q(is_staff=True) | Q(groups__name__in=_ADMIN_ROLES)
-        ).values_list("pk", flat=True))
+        admins.update(User.objects.filter(_privileged(), pk__in=chunk)
+                      .values_list("pk", flat=True))
     return {
         employee.pk: _("%(name)s (%(no)s) has an admin account; only a super admin can "
                        "change its username.") % {"name": employee.name,
