@@ -126,6 +126,18 @@ def on_data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
                           _("A value is too long or out of range."))
 
 
+@api.exception_handler(OverflowError)
+def on_overflow(request: HttpRequest, exc: OverflowError) -> HttpResponse:
+    # A safety net behind the schemas' bounds: a number too big for SQLite's driver, or a
+    # time with no equivalent in UTC or the site's zone, that some schema let through. It
+    # is the caller's input, as with DataError; logged with its trace so the schema that
+    # let it through gets its bound.
+    logger.warning("Value out of range in %s %s: %s", request.method, request.path, exc,
+                   exc_info=exc)
+    return error_response(request, 422, "invalid_value",
+                          _("A value is too long or out of range."))
+
+
 @api.exception_handler(Exception)
 def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     if settings.DEBUG and getattr(settings, "JIFEN_RAISE_API_ERRORS", False):

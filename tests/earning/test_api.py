@@ -63,6 +63,42 @@ class TestRulesApi:
         assert "-5" in json.dumps(response.json())
         assert Rule.objects.count() == 0
 
+    @pytest.mark.parametrize("moment", [
+        "0001-01-01T00:00:00+08:00",  # no UTC equivalent
+        "9999-12-31T23:00:00-05:00",  # no UTC equivalent
+        "9999-12-31T23:59:59Z",  # 10000-01-01 in Shanghai: could not be shown
+        "0001-01-01T00:00:00Z",  # its year starts before UTC's year 1
+        "0001-06-01T00:00:00",  # no offset: read in the site's zone
+    ])
+    @pytest.mark.parametrize("field", ["valid_from", "valid_until"])
+    def test_a_time_out_of_range_is_a_422_on_its_field(self, client, field, moment):
+        key = key_with("admin")
+        response = post(client, "/api/v1/rules", rule_body(**{field: moment}), key)
+        assert response.status_code == 422, response.content
+        [problem] = response.json()["error"]["details"]["errors"]
+        assert problem["field"] == field and "9998" in problem["message"]
+        assert Rule.objects.count() == 0
+        rule_id = post(client, "/api/v1/rules", rule_body(), key).json()["id"]
+        response = client.patch(f"/api/v1/rules/{rule_id}", content_type="application/json",
+                                data=json.dumps({"reason": "r", field: moment}), **bearer(key))
+        assert response.status_code == 422, response.content
+        assert Rule.objects.get().versions.count() == 1
+
+    def test_the_widest_times_in_range_are_kept_and_shown(self, client):
+        response = post(client, "/api/v1/rules",
+                        rule_body(valid_from="0002-01-01T00:00:00+08:00",
+                                  valid_until="9998-12-31T23:59:59+08:00"),
+                        key_with("admin"))
+        assert response.status_code == 201, response.content
+        assert response.json()["valid_until"] == "9998-12-31T23:59:59+08:00"
+
+    def test_preview_refuses_a_time_out_of_range(self, client):
+        response = post(client, "/api/v1/rules/preview",
+                        {"rule": rule_body(), "occurred_at": "9999-12-31T23:59:59Z"},
+                        key_with("admin"))
+        assert response.status_code == 422, response.content
+        assert response.json()["error"]["details"]["errors"][0]["field"] == "occurred_at"
+
     def test_events_key_may_not_create_rules(self, client):
         response = post(client, "/api/v1/rules", rule_body(), key_with("events:write"))
         assert response.status_code == 403
@@ -103,6 +139,35 @@ class TestEventsApi:
         assert response.status_code == 200, response.content
         assert [r["status"] for r in response.json()["results"]] == [
             "rejected", "rejected", "credited"]
+
+    def test_a_time_out_of_range_is_rejected_on_its_own(self, client, employee,
+                                                         verify_clean):
+        key = self._setup(client)
+        post(client, "/api/v1/rules", {
+            "name": "Capped", "event_type": "attendance_full_month", "category": "attendance",
+            "formula": {"kind": "fixed", "points": 1},
+            "caps": {"day": 9, "week": 9, "month": 9, "year": 9}}, key_with("admin"))
+        times = ["0001-01-01T00:00:00+08:00",  # no UTC equivalent: once a 500 for all
+                 "2026-03-31T18:00:00+08:00",
+                 "9999-12-31T23:00:00-05:00",  # no UTC equivalent
+                 "9999-12-31T23:59:59Z",  # 10000-01-01 in Shanghai
+                 "0001-01-01T00:00:00Z",  # its day starts before UTC's year 1
+                 "0002-01-01T00:00:00+08:00",  # the widest in range
+                 "9998-12-31T23:59:59+08:00"]
+        events = [{"source": "att", "id": f"R{n}", "type": "attendance_full_month",
+                   "employee_no": employee.employee_no, "occurred_at": when,
+                   "payload": {"month": "2026-03"}} for n, when in enumerate(times)]
+        response = post(client, "/api/v1/events", {"events": events}, key)
+        assert response.status_code == 200, response.content
+        results = [(r["id"], r["status"], r["reason"]) for r in response.json()["results"]]
+        assert results == [("R0", "rejected", "invalid"), ("R1", "credited", ""),
+                           ("R2", "rejected", "invalid"), ("R3", "rejected", "invalid"),
+                           ("R4", "rejected", "invalid"), ("R5", "credited", ""),
+                           ("R6", "credited", "")]
+        assert "9998" in response.json()["results"][0]["detail"]
+        assert balance(employee=employee).spendable == 3 * 11
+        assert set(Event.objects.values_list("external_id", flat=True)) == {"R1", "R5", "R6"}
+        verify_clean()
 
     def test_each_event_gets_its_own_answer_and_bad_ones_do_not_block(self, client, employee,
                                                                       verify_clean):

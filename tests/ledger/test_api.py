@@ -144,6 +144,16 @@ class TestHistory:
         assert response.status_code == 422, response.content
         assert "error" in response.json()
 
+    @pytest.mark.parametrize(("field", "moment"), [("since", "0001-01-01T00:00:00+14:00"),
+                                                   ("until", "9999-12-31T23:00:00-05:00")])
+    def test_a_time_out_of_range_says_so_on_its_field(self, client, employee, field, moment):
+        response = client.get("/api/v1/me/transactions", {field: moment},
+                              **bearer(token_for(employee)))
+        assert response.status_code == 422, response.content
+        [problem] = response.json()["error"]["details"]["errors"]
+        assert problem["field"] == field
+        assert "9999" in problem["message"] and "UTC" in problem["message"]
+
     def test_the_widest_times_in_range_are_fine(self, client, employee):
         earn(employee, 5)
         response = client.get("/api/v1/me/transactions",

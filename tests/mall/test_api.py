@@ -69,6 +69,40 @@ class TestItems:
         assert "mall_item" not in response.content.decode()  # never a constraint's name
         assert not Item.objects.exists()
 
+    @pytest.mark.parametrize("field", ["stock", "per_employee_limit", "low_stock_threshold"])
+    @pytest.mark.parametrize("number", [2**31, 10**20])
+    def test_a_count_beyond_its_column_is_a_422_naming_the_field(self, client, category,
+                                                                  field, number):
+        # Once an OverflowError in SQLite's driver: a 500.
+        key = create_api_key(name="erp", scopes=["catalog:write"])[1]
+        response = post(client, "/api/v1/items", {"name": "x", "category": category.slug,
+                                                    "points": 5, field: number}, key)
+        assert response.status_code == 422, response.content
+        assert [e["field"] for e in response.json()["error"]["details"]["errors"]] == [field]
+        assert not Item.objects.exists()
+
+    def test_the_largest_counts_a_column_holds_are_fine(self, client, category):
+        key = create_api_key(name="erp", scopes=["catalog:write"])[1]
+        most = 2**31 - 1
+        response = post(client, "/api/v1/items", {
+            "name": "x", "category": category.slug, "points": 5, "stock": most,
+            "per_employee_limit": most, "low_stock_threshold": most}, key)
+        assert response.status_code == 201, response.content
+        item = Item.objects.get()
+        assert (item.stock, item.per_employee_limit, item.low_stock_threshold) == (most,) * 3
+
+    def test_an_overflow_a_schema_missed_is_a_422_not_a_500(self, client, category,
+                                                            monkeypatch):
+        def overflow(**kwargs):
+            raise OverflowError("Python int too large to convert to SQLite INTEGER")
+
+        monkeypatch.setattr(services, "create_item", overflow)
+        key = create_api_key(name="erp", scopes=["catalog:write"])[1]
+        response = post(client, "/api/v1/items", {"name": "x", "category": category.slug,
+                                                    "points": 5}, key)
+        assert response.status_code == 422, response.content
+        assert response.json()["error"]["code"] == "invalid_value"
+
     def test_list_filters_sorts_and_paginates(self, client, buyer, make_item):
         for points in (100, 300, 500, 2000):
             make_item(name=f"礼品{points}", points=points)

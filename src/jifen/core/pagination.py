@@ -11,27 +11,18 @@ import base64
 import binascii
 import json
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
-from ninja import Field, Schema
+from ninja import Schema
 
 from jifen.core import errors
+from jifen.core.schema_types import INT64_MAX, INT64_MIN, aware_in_range
 
 T = TypeVar("T")
-
-# The widest integer any supported database stores (a signed 64-bit BIGINT): beyond it
-# SQLite's driver raises OverflowError and the others refuse the statement.
-_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
-
-
-# The id of a row as the API takes it, in a path or a body: a positive integer a database
-# column can hold. Beyond that range an id would reach the database driver and fail there
-# (SQLite: "Python int too large to convert to SQLite INTEGER") instead of being a 422.
-RowId = Annotated[int, Field(ge=1, le=_INT_MAX)]
 
 
 class CursorPage(Schema, Generic[T]):
@@ -71,17 +62,18 @@ def cursor_value(field: models.Field, value: Any) -> Any:
     """``value``, decoded from a client's cursor, as a value of model ``field`` that is
     safe to compare with in a query; ValidationError (``invalid_cursor``) when it cannot be
     one. Integers must be JSON integers within the column's range, text must be text that
-    fits the column, a time must be ISO 8601 text with an offset."""
+    fits the column, a time must be ISO 8601 text with an offset and a UTC equivalent (a
+    cursor holding 0001-01-01T00:00+05:00 would otherwise overflow in the driver)."""
     if isinstance(field, models.IntegerField):
         # bool is an int to Python, never to us.
-        if type(value) is not int or not _INT_MIN <= value <= _INT_MAX:
+        if type(value) is not int or not INT64_MIN <= value <= INT64_MAX:
             raise _invalid()
     elif isinstance(field, models.DateTimeField):
         try:
             value = datetime.fromisoformat(_plain_text(value))
         except ValueError as exc:
             raise _invalid() from exc
-        if value.tzinfo is None:
+        if value.tzinfo is None or aware_in_range(value) is None:
             raise _invalid()
         return value
     elif isinstance(field, models.CharField | models.TextField):

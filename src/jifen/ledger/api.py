@@ -4,44 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
-from pydantic import field_validator
-from pydantic_core import PydanticCustomError
 
 from jifen.core import errors
 from jifen.core.apiauth import principal
 from jifen.core.idempotency import HEADER, idempotent
 from jifen.core.pagination import CursorPage, paginate
+from jifen.core.schema_types import ApiDateTime
 from jifen.ledger import selectors, services
 from jifen.ledger.amounts import PointsIn, PointsOut
 from jifen.ledger.models import Category, Entry, TransactionKind
 from jifen.people.models import Employee
 
 router = Router(tags=["ledger"])
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    """A time without an offset is read in the site's zone. A time that has no UTC
-    equivalent (0001-01-01 east of Greenwich, 9999-12-31 west of it) cannot be compared
-    with the database's: a validation error, not an OverflowError."""
-    if moment is None:
-        return None
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
-    try:
-        moment.astimezone(UTC)
-    except OverflowError as exc:
-        raise PydanticCustomError(
-            "datetime_out_of_range",
-            _("The time is out of range: give one between the years 1 and 9999 in UTC."),
-        ) from exc
-    return moment
 
 
 class ExpiringOut(Schema):
@@ -123,15 +103,10 @@ class HistoryLineOut(Schema):
 class HistoryFilters(Schema):
     kind: TransactionKind | None = None
     category: Category | None = None
-    since: datetime | None = Field(default=None, description="From this time (inclusive).")
-    until: datetime | None = Field(default=None, description="Before this time.")
+    since: ApiDateTime | None = Field(default=None, description="From this time (inclusive).")
+    until: ApiDateTime | None = Field(default=None, description="Before this time.")
     cursor: str | None = None
     limit: int = Field(default=50, ge=1, le=200)
-
-    @field_validator("since", "until")
-    @classmethod
-    def _in_range(cls, moment: datetime | None) -> datetime | None:
-        return _aware(moment)
 
 
 @router.get("/me/transactions", response=CursorPage[HistoryLineOut], tags=["me"])

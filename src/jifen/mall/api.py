@@ -18,7 +18,7 @@ from ninja import Field, Query, Router, Schema
 from jifen.core import errors
 from jifen.core.apiauth import Principal, principal
 from jifen.core.idempotency import HEADER, idempotent
-from jifen.core.pagination import RowId
+from jifen.core.schema_types import INT32_MAX, RowId
 from jifen.ledger import selectors as ledger_selectors
 from jifen.ledger.amounts import PointsIn, PointsOut, to_units
 from jifen.mall import selectors, services
@@ -41,13 +41,15 @@ class ItemIn(Schema):
     name: str = Field(min_length=1, max_length=120)
     category: str = Field(description="The category's slug, exact name or id.")
     points: PointsIn
-    stock: int | None = Field(None, ge=0, description="null means unlimited.")
+    # Bounded by their columns (32-bit integers): a bigger number is a 422 on its field,
+    # not an overflow in the database driver.
+    stock: int | None = Field(None, ge=0, le=INT32_MAX, description="null means unlimited.")
     description: str = ""
     fulfilment: Literal["shipped", "code", "service", "pickup"] = "shipped"
-    per_employee_limit: int | None = Field(None, ge=1)
+    per_employee_limit: int | None = Field(None, ge=1, le=INT32_MAX)
     limit_period: Literal["day", "week", "month", "year", "ever"] = "month"
     market_value: Decimal = Field(Decimal(0), ge=0, max_digits=10, decimal_places=2)
-    low_stock_threshold: int = Field(0, ge=0)
+    low_stock_threshold: int = Field(0, ge=0, le=INT32_MAX)
     status: Literal["draft", "listed", "delisted"] = "listed"
     supplier: str = Field("", max_length=100)
     tags: list[str] = []
