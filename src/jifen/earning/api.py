@@ -8,7 +8,6 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
@@ -17,18 +16,9 @@ from jifen.core.apiauth import principal
 from jifen.core.idempotency import idempotent, remember, replayed
 from jifen.core.pagination import CursorPage, paginate
 from jifen.core.roles import Cap, user_can
-from jifen.core.schema_types import RowId, SiteDateTime, aware_in_range, out_of_range_message
+from jifen.core.schema_types import RowId, SiteDateTime
 from jifen.earning import selectors, services
-from jifen.earning.models import (
-    Award,
-    CompanyValue,
-    Event,
-    EventStatus,
-    EventType,
-    RejectReason,
-    Rule,
-    RuleVersion,
-)
+from jifen.earning.models import Award, CompanyValue, Event, EventType, Rule, RuleVersion
 from jifen.ledger.amounts import from_units, site_decimals
 from jifen.people.models import Employee
 
@@ -71,20 +61,6 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _out_of_range(occurred_at: Any) -> bool:
-    """True when ``occurred_at`` is a well-formed time outside the years a kept time may
-    fall in (``SiteDateTime``; 0001-01-01T00:00+08:00, 9999-12-31T23:00Z): such an event is
-    rejected here on its own, before scoring counts its day, week, month and year and
-    overflows. Any other problem with the time is the service's to answer."""
-    if isinstance(occurred_at, str):
-        try:
-            occurred_at = parse_datetime(occurred_at)
-        except ValueError:
-            return False
-    return isinstance(occurred_at, datetime) and aware_in_range(occurred_at,
-                                                                site_zone=True) is None
-
-
 @router.post("/events", response={200: EventsOut})
 def post_events(request: HttpRequest, payload: EventsIn):
     """Score up to 1,000 events at once (scope ``events:write``). Each event is answered
@@ -100,15 +76,8 @@ def post_events(request: HttpRequest, payload: EventsIn):
     replay = replayed(request, caller.id)
     if replay is not None:
         return replay
-    refused = {n for n, e in enumerate(events) if _out_of_range(e.occurred_at)}
-    scored = iter(services.ingest_events(
-        events=[e for n, e in enumerate(events) if n not in refused], actor=caller.actor,
-        received_by=caller.audit_label))
-    results = [
-        services.EventResult(id=e.id.strip(), source=e.source.strip(),
-                             status=EventStatus.REJECTED, reason=RejectReason.INVALID,
-                             detail=out_of_range_message(site_zone=True))
-        if n in refused else next(scored) for n, e in enumerate(events)]
+    results = services.ingest_events(events=events, actor=caller.actor,
+                                     received_by=caller.audit_label)
     decimals = site_decimals()
     body = {"results": [
         {"id": r.id, "status": r.status, "points": from_units(r.points, decimals),

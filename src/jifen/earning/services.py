@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from jifen.core import errors
 from jifen.core.db import insert_objects, is_transient_db_error
 from jifen.core.roles import Cap, user_can
+from jifen.core.schema_types import aware_in_range, out_of_range_message
 from jifen.core.services import record_audit
 from jifen.earning import engine
 from jifen.earning.builtins import BUILTIN_EVENT_TYPES
@@ -582,6 +583,9 @@ def _parse_event(raw: EventIn) -> tuple[datetime | None, str]:
         return None, _("occurred_at must be an ISO 8601 date and time.")
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
+    # Scoring counts the event's day, week, month and year, which must exist too.
+    if aware_in_range(moment, site_zone=True) is None:
+        return None, out_of_range_message(site_zone=True)
     return moment, ""
 
 
