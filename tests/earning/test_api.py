@@ -56,6 +56,18 @@ class TestRulesApi:
         assert response.status_code == 422
         assert response.json()["error"]["code"] == "invalid_formula"
 
+    @pytest.mark.parametrize("change", [
+        {"formula": {"kind": "fixed", "points": 10**30}},
+        {"formula": {"kind": "table", "field": "level", "points": {"a": -(10**16)}}},
+        {"caps": {"month": 10**30}},
+    ])
+    def test_points_no_ledger_could_post_are_refused_with_the_rule(self, client, change):
+        """Such a rule was saved, then every event it scored failed in the ledger."""
+        response = post(client, "/api/v1/rules", rule_body(**change), key_with("admin"))
+        assert response.status_code == 422
+        assert response.json()["error"]["code"] == "invalid_formula"
+        assert Rule.objects.count() == 0
+
     def test_preview_over_http_scores_a_sample_and_saves_nothing(self, client):
         response = post(client, "/api/v1/rules/preview",
                         {"rule": rule_body(), "payload": {"minutes": 12}}, key_with("admin"))

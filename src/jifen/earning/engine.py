@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from jifen.core import errors
 from jifen.earning.models import FormulaKind
+from jifen.ledger.amounts import MAX_POINTS
 
 CAP_PERIODS = ("day", "week", "month", "year")
 _POSITION = re.compile(r"<input>:(\d+):(\d+)")
@@ -158,6 +159,11 @@ def _number(value: Any, name: str) -> int:
     if isinstance(value, float) and not value.is_integer():
         raise errors.ValidationError(_("%s must be a whole number of points.") % name,
                                      code="invalid_formula")
+    if abs(value) > MAX_POINTS:  # the ledger would refuse every event the rule scores
+        raise errors.ValidationError(
+            _("%(name)s may be at most %(max)s points.") % {"name": name,
+                                                            "max": f"{MAX_POINTS:,}"},
+            code="invalid_formula")
     return int(value)
 
 
