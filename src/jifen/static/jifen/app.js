@@ -13,4 +13,31 @@
     url.search = params.toString();
     link.setAttribute("href", url.pathname + "?" + url.search.replace(/^\?/, ""));
   });
+
+  // Rows of tabs or filters that scroll sideways on a phone: fade the right edge while more
+  // lies beyond it, and bring the current one into view.
+  function hintMore(row) {
+    row.classList.toggle("jf-more-right", row.scrollWidth - row.clientWidth - row.scrollLeft > 4);
+  }
+  function setUpRows(root) {
+    root.querySelectorAll(".jf-scroll-row").forEach(function (row) {
+      var current = row.querySelector(".active");
+      if (current) {
+        var rowBox = row.getBoundingClientRect(), box = current.getBoundingClientRect();
+        if (box.right > rowBox.right) row.scrollLeft += box.left - rowBox.left - rowBox.width / 3;
+      }
+      hintMore(row);
+      if (!row.dataset.hinted) {
+        row.dataset.hinted = "1";
+        row.addEventListener("scroll", function () { hintMore(row); }, { passive: true });
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { setUpRows(document); });
+  // Again once fonts and icons have their final widths.
+  window.addEventListener("load", function () { setUpRows(document); });
+  document.addEventListener("htmx:load", function (event) { setUpRows(event.target); });
+  window.addEventListener("resize", function () {
+    document.querySelectorAll(".jf-scroll-row").forEach(hintMore);
+  });
 })();
