@@ -379,6 +379,14 @@ def test_a_field_without_a_label_of_its_own_keeps_its_name():
     assert field_label("no.such_model", "status") == "status"
 
 
+def test_the_dashboard_names_recent_admin_actions_too(client, super_admin):
+    services.update_site_settings(actor=super_admin.user, platform_name="新平台")
+    signed_in(client, super_admin)
+    client.cookies["django_language"] = "en"
+    page = client.get(reverse("console:dashboard")).content.decode()
+    assert "Site settings changed" in page and ">settings.update<" not in page
+
+
 def test_every_audited_action_has_a_label():
     """A new action without one shows its code ("mall.order.deliver") to HR."""
     import re

@@ -50,3 +50,10 @@ def test_mark_all_read(employee):
     client = login_client(employee.user)
     assert client.post(reverse("portal:notifications_read")).status_code == 302
     assert not Notification.objects.filter(recipient=employee.user, read_at__isnull=True).exists()
+
+
+def test_more_than_99_unread_reads_99_plus_so_the_bell_stays_visible(employee):
+    for n in range(100):
+        notify(recipient=employee.user, kind="x", title=f"通知{n}")
+    home = login_client(employee.user).get(reverse("portal:home")).content.decode()
+    assert 'data-testid="unread-count">99+<' in home
