@@ -6,13 +6,12 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from jifen.core.roles import Role
 from jifen.earning import services
 from jifen.earning.models import Rule
 from jifen.ledger import services as ledger
 from tests.browser.conftest import DESKTOP, sign_in
-from tests.earning.conftest import event
-from tests.factories import PASSWORD, DepartmentFactory, EmployeeFactory
+from tests.earning.conftest import event, ops_team
+from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -20,14 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_rule_edit_approval_and_points_arrive(open_page, verify_clean):
     if hasattr(ledger, "ensure_company_accounts"):
         ledger.ensure_company_accounts()
-    services.ensure_builtin_event_types()
-    team = DepartmentFactory(code="OPS", name="运营部")
-    manager = EmployeeFactory(department=team, employee_no="M001", name="王经理",
-                              roles=[Role.MANAGER])
-    team.manager = manager
-    team.save()
-    worker = EmployeeFactory(department=team, employee_no="E001", name="李小明")
-    EmployeeFactory(department=team, employee_no="H001", name="赵人事", roles=[Role.HR_ADMIN])
+    _manager, worker, _hr = ops_team()
 
     page = open_page(DESKTOP)
     sign_in(page, "H001", PASSWORD)

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from jifen.core.roles import Role
 from jifen.earning import services
 from jifen.earning.models import Rule
 from tests.browser.conftest import DESKTOP, PHONE, horizontal_overflow, sign_in
-from tests.earning.conftest import event
-from tests.factories import PASSWORD, DepartmentFactory, EmployeeFactory
+from tests.earning.conftest import event, ops_team
+from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -21,15 +20,7 @@ DIFFICULTY = {"kind": "table", "field": "difficulty",
 
 @pytest.fixture
 def company():
-    services.ensure_builtin_event_types()
-    team = DepartmentFactory(code="OPS", name="运营部")
-    manager = EmployeeFactory(department=team, employee_no="M001", name="王经理",
-                              roles=[Role.MANAGER])
-    team.manager = manager
-    team.save()
-    worker = EmployeeFactory(department=team, employee_no="E001", name="李小明")
-    hr = EmployeeFactory(department=team, employee_no="H001", name="赵人事",
-                         roles=[Role.HR_ADMIN])
+    manager, worker, hr = ops_team()
     delivered = services.create_rule(
         actor=hr.user, reason="上线", name="模块按时交付", event_type="task_delivered",
         category="performance", description="按难度计分：低 50，中 100，高 150，关键 200",
