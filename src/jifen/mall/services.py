@@ -872,6 +872,11 @@ def _approve(order: Order, *, actor: Any, note: str = "", now: datetime | None =
 
 
 def _fulfil(order: Order, *, actor: Any, note: str, now: datetime | None = None) -> Order:
+    # The state moves first (a conditional update), then the code is handed out: an order
+    # that may not be fulfilled (already fulfilled, completed, cancelled …) is refused
+    # before it touches the pool. Run inside the caller's transaction, so an empty pool
+    # rolls the move back.
+    order = _move(order, "fulfil", actor=actor, note=note, now=now)
     if order.fulfilment == Fulfilment.CODE:
         code = None
         for _attempt in range(10):
@@ -886,7 +891,6 @@ def _fulfil(order: Order, *, actor: Any, note: str, now: datetime | None = None)
         if code is None:
             raise errors.Conflict(_("The code pool of this item is empty; import codes first."),
                                   code="code_pool_empty")
-    order = _move(order, "fulfil", actor=actor, note=note, now=now)
     notify(recipient=order.employee.user, kind="mall.order_fulfilled",
            title=_("Your order %(number)s is ready") % {"number": order.number},
            body=(_("Your code is waiting on the order page.")
