@@ -1,27 +1,58 @@
-"""Helpers for spreadsheets we hand out (xlsx and csv)."""
+"""Spreadsheets we hand out (xlsx and csv), and the ONE place where text that a
+spreadsheet program would run as a formula is neutralised (DESIGN.md §7).
+
+Every export, report, import template and import error report writes its cells through
+``xlsx_bytes`` / ``csv_bytes`` (or ``spreadsheet_response``, which wraps them), so a name,
+reason or uploaded cell such as ``=HYPERLINK(…)`` or ``=cmd|' /C calc'!A0`` reaches the
+reader as text. ``unquote_cell`` undoes our quoting when one of our own files comes back
+as an upload (the import error report is meant to be fixed and uploaded again).
+"""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import re
 from collections.abc import Iterable
 from typing import Any
 
 from django.http import Http404, HttpResponse
+from django.utils.functional import Promise
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# What makes Excel, LibreOffice or Google Sheets evaluate a cell (OWASP "CSV injection"):
+# = + - @ at the start, or a tab / CR / LF before them; the fullwidth and small forms
+# (＝ ＋ － ＠ ﹦ ﹢ ﹣ ﹫) are read as the ASCII ones by Chinese-locale spreadsheet programs.
+FORMULA_TRIGGERS = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20\ufe66\ufe62\ufe63\ufe6b")
+QUOTE = "'"
+# A plain decimal number ("-5", "+12.5", "1e3") is data, not a formula: it stays as it is.
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+# Control characters an xlsx file cannot hold (openpyxl refuses the whole file).
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def is_formula_like(text: str) -> bool:
+    """True when a spreadsheet program could take ``text`` for a formula: its first
+    character, or its first character after leading whitespace (spaces, the ideographic
+    space, tabs, line breaks), is one of ``FORMULA_TRIGGERS`` — unless it is a plain
+    number."""
+    if not text:
+        return False
+    stripped = text.lstrip()
+    if text[0] not in FORMULA_TRIGGERS and (not stripped or stripped[0] not in FORMULA_TRIGGERS):
+        return False
+    return not _NUMBER.fullmatch(stripped.rstrip())
 
 
 def safe_cell(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula (=, +, -, @ …) gets a leading
-    apostrophe, so an employee's message like ``=HYPERLINK(…)`` stays text when HR opens the
-    export. Numbers, and text that is just a number such as "-5", are left alone."""
-    if not isinstance(value, str) or not value.startswith(_FORMULA_STARTS):
-        return value
-    try:
-        float(value)
-    except ValueError:
-        return "'" + value
+    """The cell as we write it: text that a spreadsheet would run as a formula gets a
+    leading apostrophe, so an employee's message like ``=HYPERLINK(…)`` stays text when HR
+    opens the export. Numbers, dates, None, and text that is just a number such as "-5",
+    are left alone (a real number stays a number)."""
+    if isinstance(value, Promise):
+        value = str(value)
+    if isinstance(value, str) and is_formula_like(value):
+        return QUOTE + value
     return value
 
 
@@ -29,10 +60,77 @@ def safe_row(row: Iterable[Any]) -> list[Any]:
     return [safe_cell(value) for value in row]
 
 
+def unquote_cell(value: Any) -> Any:
+    """The inverse of ``safe_cell`` for a cell read from an upload: "'=x" (our quoting,
+    come back in a fixed error report or export) reads as "=x"; anything else unchanged."""
+    if (isinstance(value, str) and value.startswith(QUOTE)
+            and is_formula_like(value[len(QUOTE):])):
+        return value[len(QUOTE):]
+    return value
+
+
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+XLSX_CONTENT_TYPE = CONTENT_TYPES["xlsx"]
+CSV_CONTENT_TYPE = CONTENT_TYPES["csv"]
+
+
+def xlsx_bytes(header: list[Any], rows: Iterable[Iterable[Any]], *, sheet_title: str = "",
+               widths: list[int] | None = None, styled_header: bool = False) -> bytes:
+    """An xlsx workbook (written streaming, in openpyxl's write-only mode) of ``header``
+    and ``rows``, every cell through ``safe_cell``, and every text cell written as a string
+    cell, never a formula (openpyxl makes any text starting with "=" a formula)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title=str(sheet_title)[:31] or None)
+    for index, width in enumerate(widths or [], start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    if styled_header:
+        sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+
+    def text_cell(text: str) -> Any:
+        cell = WriteOnlyCell(sheet, value=_ILLEGAL_XML.sub("", text))
+        cell.data_type = "s"
+        return cell
+
+    def cells(values: Iterable[Any], header_row: bool = False) -> list[Any]:
+        out = []
+        for value in safe_row(values):
+            if isinstance(value, str):
+                cell = text_cell(value)
+            else:
+                try:  # numbers stay numbers, dates dates
+                    cell = WriteOnlyCell(sheet, value=value)
+                except (TypeError, ValueError):  # a type openpyxl cannot store: its text
+                    cell = text_cell(safe_cell(str(value)))
+            if header_row and styled_header:
+                cell.font = bold
+            out.append(cell)
+        return out
+
+    sheet.append(cells(header, header_row=True))
+    for row in rows:
+        sheet.append(cells(row))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def csv_bytes(header: list[Any], rows: Iterable[Iterable[Any]]) -> bytes:
+    """CSV in UTF-8 with a BOM (Excel then reads Chinese; every other program too), every
+    cell through ``safe_cell``."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(safe_row(header))
+    writer.writerows(safe_row(row) for row in rows)
+    return codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8")
 
 
 def spreadsheet_response(
@@ -50,30 +148,14 @@ def spreadsheet_response(
     if fmt not in CONTENT_TYPES:
         raise Http404
     if fmt == "xlsx":
-        from openpyxl import Workbook
-        from openpyxl.styles import Font
-        from openpyxl.utils import get_column_letter
-
-        book = Workbook()
-        sheet = book.active
-        sheet.title = str(sheet_title)[:31]
-        sheet.append([str(h) for h in header])
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        sheet.freeze_panes = "A2"
-        for index, width in enumerate(widths or [], start=1):
-            sheet.column_dimensions[get_column_letter(index)].width = width
-        for row in rows:
-            sheet.append(safe_row(row))
-        out = io.BytesIO()
-        book.save(out)
-        body = out.getvalue()
+        body = xlsx_bytes(header, rows, sheet_title=sheet_title, widths=widths,
+                          styled_header=True)
     else:
-        text = io.StringIO()
-        writer = csv.writer(text)
-        writer.writerow([str(h) for h in header])
-        writer.writerows(safe_row(row) for row in rows)
-        body = ("\ufeff" + text.getvalue()).encode("utf-8")
-    response = HttpResponse(body, content_type=CONTENT_TYPES[fmt])
-    response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
+        body = csv_bytes(header, rows)
+    return download(body, CONTENT_TYPES[fmt], f"{filename}.{fmt}")
+
+
+def download(content: bytes, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
