@@ -184,9 +184,28 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Failed logins allowed per account+address (and per address) in the window before a pause.
+# One sign-in policy for every password check (portal, API token, django-admin): the
+# backend reserves an attempt per account and per client address before it checks the
+# password (jifen.core.throttle). Failed sign-ins allowed per account, from anywhere, and per
+# client address, over all accounts, in the window before a pause.
+AUTHENTICATION_BACKENDS = ["jifen.people.backends.ThrottledModelBackend"]
 LOGIN_THROTTLE_LIMIT = int(os.environ.get("JIFEN_LOGIN_THROTTLE_LIMIT", "5"))
+LOGIN_THROTTLE_ADDRESS_LIMIT = int(os.environ.get("JIFEN_LOGIN_THROTTLE_ADDRESS_LIMIT", "20"))
 LOGIN_THROTTLE_WINDOW = int(os.environ.get("JIFEN_LOGIN_THROTTLE_WINDOW", "900"))
+# Where the attempts are counted without Redis: a table updated with conditional UPDATEs
+# (Django's database cache cannot increment atomically).
+THROTTLE_COUNTER_MODEL = "people.AttemptCounter"
+# How many reverse proxies of ours stand in front of `jifen serve`: the client's address is
+# read from X-Forwarded-For through that many hops, never further (jifen.core.client_address).
+# 0: the header is ignored. Behind one TLS proxy, as docs/deploy.md sets up: 1.
+TRUSTED_PROXIES = int(os.environ.get("JIFEN_TRUSTED_PROXIES", "0"))
+if TRUSTED_PROXIES < 0:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("JIFEN_TRUSTED_PROXIES must be 0 or more.")
+# Django's own admin at /django-admin/ (model-level editing for operators). The console
+# covers the daily work; set JIFEN_DJANGO_ADMIN=0 to take it off the site.
+DJANGO_ADMIN = _env_bool("JIFEN_DJANGO_ADMIN", True)
 API_TOKEN_LIFETIME_HOURS = int(os.environ.get("JIFEN_API_TOKEN_LIFETIME_HOURS", "720"))
 
 # --- i18n -----------------------------------------------------------------------------

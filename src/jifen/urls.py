@@ -11,9 +11,18 @@ from jifen.api import api
 urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("django-admin/", admin.site.urls),
     path("", include("jifen.web_urls")),
 ]
+
+if settings.DJANGO_ADMIN:
+    from jifen.people.admin_login import ThrottledAdminAuthenticationForm, admin_login
+
+    admin.site.login_form = ThrottledAdminAuthenticationForm
+    urlpatterns[2:2] = [
+        # Its sign-in passes the same policy as every other (jifen.people.backends).
+        path("django-admin/login/", admin_login),
+        path("django-admin/", admin.site.urls),
+    ]
 
 
 def media(request: HttpRequest, path: str) -> HttpResponse:

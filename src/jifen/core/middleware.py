@@ -6,6 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
+from jifen.core.client_address import client_address
 from jifen.core.selectors import settings_pinned
 from jifen.core.services import request_ip
 
@@ -13,7 +14,7 @@ _SUPPORTED = {code for code, _name in settings.LANGUAGES}
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    return client_address(request)
 
 
 class SiteLanguageMiddleware:

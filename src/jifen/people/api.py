@@ -44,6 +44,21 @@ def create_token(request: HttpRequest, payload: TokenIn) -> dict:
     return {"token": plain, "expires_at": token.expires_at}
 
 
+@router.delete("/auth/token", response={204: None}, tags=["auth"])
+def delete_token(request: HttpRequest):
+    """Revoke the employee token this request is made with (signing a client out); it is a
+    401 from then on. System API keys are revoked by an administrator instead (403)."""
+    caller = principal(request)
+    if caller.kind != "employee":
+        raise errors.PermissionDenied(
+            _("Only an employee token can revoke itself; API keys are revoked in the console."),
+            code="employee_token_only")
+    # The bearer scheme has already read and checked this header.
+    plain = request.headers.get("Authorization", "").partition(" ")[2].strip()
+    services.revoke_access_token(user=caller.user, plain=plain)
+    return 204, None
+
+
 class DepartmentIn(Schema):
     name: str = Field(min_length=1, max_length=100)
     parent_code: str | None = Field(default=None, max_length=40)

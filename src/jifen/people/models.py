@@ -12,6 +12,24 @@ class User(AbstractUser):
     """A login account. Employees have one; system operators may have one without an
     employee record."""
 
+    # Bumped whenever every existing sign-in must end (leaving): web sessions carry a hash
+    # that includes it and API tokens are bound to the value they were issued under, so
+    # neither comes back when the account is made active again.
+    credentials_epoch = models.PositiveIntegerField(default=0, editable=False)
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        """The hash a session keeps to prove it was opened with the current credentials:
+        Django's (of the password hash), over the epoch too once it has been bumped — so
+        sessions from before this field existed stay valid until then."""
+        from django.utils.crypto import salted_hmac
+
+        if not self.credentials_epoch:
+            return super()._get_session_auth_hash(secret=secret)
+        return salted_hmac(
+            "jifen.people.User.get_session_auth_hash",
+            f"{self.password}\x00{self.credentials_epoch}", secret=secret, algorithm="sha256",
+        ).hexdigest()
+
     @property
     def audit_label(self) -> str:
         employee = getattr(self, "employee", None)
@@ -112,9 +130,28 @@ class AccessToken(models.Model):
     expires_at = models.DateTimeField(db_index=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The user's credentials_epoch when issued: a token is live only while they are equal.
+    credentials_epoch = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name = _("access token")
 
     def __str__(self) -> str:
         return f"token #{self.pk} for {self.user_id}"
+
+
+class AttemptCounter(models.Model):
+    """A count of attempts under one throttle key for a fixed window (failed sign-ins per
+    account and per client address), where every server process sees it when there is no
+    Redis. Moved only by conditional UPDATEs (``jifen.core.throttle``) so that parallel
+    attempts cannot pass a limit; rows past ``expires_at`` are reused or culled."""
+
+    key = models.CharField(max_length=200, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("attempt counter")
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

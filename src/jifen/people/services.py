@@ -14,11 +14,11 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from jifen.core import errors, throttle
+from jifen.core import errors
 from jifen.core.db import instances_from_row, select_columns, statement
 from jifen.core.roles import Role, user_roles
 from jifen.core.services import record_audit, snapshot
@@ -338,6 +338,8 @@ def upsert_employee(*, data: EmployeeData, actor: Any = None) -> tuple[Employee,
     employee.status = data.status
     employee.user = _ensure_account(employee, data, actor)
     employee.save()
+    if just_left and employee.user_id:
+        end_sign_ins(user_ids=[employee.user_id])
     if just_left and not created:
         signals.employee_left.send(sender=Employee, employee=employee, actor=actor)
     after = _employee_audit_snapshot(employee)
@@ -382,14 +384,20 @@ def _ensure_account(employee: Employee, data: EmployeeData, actor: Any) -> User:
     user.email = data.email.strip()
     user.first_name = data.name.strip()[:150]
     user.is_active = data.status == EmployeeStatus.ACTIVE
-    user.save()
+    if user.pk is None:
+        user.save()
+    else:
+        # Only these: a full save would write back a credentials epoch read before a
+        # concurrent end_sign_ins bumped it.
+        user.save(update_fields=["username", "password", "email", "first_name", "is_active"])
     _grant_role(user, Role.EMPLOYEE)
     return user
 
 
 @transaction.atomic
 def mark_employee_left(*, employee: Employee, actor: Any, left_on: date | None = None) -> Employee:
-    """Off-board an employee: status left, login disabled, tokens revoked. Idempotent."""
+    """Off-board an employee: status left, login disabled, every web session and API token
+    ended (``end_sign_ins``). Idempotent."""
     employee = Employee.objects.select_for_update().get(pk=employee.pk)
     if employee.status == EmployeeStatus.LEFT:
         return employee
@@ -399,10 +407,7 @@ def mark_employee_left(*, employee: Employee, actor: Any, left_on: date | None =
     employee.left_on = left_on or timezone.localdate()
     employee.save(update_fields=["status", "left_on", "updated_at"])
     if employee.user_id:
-        User.objects.filter(pk=employee.user_id).update(is_active=False)
-        AccessToken.objects.filter(user_id=employee.user_id, revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
-        )
+        end_sign_ins(user_ids=[employee.user_id])
     record_audit(actor=actor, action="employee.left", obj=employee, before=before,
                  after=_employee_audit_snapshot(employee))
     signals.employee_left.send(sender=Employee, employee=employee, actor=actor)
@@ -412,15 +417,32 @@ def mark_employee_left(*, employee: Employee, actor: Any, left_on: date | None =
 # --- sign-in and tokens -----------------------------------------------------------------
 
 
+@transaction.atomic
+def end_sign_ins(*, user_ids: list[int]) -> None:
+    """End every way these accounts are signed in, at once and for good: the accounts are
+    disabled, their API tokens revoked, and their credentials epoch bumped — which ends
+    their web sessions (the session hash covers it) and keeps every token issued before
+    from working again even if one escaped revocation. Making an account active again
+    revives none of them: its owner signs in anew. Every off-boarding route calls this
+    (``mark_employee_left``, ``upsert_employee``, ``import_employees``, SCIM later)."""
+    now = timezone.now()
+    for chunk in _chunked(sorted(set(user_ids))):
+        User.objects.filter(pk__in=chunk).update(
+            is_active=False, credentials_epoch=F("credentials_epoch") + 1)
+        AccessToken.objects.filter(user_id__in=chunk, revoked_at__isnull=True).update(
+            revoked_at=now)
+
+
 def sign_in(*, username: str, password: str, address: str | None) -> User:
-    """Check credentials with throttling. Raises RateLimited after too many failures and
-    PermissionDenied (code ``invalid_credentials``) on a wrong username or password."""
-    throttle.check_login_allowed(username, address)
-    user = authenticate(username=username, password=password)
+    """Check credentials under the sign-in policy (``jifen.people.backends``: an attempt is
+    reserved per account and per address before the password is checked). Raises
+    RateLimited when the attempts are used up — whether or not the password is right —
+    and PermissionDenied (code ``invalid_credentials``) on a wrong username or password,
+    the same answer for both. Not in a transaction: the counted attempt must stay counted
+    when the sign-in fails."""
+    user = authenticate(None, username=username, password=password, address=address)
     if user is None:
-        throttle.record_login_failure(username, address)
         raise errors.PermissionDenied(_("Wrong username or password."), code="invalid_credentials")
-    throttle.clear_login_failures(username, address)
     return user
 
 
@@ -429,7 +451,7 @@ def issue_access_token(*, user: User) -> tuple[AccessToken, str]:
     """A new bearer token for ``user``; the plain token is returned once and not stored."""
     plain = f"{TOKEN_PREFIX}_{secrets.token_urlsafe(32)}"
     token = AccessToken.objects.create(
-        user=user, token_hash=hash_secret(plain),
+        user=user, token_hash=hash_secret(plain), credentials_epoch=user.credentials_epoch,
         expires_at=timezone.now() + timedelta(hours=settings.API_TOKEN_LIFETIME_HOURS),
     )
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
@@ -437,7 +459,8 @@ def issue_access_token(*, user: User) -> tuple[AccessToken, str]:
 
 
 def authenticate_access_token(plain: str) -> AccessToken | None:
-    """The live token for ``plain`` (not revoked, not expired, its account active), with
+    """The live token for ``plain`` (not revoked, not expired, its account active and not
+    signed out everywhere since it was issued: ``end_sign_ins``), with
     ``token.user`` and the user's employee record (``user.employee``; a user without one is
     known to have none) loaded by one hand-written statement built once per process —
     building the ORM's join cost more than running it, on every API call. Records
@@ -467,7 +490,8 @@ def _token_statement(db: Any) -> str:
             f"INNER JOIN {user_t} u ON u.{qn('id')} = t.{qn('user_id')} "
             f"LEFT OUTER JOIN {employee_t} e ON e.{qn('user_id')} = u.{qn('id')} "
             f"WHERE t.{qn('token_hash')} = %s AND t.{qn('revoked_at')} IS NULL "
-            f"AND t.{qn('expires_at')} > %s AND u.{qn('is_active')} = %s"
+            f"AND t.{qn('expires_at')} > %s AND u.{qn('is_active')} = %s "
+            f"AND t.{qn('credentials_epoch')} = u.{qn('credentials_epoch')}"
         )
 
     return statement(("access-token",), build)
@@ -490,9 +514,16 @@ def _live_token(token_hash: str, now: Any) -> AccessToken | None:
     return token
 
 
-@transaction.atomic
-def change_password(*, user: User, old_password: str, new_password: str) -> None:
-    if not user.check_password(old_password):
+def change_password(*, user: User, old_password: str, new_password: str,
+                    address: str | None = None) -> None:
+    """Replace ``user``'s password after checking the current one under the sign-in policy
+    (a stolen session cannot guess it any faster than the sign-in page). Raises RateLimited
+    when the attempts are used up, ValidationError on a wrong current password or a weak
+    new one. Other web sessions end with the old password (Django's session hash covers
+    it) and so do the API tokens."""
+    checked = authenticate(None, username=user.get_username(), password=old_password,
+                           address=address)
+    if checked is None or checked.pk != user.pk:
         raise errors.ValidationError(_("Your current password is not correct."),
                                      code="wrong_password", details={"field": "old_password"})
     try:
@@ -500,10 +531,22 @@ def change_password(*, user: User, old_password: str, new_password: str) -> None
     except DjangoValidationError as exc:
         raise errors.ValidationError(" ".join(exc.messages), code="weak_password",
                                      details={"field": "new_password"}) from exc
-    user.set_password(new_password)
-    user.save(update_fields=["password"])
-    # Other sessions' API tokens die with the old password.
-    AccessToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        AccessToken.objects.filter(user=user, revoked_at__isnull=True).update(
+            revoked_at=timezone.now())
+
+
+@transaction.atomic
+def revoke_access_token(*, user: User, plain: str) -> bool:
+    """Revoke the bearer token ``plain`` if it is ``user``'s own and still unrevoked (a
+    client signing out). Returns whether it revoked one."""
+    if not plain.startswith(f"{TOKEN_PREFIX}_"):
+        return False
+    return bool(AccessToken.objects.filter(
+        user=user, token_hash=hash_secret(plain), revoked_at__isnull=True,
+    ).update(revoked_at=timezone.now()))
 
 
 
@@ -806,10 +849,7 @@ def import_employees(*, rows: list[EmployeeData], actor: Any, reference: str = "
             unchanged += 1
     Employee.objects.bulk_create(to_create, batch_size=_BULK_CHUNK)
     _bulk_update_changed(Employee, to_update)
-    for chunk in _chunked(newly_left_user_ids):
-        AccessToken.objects.filter(user_id__in=chunk, revoked_at__isnull=True).update(
-            revoked_at=now
-        )
+    end_sign_ins(user_ids=newly_left_user_ids)
     if to_create:
         created_ids = [e.pk for e in to_create if e.pk is not None]
         if len(created_ids) < len(to_create):  # a backend that returns no ids from bulk inserts

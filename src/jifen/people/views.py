@@ -92,8 +92,10 @@ def password_change(request: HttpRequest) -> HttpResponse:
         try:
             services.change_password(
                 user=request.user, old_password=form.cleaned_data["old_password"],
-                new_password=form.cleaned_data["new_password"],
+                new_password=form.cleaned_data["new_password"], address=client_ip(request),
             )
+        except errors.RateLimited as exc:
+            form.add_service_errors({"__all__": exc.message})
         except errors.ValidationError as exc:
             form.add_service_errors({exc.details.get("field", "__all__"): exc.message})
         else:
