@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import DataError, connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -15,6 +16,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from jifen.core import errors
 from jifen.core.apiauth import BearerAuth
 from jifen.core.encoding import SiteTimeRenderer
+from jifen.core.middleware import payload_too_large
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +117,13 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 @api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return error_response(request, 404, "not_found", _("Not found."))
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_body_too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    # Normally answered by ApiErrorShapeMiddleware from the declared length; this covers a
+    # form body whose fields add up past the limit.
+    return payload_too_large()
 
 
 @api.exception_handler(DataError)

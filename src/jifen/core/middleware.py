@@ -3,8 +3,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from jifen.core.client_address import client_address
 from jifen.core.selectors import settings_pinned
@@ -44,7 +46,33 @@ class SiteLanguageMiddleware:
 
 _API_PREFIX = "/api/"
 _CODES_BY_STATUS = {400: "malformed_request", 404: "not_found", 405: "method_not_allowed",
-                    413: "request_too_large"}
+                    413: "payload_too_large"}
+
+
+def _error(status: int, code: str, message: str, details: dict | None = None) -> HttpResponse:
+    from django.http import JsonResponse
+
+    return JsonResponse({"error": {"code": code, "message": message, "details": details or {}}},
+                        status=status)
+
+
+def payload_too_large() -> HttpResponse:
+    """The API's answer to a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``: 413 in the error
+    shape, before the body is read (Django's own answer is an HTML 400)."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    response = _error(413, "payload_too_large",
+                      _("The request body is too large: the API takes at most %(mb)s MB.")
+                      % {"mb": f"{limit / (1024 * 1024):g}"}, {"max_bytes": limit})
+    # The body is never read: the connection cannot carry another request after it.
+    response["Connection"] = "close"
+    return response
+
+
+def _declared_length(request: HttpRequest) -> int:
+    try:
+        return max(0, int(request.META.get("CONTENT_LENGTH") or 0))
+    except ValueError:
+        return 0
 
 
 def _has_nul(request: HttpRequest) -> bool:
@@ -66,29 +94,28 @@ class ApiErrorShapeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith(_API_PREFIX) and _has_nul(request):
-            from django.http import JsonResponse
-
-            # No database stores text with NUL characters (PostgreSQL refuses it outright).
-            return JsonResponse({"error": {
-                "code": "malformed_request",
-                "message": "Text may not contain NUL (\\u0000) characters.",
-                "details": {},
-            }}, status=400)
+        if request.path.startswith(_API_PREFIX):
+            if (settings.DATA_UPLOAD_MAX_MEMORY_SIZE is not None
+                    and _declared_length(request) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE):
+                return payload_too_large()
+            try:
+                has_nul = _has_nul(request)
+            except RequestDataTooBig:
+                return payload_too_large()
+            if has_nul:
+                # No database stores text with NUL characters (PostgreSQL refuses it outright).
+                return _error(400, "malformed_request",
+                              _("Text may not contain NUL (\\u0000) characters."))
         response = self.get_response(request)
         if (
             request.path.startswith(_API_PREFIX)
             and response.status_code >= 400
             and not response.get("Content-Type", "").startswith("application/json")
         ):
-            from django.http import JsonResponse
-
             status = response.status_code
             code = _CODES_BY_STATUS.get(status, "error" if status < 500 else "internal_error")
             message = response.reason_phrase if status < 500 else "Internal error."
-            replacement = JsonResponse(
-                {"error": {"code": code, "message": message, "details": {}}}, status=status
-            )
+            replacement = _error(status, code, message)
             if response.has_header("Allow"):
                 replacement["Allow"] = response["Allow"]
             return replacement

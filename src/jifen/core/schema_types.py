@@ -1,17 +1,32 @@
 """Types for what API callers send, shared by every app's schemas: values a database
 column can hold and the rest of the code can work with, checked where they come in, so a
 value out of range is a 422 that names its field and never reaches the database driver or
-a time-zone conversion (where it would be an OverflowError: a 500)."""
+a time-zone conversion (where it would be an OverflowError: a 500).
+
+They are strict: what a caller means is what they wrote. In a JSON body a number is a
+JSON number — ``"1"`` is text, ``1.0`` is not a whole number and ``true`` is not 1 — and
+a boolean is ``true`` or ``false``. In a URL (a path or a query) everything is text, so
+whole numbers there are decimal digits only (no ``1.0``, ``1_000`` or `` 1``). Dates and
+times are ISO 8601 text (never a count of seconds) with the years 1900–9999: before 1901
+the zones' offsets are local mean times (Shanghai's was +08:05:43), which RFC 3339 cannot
+write, and no HR fact is that old.
+
+Body fields use ``RowId``, ``StrictInt`` (with ``Field(ge=…, le=…)``), ``StrictBool``,
+``ApiDecimal(…)``, ``ApiDate``, ``SiteDateTime``; path and query parameters use
+``UrlRowId``, ``UrlInt`` and ``ApiDateTime``."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated
+import re
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator, PlainValidator, Strict, WithJsonSchema
+from pydantic import StrictBool as StrictBool
 from pydantic_core import PydanticCustomError
 
 # The widest integers the columns hold on every supported database: IntegerField and
@@ -20,42 +35,147 @@ from pydantic_core import PydanticCustomError
 INT32_MAX = 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
-# The id of a row as the API takes it, in a path or a body: a positive integer a database
-# column can hold. Beyond that range an id would reach the database driver and fail there
-# (SQLite: "Python int too large to convert to SQLite INTEGER") instead of being a 422.
-RowId = Annotated[int, Field(ge=1, le=INT64_MAX)]
+# A whole number in a JSON body: a JSON integer, never text, a float or a boolean.
+StrictInt = Annotated[int, Strict()]
 
+_DIGITS = re.compile(r"-?[0-9]{1,19}")
+
+
+def _whole_text(value: Any) -> Any:
+    """A whole number in a URL: decimal digits (with an optional minus), nothing else."""
+    if isinstance(value, str):
+        if not _DIGITS.fullmatch(value):
+            raise PydanticCustomError("int_parsing",
+                                      "Input should be a whole number in decimal digits")
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PydanticCustomError("int_type", "Input should be a whole number")
+    return value
+
+
+# A whole number in a path or a query string.
+UrlInt = Annotated[int, BeforeValidator(_whole_text)]
+
+# The id of a row as the API takes it, in a body (``RowId``) or a URL (``UrlRowId``): a
+# positive integer a database column can hold. Beyond that range an id would reach the
+# database driver and fail there (SQLite: "Python int too large to convert to SQLite
+# INTEGER") instead of being a 422.
+RowId = Annotated[int, Strict(), Field(ge=1, le=INT64_MAX)]
+UrlRowId = Annotated[int, BeforeValidator(_whole_text), Field(ge=1, le=INT64_MAX)]
+
+
+def ApiDecimal(*, max_digits: int, decimal_places: int, ge: int | None = None) -> Any:
+    """A decimal amount in a JSON body: a JSON number (never text or a boolean) with at
+    most ``decimal_places`` decimals and ``max_digits`` digits."""
+
+    def parse(value: Any) -> Decimal:
+        if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+            raise PydanticCustomError("decimal_type", "Input should be a JSON number")
+        try:
+            # repr() of a float is the text the client wrote (0.1, not 0.1000000000000000055…).
+            number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        except InvalidOperation as exc:  # pragma: no cover - guarded by the type check
+            raise PydanticCustomError("decimal_parsing", "Input should be a number") from exc
+        if not number.is_finite():
+            raise PydanticCustomError("finite_number", "Input should be a finite number")
+        if ge is not None and number < ge:
+            raise PydanticCustomError("greater_than_equal",
+                                      "Input should be greater than or equal to {ge}", {"ge": ge})
+        exponent = number.normalize().as_tuple().exponent
+        places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+        whole_digits = len(number.quantize(Decimal(1)).copy_abs().as_tuple().digits)
+        if places > decimal_places:
+            raise PydanticCustomError("decimal_max_places",
+                                      "Decimal input should have no more than {n} decimal places",
+                                      {"n": decimal_places})
+        if whole_digits > max_digits - decimal_places:
+            raise PydanticCustomError("decimal_whole_digits",
+                                      "Decimal input should have no more than {n} digits before "
+                                      "the decimal point", {"n": max_digits - decimal_places})
+        return number
+
+    schema: dict[str, Any] = {"type": "number",
+                              "exclusiveMaximum": 10 ** (max_digits - decimal_places)}
+    if ge is not None:
+        schema["minimum"] = ge
+    return Annotated[Decimal, PlainValidator(parse), WithJsonSchema(schema)]
+
+
+# The years every date and time the API takes falls in (``SITE_YEARS`` for a kept time).
+API_YEARS = (1900, 9999)
 
 # The years a kept time may fall in, counted in the site's zone. Times are stored in UTC
 # and shown, and counted in days, weeks, months and years (caps, reports), in the site's
-# zone: each of those periods must exist in both, so the first and the last year, which
-# some zone pushes out of 1-9999, are left out.
-SITE_YEARS = (2, 9998)
+# zone: each of those periods must exist in both, so the last year, which a zone east of
+# UTC pushes past 9999, is left out.
+SITE_YEARS = (API_YEARS[0], 9998)
+
+# ISO 8601 text: a calendar date, and a date with a time of day (the offset, seconds and
+# fraction optional: what follows the minutes is left to the parser). Not a count of
+# seconds, which pydantic would take as a Unix time.
+_DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATETIME_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}.{0,40}")
+
+
+def _date_text(value: Any) -> Any:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value  # from Python code, not from a caller
+    if not isinstance(value, str) or not _DATE_TEXT.fullmatch(value):
+        raise PydanticCustomError("date_type", "Input should be a date written YYYY-MM-DD")
+    return value
+
+
+def _datetime_text(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value  # from Python code, not from a caller
+    if not isinstance(value, str) or not _DATETIME_TEXT.fullmatch(value):
+        raise PydanticCustomError(
+            "datetime_type", "Input should be an ISO 8601 date and time, "
+            "e.g. 2026-03-02T10:00:00+08:00")
+    return value
+
+
+def _date_in_range(value: date) -> date:
+    if not API_YEARS[0] <= value.year <= API_YEARS[1]:
+        raise PydanticCustomError("date_out_of_range", out_of_range_message(dates=True))
+    return value
+
+
+# A calendar date a caller sends (a hire date): YYYY-MM-DD within ``API_YEARS``.
+ApiDate = Annotated[date, BeforeValidator(_date_text), AfterValidator(_date_in_range),
+                    WithJsonSchema({"type": "string", "format": "date"})]
 
 
 def aware_in_range(moment: datetime, *, site_zone: bool = False) -> datetime | None:
     """``moment`` with an offset (a time without one is read in the current zone), or
-    None when it has no UTC equivalent — 0001-01-01 east of Greenwich, 9999-12-31 west of
-    it — so it cannot be stored or compared with a stored time. With ``site_zone``, also
-    None unless it falls in ``SITE_YEARS`` in the current (the site's) zone, so that it and
-    the periods holding it can be stored and shown: 9999-12-31T23:00Z is already 10000-01-01
-    in Shanghai, and the year holding 0001-01-01T00:00Z starts before UTC's year 1."""
+    None when it has no UTC equivalent — 9999-12-31 west of Greenwich — or falls outside
+    ``API_YEARS`` in UTC, so it cannot be stored, compared with a stored time or written
+    in RFC 3339. With ``site_zone``, None unless it falls in ``SITE_YEARS`` in the current
+    (the site's) zone instead, so that it and the periods holding it can be stored and
+    shown: 9999-12-31T23:00Z is already 10000-01-01 in Shanghai."""
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
     try:
-        moment.astimezone(UTC)
-        if site_zone and not SITE_YEARS[0] <= timezone.localtime(moment).year <= SITE_YEARS[1]:
+        in_utc = moment.astimezone(UTC)
+        if site_zone:
+            if not SITE_YEARS[0] <= timezone.localtime(moment).year <= SITE_YEARS[1]:
+                return None
+        elif not API_YEARS[0] <= in_utc.year <= API_YEARS[1]:
             return None
     except OverflowError:
         return None
     return moment
 
 
-def out_of_range_message(*, site_zone: bool = False) -> str:
+def out_of_range_message(*, site_zone: bool = False, dates: bool = False) -> str:
+    if dates:
+        return _("The date is out of range: give one between the years %(first)d and "
+                 "%(last)d.") % {"first": API_YEARS[0], "last": API_YEARS[1]}
     if site_zone:
         return _("The time is out of range: give one between the years %(first)d and "
                  "%(last)d.") % {"first": SITE_YEARS[0], "last": SITE_YEARS[1]}
-    return _("The time is out of range: give one between the years 1 and 9999 in UTC.")
+    return _("The time is out of range: give one between the years %(first)d and %(last)d "
+             "in UTC.") % {"first": API_YEARS[0], "last": API_YEARS[1]}
 
 
 def _checked(moment: datetime, *, site_zone: bool) -> datetime:
@@ -76,10 +196,12 @@ def _storable(moment: datetime) -> datetime:
 
 
 # A time a caller sends to compare with stored times (a filter's ``since``/``until``):
-# ISO 8601, read in the site's zone when it has no offset, with a UTC equivalent.
-ApiDateTime = Annotated[datetime, AfterValidator(_comparable)]
+# ISO 8601 text, read in the site's zone when it has no offset, within ``API_YEARS`` in UTC.
+ApiDateTime = Annotated[datetime, BeforeValidator(_datetime_text), AfterValidator(_comparable),
+                        WithJsonSchema({"type": "string", "format": "date-time"})]
 
-# A time a caller sends to be kept (a rule's validity, an event's occurred_at): as
+# A time a caller sends to be kept (a rule's validity, a sample event's time): as
 # ``ApiDateTime``, and within ``SITE_YEARS`` in the site's zone, where it is shown and
 # counted.
-SiteDateTime = Annotated[datetime, AfterValidator(_storable)]
+SiteDateTime = Annotated[datetime, BeforeValidator(_datetime_text), AfterValidator(_storable),
+                         WithJsonSchema({"type": "string", "format": "date-time"})]

@@ -16,7 +16,7 @@ from jifen.core.apiauth import principal
 from jifen.core.idempotency import idempotent, remember, replayed
 from jifen.core.pagination import CursorPage, paginate
 from jifen.core.roles import Cap, user_can
-from jifen.core.schema_types import RowId, SiteDateTime
+from jifen.core.schema_types import SiteDateTime, StrictBool, StrictInt, UrlInt, UrlRowId
 from jifen.earning import selectors, services
 from jifen.earning.models import Award, CompanyValue, Event, EventType, Rule, RuleVersion
 from jifen.ledger.amounts import from_units, site_decimals
@@ -124,7 +124,7 @@ class EventOut(Schema):
 @router.get("/events", response=CursorPage[EventOut])
 def list_events(request: HttpRequest, employee_no: str = "", type: str = "",
                 source: str = "", status: str = "", cursor: str | None = None,
-                limit: int = Query(50, ge=1, le=200)):
+                limit: UrlInt = Query(50, ge=1, le=200)):  # noqa: B008 - ninja's marker
     """The event log, newest first (scope ``events:write``): what became of each event.
     ``status`` takes an outcome (credited, pending_approval, rejected) or a reason
     (cap_reached, no_matching_rule, …)."""
@@ -145,7 +145,7 @@ class RuleIn(Schema):
     formula: dict
     condition: str | None = Field(default=None, max_length=4000,
                                   description="CEL over `payload` and `employee`.")
-    requires_approval: bool | None = None
+    requires_approval: StrictBool | None = None
     approver_role: str | None = None
     caps: dict | None = Field(default=None, description='e.g. {"day": 5, "month": 100}')
     description: str | None = None
@@ -153,7 +153,7 @@ class RuleIn(Schema):
     valid_until: SiteDateTime | None = None
     expiry: dict | None = Field(default=None,
                                 description='e.g. {"mode": "months", "months": 12}')
-    active: bool | None = None
+    active: StrictBool | None = None
 
 
 class RulePatch(Schema):
@@ -162,14 +162,14 @@ class RulePatch(Schema):
     category: str | None = None
     formula: dict | None = None
     condition: str | None = Field(default=None, max_length=4000)
-    requires_approval: bool | None = None
+    requires_approval: StrictBool | None = None
     approver_role: str | None = None
     caps: dict | None = None
     description: str | None = None
     valid_from: SiteDateTime | None = None
     valid_until: SiteDateTime | None = None
     expiry: dict | None = None
-    active: bool | None = None
+    active: StrictBool | None = None
 
 
 class RuleOut(Schema):
@@ -240,7 +240,7 @@ def published_rules(request: HttpRequest) -> list[dict]:
 
 
 @router.patch("/rules/{int:rule_id}", response=RuleOut)
-def update_rule(request: HttpRequest, rule_id: RowId, payload: RulePatch):
+def update_rule(request: HttpRequest, rule_id: UrlRowId, payload: RulePatch):
     """Change a rule (scope ``admin``): a new version with the reason and the diff."""
     caller = principal(request)
     caller.require("admin")
@@ -251,7 +251,7 @@ def update_rule(request: HttpRequest, rule_id: RowId, payload: RulePatch):
 
 
 @router.get("/rules/{int:rule_id}/versions", response=list[VersionOut])
-def rule_versions(request: HttpRequest, rule_id: RowId):
+def rule_versions(request: HttpRequest, rule_id: UrlRowId):
     caller = principal(request)
     if not caller.can("events:write"):
         caller.require("admin")
@@ -385,7 +385,7 @@ def pending_approvals(request: HttpRequest):
 
 
 class ApproveIn(Schema):
-    points: int
+    points: StrictInt
     reason: str = ""
 
 
@@ -394,7 +394,7 @@ class RejectIn(Schema):
 
 
 @router.post("/approvals/{award_id}/approve")
-def approve(request: HttpRequest, award_id: RowId, payload: ApproveIn) -> dict:
+def approve(request: HttpRequest, award_id: UrlRowId, payload: ApproveIn) -> dict:
     user = _approver(request)
     award = services.approve_award(award=get_object_or_404(Award, pk=award_id), actor=user,
                                    points=payload.points, reason=payload.reason)
@@ -402,7 +402,7 @@ def approve(request: HttpRequest, award_id: RowId, payload: ApproveIn) -> dict:
 
 
 @router.post("/approvals/{award_id}/reject")
-def reject(request: HttpRequest, award_id: RowId, payload: RejectIn) -> dict:
+def reject(request: HttpRequest, award_id: UrlRowId, payload: RejectIn) -> dict:
     user = _approver(request)
     award = services.reject_award(award=get_object_or_404(Award, pk=award_id), actor=user,
                                   reason=payload.reason)
@@ -414,7 +414,7 @@ def reject(request: HttpRequest, award_id: RowId, payload: RejectIn) -> dict:
 
 class RecognitionIn(Schema):
     recipient_employee_no: str
-    points: int
+    points: StrictInt
     message: str = Field(min_length=1, max_length=500)
     value: str | None = None
 

@@ -15,7 +15,7 @@ from jifen.core import errors
 from jifen.core.apiauth import principal
 from jifen.core.idempotency import HEADER, idempotent
 from jifen.core.pagination import CursorPage, paginate
-from jifen.core.schema_types import ApiDateTime
+from jifen.core.schema_types import ApiDateTime, UrlInt
 from jifen.ledger import selectors, services
 from jifen.ledger.amounts import PointsIn, PointsOut
 from jifen.ledger.models import Category, Entry, TransactionKind
@@ -106,7 +106,7 @@ class HistoryFilters(Schema):
     since: ApiDateTime | None = Field(default=None, description="From this time (inclusive).")
     until: ApiDateTime | None = Field(default=None, description="Before this time.")
     cursor: str | None = None
-    limit: int = Field(default=50, ge=1, le=200)
+    limit: UrlInt = Field(default=50, ge=1, le=200)
 
 
 @router.get("/me/transactions", response=CursorPage[HistoryLineOut], tags=["me"])

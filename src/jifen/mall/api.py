@@ -18,7 +18,15 @@ from ninja import Field, Query, Router, Schema
 from jifen.core import errors
 from jifen.core.apiauth import Principal, principal
 from jifen.core.idempotency import HEADER, idempotent
-from jifen.core.schema_types import INT32_MAX, RowId
+from jifen.core.schema_types import (
+    INT32_MAX,
+    ApiDecimal,
+    RowId,
+    StrictBool,
+    StrictInt,
+    UrlInt,
+    UrlRowId,
+)
 from jifen.ledger import selectors as ledger_selectors
 from jifen.ledger.amounts import PointsIn, PointsOut, to_units
 from jifen.mall import selectors, services
@@ -37,23 +45,28 @@ router = Router(tags=["mall"])
 # --- items -----------------------------------------------------------------------------
 
 
+# CNY with fen, as the column holds it.
+MarketValue = ApiDecimal(max_digits=10, decimal_places=2, ge=0)
+
+
 class ItemIn(Schema):
     name: str = Field(min_length=1, max_length=120)
     category: str = Field(description="The category's slug, exact name or id.")
     points: PointsIn
     # Bounded by their columns (32-bit integers): a bigger number is a 422 on its field,
     # not an overflow in the database driver.
-    stock: int | None = Field(None, ge=0, le=INT32_MAX, description="null means unlimited.")
+    stock: StrictInt | None = Field(None, ge=0, le=INT32_MAX,
+                                    description="null means unlimited.")
     description: str = ""
     fulfilment: Literal["shipped", "code", "service", "pickup"] = "shipped"
-    per_employee_limit: int | None = Field(None, ge=1, le=INT32_MAX)
+    per_employee_limit: StrictInt | None = Field(None, ge=1, le=INT32_MAX)
     limit_period: Literal["day", "week", "month", "year", "ever"] = "month"
-    market_value: Decimal = Field(Decimal(0), ge=0, max_digits=10, decimal_places=2)
-    low_stock_threshold: int = Field(0, ge=0, le=INT32_MAX)
+    market_value: MarketValue = 0
+    low_stock_threshold: StrictInt = Field(0, ge=0, le=INT32_MAX)
     status: Literal["draft", "listed", "delisted"] = "listed"
     supplier: str = Field("", max_length=100)
     tags: list[str] = []
-    auto_approve: bool = False
+    auto_approve: StrictBool = False
 
 
 class DiscountOut(Schema):
@@ -136,7 +149,7 @@ class ItemFilters(Schema):
     in_stock: bool = False
     sort: Literal["popular", "new", "points_asc", "points_desc"] = "popular"
     cursor: str | None = None
-    limit: int = Field(20, ge=1, le=100)
+    limit: UrlInt = Field(20, ge=1, le=100)
 
 
 class ItemPage(Schema):
@@ -176,7 +189,7 @@ def list_items(request: HttpRequest, filters: Query[ItemFilters]) -> dict:
 
 
 @router.get("/items/{item_id}", response=ItemOut)
-def get_item(request: HttpRequest, item_id: RowId) -> dict:
+def get_item(request: HttpRequest, item_id: UrlRowId) -> dict:
     """One item. Drafts and delisted items are visible only with ``catalog:write``."""
     caller = principal(request)
     item = (Item.objects.select_related("category").prefetch_related("images")
@@ -191,7 +204,7 @@ def get_item(request: HttpRequest, item_id: RowId) -> dict:
 
 class OrderIn(Schema):
     item_id: RowId
-    quantity: int = Field(1, ge=1, le=services.MAX_QUANTITY)
+    quantity: StrictInt = Field(1, ge=1, le=services.MAX_QUANTITY)
     address_id: RowId | None = None
 
 
@@ -305,7 +318,7 @@ def create_order(request: HttpRequest, payload: OrderIn):
 class OrderFilters(Schema):
     status: str | None = None
     cursor: str | None = None
-    limit: int = Field(20, ge=1, le=100)
+    limit: UrlInt = Field(20, ge=1, le=100)
 
 
 class OrderPage(Schema):
@@ -338,14 +351,14 @@ def _visible_order(caller: Principal, order_id: int) -> Order:
 
 
 @router.get("/orders/{order_id}", response=OrderOut)
-def get_order(request: HttpRequest, order_id: RowId) -> dict:
+def get_order(request: HttpRequest, order_id: UrlRowId) -> dict:
     """One order with its timeline: the caller's own, or any with ``orders:read``."""
     caller = principal(request)
     return _order_out(_visible_order(caller, order_id), viewer_employee_id=_viewer(caller))
 
 
 @router.post("/orders/{order_id}/cancel", response=OrderOut)
-def cancel_order(request: HttpRequest, order_id: RowId) -> dict:
+def cancel_order(request: HttpRequest, order_id: UrlRowId) -> dict:
     """Cancel one's own order while it is submitted (or approved, when its item was
     delisted); the points and the stock come back. Another's order is a 404."""
     caller = principal(request)
@@ -381,39 +394,39 @@ def _admin_step(request: HttpRequest, order_id: int, action: str, **data: Any) -
 
 
 @router.post("/orders/{order_id}/approve", response=OrderOut)
-def approve_order(request: HttpRequest, order_id: RowId) -> dict:
+def approve_order(request: HttpRequest, order_id: UrlRowId) -> dict:
     """Approve a submitted order (``orders:write``): its points are captured."""
     return _admin_step(request, order_id, "approve")
 
 
 @router.post("/orders/{order_id}/reject", response=OrderOut)
-def reject_order(request: HttpRequest, order_id: RowId, payload: RejectIn) -> dict:
+def reject_order(request: HttpRequest, order_id: UrlRowId, payload: RejectIn) -> dict:
     """Reject a submitted order with a reason; points and stock go back."""
     return _admin_step(request, order_id, "reject", reason=payload.reason)
 
 
 @router.post("/orders/{order_id}/ship", response=OrderOut)
-def ship_order(request: HttpRequest, order_id: RowId, payload: ShipIn) -> dict:
+def ship_order(request: HttpRequest, order_id: UrlRowId, payload: ShipIn) -> dict:
     """Mark an approved shipped-goods order as sent."""
     return _admin_step(request, order_id, "ship", carrier=payload.carrier,
                        tracking_no=payload.tracking_no)
 
 
 @router.post("/orders/{order_id}/deliver", response=OrderOut)
-def deliver_order(request: HttpRequest, order_id: RowId) -> dict:
+def deliver_order(request: HttpRequest, order_id: UrlRowId) -> dict:
     """Record that a shipped order arrived."""
     return _admin_step(request, order_id, "deliver")
 
 
 @router.post("/orders/{order_id}/fulfil", response=OrderOut)
-def fulfil_order(request: HttpRequest, order_id: RowId,
+def fulfil_order(request: HttpRequest, order_id: UrlRowId,
                  payload: FulfilIn | None = None) -> dict:
     """Fulfil an approved code, service or pick-up order (a code item gets its code)."""
     return _admin_step(request, order_id, "fulfil", note=payload.note if payload else "")
 
 
 @router.post("/orders/{order_id}/complete", response=OrderOut)
-def complete_order(request: HttpRequest, order_id: RowId) -> dict:
+def complete_order(request: HttpRequest, order_id: UrlRowId) -> dict:
     """Close a delivered or fulfilled order: its owner confirms receipt, or an admin."""
     caller = principal(request)
     order = Order.objects.filter(pk=order_id).first()

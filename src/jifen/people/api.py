@@ -12,6 +12,7 @@ from jifen.core.apiauth import principal
 from jifen.core.middleware import client_ip
 from jifen.core.pagination import CursorPage, paginate
 from jifen.core.roles import user_roles
+from jifen.core.schema_types import ApiDate, UrlInt
 from jifen.people import selectors, services
 from jifen.people.models import Department, Employee, EmployeeStatus
 
@@ -111,7 +112,7 @@ class EmployeeIn(Schema):
     phone: str | None = Field(default=None, max_length=30)
     position: str | None = Field(default=None, max_length=100)
     grade: str | None = Field(default=None, max_length=20)
-    hire_date: date | None = None
+    hire_date: ApiDate | None = None
     status: EmployeeStatus = EmployeeStatus.ACTIVE
     username: str | None = Field(default=None, max_length=150)
     initial_password: str | None = Field(default=None, max_length=128, description="write-only")
@@ -166,7 +167,7 @@ class EmployeeFilters(Schema):
     department_code: str | None = None
     status: EmployeeStatus | None = None
     cursor: str | None = None
-    limit: int = Field(default=50, ge=1, le=200)
+    limit: UrlInt = Field(default=50, ge=1, le=200)
 
 
 @router.get("/employees", response=CursorPage[EmployeeOut])
