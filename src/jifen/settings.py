@@ -60,6 +60,10 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
+    "csp",
+    # Only for its templates and static files: the API docs page then loads Swagger UI from
+    # here, without a CDN or an inline script (the CSP allows neither).
+    "ninja",
     "django_tasks",
     "django_tasks_db",
     "jifen.core",
@@ -74,6 +78,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    "jifen.core.security.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "jifen.core.middleware.ApiErrorShapeMiddleware",
     "jifen.core.middleware.SiteLanguageMiddleware",
@@ -262,11 +269,60 @@ JIFEN_BASE_URL = os.environ.get("JIFEN_BASE_URL", "").rstrip("/")
 JIFEN_IMPORT_RETENTION_DAYS = int(os.environ.get("JIFEN_IMPORT_RETENTION_DAYS", "30"))
 
 # --- security -------------------------------------------------------------------------
+# One switch for a site that people reach over HTTPS, through a TLS proxy in front of
+# `jifen serve` (docs/deploy.md): Django then believes the proxy's X-Forwarded-Proto (the
+# proxy must set it on every request, overwriting the client's), marks the session and CSRF
+# cookies Secure and sends HSTS. The proxy redirects plain HTTP itself, so Django does not.
+# JIFEN_SECURE_COOKIES, the older name for part of this, still turns it on.
+HTTPS = _env_bool("JIFEN_HTTPS", _env_bool("JIFEN_SECURE_COOKIES"))
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = _env_bool("JIFEN_SECURE_COOKIES")
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # A year, the host only (no subdomains, no preload list): 0 turns HSTS off.
+    SECURE_HSTS_SECONDS = int(os.environ.get("JIFEN_HSTS_SECONDS", "31536000"))
+SECURE_SSL_REDIRECT = False
+# The proxy's redirect to HTTPS is what Django's deploy check W008 asks for.
+SILENCED_SYSTEM_CHECKS = ["security.W008"]
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy on every answer (django-csp; decision 0014). Scripts only from
+# our own static files: no inline script or handler, no eval (Alpine's CSP build, htmx with
+# allowEval off). <style> elements only from our files or with the request's nonce (the
+# site colour in base.html); style="" attributes stay allowed, since Tabler, htmx and ECharts
+# set them. Images may be data: URIs (Tabler's form controls draw with them).
+from csp.constants import NONCE  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "style-src-elem": ["'self'", NONCE],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Powerful browser features no page of ours uses are off for every page, so that injected
+# markup cannot ask for them either (django-permissions-policy).
+PERMISSIONS_POLICY = {
+    feature: [] for feature in (
+        "accelerometer", "autoplay", "camera", "display-capture", "geolocation", "gyroscope",
+        "hid", "magnetometer", "microphone", "midi", "payment", "serial", "usb",
+    )
+}
+# The largest request body a page takes (bigger ones get a 413 page before anything reads
+# them): the form fields Django keeps in memory, plus room for an uploaded file of the
+# largest size the uploads accept (20 MB) and its envelope.
+REQUEST_BODY_MAX_SIZE = 21 * 1024 * 1024
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 

@@ -1,0 +1,963 @@
+"""Backups of a jifen installation as one file, and their restore (docs/backup.md).
+
+A backup is an uncompressed tar whose first member is ``manifest.json``: the format, the
+jifen version, the database vendor, the applied migrations, the time, and the size and
+SHA-256 of every other member, signed with an HMAC keyed by ``SECRET_KEY``. Then the
+database (``database.sqlite3.gz`` through SQLite's online backup API,
+``database.pgdump`` from ``pg_dump -Fc``, ``database.sql.gz`` from ``mariadb-dump
+--single-transaction``: each a consistent snapshot while the server keeps writing), then
+the uploaded files under ``media/`` (``MEDIA_ROOT``) and ``private/`` (``PRIVATE_ROOT``).
+
+On restore the archive is untrusted input. Every member is checked before anything is
+changed: a regular file (no links, devices or folders), a plain relative name inside its
+folder (no absolute path, no ``..``), listed once in the signed manifest with the size
+and checksum it has. Only then is the target database wiped (``--force``) and loaded. The
+dump tools get the connection through their environment or an option file of mode 0600,
+never a password on a command line, and the MariaDB client runs in sandbox mode.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import hmac
+import importlib.metadata
+import json
+import os
+import posixpath
+import re
+import shutil
+import sqlite3
+import stat
+import subprocess
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.db import connection
+from django.utils.crypto import salted_hmac
+
+FORMAT = "jifen-backup/1"
+MANIFEST = "manifest.json"
+MANIFEST_LIMIT = 64 * 1024 * 1024  # bytes; a manifest lists ~150 bytes per file
+SIGNATURE_SALT = "jifen.core.backup.manifest"
+CHUNK = 1024 * 1024
+VENDORS = ("sqlite", "postgresql", "mysql")
+DATABASE_MEMBER = {"sqlite": "database.sqlite3.gz", "postgresql": "database.pgdump",
+                   "mysql": "database.sql.gz"}
+FILE_ROOTS = ("media", "private")
+# Tables whose rows say nothing about whether a database is in use: migration bookkeeping,
+# what `jifen migrate` seeds (permissions, groups, company accounts, built-in event types,
+# company values) and what a server or worker writes on its own (queue, daily jobs,
+# counters, anonymous sessions).
+BOOKKEEPING_TABLES = frozenset({
+    "django_migrations", "django_content_type", "auth_permission", "auth_group",
+    "auth_group_permissions", "sqlite_sequence", "jifen_shared_cache", "django_session",
+    "django_tasks_database_dbtaskresult", "core_periodicrun", "ledger_account",
+    "earning_eventtype", "earning_companyvalue",
+})
+LIBPQ_ENV = {"sslmode": "PGSSLMODE", "sslrootcert": "PGSSLROOTCERT", "sslcert": "PGSSLCERT",
+             "sslkey": "PGSSLKEY", "sslcrl": "PGSSLCRL", "connect_timeout": "PGCONNECT_TIMEOUT",
+             "options": "PGOPTIONS", "target_session_attrs": "PGTARGETSESSIONATTRS",
+             "passfile": "PGPASSFILE", "service": "PGSERVICE", "application_name": "PGAPPNAME"}
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+Progress = Callable[[str], None]
+
+
+class BackupError(Exception):
+    """A backup or restore that cannot go on; ``exit_code`` is what the command exits with."""
+
+    exit_code = 1
+
+
+class TargetNotEmpty(BackupError):
+    """The target database or folders hold data and ``--force`` was not given."""
+
+    exit_code = 3
+
+
+class ArchiveRefused(BackupError):
+    """The file is not a backup this installation may restore: damaged, forged, unsafe,
+    of another database vendor or of a newer jifen."""
+
+    exit_code = 4
+
+
+@dataclass
+class RestoreResult:
+    manifest: dict[str, Any]
+    migrated: bool
+    breaches: list[str] = field(default_factory=list)
+
+
+# --- small helpers -------------------------------------------------------------------------
+
+
+def _quiet(_message: str) -> None:
+    pass
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"  # pragma: no cover
+
+
+def _vendor() -> str:
+    return connection.vendor
+
+
+def _db() -> dict[str, Any]:
+    return connection.settings_dict
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("jifen")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - run from a checkout
+        return "unknown"
+
+
+def _tool(name: str, *alternatives: str) -> str:
+    for candidate in (name, *alternatives):
+        if found := shutil.which(candidate):
+            return found
+    raise BackupError(f"{name} is not installed or not on PATH; install the database's "
+                      f"client tools (see docs/backup.md).")
+
+
+def _clean_env() -> dict[str, str]:
+    """The environment for a dump tool: ours, without connection settings inherited from
+    the shell that could send it to another database."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith(("PG", "MYSQL", "MARIADB"))}
+
+
+def _run(cmd: list[str], *, env: dict[str, str], what: str, **kwargs: Any) -> None:
+    result = subprocess.run(cmd, env=env, capture_output=True, check=False, **kwargs)
+    if result.returncode:
+        detail = result.stderr.decode(errors="replace").strip()[-2000:]
+        raise BackupError(f"{what} failed (exit {result.returncode}): {detail}")
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _canonical(manifest: dict[str, Any]) -> bytes:
+    body = {k: v for k, v in manifest.items() if k != "signature"}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def sign_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
+    """``manifest`` with its ``signature``: an HMAC-SHA256 under a key derived from
+    SECRET_KEY, so that only an installation holding that key can make a backup this one
+    restores without ``--trust-origin``."""
+    signed = dict(manifest)
+    signed["signature"] = salted_hmac(SIGNATURE_SALT, _canonical(manifest),
+                                      algorithm="sha256").hexdigest()
+    return signed
+
+
+def _signature_ok(manifest: dict[str, Any]) -> bool:
+    given = manifest.get("signature")
+    if not isinstance(given, str):
+        return False
+    for secret in (settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])):
+        expected = salted_hmac(SIGNATURE_SALT, _canonical(manifest), secret=secret,
+                               algorithm="sha256").hexdigest()
+        if hmac.compare_digest(expected, given):
+            return True
+    return False
+
+
+def _applied_migrations() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT app, name FROM django_migrations")
+        return sorted(f"{app}.{name}" for app, name in cursor.fetchall())
+
+
+# --- connection details for the dump tools -------------------------------------------------
+
+
+def _pg_env(db: dict[str, Any], *, dbname: str | None = None) -> dict[str, str]:
+    env = _clean_env()
+    for key, var in (("HOST", "PGHOST"), ("PORT", "PGPORT"), ("USER", "PGUSER"),
+                     ("PASSWORD", "PGPASSWORD"), ("NAME", "PGDATABASE")):
+        if db.get(key):
+            env[var] = str(db[key])
+    if dbname:
+        env["PGDATABASE"] = dbname
+    for key, var in LIBPQ_ENV.items():
+        if (db.get("OPTIONS") or {}).get(key) not in (None, ""):
+            env[var] = str(db["OPTIONS"][key])
+    return env
+
+
+def _pg_connect_kwargs(db: dict[str, Any], dbname: str) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"dbname": dbname}
+    for key, arg in (("HOST", "host"), ("PORT", "port"), ("USER", "user"),
+                     ("PASSWORD", "password")):
+        if db.get(key):
+            kwargs[arg] = str(db[key])
+    for key in LIBPQ_ENV:
+        if (db.get("OPTIONS") or {}).get(key) not in (None, ""):
+            kwargs[key] = db["OPTIONS"][key]
+    return kwargs
+
+
+def _option_value(value: Any) -> str:
+    text = str(value)
+    if any(c in text for c in "\n\r\0"):
+        raise BackupError("The database setting holds a line break; it cannot be passed to "
+                          "the MariaDB tools.")
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _mysql_option_file(db: dict[str, Any], folder: Path) -> Path:
+    """A [client] option file of mode 0600 in our private temporary folder: the password
+    never appears on a command line or in the environment of other users' ``ps``."""
+    lines = ["[client]"]
+    host = db.get("HOST") or ""
+    if host.startswith("/"):
+        lines.append(f"socket={_option_value(host)}")
+    elif host:
+        lines.append(f"host={_option_value(host)}")
+    if db.get("PORT"):
+        lines.append(f"port={int(db['PORT'])}")
+    if db.get("USER"):
+        lines.append(f"user={_option_value(db['USER'])}")
+    lines.append(f"password={_option_value(db.get('PASSWORD') or '')}")
+    ssl = (db.get("OPTIONS") or {}).get("ssl") or {}
+    for key in ("ca", "cert", "key"):
+        if ssl.get(key):
+            lines.append(f"ssl-{key}={_option_value(ssl[key])}")
+    lines.append("default-character-set=utf8mb4")
+    path = folder / "client.cnf"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+    return path
+
+
+def _mysql_name(db: dict[str, Any]) -> str:
+    name = str(db["NAME"])
+    if not name or name.startswith("-") or "`" in name:
+        raise BackupError(f"Unusable database name for the MariaDB tools: {name!r}.")
+    return name
+
+
+# --- backup ----------------------------------------------------------------------------------
+
+
+def _default_output(vendor: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return Path(settings.VAR_DIR) / "backups" / f"jifen-{vendor}-{stamp}.tar"
+
+
+def _dump_sqlite(target: Path, work: Path, progress: Progress) -> tuple[list[str], str]:
+    source = Path(_db()["NAME"])
+    if str(source) == ":memory:" or not source.exists():
+        raise BackupError(f"There is no SQLite database at {source}.")
+    snapshot = work / "snapshot.sqlite3"
+    started = time.monotonic()
+    progress(f"Copying the SQLite database {source} through its online backup API...")
+    src = sqlite3.connect(source, timeout=60)
+    dst = sqlite3.connect(snapshot)
+    try:
+        # One step (pages=-1): a single read transaction, so the copy is one consistent
+        # state however much the server writes meanwhile (WAL lets it go on writing).
+        src.backup(dst)
+        check = dst.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":
+            raise BackupError(f"The copy of the database fails SQLite's check: {check}")
+        dst.execute("PRAGMA journal_mode=DELETE")
+        migrations = sorted(f"{a}.{n}" for a, n in
+                            dst.execute("SELECT app, name FROM django_migrations"))
+        server = sqlite3.sqlite_version
+    finally:
+        dst.close()
+        src.close()
+    progress(f"  {_size(snapshot.stat().st_size)} in {time.monotonic() - started:.1f}s; "
+             f"compressing...")
+    with open(snapshot, "rb") as raw, gzip.open(target, "wb", compresslevel=6) as packed:
+        shutil.copyfileobj(raw, packed, CHUNK)
+    snapshot.unlink()
+    return migrations, server
+
+
+def _dump_postgresql(target: Path, work: Path, progress: Progress) -> tuple[list[str], str]:
+    db = _db()
+    before = _applied_migrations()
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        server = cursor.fetchone()[0]
+    progress(f"Dumping PostgreSQL database {db['NAME']} with pg_dump (custom format)...")
+    started = time.monotonic()
+    _run([_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
+          f"--file={target}"], env=_pg_env(db), what="pg_dump")
+    if _applied_migrations() != before:
+        raise BackupError("Migrations ran during the backup; run it again.")
+    progress(f"  {_size(target.stat().st_size)} in {time.monotonic() - started:.1f}s.")
+    return before, server
+
+
+def _dump_mysql(target: Path, work: Path, progress: Progress) -> tuple[list[str], str]:
+    db = _db()
+    name = _mysql_name(db)
+    before = _applied_migrations()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT VERSION()")
+        server = cursor.fetchone()[0]
+    options = _mysql_option_file(db, work)
+    cmd = [_tool("mariadb-dump", "mysqldump"), f"--defaults-extra-file={options}",
+           "--single-transaction", "--quick", "--skip-lock-tables", "--skip-add-locks",
+           "--triggers", "--hex-blob", "--no-tablespaces", "--default-character-set=utf8mb4",
+           name]
+    progress(f"Dumping MariaDB database {name} with mariadb-dump --single-transaction...")
+    started = time.monotonic()
+    errors_path = work / "dump.err"
+    with open(errors_path, "wb") as errors_out, gzip.open(target, "wb", compresslevel=6) as out:
+        proc = subprocess.Popen(cmd, env=_clean_env(), stdout=subprocess.PIPE,
+                                stderr=errors_out)
+        assert proc.stdout is not None
+        written, last = 0, time.monotonic()
+        while chunk := proc.stdout.read(CHUNK):
+            out.write(chunk)
+            written += len(chunk)
+            if time.monotonic() - last > 5:
+                progress(f"  {_size(written)} so far...")
+                last = time.monotonic()
+        code = proc.wait()
+    options.unlink()
+    if code:
+        detail = errors_path.read_text(errors="replace").strip()[-2000:]
+        raise BackupError(f"mariadb-dump failed (exit {code}): {detail}")
+    if _applied_migrations() != before:
+        raise BackupError("Migrations ran during the backup; run it again.")
+    progress(f"  {_size(written)} of SQL ({_size(target.stat().st_size)} compressed) in "
+             f"{time.monotonic() - started:.1f}s.")
+    return before, server
+
+
+def _walk(root: Path) -> Iterator[tuple[str, Path]]:
+    """(name inside the root, path) for every regular file under ``root``; links are not
+    followed and not stored, and their names are reported by the caller's progress."""
+    if not root.is_dir():
+        return
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            path = Path(folder) / name
+            yield path.relative_to(root).as_posix(), path
+
+
+class _Changed(Exception):
+    pass
+
+
+class _HashingReader:
+    """Reads exactly ``size`` bytes of a file for tarfile while hashing them."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self.digest = hashlib.sha256()
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.handle.read(n)
+        self.digest.update(data)
+        return data
+
+
+def _file_entries(progress: Progress) -> list[tuple[str, Path, int, str]]:
+    entries = []
+    for prefix, root in (("media", Path(settings.MEDIA_ROOT)),
+                         ("private", Path(settings.PRIVATE_ROOT))):
+        count, total, last = 0, 0, time.monotonic()
+        for relative, path in _walk(root):
+            info = path.lstat()
+            if not stat.S_ISREG(info.st_mode):
+                progress(f"  skipped {path}: not a regular file (links are not backed up)")
+                continue
+            entries.append((f"{prefix}/{relative}", path, info.st_size, _sha256_file(path)))
+            count += 1
+            total += info.st_size
+            if time.monotonic() - last > 5:
+                progress(f"  {prefix}: {count} files, {_size(total)} so far...")
+                last = time.monotonic()
+        progress(f"Files in {prefix} ({root}): {count}, {_size(total)}.")
+    return entries
+
+
+def _write_archive(path: Path, manifest: dict[str, Any], dump: Path,
+                   files: list[tuple[str, Path, int, str]], progress: Progress) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w",
+                                                  format=tarfile.PAX_FORMAT) as tar:
+        now = int(time.time())
+
+        def member(name: str, size: int) -> tarfile.TarInfo:
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = size, now, 0o600
+            return info
+
+        body = json.dumps(manifest, indent=1, sort_keys=True).encode()
+        tar.addfile(member(MANIFEST, len(body)), fileobj=_BytesReader(body))
+        with open(dump, "rb") as handle:
+            tar.addfile(member(dump.name, dump.stat().st_size), fileobj=handle)
+        last = time.monotonic()
+        for index, (name, source, size, sha) in enumerate(files, 1):
+            try:
+                handle = open(source, "rb")  # noqa: SIM115 - closed below
+            except OSError as exc:
+                raise _Changed(f"{source}: {exc}") from exc
+            with handle:
+                if os.fstat(handle.fileno()).st_size != size:
+                    raise _Changed(str(source))
+                reader = _HashingReader(handle)
+                try:
+                    tar.addfile(member(name, size), fileobj=reader)
+                except OSError as exc:  # tarfile: "unexpected end of data"
+                    raise _Changed(f"{source}: {exc}") from exc
+                if reader.digest.hexdigest() != sha:
+                    raise _Changed(str(source))
+            if time.monotonic() - last > 5:
+                progress(f"  archived {index}/{len(files)} files...")
+                last = time.monotonic()
+        raw.flush()
+        os.fsync(raw.fileno())
+
+
+class _BytesReader:
+    def __init__(self, data: bytes) -> None:
+        self.data, self.pos = data, 0
+
+    def read(self, n: int = -1) -> bytes:
+        end = len(self.data) if n < 0 else self.pos + n
+        chunk, self.pos = self.data[self.pos:end], min(end, len(self.data))
+        return chunk
+
+
+def create_backup(*, output: Path | None = None, progress: Progress = _quiet) -> Path:
+    """Write a backup of the database named by JIFEN_DATABASE_URL and of the uploaded
+    files to ``output`` (a file, or a folder to put it in; var/backups/ by default) and
+    return its path. The file appears under its name only when complete (mode 0600)."""
+    vendor = _vendor()
+    if vendor not in VENDORS:
+        raise BackupError(f"Backups of {vendor} databases are not supported.")
+    path = _default_output(vendor) if output is None else Path(output)
+    if path.is_dir():
+        path = path / _default_output(vendor).name
+    if path.exists():
+        raise BackupError(f"{path} exists already; name another file.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    # The dump is written beside the archive (not in a small /tmp) in a private folder.
+    work = Path(tempfile.mkdtemp(prefix=".jifen-backup-", dir=path.parent))
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        dump = work / DATABASE_MEMBER[vendor]
+        dumper = {"sqlite": _dump_sqlite, "postgresql": _dump_postgresql,
+                  "mysql": _dump_mysql}[vendor]
+        migrations, server = dumper(dump, work, progress)
+        database = {"member": dump.name, "size": dump.stat().st_size,
+                    "sha256": _sha256_file(dump), "server_version": server}
+        for attempt in range(3):
+            files = _file_entries(progress)
+            manifest = sign_manifest({
+                "format": FORMAT, "jifen_version": _version(), "vendor": vendor,
+                "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "migrations": migrations, "database": database,
+                "files": [{"path": n, "size": s, "sha256": h} for n, _, s, h in files],
+            })
+            progress(f"Writing {path}...")
+            try:
+                _write_archive(partial, manifest, dump, files, progress)
+                break
+            except _Changed as exc:
+                partial.unlink(missing_ok=True)
+                if attempt == 2:
+                    raise BackupError(f"Files keep changing during the backup ({exc}); "
+                                      f"run it again when uploads are quiet.") from exc
+                progress(f"  {exc} changed while it was archived; reading the files again.")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+        shutil.rmtree(work, ignore_errors=True)
+    progress(f"Backup complete: {_size(path.stat().st_size)} in "
+             f"{time.monotonic() - started:.1f}s.")
+    return path
+
+
+# --- reading an archive (untrusted) ----------------------------------------------------------
+
+
+def _refuse(message: str) -> ArchiveRefused:
+    return ArchiveRefused(message)
+
+
+def _safe_name(name: str) -> bool:
+    """A plain relative POSIX name: no absolute path, no ``..`` or ``.`` part, no empty
+    part, no backslash or control character (names that mean other paths elsewhere)."""
+    if not name or len(name) > 1024 or name.startswith("/") or "\\" in name:
+        return False
+    if any(ord(c) < 32 or c == "\x7f" for c in name):
+        return False
+    parts = name.split("/")
+    return all(p not in ("", ".", "..") for p in parts) and posixpath.normpath(name) == name
+
+
+def _check_manifest(manifest: Any) -> dict[str, Any]:
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise _refuse("This is not a jifen backup (no manifest of format "
+                      f"{FORMAT}).")
+    vendor = manifest.get("vendor")
+    database = manifest.get("database")
+    files = manifest.get("files")
+    migrations = manifest.get("migrations")
+    if (vendor not in VENDORS or not isinstance(database, dict)
+            or database.get("member") != DATABASE_MEMBER[vendor]
+            or not isinstance(files, list) or not isinstance(migrations, list)
+            or not all(isinstance(m, str) for m in migrations)):
+        raise _refuse("The backup's manifest is damaged.")
+    for entry in [database, *files]:
+        if (not isinstance(entry, dict) or not isinstance(entry.get("size"), int)
+                or isinstance(entry.get("size"), bool) or entry["size"] < 0
+                or not isinstance(entry.get("sha256"), str)
+                or not _SHA256.fullmatch(entry["sha256"])):
+            raise _refuse("The backup's manifest is damaged.")
+    for entry in files:
+        path = entry.get("path")
+        if (not isinstance(path, str) or not _safe_name(path)
+                or path.split("/")[0] not in FILE_ROOTS or path.count("/") < 1):
+            raise _refuse(f"The backup names a file outside its folders: {path!r}; refused.")
+    return manifest
+
+
+def _stage_member(tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path,
+                  expected: dict[str, Any]) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    source = tar.extractfile(member)
+    if source is None:  # pragma: no cover - only regular files reach here
+        raise _refuse(f"Unreadable member {member.name!r}.")
+    digest = hashlib.sha256()
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    written = 0
+    with os.fdopen(fd, "wb") as out:
+        while chunk := source.read(CHUNK):
+            written += len(chunk)
+            if written > expected["size"]:
+                break
+            digest.update(chunk)
+            out.write(chunk)
+    if written != expected["size"] or digest.hexdigest() != expected["sha256"]:
+        raise _refuse(f"{member.name} does not match its checksum: the backup is damaged "
+                      f"or was altered.")
+
+
+def read_archive(archive: Path, staging: Path, *, trust_origin: bool = False,
+                 progress: Progress = _quiet) -> dict[str, Any]:
+    """Check ``archive`` completely and unpack it into the empty folder ``staging``;
+    return its manifest. Raises ``ArchiveRefused`` for anything but a whole, untouched
+    backup (and, unless ``trust_origin``, one signed with this installation's key)."""
+    try:
+        tar = tarfile.open(archive, mode="r|*")  # noqa: SIM115 - closed below
+    except FileNotFoundError as exc:
+        raise BackupError(f"{archive}: no such file.") from exc
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise _refuse(f"{archive} is not a readable backup archive ({exc}).") from exc
+    try:
+        with tar:
+            return _read_members(tar, staging, trust_origin=trust_origin, progress=progress)
+    except (tarfile.TarError, EOFError, OSError, gzip.BadGzipFile) as exc:
+        raise _refuse(f"{archive} is damaged: {exc}") from exc
+
+
+def _read_members(tar: tarfile.TarFile, staging: Path, *, trust_origin: bool,
+                  progress: Progress) -> dict[str, Any]:
+    manifest: dict[str, Any] | None = None
+    expected: dict[str, dict[str, Any]] = {}
+    seen: set[str] = set()
+    count, last = 0, time.monotonic()
+    for member in tar:
+        name = member.name
+        if not _safe_name(name):
+            raise _refuse(f"The archive holds an unsafe name {name!r} (an absolute path, "
+                          f"'..' or the like); refused.")
+        if not member.isreg():
+            raise _refuse(f"The archive holds {name!r}, which is not a regular file (a link, "
+                          f"folder or device); refused.")
+        if manifest is None:
+            if name != MANIFEST or member.size > MANIFEST_LIMIT:
+                raise _refuse("This is not a jifen backup: it does not start with its "
+                              "manifest.")
+            handle = tar.extractfile(member)
+            assert handle is not None
+            try:
+                manifest = _check_manifest(json.loads(handle.read()))
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise _refuse("The backup's manifest is damaged.") from exc
+            if not _signature_ok(manifest):
+                if not trust_origin:
+                    raise _refuse("The backup's signature does not match this installation's "
+                                  "secret key: it was made by another installation (another "
+                                  "JIFEN_SECRET_KEY) or altered. If you know where it comes "
+                                  "from, run again with --trust-origin.")
+                progress("Warning: the signature does not match this installation's key; "
+                         "restoring anyway (--trust-origin).")
+            database = manifest["database"]
+            expected = {database["member"]: database}
+            for entry in manifest["files"]:
+                if entry["path"] in expected:
+                    raise _refuse(f"The manifest lists {entry['path']!r} twice.")
+                expected[entry["path"]] = entry
+            progress(f"Backup of {manifest['vendor']} from jifen {manifest.get('jifen_version')}"
+                     f", made {manifest.get('created_at')}: {len(manifest['files'])} files.")
+            continue
+        if name in seen or name == MANIFEST:
+            raise _refuse(f"The archive holds {name!r} twice; refused.")
+        if name not in expected:
+            raise _refuse(f"The archive holds {name!r}, which its manifest does not list; "
+                          f"refused.")
+        if member.size != expected[name]["size"]:
+            raise _refuse(f"{name} has another size than its manifest says: the backup is "
+                          f"damaged or was altered.")
+        seen.add(name)
+        _stage_member(tar, member, staging / name, expected[name])
+        count += 1
+        if time.monotonic() - last > 5:
+            progress(f"  checked {count}/{len(expected)} members...")
+            last = time.monotonic()
+    if manifest is None:
+        raise _refuse("The archive is empty.")
+    missing = sorted(set(expected) - seen)
+    if missing:
+        raise _refuse(f"The backup is incomplete: {len(missing)} member(s) missing, e.g. "
+                      f"{missing[0]}.")
+    return manifest
+
+
+# --- restore -------------------------------------------------------------------------------
+
+
+def _known_migrations() -> tuple[set[str], set[str]]:
+    """(every migration the code knows, the leaves it ends at)."""
+    from django.db.migrations.loader import MigrationLoader
+
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    known = {f"{app}.{name}" for app, name in loader.disk_migrations}
+    for migration in loader.disk_migrations.values():
+        known |= {f"{app}.{name}" for app, name in migration.replaces}
+    return known, {f"{app}.{name}" for app, name in loader.graph.leaf_nodes()}
+
+
+def _database_exists_or_create(progress: Progress) -> None:
+    vendor, db = _vendor(), _db()
+    if vendor == "sqlite":
+        Path(db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        return
+    from django.db.utils import OperationalError
+
+    try:
+        connection.ensure_connection()
+        return
+    except OperationalError:
+        connection.close()
+    if vendor == "postgresql":
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(**_pg_connect_kwargs(db, "postgres"), autocommit=True) as conn:
+            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                 [db["NAME"]]).fetchone()
+            if found:
+                raise BackupError(f"Cannot connect to database {db['NAME']}.")
+            progress(f"Creating PostgreSQL database {db['NAME']}...")
+            conn.execute(sql.SQL("CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE template0")
+                         .format(sql.Identifier(db["NAME"])))
+    else:
+        import MySQLdb
+
+        kwargs: dict[str, Any] = {"user": db.get("USER") or "", "passwd": db.get("PASSWORD") or ""}
+        host = db.get("HOST") or ""
+        if host.startswith("/"):
+            kwargs["unix_socket"] = host
+        elif host:
+            kwargs["host"] = host
+        if db.get("PORT"):
+            kwargs["port"] = int(db["PORT"])
+        name = _mysql_name(db)
+        progress(f"Creating MariaDB database {name}...")
+        conn = MySQLdb.connect(**kwargs)
+        try:
+            conn.cursor().execute(f"CREATE DATABASE IF NOT EXISTS `{name}` "
+                                  f"CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        finally:
+            conn.close()
+    connection.ensure_connection()
+
+
+def _tables_with_rows() -> list[str]:
+    if _vendor() == "sqlite" and not Path(_db()["NAME"]).exists():
+        return []
+    found = []
+    with connection.cursor() as cursor:
+        for table in sorted(connection.introspection.table_names(cursor)):
+            if table in BOOKKEEPING_TABLES:
+                continue
+            cursor.execute(f"SELECT 1 FROM {connection.ops.quote_name(table)} LIMIT 1")
+            if cursor.fetchone():
+                found.append(table)
+    return found
+
+
+def _folder_has_files(root: Path) -> bool:
+    return root.is_dir() and any(files for _, _, files in os.walk(root))
+
+
+def _wipe_database(progress: Progress) -> None:
+    """Drop every table (and view, sequence) of the target, which --force allowed."""
+    vendor = _vendor()
+    if vendor == "sqlite":
+        return  # the online backup API replaces the whole file's content
+    progress("Dropping the target's tables (--force)...")
+    with connection.cursor() as cursor:
+        if vendor == "postgresql":
+            cursor.execute("""
+                SELECT c.relkind, c.relname FROM pg_class c
+                  JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = current_schema() AND c.relkind IN ('r','p','v','m','S')""")
+            rows = cursor.fetchall()
+            kinds = {"r": "TABLE", "p": "TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW",
+                     "S": "SEQUENCE"}
+            for kind in ("VIEW", "MATERIALIZED VIEW", "TABLE", "SEQUENCE"):
+                names = [connection.ops.quote_name(n) for k, n in rows if kinds[k] == kind]
+                if names:
+                    cursor.execute(f"DROP {kind} IF EXISTS {', '.join(names)} CASCADE")
+        else:
+            cursor.execute("SELECT table_name, table_type FROM information_schema.tables "
+                           "WHERE table_schema = DATABASE()")
+            rows = cursor.fetchall()
+            cursor.execute("SET FOREIGN_KEY_CHECKS = 0")
+            try:
+                for name, kind in rows:
+                    word = "VIEW" if kind == "VIEW" else "TABLE"
+                    cursor.execute(f"DROP {word} IF EXISTS {connection.ops.quote_name(name)}")
+            finally:
+                cursor.execute("SET FOREIGN_KEY_CHECKS = 1")
+    connection.close()
+
+
+def _check_dump(vendor: str, dump: Path, work: Path) -> Path:
+    """The database member is what its vendor's tool reads (before the target changes);
+    returns the file to load."""
+    if vendor == "postgresql":
+        with open(dump, "rb") as raw:
+            if raw.read(5) != b"PGDMP":
+                raise _refuse("The backup's database is not a pg_dump custom-format file.")
+        return dump
+    if vendor == "mysql":
+        with open(dump, "rb") as raw:
+            if raw.read(2) != b"\x1f\x8b":
+                raise _refuse("The backup's database is not a compressed SQL dump.")
+        return dump
+    snapshot = work / "restore.sqlite3"
+    with gzip.open(dump, "rb") as packed, open(snapshot, "wb") as raw:
+        shutil.copyfileobj(packed, raw, CHUNK)
+    with open(snapshot, "rb") as raw:
+        if raw.read(16) != b"SQLite format 3\x00":
+            raise _refuse("The backup's database is not an SQLite database.")
+    src = sqlite3.connect(f"file:{snapshot}?mode=ro", uri=True)
+    try:
+        src.execute("PRAGMA trusted_schema = OFF")
+        check = src.execute("PRAGMA integrity_check").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise _refuse(f"The backup's database is not a sound SQLite database: {exc}") from exc
+    finally:
+        src.close()
+    if check != "ok":
+        raise _refuse(f"The backup's database fails SQLite's integrity check: {check}")
+    return snapshot
+
+
+def _load_sqlite(snapshot: Path, work: Path, progress: Progress) -> None:
+    connection.close()
+    src = sqlite3.connect(f"file:{snapshot}?mode=ro", uri=True)
+    target = sqlite3.connect(_db()["NAME"], timeout=60)
+    try:
+        progress("Writing the SQLite database through its online backup API...")
+        src.backup(target)
+        target.execute("PRAGMA journal_mode=WAL")
+    finally:
+        target.close()
+        src.close()
+
+
+def _load_postgresql(dump: Path, work: Path, progress: Progress) -> None:
+    from psycopg.conninfo import make_conninfo
+
+    db = _db()
+    connection.close()
+    progress(f"Restoring into PostgreSQL database {db['NAME']} with pg_restore...")
+    _run([_tool("pg_restore"), "--no-owner", "--no-privileges", "--single-transaction",
+          "--exit-on-error", f"--dbname={make_conninfo(dbname=db['NAME'])}", str(dump)],
+         env=_pg_env(db), what="pg_restore")
+
+
+def _load_mysql(dump: Path, work: Path, progress: Progress) -> None:
+    db = _db()
+    name = _mysql_name(db)
+    options = _mysql_option_file(db, work)
+    connection.close()
+    progress(f"Restoring into MariaDB database {name} with the mariadb client...")
+    # --sandbox: the dump cannot run shell commands or read and write files through the
+    # client (\!, source, tee); --local-infile=0: no LOAD DATA LOCAL reading our files.
+    cmd = [_tool("mariadb", "mysql"), f"--defaults-extra-file={options}", "--sandbox",
+           "--local-infile=0", "--batch", f"--database={name}"]
+    errors_path = work / "restore.err"
+    with open(errors_path, "wb") as errors_out:
+        proc = subprocess.Popen(cmd, env=_clean_env(), stdin=subprocess.PIPE,
+                                stdout=subprocess.DEVNULL, stderr=errors_out)
+        assert proc.stdin is not None
+        fed, last = 0, time.monotonic()
+        try:
+            with gzip.open(dump, "rb") as packed:
+                while chunk := packed.read(CHUNK):
+                    proc.stdin.write(chunk)
+                    fed += len(chunk)
+                    if time.monotonic() - last > 5:
+                        progress(f"  {_size(fed)} of SQL loaded...")
+                        last = time.monotonic()
+        except BrokenPipeError:
+            pass  # the client stopped early: its exit code and message say why
+        finally:
+            with contextlib.suppress(BrokenPipeError):
+                proc.stdin.close()
+        code = proc.wait()
+    if code:
+        detail = errors_path.read_text(errors="replace").strip()[-2000:]
+        raise BackupError(f"The mariadb client failed (exit {code}): {detail}")
+
+
+def _install_files(staging: Path, progress: Progress) -> int:
+    """Copy the staged files into MEDIA_ROOT and PRIVATE_ROOT, each file replaced whole
+    (a temporary file renamed over it); never through a link that leaves the folder."""
+    count = 0
+    for prefix, root, file_mode, dir_mode in (
+            ("media", Path(settings.MEDIA_ROOT), 0o644, 0o755),
+            ("private", Path(settings.PRIVATE_ROOT), 0o600, 0o700)):
+        source_root = staging / prefix
+        if not source_root.is_dir():
+            continue
+        root.mkdir(parents=True, exist_ok=True, mode=dir_mode)
+        real_root = root.resolve()
+        for relative, source in _walk(source_root):
+            target = root / relative
+            target.parent.mkdir(parents=True, exist_ok=True, mode=dir_mode)
+            if not target.parent.resolve().is_relative_to(real_root):
+                raise BackupError(f"{target.parent} leads outside {root}; not writing there.")
+            temporary = target.parent / f".{target.name}.restoring"
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
+                         file_mode)
+            with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+                shutil.copyfileobj(src, out, CHUNK)
+            os.replace(temporary, target)
+            count += 1
+        progress(f"Restored {prefix} files into {root}.")
+    return count
+
+
+def _forget_cached_rows() -> None:
+    from django.core.cache import cache
+
+    from jifen.core.selectors import SITE_SETTINGS_CACHE_KEY
+    from jifen.ledger.selectors import POLICY_CACHE_KEY
+
+    cache.delete_many([SITE_SETTINGS_CACHE_KEY, POLICY_CACHE_KEY])
+
+
+def restore_backup(*, archive: Path, force: bool = False, trust_origin: bool = False,
+                   progress: Progress = _quiet, migrate: Callable[[], None] | None = None,
+                   temp_dir: Path | None = None) -> RestoreResult:
+    """Restore ``archive`` into the database named by JIFEN_DATABASE_URL and the file
+    folders. Everything about the archive is checked before the target changes; a target
+    holding data is overwritten only with ``force``. Migrations newer than the backup are
+    applied afterwards (``migrate``), then the ledger is verified (``breaches``)."""
+    vendor = _vendor()
+    base = Path(temp_dir) if temp_dir else Path(settings.VAR_DIR)
+    base.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".jifen-restore-", dir=base))
+    try:
+        staging = work / "staged"
+        staging.mkdir()
+        progress(f"Checking {archive}...")
+        manifest = read_archive(Path(archive), staging, trust_origin=trust_origin,
+                                progress=progress)
+        if manifest["vendor"] != vendor:
+            raise _refuse(f"This is a backup of a {manifest['vendor']} database; "
+                          f"JIFEN_DATABASE_URL names a {vendor} database. Restore it into "
+                          f"a {manifest['vendor']} database.")
+        known, leaves = _known_migrations()
+        unknown = sorted(set(manifest["migrations"]) - known)
+        if unknown:
+            raise _refuse(f"The backup comes from a newer jifen ({manifest.get('jifen_version')})"
+                          f": migrations {', '.join(unknown[:5])} are unknown here. Install "
+                          f"that version or newer first.")
+        dump = _check_dump(vendor, staging / manifest["database"]["member"], work)
+        progress("The archive is whole and its checksums match.")
+
+        _database_exists_or_create(progress)
+        used = _tables_with_rows()
+        folders = [str(r) for r in (Path(settings.MEDIA_ROOT), Path(settings.PRIVATE_ROOT))
+                   if _folder_has_files(r)]
+        if (used or folders) and not force:
+            what = []
+            if used:
+                what.append(f"the database {_db()['NAME']} holds data (in "
+                            f"{', '.join(used[:5])}{' …' if len(used) > 5 else ''})")
+            if folders:
+                what.append(f"{' and '.join(folders)} hold files")
+            raise TargetNotEmpty(f"Refused: {'; '.join(what)}. Restoring replaces them; run "
+                                 f"again with --force if that is what you want.")
+
+        _wipe_database(progress)
+        started = time.monotonic()
+        {"sqlite": _load_sqlite, "postgresql": _load_postgresql,
+         "mysql": _load_mysql}[vendor](dump, work, progress)
+        connection.close()
+        progress(f"Database restored in {time.monotonic() - started:.1f}s.")
+        installed = _install_files(staging, progress)
+        progress(f"{installed} files restored.")
+
+        migrated = False
+        if not leaves <= set(manifest["migrations"]):
+            progress("The backup is older than this jifen: applying the newer migrations...")
+            if migrate is None:
+                from django.core.management import call_command
+
+                call_command("migrate", interactive=False, verbosity=1)
+            else:
+                migrate()
+            migrated = True
+        _forget_cached_rows()
+        from jifen.ledger.verify import verify_ledger
+
+        progress("Verifying the ledger...")
+        breaches = verify_ledger()
+        return RestoreResult(manifest=manifest, migrated=migrated, breaches=breaches)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

@@ -1,0 +1,510 @@
+"""`jifen backup` and `jifen restore`, run as the operator runs them (subprocesses of the
+real command line) against the database this suite runs on: SQLite, PostgreSQL or MariaDB.
+
+A backup is taken while another process keeps posting points; it is restored into a
+fresh database and must verify clean and hold a whole state between the counts before and
+after the backup. The archive is untrusted on restore: damaged, forged, unsafe or foreign
+files are refused and change nothing, and a database holding data is replaced only with
+--force."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import secrets
+import sqlite3
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from jifen.core.backup import DATABASE_MEMBER, MANIFEST, sign_manifest
+from jifen.ledger import services
+from tests.factories import EmployeeFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+JIFEN = str(Path(sys.executable).parent / "jifen")
+VENDOR = connection.vendor
+OTHER_VENDOR = {"sqlite": "postgresql", "postgresql": "mysql", "mysql": "sqlite"}[VENDOR]
+
+LOAD = """
+import os, sys, time
+import django
+django.setup()
+from jifen.ledger import services
+from jifen.people.models import Employee
+
+alice, bob = Employee.objects.order_by("pk")[:2]
+stop, run = sys.argv[1], sys.argv[2]
+deadline = time.monotonic() + 60
+n = 0
+while not os.path.exists(stop) and time.monotonic() < deadline and n < 5000:
+    n += 1
+    services.adjust(employee=alice, amount=7, reason="load", actor=None,
+                    idempotency_key=f"load-{run}-{n}-a")
+    if n % 3 == 0:
+        services.transfer(sender=alice, recipient=bob, amount=3,
+                          idempotency_key=f"load-{run}-{n}-t")
+    if n % 5 == 0:
+        services.adjust(employee=bob, amount=-2, reason="load", actor=None,
+                        idempotency_key=f"load-{run}-{n}-b")
+    print(n, flush=True)
+"""
+
+
+# --- databases --------------------------------------------------------------------------
+
+
+def _server_kwargs() -> dict:
+    db = connection.settings_dict
+    return {"host": db["HOST"] or "127.0.0.1", "port": int(db["PORT"] or 0) or None,
+            "user": db["USER"], "password": db["PASSWORD"] or ""}
+
+
+@dataclass
+class Database:
+    """A database the commands are pointed at: its JIFEN_DATABASE_URL and a way to read
+    it from here without Django."""
+
+    url: str
+    name: str
+
+    def count_transactions(self) -> int:
+        return int(self.query("SELECT COUNT(*) FROM ledger_transaction")[0][0])
+
+    def query(self, sql: str) -> list[tuple]:
+        if VENDOR == "sqlite":
+            with sqlite3.connect(self.name, timeout=30) as conn:
+                return conn.execute(sql).fetchall()
+        if VENDOR == "postgresql":
+            import psycopg
+
+            kw = _server_kwargs()
+            with psycopg.connect(dbname=self.name, host=kw["host"], port=kw["port"],
+                                 user=kw["user"], password=kw["password"]) as conn:
+                return conn.execute(sql).fetchall()
+        import MySQLdb
+
+        kw = _server_kwargs()
+        conn = MySQLdb.connect(db=self.name, host=kw["host"], port=kw["port"] or 3306,
+                               user=kw["user"], passwd=kw["password"])
+        try:
+            cursor = conn.cursor()
+            cursor.execute(sql)
+            return list(cursor.fetchall())
+        finally:
+            conn.close()
+
+    def exists(self) -> bool:
+        if VENDOR == "sqlite":
+            return Path(self.name).exists()
+        return bool(_on_server(f"SELECT 1 FROM {_catalogue()} WHERE {_name_column()} = "
+                               f"'{self.name}'"))
+
+
+def _catalogue() -> str:
+    return "pg_database" if VENDOR == "postgresql" else "information_schema.schemata"
+
+
+def _name_column() -> str:
+    return "datname" if VENDOR == "postgresql" else "schema_name"
+
+
+def _on_server(sql: str) -> list[tuple]:
+    kw = _server_kwargs()
+    if VENDOR == "postgresql":
+        import psycopg
+
+        with psycopg.connect(dbname="postgres", autocommit=True, host=kw["host"],
+                             port=kw["port"], user=kw["user"],
+                             password=kw["password"]) as conn:
+            cursor = conn.execute(sql)
+            return cursor.fetchall() if cursor.description else []
+    import MySQLdb
+
+    conn = MySQLdb.connect(host=kw["host"], port=kw["port"] or 3306, user=kw["user"],
+                           passwd=kw["password"])
+    try:
+        cursor = conn.cursor()
+        cursor.execute(sql)
+        return list(cursor.fetchall())
+    finally:
+        conn.close()
+
+
+def _url_for(name: str) -> str:
+    return urlsplit(os.environ["JIFEN_DATABASE_URL"])._replace(path="/" + name).geturl()
+
+
+@pytest.fixture
+def people():
+    """Two employees with points: the state every backup here starts from."""
+    services.ensure_company_accounts()
+    alice, bob = EmployeeFactory(), EmployeeFactory()
+    for who in (alice, bob):
+        services.ensure_accounts(employee=who)
+        services.adjust(employee=who, amount=100, reason="start", actor=None,
+                        idempotency_key=f"start-{who.pk}")
+    return alice, bob
+
+
+@pytest.fixture
+def source(people, tmp_path) -> Database:
+    """The database under test as a subprocess reaches it. SQLite's test database lives in
+    this process's memory: it is copied to a file (WAL, as jifen runs it) through the
+    online backup API, and that file is the source."""
+    if VENDOR == "sqlite":
+        path = tmp_path / "source.sqlite3"
+        connection.ensure_connection()
+        target = sqlite3.connect(path)
+        connection.connection.backup(target)
+        target.execute("PRAGMA journal_mode=WAL")
+        target.close()
+        return Database(url=f"sqlite:///{path}", name=str(path))
+    name = connection.settings_dict["NAME"]
+    return Database(url=_url_for(name), name=name)
+
+
+@pytest.fixture
+def fresh(tmp_path):
+    """A database name no one uses yet (restore creates it); dropped after the test."""
+    if VENDOR == "sqlite":
+        path = tmp_path / f"restore_{secrets.token_hex(4)}.sqlite3"
+        yield Database(url=f"sqlite:///{path}", name=str(path))
+        return
+    name = f"jifen_restore_{secrets.token_hex(6)}"
+    yield Database(url=_url_for(name), name=name)
+    if VENDOR == "postgresql":
+        _on_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        _on_server(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+# --- running the commands -----------------------------------------------------------------
+
+
+@pytest.fixture
+def install(tmp_path):
+    """install(name, database) → the environment of one installation: its database, its
+    own file folders and var folder, and this suite's secret key."""
+
+    def make(name: str, database: Database) -> dict[str, str]:
+        root = tmp_path / name
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JIFEN_")}
+        env.update({
+            "JIFEN_DATABASE_URL": database.url, "JIFEN_SECRET_KEY": settings.SECRET_KEY,
+            "JIFEN_VAR_DIR": str(root / "var"), "JIFEN_MEDIA_ROOT": str(root / "media"),
+            "JIFEN_PRIVATE_ROOT": str(root / "private"),
+            "DJANGO_SETTINGS_MODULE": "jifen.settings",
+        })
+        if os.environ.get("JIFEN_REDIS_URL"):
+            env["JIFEN_REDIS_URL"] = os.environ["JIFEN_REDIS_URL"]
+        return env
+
+    return make
+
+
+def jifen(env: dict[str, str], *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
+    return subprocess.run([JIFEN, *args], env=env, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def put_files(env: dict[str, str]) -> dict[str, bytes]:
+    files = {"media/items/cup.png": b"\x89PNG fake picture",
+             "media/logo/logo.svg": b"<svg/>",
+             "private/imports/people-3f2a.xlsx": b"PK\x03\x04 employees"}
+    for name, content in files.items():
+        prefix, rest = name.split("/", 1)
+        path = Path(env["JIFEN_MEDIA_ROOT" if prefix == "media" else "JIFEN_PRIVATE_ROOT"]) / rest
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    return files
+
+
+def read_files(env: dict[str, str]) -> dict[str, bytes]:
+    found = {}
+    for prefix, var in (("media", "JIFEN_MEDIA_ROOT"), ("private", "JIFEN_PRIVATE_ROOT")):
+        root = Path(env[var])
+        for path in sorted(root.rglob("*")) if root.exists() else []:
+            if path.is_file():
+                found[f"{prefix}/{path.relative_to(root).as_posix()}"] = path.read_bytes()
+    return found
+
+
+@pytest.fixture
+def backup(source, install, tmp_path) -> Path:
+    """A real backup of the source (two employees with points, three files)."""
+    env = install("origin", source)
+    put_files(env)
+    path = tmp_path / "backup.tar"
+    made = jifen(env, "backup", "--output", str(path))
+    assert made.returncode == 0, made.stderr
+    return path
+
+
+# --- rewriting archives the way an attacker would -------------------------------------------
+
+
+def rebuild(original: Path, out: Path, *, manifest_change=None, extra=(), content_change=None,
+            rename=None, sign: bool = True) -> Path:
+    """Copy ``original`` to ``out`` changing the manifest, members' content, or adding
+    members (TarInfo, bytes | None); the manifest is signed with this suite's key when
+    ``sign`` (an attacker who holds it, or a file passed with --trust-origin)."""
+    with tarfile.open(original) as tar:
+        members = [(m, tar.extractfile(m).read()) for m in tar.getmembers()]
+    manifest = json.loads(members[0][1])
+    body = [(m, content_change(m.name, data) if content_change else data)
+            for m, data in members[1:]]
+    if manifest_change:
+        manifest_change(manifest)
+    manifest.pop("signature", None)
+    manifest = sign_manifest(manifest) if sign else {**manifest, "signature": "0" * 64}
+    with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as tar:
+        data = json.dumps(manifest).encode()
+        info = tarfile.TarInfo(MANIFEST)
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+        for info, data in extra:
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+        for member, data in body:
+            member.size = len(data)
+            member.name = (rename or {}).get(member.name, member.name)
+            tar.addfile(member, io.BytesIO(data))
+    return out
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def assert_refused(result: subprocess.CompletedProcess, code: int, *words: str) -> None:
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+    for word in words:
+        assert word in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# --- the backup taken under load ------------------------------------------------------------
+
+
+def test_a_backup_taken_while_points_are_posted_restores_a_whole_state(
+        source, fresh, install, tmp_path):
+    origin = install("origin", source)
+    files = put_files(origin)
+    stop = tmp_path / "stop"
+    load = subprocess.Popen([sys.executable, "-c", LOAD, str(stop), secrets.token_hex(4)],
+                            env=origin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    posted: list[int] = []
+    reader = threading.Thread(target=lambda: posted.extend(int(x) for x in load.stdout),
+                              daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 30
+        while len(posted) < 20:
+            assert load.poll() is None, load.stderr.read()
+            assert time.monotonic() < deadline, "the load never got going"
+            time.sleep(0.05)
+        before = source.count_transactions()
+        posted_before = len(posted)
+        made = jifen(origin, "backup", "--output", str(tmp_path / "under-load.tar"))
+        posted_during = len(posted) - posted_before
+        after = source.count_transactions()
+        still_running = load.poll() is None
+    finally:
+        stop.touch()
+        load.wait(timeout=60)
+        reader.join(timeout=10)
+    assert made.returncode == 0, made.stderr
+    assert still_running and posted_during > 0, "the backup did not run under load"
+    assert before < after
+    archive = Path(made.stdout.strip().splitlines()[-1])
+    assert archive == tmp_path / "under-load.tar"
+    assert oct(archive.stat().st_mode & 0o777) == "0o600"
+
+    target = install("restored", fresh)
+    restored = jifen(target, "restore", str(archive))
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert "Ledger OK." in restored.stdout
+    verify = jifen(target, "ledger", "verify")
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert before <= fresh.count_transactions() <= after
+    assert read_files(target) == files
+
+
+# --- refusals -------------------------------------------------------------------------------
+
+
+def post_one_more(env: dict[str, str]) -> None:
+    """One more adjustment in the installation's database, from another process."""
+    script = ("import django; django.setup()\n"
+              "from jifen.ledger import services\n"
+              "from jifen.people.models import Employee\n"
+              "services.adjust(employee=Employee.objects.order_by('pk').first(), amount=1,"
+              " reason='after the backup', actor=None, idempotency_key='after-backup')\n")
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=60)
+
+
+def test_restore_refuses_a_database_that_holds_data_without_force(backup, source, install):
+    env = install("origin", source)
+    post_one_more(env)
+    count = source.count_transactions()
+    refused = jifen(env, "restore", str(backup))
+    assert_refused(refused, 3, "holds data", "--force")
+    assert source.count_transactions() == count
+
+
+def test_force_replaces_the_database_and_files(backup, source, install):
+    env = install("origin", source)
+    in_backup = source.count_transactions()
+    post_one_more(env)
+    logo = Path(env["JIFEN_MEDIA_ROOT"]) / "logo" / "logo.svg"
+    logo.write_bytes(b"<svg>changed since</svg>")
+    forced = jifen(env, "restore", "--force", str(backup))
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    assert "Ledger OK." in forced.stdout
+    assert source.count_transactions() == in_backup
+    assert logo.read_bytes() == b"<svg/>"
+
+
+def test_restore_refuses_a_backup_of_another_database_vendor(backup, fresh, install, tmp_path):
+    def to_other(manifest):
+        manifest["vendor"] = OTHER_VENDOR
+        manifest["database"]["member"] = DATABASE_MEMBER[OTHER_VENDOR]
+
+    foreign = rebuild(backup, tmp_path / "foreign.tar", manifest_change=to_other,
+                      rename={DATABASE_MEMBER[VENDOR]: DATABASE_MEMBER[OTHER_VENDOR]})
+    refused = jifen(install("restored", fresh), "restore", str(foreign))
+    assert_refused(refused, 4, f"backup of a {OTHER_VENDOR} database")
+    assert not fresh.exists()
+
+
+def test_restore_refuses_a_damaged_archive_and_changes_nothing(backup, fresh, install,
+                                                               tmp_path):
+    damaged = tmp_path / "damaged.tar"
+    data = bytearray(backup.read_bytes())
+    with tarfile.open(backup) as tar:
+        member = tar.getmember(DATABASE_MEMBER[VENDOR])
+    middle = member.offset_data + member.size // 2
+    data[middle] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    target = install("restored", fresh)
+    refused = jifen(target, "restore", str(damaged))
+    assert_refused(refused, 4, "does not match its checksum")
+    assert not fresh.exists()
+    assert read_files(target) == {}
+
+    truncated = tmp_path / "truncated.tar"
+    truncated.write_bytes(bytes(data[: len(data) // 2]))
+    assert_refused(jifen(target, "restore", str(truncated)), 4)
+    assert not fresh.exists()
+
+    not_a_backup = tmp_path / "notes.tar"
+    not_a_backup.write_bytes(b"just some text, not a tar at all" * 100)
+    assert_refused(jifen(target, "restore", str(not_a_backup)), 4)
+
+
+def test_restore_refuses_an_archive_altered_without_the_key(backup, fresh, install, tmp_path):
+    """Checksums alone would not stop someone who recomputes them: the manifest is signed
+    with a key derived from JIFEN_SECRET_KEY."""
+    evil = b"<svg onload=alert(1)/>"
+
+    def swap(name, data):
+        return evil if name == "media/logo/logo.svg" else data
+
+    def recompute(manifest):
+        for entry in manifest["files"]:
+            if entry["path"] == "media/logo/logo.svg":
+                entry["size"], entry["sha256"] = len(evil), _sha(evil)
+
+    forged = rebuild(backup, tmp_path / "forged.tar", manifest_change=recompute,
+                     content_change=swap, sign=False)
+    target = install("restored", fresh)
+    assert_refused(jifen(target, "restore", str(forged)), 4, "signature", "--trust-origin")
+    assert not fresh.exists()
+    assert read_files(target) == {}
+    # Another installation's key: the same refusal.
+    foreign_key = {**target, "JIFEN_SECRET_KEY": "another installation's key"}
+    assert_refused(jifen(foreign_key, "restore", str(backup)), 4, "signature")
+    assert not fresh.exists()
+
+
+def _member(name: str, kind: bytes = tarfile.REGTYPE, link: str = "", size: int = 0):
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname, info.size = kind, link, size
+    return info
+
+
+UNSAFE_NAMES = [
+    (_member("media/../../escaped.txt", size=4), b"evil"),
+    (_member("private/../../../escaped.txt", size=4), b"evil"),
+    (_member("/tmp/escaped.txt", size=4), b"evil"),
+    (_member("media/./../escaped.txt", size=4), b"evil"),
+]
+NOT_FILES = [
+    (_member("media/escaped.txt", tarfile.SYMTYPE, link="/etc/passwd"), None),
+    (_member("media/escaped.txt", tarfile.LNKTYPE, link="manifest.json"), None),
+    (_member("media/dev", tarfile.CHRTYPE), None),
+    (_member("media", tarfile.DIRTYPE), None),
+]
+
+
+@pytest.mark.parametrize("cases", [UNSAFE_NAMES, NOT_FILES], ids=["names", "links-and-devices"])
+def test_restore_refuses_members_that_would_escape_the_folders(
+        backup, fresh, install, tmp_path, cases):
+    """Signed with the right key (listed in the manifest when a regular file), so only the
+    checks of names and member types stand in the way."""
+    target = install("restored", fresh)
+    for index, (member, content) in enumerate(cases):
+
+        def listed(manifest, member=member, content=content):
+            if member.isreg():
+                manifest["files"].append({"path": member.name, "size": len(content),
+                                          "sha256": _sha(content)})
+
+        unsafe = rebuild(backup, tmp_path / f"unsafe-{index}.tar", manifest_change=listed,
+                         extra=[(member, content)])
+        refused = jifen(target, "restore", str(unsafe))
+        assert_refused(refused, 4, "refused")
+        assert not fresh.exists()
+        assert read_files(target) == {}
+        assert not list(tmp_path.rglob("escaped.txt"))
+        assert not Path("/tmp/escaped.txt").exists()
+
+
+def test_restore_refuses_a_member_the_manifest_does_not_list(backup, fresh, install, tmp_path):
+    smuggled = rebuild(backup, tmp_path / "smuggled.tar",
+                       extra=[(_member("media/extra.html", size=3), b"<b>")])
+    refused = jifen(install("restored", fresh), "restore", str(smuggled))
+    assert_refused(refused, 4, "does not list")
+    assert not fresh.exists()
+
+
+def test_restore_refuses_a_backup_from_a_newer_jifen(backup, fresh, install, tmp_path):
+    def newer(manifest):
+        manifest["migrations"].append("ledger.9999_from_the_future")
+        manifest["jifen_version"] = "99.0"
+
+    future = rebuild(backup, tmp_path / "future.tar", manifest_change=newer)
+    refused = jifen(install("restored", fresh), "restore", str(future))
+    assert_refused(refused, 4, "newer jifen", "ledger.9999_from_the_future")
+    assert not fresh.exists()
+
+
+def test_trust_origin_restores_a_backup_made_with_another_key(backup, fresh, install):
+    target = {**install("restored", fresh), "JIFEN_SECRET_KEY": "the new server's key"}
+    restored = jifen(target, "restore", "--trust-origin", str(backup))
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert "Warning: the signature does not match" in restored.stdout
+    assert "Ledger OK." in restored.stdout
