@@ -21,7 +21,8 @@ FILES = {
     "@tabler/icons-webfont/dist/fonts/tabler-icons.woff": "tabler-icons/fonts/tabler-icons.woff",
     "@tabler/icons-webfont/dist/fonts/tabler-icons.ttf": "tabler-icons/fonts/tabler-icons.ttf",
     "htmx.org/dist/htmx.min.js": "htmx/htmx.min.js",
-    "alpinejs/dist/cdn.min.js": "alpinejs/alpine.min.js",
+    # Alpine's CSP build: expressions are parsed, never run through new Function (eval).
+    "@alpinejs/csp/dist/cdn.min.js": "alpinejs/alpine-csp.min.js",
     "echarts/dist/echarts.min.js": "echarts/echarts.min.js",
 }
 

@@ -175,21 +175,52 @@ def browser():
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
+# Every page reports what its Content-Security-Policy refused, however it was provoked.
+CSP_VIOLATION = "CSP violation:"
+_REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error("CSP violation: " + event.effectiveDirective + " refused " +
+                event.blockedURI + " in " + (event.sourceFile || "the page") +
+                ":" + event.lineNumber + " " + (event.sample || ""));
+});
+"""
+
+
 @pytest.fixture
-def open_page(browser, live_server):
+def csp_violations():
+    """What the Content-Security-Policy refused on the pages of this test (open_page listens
+    on each). Any left at the end fail the test: a page of ours never needs inline code or
+    eval. A test that provokes a violation on purpose asks for this list and empties it."""
+    found: list[str] = []
+    yield found
+    if found:
+        pytest.fail("The page broke its Content-Security-Policy:\n" + "\n".join(found))
+
+
+@pytest.fixture
+def open_page(browser, live_server, csp_violations):
     """open_page(viewport) → a fresh page (own cookies) whose relative URLs hit the live
-    server."""
+    server. A CSP violation on any of its pages fails the test (``csp_violations``)."""
     contexts = []
+
+    def listen(page) -> None:
+        page.on("console", lambda message: message.text.startswith(CSP_VIOLATION)
+                and csp_violations.append(f"{page.url}: {message.text}"))
 
     def open_(viewport: dict):
         context = browser.new_context(viewport=viewport, base_url=live_server.url,
                                       locale="zh-CN")
         context.set_default_timeout(15_000)
+        context.add_init_script(_REPORT_CSP_VIOLATIONS)
+        context.on("page", listen)
         contexts.append(context)
         return context.new_page()
 
     yield open_
     for context in contexts:
+        for page in context.pages:
+            if not page.is_closed():
+                page.evaluate("0")  # a round trip: every console message before it has arrived
         context.close()
 
 

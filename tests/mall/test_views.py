@@ -247,7 +247,7 @@ class TestConsole:
         order(buyer, item)
         client = login_client(mall_admin.user)
         page = client.get(reverse("console:mall_item_edit", args=[item.pk])).content.decode()
-        assert "return confirm(" in page  # the delist button warns about the open order
+        assert "data-confirm=" in page  # the delist button warns about the open order
         client.post(reverse("console:mall_item_edit", args=[item.pk]), {"action": "delisted"})
         assert Item.objects.get(pk=item.pk).status == "delisted"
         assert Notification.objects.filter(recipient=buyer.user,
