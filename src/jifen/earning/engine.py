@@ -3,8 +3,11 @@ words a rule is published in. Services and the rule preview both use these."""
 
 from __future__ import annotations
 
+import ast
 import json
+import math
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -12,8 +15,12 @@ from typing import Any
 
 import cel
 import jsonschema
+import re2
+import referencing
+import referencing.exceptions
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from referencing.jsonschema import DRAFT202012
 
 from jifen.core import errors
 from jifen.earning.models import FormulaKind
@@ -28,9 +35,11 @@ _POSITION = re.compile(r"<input>:(\d+):(\d+)")
 
 @lru_cache(maxsize=512)
 def compile_condition(source: str) -> Any:
-    """The compiled CEL program, or a 422 ``invalid_condition`` naming line and column."""
+    """The compiled CEL program, or a 422 ``invalid_condition`` naming line and column, or
+    ``condition_too_costly`` (also with line and column) for a construct whose cost is not
+    bounded (see ``_cost_refusal``)."""
     try:
-        return cel.compile(source)
+        program = cel.compile(source)
     except (ValueError, TypeError, RuntimeError) as exc:
         text = str(exc)
         found = _POSITION.search(text)
@@ -42,6 +51,127 @@ def compile_condition(source: str) -> Any:
             code="invalid_condition",
             details={"line": line, "column": column, "message": text},
         ) from exc
+    refusal = _cost_refusal(source)
+    if refusal is not None:
+        offset, why = refusal
+        line = source.count("\n", 0, offset) + 1
+        column = offset - (source.rfind("\n", 0, offset) + 1) + 1
+        raise errors.ValidationError(
+            _("The condition may cost too much at line %(line)d, column %(column)d: %(why)s")
+            % {"line": line, "column": column, "why": why},
+            code="condition_too_costly",
+            details={"line": line, "column": column, "message": why})
+    return program
+
+
+# The CEL binding has no cost limit, so a condition's cost is bounded by what it may
+# contain (decision 0010): without loops an expression's work grows with its size and its
+# input, both bounded (4,000 characters; ``MAX_PAYLOAD_CHARS``); the comprehension macros
+# are the loops, so they may not nest, are few and short; ``+`` builds values whose sizes
+# add up, so it is rationed; ``matches`` compiles its pattern on every call, so the
+# pattern must be a small literal that RE2 accepts, outside any loop.
+MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
+MAX_MACROS = 3
+MAX_MACRO_BODY = 200  # characters between a macro's parentheses
+MAX_PLUS = 16
+MAX_MATCHES = 2
+MAX_MATCHES_PROGRAM = 100  # RE2 program size of a ``matches`` pattern
+_Q3, _A3 = '"' * 3, "'" * 3
+_CEL_TOKEN = re.compile(
+    r"(?P<space>\s+|//[^\n]*)"
+    r"|(?P<string>(?:[rR][bB]?|[bB][rR]?)?"
+    + "(?:" + _Q3 + r"(?:\\.|[^\\])*?" + _Q3 + "|" + _A3 + r"(?:\\.|[^\\])*?" + _A3
+    + r'''|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'))'''
+    r"|(?P<number>0[xX][0-9a-fA-F]+[uU]?|\d+(?:\.\d+)?(?:[eE][+-]?\d+)?[uU]?"
+    r"|\.\d+(?:[eE][+-]?\d+)?)"
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<op>.)", re.DOTALL)
+# In a raw string a backslash escapes nothing, so it may end a raw string.
+_RAW_STRING = re.compile(
+    r"(?:[rR][bB]?|[bB][rR])(?:" + _Q3 + r"[\s\S]*?" + _Q3 + "|" + _A3 + r"[\s\S]*?" + _A3
+    + r'''|"[^"\n]*"|'[^'\n]*')''')
+
+
+def _cel_tokens(source: str) -> list[tuple[str, str, int]]:
+    """(kind, text, offset) of each token of a condition that has compiled, which is all
+    the cost check needs to know of its structure (the binding gives no syntax tree)."""
+    tokens = []
+    position = 0
+    while position < len(source):
+        found = _RAW_STRING.match(source, position)
+        kind = "string"
+        if found is None:
+            found = _CEL_TOKEN.match(source, position)
+            assert found is not None  # the last alternative matches any character
+            kind = str(found.lastgroup)
+        if kind != "space":
+            tokens.append((kind, found.group(0), position))
+        position = found.end()
+    return tokens
+
+
+def _matches_refusal(tokens: list[tuple[str, str, int]], index: int) -> str:
+    """Why the ``matches(`` whose parenthesis is ``tokens[index]`` is refused, or ""."""
+    if index < 2 or tokens[index - 2][1] != ".":
+        return _('write text.matches("pattern")')
+    if (len(tokens) < index + 3 or tokens[index + 1][0] != "string"
+            or tokens[index + 2][1] != ")"):
+        return _("the pattern of matches must be written as a string literal")
+    try:
+        pattern = ast.literal_eval(tokens[index + 1][1])
+    except (ValueError, SyntaxError):
+        pattern = None
+    if not isinstance(pattern, str):
+        return _("the pattern of matches must be a plain string literal")
+    try:
+        compiled = _re2(pattern)
+    except re2.error as exc:
+        return _("%(pattern)s cannot run in linear time (%(why)s)") % {
+            "pattern": pattern[:100], "why": exc}
+    if compiled.programsize > MAX_MATCHES_PROGRAM:
+        return _("the pattern %s is too large") % pattern[:100]
+    return ""
+
+
+def _cost_refusal(source: str) -> tuple[int, str] | None:
+    """(offset, why) of the first construct whose cost the limits above do not bound."""
+    tokens = _cel_tokens(source)
+    opened: list[tuple[bool, int]] = []  # (a macro's parenthesis?, where it starts)
+    macros = plus = matches = 0
+    for index, (kind, text, offset) in enumerate(tokens):
+        if kind != "op":
+            continue
+        previous = tokens[index - 1] if index else ("", "", 0)
+        if text in "([{":
+            called = previous[1] if text == "(" and previous[0] == "name" else ""
+            is_macro = called in MACROS and index >= 2 and tokens[index - 2][1] == "."
+            in_macro = any(flag for flag, _start in opened)
+            if is_macro:
+                if in_macro:
+                    return previous[2], _("%s inside another comprehension, whose cost "
+                                          "multiplies") % called
+                macros += 1
+                if macros > MAX_MACROS:
+                    return previous[2], _("more than %d comprehensions (all, exists, "
+                                          "exists_one, map, filter)") % MAX_MACROS
+            if called == "matches":
+                matches += 1
+                if in_macro:
+                    return previous[2], _("matches inside a comprehension")
+                if matches > MAX_MATCHES:
+                    return previous[2], _("more than %d uses of matches") % MAX_MATCHES
+                if why := _matches_refusal(tokens, index):
+                    return previous[2], why
+            opened.append((is_macro, previous[2] if is_macro else offset))
+        elif text in ")]}" and opened:
+            was_macro, start = opened.pop()
+            if was_macro and offset - start > MAX_MACRO_BODY:
+                return start, _("a comprehension longer than %d characters") % MAX_MACRO_BODY
+        elif text == "+":
+            plus += 1
+            if plus > MAX_PLUS:
+                return offset, _("more than %d additions") % MAX_PLUS
+    return None
 
 
 def check_condition(source: str) -> str:
@@ -66,7 +196,7 @@ def evaluate_condition(source: str, context: dict[str, Any]) -> ConditionResult:
         value = compile_condition(source).execute(context)
     except errors.ValidationError as exc:
         return ConditionResult(False, exc.message)
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+    except (KeyError, TypeError, ValueError, RuntimeError, ArithmeticError) as exc:
         return ConditionResult(False, _("The condition could not be evaluated: %s") % exc)
     if not isinstance(value, bool):
         return ConditionResult(False, _("The condition must give true or false."))
@@ -107,34 +237,214 @@ def employee_context(employee: Any, on: datetime | None = None,
 
 
 # --- payload schemas -----------------------------------------------------------------------
+#
+# Schemas are written by admins and evaluated against payloads sent by other systems: they
+# may refer only to their own parts (a registry that retrieves nothing: no file, no
+# network), must be JSON Schema 2020-12, are bounded in size and depth, and their patterns
+# run on RE2, whose time is linear in the text (decision 0010).
+
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+MAX_SCHEMA_CHARS = 64 * 1024
+MAX_SCHEMA_DEPTH = 40  # nested objects and arrays; the built-in schemas use 4
+MAX_PATTERN_PROGRAM = 2000  # RE2's program size for one pattern
+_ROOT_URI = "urn:jifen:event-type-schema"
+# Where 2020-12 keeps subschemas (as ``referencing.jsonschema.DRAFT202012`` lists them).
+_IN_VALUE = {"additionalProperties", "contains", "contentSchema", "else", "if", "items",
+             "not", "propertyNames", "then", "unevaluatedItems", "unevaluatedProperties"}
+_IN_ARRAY = {"allOf", "anyOf", "oneOf", "prefixItems"}
+_IN_MAP = {"$defs", "definitions", "dependentSchemas", "patternProperties", "properties"}
+_REF_ERRORS = (referencing.exceptions.Unresolvable, referencing.exceptions.Unretrievable,
+               referencing.exceptions.NoSuchResource,
+               referencing.exceptions.CannotDetermineSpecification)
+
+
+def _retrieve_nothing(uri: str) -> Any:
+    raise referencing.exceptions.NoSuchResource(ref=uri)
+
+
+_REGISTRY: referencing.Registry = referencing.Registry(retrieve=_retrieve_nothing)
+
+
+def _pointer(path: Iterable[Any]) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def _schema_refused(message: str, path: Iterable[Any] = ()) -> errors.ValidationError:
+    where = _pointer(path)
+    text = _("The payload schema is refused at %(path)s: %(message)s") % {
+        "path": where or "/", "message": message} if where else (
+        _("The payload schema is refused: %s") % message)
+    return errors.ValidationError(text, code="invalid_schema",
+                                  details={"path": where, "message": message})
+
+
+@lru_cache(maxsize=1024)
+def _re2(pattern: str) -> Any:
+    """The pattern compiled by RE2, or ``re2.error`` (backreferences, lookaround and the
+    like, which only a backtracking engine runs — in exponential time)."""
+    compiled = re2.compile(pattern)
+    if compiled.programsize > MAX_PATTERN_PROGRAM:
+        raise re2.error(_("the pattern is too large"))
+    return compiled
+
+
+def _pattern_refusal(pattern: Any) -> str:
+    if not isinstance(pattern, str):
+        return _("a pattern must be a string")
+    try:
+        _re2(pattern)
+    except re2.error as exc:
+        return _("%(pattern)s cannot run in linear time (%(why)s)") % {
+            "pattern": pattern[:100], "why": exc}
+    return ""
+
+
+def _depth_refusal(schema: Any) -> list[Any] | None:
+    """The path of the first value nested deeper than ``MAX_SCHEMA_DEPTH``, or None."""
+    todo: list[tuple[Any, list[Any]]] = [(schema, [])]
+    while todo:
+        value, path = todo.pop()
+        if len(path) > MAX_SCHEMA_DEPTH:
+            return path
+        if isinstance(value, dict):
+            todo += [(v, [*path, k]) for k, v in value.items()]
+        elif isinstance(value, list):
+            todo += [(v, [*path, n]) for n, v in enumerate(value)]
+    return None
+
+
+def _subschemas(schema: dict[str, Any]) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    for key, value in schema.items():
+        if key in _IN_VALUE:
+            yield (key,), value
+        elif key in _IN_ARRAY and isinstance(value, list):
+            yield from (((key, n), item) for n, item in enumerate(value))
+        elif key in _IN_MAP and isinstance(value, dict):
+            yield from (((key, name), item) for name, item in value.items())
+
+
+def _walk_refusal(schema: dict[str, Any]) -> errors.ValidationError | None:
+    """Check every subschema's dialect, references and patterns (no recursion)."""
+    registry = _REGISTRY.with_resource(_ROOT_URI, DRAFT202012.create_resource(schema))
+    todo: list[tuple[Any, list[Any], Any]] = [(schema, [], registry.resolver(_ROOT_URI))]
+    while todo:
+        node, path, resolver = todo.pop()
+        if not isinstance(node, dict):
+            continue
+        resolver = resolver.in_subresource(DRAFT202012.create_resource(node))
+        dialect = node.get("$schema")
+        if dialect is not None and str(dialect).rstrip("#") != DIALECT:
+            return _schema_refused(_("only JSON Schema 2020-12 (%s) is supported") % DIALECT,
+                                   [*path, "$schema"])
+        for key in ("$ref", "$dynamicRef"):
+            if key not in node:
+                continue
+            ref = node[key]
+            try:
+                if not isinstance(ref, str):
+                    raise referencing.exceptions.Unresolvable(ref=str(ref))
+                resolver.lookup(ref)
+            except _REF_ERRORS:
+                return _schema_refused(
+                    _("%s cannot be resolved: a schema may refer only to its own parts "
+                      "(like #/$defs/name)") % str(ref)[:200], [*path, key])
+        if "pattern" in node and (why := _pattern_refusal(node["pattern"])):
+            return _schema_refused(why, [*path, "pattern"])
+        if isinstance(node.get("patternProperties"), dict):
+            for pattern in node["patternProperties"]:
+                if why := _pattern_refusal(pattern):
+                    return _schema_refused(why, [*path, "patternProperties", pattern])
+        todo += [(sub, [*path, *where], resolver)
+                 for where, sub in reversed(list(_subschemas(node)))]
+    return None
 
 
 def check_schema(schema: Any) -> dict[str, Any]:
+    """The schema if it is safe to evaluate, or a 422 ``invalid_schema`` whose details
+    name the place (``path``, a JSON pointer into the schema)."""
     if not isinstance(schema, dict):
-        raise errors.ValidationError(_("The payload schema must be a JSON object."),
-                                     code="invalid_schema")
-    try:
-        jsonschema.Draft202012Validator.check_schema(schema)
-    except jsonschema.SchemaError as exc:
-        raise errors.ValidationError(_("The payload schema is not valid: %s") % exc.message,
-                                     code="invalid_schema") from exc
+        raise _schema_refused(_("The payload schema must be a JSON object."))
+    _check_schema_json(json.dumps(schema, sort_keys=True, ensure_ascii=False, default=str))
     return schema
 
 
 @lru_cache(maxsize=256)
-def _validator(schema_json: str) -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(json.loads(schema_json))
+def _schema_refusal(schema_json: str) -> errors.ValidationError | None:
+    """Why the schema is refused (None: it is not); cached, as events check the schema
+    their type has stored."""
+    try:
+        _check_schema_json(schema_json)
+    except errors.ValidationError as exc:
+        return exc
+    return None
+
+
+def _check_schema_json(schema_json: str) -> None:
+    if len(schema_json) > MAX_SCHEMA_CHARS:
+        raise _schema_refused(_("it is longer than %s characters") % f"{MAX_SCHEMA_CHARS:,}")
+    schema = json.loads(schema_json)
+    too_deep = _depth_refusal(schema)
+    if too_deep is not None:
+        raise _schema_refused(_("it is nested more than %d levels deep") % MAX_SCHEMA_DEPTH,
+                              too_deep)
+    dialect = schema.get("$schema")
+    if dialect is not None and str(dialect).rstrip("#") != DIALECT:
+        raise _schema_refused(_("only JSON Schema 2020-12 (%s) is supported") % DIALECT,
+                              ["$schema"])
+    try:
+        _Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise _schema_refused(exc.message, exc.absolute_path) from exc
+    refusal = _walk_refusal(schema)
+    if refusal is not None:
+        raise refusal
+
+
+def _re2_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
+    if validator.is_type(instance, "string") and not _re2(pattern).search(instance):
+        yield jsonschema.ValidationError(
+            _("%(value)s does not match %(pattern)s") % {"value": repr(instance[:100]),
+                                                          "pattern": repr(pattern)})
+
+
+def _re2_pattern_properties(validator: Any, properties: dict[str, Any], instance: Any,
+                            schema: Any) -> Any:
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in properties.items():
+        compiled = _re2(pattern)
+        for key, value in instance.items():
+            if compiled.search(key):
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+_Validator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    {"pattern": _re2_pattern, "patternProperties": _re2_pattern_properties})
+
+
+@lru_cache(maxsize=256)
+def _validator(schema_json: str) -> Any:
+    return _Validator(json.loads(schema_json), registry=_REGISTRY)
 
 
 def schema_problem(schema: dict[str, Any], payload: Any) -> str:
-    """Why the payload breaks the schema ("" when it does not)."""
+    """Why the payload breaks the schema ("" when it does not). A schema stored before it
+    was checked as it is now, and refused now, fails every payload and says why."""
     if not isinstance(payload, dict):
         return _("The payload must be a JSON object.")
-    schema_json = json.dumps(schema, sort_keys=True)
+    schema_json = json.dumps(schema, sort_keys=True, ensure_ascii=False, default=str)
+    refusal = _schema_refusal(schema_json)
+    if refusal is not None:
+        return _("The event type's schema cannot be used: %s") % refusal.message
     payload_json = json.dumps(payload, sort_keys=True, default=str)
-    if len(payload_json) <= 1000:  # attendance and the like repeat the same few payloads
-        return _payload_problem(schema_json, payload_json)
-    return _problem(_validator(schema_json), payload)
+    try:
+        if len(payload_json) <= 1000:  # attendance and the like repeat the same few payloads
+            return _payload_problem(schema_json, payload_json)
+        return _problem(_validator(schema_json), payload)
+    except (*_REF_ERRORS, RecursionError, re2.error) as exc:
+        return _("The payload could not be checked against the schema: %s") % (
+            type(exc).__name__)
 
 
 @lru_cache(maxsize=4096)
@@ -142,12 +452,44 @@ def _payload_problem(schema_json: str, payload_json: str) -> str:
     return _problem(_validator(schema_json), json.loads(payload_json))
 
 
-def _problem(validator: jsonschema.Draft202012Validator, payload: Any) -> str:
+def _problem(validator: Any, payload: Any) -> str:
     error = next(iter(validator.iter_errors(payload)), None)
     if error is None:
         return ""
     where = ".".join(str(p) for p in error.absolute_path)
     return f"{where}: {error.message}" if where else error.message
+
+
+# --- payloads ---------------------------------------------------------------------------------
+
+MAX_PAYLOAD_CHARS = 16 * 1024
+MAX_PAYLOAD_DEPTH = 32
+_INT64 = 2**63
+
+
+def payload_problem(payload: Any) -> str:
+    """Why no event may carry this payload ("" when it may): conditions and schemas run
+    over it for every rule, so it is bounded in size and depth, and its numbers must be
+    finite and, when whole, fit the 64 bits a condition computes with."""
+    todo: list[tuple[Any, list[Any]]] = [(payload, [])]
+    while todo:
+        value, path = todo.pop()
+        where = ".".join(map(str, path)) or "payload"
+        if len(path) > MAX_PAYLOAD_DEPTH:
+            return _("The payload is nested more than %d levels deep.") % MAX_PAYLOAD_DEPTH
+        if isinstance(value, dict):
+            todo += [(v, [*path, k]) for k, v in value.items()]
+        elif isinstance(value, list):
+            todo += [(v, [*path, n]) for n, v in enumerate(value)]
+        elif isinstance(value, float) and not math.isfinite(value):
+            return _("%s must be a finite number.") % where
+        elif isinstance(value, int) and not isinstance(value, bool) and not (
+                -_INT64 <= value < _INT64):
+            return _("%s is out of range.") % where
+    size = len(json.dumps(payload, ensure_ascii=False, default=str))
+    if size > MAX_PAYLOAD_CHARS:
+        return _("The payload is longer than %s characters.") % f"{MAX_PAYLOAD_CHARS:,}"
+    return ""
 
 
 # --- formulas --------------------------------------------------------------------------------
@@ -231,13 +573,15 @@ def check_caps(caps: Any) -> dict[str, int]:
 @dataclass(frozen=True)
 class Score:
     """What a formula gives for a payload: ``points`` (signed), or a ``range`` for an
-    approver, or nothing with ``error`` saying why."""
+    approver, or nothing with ``error`` saying why (``refused``: a value beyond what the
+    ledger can post, which rejects the event rather than leaving the rule unmatched)."""
 
     points: int = 0
     low: int | None = None
     high: int | None = None
     explanation: str = ""
     error: str = ""
+    refused: bool = False  # the payload is out of range: the event is rejected
 
     @property
     def is_range(self) -> bool:
@@ -262,7 +606,14 @@ def score(formula: dict[str, Any], payload: dict[str, Any]) -> Score:
         units = _field(payload, formula["field"])
         if isinstance(units, bool) or not isinstance(units, int | float):
             return Score(error=_("The payload has no number in %s.") % formula["field"])
-        points = int(units * formula["points"])
+        product = units * formula["points"]
+        if ((isinstance(product, float) and not math.isfinite(product))
+                or abs(product) > MAX_POINTS):
+            return Score(refused=True, error=_(
+                "%(field)s = %(units)s gives more than the %(max)s points the ledger can "
+                "post.") % {"field": formula["field"], "units": units,
+                            "max": f"{MAX_POINTS:,}"})
+        points = int(product)
         return Score(points=points, explanation=_("%(units)s × %(per)d per %(field)s")
                      % {"units": units, "per": formula["points"], "field": formula["field"]})
     if kind == FormulaKind.TABLE:

@@ -328,6 +328,21 @@ class RuleOutcome:
     score: engine.Score | None = None
     why: str = ""
 
+    @property
+    def refused(self) -> bool:
+        """The payload gives this rule a value beyond what the ledger can post."""
+        return self.score is not None and self.score.refused
+
+
+def _refusal(outcomes: list[RuleOutcome]) -> tuple[str, str]:
+    """(reason, detail) rejecting the event when a rule's result is out of range, so that
+    it stands alone: nothing of it is scored, the rest of its batch is."""
+    refused = [o for o in outcomes if o.refused]
+    if not refused:
+        return "", ""
+    return RejectReason.INVALID, "; ".join(
+        f"{o.rule.name}: {o.why}" if o.rule else o.why for o in refused)[:500]
+
 
 def evaluate(rule: Rule, payload: dict[str, Any], employee_ctx: dict[str, Any],
              occurred_at: datetime | None = None) -> RuleOutcome:
@@ -523,6 +538,10 @@ def _score(event: Event, batch: _Batch, *, actor: Any, now: datetime | None) -> 
     ctx = batch.context(employee, event.occurred_at)
     outcomes = [evaluate(rule, event.payload, ctx, event.occurred_at)
                 for rule in batch.rules.get(event.event_type_id, [])]
+    reason, detail = _refusal(outcomes)
+    if reason:
+        event.status, event.reason, event.detail = EventStatus.REJECTED, reason, detail
+        return
     matched = [o for o in outcomes if o.matched and o.score is not None]
     if not matched:
         event.status, event.reason = EventStatus.REJECTED, RejectReason.NO_MATCHING_RULE
@@ -619,7 +638,7 @@ def _ingest_one(raw: EventIn, batch: _Batch, existing: dict[tuple[str, str], Eve
             event.event_type, event.type_code = event_type, str(raw.type or "")[:60]
             event.employee, event.employee_no = employee, str(raw.employee_no or "")[:40]
             event.occurred_at = occurred_at
-            event.payload = payload if isinstance(payload, dict) else {"value": payload}
+            event.payload = _storable(payload)
             event.import_job, event.row_number = import_job, raw.row_number
             event.received_by = received_by[:150]
             event.status, event.reason, event.detail = EventStatus.REJECTED, "", ""
@@ -647,6 +666,10 @@ def _ingest_one(raw: EventIn, batch: _Batch, existing: dict[tuple[str, str], Eve
     except IntegrityError:
         # The same (source, id) arrived concurrently or earlier in this batch.
         first = Event.objects.filter(source=source, external_id=ext_id).first()
+        if first is None:  # no: a value the database refused (a CHECK constraint)
+            return EventResult(id=ext_id, source=source, status=EventStatus.REJECTED,
+                               reason=RejectReason.INVALID,
+                               detail=_("A value is too long or out of range."))
         return EventResult(id=ext_id, source=source, status=EventStatus.DUPLICATE,
                            points=first.points if first else 0,
                            event_id=first.pk if first else None)
@@ -803,6 +826,10 @@ def _score_batch_retrying(fresh: list[_Fresh], batch: _Batch,
             ctx = batch.context(employee, item.occurred_at)
             item.outcomes = [evaluate(rule, item.raw.payload or {}, ctx, item.occurred_at)
                              for rule in batch.rules.get(batch.types[item.raw.type].pk, [])]
+            item.rejection = _refusal(item.outcomes)
+            if item.rejection[0]:
+                item.outcomes = []
+                continue
             item.caps = {o.rule.pk: _cap_windows(o.rule, employee.pk, item.occurred_at)
                          for o in item.outcomes if o.matched and o.rule and o.rule.caps}
     nested = transaction.get_connection().in_atomic_block
@@ -943,9 +970,21 @@ def _rejection(raw: EventIn, batch: _Batch, *, status: str | None = None) -> tup
         return (RejectReason.INACTIVE_EMPLOYEE,
                 (_("Employee %s has left.") % raw.employee_no)[:500])
     payload = raw.payload if raw.payload is not None else {}
+    # Before the schema: the schema, the conditions and the database see only payloads
+    # within bounds (size, depth, numbers a column and a condition can hold).
+    if problem := engine.payload_problem(payload):
+        return RejectReason.INVALID, problem[:500]
     if problem := engine.schema_problem(event_type.schema, payload):
         return RejectReason.SCHEMA_VIOLATION, problem[:500]
     return "", ""
+
+
+def _storable(payload: Any) -> dict[str, Any]:
+    """The payload as the event keeps it: one out of bounds (``engine.payload_problem``,
+    which the event's detail states) is not kept, as no JSON column can hold NaN."""
+    if engine.payload_problem(payload):
+        return {}
+    return payload if isinstance(payload, dict) else {"value": payload}
 
 
 def _new_event(item: _Fresh, batch: _Batch, received_by: str, import_job: Any) -> Event:
@@ -957,8 +996,8 @@ def _new_event(item: _Fresh, batch: _Batch, received_by: str, import_job: Any) -
         source=item.source, external_id=item.ext_id, event_type=batch.types.get(raw.type),
         type_code=str(raw.type or "")[:60], employee=batch.employees.get(raw.employee_no),
         employee_no=str(raw.employee_no or "")[:40], occurred_at=item.occurred_at,
-        payload=payload if isinstance(payload, dict) else {"value": payload},
-        import_job=import_job, row_number=raw.row_number, received_by=received_by[:150],
+        payload=_storable(payload), import_job=import_job, row_number=raw.row_number,
+        received_by=received_by[:150],
         status=EventStatus.REJECTED, reason=reason, detail=detail)
 
 

@@ -1,0 +1,282 @@
+"""Event-type schemas, patterns and CEL conditions are written by admins and must never read
+a file, reach the network or run unbounded (issue 10, findings 1 and 6): each refusal is a
+422 naming the place, in the API and in the console form, and a schema stored before these
+checks existed rejects its events with a reason instead of failing them with a 500."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+
+import pytest
+from django.test import Client
+
+from jifen.earning import engine, services
+from jifen.earning.models import Event, EventType, Rule
+from tests.conftest import login_client
+from tests.earning.conftest import event, ingest
+from tests.earning.test_api import bearer, key_with, post
+
+SECRET = "TOPSECRET-4711"
+
+
+def _nested(depth: int) -> dict:
+    schema: dict = {"type": "object"}
+    for _ in range(depth):
+        schema = {"type": "object", "properties": {"a": schema}}
+    return schema
+
+
+def _create(client: Client, schema: dict, code: str = "hack"):
+    return post(client, "/api/v1/event-types",
+                {"code": code, "name": "Hack", "schema": schema}, key_with("admin"))
+
+
+def _error(response) -> dict:
+    assert response.status_code == 422, response.content
+    return response.json()["error"]
+
+
+@pytest.fixture
+def secret_file(tmp_path):
+    path = tmp_path / "secret.json"
+    path.write_text(json.dumps({"enum": [SECRET]}))
+    return path
+
+
+@pytest.fixture
+def http_server():
+    """A real HTTP server on 127.0.0.1 that records every request it receives."""
+    received: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            received.append(self.path)
+            body = json.dumps({"enum": [SECRET]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", received
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.django_db
+class TestReferences:
+    def test_a_file_ref_is_refused_and_its_content_goes_nowhere(self, client, secret_file):
+        schema = {"type": "object",
+                  "properties": {"guess": {"$ref": secret_file.as_uri()}}}
+        error = _error(_create(client, schema))
+        assert error["code"] == "invalid_schema"
+        assert error["details"]["path"] == "/properties/guess/$ref"
+        assert SECRET not in json.dumps(error)
+        assert not EventType.objects.filter(code="hack").exists()
+
+    def test_etc_passwd_is_a_422_not_a_500(self, client):
+        error = _error(_create(client, {"$ref": "file:///etc/passwd"}))
+        assert error["code"] == "invalid_schema" and error["details"]["path"] == "/$ref"
+
+    def test_an_http_ref_is_refused_and_the_server_hears_nothing(self, client, http_server):
+        url, received = http_server
+        for ref in (f"{url}/schema.json", f"{url}/schema.json#/enum"):
+            error = _error(_create(client, {"properties": {"guess": {"$ref": ref}}}))
+            assert error["details"]["path"] == "/properties/guess/$ref"
+        # An $id that moves the base to the server, and a relative ref against it.
+        error = _error(_create(client, {"$id": f"{url}/base/", "properties": {
+            "guess": {"$ref": "schema.json"}}}))
+        assert error["code"] == "invalid_schema"
+        assert received == []
+
+    def test_an_unresolvable_local_ref_is_a_422(self, client):
+        error = _error(_create(client, {"properties": {"a": {"$ref": "#/$defs/missing"}}}))
+        assert error["details"]["path"] == "/properties/a/$ref"
+
+    def test_local_refs_still_work(self, client, employee, make_rule):
+        schema = {"type": "object", "$defs": {"level": {"enum": ["gold", "silver"]}},
+                  "properties": {"level": {"$ref": "#/$defs/level"}}, "required": ["level"]}
+        assert _create(client, schema).status_code == 201
+        make_rule(event_type="hack", formula={"kind": "fixed", "points": 5})
+        good, bad = ingest(event(employee, "hack", {"level": "gold"}),
+                           event(employee, "hack", {"level": "tin"}))
+        assert good.status == "credited"
+        assert bad.status == "rejected" and bad.reason == "schema_violation"
+
+
+@pytest.mark.django_db
+class TestShape:
+    def test_a_schema_nested_150_levels_is_a_422_not_a_recursion_error(self, client):
+        error = _error(_create(client, _nested(150)))
+        assert error["code"] == "invalid_schema"
+        assert error["details"]["path"].startswith("/properties/a/properties/a/")
+
+    def test_a_huge_schema_is_a_422(self, client):
+        schema = {"type": "object",
+                  "properties": {f"f{n}": {"type": "string", "description": "x" * 100}
+                                 for n in range(1000)}}
+        assert _error(_create(client, schema))["code"] == "invalid_schema"
+
+    def test_another_draft_is_refused(self, client):
+        error = _error(_create(client, {"$schema": "http://json-schema.org/draft-04/schema#",
+                                        "type": "object"}))
+        assert error["details"]["path"] == "/$schema"
+
+    def test_a_schema_that_breaks_the_metaschema_names_the_place(self, client):
+        error = _error(_create(client, {"properties": {"a": {"type": "colour"}}}))
+        assert error["details"]["path"] == "/properties/a/type"
+
+
+@pytest.mark.django_db
+class TestPatterns:
+    def test_a_catastrophic_pattern_answers_at_once(self, client, employee, make_rule):
+        schema = {"type": "object", "required": ["code"],
+                  "properties": {"code": {"type": "string", "pattern": "^(a+)+$"}}}
+        assert _create(client, schema).status_code == 201
+        make_rule(event_type="hack", formula={"kind": "fixed", "points": 1})
+        # Backtracking would take longer than the universe has left for this payload.
+        bad, good = ingest(event(employee, "hack", {"code": "a" * 10_000 + "b"}),
+                           event(employee, "hack", {"code": "a" * 10_000}))
+        assert bad.status == "rejected" and bad.reason == "schema_violation"
+        assert "code" in bad.detail
+        assert good.status == "credited"
+
+    def test_pattern_properties_use_the_same_engine(self, client, employee, make_rule):
+        schema = {"type": "object", "patternProperties": {"^(x+)+$": {"type": "integer"}}}
+        assert _create(client, schema).status_code == 201
+        make_rule(event_type="hack", formula={"kind": "fixed", "points": 1})
+        (result,) = ingest(event(employee, "hack", {"x" * 5000 + "y": "not checked"}))
+        assert result.status == "credited"
+
+    @pytest.mark.parametrize("where, schema", [
+        ("/properties/code/pattern", {"properties": {"code": {"pattern": "(a)\\1"}}}),
+        ("/patternProperties/(?<=a)b", {"patternProperties": {"(?<=a)b": {}}}),
+    ])
+    def test_a_pattern_re2_cannot_run_is_refused_naming_it(self, client, where, schema):
+        error = _error(_create(client, schema))
+        assert error["code"] == "invalid_schema" and error["details"]["path"] == where
+
+    def test_the_console_form_shows_the_refusal(self, super_admin):
+        page = login_client(super_admin.user).post("/console/rules/event-types/", {
+            "code": "hack", "name": "Hack",
+            "schema": json.dumps({"properties": {"x": {"$ref": "file:///etc/passwd"}}})})
+        assert page.status_code == 422
+        assert "/properties/x/$ref" in page.content.decode()
+        assert not EventType.objects.filter(code="hack").exists()
+
+
+@pytest.mark.django_db
+class TestStoredSchemas:
+    """Schemas saved before these checks: their events are rejected with a reason."""
+
+    @pytest.mark.parametrize("schema", [
+        {"type": "object", "properties": {"a": {"$ref": "file:///etc/passwd"}}},
+        {"type": "object", "properties": {"a": {"$ref": "http://127.0.0.1:9/x.json"}}},
+        _nested(150),
+        {"type": "object", "properties": {"a": {"pattern": "(a)\\1"}}},
+    ])
+    def test_an_old_bad_schema_rejects_the_event_not_the_batch(self, employee, make_rule,
+                                                               schema):
+        EventType.objects.create(code="legacy", name="Legacy", schema=schema)
+        services.ensure_builtin_event_types()
+        make_rule(event_type="legacy", formula={"kind": "fixed", "points": 2})
+        make_rule(event_type="daily_checkin", formula={"kind": "fixed", "points": 3})
+        bad, good = ingest(event(employee, "legacy", {"a": {"a": 1}}),
+                           event(employee, "daily_checkin"))
+        assert bad.status == "rejected" and bad.reason == "schema_violation"
+        assert "root:" not in bad.detail  # the reference is named, never read
+        assert good.status == "credited" and good.points == 3
+        assert Event.objects.get(external_id=bad.id).reason == "schema_violation"
+
+
+def _costly_condition() -> str:
+    numbers = "[" + ",".join(str(n) for n in range(60)) + "]"
+    return f"{numbers}.all(a, {numbers}.all(b, {numbers}.all(c, a + b + c >= 0)))"
+
+
+@pytest.mark.django_db
+class TestConditions:
+    def test_a_nested_comprehension_is_refused_naming_line_and_column(self, client):
+        source = _costly_condition()
+        assert len(source) < 4000
+        response = post(client, "/api/v1/rules", {
+            "name": "Slow", "event_type": "attendance_late", "category": "attendance",
+            "formula": {"kind": "fixed", "points": 1}, "condition": source},
+            key_with("admin"))
+        error = _error(response)
+        assert error["code"] == "condition_too_costly"
+        assert error["details"]["line"] == 1
+        inner = source.index(".all(", source.index(".all(") + 1)
+        assert error["details"]["column"] == inner + 2  # the inner comprehension's name
+        assert Rule.objects.count() == 0
+
+    @pytest.mark.parametrize("source, code", [
+        ('payload.note.matches(payload.pattern)', "condition_too_costly"),
+        ('payload.items.exists(i, i.matches("^a"))', "condition_too_costly"),
+        ('payload.note.matches("(a)\\\\1")', "condition_too_costly"),
+        (" || ".join(f"payload.l.exists(x{n}, x{n} == {n})" for n in range(5)),
+         "condition_too_costly"),
+        (" + ".join(["payload.s"] * 40) + ' == ""', "condition_too_costly"),
+    ])
+    def test_other_expensive_constructs_are_refused(self, source, code):
+        with pytest.raises(Exception) as caught:
+            engine.check_condition(source)
+        assert getattr(caught.value, "code", "") == code
+        assert {"line", "column"} <= set(caught.value.details)
+
+    @pytest.mark.parametrize("source", [
+        '"SALES" in employee.department_path && payload.percent >= 100',
+        'payload.items.exists(i, i.kind == "gold") && payload.items.all(i, i.n > 0)',
+        'payload.code.matches("^PRJ-[0-9]+$")',
+        "has(payload.on_time) && payload.on_time // a comment (with a bracket",
+        "'it\\'s' != \"x)\" && r'\\' != '' && payload.a.filter(x, x > 1).size() > 0",
+    ])
+    def test_ordinary_conditions_pass(self, source):
+        assert engine.check_condition(source) == source.strip()
+
+    def test_a_stored_costly_condition_rejects_the_event_with_a_reason(self, employee,
+                                                                        make_rule):
+        services.ensure_builtin_event_types()
+        rule = make_rule(event_type="daily_checkin", formula={"kind": "fixed", "points": 3})
+        Rule.objects.filter(pk=rule.pk).update(condition=_costly_condition())
+        make_rule(name="ok", event_type="attendance_full_month",
+                  formula={"kind": "fixed", "points": 2})
+        slow, fine = ingest(event(employee, "daily_checkin"),
+                            event(employee, "attendance_full_month"))
+        assert slow.status == "rejected" and "line 1" in slow.detail
+        assert fine.status == "credited"
+
+    def test_an_employee_cannot_send_a_huge_payload_for_a_condition_to_chew(
+            self, employee, make_rule, client):
+        services.ensure_builtin_event_types()
+        make_rule(event_type="daily_checkin", formula={"kind": "fixed", "points": 3},
+                  condition='payload.l.exists(x, x == "z")')
+        big = event(employee, "daily_checkin", {"l": ["a" * 100] * 2000})
+        small = event(employee, "daily_checkin", {"l": ["z"]})
+        rejected, credited = ingest(big, small)
+        assert rejected.status == "rejected" and rejected.reason == "invalid"
+        assert credited.status == "credited"
+
+
+@pytest.mark.django_db
+def test_the_event_log_never_shows_a_referenced_file(client, employee, make_rule,
+                                                     secret_file):
+    """The original attack end to end: the ref is refused, so no event can echo it."""
+    _error(_create(client, {"type": "object", "properties": {
+        "guess": {"$ref": secret_file.as_uri()}}}))
+    response = post(client, "/api/v1/events", {"events": [{
+        "source": "x", "id": "1", "type": "hack", "employee_no": employee.employee_no,
+        "occurred_at": "2026-03-02T10:00:00+08:00", "payload": {"guess": "guess"}}]},
+        key_with("events:write"))
+    assert response.status_code == 200
+    assert SECRET not in response.content.decode()
+    listed = Client().get("/api/v1/events", **bearer(key_with("events:write")))
+    assert SECRET not in listed.content.decode()
