@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand
@@ -42,6 +44,9 @@ class Command(BaseCommand):
                 return application
 
         self.stdout.write(f"jifen serving on http://{options['host']}:{options['port']}")
+        socket = control_socket(options)
+        self.stdout.write(f"gunicorn control socket: {socket}" if socket else
+                          "gunicorn control socket: off")
         try:
             Server().run()
         finally:
@@ -50,10 +55,40 @@ class Command(BaseCommand):
                 worker.wait(timeout=10)
 
 
+# The longest path a Unix socket can be bound to (sun_path, less its final NUL; macOS's 104).
+MAX_SOCKET_PATH = 103
+_OFF = {"", "0", "off", "none", "no", "false"}
+
+
+def control_socket(options: dict[str, Any]) -> str | None:
+    """Where this instance's gunicorn control socket (``gunicornc -s PATH``) listens, or None
+    for none. gunicorn's default is one path per user ($XDG_RUNTIME_DIR/gunicorn.ctl): a
+    second ``jifen serve`` on the host took the first one's socket over, and stopping either
+    removed the other's. So each instance has its own, named by its address, under
+    JIFEN_VAR_DIR/run/; JIFEN_CONTROL_SOCKET names another path ("{port}" and "{host}" in
+    it are filled in) or, empty or "off", turns it off."""
+    host = re.sub(r"[^A-Za-z0-9.-]", "_", str(options["host"]))
+    port = str(options["port"])
+    configured = os.environ.get("JIFEN_CONTROL_SOCKET")
+    if configured is not None:
+        if configured.strip().lower() in _OFF:
+            return None
+        return configured.strip().replace("{port}", port).replace("{host}", host)
+    from django.conf import settings
+
+    path = Path(settings.VAR_DIR) / "run" / f"gunicorn-{host}-{port}.ctl"
+    # Too deep a folder for a socket: none rather than gunicorn's shared default.
+    return str(path) if len(os.fsencode(path)) <= MAX_SOCKET_PATH else None
+
+
 def gunicorn_settings(options: dict[str, Any]) -> dict[str, Any]:
     """gunicorn's settings for ``jifen serve``. The access log goes to stdout unless
     JIFEN_ACCESS_LOG names a file, or is empty: off, for a server behind a proxy that logs
-    requests itself (formatting the line cost 3% of an API order's CPU)."""
+    requests itself (formatting the line cost 3% of an API order's CPU). The control socket
+    is this instance's own (``control_socket``)."""
+    socket = control_socket(options)
+    control = ({"control_socket": socket, "control_socket_mode": 0o600} if socket
+               else {"control_socket_disable": True})
     return {
         "bind": f"{options['host']}:{options['port']}",
         "workers": options["workers"],
@@ -61,4 +96,5 @@ def gunicorn_settings(options: dict[str, Any]) -> dict[str, Any]:
         "worker_class": "gthread",
         "accesslog": os.environ.get("JIFEN_ACCESS_LOG", "-").strip() or None,
         "timeout": 120,
+        **control,
     }
