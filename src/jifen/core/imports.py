@@ -1,28 +1,35 @@
 """Bulk import: the one mechanism every spreadsheet importer reuses (NetBox style).
 
-An upload goes through **preview → per-row errors → commit**:
+An upload goes through **reading → preview → per-row errors → commit**, all of the work
+in ``jifen worker`` (django-tasks); a request only stores the file or changes the job's
+state and enqueues, and the pages poll the job (htmx) for its progress:
 
-1. ``create_import_job`` reads the file (xlsx, or csv in UTF-8 with or without BOM or in
-   GB18030 as Chinese Excel saves it), finds the header row, maps columns to the importer's
-   fields by their Chinese and English header aliases, checks every row and stores an
-   ``ImportJob`` with the counts and per-row errors. Nothing else is written.
-2. The admin may change the mapping (``remap_import_job`` checks again), download the
-   error report (``error_report``) and fix the sheet.
-3. ``start_import_commit`` commits: all rows (only when none has an error) or only the
-   valid rows. The importer writes every row in ONE transaction, so a database error leaves
-   nothing half-done and the job says ``failed`` with the reason — unless it declares
+1. ``create_import_job`` judges what it can without reading a row (size, kind of file, a
+   workbook's zip directory), stores the file privately and enqueues ``check_import_task``.
+2. ``run_import_check`` (the worker) streams the file — xlsx in openpyxl's read-only mode,
+   csv in UTF-8 with or without BOM or in GB18030 as Chinese Excel saves it — refusing at
+   once a sheet that declares more rows or cells than allowed and stopping at the first
+   row past the limits otherwise; finds the header row, maps columns to the importer's
+   fields by their Chinese and English header aliases, checks every row and leaves the job
+   ``previewed`` with the counts, the per-row errors and the error reports. Nothing else
+   is written.
+3. The admin may change the mapping (``remap_import_job``: checked again in the worker),
+   download the error report and fix the sheet.
+4. ``start_import_commit`` moves the job to ``committing`` once and enqueues
+   ``commit_import_task``; ``run_import_commit`` (the worker) reads and checks the file
+   again and commits all rows (only when none has an error) or only the valid rows. The
+   importer writes every row in ONE transaction, so a database error leaves nothing
+   half-done and the job says ``failed`` with the reason — unless it declares
    ``atomic = False``: an importer whose rows are idempotent (events, unique by source and
    id) commits chunk by chunk, so the progress bar moves and no lock is held for the whole
    file; a failure leaves whole chunks applied and running the import again finishes the
-   rest (rows already in are duplicates). An importer with
-   ``background = True`` has its commit enqueued for ``jifen worker``
-   (``commit_import_task``); otherwise it runs in the request. Either way the job's
-   ``processed_rows`` / ``total_rows`` feed the same htmx-polled progress partial.
+   rest (rows already in are duplicates).
 
 An importer is a subclass of ``Importer`` in ``<app>/imports.py`` decorated with
 ``@register``; ``get_importer`` finds it by ``kind`` (in a worker too, by importing every
 app's ``imports`` module). ``ImportPages`` gives an importer its web pages; an app's
-``import_urls.py`` mounts ``ImportPages(...).urlpatterns()``.
+``import_urls.py`` mounts ``ImportPages(...).urlpatterns()``. Every sheet handed out
+(templates, error reports) is written by ``jifen.core.exports``, which neutralises formulas.
 """
 
 from __future__ import annotations
@@ -33,18 +40,20 @@ import io
 import logging
 import operator
 import re
+import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from itertools import repeat
+from itertools import chain, islice, repeat
 from pathlib import PurePath
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse
@@ -58,24 +67,37 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_tasks import task
 
 from jifen.core import errors
+from jifen.core.exports import (
+    CSV_CONTENT_TYPE,
+    XLSX_CONTENT_TYPE,
+    csv_bytes,
+    download,
+    unquote_cell,
+    xlsx_bytes,
+)
 from jifen.core.models import ImportJob
-from jifen.core.permissions import require_capability
+from jifen.core.permissions import htmx_partial, require_capability
 
 logger = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 # A small upload can unpack to gigabytes or millions of rows (a "zip bomb"): an xlsx is
-# refused above this much unpacked, and any file beyond MAX_ROWS rows; columns past
-# MAX_COLUMNS are not read (no import has nearly that many).
+# refused above this much unpacked; any sheet beyond MAX_ROWS rows or MAX_CELLS cells is
+# refused as soon as it says so (an xlsx declares its size) or the reading gets there;
+# columns past MAX_COLUMNS are not read (no import has nearly that many).
 MAX_UNPACKED_BYTES = 256 * 1024 * 1024
 MAX_SHARED_STRINGS_BYTES = 32 * 1024 * 1024  # openpyxl holds the whole table in memory
 MAX_ROWS = 300_000
+MAX_CELLS = 5_000_000
 MAX_COLUMNS = 100
 HEADER_SCAN_ROWS = 20  # the header row is looked for among the first rows that hold data
 PREVIEW_ROWS = 10  # good rows shown on the preview page
+PREVIEW_KEEP = 100  # rows whose cells are kept while checking, to find those good rows
 ERRORS_SHOWN = 200  # bad rows listed on the preview page; the report has them all
 PROGRESS_EVERY = 500  # rows between two progress updates
-ALLOWED_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".txt")
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+CSV_SUFFIXES = (".csv", ".txt")
+ALLOWED_SUFFIXES = XLSX_SUFFIXES + CSV_SUFFIXES
 
 # How the result page names the counts an importer's ``commit`` returns.
 RESULT_LABELS = {
@@ -87,11 +109,9 @@ RESULT_LABELS = {
     "accounts_created": gettext_lazy("Accounts created"),
 }
 
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
-
 Row = tuple[int, list[Any]]  # (row number as the spreadsheet shows it, cell values)
 Problem = tuple[str, str]  # (field name, or "" for the whole row; message)
+
 
 
 # --- importer declaration ---------------------------------------------------------------
@@ -146,8 +166,6 @@ class Importer:
     verbose_name: ClassVar[Any] = ""
     fields: ClassVar[tuple[ImportField, ...]] = ()
     example_row: ClassVar[dict[str, Any]] = {}
-    # True: the commit is enqueued as a background task instead of running in the request.
-    background: ClassVar[bool] = False
     # False: ``commit`` manages its own transactions, one per chunk of rows, and a re-run
     # of the same file must apply only what is missing (see the module doc).
     atomic: ClassVar[bool] = True
@@ -227,74 +245,130 @@ def get_importer(kind: str) -> Importer:
 
 
 # --- reading files --------------------------------------------------------------------
+# --- reading files: streamed, judged before the work starts ------------------------------
 
 
 def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def read_rows(data: bytes, filename: str) -> list[Row]:
-    """Every non-blank row of the file's first sheet, numbered as a spreadsheet program
-    shows it (blank rows are skipped but still counted)."""
+def _too_large(message: str) -> errors.ValidationError:
+    return errors.ValidationError(message, code="file_too_large")
+
+
+def _too_many_rows() -> errors.ValidationError:
+    return _too_large(_("The file has more than %(rows)s rows; split it into smaller files.")
+                      % {"rows": f"{MAX_ROWS:,}"})
+
+
+def _too_many_cells() -> errors.ValidationError:
+    return _too_large(_("The file has more than %(cells)s cells; split it into smaller files.")
+                      % {"cells": f"{MAX_CELLS:,}"})
+
+
+def _unreadable_workbook() -> errors.ValidationError:
+    return errors.ValidationError(_("This file could not be read as an Excel workbook."),
+                                  code="unreadable_file")
+
+
+def sheet_kind(filename: str) -> str:
+    """"xlsx" or "csv" by the file's name; ValidationError for anything else."""
     suffix = PurePath(filename or "").suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        rows: Iterable[Row] = _read_xlsx(data)
-    elif suffix in (".csv", ".txt"):
-        rows = _read_csv(data)
-    elif suffix == ".xls":
+    if suffix in XLSX_SUFFIXES:
+        return "xlsx"
+    if suffix in CSV_SUFFIXES:
+        return "csv"
+    if suffix == ".xls":
         raise errors.ValidationError(
             _("Old .xls workbooks cannot be read; save the file as .xlsx or .csv."),
             code="unsupported_file",
         )
-    else:
-        raise errors.ValidationError(_("Upload an .xlsx or .csv file."), code="unsupported_file")
-    kept = []
-    for number, cells in rows:
-        if number > MAX_ROWS:
-            raise errors.ValidationError(
-                _("The file has more than %(rows)s rows; split it into smaller files.")
-                % {"rows": f"{MAX_ROWS:,}"}, code="file_too_large")
-        if not all(map(_is_blank, cells)):
-            kept.append((number, cells))
-    return kept
+    raise errors.ValidationError(_("Upload an .xlsx or .csv file."), code="unsupported_file")
 
 
-def _read_xlsx(data: bytes) -> Iterator[Row]:
-    from openpyxl import load_workbook
-
-    unreadable = errors.ValidationError(
-        _("This file could not be read as an Excel workbook."), code="unreadable_file")
+def check_container(handle: IO[bytes], filename: str) -> None:
+    """What can be judged without reading a row: the kind of file and, for a workbook, its
+    zip directory (what it unpacks to, how large its table of texts is). Cheap enough for
+    the request that receives the upload; the worker checks again."""
+    if sheet_kind(filename) != "xlsx":
+        return
     try:
-        entries = zipfile.ZipFile(io.BytesIO(data)).infolist()
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise unreadable from exc
+        handle.seek(0)
+        entries = zipfile.ZipFile(handle).infolist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        raise _unreadable_workbook() from exc
+    finally:
+        handle.seek(0)
     shared_strings = sum(e.file_size for e in entries if e.filename.endswith("sharedStrings.xml"))
     if (sum(e.file_size for e in entries) > MAX_UNPACKED_BYTES
             or shared_strings > MAX_SHARED_STRINGS_BYTES):
-        raise errors.ValidationError(
-            _("This workbook is too large once unpacked; split it into smaller files."),
-            code="file_too_large")
+        raise _too_large(_("This workbook is too large once unpacked; split it into smaller "
+                           "files."))
+
+
+def stream_rows(handle: IO[bytes], filename: str, *,
+                on_estimate: Callable[[int], None] | None = None) -> Iterator[Row]:
+    """Every non-blank row of the file's first sheet, numbered as a spreadsheet program
+    shows it (blank rows are skipped but still counted), read as a stream: the whole sheet
+    is never held. ``handle`` must be seekable. Before the first row, a sheet that declares
+    more than MAX_ROWS rows or MAX_CELLS cells is refused, and ``on_estimate`` hears how
+    many rows the file seems to have (for a progress bar); while reading, the first row
+    past either limit stops it (ValidationError ``file_too_large``)."""
+    rows = (_xlsx_rows(handle, on_estimate) if sheet_kind(filename) == "xlsx"
+            else _csv_rows(handle, on_estimate))
+    cells_read = 0
+    for number, cells in rows:
+        if number > MAX_ROWS:
+            raise _too_many_rows()
+        if all(map(_is_blank, cells)):
+            continue
+        cells_read += len(cells)
+        if cells_read > MAX_CELLS:
+            raise _too_many_cells()
+        yield number, [unquote_cell(value) for value in cells]
+
+
+def read_rows(data: bytes, filename: str) -> list[Row]:
+    """``stream_rows`` of a file in memory, as a list (for small files and tests)."""
+    return list(stream_rows(io.BytesIO(data), filename))
+
+
+def _xlsx_rows(handle: IO[bytes], on_estimate: Callable[[int], None] | None) -> Iterator[Row]:
+    from openpyxl import load_workbook
+
+    check_container(handle, "sheet.xlsx")
     # Whatever a damaged or foreign workbook makes openpyxl raise (bad zip members, XML
     # parse errors, missing parts…) means the same to the uploader.
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        workbook = load_workbook(handle, read_only=True, data_only=True)
     except Exception as exc:
         logger.info("unreadable workbook: %r", exc)
-        raise unreadable from exc
+        raise _unreadable_workbook() from exc
     try:
         sheet = workbook.active if hasattr(workbook.active, "iter_rows") else None
         sheet = sheet or next((ws for ws in workbook.worksheets if hasattr(ws, "iter_rows")),
                               None)
         if sheet is None:
             return
+        # The size the sheet declares (its <dimension>), judged before any row is read.
+        if sheet.max_row:
+            if sheet.max_row > MAX_ROWS:
+                raise _too_many_rows()
+            columns = min(sheet.max_column or 1, MAX_COLUMNS)
+            if (sheet.max_row - (sheet.min_row or 1) + 1) * columns > MAX_CELLS:
+                raise _too_many_cells()
+            if on_estimate:
+                on_estimate(sheet.max_row)
         # Some programs write a wrong <dimension>; without this rows or columns go missing.
         sheet.reset_dimensions()
         rows = sheet.iter_rows(min_row=1, max_col=MAX_COLUMNS, values_only=True)
         for number, values in enumerate(rows, start=1):
             yield number, _without_padding(values)
+    except errors.JifenError:
+        raise
     except Exception as exc:
         logger.info("unreadable workbook: %r", exc)
-        raise unreadable from exc
+        raise _unreadable_workbook() from exc
     finally:
         workbook.close()
 
@@ -307,40 +381,70 @@ def _without_padding(values: tuple) -> list[Any]:
     return list(values[:len(values) - padding])
 
 
-def decode_text(data: bytes) -> str:
-    """CSV bytes to text: UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030
-    (what Chinese Excel writes for "CSV (逗号分隔)")."""
-    if data.startswith(codecs.BOM_UTF8):
-        encodings = ["utf-8-sig"]
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encodings = ["utf-16"]
-    else:
-        encodings = ["utf-8", "gb18030"]
-    for encoding in encodings:
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise errors.ValidationError(
+def _unknown_encoding() -> errors.ValidationError:
+    return errors.ValidationError(
         _("The text encoding of this file is not recognised; save it as CSV UTF-8."),
         code="unreadable_file",
     )
 
 
-def _read_csv(data: bytes) -> Iterator[Row]:
-    text = decode_text(data)
-    first_line = next((line for line in text.splitlines() if line.strip()), "")
-    delimiter = max(",\t;", key=first_line.count) if first_line else ","
-    if not first_line.count(delimiter):
-        delimiter = ","
+def _sniff_encoding(handle: IO[bytes]) -> tuple[str, int]:
+    """The file's text encoding and about how many lines it has, from one pass over its
+    bytes in chunks (nothing is kept): UTF-8 when every byte decodes as UTF-8."""
+    handle.seek(0)
+    head = handle.read(4)
+    handle.seek(0)
+    encoding = ("utf-8-sig" if head.startswith(codecs.BOM_UTF8) else
+                "utf-16" if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+                else "")
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines = 0
+    for chunk in iter(lambda: handle.read(1 << 20), b""):
+        lines += chunk.count(b"\n")
+        if not encoding and decoder is not None:
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                decoder = None
+    if not encoding:
+        try:
+            if decoder is not None:
+                decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            decoder = None
+        encoding = "utf-8" if decoder is not None else "gb18030"
+    handle.seek(0)
+    return encoding, lines
+
+
+def _csv_rows(handle: IO[bytes], on_estimate: Callable[[int], None] | None) -> Iterator[Row]:
+    encoding, lines = _sniff_encoding(handle)
+    if on_estimate:
+        on_estimate(lines)
+    text = io.TextIOWrapper(handle, encoding=encoding, newline="")
     try:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        for number, cells in enumerate(reader, start=1):
-            yield number, cells[:MAX_COLUMNS]
-    except csv.Error as exc:
-        raise errors.ValidationError(
-            _("This file could not be read as CSV: %s") % exc, code="unreadable_file"
-        ) from exc
+        try:
+            sample = text.read(64 * 1024)
+        except UnicodeDecodeError as exc:
+            raise _unknown_encoding() from exc
+        first_line = next((line for line in sample.splitlines() if line.strip()), "")
+        delimiter = max(",\t;", key=first_line.count) if first_line else ","
+        if not first_line.count(delimiter):
+            delimiter = ","
+        text.seek(0)
+        reader = csv.reader(text, delimiter=delimiter)
+        try:
+            for number, cells in enumerate(reader, start=1):
+                yield number, cells[:MAX_COLUMNS]
+        except csv.Error as exc:
+            raise errors.ValidationError(
+                _("This file could not be read as CSV: %s") % exc, code="unreadable_file"
+            ) from exc
+        except UnicodeDecodeError as exc:
+            raise _unknown_encoding() from exc
+    finally:
+        with suppress(ValueError):  # ValueError: the caller has closed the file already
+            text.detach()  # the caller closes the file
 
 
 # --- cell values ----------------------------------------------------------------------
@@ -457,23 +561,29 @@ def column_labels(headers: list[str]) -> list[str]:
 
 def validate_rows(
     importer: Importer,
-    rows: list[Row],
+    rows: Iterable[Row],
     mapping: dict[str, int | None],
     *,
     actor: Any,
     on_progress: Callable[[int], None] | None = None,
 ) -> list[RowResult]:
     """Parse and check every data row, for ``actor`` (who previews or commits); nothing
-    is written."""
+    is written. The rows may be a stream: only the cells of the first valid rows are kept
+    (for the preview), the rest go once parsed."""
     context = importer.begin()
     columns = [(name, index) for name, index in mapping.items() if index is not None]
     results = []
+    kept = 0
     for count, (number, cells) in enumerate(rows, start=1):
         values = {name: cells[index] if index < len(cells) else None for name, index in columns}
         item, problems = importer.parse(values, context)
         result = RowResult(row=number, cells=cells, item=item)
         for field_name, message in problems:
             result.add(field_name, message)
+        if result.ok and kept < PREVIEW_KEEP:
+            kept += 1
+        else:
+            result.cells = []
         results.append(result)
         if on_progress and count % PROGRESS_EVERY == 0:
             on_progress(count)
@@ -482,11 +592,17 @@ def validate_rows(
     return results
 
 
-def _job_rows(job: ImportJob) -> list[Row]:
-    """The data rows of the job's file (those below its header row)."""
+def _data_rows(job: ImportJob, on_estimate: Callable[[int], None] | None = None, *,
+               below: int | None = None) -> Iterator[Row]:
+    """The data rows of the job's stored file (those below its header row, or below row
+    ``below``), streamed."""
+    below = job.header_row if below is None else below
     with job.file.open("rb") as handle:
-        data = handle.read()
-    return [row for row in read_rows(data, job.original_name) if row[0] > job.header_row]
+        rows = stream_rows(handle, job.original_name, on_estimate=on_estimate)
+        try:
+            yield from (row for row in rows if row[0] > below)
+        finally:
+            rows.close()
 
 
 def _apply_results(job: ImportJob, importer: Importer, results: list[RowResult] | None,
@@ -505,7 +621,7 @@ def _apply_results(job: ImportJob, importer: Importer, results: list[RowResult] 
     job.preview_rows = [
         {"row": r.row, "values": [cell_text(r.cells[i]) if i < len(r.cells) else ""
                                   for i in mapped]}
-        for r in results if r.ok
+        for r in results if r.ok and r.cells
     ][:PREVIEW_ROWS]
 
 
@@ -515,78 +631,166 @@ def mapped_fields(importer: Importer, mapping: dict[str, int | None]) -> list[st
     return [f.name for f in importer.fields if mapping.get(f.name) is not None]
 
 
-def _check(job: ImportJob, importer: Importer, rows: list[Row], actor: Any,
-           ) -> list[RowResult] | None:
-    if importer.mapping_problems(job.mapping, len(job.headers)):
-        return None
-    return validate_rows(importer, rows, job.mapping, actor=actor)
+def _last_filled(cells: list[Any]) -> int:
+    """How many columns the row spans up to its last non-blank cell."""
+    return next((i + 1 for i in range(len(cells) - 1, -1, -1) if not _is_blank(cells[i])), 0)
 
 
 # --- services: the life of an import job -------------------------------------------------
 
 
+class _Stopped(Exception):
+    """The job left the state its task works in (cancelled meanwhile): stop quietly."""
+
+
+def _actor_id(actor: Any) -> int | None:
+    return actor.pk if getattr(actor, "pk", None) else None
+
+
 @transaction.atomic
 def create_import_job(*, importer: Importer, upload: Any, actor: Any) -> ImportJob:
-    """Read an uploaded file, map its columns, check every row and keep the outcome as a
-    ``previewed`` job. Writes nothing but the job and its stored file. Raises
-    ValidationError for a file that is too big, unreadable or has no data rows."""
+    """Keep an uploaded sheet and enqueue its reading and checking for ``jifen worker``
+    (``run_import_check``). No row is read here: only what ``check_container`` judges from
+    the file's name and zip directory. Returns the job, ``reading``. Raises ValidationError
+    for a file that is too big or not a spreadsheet we read."""
     if upload.size > MAX_UPLOAD_BYTES:
-        raise errors.ValidationError(_("The file is larger than 20 MB."), code="file_too_large")
-    data = upload.read()
-    rows = read_rows(data, upload.name)
-    if not rows:
-        raise errors.ValidationError(_("The file is empty."), code="empty_file")
-    header_index = detect_header(rows, importer)
-    header_number, header_cells = rows[header_index]
-    data_rows = rows[header_index + 1:]
-    if not data_rows:
-        raise errors.ValidationError(_("The file has a header row but no data below it."),
-                                     code="empty_file")
-    # As many columns as the last one holding anything (formatting alone adds empty cells).
-    width = max(
-        next((i + 1 for i in range(len(cells) - 1, -1, -1) if not _is_blank(cells[i])), 0)
-        for _number, cells in rows[header_index:]
-    )
-    headers = [cell_text(c) for c in header_cells[:width]]
-    headers += [""] * (width - len(headers))
+        raise _too_large(_("The file is larger than 20 MB."))
+    check_container(upload, upload.name)
     job = ImportJob(
         kind=importer.kind, original_name=PurePath(upload.name).name[:255],
-        header_row=header_number, headers=headers, mapping=auto_mapping(headers, importer),
-        created_by=actor if getattr(actor, "pk", None) else None,
+        status=ImportJob.Status.READING, created_by=actor if _actor_id(actor) else None,
     )
-    _apply_results(job, importer, _check(job, importer, data_rows, actor), len(data_rows))
-    job.file.save(job.original_name, ContentFile(data), save=False)
+    upload.seek(0)
+    job.file.save(job.original_name, upload, save=False)
     job.save()
+    actor_id = _actor_id(actor)
+    transaction.on_commit(lambda: check_import_task.enqueue(job.pk, actor_id))
     return job
 
 
 @transaction.atomic
 def remap_import_job(*, job: ImportJob, mapping: dict[str, int | None], actor: Any,
                      ) -> ImportJob:
-    """Use another column mapping and check every row again. Only a previewed job can be
-    remapped."""
+    """Use another column mapping: the job goes back to ``reading`` and the worker checks
+    every row again. Only a previewed job can be remapped."""
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
     if job.status != ImportJob.Status.PREVIEWED:
         raise errors.Conflict(_("This import has already been started or cancelled."),
                               code="import_not_previewed")
     importer = get_importer(job.kind)
     job.mapping = {f.name: mapping.get(f.name) for f in importer.fields}
-    rows = _job_rows(job)
-    _apply_results(job, importer, _check(job, importer, rows, actor), len(rows))
+    job.status = ImportJob.Status.READING
+    job.processed_rows = 0
     job.save()
+    actor_id = _actor_id(actor)
+    transaction.on_commit(lambda: check_import_task.enqueue(job.pk, actor_id))
     return job
+
+
+def _set_progress(job_id: int, count: int, status: str) -> None:
+    if not ImportJob.objects.filter(pk=job_id, status=status).update(
+            processed_rows=count, updated_at=timezone.now()):
+        raise _Stopped
+
+
+def _set_estimate(job_id: int, rows: int) -> None:
+    ImportJob.objects.filter(pk=job_id).update(total_rows=rows, updated_at=timezone.now())
+
+
+def run_import_check(*, job_id: int, actor_id: int | None = None) -> ImportJob:
+    """Read and check a ``reading`` job's file for the preview (in the worker): on the
+    first reading find the header row and map the columns; check every row for the user
+    ``actor_id``; write the error reports; leave the job ``previewed`` — or ``failed`` with
+    the reason when the file cannot be read or is beyond the limits. A job in any other
+    state is left alone (a retried task does nothing; a cancelled one stops)."""
+    job = ImportJob.objects.get(pk=job_id)
+    if job.status != ImportJob.Status.READING:
+        return job
+    importer = get_importer(job.kind)
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    first_read = not job.headers
+    try:
+        source = _data_rows(job, on_estimate=lambda n: _set_estimate(job.pk, n),
+                            below=0 if first_read else None)
+        rows: Iterator[Row] = source
+        try:
+            if first_read:
+                head = list(islice(rows, HEADER_SCAN_ROWS))
+                if not head:
+                    raise errors.ValidationError(_("The file is empty."), code="empty_file")
+                index = detect_header(head, importer)
+                job.header_row, header_cells = head[index]
+                job.headers = [cell_text(c) for c in header_cells]
+                job.mapping = auto_mapping(job.headers, importer)
+                rows = chain(head[index + 1:], rows)
+            width = _last_filled(job.headers)
+
+            def measured(stream: Iterable[Row]) -> Iterator[Row]:
+                nonlocal width
+                for row in stream:
+                    width = max(width, _last_filled(row[1]))
+                    yield row
+
+            progress = lambda n: _set_progress(job.pk, n, ImportJob.Status.READING)  # noqa: E731
+            data = measured(rows) if first_read else rows
+            if importer.mapping_problems(job.mapping, len(job.headers)):
+                results, total = None, 0
+                for total, _row in enumerate(data, start=1):
+                    if total % PROGRESS_EVERY == 0:
+                        progress(total)
+            else:
+                results = validate_rows(importer, data, job.mapping, actor=actor,
+                                        on_progress=progress)
+                total = len(results)
+        finally:
+            source.close()
+        if first_read:
+            if not total:
+                raise errors.ValidationError(
+                    _("The file has a header row but no data below it."), code="empty_file")
+            # As many columns as the last one holding anything (formatting alone adds
+            # empty cells).
+            job.headers = (job.headers + [""] * width)[:width]
+        _apply_results(job, importer, results, total)
+        old_reports, job.reports = job.reports, _write_reports(job, importer)
+    except _Stopped:
+        return ImportJob.objects.get(pk=job.pk)
+    except errors.JifenError as exc:
+        return _fail_reading(job, exc.message)
+    except Exception as exc:
+        logger.exception("import job %s could not be read", job.pk)
+        return _fail_reading(job, _("This file could not be read: unexpected error (%s).")
+                             % exc)
+    with transaction.atomic():
+        current = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if current.status != ImportJob.Status.READING:  # cancelled meanwhile
+            _delete_files(job.file.storage, job.reports.values())
+            return current
+        job.status = ImportJob.Status.PREVIEWED
+        job.processed_rows = 0
+        job.save()
+    _delete_files(job.file.storage, set(old_reports.values()) - set(job.reports.values()))
+    return job
+
+
+def _fail_reading(job: ImportJob, reason: str) -> ImportJob:
+    now = timezone.now()
+    ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.READING).update(
+        status=ImportJob.Status.FAILED, failure_reason=reason[:2000], finished_at=now,
+        updated_at=now)
+    return ImportJob.objects.get(pk=job.pk)
 
 
 def start_import_commit(*, job: ImportJob, mode: str, actor: Any) -> ImportJob:
     """Commit a previewed job: ``all`` rows (refused while any row has an error) or
     ``valid_only``. The job moves to ``committing`` exactly once (a second click gets a
-    Conflict); then the commit runs now or, for a background importer, in the worker.
-
-    Not one transaction on purpose: the write runs in its own transaction so that when it
-    fails the job can still be marked ``failed``."""
+    Conflict) and the commit is enqueued for ``jifen worker`` (``run_import_commit``)."""
     importer = get_importer(job.kind)
     if mode not in ImportJob.Mode.values:
         raise errors.ValidationError(_("Unknown import mode."), code="invalid_mode")
+    if job.status == ImportJob.Status.READING:
+        raise errors.Conflict(_("The file is still being read; wait for the preview."),
+                              code="import_not_previewed")
     if problems := importer.mapping_problems(job.mapping, len(job.headers)):
         raise errors.ValidationError(problems[0], code="incomplete_mapping")
     if mode == ImportJob.Mode.ALL and job.error_count:
@@ -604,21 +808,14 @@ def start_import_commit(*, job: ImportJob, mode: str, actor: Any) -> ImportJob:
     with transaction.atomic():
         started = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.PREVIEWED).update(
             status=ImportJob.Status.COMMITTING, mode=mode, started_at=now, updated_at=now,
-            committed_by=actor if getattr(actor, "pk", None) else None, processed_rows=0,
+            committed_by=actor if _actor_id(actor) else None, processed_rows=0,
         )
         if not started:
             raise errors.Conflict(_("This import has already been started or cancelled."),
                                   code="import_not_previewed")
-        if importer.background:
-            transaction.on_commit(lambda: commit_import_task.enqueue(job.pk))
-    if not importer.background:
-        run_import_commit(job_id=job.pk)
+        transaction.on_commit(lambda: commit_import_task.enqueue(job.pk))
     job.refresh_from_db()
     return job
-
-
-def _set_progress(job_id: int, count: int) -> None:
-    ImportJob.objects.filter(pk=job_id).update(processed_rows=count, updated_at=timezone.now())
 
 
 def _fail(job: ImportJob, reason: str) -> ImportJob:
@@ -640,31 +837,47 @@ def _stopped(importer: Importer, cause: str, nothing_imported: str) -> str:
 
 
 def run_import_commit(*, job_id: int) -> ImportJob:
-    """The commit itself (in the request or in a worker). Reads the stored file again and
-    checks every row again (the data may have changed since the preview), reporting
-    progress as it goes, then hands the valid rows to the importer in one transaction.
-    A job that is not ``committing`` is left alone, so a retried task does nothing."""
+    """The commit itself (in the worker). Streams the stored file again and checks every
+    row again (the data may have changed since the preview), reporting progress as it goes,
+    then hands the valid rows to the importer in one transaction, and rewrites the error
+    reports. A job that is not ``committing`` is left alone, so a retried task does
+    nothing."""
     job = ImportJob.objects.select_related("committed_by").get(pk=job_id)
     if job.status != ImportJob.Status.COMMITTING:
         return job
     importer = get_importer(job.kind)
+    job = _commit(job, importer)
+    old_reports = job.reports
+    reports = _write_reports(job, importer)
+    ImportJob.objects.filter(pk=job.pk).update(reports=reports)
+    job.reports = reports
+    _delete_files(job.file.storage, set(old_reports.values()) - set(reports.values()))
+    return job
+
+
+def _commit(job: ImportJob, importer: Importer) -> ImportJob:
     try:
-        rows = _job_rows(job)
-        job.total_rows = len(rows)
-        results = validate_rows(importer, rows, job.mapping, actor=job.committed_by,
-                                on_progress=lambda n: _set_progress(job.pk, n))
-        _apply_results(job, importer, results, len(rows))
+        rows = _data_rows(job)
+        try:
+            results = validate_rows(
+                importer, rows, job.mapping, actor=job.committed_by,
+                on_progress=lambda n: _set_progress(job.pk, n, ImportJob.Status.COMMITTING))
+        finally:
+            rows.close()
+        _apply_results(job, importer, results, len(results))
         if job.mode == ImportJob.Mode.ALL and job.error_count:
             return _fail(job, ngettext(
                 "Nothing was imported: since the preview %(count)d row has an error.",
                 "Nothing was imported: since the preview %(count)d rows have errors.",
                 job.error_count) % {"count": job.error_count})
         items = [r.item for r in results if r.ok]
+        del results
         if not items:
             return _fail(job, _("Nothing was imported: no row is valid."))
         with transaction.atomic() if importer.atomic else nullcontext():
-            counts = importer.commit(items, actor=job.committed_by, job=job,
-                                     progress=lambda n: _set_progress(job.pk, n))
+            counts = importer.commit(
+                items, actor=job.committed_by, job=job,
+                progress=lambda n: _set_progress(job.pk, n, ImportJob.Status.COMMITTING))
     except errors.JifenError as exc:
         return _fail(job, _stopped(importer, exc.message,
                                    _("Nothing was imported: %s") % exc.message))
@@ -686,29 +899,40 @@ def run_import_commit(*, job_id: int) -> ImportJob:
     return job
 
 
+def _delete_files(storage: Any, names: Iterable[str]) -> None:
+    for name in names:
+        if name:
+            try:
+                storage.delete(name)
+            except OSError:
+                logger.warning("could not delete %s", name)
+
+
 def purge_import_files(*, days: int | None = None, now: datetime | None = None) -> int:
-    """Delete the uploaded files (and previews) of imports untouched for ``days``
-    (``JIFEN_IMPORT_RETENTION_DAYS``, default 30); the jobs stay, with their counts and
-    per-row errors. A preview never committed is cancelled. Returns how many files went.
-    A daily job of ``jifen worker`` (``jifen.core.periodic``)."""
+    """Delete the uploaded files, error reports and previews of imports untouched for
+    ``days`` (``JIFEN_IMPORT_RETENTION_DAYS``, default 30); the jobs stay, with their counts
+    and per-row errors. A preview never committed (or a reading never finished) is
+    cancelled. Returns how many uploads went. A daily job of ``jifen worker``
+    (``jifen.core.periodic``)."""
     days = settings.JIFEN_IMPORT_RETENTION_DAYS if days is None else days
     now = now or timezone.now()
     stale = (ImportJob.objects.filter(updated_at__lt=now - timedelta(days=days))
              .exclude(file="").exclude(status=ImportJob.Status.COMMITTING))
+    unfinished = (ImportJob.Status.PREVIEWED, ImportJob.Status.READING)
     purged = 0
     for job in stale.iterator():
-        name, storage = job.file.name, job.file.storage
+        name, storage, reports = job.file.name, job.file.storage, job.reports.values()
         with transaction.atomic():
             changed = ImportJob.objects.filter(pk=job.pk, updated_at=job.updated_at)
-            if job.status == ImportJob.Status.PREVIEWED:
-                changed = changed.filter(status=ImportJob.Status.PREVIEWED)
+            if job.status in unfinished:
+                changed = changed.filter(status=job.status)
                 updates = {"status": ImportJob.Status.CANCELLED, "finished_at": now}
             else:
                 updates = {}
             # Conditional: a job someone touched meanwhile is left for the next day.
-            if not changed.update(file="", preview_rows=[], **updates):
+            if not changed.update(file="", preview_rows=[], reports={}, **updates):
                 continue
-        storage.delete(name)
+        _delete_files(storage, [name, *reports])
         purged += 1
     return purged
 
@@ -719,23 +943,31 @@ def purge_import_files_task() -> int:
 
 
 @task()
+def check_import_task(job_id: int, actor_id: int | None = None) -> None:
+    """Background form of ``run_import_check``: every upload and remapping is read here."""
+    run_import_check(job_id=job_id, actor_id=actor_id)
+
+
+@task()
 def commit_import_task(job_id: int) -> None:
-    """Background form of ``run_import_commit`` for importers with ``background = True``."""
+    """Background form of ``run_import_commit``."""
     run_import_commit(job_id=job_id)
 
 
 @transaction.atomic
 def cancel_import_job(*, job: ImportJob, actor: Any) -> ImportJob:
-    """Drop a previewed job and its stored file; nothing was imported."""
+    """Drop a job still being read or previewed, its stored file and reports; nothing was
+    imported (a reading in progress stops at its next progress report)."""
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
-    if job.status != ImportJob.Status.PREVIEWED:
+    if job.status not in (ImportJob.Status.PREVIEWED, ImportJob.Status.READING):
         raise errors.Conflict(_("This import has already been started or cancelled."),
                               code="import_not_previewed")
     job.status = ImportJob.Status.CANCELLED
     job.finished_at = timezone.now()
+    names, storage = [job.file.name, *job.reports.values()], job.file.storage
+    job.reports = {}
     job.save()
-    name, storage = job.file.name, job.file.storage
-    transaction.on_commit(lambda: storage.delete(name) if name else None)
+    transaction.on_commit(lambda: _delete_files(storage, names))
     return job
 
 
@@ -757,44 +989,68 @@ def error_messages_by_row(job: ImportJob, importer: Importer) -> dict[int, str]:
     return {row: "; ".join(parts) for row, parts in lines.items()}
 
 
-def error_report(job: ImportJob, fmt: str) -> tuple[bytes, str, str]:
-    """The bad rows with their original columns plus the row number and the reason, as
-    (content, content type, file name). Fix the rows in it and upload it again: the extra
-    columns are ignored."""
-    importer = get_importer(job.kind)
+REPORT_FORMATS = {"xlsx": XLSX_CONTENT_TYPE, "csv": CSV_CONTENT_TYPE}
+
+
+def _report_name(job: ImportJob, fmt: str) -> str:
+    return f"{PurePath(job.original_name).stem}-errors.{fmt}"
+
+
+def _build_reports(job: ImportJob, importer: Importer, formats: Iterable[str],
+                   ) -> dict[str, bytes]:
+    """The bad rows with their original columns plus the row number and the reason, in
+    each of ``formats``, from one streamed reading of the stored file. Every cell goes
+    through ``jifen.core.exports``, so what the upload held as a formula comes back as
+    text. Fix the rows in it and upload it again: the extra columns are ignored."""
     messages = error_messages_by_row(job, importer)
-    rows = [(n, cells) for n, cells in _job_rows(job) if n in messages]
-    width = max([len(job.headers)] + [len(cells) for _n, cells in rows])
+    rows = _data_rows(job)
+    try:
+        bad = [(n, cells) for n, cells in rows if n in messages]
+    finally:
+        rows.close()
+    width = max([len(job.headers)] + [len(cells) for _n, cells in bad])
     header = [*job.headers, *[""] * (width - len(job.headers)), _("Row"), _("Error")]
-    body = [[*cells, *[None] * (width - len(cells)), n, messages[n]] for n, cells in rows]
-    stem = PurePath(job.original_name).stem
-    filename = f"{stem}-errors.{'xlsx' if fmt == 'xlsx' else 'csv'}"
-    if fmt == "xlsx":
-        return _xlsx_bytes(header, body), XLSX_CONTENT_TYPE, filename
-    return _csv_bytes(header, body), CSV_CONTENT_TYPE, filename
+    body = [[*cells, *[None] * (width - len(cells)), n, messages[n]] for n, cells in bad]
+    built = {}
+    for fmt in formats:
+        if fmt == "xlsx":
+            built[fmt] = xlsx_bytes(header, body)
+        else:
+            built[fmt] = csv_bytes(header, ([cell_text(v) for v in row] for row in body))
+    return built
 
 
-def _xlsx_bytes(header: list[Any], rows: Iterable[list[Any]]) -> bytes:
-    from openpyxl import Workbook
+def _write_reports(job: ImportJob, importer: Importer) -> dict[str, str]:
+    """Write the job's error reports beside its file (in the worker, so that a download is
+    a file, not a reading of the sheet); format → storage name. None without errors, and
+    none when they cannot be written (the download then builds them; logged)."""
+    if not job.error_rows or not job.file:
+        return {}
+    storage, names = job.file.storage, {}
+    try:
+        for fmt, content in _build_reports(job, importer, REPORT_FORMATS).items():
+            names[fmt] = storage.save(
+                f"imports/{timezone.now():%Y/%m}/{uuid.uuid4().hex}-errors.{fmt}",
+                ContentFile(content))
+    except Exception:
+        logger.exception("the error reports of import job %s could not be written", job.pk)
+        _delete_files(storage, names.values())
+        return {}
+    return names
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet()
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
-
-def _csv_bytes(header: list[Any], rows: Iterable[list[Any]]) -> bytes:
-    # UTF-8 with BOM: Excel opens it with the right encoding; every other program too.
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([cell_text(v) for v in row])
-    return codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8")
+def error_report(job: ImportJob, fmt: str) -> tuple[bytes, str, str]:
+    """The error report as (content, content type, file name): the one the worker wrote,
+    or for a job without one, built now."""
+    stored = (job.reports or {}).get(fmt)
+    if stored:
+        try:
+            with job.file.storage.open(stored, "rb") as handle:
+                return handle.read(), REPORT_FORMATS[fmt], _report_name(job, fmt)
+        except OSError:
+            logger.warning("error report %s of import job %s is missing", stored, job.pk)
+    content = _build_reports(job, get_importer(job.kind), [fmt])[fmt]
+    return content, REPORT_FORMATS[fmt], _report_name(job, fmt)
 
 
 def template_file(importer: Importer, fmt: str) -> tuple[bytes, str, str]:
@@ -805,8 +1061,9 @@ def template_file(importer: Importer, fmt: str) -> tuple[bytes, str, str]:
     example = [importer.example_row.get(f.name, "") for f in importer.fields]
     name = f"{importer.kind.replace('.', '-')}-template"
     if fmt == "xlsx":
-        return _xlsx_bytes(header, [example]), XLSX_CONTENT_TYPE, f"{name}.xlsx"
-    return _csv_bytes(header, [example]), CSV_CONTENT_TYPE, f"{name}.csv"
+        return xlsx_bytes(header, [example]), XLSX_CONTENT_TYPE, f"{name}.xlsx"
+    return (csv_bytes(header, [[cell_text(v) for v in example]]), CSV_CONTENT_TYPE,
+            f"{name}.csv")
 
 
 # --- web pages --------------------------------------------------------------------------
@@ -845,15 +1102,10 @@ class MappingForm(forms.Form):
             )
 
 
-def _download(content: bytes, content_type: str, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f"attachment; filename=\"{filename}\""
-    return response
-
-
 class ImportPages:
-    """The web pages of one importer: upload → mapping and preview → commit → result.
-    Mount with ``urlpatterns = ImportPages(...).urlpatterns()`` under an ``app_name``."""
+    """The web pages of one importer: upload → (reading) → mapping and preview → commit →
+    result. Mount with ``urlpatterns = ImportPages(...).urlpatterns()`` under an
+    ``app_name``."""
 
     def __init__(self, *, importer: type[Importer], capability: str, title: Any,
                  intro: Any = "", back_url_name: str = "", back_label: Any = ""):
@@ -937,12 +1189,16 @@ class ImportPages:
         ), status=status)
 
     def template(self, request: HttpRequest, fmt: str) -> HttpResponse:
-        if fmt not in ("xlsx", "csv"):
+        if fmt not in REPORT_FORMATS:
             return HttpResponse(status=404)
-        return _download(*template_file(self._importer(), fmt))
+        return download(*template_file(self._importer(), fmt))
 
     def preview(self, request: HttpRequest, pk: int) -> HttpResponse:
         job = self._job(pk)
+        if job.status == ImportJob.Status.READING:
+            if request.method == "POST":  # a mapping sent while the file is read again
+                return redirect(self._url(request, "preview", job.pk))
+            return render(request, "console/imports/reading.html", self._context(request, job))
         if job.status != ImportJob.Status.PREVIEWED:
             return redirect(self._url(request, "result", job.pk))
         importer = self._importer()
@@ -978,6 +1234,8 @@ class ImportPages:
             job = start_import_commit(job=job, mode=request.POST.get("mode", ""),
                                       actor=request.user)
         except errors.JifenError as exc:
+            if job.status == ImportJob.Status.READING:
+                return redirect(self._url(request, "preview", job.pk))
             if job.status != ImportJob.Status.PREVIEWED:
                 return redirect(self._url(request, "result", job.pk))
             form = MappingForm(importer=self._importer(), job=job)
@@ -995,19 +1253,30 @@ class ImportPages:
 
     def result(self, request: HttpRequest, pk: int) -> HttpResponse:
         job = self._job(pk)
-        if job.status == ImportJob.Status.PREVIEWED:
+        if job.status in (ImportJob.Status.PREVIEWED, ImportJob.Status.READING):
             return redirect(self._url(request, "preview", job.pk))
         return render(request, "console/imports/result.html", self._context(request, job))
 
     def progress(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The polled status card: the reading's while the worker reads, the commit's
+        after; once a reading is done the page moves on to the preview."""
         job = self._job(pk)
+        if job.status == ImportJob.Status.PREVIEWED:
+            if not htmx_partial(request):
+                return redirect(self._url(request, "preview", job.pk))
+            response = HttpResponse(status=200)
+            response["HX-Redirect"] = self._url(request, "preview", job.pk)
+            return response
+        if job.status == ImportJob.Status.READING:
+            return render(request, "console/imports/reading.html#status",
+                          self._context(request, job))
         return render(request, "console/imports/result.html#status", self._context(request, job))
 
     def errors(self, request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
-        if fmt not in ("xlsx", "csv"):
+        if fmt not in REPORT_FORMATS:
             return HttpResponse(status=404)
         job = self._job(pk)
-        if job.status == ImportJob.Status.CANCELLED:
+        if job.status in (ImportJob.Status.CANCELLED, ImportJob.Status.READING):
             return HttpResponse(status=404)
         if not job.file:
             messages.warning(request, _(
@@ -1015,4 +1284,4 @@ class ImportPages:
                 "report with its rows is no longer available; the errors are listed on "
                 "this page.") % {"days": settings.JIFEN_IMPORT_RETENTION_DAYS})
             return redirect(self._url(request, "result", job.pk))
-        return _download(*error_report(job, fmt))
+        return download(*error_report(job, fmt))

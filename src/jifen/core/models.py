@@ -146,11 +146,13 @@ def import_file_name(job: ImportJob, filename: str) -> str:
 
 
 class ImportJob(models.Model):
-    """One spreadsheet upload going through preview → per-row errors → commit
-    (``jifen.core.imports``). The file stays in storage so the commit, which may run in a
-    background worker, and the error report read the very rows the admin previewed."""
+    """One spreadsheet upload going through reading → preview → per-row errors → commit
+    (``jifen.core.imports``), the reading and the commit in ``jifen worker``. The file stays
+    in storage so the commit reads the very rows the admin previewed; the error reports
+    the worker writes beside it are in ``reports`` (format → storage name)."""
 
     class Status(models.TextChoices):
+        READING = "reading", _("Reading")
         PREVIEWED = "previewed", _("Previewed")
         COMMITTING = "committing", _("Importing")
         DONE = "done", _("Done")
@@ -169,7 +171,7 @@ class ImportJob(models.Model):
     headers = models.JSONField(default=list, blank=True)
     mapping = models.JSONField(default=dict, blank=True)
     status = models.CharField(
-        _("status"), max_length=12, choices=Status.choices, default=Status.PREVIEWED,
+        _("status"), max_length=12, choices=Status.choices, default=Status.READING,
         db_index=True,
     )
     mode = models.CharField(max_length=12, choices=Mode.choices, blank=True)
@@ -180,6 +182,7 @@ class ImportJob(models.Model):
     preview_rows = models.JSONField(default=list, blank=True)
     processed_rows = models.PositiveIntegerField(default=0)
     result = models.JSONField(default=dict, blank=True)
+    reports = models.JSONField(default=dict, blank=True)
     failure_reason = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

@@ -65,7 +65,6 @@ def _moment(value: Any) -> datetime:
 class EventImporter(Importer):
     kind = "earning.events"
     verbose_name = gettext_lazy("events")
-    background = True
     # Each chunk of 1,000 events commits on its own (``ingest_many``): events are unique
     # by source and id, and a row without an id gets a stable one from its content, so a
     # re-run applies only what is missing.
