@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import zipfile
 from decimal import Decimal
 
@@ -74,3 +75,17 @@ def test_csv_cells_are_neutralised_header_included():
     assert lines[0] == ["'=1+1", "n"]
     assert [line[0] for line in lines[1:]] == ["'" + attack for attack in ATTACKS]
     assert {line[1] for line in lines[1:]} == {"-5"}
+
+
+def test_no_module_but_exports_writes_a_spreadsheet():
+    """Every sheet we hand out goes through ``jifen.core.exports`` (DESIGN.md §7): a new
+    export that writes its own csv or xlsx would skip the neutralisation."""
+    from pathlib import Path
+
+    import jifen
+
+    writers = re.compile(r"csv\.(writer|DictWriter)\(|\bWorkbook\(|WriteOnlyCell\(")
+    root = Path(jifen.__file__).parent
+    found = [str(path.relative_to(root)) for path in root.rglob("*.py")
+             if writers.search(path.read_text(encoding="utf-8"))]
+    assert found == ["core/exports.py"]
