@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -21,7 +22,54 @@ from jifen.core.middleware import payload_too_large
 logger = logging.getLogger(__name__)
 
 
-api = NinjaAPI(
+# What every operation may answer besides its own success, all in the error shape: the
+# OpenAPI document declares them once here for every operation, so a client (and the
+# schemathesis gate, tests/test_api_fuzz.py) knows every status it can meet.
+COMMON_ERRORS: dict[int, str] = {
+    400: "Malformed request: the body is not JSON, or text holds a NUL character.",
+    401: "No valid token in the Authorization header (or wrong credentials).",
+    403: "The caller may not do this (a missing scope or capability).",
+    404: "Not found, or not the caller's to see.",
+    409: "The current state forbids it: insufficient points, out of stock, a step not "
+         "allowed from the order's state, a duplicate …",
+    413: "The request body is larger than the API accepts (payload_too_large).",
+    422: "The input breaks a rule: the details name the field.",
+    429: "Too many attempts; see Retry-After.",
+}
+
+_ERROR_SCHEMAS = {
+    "ErrorBody": {
+        "type": "object", "title": "ErrorBody",
+        "properties": {
+            "code": {"type": "string", "description": "Stable, e.g. insufficient_points."},
+            "message": {"type": "string", "description": "In the reader's language."},
+            "details": {"type": "object", "additionalProperties": True},
+        },
+        "required": ["code", "message", "details"],
+    },
+    "Error": {
+        "type": "object", "title": "Error",
+        "properties": {"error": {"$ref": "#/components/schemas/ErrorBody"}},
+        "required": ["error"], "additionalProperties": False,
+    },
+}
+
+
+class JifenAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix: str | None = None,
+                           path_params: dict | None = None) -> Any:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(_ERROR_SCHEMAS)
+        error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for status, description in COMMON_ERRORS.items():
+                    responses.setdefault(status, {"description": description, "content": error})
+        return schema
+
+
+api = JifenAPI(
     renderer=SiteTimeRenderer(),
     title="jifen API",
     version="1.0.0",

@@ -25,7 +25,14 @@ from typing import Annotated, Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field
-from pydantic import AfterValidator, BeforeValidator, PlainValidator, Strict, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    PlainSerializer,
+    PlainValidator,
+    Strict,
+    WithJsonSchema,
+)
 from pydantic import StrictBool as StrictBool
 from pydantic_core import PydanticCustomError
 
@@ -98,7 +105,9 @@ def ApiDecimal(*, max_digits: int, decimal_places: int, ge: int | None = None) -
                               "exclusiveMaximum": 10 ** (max_digits - decimal_places)}
     if ge is not None:
         schema["minimum"] = ge
-    return Annotated[Decimal, PlainValidator(parse), WithJsonSchema(schema)]
+    # Written back as a JSON number, as it came (the default in the OpenAPI document too).
+    return Annotated[Decimal, PlainValidator(parse), WithJsonSchema(schema),
+                     PlainSerializer(float, return_type=float, when_used="json")]
 
 
 # The years every date and time the API takes falls in (``SITE_YEARS`` for a kept time).

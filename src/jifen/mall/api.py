@@ -61,7 +61,7 @@ class ItemIn(Schema):
     fulfilment: Literal["shipped", "code", "service", "pickup"] = "shipped"
     per_employee_limit: StrictInt | None = Field(None, ge=1, le=INT32_MAX)
     limit_period: Literal["day", "week", "month", "year", "ever"] = "month"
-    market_value: MarketValue = 0
+    market_value: MarketValue = Field(Decimal(0), json_schema_extra={"default": 0})
     low_stock_threshold: StrictInt = Field(0, ge=0, le=INT32_MAX)
     status: Literal["draft", "listed", "delisted"] = "listed"
     supplier: str = Field("", max_length=100)
