@@ -204,7 +204,7 @@ def _costly_condition() -> str:
 
 @pytest.mark.django_db
 class TestConditions:
-    def test_a_nested_comprehension_is_refused_naming_line_and_column(self, client):
+    def test_a_comprehension_is_refused_naming_line_and_column(self, client):
         source = _costly_condition()
         assert len(source) < 4000
         response = post(client, "/api/v1/rules", {
@@ -214,16 +214,17 @@ class TestConditions:
         error = _error(response)
         assert error["code"] == "condition_too_costly"
         assert error["details"]["line"] == 1
-        inner = source.index(".all(", source.index(".all(") + 1)
-        assert error["details"]["column"] == inner + 2  # the inner comprehension's name
+        assert error["details"]["column"] == source.index(".all(") + 2  # the name "all"
         assert Rule.objects.count() == 0
 
     @pytest.mark.parametrize("source, code", [
         ('payload.note.matches(payload.pattern)', "condition_too_costly"),
         ('payload.items.exists(i, i.matches("^a"))', "condition_too_costly"),
+        ('payload.items.map(i, 1).size() > 0', "condition_too_costly"),
+        ('payload.a > 1 &&\n  payload.items.filter(i, i > 1).size() > 0', "condition_too_costly"),
+        ('"a".matches("a") && "b".matches("b") && "c".matches("c")', "condition_too_costly"),
+        ('matches(payload.note, "a")', "condition_too_costly"),
         ('payload.note.matches("(a)\\\\1")', "condition_too_costly"),
-        (" || ".join(f"payload.l.exists(x{n}, x{n} == {n})" for n in range(5)),
-         "condition_too_costly"),
         (" + ".join(["payload.s"] * 40) + ' == ""', "condition_too_costly"),
     ])
     def test_other_expensive_constructs_are_refused(self, source, code):
@@ -234,10 +235,11 @@ class TestConditions:
 
     @pytest.mark.parametrize("source", [
         '"SALES" in employee.department_path && payload.percent >= 100',
-        'payload.items.exists(i, i.kind == "gold") && payload.items.all(i, i.n > 0)',
+        '"gold" in payload.kinds && size(payload.items) < 10 && has(payload.a.b)',
         'payload.code.matches("^PRJ-[0-9]+$")',
         "has(payload.on_time) && payload.on_time // a comment (with a bracket",
-        "'it\\'s' != \"x)\" && r'\\' != '' && payload.a.filter(x, x > 1).size() > 0",
+        "'it\\'s' != \"x)\" && r'\\' != '' && payload.a + payload.b > 1",
+        'payload.mapping == {"filter": "all(x, y)"} && payload.exists',
     ])
     def test_ordinary_conditions_pass(self, source):
         assert engine.check_condition(source) == source.strip()
@@ -258,7 +260,7 @@ class TestConditions:
             self, employee, make_rule, client):
         services.ensure_builtin_event_types()
         make_rule(event_type="daily_checkin", formula={"kind": "fixed", "points": 3},
-                  condition='payload.l.exists(x, x == "z")')
+                  condition='"z" in payload.l')
         big = event(employee, "daily_checkin", {"l": ["a" * 100] * 2000})
         small = event(employee, "daily_checkin", {"l": ["z"]})
         rejected, credited = ingest(big, small)
