@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils.crypto import salted_hmac
 
 FORMAT = "jifen-backup/1"
@@ -735,7 +735,7 @@ def _wipe_database(progress: Progress) -> None:
     if vendor == "sqlite":
         return  # the online backup API replaces the whole file's content
     progress("Dropping the target's tables (--force)...")
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         if vendor == "postgresql":
             cursor.execute("""
                 SELECT c.relkind, c.relname FROM pg_class c
@@ -748,6 +748,23 @@ def _wipe_database(progress: Progress) -> None:
                 names = [connection.ops.quote_name(n) for k, n in rows if kinds[k] == kind]
                 if names:
                     cursor.execute(f"DROP {kind} IF EXISTS {', '.join(names)} CASCADE")
+            # Functions (the ledger's guard triggers) and types, but not an extension's.
+            cursor.execute("""
+                SELECT CASE p.prokind WHEN 'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE'
+                       ELSE 'FUNCTION' END, p.oid::regprocedure::text FROM pg_proc p
+                 WHERE p.pronamespace = current_schema()::regnamespace AND p.prokind <> 'w'
+                   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid
+                                      AND d.deptype = 'e')""")
+            for kind, signature in cursor.fetchall():
+                cursor.execute(f"DROP {kind} IF EXISTS {signature} CASCADE")
+            cursor.execute("""
+                SELECT t.oid::regtype::text FROM pg_type t
+                 WHERE t.typnamespace = current_schema()::regnamespace
+                   AND t.typtype IN ('e', 'd', 'r', 'm')
+                   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = t.oid
+                                      AND d.deptype = 'e')""")
+            for (name,) in cursor.fetchall():
+                cursor.execute(f"DROP TYPE IF EXISTS {name} CASCADE")
         else:
             cursor.execute("SELECT table_name, table_type FROM information_schema.tables "
                            "WHERE table_schema = DATABASE()")
