@@ -159,22 +159,6 @@ def test_a_token_issued_before_leaving_stays_dead_even_if_unrevoked(employee):
     assert _me(token) == 401
 
 
-def test_sessions_from_before_the_credentials_epoch_stay_signed_in(employee):
-    """Deploying this must not sign everyone out: an epoch of 0 keeps Django's hash."""
-    from django.utils.crypto import salted_hmac
-
-    def djangos_hash(user: User) -> str:
-        return salted_hmac("django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash",
-                           user.password, algorithm="sha256").hexdigest()
-
-    user = employee.user
-    assert user.credentials_epoch == 0
-    assert user.get_session_auth_hash() == djangos_hash(user)
-    end_sign_ins(user_ids=[user.pk])
-    user.refresh_from_db()
-    assert user.get_session_auth_hash() != djangos_hash(user)
-
-
 # --- DELETE /api/v1/auth/token -------------------------------------------------------------
 
 

@@ -19,12 +19,9 @@ class User(AbstractUser):
 
     def _get_session_auth_hash(self, secret: str | None = None) -> str:
         """The hash a session keeps to prove it was opened with the current credentials:
-        Django's (of the password hash), over the epoch too once it has been bumped — so
-        sessions from before this field existed stay valid until then."""
+        like Django's (of the password hash), over the epoch too."""
         from django.utils.crypto import salted_hmac
 
-        if not self.credentials_epoch:
-            return super()._get_session_auth_hash(secret=secret)
         return salted_hmac(
             "jifen.people.User.get_session_auth_hash",
             f"{self.password}\x00{self.credentials_epoch}", secret=secret, algorithm="sha256",
