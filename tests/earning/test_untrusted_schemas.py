@@ -11,6 +11,7 @@ import threading
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 
 from jifen.earning import engine, services
 from jifen.earning.models import Event, EventType, Rule
@@ -243,6 +244,18 @@ class TestConditions:
     ])
     def test_ordinary_conditions_pass(self, source):
         assert engine.check_condition(source) == source.strip()
+
+    def test_the_rule_editor_shows_the_refusal_at_the_condition(self, hr_admin):
+        services.ensure_builtin_event_types()
+        form = {"name": "X", "event_type": "idea_adopted", "category": "performance",
+                "formula_kind": "fixed", "points": "5", "approver_role": "manager",
+                "condition": "payload.a > 1 &&\n payload.l.map(x, 1).size() > 0",
+                "active": "on"}
+        page = login_client(hr_admin.user).post(reverse("console:rule_create"), form)
+        assert page.status_code == 422
+        assert page.context["form"].errors["condition"]
+        assert "2" in page.context["form"].errors["condition"][0]  # line 2
+        assert not Rule.objects.exists()
 
     def test_a_stored_costly_condition_rejects_the_event_with_a_reason(self, employee,
                                                                         make_rule):

@@ -238,7 +238,8 @@ def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                                      if rule.version != before else _("Nothing changed."))
                 return redirect("console:rule_history", rule.pk)
             except errors.JifenError as exc:
-                form.add_error("condition" if exc.code == "invalid_condition" else None,
+                form.add_error("condition" if exc.code in {"invalid_condition",
+                                                           "condition_too_costly"} else None,
                                exc.message)
                 status = 422
         if "preview" in request.POST:
