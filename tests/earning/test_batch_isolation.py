@@ -90,7 +90,13 @@ class TestServiceBatch:
         deep: dict = {}
         for _ in range(200):
             deep = {"x": deep}
-        bad, fine = ingest(event(employee, "training_completed", {"days": 1, "deep": deep}),
-                           event(employee, "training_completed", {"days": 1}))
+        deep_enough: dict = {}
+        for _ in range(19):  # every database stores this much (MariaDB: up to 32)
+            deep_enough = {"x": deep_enough}
+        bad, fine, nested = ingest(
+            event(employee, "training_completed", {"days": 1, "deep": deep}),
+            event(employee, "training_completed", {"days": 1}),
+            event(employee, "training_completed", {"days": 1, "deep": deep_enough}))
         assert bad.status == "rejected" and bad.reason == "invalid"
-        assert fine.status == "credited"
+        assert fine.status == "credited" and nested.status == "credited"
+        assert Event.objects.get(external_id=bad.id).payload == {}  # not kept

@@ -10,6 +10,7 @@ import json
 import threading
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -186,6 +187,8 @@ class TestStoredSchemas:
     ])
     def test_an_old_bad_schema_rejects_the_event_not_the_batch(self, employee, make_rule,
                                                                schema):
+        if connection.vendor == "mysql" and json.dumps(schema).count("{") > 30:
+            pytest.skip("MariaDB cannot store JSON nested deeper than 32 levels")
         EventType.objects.create(code="legacy", name="Legacy", schema=schema)
         services.ensure_builtin_event_types()
         make_rule(event_type="legacy", formula={"kind": "fixed", "points": 2})

@@ -229,7 +229,9 @@ def employee_context(employee: Any, on: datetime | None = None,
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 MAX_SCHEMA_CHARS = 64 * 1024
-MAX_SCHEMA_DEPTH = 40  # nested objects and arrays; the built-in schemas use 4
+# Nested objects and arrays; the built-in schemas use 4, and MariaDB refuses to store JSON
+# nested deeper than 32.
+MAX_SCHEMA_DEPTH = 30
 MAX_PATTERN_PROGRAM = 2000  # RE2's program size for one pattern
 _ROOT_URI = "urn:jifen:event-type-schema"
 # Where 2020-12 keeps subschemas (as ``referencing.jsonschema.DRAFT202012`` lists them).
@@ -447,7 +449,7 @@ def _problem(validator: Any, payload: Any) -> str:
 # --- payloads ---------------------------------------------------------------------------------
 
 MAX_PAYLOAD_CHARS = 16 * 1024
-MAX_PAYLOAD_DEPTH = 32
+MAX_PAYLOAD_DEPTH = 20  # MariaDB refuses to store JSON nested deeper than 32
 # A condition's work grows with the values it reads: each use of a list copies its items
 # (170 reads of a 5,400-number list: 0.19 s), so a payload holds at most this many.
 MAX_PAYLOAD_VALUES = 500
