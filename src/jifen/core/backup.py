@@ -143,11 +143,22 @@ def _clean_env() -> dict[str, str]:
             if not k.startswith(("PG", "MYSQL", "MARIADB"))}
 
 
-def _run(cmd: list[str], *, env: dict[str, str], what: str, **kwargs: Any) -> None:
-    result = subprocess.run(cmd, env=env, capture_output=True, check=False, **kwargs)
-    if result.returncode:
-        detail = result.stderr.decode(errors="replace").strip()[-2000:]
-        raise BackupError(f"{what} failed (exit {result.returncode}): {detail}")
+def _run(cmd: list[str], *, env: dict[str, str], what: str, work: Path,
+         progress: Progress) -> None:
+    """Run a dump tool; say every 15 s that it is still at work; its last words on failure."""
+    errors_path = work / f"{Path(cmd[0]).name}.err"
+    started = last = time.monotonic()
+    with open(errors_path, "wb") as errors_out:
+        proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=errors_out)
+        while proc.poll() is None:
+            time.sleep(0.2)
+            if time.monotonic() - last > 15:
+                progress(f"  {what} still at work ({time.monotonic() - started:.0f}s)...")
+                last = time.monotonic()
+    if proc.returncode:
+        detail = errors_path.read_text(errors="replace").strip()[-2000:]
+        raise BackupError(f"{what} failed (exit {proc.returncode}): {detail}")
 
 
 def _sha256_file(path: Path) -> str:
@@ -269,7 +280,7 @@ def _default_output(vendor: str) -> Path:
     return Path(settings.VAR_DIR) / "backups" / f"jifen-{vendor}-{stamp}.tar"
 
 
-def _dump_sqlite(target: Path, work: Path, progress: Progress) -> tuple[list[str], str]:
+def _dump_sqlite(target: Path, work: Path, progress: Progress) -> tuple[list[str], str, int]:
     source = Path(_db()["NAME"])
     if str(source) == ":memory:" or not source.exists():
         raise BackupError(f"There is no SQLite database at {source}.")
@@ -292,15 +303,16 @@ def _dump_sqlite(target: Path, work: Path, progress: Progress) -> tuple[list[str
     finally:
         dst.close()
         src.close()
-    progress(f"  {_size(snapshot.stat().st_size)} in {time.monotonic() - started:.1f}s; "
-             f"compressing...")
+    content = snapshot.stat().st_size
+    progress(f"  {_size(content)} in {time.monotonic() - started:.1f}s; compressing...")
     with open(snapshot, "rb") as raw, gzip.open(target, "wb", compresslevel=6) as packed:
         shutil.copyfileobj(raw, packed, CHUNK)
     snapshot.unlink()
-    return migrations, server
+    return migrations, server, content
 
 
-def _dump_postgresql(target: Path, work: Path, progress: Progress) -> tuple[list[str], str]:
+def _dump_postgresql(target: Path, work: Path,
+                     progress: Progress) -> tuple[list[str], str, int]:
     db = _db()
     before = _applied_migrations()
     with connection.cursor() as cursor:
@@ -309,14 +321,14 @@ def _dump_postgresql(target: Path, work: Path, progress: Progress) -> tuple[list
     progress(f"Dumping PostgreSQL database {db['NAME']} with pg_dump (custom format)...")
     started = time.monotonic()
     _run([_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
-          f"--file={target}"], env=_pg_env(db), what="pg_dump")
+          f"--file={target}"], env=_pg_env(db), what="pg_dump", work=work, progress=progress)
     if _applied_migrations() != before:
         raise BackupError("Migrations ran during the backup; run it again.")
     progress(f"  {_size(target.stat().st_size)} in {time.monotonic() - started:.1f}s.")
-    return before, server
+    return before, server, target.stat().st_size
 
 
-def _dump_mysql(target: Path, work: Path, progress: Progress) -> tuple[list[str], str]:
+def _dump_mysql(target: Path, work: Path, progress: Progress) -> tuple[list[str], str, int]:
     db = _db()
     name = _mysql_name(db)
     before = _applied_migrations()
@@ -351,7 +363,7 @@ def _dump_mysql(target: Path, work: Path, progress: Progress) -> tuple[list[str]
         raise BackupError("Migrations ran during the backup; run it again.")
     progress(f"  {_size(written)} of SQL ({_size(target.stat().st_size)} compressed) in "
              f"{time.monotonic() - started:.1f}s.")
-    return before, server
+    return before, server, written
 
 
 def _walk(root: Path) -> Iterator[tuple[str, Path]]:
@@ -464,6 +476,11 @@ def create_backup(*, output: Path | None = None, progress: Progress = _quiet) ->
         path = path / _default_output(vendor).name
     if path.exists():
         raise BackupError(f"{path} exists already; name another file.")
+    for root in (Path(settings.MEDIA_ROOT), Path(settings.PRIVATE_ROOT)):
+        if path.parent.resolve().is_relative_to(root.resolve()):
+            # It would back itself up, and under MEDIA_ROOT anyone could download it.
+            raise BackupError(f"Write the backup outside {root}: it holds password hashes "
+                              f"and private files.")
     path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     # The dump is written beside the archive (not in a small /tmp) in a private folder.
@@ -473,9 +490,11 @@ def create_backup(*, output: Path | None = None, progress: Progress = _quiet) ->
         dump = work / DATABASE_MEMBER[vendor]
         dumper = {"sqlite": _dump_sqlite, "postgresql": _dump_postgresql,
                   "mysql": _dump_mysql}[vendor]
-        migrations, server = dumper(dump, work, progress)
+        migrations, server, content = dumper(dump, work, progress)
+        # content_size: what the member unpacks to, the limit a restore holds it to.
         database = {"member": dump.name, "size": dump.stat().st_size,
-                    "sha256": _sha256_file(dump), "server_version": server}
+                    "sha256": _sha256_file(dump), "content_size": content,
+                    "server_version": server}
         for attempt in range(3):
             files = _file_entries(progress)
             manifest = sign_manifest({
@@ -533,6 +552,9 @@ def _check_manifest(manifest: Any) -> dict[str, Any]:
             or database.get("member") != DATABASE_MEMBER[vendor]
             or not isinstance(files, list) or not isinstance(migrations, list)
             or not all(isinstance(m, str) for m in migrations)):
+        raise _refuse("The backup's manifest is damaged.")
+    content = database.get("content_size")
+    if not isinstance(content, int) or isinstance(content, bool) or content < 0:
         raise _refuse("The backup's manifest is damaged.")
     for entry in [database, *files]:
         if (not isinstance(entry, dict) or not isinstance(entry.get("size"), int)
@@ -609,7 +631,7 @@ def _read_members(tar: tarfile.TarFile, staging: Path, *, trust_origin: bool,
             assert handle is not None
             try:
                 manifest = _check_manifest(json.loads(handle.read()))
-            except (ValueError, UnicodeDecodeError) as exc:
+            except (ValueError, UnicodeDecodeError, RecursionError) as exc:
                 raise _refuse("The backup's manifest is damaged.") from exc
             if not _signature_ok(manifest):
                 if not trust_origin:
@@ -779,7 +801,18 @@ def _wipe_database(progress: Progress) -> None:
     connection.close()
 
 
-def _check_dump(vendor: str, dump: Path, work: Path) -> Path:
+def _unpack_limited(packed: IO[bytes], out: IO[bytes], limit: int) -> None:
+    """Copy a gzip stream, refusing more than ``limit`` bytes (a member that unpacks to far
+    more than its manifest says is a bomb, not a backup)."""
+    total = 0
+    while chunk := packed.read(CHUNK):
+        total += len(chunk)
+        if total > limit:
+            raise _refuse("The backup's database unpacks to more than its manifest says.")
+        out.write(chunk)
+
+
+def _check_dump(vendor: str, dump: Path, work: Path, content_size: int) -> Path:
     """The database member is what its vendor's tool reads (before the target changes);
     returns the file to load."""
     if vendor == "postgresql":
@@ -794,7 +827,7 @@ def _check_dump(vendor: str, dump: Path, work: Path) -> Path:
         return dump
     snapshot = work / "restore.sqlite3"
     with gzip.open(dump, "rb") as packed, open(snapshot, "wb") as raw:
-        shutil.copyfileobj(packed, raw, CHUNK)
+        _unpack_limited(packed, raw, content_size)
     with open(snapshot, "rb") as raw:
         if raw.read(16) != b"SQLite format 3\x00":
             raise _refuse("The backup's database is not an SQLite database.")
@@ -832,10 +865,10 @@ def _load_postgresql(dump: Path, work: Path, progress: Progress) -> None:
     progress(f"Restoring into PostgreSQL database {db['NAME']} with pg_restore...")
     _run([_tool("pg_restore"), "--no-owner", "--no-privileges", "--single-transaction",
           "--exit-on-error", f"--dbname={make_conninfo(dbname=db['NAME'])}", str(dump)],
-         env=_pg_env(db), what="pg_restore")
+         env=_pg_env(db), what="pg_restore", work=work, progress=progress)
 
 
-def _load_mysql(dump: Path, work: Path, progress: Progress) -> None:
+def _load_mysql(dump: Path, work: Path, progress: Progress, content_size: int) -> None:
     db = _db()
     name = _mysql_name(db)
     options = _mysql_option_file(db, work)
@@ -854,8 +887,12 @@ def _load_mysql(dump: Path, work: Path, progress: Progress) -> None:
         try:
             with gzip.open(dump, "rb") as packed:
                 while chunk := packed.read(CHUNK):
-                    proc.stdin.write(chunk)
                     fed += len(chunk)
+                    if fed > content_size:
+                        proc.kill()
+                        raise BackupError("The backup's SQL is longer than its manifest says; "
+                                          "stopped loading it.")
+                    proc.stdin.write(chunk)
                     if time.monotonic() - last > 5:
                         progress(f"  {_size(fed)} of SQL loaded...")
                         last = time.monotonic()
@@ -934,7 +971,8 @@ def restore_backup(*, archive: Path, force: bool = False, trust_origin: bool = F
             raise _refuse(f"The backup comes from a newer jifen ({manifest.get('jifen_version')})"
                           f": migrations {', '.join(unknown[:5])} are unknown here. Install "
                           f"that version or newer first.")
-        dump = _check_dump(vendor, staging / manifest["database"]["member"], work)
+        dump = _check_dump(vendor, staging / manifest["database"]["member"], work,
+                           manifest["database"]["content_size"])
         progress("The archive is whole and its checksums match.")
 
         _database_exists_or_create(progress)
@@ -953,8 +991,11 @@ def restore_backup(*, archive: Path, force: bool = False, trust_origin: bool = F
 
         _wipe_database(progress)
         started = time.monotonic()
-        {"sqlite": _load_sqlite, "postgresql": _load_postgresql,
-         "mysql": _load_mysql}[vendor](dump, work, progress)
+        if vendor == "mysql":
+            _load_mysql(dump, work, progress, manifest["database"]["content_size"])
+        else:
+            {"sqlite": _load_sqlite, "postgresql": _load_postgresql}[vendor](dump, work,
+                                                                             progress)
         connection.close()
         progress(f"Database restored in {time.monotonic() - started:.1f}s.")
         installed = _install_files(staging, progress)
