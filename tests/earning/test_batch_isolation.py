@@ -100,3 +100,16 @@ class TestServiceBatch:
         assert bad.status == "rejected" and bad.reason == "invalid"
         assert fine.status == "credited" and nested.status == "credited"
         assert Event.objects.get(external_id=bad.id).payload == {}  # not kept
+
+
+@pytest.mark.django_db
+def test_a_spreadsheet_chunk_keeps_its_good_rows(employee, per_day):
+    """Imports score through ``ingest_many``: a bad row is rejected with its reason (the
+    import's error report lists it), the rows around it are credited."""
+    rows = [event(employee, "training_completed", {"days": days}) for days in (1, 1e300, 2)]
+    seen = []
+    results = services.ingest_many(events=rows, received_by="import",
+                                   after_chunk=lambda chunk, done: seen.extend(done))
+    assert [r.status for r in results] == ["credited", "rejected", "credited"]
+    assert seen == results and "days" in results[1].detail
+    assert balance(employee=employee).spendable == 30

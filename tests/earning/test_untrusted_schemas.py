@@ -15,6 +15,7 @@ from django.test import Client
 from django.urls import reverse
 
 from jifen.earning import engine, services
+from jifen.earning.builtins import BUILTIN_EVENT_TYPES
 from jifen.earning.models import Event, EventType, Rule
 from tests.conftest import login_client
 from tests.earning.conftest import event, ingest
@@ -298,3 +299,8 @@ def test_the_event_log_never_shows_a_referenced_file(client, employee, make_rule
     assert SECRET not in response.content.decode()
     listed = Client().get("/api/v1/events", **bearer(key_with("events:write")))
     assert SECRET not in listed.content.decode()
+
+
+@pytest.mark.parametrize("code", sorted(BUILTIN_EVENT_TYPES))
+def test_every_built_in_schema_passes_the_checks(code):
+    assert engine.check_schema(BUILTIN_EVENT_TYPES[code].schema)
