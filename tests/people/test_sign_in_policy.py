@@ -265,3 +265,13 @@ def test_guessing_the_current_password_on_the_change_form_is_throttled(client, e
     assert "Too many failed sign-in attempts" in response.content.decode()
     employee.user.refresh_from_db()
     assert employee.user.check_password(PASSWORD)
+
+
+def test_createadmin_lets_a_locked_out_admin_in_with_the_new_password(root):
+    client = Client()
+    for n in range(settings.LOGIN_THROTTLE_LIMIT):
+        _admin(client, "root", f"guess-{n}")
+    assert _admin(client, "root", ADMIN_PASSWORD).status_code == 429
+    call_command("createadmin", "--username", "root", "--password", "Fresh-Passw0rd-2026!")
+    assert _admin(client, "root", ADMIN_PASSWORD).status_code == 200  # wrong now, not paused
+    assert _admin(client, "root", "Fresh-Passw0rd-2026!").status_code == 302

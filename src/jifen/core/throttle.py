@@ -52,6 +52,9 @@ class Counters(Protocol):
     def count(self, key: str) -> int:
         """The live count under ``key`` (0 when none)."""
 
+    def reset(self, key: str) -> None:
+        """Forget every count under ``key``."""
+
 
 class CacheCounters:
     """Counters in a cache whose ``incr`` is atomic: Redis (django-redis increments in one
@@ -78,6 +81,9 @@ class CacheCounters:
 
     def count(self, key: str) -> int:
         return int(self.cache.get(key) or 0)
+
+    def reset(self, key: str) -> None:
+        self.cache.delete(key)
 
 
 class TableCounters:
@@ -120,6 +126,9 @@ class TableCounters:
     def count(self, key: str) -> int:
         row = self.model.objects.filter(key=key, expires_at__gt=timezone.now()).first()
         return row.count if row is not None else 0
+
+    def reset(self, key: str) -> None:
+        self.model.objects.filter(key=key).delete()
 
     def _cull(self, before: Any) -> None:
         try:
@@ -193,6 +202,12 @@ def reserve_sign_in(identity: str, address: str | None, scope: str = "login") ->
             raise _refusal()
         reservation.keys.append(key)
     return reservation
+
+
+def forget_account(identity: str, scope: str = "login") -> None:
+    """Lift the pause on an account (an operator setting a new password from the command
+    line); the addresses' counts stay."""
+    counters().reset(_account_key(scope, identity))
 
 
 def failures(identity: str | None = None, address: str | None = None,

@@ -1,4 +1,5 @@
-"""`jifen createadmin --username U [--password P]`: a super admin login for a new install."""
+"""`jifen createadmin --username U [--password P]`: a super admin login for a new install,
+or a new password for one locked out (which also lifts a pause on its sign-in)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from jifen.core import throttle
 from jifen.core.roles import Role
 from jifen.people.models import User
 from jifen.people.services import set_roles
@@ -37,5 +39,8 @@ class Command(BaseCommand):
             user.is_staff = True
             user.save()
             set_roles(user=user, roles=[Role.SUPER_ADMIN], actor=None)
+        # An operator who sets the password here may sign in with it at once, even if
+        # guessing had paused the account.
+        throttle.forget_account(user.get_username())
         verb = "Created" if created else "Updated"
         self.stdout.write(f"{verb} super admin {user.username}")
