@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.gates.harness import Processes, Site, postgres_server_url, scratch_database
+from tests.gates.harness import Processes, Site, scratch_database, server_url
 
 
 def pytest_configure(config):
@@ -19,9 +19,9 @@ def pytest_configure(config):
 def site(tmp_path, many_connections):
     """A migrated database of the gate's own (not pytest-django's), dropped afterwards.
     ``many_connections``: the servers' connections never run beside the flash sale's."""
-    server = postgres_server_url()
+    server = server_url()
     if server is None:
-        pytest.skip("the gates run real servers on PostgreSQL (JIFEN_DATABASE_URL)")
+        pytest.skip("the gates run real servers on PostgreSQL or MariaDB (JIFEN_DATABASE_URL)")
     with scratch_database(server) as url:
         site = Site(database_url=url, tmp=tmp_path)
         site.run("migrate", "-v", "0", name="migrate")

@@ -29,40 +29,64 @@ ROOT = Path(__file__).resolve().parents[2]
 JIFEN = [sys.executable, "-m", "jifen.cli"]
 
 
-def postgres_server_url() -> str | None:
-    """The PostgreSQL server of this pytest run (JIFEN_DATABASE_URL), or None on SQLite or
-    MariaDB."""
+POSTGRES = {"postgres", "postgresql", "pgsql"}
+MYSQL = {"mysql", "mysql2", "mariadb"}
+
+
+def server_url() -> str | None:
+    """The PostgreSQL or MariaDB server of this pytest run (JIFEN_DATABASE_URL), or None
+    on SQLite."""
     url = os.environ.get("JIFEN_DATABASE_URL", "")
-    return url if urlsplit(url).scheme in {"postgres", "postgresql", "pgsql"} else None
+    return url if urlsplit(url).scheme in POSTGRES | MYSQL else None
 
 
-def _connect(server_url: str, dbname: str = "postgres") -> Any:
+def _connect(url: str, dbname: str | None = None) -> Any:
+    """An autocommit connection to ``dbname`` on the server of ``url`` (its maintenance
+    database when None)."""
+    parts = urlsplit(url)
+    if parts.scheme in MYSQL:
+        import MySQLdb
+
+        conn = MySQLdb.connect(host=parts.hostname or "127.0.0.1", port=parts.port or 3306,
+                               user=parts.username or "root", passwd=parts.password or "",
+                               database=dbname or "", connect_timeout=10, charset="utf8mb4")
+        conn.autocommit(True)
+        return conn
     import psycopg
 
-    parts = urlsplit(server_url)
     return psycopg.connect(host=parts.hostname or "127.0.0.1", port=parts.port or 5432,
                            user=parts.username or "postgres", password=parts.password or None,
-                           dbname=dbname, autocommit=True, connect_timeout=10)
+                           dbname=dbname or "postgres", autocommit=True, connect_timeout=10)
+
+
+def _execute(url: str, sql: str, params: tuple = (), dbname: str | None = None
+             ) -> list[tuple]:
+    conn = _connect(url, dbname)
+    try:
+        cursor = conn.cursor()
+        cursor.execute(sql, params or None)
+        return list(cursor.fetchall()) if cursor.description else []
+    finally:
+        conn.close()
 
 
 @contextmanager
-def scratch_database(server_url: str) -> Iterator[str]:
-    """A new, empty database on the suite's PostgreSQL server (not pytest-django's), dropped
-    afterwards with whatever is still connected to it. Yields its URL."""
+def scratch_database(server: str) -> Iterator[str]:
+    """A new, empty database on the suite's database server (not pytest-django's), dropped
+    afterwards. Yields its URL."""
     name = f"jifen_gate_{os.getpid()}_{secrets.token_hex(4)}"
-    with _connect(server_url) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    mysql = urlsplit(server).scheme in MYSQL
+    _execute(server, f"CREATE DATABASE {name} CHARACTER SET utf8mb4 "
+                     "COLLATE utf8mb4_unicode_ci" if mysql else f'CREATE DATABASE "{name}"')
     try:
-        yield urlsplit(server_url)._replace(path="/" + name).geturl()
+        yield urlsplit(server)._replace(path="/" + name).geturl()
     finally:
-        with _connect(server_url) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _execute(server, f"DROP DATABASE IF EXISTS {name}" if mysql
+                 else f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def query(database_url: str, sql: str, params: tuple = ()) -> list[tuple]:
-    parts = urlsplit(database_url)
-    with _connect(database_url, dbname=parts.path.lstrip("/")) as conn:
-        return conn.execute(sql, params).fetchall()
+    return _execute(database_url, sql, params, dbname=urlsplit(database_url).path.lstrip("/"))
 
 
 def free_port() -> int:
