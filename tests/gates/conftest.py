@@ -1,7 +1,7 @@
 """The CI gates (issue 10, item 9): real `jifen serve` / `jifen worker` processes on a
-PostgreSQL database of their own. Selected with ``-m gate``; skipped unless the suite runs
-against PostgreSQL (JIFEN_DATABASE_URL=postgresql://…), as the PostgreSQL pass of
-`make test` does."""
+database of their own on the suite's PostgreSQL or MariaDB server. Selected with
+``-m gate``; they run in the PostgreSQL and MariaDB passes of `make test`
+(JIFEN_DATABASE_URL=postgresql://… or mysql://…) and are skipped on SQLite."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def site(tmp_path, many_connections):
     ``many_connections``: the servers' connections never run beside the flash sale's."""
     server = server_url()
     if server is None:
-        pytest.skip("the gates run real servers on PostgreSQL or MariaDB (JIFEN_DATABASE_URL)")
+        pytest.skip("the gates run real servers on PostgreSQL or MariaDB")
     with scratch_database(server) as url:
         site = Site(database_url=url, tmp=tmp_path)
         site.run("migrate", "-v", "0", name="migrate")

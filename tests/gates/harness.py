@@ -1,6 +1,7 @@
-"""Real processes for the CI gates: a database of their own on the PostgreSQL server the
-suite runs against, `jifen serve` and `jifen worker` started as subprocesses with their own
-var folders, and clients that retry with the same Idempotency-Key until answered.
+"""Real processes for the CI gates: a database of their own on the PostgreSQL or MariaDB
+server the suite runs against, `jifen serve` and `jifen worker` started as subprocesses
+with their own var folders, and clients that retry with the same Idempotency-Key until
+answered.
 
 Every process is started in a session of its own, so the gunicorn workers it forks share
 its process group; ``Processes.kill_all`` SIGKILLs those groups, and only those."""

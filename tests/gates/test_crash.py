@@ -1,8 +1,8 @@
 """CI gate: a crash test (issue 10, item 9). A bounded load of orders, adjustments and
 event batches, each request with an Idempotency-Key, runs against a real `jifen serve`
-(gunicorn, two workers) on PostgreSQL. Mid-load its workers are killed with SIGKILL, then
-the master; a new `jifen serve` takes over the same database and port. The clients send
-every unanswered request again with the same key until it is answered. In the end every
+(gunicorn, two workers) on PostgreSQL and on MariaDB. Mid-load its workers are killed with
+SIGKILL, then the master; a new `jifen serve` takes over the same database and port. The
+clients send every unanswered request again with the same key until it is answered. In the end every
 acknowledged request is applied exactly once — counted per key in the database, and to the
 point in every wallet and hold — and `jifen ledger verify` exits 0."""
 
