@@ -17,9 +17,9 @@ pytestmark = [pytest.mark.gate]
 
 BUYERS = 40
 POINTS = 100
-POOR = {"0": 15, "1": 15}  # one order, then insufficient_points
+POOR = {"0": 5, "1": 5}  # less than the price: insufficient_points from their first order
 PRICE, STOCK = 10, 60
-ORDERS_EACH = 4  # 154 wanted, 60 in stock
+ORDERS_EACH = 4  # 152 wanted, 60 in stock
 EXPIRED_LOTS, EXPIRED_POINTS = 2, 3  # per buyer, past their date: the sweep's work
 EXPIRING_LOTS, EXPIRING_POINTS = 1, 2  # per buyer, within the notice period
 LANES = 16
