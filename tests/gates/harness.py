@@ -189,7 +189,7 @@ class Processes:
         return "\n".join(parts)
 
 
-def wait_healthy(base: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+def wait_healthy(base: str, proc: subprocess.Popen, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

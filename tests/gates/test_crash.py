@@ -28,7 +28,7 @@ ADJUSTMENTS = 80
 BATCHES, BATCH_SIZE = 40, 5
 EVENT_POINTS = 10
 LANES = 6
-LOAD_SECONDS = 90  # clients give up after this: the test then fails, it never hangs
+LOAD_SECONDS = 120  # clients give up after this: the test then fails, it never hangs
 
 
 def plan(seeded: dict) -> list[Call]:
