@@ -205,14 +205,12 @@ def _applied_migrations() -> list[str]:
 # --- connection details for the dump tools -------------------------------------------------
 
 
-def _pg_env(db: dict[str, Any], *, dbname: str | None = None) -> dict[str, str]:
+def _pg_env(db: dict[str, Any]) -> dict[str, str]:
     env = _clean_env()
     for key, var in (("HOST", "PGHOST"), ("PORT", "PGPORT"), ("USER", "PGUSER"),
                      ("PASSWORD", "PGPASSWORD"), ("NAME", "PGDATABASE")):
         if db.get(key):
             env[var] = str(db[key])
-    if dbname:
-        env["PGDATABASE"] = dbname
     for key, var in LIBPQ_ENV.items():
         if (db.get("OPTIONS") or {}).get(key) not in (None, ""):
             env[var] = str(db["OPTIONS"][key])
@@ -373,6 +371,8 @@ def _walk(root: Path) -> Iterator[tuple[str, Path]]:
         return
     for folder, dirs, files in os.walk(root):
         dirs.sort()
+        # A linked folder is not entered; name it so the caller can say it was skipped.
+        files += [d for d in dirs if (Path(folder) / d).is_symlink()]
         for name in sorted(files):
             path = Path(folder) / name
             yield path.relative_to(root).as_posix(), path
@@ -921,9 +921,12 @@ def _install_files(staging: Path, progress: Progress) -> int:
         real_root = root.resolve()
         for relative, source in _walk(source_root):
             target = root / relative
+            existing = target.parent
+            while not existing.exists():
+                existing = existing.parent
+            if not existing.resolve().is_relative_to(real_root):
+                raise BackupError(f"{existing} leads outside {root}; not writing there.")
             target.parent.mkdir(parents=True, exist_ok=True, mode=dir_mode)
-            if not target.parent.resolve().is_relative_to(real_root):
-                raise BackupError(f"{target.parent} leads outside {root}; not writing there.")
             temporary = target.parent / f".{target.name}.restoring"
             fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
                          file_mode)
@@ -952,6 +955,8 @@ def restore_backup(*, archive: Path, force: bool = False, trust_origin: bool = F
     holding data is overwritten only with ``force``. Migrations newer than the backup are
     applied afterwards (``migrate``), then the ledger is verified (``breaches``)."""
     vendor = _vendor()
+    if vendor == "sqlite" and str(_db()["NAME"]) == ":memory:":
+        raise BackupError("JIFEN_DATABASE_URL names an in-memory SQLite database; name a file.")
     base = Path(temp_dir) if temp_dir else Path(settings.VAR_DIR)
     base.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".jifen-restore-", dir=base))
