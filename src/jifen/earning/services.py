@@ -91,8 +91,12 @@ def _actor_label(actor: Any) -> str:
 def _lock_employee(*employee_ids: int) -> dict[int, str]:
     """Serialise scoring, approvals and giving for these employees (see the module doc),
     locking in id order so two callers never deadlock. Returns their status as it is
-    under the lock (someone may have marked them as left a moment ago)."""
-    return dict(Employee.objects.select_for_update().filter(pk__in=employee_ids)
+    under the lock (someone may have marked them as left a moment ago). On PostgreSQL the
+    lock is ``FOR NO KEY UPDATE``: it serialises these callers just the same, but leaves
+    alone the key-share check of an order's foreign key to the employee at its COMMIT, which
+    ``FOR UPDATE`` blocked into a deadlock (tests/gates/test_lock_order.py)."""
+    no_key = connection.features.has_select_for_no_key_update
+    return dict(Employee.objects.select_for_update(no_key=no_key).filter(pk__in=employee_ids)
                 .order_by("pk").values_list("pk", "status"))
 
 
