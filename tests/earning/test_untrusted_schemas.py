@@ -261,6 +261,23 @@ class TestConditions:
         assert "2" in page.context["form"].errors["condition"][0]  # line 2
         assert not Rule.objects.exists()
 
+    @pytest.mark.parametrize("condition", [
+        "payload.l[5] == 1", "1 / payload.zero == 1", "payload.n * payload.n > 0",
+        "payload.n + 1 > 0", 'timestamp("9999-12-31T23:59:59Z") + duration("100000h") '
+        '> timestamp("2020-01-01T00:00:00Z")'])
+    def test_a_condition_that_fails_on_a_payload_fails_for_that_event_alone(
+            self, employee, make_rule, condition):
+        services.ensure_builtin_event_types()
+        make_rule(event_type="daily_checkin", formula={"kind": "fixed", "points": 3},
+                  condition=condition)
+        failing, fine = ingest(
+            event(employee, "daily_checkin", {"l": [1], "zero": 0, "n": 2**63 - 1}),
+            event(employee, "daily_checkin", {"l": [0, 1, 2, 3, 4, 1], "zero": 1, "n": 1}))
+        assert failing.status == "rejected" and failing.reason == "no_matching_rule"
+        assert failing.detail
+        if "timestamp" not in condition:
+            assert fine.status == "credited"
+
     def test_a_stored_costly_condition_rejects_the_event_with_a_reason(self, employee,
                                                                         make_rule):
         services.ensure_builtin_event_types()

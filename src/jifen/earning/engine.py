@@ -180,7 +180,9 @@ def evaluate_condition(source: str, context: dict[str, Any]) -> ConditionResult:
         value = compile_condition(source).execute(context)
     except errors.ValidationError as exc:
         return ConditionResult(False, exc.message)
-    except (KeyError, TypeError, ValueError, RuntimeError, ArithmeticError) as exc:
+    except Exception as exc:
+        # Whatever the binding raises (ZeroDivisionError, OverflowError, IndexError…)
+        # fails this condition for this event, never the batch.
         return ConditionResult(False, _("The condition could not be evaluated: %s") % exc)
     if not isinstance(value, bool):
         return ConditionResult(False, _("The condition must give true or false."))
