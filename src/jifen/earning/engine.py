@@ -430,7 +430,9 @@ def schema_problem(schema: dict[str, Any], payload: Any) -> str:
         if len(payload_json) <= 1000:  # attendance and the like repeat the same few payloads
             return _payload_problem(schema_json, payload_json)
         return _problem(_validator(schema_json), payload)
-    except (*_REF_ERRORS, RecursionError, re2.error) as exc:
+    except Exception as exc:
+        # An unresolvable reference, a recursion too deep, or anything else the validator
+        # raises on this payload rejects this event, never the batch.
         return _("The payload could not be checked against the schema: %s") % (
             type(exc).__name__)
 
