@@ -87,7 +87,7 @@ def shop(db, department):
         mall.add_address(employee=someone, recipient=someone.name, phone="13800138000",
                          region="上海市浦东新区", address="张江路 88 号")
     actor = person.user
-    category = mall.save_category(actor=actor, name="数码电子")
+    category = mall.save_category(actor=actor, name="数码电子", slug="gifts")
     items = {kind: mall.create_item(actor=actor, name=f"礼品 {kind}", category=category,
                                     points=10, stock=50, fulfilment=kind, status="listed")
              for kind in (Fulfilment.SHIPPED, Fulfilment.SERVICE, Fulfilment.CODE)}

@@ -55,6 +55,10 @@ _ERROR_SCHEMAS = {
 }
 
 
+_BOUND_NAMES = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum",
+                "lt": "exclusiveMaximum"}
+
+
 class JifenAPI(NinjaAPI):
     def get_openapi_schema(self, *, path_prefix: str | None = None,
                            path_params: dict | None = None) -> Any:
@@ -63,6 +67,13 @@ class JifenAPI(NinjaAPI):
         error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         for operations in schema["paths"].values():
             for operation in operations.values():
+                for parameter in operation.get("parameters", []):
+                    # ninja writes an Annotated path parameter's bounds under pydantic's
+                    # names, which JSON Schema does not know: a client never saw them.
+                    bounds = parameter.get("schema", {})
+                    for ours, theirs in _BOUND_NAMES.items():
+                        if ours in bounds:
+                            bounds[theirs] = bounds.pop(ours)
                 responses = operation.setdefault("responses", {})
                 for status, description in COMMON_ERRORS.items():
                     responses.setdefault(status, {"description": description, "content": error})

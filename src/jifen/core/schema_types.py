@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
+from annotated_types import Ge, Le
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field
@@ -67,8 +68,9 @@ UrlInt = Annotated[int, BeforeValidator(_whole_text)]
 # positive integer a database column can hold. Beyond that range an id would reach the
 # database driver and fail there (SQLite: "Python int too large to convert to SQLite
 # INTEGER") instead of being a 422.
-RowId = Annotated[int, Strict(), Field(ge=1, le=INT64_MAX)]
-UrlRowId = Annotated[int, BeforeValidator(_whole_text), Field(ge=1, le=INT64_MAX)]
+RowId = Annotated[int, Strict(), Field(ge=1, le=INT64_MAX, examples=[1])]
+UrlRowId = Annotated[int, BeforeValidator(_whole_text), Ge(1), Le(INT64_MAX),
+                   Field(json_schema_extra={"example": 1})]
 
 
 def ApiDecimal(*, max_digits: int, decimal_places: int, ge: int | None = None) -> Any:

@@ -140,9 +140,9 @@ def list_events(request: HttpRequest, employee_no: str = "", type: str = "",
 
 class RuleIn(Schema):
     name: str = Field(min_length=1, max_length=120)
-    event_type: str = Field(min_length=1, max_length=60)
-    category: str
-    formula: dict
+    event_type: str = Field(min_length=1, max_length=60, examples=["idea_adopted"])
+    category: str = Field(examples=["culture"])
+    formula: dict = Field(examples=[{"kind": "fixed", "points": 5}])
     condition: str | None = Field(default=None, max_length=4000,
                                   description="CEL over `payload` and `employee`.")
     requires_approval: StrictBool | None = None
@@ -413,7 +413,7 @@ def reject(request: HttpRequest, award_id: UrlRowId, payload: RejectIn) -> dict:
 
 
 class RecognitionIn(Schema):
-    recipient_employee_no: str
+    recipient_employee_no: str = Field(examples=["E002"])
     points: StrictInt
     message: str = Field(min_length=1, max_length=500)
     value: str | None = None

@@ -120,8 +120,9 @@ def my_transactions(request: HttpRequest, filters: Query[HistoryFilters]) -> dic
 
 
 class AdjustmentIn(Schema):
-    employee_no: str = Field(min_length=1, max_length=40)
-    amount: PointsIn = Field(description="Positive credits the employee, negative debits.")
+    employee_no: str = Field(min_length=1, max_length=40, examples=["E001"])
+    amount: PointsIn = Field(description="Positive credits the employee, negative debits.",
+                             examples=[10])
     reason: str = Field(min_length=1, max_length=500)
 
 

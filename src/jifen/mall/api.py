@@ -51,8 +51,9 @@ MarketValue = ApiDecimal(max_digits=10, decimal_places=2, ge=0)
 
 class ItemIn(Schema):
     name: str = Field(min_length=1, max_length=120)
-    category: str = Field(description="The category's slug, exact name or id.")
-    points: PointsIn
+    category: str = Field(description="The category's slug, exact name or id.",
+                          examples=["gifts"])
+    points: PointsIn = Field(examples=[100])
     # Bounded by their columns (32-bit integers): a bigger number is a 422 on its field,
     # not an overflow in the database driver.
     stock: StrictInt | None = Field(None, ge=0, le=INT32_MAX,

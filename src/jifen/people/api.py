@@ -107,7 +107,7 @@ def list_departments(request: HttpRequest):
 
 class EmployeeIn(Schema):
     name: str = Field(min_length=1, max_length=100)
-    department_code: str = Field(min_length=1, max_length=40)
+    department_code: str = Field(min_length=1, max_length=40, examples=["HQ"])
     email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=30)
     position: str | None = Field(default=None, max_length=100)
