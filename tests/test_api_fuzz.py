@@ -35,8 +35,8 @@ from jifen.wsgi import application
 from tests.factories import EmployeeFactory
 
 # Examples per operation and caller. 82 runs (41 operations × 2 callers): the whole file
-# takes about two and a half minutes on SQLite on a 2-core machine (measured; PostgreSQL
-# and MariaDB are a little slower).
+# took 1 min 49 s in one process on SQLite on an idle 2-core machine (about half that with
+# `-n 2`); PostgreSQL and MariaDB take about as long.
 MAX_EXAMPLES = 20
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
