@@ -157,21 +157,22 @@ ApiDate = Annotated[date, BeforeValidator(_date_text), AfterValidator(_date_in_r
                     WithJsonSchema({"type": "string", "format": "date"})]
 
 
-def aware_in_range(moment: datetime, *, site_zone: bool = False) -> datetime | None:
+def aware_in_range(moment: datetime, *, site_zone: bool = False,
+                   api_years: bool = False) -> datetime | None:
     """``moment`` with an offset (a time without one is read in the current zone), or
-    None when it has no UTC equivalent — 9999-12-31 west of Greenwich — or falls outside
-    ``API_YEARS`` in UTC, so it cannot be stored, compared with a stored time or written
-    in RFC 3339. With ``site_zone``, None unless it falls in ``SITE_YEARS`` in the current
-    (the site's) zone instead, so that it and the periods holding it can be stored and
-    shown: 9999-12-31T23:00Z is already 10000-01-01 in Shanghai."""
+    None when it has no UTC equivalent — 0001-01-01 east of Greenwich, 9999-12-31 west of
+    it — so it cannot be stored or compared with a stored time. With ``api_years``, also
+    None outside ``API_YEARS`` in UTC (what a caller may send). With ``site_zone``, also
+    None unless it falls in ``SITE_YEARS`` in the current (the site's) zone, so that it and
+    the periods holding it can be stored and shown: 9999-12-31T23:00Z is already
+    10000-01-01 in Shanghai."""
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
     try:
         in_utc = moment.astimezone(UTC)
-        if site_zone:
-            if not SITE_YEARS[0] <= timezone.localtime(moment).year <= SITE_YEARS[1]:
-                return None
-        elif not API_YEARS[0] <= in_utc.year <= API_YEARS[1]:
+        if api_years and not API_YEARS[0] <= in_utc.year <= API_YEARS[1]:
+            return None
+        if site_zone and not SITE_YEARS[0] <= timezone.localtime(moment).year <= SITE_YEARS[1]:
             return None
     except OverflowError:
         return None
@@ -190,7 +191,9 @@ def out_of_range_message(*, site_zone: bool = False, dates: bool = False) -> str
 
 
 def _checked(moment: datetime, *, site_zone: bool) -> datetime:
-    aware = aware_in_range(moment, site_zone=site_zone)
+    # A kept time is bounded in the site's zone, where it is shown and counted; a time to
+    # compare with, in UTC.
+    aware = aware_in_range(moment, site_zone=site_zone, api_years=not site_zone)
     if aware is None:
         # The message is no format string: nothing in it is a {placeholder}.
         raise PydanticCustomError("datetime_out_of_range",
