@@ -252,3 +252,20 @@ def test_a_body_over_the_limit_is_a_json_413_everywhere_under_the_api(client, se
     assert send(client, "post", "/api/v1/auth/token", {"username": "nobody",
                                                        "password": "x"},
                 "").status_code == 401
+
+
+def test_a_body_over_the_limit_is_answered_by_a_real_wsgi_server(live_server, settings):
+    """Through wsgiref (runserver, the test live server), not only Django's test client: a
+    hop-by-hop header such as "Connection: close" would make it refuse the answer."""
+    import urllib.error
+    import urllib.request
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    request = urllib.request.Request(
+        f"{live_server.url}/api/v1/auth/token", method="POST",
+        data=json.dumps({"username": "nobody", "padding": "x" * 2000}).encode(),
+        headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 413
+    assert json.loads(refused.value.read())["error"]["code"] == "payload_too_large"
