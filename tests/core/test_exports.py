@@ -89,3 +89,39 @@ def test_no_module_but_exports_writes_a_spreadsheet():
     found = [str(path.relative_to(root)) for path in root.rglob("*.py")
              if writers.search(path.read_text(encoding="utf-8"))]
     assert found == ["core/exports.py"]
+
+
+# --- characters before the "=" (issue 10 review, finding 8) ---------------------------------
+
+
+@pytest.mark.parametrize("attack", ["\x01=1+1", "\x00\x1f=1+1", "\x0b+SUM(A1)", "\x1b@SUM(A1)"])
+def test_control_characters_before_a_formula_are_dropped_before_it_is_judged(attack):
+    """An xlsx cannot hold these characters, so they are dropped; what is left must then be
+    judged, or "\\x01=1+1" reaches the sheet as the formula text "=1+1"."""
+    cleaned = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "", attack)
+    assert safe_cell(attack) == "'" + cleaned
+
+    sheet = load_workbook(io.BytesIO(xlsx_bytes(["h"], [[attack]]))).active
+    assert sheet["A2"].value == "'" + cleaned
+    lines = list(csv.reader(io.StringIO(csv_bytes(["h"], [[attack]]).decode("utf-8-sig"),
+                                        newline="")))
+    assert lines[1] == ["'" + cleaned]
+
+
+@pytest.mark.parametrize("attack", ["\ufeff=1+1", "\u200b=HYPERLINK(\"http://evil.example\")",
+                                    "\u200b \u2060＝1+1", "\u200e@SUM(A1)", "\x7f+1+1"])
+def test_invisible_format_characters_before_a_formula_do_not_hide_it(attack):
+    assert safe_cell(attack) == "'" + attack
+    assert unquote_cell(safe_cell(attack)) == attack
+
+    content = xlsx_bytes(["h"], [[attack]])
+    assert "<f>" not in _sheet_xml(content)
+    assert load_workbook(io.BytesIO(content)).active["A2"].value == "'" + attack
+    lines = list(csv.reader(io.StringIO(csv_bytes(["h"], [[attack]]).decode("utf-8-sig"),
+                                        newline="")))
+    assert lines[1] == ["'" + attack]
+
+
+def test_invisible_characters_before_a_number_or_plain_text_change_nothing():
+    assert [safe_cell(v) for v in ("\ufeff-5", "\u200b12", "\ufeff张伟", "a\u200b=b")] == [
+        "\ufeff-5", "\u200b12", "\ufeff张伟", "a\u200b=b"]

@@ -14,6 +14,7 @@ import codecs
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -27,18 +28,32 @@ FORMULA_TRIGGERS = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20\ufe66\ufe62\ufe
 QUOTE = "'"
 # A plain decimal number ("-5", "+12.5", "1e3") is data, not a formula: it stays as it is.
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
-# Control characters an xlsx file cannot hold (openpyxl refuses the whole file).
+# Control characters an xlsx file cannot hold (openpyxl refuses the whole file). They are
+# dropped from every cell BEFORE it is judged: "\x01=1+1" must be judged as "=1+1".
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Characters a reader does not see and a spreadsheet program may skip before a formula:
+# Unicode format characters (category Cf: BOM U+FEFF, zero-width space U+200B, word joiner,
+# direction marks…) and the control characters an xlsx can hold (Cc, e.g. DEL).
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc"})
+
+
+def _first_visible(text: str) -> int:
+    """Index of the first character of ``text`` that is neither whitespace nor invisible
+    (``len(text)`` when there is none)."""
+    for index, char in enumerate(text):
+        if not char.isspace() and unicodedata.category(char) not in _INVISIBLE_CATEGORIES:
+            return index
+    return len(text)
 
 
 def is_formula_like(text: str) -> bool:
     """True when a spreadsheet program could take ``text`` for a formula: its first
     character, or its first character after leading whitespace (spaces, the ideographic
-    space, tabs, line breaks), is one of ``FORMULA_TRIGGERS`` — unless it is a plain
-    number."""
+    space, tabs, line breaks) and invisible characters (``_INVISIBLE_CATEGORIES``), is one
+    of ``FORMULA_TRIGGERS`` — unless it is a plain number."""
     if not text:
         return False
-    stripped = text.lstrip()
+    stripped = text[_first_visible(text):]
     if text[0] not in FORMULA_TRIGGERS and (not stripped or stripped[0] not in FORMULA_TRIGGERS):
         return False
     return not _NUMBER.fullmatch(stripped.rstrip())
@@ -48,11 +63,14 @@ def safe_cell(value: Any) -> Any:
     """The cell as we write it: text that a spreadsheet would run as a formula gets a
     leading apostrophe, so an employee's message like ``=HYPERLINK(…)`` stays text when HR
     opens the export. Numbers, dates, None, and text that is just a number such as "-5",
-    are left alone (a real number stays a number)."""
+    are left alone (a real number stays a number). Control characters no xlsx can hold
+    are dropped first, so what is judged is what the reader gets."""
     if isinstance(value, Promise):
         value = str(value)
-    if isinstance(value, str) and is_formula_like(value):
-        return QUOTE + value
+    if isinstance(value, str):
+        value = _ILLEGAL_XML.sub("", value)
+        if is_formula_like(value):
+            return QUOTE + value
     return value
 
 
@@ -95,8 +113,8 @@ def xlsx_bytes(header: list[Any], rows: Iterable[Iterable[Any]], *, sheet_title:
         sheet.freeze_panes = "A2"
     bold = Font(bold=True)
 
-    def text_cell(text: str) -> Any:
-        cell = WriteOnlyCell(sheet, value=_ILLEGAL_XML.sub("", text))
+    def text_cell(text: str) -> Any:  # ``text`` has been through ``safe_cell``
+        cell = WriteOnlyCell(sheet, value=text)
         cell.data_type = "s"
         return cell
 
