@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -98,9 +100,19 @@ def _listens_on(control: Path) -> list[str]:
     return [str(listener.get("address")) for listener in answer["listeners"]]
 
 
-def test_two_instances_on_one_host_each_keep_their_own_control_socket(tmp_path):
+@pytest.fixture
+def short_tmp_path():
+    """A folder with a short path: pytest's own (deeper under xdist) can leave too little of
+    a unix socket's 107 characters for var/run/gunicorn-127.0.0.1-PORT.ctl."""
+    folder = Path(tempfile.mkdtemp(prefix="jifen-serve-", dir="/tmp"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_two_instances_on_one_host_each_keep_their_own_control_socket(short_tmp_path):
     """Before: the second `jifen serve` took over the first one's control socket (both at
     gunicorn's one default path), and stopping the first removed the second's."""
+    tmp_path = short_tmp_path
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("JIFEN_", "XDG_RUNTIME_DIR", "DJANGO_"))}
     env.update(HOME=str(tmp_path / "home"), JIFEN_VAR_DIR=str(tmp_path / "var"),
