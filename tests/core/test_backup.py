@@ -549,3 +549,139 @@ def test_backup_refuses_to_write_into_the_public_media_folder(source, install):
     refused = jifen(env, "backup", "--output", str(inside))
     assert_refused(refused, 1, "outside")
     assert not list(inside.iterdir())
+
+
+# --- reading an archive: memory, disk and terminal stay safe (in-process, no subprocess) ----
+
+
+def _archive(path: Path, *, files: dict[str, bytes] | None = None, manifest_change=None,
+             before: tuple = (), fmt: int = tarfile.PAX_FORMAT, database: bytes = b"db",
+             member_types: dict[str, bytes] | None = None) -> Path:
+    """A small signed archive of this vendor: ``files`` listed in the manifest, ``before``
+    (TarInfo, bytes) placed ahead of the manifest."""
+    files = files or {}
+    dbname = DATABASE_MEMBER[VENDOR]
+    manifest = {"format": "jifen-backup/1", "jifen_version": "1.0", "vendor": VENDOR,
+                "created_at": "2026-01-01T00:00:00+00:00", "migrations": [],
+                "database": {"member": dbname, "size": len(database), "sha256": _sha(database),
+                             "content_size": 10, "server_version": "x"},
+                "files": [{"path": n, "size": len(d), "sha256": _sha(d)}
+                          for n, d in files.items()]}
+    if manifest_change:
+        manifest_change(manifest)
+    body = json.dumps(sign_manifest(manifest)).encode()
+    with tarfile.open(path, "w", format=fmt) as tar:
+        for info, data in before:
+            tar.addfile(info, io.BytesIO(data))
+        for name, data in [(MANIFEST, body), (dbname, database), *files.items()]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.type = (member_types or {}).get(name, tarfile.REGTYPE)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+@pytest.mark.django_db(transaction=False)
+def test_a_huge_extended_header_is_refused_before_it_is_read(tmp_path):
+    import tracemalloc
+
+    from jifen.core.backup import ArchiveRefused, read_archive
+
+    comment = tarfile.TarInfo("pad")
+    comment.pax_headers = {"comment": "A" * (40 * 1024 * 1024)}
+    path = _archive(tmp_path / "pax.tar", before=[(comment, b"")])
+    (tmp_path / "staged").mkdir()
+    tracemalloc.start()
+    try:
+        with pytest.raises(ArchiveRefused, match="extended header"):
+            read_archive(path, tmp_path / "staged")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 1024 * 1024
+    long_name = tarfile.TarInfo("L" * (200 * 1024))
+    path = _archive(tmp_path / "gnu.tar", before=[(long_name, b"")], fmt=tarfile.GNU_FORMAT)
+    with pytest.raises(ArchiveRefused, match="extended header"):
+        read_archive(path, tmp_path / "staged")
+
+
+@pytest.mark.django_db(transaction=False)
+def test_a_compressed_archive_is_refused(tmp_path):
+    import gzip
+
+    from jifen.core.backup import ArchiveRefused, read_archive
+
+    plain = _archive(tmp_path / "plain.tar")
+    packed = tmp_path / "packed.tar.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    (tmp_path / "staged").mkdir()
+    with pytest.raises(ArchiveRefused, match="not a readable backup archive"):
+        read_archive(packed, tmp_path / "staged")
+
+
+@pytest.mark.django_db(transaction=False)
+def test_a_sparse_member_is_refused(tmp_path):
+    from jifen.core.backup import ArchiveRefused, read_archive
+
+    path = _archive(tmp_path / "sparse.tar", files={"media/big.bin": b"x" * 10},
+                    member_types={"media/big.bin": tarfile.GNUTYPE_SPARSE},
+                    fmt=tarfile.GNU_FORMAT)
+    (tmp_path / "staged").mkdir()
+    with pytest.raises(ArchiveRefused, match="sparse"):
+        read_archive(path, tmp_path / "staged")
+    assert not (tmp_path / "staged" / "media").exists()
+
+
+@pytest.mark.django_db(transaction=False)
+def test_sizes_the_manifest_claims_must_fit_the_archive_and_the_disk(tmp_path, monkeypatch):
+    from jifen.core import backup as module
+    from jifen.core.backup import ArchiveRefused, BackupError, read_archive
+
+    (tmp_path / "staged").mkdir()
+
+    def claims_more(manifest):
+        manifest["files"].append({"path": "media/huge.bin", "size": 10 ** 12,
+                                  "sha256": "0" * 64})
+
+    with pytest.raises(ArchiveRefused, match="more bytes than the archive holds"):
+        read_archive(_archive(tmp_path / "more.tar", manifest_change=claims_more),
+                     tmp_path / "staged")
+
+    def unpacks_to_much(manifest):
+        manifest["vendor"] = "sqlite"
+        manifest["database"]["member"] = DATABASE_MEMBER["sqlite"]
+        manifest["database"]["content_size"] = 10 ** 12
+
+    if VENDOR == "sqlite":
+        with pytest.raises(ArchiveRefused, match="more than a gzip file"):
+            read_archive(_archive(tmp_path / "bomb.tar", manifest_change=unpacks_to_much),
+                         tmp_path / "staged")
+
+    class Usage:
+        free = 1024
+
+    monkeypatch.setattr(module.shutil, "disk_usage", lambda _path: Usage)
+    with pytest.raises(BackupError, match="Not enough free space") as refused:
+        read_archive(_archive(tmp_path / "fine.tar"), tmp_path / "staged")
+    assert refused.value.exit_code == 1
+
+
+@pytest.mark.django_db(transaction=False)
+def test_archive_text_is_printed_with_its_control_characters_escaped(tmp_path):
+    from jifen.core.backup import ArchiveRefused, read_archive
+
+    def hostile(manifest):
+        manifest["jifen_version"] = "1.0\x1b]0;owned\x07\x9b31m"
+        manifest["created_at"] = "now\r\nRestored OK"
+
+    said: list[str] = []
+    (tmp_path / "staged").mkdir()
+    read_archive(_archive(tmp_path / "text.tar", manifest_change=hostile),
+                 tmp_path / "staged", progress=said.append)
+    assert all(c.isprintable() for line in said for c in line), said
+    assert "\\x1b]0;owned\\x07\\x9b31m" in said[0]
+    (tmp_path / "again").mkdir()
+    with pytest.raises(ArchiveRefused, match="refused") as refused:
+        read_archive(_archive(tmp_path / "c1.tar", files={"media/a\x9bb": b"x"}),
+                     tmp_path / "again")
+    assert all(c.isprintable() for c in str(refused.value))

@@ -23,6 +23,7 @@ import gzip
 import hashlib
 import hmac
 import importlib.metadata
+import io
 import json
 import os
 import posixpath
@@ -47,6 +48,12 @@ from django.utils.crypto import salted_hmac
 FORMAT = "jifen-backup/1"
 MANIFEST = "manifest.json"
 MANIFEST_LIMIT = 64 * 1024 * 1024  # bytes; a manifest lists ~150 bytes per file
+# Extended headers (PAX x/g, GNU long names L/K) that tarfile would read whole into memory:
+# a backup's are a few hundred bytes.
+HEADER_LIMIT = 64 * 1024
+# gzip cannot unpack to more than ~1032 times its size; the SQLite member is held to this.
+MAX_RATIO = 1100
+FREE_SPACE_MARGIN = 64 * 1024 * 1024
 SIGNATURE_SALT = "jifen.core.backup.manifest"
 CHUNK = 1024 * 1024
 VENDORS = ("sqlite", "postgresql", "mysql")
@@ -111,6 +118,14 @@ def _size(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n:.1f} GB"  # pragma: no cover
+
+
+def shown(value: Any) -> str:
+    """Text from an archive (untrusted) as it may be printed: unprintable characters (C0
+    and C1 controls, bidi overrides, line breaks) written as escapes, at most 200 chars."""
+    text = value if isinstance(value, str) else repr(value)
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[:200])
+    return text + ("…" if len(text) > 200 else "")
 
 
 def _vendor() -> str:
@@ -428,7 +443,7 @@ def _write_archive(path: Path, manifest: dict[str, Any], dump: Path,
             return info
 
         body = json.dumps(manifest, indent=1, sort_keys=True).encode()
-        tar.addfile(member(MANIFEST, len(body)), fileobj=_BytesReader(body))
+        tar.addfile(member(MANIFEST, len(body)), fileobj=io.BytesIO(body))
         with open(dump, "rb") as handle:
             tar.addfile(member(dump.name, dump.stat().st_size), fileobj=handle)
         last = time.monotonic()
@@ -452,16 +467,6 @@ def _write_archive(path: Path, manifest: dict[str, Any], dump: Path,
                 last = time.monotonic()
         raw.flush()
         os.fsync(raw.fileno())
-
-
-class _BytesReader:
-    def __init__(self, data: bytes) -> None:
-        self.data, self.pos = data, 0
-
-    def read(self, n: int = -1) -> bytes:
-        end = len(self.data) if n < 0 else self.pos + n
-        chunk, self.pos = self.data[self.pos:end], min(end, len(self.data))
-        return chunk
 
 
 def create_backup(*, output: Path | None = None, progress: Progress = _quiet) -> Path:
@@ -525,16 +530,13 @@ def create_backup(*, output: Path | None = None, progress: Progress = _quiet) ->
 # --- reading an archive (untrusted) ----------------------------------------------------------
 
 
-def _refuse(message: str) -> ArchiveRefused:
-    return ArchiveRefused(message)
-
-
 def _safe_name(name: str) -> bool:
     """A plain relative POSIX name: no absolute path, no ``..`` or ``.`` part, no empty
-    part, no backslash or control character (names that mean other paths elsewhere)."""
+    part, no backslash, control or other unprintable character (names that mean other
+    paths elsewhere)."""
     if not name or len(name) > 1024 or name.startswith("/") or "\\" in name:
         return False
-    if any(ord(c) < 32 or c == "\x7f" for c in name):
+    if not name.isprintable():  # C0 and C1 controls, bidi overrides, line separators
         return False
     parts = name.split("/")
     return all(p not in ("", ".", "..") for p in parts) and posixpath.normpath(name) == name
@@ -542,7 +544,7 @@ def _safe_name(name: str) -> bool:
 
 def _check_manifest(manifest: Any) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise _refuse("This is not a jifen backup (no manifest of format "
+        raise ArchiveRefused("This is not a jifen backup (no manifest of format "
                       f"{FORMAT}).")
     vendor = manifest.get("vendor")
     database = manifest.get("database")
@@ -552,22 +554,57 @@ def _check_manifest(manifest: Any) -> dict[str, Any]:
             or database.get("member") != DATABASE_MEMBER[vendor]
             or not isinstance(files, list) or not isinstance(migrations, list)
             or not all(isinstance(m, str) for m in migrations)):
-        raise _refuse("The backup's manifest is damaged.")
+        raise ArchiveRefused("The backup's manifest is damaged.")
     content = database.get("content_size")
     if not isinstance(content, int) or isinstance(content, bool) or content < 0:
-        raise _refuse("The backup's manifest is damaged.")
+        raise ArchiveRefused("The backup's manifest is damaged.")
     for entry in [database, *files]:
         if (not isinstance(entry, dict) or not isinstance(entry.get("size"), int)
                 or isinstance(entry.get("size"), bool) or entry["size"] < 0
                 or not isinstance(entry.get("sha256"), str)
                 or not _SHA256.fullmatch(entry["sha256"])):
-            raise _refuse("The backup's manifest is damaged.")
+            raise ArchiveRefused("The backup's manifest is damaged.")
     for entry in files:
         path = entry.get("path")
         if (not isinstance(path, str) or not _safe_name(path)
                 or path.split("/")[0] not in FILE_ROOTS or path.count("/") < 1):
-            raise _refuse(f"The backup names a file outside its folders: {path!r}; refused.")
+            raise ArchiveRefused(f"The backup names a file outside its folders: "
+                                 f"{shown(path)}; refused.")
     return manifest
+
+
+def _write(out: IO[bytes], chunk: bytes, path: Path) -> None:
+    """Write (an empty chunk: flush) a staged file; a full disk is this machine's failure
+    (exit 1), not a damaged archive."""
+    try:
+        if chunk:
+            out.write(chunk)
+        else:
+            out.flush()
+    except OSError as exc:
+        raise BackupError(f"Could not write {path} while checking the backup: "
+                          f"{exc.strerror or exc}. Free some space or use --temp-dir.") from exc
+
+
+def _check_sizes(manifest: dict[str, Any], archive_size: int, staging: Path) -> None:
+    """The sizes the manifest claims fit in the archive (members are stored, not
+    compressed), the SQLite member unpacks to at most MAX_RATIO times its size, and the
+    staging folder has room for all of it: a small file must not fill the disk."""
+    database = manifest["database"]
+    stored = database["size"] + sum(entry["size"] for entry in manifest["files"])
+    if stored > archive_size:
+        raise ArchiveRefused("The backup's manifest lists more bytes than the archive holds: "
+                             "it is damaged or was altered.")
+    unpacked = database["content_size"] if manifest["vendor"] == "sqlite" else 0
+    if unpacked > max(database["size"], 1) * MAX_RATIO:
+        raise ArchiveRefused("The backup's database claims to unpack to more than a gzip "
+                             "file of its size can hold: it is damaged or was altered.")
+    needed = stored + unpacked + FREE_SPACE_MARGIN
+    free = shutil.disk_usage(staging).free
+    if needed > free:
+        raise BackupError(f"Not enough free space in {staging.parent.parent} to check the "
+                          f"backup: it needs {_size(needed)}, {_size(free)} are free. Free "
+                          f"some, or point --temp-dir at a larger folder.")
 
 
 def _stage_member(tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path,
@@ -575,7 +612,7 @@ def _stage_member(tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path,
     target.parent.mkdir(parents=True, exist_ok=True)
     source = tar.extractfile(member)
     if source is None:  # pragma: no cover - only regular files reach here
-        raise _refuse(f"Unreadable member {member.name!r}.")
+        raise ArchiveRefused(f"Unreadable member {member.name!r}.")
     digest = hashlib.sha256()
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     written = 0
@@ -585,32 +622,59 @@ def _stage_member(tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path,
             if written > expected["size"]:
                 break
             digest.update(chunk)
-            out.write(chunk)
+            _write(out, chunk, target)
+        _write(out, b"", target)
     if written != expected["size"] or digest.hexdigest() != expected["sha256"]:
-        raise _refuse(f"{member.name} does not match its checksum: the backup is damaged "
+        raise ArchiveRefused(f"{member.name} does not match its checksum: the backup is damaged "
                       f"or was altered.")
 
 
 def read_archive(archive: Path, staging: Path, *, trust_origin: bool = False,
-                 progress: Progress = _quiet) -> dict[str, Any]:
+                 progress: Progress = _quiet, vendor: str | None = None) -> dict[str, Any]:
     """Check ``archive`` completely and unpack it into the empty folder ``staging``;
     return its manifest. Raises ``ArchiveRefused`` for anything but a whole, untouched
     backup (and, unless ``trust_origin``, one signed with this installation's key)."""
     try:
-        tar = tarfile.open(archive, mode="r|*")  # noqa: SIM115 - closed below
+        size = archive.stat().st_size
+        _scan_headers(archive)
+        # "r|": a plain tar read as a stream (backups are never compressed as a whole).
+        tar = tarfile.open(archive, mode="r|")  # noqa: SIM115 - closed below
     except FileNotFoundError as exc:
         raise BackupError(f"{archive}: no such file.") from exc
     except (tarfile.TarError, OSError, EOFError) as exc:
-        raise _refuse(f"{archive} is not a readable backup archive ({exc}).") from exc
+        raise ArchiveRefused(f"{archive} is not a readable backup archive ({exc}).") from exc
     try:
         with tar:
-            return _read_members(tar, staging, trust_origin=trust_origin, progress=progress)
+            return _read_members(tar, staging, trust_origin=trust_origin, progress=progress,
+                                 archive_size=size, vendor=vendor)
     except (tarfile.TarError, EOFError, OSError, gzip.BadGzipFile) as exc:
-        raise _refuse(f"{archive} is damaged: {exc}") from exc
+        raise ArchiveRefused(f"{archive} is damaged: {exc}") from exc
+
+
+def _scan_headers(archive: Path) -> None:
+    """Walk the archive's 512-byte headers before tarfile reads it, refusing an extended
+    header (PAX ``x``/``g``, GNU long name ``L``/``K``) over HEADER_LIMIT: tarfile would
+    hold it whole in memory before any signature can be checked. Anything else odd is left
+    to tarfile, which refuses it."""
+    with open(archive, "rb") as raw:
+        offset = 0
+        while len(block := raw.read(512)) == 512 and block != bytes(512):
+            try:
+                size = tarfile.nti(block[124:136])
+            except tarfile.InvalidHeaderError:
+                return
+            if block[156:157] in (b"x", b"g", b"L", b"K") and size > HEADER_LIMIT:
+                raise ArchiveRefused(f"The archive holds an extended header of {_size(size)}; "
+                                     f"a backup's are a few hundred bytes. Refused.")
+            if size < 0:
+                return
+            offset += 512 + (size + 511) // 512 * 512
+            raw.seek(offset)
 
 
 def _read_members(tar: tarfile.TarFile, staging: Path, *, trust_origin: bool,
-                  progress: Progress) -> dict[str, Any]:
+                  progress: Progress, archive_size: int,
+                  vendor: str | None) -> dict[str, Any]:
     manifest: dict[str, Any] | None = None
     expected: dict[str, dict[str, Any]] = {}
     seen: set[str] = set()
@@ -618,45 +682,54 @@ def _read_members(tar: tarfile.TarFile, staging: Path, *, trust_origin: bool,
     for member in tar:
         name = member.name
         if not _safe_name(name):
-            raise _refuse(f"The archive holds an unsafe name {name!r} (an absolute path, "
-                          f"'..' or the like); refused.")
-        if not member.isreg():
-            raise _refuse(f"The archive holds {name!r}, which is not a regular file (a link, "
-                          f"folder or device); refused.")
+            raise ArchiveRefused(f"The archive holds an unsafe name {shown(name)} (an "
+                                 f"absolute path, '..' or the like); refused.")
+        if not member.isreg() or member.issparse():
+            raise ArchiveRefused(f"The archive holds {shown(name)}, which is not a plain "
+                                 f"regular file (a link, folder, device or sparse file); "
+                                 f"refused.")
         if manifest is None:
             if name != MANIFEST or member.size > MANIFEST_LIMIT:
-                raise _refuse("This is not a jifen backup: it does not start with its "
+                raise ArchiveRefused("This is not a jifen backup: it does not start with its "
                               "manifest.")
             handle = tar.extractfile(member)
             assert handle is not None
             try:
                 manifest = _check_manifest(json.loads(handle.read()))
             except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-                raise _refuse("The backup's manifest is damaged.") from exc
+                raise ArchiveRefused("The backup's manifest is damaged.") from exc
             if not _signature_ok(manifest):
                 if not trust_origin:
-                    raise _refuse("The backup's signature does not match this installation's "
+                    raise ArchiveRefused("The backup's signature does not match this "
+                                  "installation's "
                                   "secret key: it was made by another installation (another "
                                   "JIFEN_SECRET_KEY) or altered. If you know where it comes "
                                   "from, run again with --trust-origin.")
                 progress("Warning: the signature does not match this installation's key; "
                          "restoring anyway (--trust-origin).")
+            if vendor is not None and manifest["vendor"] != vendor:
+                raise ArchiveRefused(f"This is a backup of a {manifest['vendor']} database; "
+                                     f"JIFEN_DATABASE_URL names a {vendor} database. Restore "
+                                     f"it into a {manifest['vendor']} database.")
             database = manifest["database"]
+            _check_sizes(manifest, archive_size, staging)
             expected = {database["member"]: database}
             for entry in manifest["files"]:
                 if entry["path"] in expected:
-                    raise _refuse(f"The manifest lists {entry['path']!r} twice.")
+                    raise ArchiveRefused(f"The manifest lists {shown(entry['path'])} twice.")
                 expected[entry["path"]] = entry
-            progress(f"Backup of {manifest['vendor']} from jifen {manifest.get('jifen_version')}"
-                     f", made {manifest.get('created_at')}: {len(manifest['files'])} files.")
+            progress(f"Backup of {manifest['vendor']} from jifen "
+                     f"{shown(manifest.get('jifen_version'))}, made "
+                     f"{shown(manifest.get('created_at'))}: {len(manifest['files'])} files.")
             continue
         if name in seen or name == MANIFEST:
-            raise _refuse(f"The archive holds {name!r} twice; refused.")
+            raise ArchiveRefused(f"The archive holds {shown(name)} twice; refused.")
         if name not in expected:
-            raise _refuse(f"The archive holds {name!r}, which its manifest does not list; "
+            raise ArchiveRefused(f"The archive holds {shown(name)}, which its manifest does "
+                                 f"not list; "
                           f"refused.")
         if member.size != expected[name]["size"]:
-            raise _refuse(f"{name} has another size than its manifest says: the backup is "
+            raise ArchiveRefused(f"{name} has another size than its manifest says: the backup is "
                           f"damaged or was altered.")
         seen.add(name)
         _stage_member(tar, member, staging / name, expected[name])
@@ -665,10 +738,10 @@ def _read_members(tar: tarfile.TarFile, staging: Path, *, trust_origin: bool,
             progress(f"  checked {count}/{len(expected)} members...")
             last = time.monotonic()
     if manifest is None:
-        raise _refuse("The archive is empty.")
+        raise ArchiveRefused("The archive is empty.")
     missing = sorted(set(expected) - seen)
     if missing:
-        raise _refuse(f"The backup is incomplete: {len(missing)} member(s) missing, e.g. "
+        raise ArchiveRefused(f"The backup is incomplete: {len(missing)} member(s) missing, e.g. "
                       f"{missing[0]}.")
     return manifest
 
@@ -808,8 +881,9 @@ def _unpack_limited(packed: IO[bytes], out: IO[bytes], limit: int) -> None:
     while chunk := packed.read(CHUNK):
         total += len(chunk)
         if total > limit:
-            raise _refuse("The backup's database unpacks to more than its manifest says.")
-        out.write(chunk)
+            raise ArchiveRefused("The backup's database unpacks to more than its manifest says.")
+        _write(out, chunk, Path(out.name))
+    _write(out, b"", Path(out.name))
 
 
 def _check_dump(vendor: str, dump: Path, work: Path, content_size: int) -> Path:
@@ -818,29 +892,30 @@ def _check_dump(vendor: str, dump: Path, work: Path, content_size: int) -> Path:
     if vendor == "postgresql":
         with open(dump, "rb") as raw:
             if raw.read(5) != b"PGDMP":
-                raise _refuse("The backup's database is not a pg_dump custom-format file.")
+                raise ArchiveRefused("The backup's database is not a pg_dump custom-format file.")
         return dump
     if vendor == "mysql":
         with open(dump, "rb") as raw:
             if raw.read(2) != b"\x1f\x8b":
-                raise _refuse("The backup's database is not a compressed SQL dump.")
+                raise ArchiveRefused("The backup's database is not a compressed SQL dump.")
         return dump
     snapshot = work / "restore.sqlite3"
     with gzip.open(dump, "rb") as packed, open(snapshot, "wb") as raw:
         _unpack_limited(packed, raw, content_size)
     with open(snapshot, "rb") as raw:
         if raw.read(16) != b"SQLite format 3\x00":
-            raise _refuse("The backup's database is not an SQLite database.")
+            raise ArchiveRefused("The backup's database is not an SQLite database.")
     src = sqlite3.connect(f"file:{snapshot}?mode=ro", uri=True)
     try:
         src.execute("PRAGMA trusted_schema = OFF")
         check = src.execute("PRAGMA integrity_check").fetchone()[0]
     except sqlite3.DatabaseError as exc:
-        raise _refuse(f"The backup's database is not a sound SQLite database: {exc}") from exc
+        raise ArchiveRefused(f"The backup's database is not a sound SQLite database: "
+                             f"{exc}") from exc
     finally:
         src.close()
     if check != "ok":
-        raise _refuse(f"The backup's database fails SQLite's integrity check: {check}")
+        raise ArchiveRefused(f"The backup's database fails SQLite's integrity check: {check}")
     return snapshot
 
 
@@ -965,17 +1040,14 @@ def restore_backup(*, archive: Path, force: bool = False, trust_origin: bool = F
         staging.mkdir()
         progress(f"Checking {archive}...")
         manifest = read_archive(Path(archive), staging, trust_origin=trust_origin,
-                                progress=progress)
-        if manifest["vendor"] != vendor:
-            raise _refuse(f"This is a backup of a {manifest['vendor']} database; "
-                          f"JIFEN_DATABASE_URL names a {vendor} database. Restore it into "
-                          f"a {manifest['vendor']} database.")
+                                progress=progress, vendor=vendor)
         known, leaves = _known_migrations()
         unknown = sorted(set(manifest["migrations"]) - known)
         if unknown:
-            raise _refuse(f"The backup comes from a newer jifen ({manifest.get('jifen_version')})"
-                          f": migrations {', '.join(unknown[:5])} are unknown here. Install "
-                          f"that version or newer first.")
+            raise ArchiveRefused(
+                f"The backup comes from a newer jifen ({shown(manifest.get('jifen_version'))})"
+                f": migrations {shown(', '.join(unknown[:5]))} are unknown here. Install "
+                f"that version or newer first.")
         dump = _check_dump(vendor, staging / manifest["database"]["member"], work,
                            manifest["database"]["content_size"])
         progress("The archive is whole and its checksums match.")
