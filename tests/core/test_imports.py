@@ -700,3 +700,119 @@ def test_cancelling_while_the_worker_reads_stops_it(django_capture_on_commit_cal
 
     assert job.status == ImportJob.Status.CANCELLED
     assert job.processed_rows == 0 and job.reports == {}
+
+
+# --- a missing error report is built by the worker, never in the download (review, finding 5) --
+
+
+def _people_job_without_reports():
+    """A previewed people import with one bad row whose reports are gone, as for a job from
+    before the worker wrote them (or after a storage error)."""
+    from jifen.people.imports import EmployeeImporter
+
+    job = upload(csv_file([["工号", "姓名", "部门编码"], ["P1", "甲", "NOPE"]]),
+                 importer=EmployeeImporter())
+    assert job.status == ImportJob.Status.PREVIEWED and sorted(job.reports) == ["csv", "xlsx"]
+    for name in job.reports.values():
+        job.file.storage.delete(name)
+    return job
+
+
+def _no_reading(*args, **kwargs):
+    raise AssertionError("the request read the uploaded sheet")
+
+
+@pytest.mark.parametrize("forget", [True, False], ids=["no-report-recorded", "report-file-lost"])
+def test_a_missing_error_report_is_built_by_the_worker_not_in_the_download(
+        client, hr_admin, monkeypatch, forget):
+    from django.contrib.messages import get_messages
+    from django.urls import reverse
+
+    job = _people_job_without_reports()
+    if forget:
+        ImportJob.objects.filter(pk=job.pk).update(reports={})
+    client.force_login(hr_admin.user)
+    url = reverse("people_import:errors", args=[job.pk, "csv"])
+    real_stream_rows = imports.stream_rows
+    monkeypatch.setattr(imports, "stream_rows", _no_reading)
+
+    response = client.get(url)
+
+    assert response.status_code == 302
+    assert response.url == reverse("people_import:preview", args=[job.pk])
+    [note] = list(get_messages(response.wsgi_request))
+    assert note.level_tag == "info"
+    queued = DBTaskResult.objects.get()
+    assert queued.task_path == "jifen.core.imports.rebuild_reports_task"
+    # The page it goes back to still works, and the report is simply not there yet.
+    assert client.get(response.url).status_code == 200
+
+    monkeypatch.setattr(imports, "stream_rows", real_stream_rows)
+    imports.rebuild_import_reports(job_id=job.pk)  # what the worker runs
+    monkeypatch.setattr(imports, "stream_rows", _no_reading)
+
+    job.refresh_from_db()
+    assert sorted(job.reports) == ["csv", "xlsx"]
+    assert all(job.file.storage.exists(name) for name in job.reports.values())
+    response = client.get(url)
+    assert response.status_code == 200
+    assert "NOPE" in response.content.decode("utf-8-sig")
+    assert DBTaskResult.objects.count() == 1  # nothing more was enqueued
+
+
+def test_an_error_report_whose_upload_is_gone_is_refused_with_a_reason(client, hr_admin,
+                                                                        monkeypatch):
+    from django.contrib.messages import get_messages
+    from django.urls import reverse
+
+    job = _people_job_without_reports()
+    job.file.storage.delete(job.file.name)
+    monkeypatch.setattr(imports, "stream_rows", _no_reading)
+    client.force_login(hr_admin.user)
+
+    response = client.get(reverse("people_import:errors", args=[job.pk, "xlsx"]))
+
+    assert response.status_code == 302
+    [note] = list(get_messages(response.wsgi_request))
+    assert note.level_tag == "warning"
+    assert not DBTaskResult.objects.exists()
+
+
+def test_the_worker_rebuilding_a_report_leaves_a_job_with_its_reports_alone():
+    job = upload(csv_file([["编码"], [""]]))
+    before = dict(job.reports)
+
+    imports.rebuild_import_reports(job_id=job.pk)
+
+    job.refresh_from_db()
+    assert job.reports == before
+
+
+# --- a job whose worker is gone does not wait silently ------------------------------------
+
+
+@pytest.mark.parametrize("status", ["reading", "committing"])
+def test_a_job_without_progress_for_long_says_so(client, hr_admin, status):
+    from datetime import timedelta
+
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from jifen.people.imports import EmployeeImporter
+
+    with translation.override("en"):
+        job = create_import_job(importer=EmployeeImporter(), actor=None,
+                                upload=csv_file([["工号", "姓名", "部门编码"], ["P1", "甲", "HQ"]]))
+    client.force_login(hr_admin.user)
+    progress = reverse("people_import:progress", args=[job.pk])
+    ImportJob.objects.filter(pk=job.pk).update(status=status)
+
+    fresh = client.get(progress, HTTP_HX_REQUEST="true").content.decode()
+    assert 'data-testid="import-stalled"' not in fresh
+
+    ImportJob.objects.filter(pk=job.pk).update(
+        updated_at=timezone.now() - imports.STALLED_AFTER - timedelta(minutes=1))
+    stalled = client.get(progress, HTTP_HX_REQUEST="true").content.decode()
+    assert 'data-testid="import-stalled"' in stalled
+    # Reading can be cancelled from the card; a commit cannot (rows may be going in).
+    assert ('data-testid="import-cancel"' in stalled) == (status == "reading")

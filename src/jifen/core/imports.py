@@ -95,6 +95,10 @@ PREVIEW_ROWS = 10  # good rows shown on the preview page
 PREVIEW_KEEP = 100  # rows whose cells are kept while checking, to find those good rows
 ERRORS_SHOWN = 200  # bad rows listed on the preview page; the report has them all
 PROGRESS_EVERY = 500  # rows between two progress updates
+# A job reading or committing whose progress has not moved for this long may have lost its
+# worker (stopped, or killed mid-task: the task is not run again): the page says so.
+# Honest only as a hint — a one-transaction commit shows no progress while it writes.
+STALLED_AFTER = timedelta(minutes=10)
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 CSV_SUFFIXES = (".csv", ".txt")
 ALLOWED_SUFFIXES = XLSX_SUFFIXES + CSV_SUFFIXES
@@ -949,6 +953,12 @@ def check_import_task(job_id: int, actor_id: int | None = None) -> None:
 
 
 @task()
+def rebuild_reports_task(job_id: int) -> None:
+    """Background form of ``rebuild_import_reports``."""
+    rebuild_import_reports(job_id=job_id)
+
+
+@task()
 def commit_import_task(job_id: int) -> None:
     """Background form of ``run_import_commit``."""
     run_import_commit(job_id=job_id)
@@ -1023,7 +1033,7 @@ def _build_reports(job: ImportJob, importer: Importer, formats: Iterable[str],
 def _write_reports(job: ImportJob, importer: Importer) -> dict[str, str]:
     """Write the job's error reports beside its file (in the worker, so that a download is
     a file, not a reading of the sheet); format → storage name. None without errors, and
-    none when they cannot be written (the download then builds them; logged)."""
+    none when they cannot be written (logged; a download then asks the worker again)."""
     if not job.error_rows or not job.file:
         return {}
     storage, names = job.file.storage, {}
@@ -1039,9 +1049,15 @@ def _write_reports(job: ImportJob, importer: Importer) -> dict[str, str]:
     return names
 
 
-def error_report(job: ImportJob, fmt: str) -> tuple[bytes, str, str]:
-    """The error report as (content, content type, file name): the one the worker wrote,
-    or for a job without one, built now."""
+def error_report(job: ImportJob, fmt: str) -> tuple[bytes, str, str] | None:
+    """The error report the worker wrote, as (content, content type, file name) — or None
+    when it is not there (a job from before the worker wrote reports, a storage error, a
+    lost file): then the worker is asked to write it (``rebuild_reports_task``; a commit
+    under way writes it when it ends) and the caller says it is being prepared. The sheet
+    is never read here: a download is a request, and a sheet may hold 300,000 rows.
+    Raises NotFound when the report cannot be made (no errors, the upload is gone)."""
+    if not job.error_rows:
+        raise errors.NotFound(_("This import has no rows with errors."), code="no_error_report")
     stored = (job.reports or {}).get(fmt)
     if stored:
         try:
@@ -1049,8 +1065,57 @@ def error_report(job: ImportJob, fmt: str) -> tuple[bytes, str, str]:
                 return handle.read(), REPORT_FORMATS[fmt], _report_name(job, fmt)
         except OSError:
             logger.warning("error report %s of import job %s is missing", stored, job.pk)
-    content = _build_reports(job, get_importer(job.kind), [fmt])[fmt]
-    return content, REPORT_FORMATS[fmt], _report_name(job, fmt)
+    if not _upload_stored(job):
+        raise errors.NotFound(
+            _("The uploaded file is no longer stored, so the error report with its rows "
+              "cannot be made; the errors are listed on this page."),
+            code="import_file_gone")
+    if job.status != ImportJob.Status.COMMITTING:
+        rebuild_reports_task.enqueue(job.pk)
+    return None
+
+
+def _upload_stored(job: ImportJob) -> bool:
+    if not job.file:
+        return False
+    try:
+        return job.file.storage.exists(job.file.name)
+    except OSError:
+        return False
+
+
+def _reports_stored(job: ImportJob) -> bool:
+    storage = job.file.storage
+    try:
+        return all((job.reports or {}).get(fmt) and storage.exists(job.reports[fmt])
+                   for fmt in REPORT_FORMATS)
+    except OSError:
+        return False
+
+
+def rebuild_import_reports(*, job_id: int) -> ImportJob:
+    """Write the error reports of a job that has lost them or never had them (in the
+    worker; asked for by ``error_report``). A job being read or committed gets them when
+    that work ends, and a job that has them, or has lost its upload, is left alone."""
+    job = ImportJob.objects.get(pk=job_id)
+    busy = (ImportJob.Status.READING, ImportJob.Status.COMMITTING, ImportJob.Status.CANCELLED)
+    if job.status in busy or not job.error_rows or not job.file or _reports_stored(job):
+        return job
+    reports = _write_reports(job, get_importer(job.kind))
+    if not reports:
+        return job
+    storage = job.file.storage
+    with transaction.atomic():
+        current = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if (current.status != job.status or current.reports != job.reports
+                or current.file.name != job.file.name):  # changed meanwhile: theirs stands
+            transaction.on_commit(lambda: _delete_files(storage, reports.values()))
+            return current
+        # Not ``save``: looking at a report is no reason to keep the upload longer.
+        ImportJob.objects.filter(pk=job.pk).update(reports=reports)
+    _delete_files(storage, set((job.reports or {}).values()) - set(reports.values()))
+    job.reports = reports
+    return job
 
 
 def template_file(importer: Importer, fmt: str) -> tuple[bytes, str, str]:
@@ -1158,6 +1223,9 @@ class ImportPages:
             back_url = reverse(self.back_url_name) if self.back_url_name else ""
         except NoReverseMatch:
             back_url = ""
+        stalled = (job is not None
+                   and job.status in (ImportJob.Status.READING, ImportJob.Status.COMMITTING)
+                   and job.updated_at < timezone.now() - STALLED_AFTER)
         counts = job.result if job is not None else {}
         order = list(RESULT_LABELS)
         result_items = [
@@ -1166,7 +1234,7 @@ class ImportPages:
         ]
         return {"importer": importer, "job": job, "urls": urls, "page_title": self.title,
                 "intro": self.intro, "back_url": back_url, "back_label": self.back_label,
-                "result_items": result_items, **extra}
+                "result_items": result_items, "stalled": stalled, **extra}
 
     # views
 
@@ -1278,10 +1346,21 @@ class ImportPages:
         job = self._job(pk)
         if job.status in (ImportJob.Status.CANCELLED, ImportJob.Status.READING):
             return HttpResponse(status=404)
+        back = self._url(request, "preview" if job.status == ImportJob.Status.PREVIEWED
+                         else "result", job.pk)
         if not job.file:
             messages.warning(request, _(
                 "The uploaded file was deleted %(days)d days after the import, so the error "
                 "report with its rows is no longer available; the errors are listed on "
                 "this page.") % {"days": settings.JIFEN_IMPORT_RETENTION_DAYS})
-            return redirect(self._url(request, "result", job.pk))
-        return download(*error_report(job, fmt))
+            return redirect(back)
+        try:
+            report = error_report(job, fmt)
+        except errors.JifenError as exc:
+            messages.warning(request, exc.message)
+            return redirect(back)
+        if report is None:
+            messages.info(request, _(
+                "The error report is being prepared; download it again in a minute."))
+            return redirect(back)
+        return download(*report)
