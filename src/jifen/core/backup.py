@@ -28,6 +28,7 @@ import json
 import os
 import posixpath
 import re
+import secrets
 import shutil
 import sqlite3
 import stat
@@ -35,6 +36,7 @@ import subprocess
 import tarfile
 import tempfile
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,7 +44,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils.crypto import salted_hmac
 
 FORMAT = "jifen-backup/1"
@@ -70,10 +72,6 @@ BOOKKEEPING_TABLES = frozenset({
     "django_tasks_database_dbtaskresult", "core_periodicrun", "ledger_account",
     "earning_eventtype", "earning_companyvalue",
 })
-LIBPQ_ENV = {"sslmode": "PGSSLMODE", "sslrootcert": "PGSSLROOTCERT", "sslcert": "PGSSLCERT",
-             "sslkey": "PGSSLKEY", "sslcrl": "PGSSLCRL", "connect_timeout": "PGCONNECT_TIMEOUT",
-             "options": "PGOPTIONS", "target_session_attrs": "PGTARGETSESSIONATTRS",
-             "passfile": "PGPASSFILE", "service": "PGSERVICE", "application_name": "PGAPPNAME"}
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 Progress = Callable[[str], None]
@@ -103,6 +101,8 @@ class RestoreResult:
     manifest: dict[str, Any]
     migrated: bool
     breaches: list[str] = field(default_factory=list)
+    sign_ins_ended: bool = False
+    active_api_keys: int = 0
 
 
 # --- small helpers -------------------------------------------------------------------------
@@ -158,21 +158,39 @@ def _clean_env() -> dict[str, str]:
             if not k.startswith(("PG", "MYSQL", "MARIADB"))}
 
 
-def _run(cmd: list[str], *, env: dict[str, str], what: str, work: Path,
-         progress: Progress) -> None:
-    """Run a dump tool; say every 15 s that it is still at work; its last words on failure."""
-    errors_path = work / f"{Path(cmd[0]).name}.err"
+def _run(cmd: list[str], *, env: dict[str, str], what: str, work: Path, progress: Progress,
+         stdin: Any = subprocess.DEVNULL, stdout: Any = subprocess.DEVNULL,
+         pump: Callable[[subprocess.Popen[bytes]], None] | None = None) -> None:
+    """Run a database tool with its errors in a file; ``pump`` (given the process) feeds
+    its stdin or drains its stdout. Says every 15 s that it is still at work; raises
+    BackupError with its last words when it fails (and kills it when ``pump`` fails)."""
+    errors_path = work / f"{Path(cmd[0]).name}-{secrets.token_hex(4)}.err"
     started = last = time.monotonic()
     with open(errors_path, "wb") as errors_out:
-        proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=errors_out)
+        try:
+            proc = subprocess.Popen(cmd, env=env, stdin=stdin, stdout=stdout,
+                                    stderr=errors_out)
+        except OSError as exc:
+            raise BackupError(f"{what} could not start: {exc}") from exc
+        try:
+            if pump is not None:
+                pump(proc)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        finally:
+            for pipe in (proc.stdin, proc.stdout):
+                if pipe is not None:
+                    with contextlib.suppress(BrokenPipeError):
+                        pipe.close()
         while proc.poll() is None:
             time.sleep(0.2)
             if time.monotonic() - last > 15:
                 progress(f"  {what} still at work ({time.monotonic() - started:.0f}s)...")
                 last = time.monotonic()
     if proc.returncode:
-        detail = errors_path.read_text(errors="replace").strip()[-2000:]
+        detail = shown(errors_path.read_text(errors="replace").strip()[-2000:])
         raise BackupError(f"{what} failed (exit {proc.returncode}): {detail}")
 
 
@@ -220,28 +238,31 @@ def _applied_migrations() -> list[str]:
 # --- connection details for the dump tools -------------------------------------------------
 
 
-def _pg_env(db: dict[str, Any]) -> dict[str, str]:
+def _params() -> dict[str, Any]:
+    """How Django connects (``get_connection_params``: OPTIONS such as ssl included), the
+    one source of connection details for the tools and for creating the database."""
+    return dict(connection.get_connection_params())
+
+
+def _libpq_params(**override: Any) -> dict[str, str]:
+    """The connection parameters libpq understands, as strings."""
+    from psycopg import pq
+
+    known = {d.keyword.decode() for d in pq.Conninfo.get_defaults()}
+    params = {**_params(), **override}
+    return {k: str(v) for k, v in params.items() if k in known and v not in (None, "")}
+
+
+def _pg_tool_env_and_conninfo(**override: Any) -> tuple[dict[str, str], str]:
+    """(environment, conninfo) for pg_dump, pg_restore and psql: the password travels in
+    PGPASSWORD, never on a command line."""
+    from psycopg.conninfo import make_conninfo
+
+    params = _libpq_params(**override)
     env = _clean_env()
-    for key, var in (("HOST", "PGHOST"), ("PORT", "PGPORT"), ("USER", "PGUSER"),
-                     ("PASSWORD", "PGPASSWORD"), ("NAME", "PGDATABASE")):
-        if db.get(key):
-            env[var] = str(db[key])
-    for key, var in LIBPQ_ENV.items():
-        if (db.get("OPTIONS") or {}).get(key) not in (None, ""):
-            env[var] = str(db["OPTIONS"][key])
-    return env
-
-
-def _pg_connect_kwargs(db: dict[str, Any], dbname: str) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"dbname": dbname}
-    for key, arg in (("HOST", "host"), ("PORT", "port"), ("USER", "user"),
-                     ("PASSWORD", "password")):
-        if db.get(key):
-            kwargs[arg] = str(db[key])
-    for key in LIBPQ_ENV:
-        if (db.get("OPTIONS") or {}).get(key) not in (None, ""):
-            kwargs[key] = db["OPTIONS"][key]
-    return kwargs
+    if "password" in params:
+        env["PGPASSWORD"] = params.pop("password")
+    return env, make_conninfo(**params)
 
 
 def _option_value(value: Any) -> str:
@@ -252,34 +273,33 @@ def _option_value(value: Any) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _mysql_option_file(db: dict[str, Any], folder: Path) -> Path:
+def _mysql_option_file(folder: Path) -> Path:
     """A [client] option file of mode 0600 in our private temporary folder: the password
     never appears on a command line or in the environment of other users' ``ps``."""
+    params = _params()
     lines = ["[client]"]
-    host = db.get("HOST") or ""
-    if host.startswith("/"):
-        lines.append(f"socket={_option_value(host)}")
-    elif host:
-        lines.append(f"host={_option_value(host)}")
-    if db.get("PORT"):
-        lines.append(f"port={int(db['PORT'])}")
-    if db.get("USER"):
-        lines.append(f"user={_option_value(db['USER'])}")
-    lines.append(f"password={_option_value(db.get('PASSWORD') or '')}")
-    ssl = (db.get("OPTIONS") or {}).get("ssl") or {}
-    for key in ("ca", "cert", "key"):
+    for key, option in (("unix_socket", "socket"), ("host", "host"), ("user", "user"),
+                        ("password", "password")):
+        if params.get(key):
+            lines.append(f"{option}={_option_value(params[key])}")
+    if params.get("port"):
+        lines.append(f"port={int(params['port'])}")
+    ssl = params.get("ssl") or {}
+    for key in ("ca", "cert", "key", "capath", "cipher"):
         if ssl.get(key):
             lines.append(f"ssl-{key}={_option_value(ssl[key])}")
+    if params.get("ssl_mode"):
+        lines.append(f"ssl-verify-server-cert={int(params['ssl_mode'] == 'VERIFY_IDENTITY')}")
     lines.append("default-character-set=utf8mb4")
-    path = folder / "client.cnf"
+    path = folder / f"client-{secrets.token_hex(4)}.cnf"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write("\n".join(lines) + "\n")
     return path
 
 
-def _mysql_name(db: dict[str, Any]) -> str:
-    name = str(db["NAME"])
+def _mysql_name() -> str:
+    name = str(_db()["NAME"])
     if not name or name.startswith("-") or "`" in name:
         raise BackupError(f"Unusable database name for the MariaDB tools: {name!r}.")
     return name
@@ -333,8 +353,10 @@ def _dump_postgresql(target: Path, work: Path,
         server = cursor.fetchone()[0]
     progress(f"Dumping PostgreSQL database {db['NAME']} with pg_dump (custom format)...")
     started = time.monotonic()
+    env, conninfo = _pg_tool_env_and_conninfo()
     _run([_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
-          f"--file={target}"], env=_pg_env(db), what="pg_dump", work=work, progress=progress)
+          f"--file={target}", f"--dbname={conninfo}"], env=env, what="pg_dump", work=work,
+         progress=progress)
     if _applied_migrations() != before:
         raise BackupError("Migrations ran during the backup; run it again.")
     progress(f"  {_size(target.stat().st_size)} in {time.monotonic() - started:.1f}s.")
@@ -342,36 +364,37 @@ def _dump_postgresql(target: Path, work: Path,
 
 
 def _dump_mysql(target: Path, work: Path, progress: Progress) -> tuple[list[str], str, int]:
-    db = _db()
-    name = _mysql_name(db)
+    name = _mysql_name()
     before = _applied_migrations()
     with connection.cursor() as cursor:
         cursor.execute("SELECT VERSION()")
         server = cursor.fetchone()[0]
-    options = _mysql_option_file(db, work)
+    options = _mysql_option_file(work)
     cmd = [_tool("mariadb-dump", "mysqldump"), f"--defaults-extra-file={options}",
            "--single-transaction", "--quick", "--skip-lock-tables", "--skip-add-locks",
            "--triggers", "--hex-blob", "--no-tablespaces", "--default-character-set=utf8mb4",
            name]
     progress(f"Dumping MariaDB database {name} with mariadb-dump --single-transaction...")
     started = time.monotonic()
-    errors_path = work / "dump.err"
-    with open(errors_path, "wb") as errors_out, gzip.open(target, "wb", compresslevel=6) as out:
-        proc = subprocess.Popen(cmd, env=_clean_env(), stdout=subprocess.PIPE,
-                                stderr=errors_out)
+    written = 0
+
+    def drain(proc: subprocess.Popen[bytes]) -> None:
+        nonlocal written
         assert proc.stdout is not None
-        written, last = 0, time.monotonic()
-        while chunk := proc.stdout.read(CHUNK):
-            out.write(chunk)
-            written += len(chunk)
-            if time.monotonic() - last > 5:
-                progress(f"  {_size(written)} so far...")
-                last = time.monotonic()
-        code = proc.wait()
-    options.unlink()
-    if code:
-        detail = errors_path.read_text(errors="replace").strip()[-2000:]
-        raise BackupError(f"mariadb-dump failed (exit {code}): {detail}")
+        last = time.monotonic()
+        with gzip.open(target, "wb", compresslevel=6) as out:
+            while chunk := proc.stdout.read(CHUNK):
+                out.write(chunk)
+                written += len(chunk)
+                if time.monotonic() - last > 5:
+                    progress(f"  {_size(written)} so far...")
+                    last = time.monotonic()
+
+    try:
+        _run(cmd, env=_clean_env(), what="mariadb-dump", work=work, progress=progress,
+             stdout=subprocess.PIPE, pump=drain)
+    finally:
+        options.unlink()
     if _applied_migrations() != before:
         raise BackupError("Migrations ran during the backup; run it again.")
     progress(f"  {_size(written)} of SQL ({_size(target.stat().st_size)} compressed) in "
@@ -776,7 +799,7 @@ def _database_exists_or_create(progress: Progress) -> None:
         import psycopg
         from psycopg import sql
 
-        with psycopg.connect(**_pg_connect_kwargs(db, "postgres"), autocommit=True) as conn:
+        with psycopg.connect(**_libpq_params(dbname="postgres"), autocommit=True) as conn:
             found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
                                  [db["NAME"]]).fetchone()
             if found:
@@ -787,15 +810,8 @@ def _database_exists_or_create(progress: Progress) -> None:
     else:
         import MySQLdb
 
-        kwargs: dict[str, Any] = {"user": db.get("USER") or "", "passwd": db.get("PASSWORD") or ""}
-        host = db.get("HOST") or ""
-        if host.startswith("/"):
-            kwargs["unix_socket"] = host
-        elif host:
-            kwargs["host"] = host
-        if db.get("PORT"):
-            kwargs["port"] = int(db["PORT"])
-        name = _mysql_name(db)
+        kwargs = {k: v for k, v in _params().items() if k not in ("database", "db")}
+        name = _mysql_name()
         progress(f"Creating MariaDB database {name}...")
         conn = MySQLdb.connect(**kwargs)
         try:
@@ -824,80 +840,110 @@ def _folder_has_files(root: Path) -> bool:
     return root.is_dir() and any(files for _, _, files in os.walk(root))
 
 
-def _wipe_database(progress: Progress) -> None:
-    """Drop every table (and view, sequence) of the target, which --force allowed."""
+def _drop_statements() -> list[str]:
+    """What empties the target (every table, view and sequence; on PostgreSQL also our
+    functions and types, not an extension's). Not run here: the tool that loads the backup
+    runs them first in its own session (on PostgreSQL in the load's one transaction)."""
     vendor = _vendor()
     if vendor == "sqlite":
-        return  # the online backup API replaces the whole file's content
-    progress("Dropping the target's tables (--force)...")
-    with transaction.atomic(), connection.cursor() as cursor:
+        return []  # the online backup API replaces the whole file's content
+    quote = connection.ops.quote_name
+    statements: list[str] = []
+    with connection.cursor() as cursor:
         if vendor == "postgresql":
             cursor.execute("""
-                SELECT c.relkind, c.relname FROM pg_class c
+                SELECT c.relkind, format('%I.%I', n.nspname, c.relname) FROM pg_class c
                   JOIN pg_namespace n ON n.oid = c.relnamespace
                  WHERE n.nspname = current_schema() AND c.relkind IN ('r','p','v','m','S')""")
             rows = cursor.fetchall()
             kinds = {"r": "TABLE", "p": "TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW",
                      "S": "SEQUENCE"}
             for kind in ("VIEW", "MATERIALIZED VIEW", "TABLE", "SEQUENCE"):
-                names = [connection.ops.quote_name(n) for k, n in rows if kinds[k] == kind]
+                names = [n for k, n in rows if kinds[k] == kind]
                 if names:
-                    cursor.execute(f"DROP {kind} IF EXISTS {', '.join(names)} CASCADE")
-            # Functions (the ledger's guard triggers) and types, but not an extension's.
+                    statements.append(f"DROP {kind} IF EXISTS {', '.join(names)} CASCADE")
             cursor.execute("""
                 SELECT CASE p.prokind WHEN 'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE'
-                       ELSE 'FUNCTION' END, p.oid::regprocedure::text FROM pg_proc p
-                 WHERE p.pronamespace = current_schema()::regnamespace AND p.prokind <> 'w'
+                       ELSE 'FUNCTION' END,
+                       format('%I.%I(%s)', n.nspname, p.proname,
+                              pg_get_function_identity_arguments(p.oid))
+                  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                 WHERE n.nspname = current_schema() AND p.prokind <> 'w'
                    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid
                                       AND d.deptype = 'e')""")
-            for kind, signature in cursor.fetchall():
-                cursor.execute(f"DROP {kind} IF EXISTS {signature} CASCADE")
+            statements += [f"DROP {kind} IF EXISTS {name} CASCADE"
+                           for kind, name in cursor.fetchall()]
             cursor.execute("""
-                SELECT t.oid::regtype::text FROM pg_type t
-                 WHERE t.typnamespace = current_schema()::regnamespace
-                   AND t.typtype IN ('e', 'd', 'r', 'm')
+                SELECT format('%I.%I', n.nspname, t.typname) FROM pg_type t
+                  JOIN pg_namespace n ON n.oid = t.typnamespace
+                 WHERE n.nspname = current_schema() AND t.typtype IN ('e', 'd', 'r', 'm')
                    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = t.oid
                                       AND d.deptype = 'e')""")
-            for (name,) in cursor.fetchall():
-                cursor.execute(f"DROP TYPE IF EXISTS {name} CASCADE")
+            statements += [f"DROP TYPE IF EXISTS {name} CASCADE" for (name,) in cursor.fetchall()]
         else:
             cursor.execute("SELECT table_name, table_type FROM information_schema.tables "
                            "WHERE table_schema = DATABASE()")
             rows = cursor.fetchall()
-            cursor.execute("SET FOREIGN_KEY_CHECKS = 0")
-            try:
-                for name, kind in rows:
-                    word = "VIEW" if kind == "VIEW" else "TABLE"
-                    cursor.execute(f"DROP {word} IF EXISTS {connection.ops.quote_name(name)}")
-            finally:
-                cursor.execute("SET FOREIGN_KEY_CHECKS = 1")
+            statements.append("SET FOREIGN_KEY_CHECKS = 0")
+            statements += [f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS "
+                           f"{quote(name)}" for name, kind in rows]
+            statements.append("SET FOREIGN_KEY_CHECKS = 1")
     connection.close()
+    return statements
 
 
-def _unpack_limited(packed: IO[bytes], out: IO[bytes], limit: int) -> None:
-    """Copy a gzip stream, refusing more than ``limit`` bytes (a member that unpacks to far
-    more than its manifest says is a bomb, not a backup)."""
+def _unpack_limited(packed: IO[bytes], out: IO[bytes] | None, limit: int) -> None:
+    """Read a whole gzip stream (into ``out`` if given), refusing a damaged one and more
+    than ``limit`` bytes (a member that unpacks to far more than its manifest says is a
+    bomb, not a backup)."""
     total = 0
-    while chunk := packed.read(CHUNK):
+    while True:
+        try:
+            chunk = packed.read(CHUNK)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise ArchiveRefused(f"The backup's database does not unpack: {exc}") from exc
+        if not chunk:
+            break
         total += len(chunk)
         if total > limit:
-            raise ArchiveRefused("The backup's database unpacks to more than its manifest says.")
-        _write(out, chunk, Path(out.name))
-    _write(out, b"", Path(out.name))
+            raise ArchiveRefused("The backup's database unpacks to more than its manifest "
+                                 "says.")
+        if out is not None:
+            _write(out, chunk, Path(out.name))
+    if out is not None:
+        _write(out, b"", Path(out.name))
 
 
-def _check_dump(vendor: str, dump: Path, work: Path, content_size: int) -> Path:
-    """The database member is what its vendor's tool reads (before the target changes);
-    returns the file to load."""
+def _check_dump(vendor: str, dump: Path, work: Path, content_size: int,
+                progress: Progress) -> Path:
+    """The database member is what its vendor's tool reads, and the tools that will load it
+    are here and safe, before the target changes; returns the file to load."""
     if vendor == "postgresql":
         with open(dump, "rb") as raw:
             if raw.read(5) != b"PGDMP":
-                raise ArchiveRefused("The backup's database is not a pg_dump custom-format file.")
+                raise ArchiveRefused("The backup's database is not a pg_dump custom-format "
+                                     "file.")
+        _tool("psql")
+        env, _ = _pg_tool_env_and_conninfo()
+        try:
+            _run([_tool("pg_restore"), "--list", f"--file={os.devnull}", str(dump)], env=env,
+                 what="pg_restore --list", work=work, progress=progress)
+        except BackupError as exc:
+            raise ArchiveRefused(f"pg_restore cannot read the backup's database: {exc}") from exc
         return dump
     if vendor == "mysql":
         with open(dump, "rb") as raw:
             if raw.read(2) != b"\x1f\x8b":
                 raise ArchiveRefused("The backup's database is not a compressed SQL dump.")
+        with gzip.open(dump, "rb") as packed:  # whole and within its size, before any change
+            _unpack_limited(packed, None, content_size)
+        client = _tool("mariadb", "mysql")
+        usage = subprocess.run([client, "--no-defaults", "--help"], capture_output=True,
+                               env=_clean_env(), timeout=60, check=False)
+        if b"--sandbox" not in usage.stdout:
+            raise BackupError(f"{client} has no --sandbox mode, which keeps a backup's SQL "
+                              f"from running commands or reading files; install MariaDB's "
+                              f"client 10.5.25, 10.6.18, 10.11.8, 11.0.6 or newer.")
         return dump
     snapshot = work / "restore.sqlite3"
     with gzip.open(dump, "rb") as packed, open(snapshot, "wb") as raw:
@@ -915,11 +961,14 @@ def _check_dump(vendor: str, dump: Path, work: Path, content_size: int) -> Path:
     finally:
         src.close()
     if check != "ok":
-        raise ArchiveRefused(f"The backup's database fails SQLite's integrity check: {check}")
+        raise ArchiveRefused(f"The backup's database fails SQLite's integrity check: "
+                             f"{shown(check)}")
     return snapshot
 
 
-def _load_sqlite(snapshot: Path, work: Path, progress: Progress) -> None:
+def _load_sqlite(snapshot: Path, work: Path, progress: Progress, drops: list[str]) -> None:
+    """One step of the online backup API: the target's content is replaced in one write
+    transaction, whole or not at all."""
     connection.close()
     src = sqlite3.connect(f"file:{snapshot}?mode=ro", uri=True)
     target = sqlite3.connect(_db()["NAME"], timeout=60)
@@ -927,90 +976,190 @@ def _load_sqlite(snapshot: Path, work: Path, progress: Progress) -> None:
         progress("Writing the SQLite database through its online backup API...")
         src.backup(target)
         target.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.Error as exc:
+        raise BackupError(f"Writing the SQLite database failed: {exc}") from exc
     finally:
         target.close()
         src.close()
 
 
-def _load_postgresql(dump: Path, work: Path, progress: Progress) -> None:
-    from psycopg.conninfo import make_conninfo
-
-    db = _db()
+def _load_postgresql(dump: Path, work: Path, progress: Progress, drops: list[str]) -> None:
+    """pg_restore writes the dump as SQL, fed to one psql session that first drops the
+    target's objects: ``--single-transaction`` and ON_ERROR_STOP make the drop and the
+    load one transaction. psql's stdin is closed (its COMMIT) only once pg_restore has
+    succeeded; otherwise psql is killed and the server rolls everything back.
+    ``--restrict-key`` keeps psql from running meta-commands (``\\!``) from the dump."""
+    env, conninfo = _pg_tool_env_and_conninfo()
     connection.close()
-    progress(f"Restoring into PostgreSQL database {db['NAME']} with pg_restore...")
-    _run([_tool("pg_restore"), "--no-owner", "--no-privileges", "--single-transaction",
-          "--exit-on-error", f"--dbname={make_conninfo(dbname=db['NAME'])}", str(dump)],
-         env=_pg_env(db), what="pg_restore", work=work, progress=progress)
+    drop_file = work / "drop.sql"
+    drop_file.write_text("".join(f"{statement};\n" for statement in drops))
+    restore = [_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error",
+               f"--restrict-key={secrets.token_hex(16)}", "--file=-", str(dump)]
+    psql = [_tool("psql"), "--no-psqlrc", "--quiet", "--single-transaction",
+            "--set=ON_ERROR_STOP=1", f"--dbname={conninfo}", f"--file={drop_file}", "--file=-"]
+
+    def feed(loader: subprocess.Popen[bytes]) -> None:
+        assert loader.stdin is not None
+
+        def copy(writer: subprocess.Popen[bytes]) -> None:
+            assert writer.stdout is not None
+            with contextlib.suppress(BrokenPipeError):  # psql stopped: its exit says why
+                while chunk := writer.stdout.read(CHUNK):
+                    loader.stdin.write(chunk)
+
+        try:
+            _run(restore, env=env, what="pg_restore", work=work, progress=progress,
+                 stdout=subprocess.PIPE, pump=copy)
+        except BackupError:
+            if loader.poll() is None:
+                raise  # psql is killed before its COMMIT
+            # psql stopped first (pg_restore then failed to write): psql's error is the one
+
+    progress(f"Restoring into PostgreSQL database {_db()['NAME']} in one transaction "
+             f"(pg_restore | psql)...")
+    _run(psql, env=env, what="psql", work=work, progress=progress, stdin=subprocess.PIPE,
+         pump=feed)
 
 
-def _load_mysql(dump: Path, work: Path, progress: Progress, content_size: int) -> None:
-    db = _db()
-    name = _mysql_name(db)
-    options = _mysql_option_file(db, work)
+def _load_mysql(dump: Path, work: Path, progress: Progress, drops: list[str]) -> None:
+    """The mariadb client, in sandbox mode (no shell commands, no reading or writing files
+    through it) and without LOAD DATA LOCAL, drops the target's tables and loads the SQL in
+    one session. MariaDB commits every DDL statement: a failure part-way leaves a partly
+    loaded database (docs/backup.md), which is why everything is checked first."""
+    name = _mysql_name()
+    options = _mysql_option_file(work)
     connection.close()
     progress(f"Restoring into MariaDB database {name} with the mariadb client...")
-    # --sandbox: the dump cannot run shell commands or read and write files through the
-    # client (\!, source, tee); --local-infile=0: no LOAD DATA LOCAL reading our files.
     cmd = [_tool("mariadb", "mysql"), f"--defaults-extra-file={options}", "--sandbox",
            "--local-infile=0", "--batch", f"--database={name}"]
-    errors_path = work / "restore.err"
-    with open(errors_path, "wb") as errors_out:
-        proc = subprocess.Popen(cmd, env=_clean_env(), stdin=subprocess.PIPE,
-                                stdout=subprocess.DEVNULL, stderr=errors_out)
+
+    def feed(proc: subprocess.Popen[bytes]) -> None:
         assert proc.stdin is not None
         fed, last = 0, time.monotonic()
-        try:
+        with contextlib.suppress(BrokenPipeError):  # the client stopped: its exit says why
+            proc.stdin.write("".join(f"{statement};\n" for statement in drops).encode())
             with gzip.open(dump, "rb") as packed:
                 while chunk := packed.read(CHUNK):
-                    fed += len(chunk)
-                    if fed > content_size:
-                        proc.kill()
-                        raise BackupError("The backup's SQL is longer than its manifest says; "
-                                          "stopped loading it.")
                     proc.stdin.write(chunk)
+                    fed += len(chunk)
                     if time.monotonic() - last > 5:
                         progress(f"  {_size(fed)} of SQL loaded...")
                         last = time.monotonic()
-        except BrokenPipeError:
-            pass  # the client stopped early: its exit code and message say why
-        finally:
-            with contextlib.suppress(BrokenPipeError):
-                proc.stdin.close()
-        code = proc.wait()
-    if code:
-        detail = errors_path.read_text(errors="replace").strip()[-2000:]
-        raise BackupError(f"The mariadb client failed (exit {code}): {detail}")
+
+    try:
+        _run(cmd, env=_clean_env(), what="The mariadb client", work=work, progress=progress,
+             stdin=subprocess.PIPE, pump=feed)
+    finally:
+        options.unlink()
 
 
-def _install_files(staging: Path, progress: Progress) -> int:
-    """Copy the staged files into MEDIA_ROOT and PRIVATE_ROOT, each file replaced whole
-    (a temporary file renamed over it); never through a link that leaves the folder."""
+# --- files: prepared beside the live folders, swapped in once the database is loaded ---------
+
+
+@dataclass
+class _Folder:
+    prefix: str
+    root: Path
+    file_mode: int
+    dir_mode: int
+    new: Path | None = None
+    old: Path | None = None
+    moved_out: list[str] = field(default_factory=list)
+    moved_in: list[str] = field(default_factory=list)
+
+
+def _folders() -> list[_Folder]:
+    return [_Folder("media", Path(settings.MEDIA_ROOT), 0o644, 0o755),
+            _Folder("private", Path(settings.PRIVATE_ROOT), 0o600, 0o700)]
+
+
+def _make_dirs(root: Path, relative: Path, mode: int) -> None:
+    """Each missing level of ``root/relative`` created with ``mode`` (exactly: 0700 under
+    private/ whatever the umask)."""
+    path = root
+    for part in relative.parts:
+        path = path / part
+        if not path.is_dir():
+            path.mkdir()
+            os.chmod(path, mode)
+
+
+def _check_folders(folders: list[_Folder]) -> None:
+    """Every folder the files go to can take them, before anything changes."""
+    for folder in folders:
+        root = folder.root
+        if root.exists() and not root.is_dir():
+            raise BackupError(f"{root} is not a folder; cannot restore files into it.")
+        existing = root
+        while not existing.exists():
+            existing = existing.parent
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise BackupError(f"Cannot write in {existing}; files of the backup go to {root}.")
+
+
+def _prepare_files(staging: Path, folders: list[_Folder], progress: Progress) -> int:
+    """Copy the staged files into a hidden new folder inside each root (same file system,
+    so the swap is renames); the live files are not touched yet."""
     count = 0
-    for prefix, root, file_mode, dir_mode in (
-            ("media", Path(settings.MEDIA_ROOT), 0o644, 0o755),
-            ("private", Path(settings.PRIVATE_ROOT), 0o600, 0o700)):
-        source_root = staging / prefix
-        if not source_root.is_dir():
-            continue
-        root.mkdir(parents=True, exist_ok=True, mode=dir_mode)
-        real_root = root.resolve()
-        for relative, source in _walk(source_root):
-            target = root / relative
-            existing = target.parent
-            while not existing.exists():
-                existing = existing.parent
-            if not existing.resolve().is_relative_to(real_root):
-                raise BackupError(f"{existing} leads outside {root}; not writing there.")
-            target.parent.mkdir(parents=True, exist_ok=True, mode=dir_mode)
-            temporary = target.parent / f".{target.name}.restoring"
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
-                         file_mode)
+    for folder in folders:
+        if not folder.root.is_dir():
+            folder.root.parent.mkdir(parents=True, exist_ok=True)
+            folder.root.mkdir()
+            os.chmod(folder.root, folder.dir_mode)
+        folder.new = folder.root / f".jifen-restore-new-{secrets.token_hex(4)}"
+        folder.new.mkdir()
+        os.chmod(folder.new, folder.dir_mode)
+        for relative, source in _walk(staging / folder.prefix):
+            target = folder.new / relative
+            _make_dirs(folder.new, Path(relative).parent, folder.dir_mode)
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
+                         folder.file_mode)
             with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
                 shutil.copyfileobj(src, out, CHUNK)
-            os.replace(temporary, target)
             count += 1
-        progress(f"Restored {prefix} files into {root}.")
+    progress(f"{count} files ready to go in.")
     return count
+
+
+def _discard_prepared(folders: list[_Folder]) -> None:
+    for folder in folders:
+        if folder.new is not None:
+            shutil.rmtree(folder.new, ignore_errors=True)
+
+
+def _swap_files(folders: list[_Folder], progress: Progress) -> None:
+    """Move what each root holds aside and the prepared files in (renames); undone if a
+    rename fails. The moved-aside files are removed after the restore succeeds."""
+    try:
+        for folder in folders:
+            assert folder.new is not None
+            folder.old = folder.root / f".jifen-restore-old-{secrets.token_hex(4)}"
+            folder.old.mkdir(mode=0o700)
+            for entry in sorted(os.listdir(folder.root)):
+                if folder.root / entry not in (folder.new, folder.old):
+                    os.rename(folder.root / entry, folder.old / entry)
+                    folder.moved_out.append(entry)
+            for entry in sorted(os.listdir(folder.new)):
+                os.rename(folder.new / entry, folder.root / entry)
+                folder.moved_in.append(entry)
+            folder.new.rmdir()
+            progress(f"Restored {folder.prefix} files into {folder.root}.")
+    except OSError as exc:
+        for folder in folders:
+            with contextlib.suppress(OSError):
+                for entry in folder.moved_in:
+                    os.rename(folder.root / entry, folder.new / entry)  # type: ignore[operator]
+                for entry in folder.moved_out:
+                    os.rename(folder.old / entry, folder.root / entry)  # type: ignore[operator]
+        raise BackupError(f"The database is restored, but its files could not be put in place "
+                          f"({exc}); the folders hold their files from before. Fix the cause "
+                          f"and restore again with --force.") from exc
+
+
+def _remove_replaced(folders: list[_Folder]) -> None:
+    for folder in folders:
+        if folder.old is not None:
+            shutil.rmtree(folder.old, ignore_errors=True)
 
 
 def _forget_cached_rows() -> None:
@@ -1023,76 +1172,108 @@ def _forget_cached_rows() -> None:
 
 
 def restore_backup(*, archive: Path, force: bool = False, trust_origin: bool = False,
-                   progress: Progress = _quiet, migrate: Callable[[], None] | None = None,
+                   keep_sign_ins: bool = False, progress: Progress = _quiet,
+                   migrate: Callable[[], None] | None = None,
                    temp_dir: Path | None = None) -> RestoreResult:
     """Restore ``archive`` into the database named by JIFEN_DATABASE_URL and the file
-    folders. Everything about the archive is checked before the target changes; a target
-    holding data is overwritten only with ``force``. Migrations newer than the backup are
-    applied afterwards (``migrate``), then the ledger is verified (``breaches``)."""
+    folders. Everything about the archive, the tools and the folders is checked before the
+    target changes; a target holding data is replaced only with ``force`` (database and
+    folders: files not in the backup go). Migrations newer than the backup are applied
+    afterwards (``migrate``); every web session and employee token ends unless
+    ``keep_sign_ins``; then the ledger is verified (``breaches``)."""
     vendor = _vendor()
     if vendor == "sqlite" and str(_db()["NAME"]) == ":memory:":
         raise BackupError("JIFEN_DATABASE_URL names an in-memory SQLite database; name a file.")
-    base = Path(temp_dir) if temp_dir else Path(settings.VAR_DIR)
-    base.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".jifen-restore-", dir=base))
     try:
-        staging = work / "staged"
-        staging.mkdir()
-        progress(f"Checking {archive}...")
-        manifest = read_archive(Path(archive), staging, trust_origin=trust_origin,
-                                progress=progress, vendor=vendor)
-        known, leaves = _known_migrations()
-        unknown = sorted(set(manifest["migrations"]) - known)
-        if unknown:
-            raise ArchiveRefused(
-                f"The backup comes from a newer jifen ({shown(manifest.get('jifen_version'))})"
-                f": migrations {shown(', '.join(unknown[:5]))} are unknown here. Install "
-                f"that version or newer first.")
-        dump = _check_dump(vendor, staging / manifest["database"]["member"], work,
-                           manifest["database"]["content_size"])
-        progress("The archive is whole and its checksums match.")
-
-        _database_exists_or_create(progress)
-        used = _tables_with_rows()
-        folders = [str(r) for r in (Path(settings.MEDIA_ROOT), Path(settings.PRIVATE_ROOT))
-                   if _folder_has_files(r)]
-        if (used or folders) and not force:
-            what = []
-            if used:
-                what.append(f"the database {_db()['NAME']} holds data (in "
-                            f"{', '.join(used[:5])}{' …' if len(used) > 5 else ''})")
-            if folders:
-                what.append(f"{' and '.join(folders)} hold files")
-            raise TargetNotEmpty(f"Refused: {'; '.join(what)}. Restoring replaces them; run "
-                                 f"again with --force if that is what you want.")
-
-        _wipe_database(progress)
-        started = time.monotonic()
-        if vendor == "mysql":
-            _load_mysql(dump, work, progress, manifest["database"]["content_size"])
-        else:
-            {"sqlite": _load_sqlite, "postgresql": _load_postgresql}[vendor](dump, work,
-                                                                             progress)
-        connection.close()
-        progress(f"Database restored in {time.monotonic() - started:.1f}s.")
-        installed = _install_files(staging, progress)
-        progress(f"{installed} files restored.")
-
-        migrated = False
-        if not leaves <= set(manifest["migrations"]):
-            progress("The backup is older than this jifen: applying the newer migrations...")
-            if migrate is None:
-                from django.core.management import call_command
-
-                call_command("migrate", interactive=False, verbosity=1)
-            else:
-                migrate()
-            migrated = True
-        _forget_cached_rows()
-        from jifen.ledger.verify import verify_ledger
-
-        progress("Verifying the ledger...")
-        breaches = verify_ledger()
-        return RestoreResult(manifest=manifest, migrated=migrated, breaches=breaches)
+        base = Path(temp_dir) if temp_dir else Path(settings.VAR_DIR)
+        base.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".jifen-restore-", dir=base))
+    except OSError as exc:
+        raise BackupError(f"Cannot make a working folder to check the backup in: {exc}") from exc
+    try:
+        return _restore(Path(archive), work, force=force, trust_origin=trust_origin,
+                        keep_sign_ins=keep_sign_ins, progress=progress, migrate=migrate)
+    except OSError as exc:
+        raise BackupError(f"The restore failed: {exc}") from exc
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _restore(archive: Path, work: Path, *, force: bool, trust_origin: bool,
+             keep_sign_ins: bool, progress: Progress,
+             migrate: Callable[[], None] | None) -> RestoreResult:
+    vendor = _vendor()
+    staging = work / "staged"
+    staging.mkdir()
+    progress(f"Checking {archive}...")
+    manifest = read_archive(archive, staging, trust_origin=trust_origin, progress=progress,
+                            vendor=vendor)
+    known, leaves = _known_migrations()
+    unknown = sorted(set(manifest["migrations"]) - known)
+    if unknown:
+        raise ArchiveRefused(
+            f"The backup comes from a newer jifen ({shown(manifest.get('jifen_version'))})"
+            f": migrations {shown(', '.join(unknown[:5]))} are unknown here. Install "
+            f"that version or newer first.")
+    dump = _check_dump(vendor, staging / manifest["database"]["member"], work,
+                       manifest["database"]["content_size"], progress)
+    folders = _folders()
+    _check_folders(folders)
+    progress("The archive is whole and its checksums match.")
+
+    _database_exists_or_create(progress)
+    used = _tables_with_rows()
+    holding = [str(f.root) for f in folders if _folder_has_files(f.root)]
+    if (used or holding) and not force:
+        what = []
+        if used:
+            what.append(f"the database {_db()['NAME']} holds data (in "
+                        f"{', '.join(used[:5])}{' …' if len(used) > 5 else ''})")
+        if holding:
+            what.append(f"{' and '.join(holding)} hold files")
+        raise TargetNotEmpty(f"Refused: {'; '.join(what)}. Restoring replaces them; run "
+                             f"again with --force if that is what you want.")
+
+    try:
+        installed = _prepare_files(staging, folders, progress)
+        drops = _drop_statements()
+        started = time.monotonic()
+        if drops:
+            progress(f"The load first drops the target's {len(drops)} object group(s).")
+        {"sqlite": _load_sqlite, "postgresql": _load_postgresql,
+         "mysql": _load_mysql}[vendor](dump, work, progress, drops)
+    except BaseException:
+        _discard_prepared(folders)
+        raise
+    connection.close()
+    progress(f"Database restored in {time.monotonic() - started:.1f}s.")
+    _swap_files(folders, progress)
+    _remove_replaced(folders)
+    progress(f"{installed} files restored.")
+
+    migrated = False
+    if not leaves <= set(manifest["migrations"]):
+        progress("The backup is older than this jifen: applying the newer migrations...")
+        if migrate is None:
+            from django.core.management import call_command
+
+            call_command("migrate", interactive=False, verbosity=1)
+        else:
+            migrate()
+        migrated = True
+    _forget_cached_rows()
+    sign_ins_ended = False
+    if not keep_sign_ins:
+        from jifen.people.services import end_every_sign_in
+
+        end_every_sign_in()
+        sign_ins_ended = True
+    from jifen.integrations.models import ApiKey
+
+    active_keys = ApiKey.objects.filter(revoked_at__isnull=True).count()
+    from jifen.ledger.verify import verify_ledger
+
+    progress("Verifying the ledger...")
+    breaches = verify_ledger()
+    return RestoreResult(manifest=manifest, migrated=migrated, breaches=breaches,
+                         sign_ins_ended=sign_ins_ended, active_api_keys=active_keys)

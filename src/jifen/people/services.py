@@ -433,6 +433,18 @@ def end_sign_ins(*, user_ids: list[int]) -> None:
             revoked_at=now)
 
 
+def end_every_sign_in() -> None:
+    """End every web session and every employee API token of every account at once,
+    without disabling anyone: after a restore brought back sessions and tokens that were
+    ended since the backup (``jifen restore``). Everyone signs in anew."""
+    from django.contrib.sessions.models import Session
+
+    with transaction.atomic():
+        User.objects.update(credentials_epoch=F("credentials_epoch") + 1)
+        AccessToken.objects.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        Session.objects.all().delete()
+
+
 def sign_in(*, username: str, password: str, address: str | None) -> User:
     """Check credentials under the sign-in policy (``jifen.people.backends``: an attempt is
     reserved per account and per address before the password is checked). Raises
