@@ -29,15 +29,15 @@ for who, address in (("zhangwei", "10.0.0.9"), ("lina", "10.0.0.8")):
 """
 
 
-def _fail(identity: str, address: str | None, times: int = 1) -> None:
+def _fail(account: int | str, address: str | None, times: int = 1) -> None:
     """``times`` attempts that were wrong: reserved and never given back."""
     for _ in range(times):
-        throttle.reserve_sign_in(identity, address)
+        throttle.reserve_sign_in(account, address)
 
 
-def _allowed(identity: str, address: str | None) -> bool:
+def _allowed(account: int | str, address: str | None) -> bool:
     try:
-        throttle.reserve_sign_in(identity, address).succeeded()
+        throttle.reserve_sign_in(account, address).succeeded()
     except errors.RateLimited:
         return False
     return True
@@ -69,7 +69,7 @@ def test_a_refused_attempt_has_its_password_never_checked_and_counts_nothing():
         with pytest.raises(errors.RateLimited) as refused:
             throttle.reserve_sign_in("zhangwei", "10.0.0.7")
         assert refused.value.retry_after == settings.LOGIN_THROTTLE_WINDOW
-    assert throttle.failures(identity="zhangwei") == settings.LOGIN_THROTTLE_LIMIT
+    assert throttle.failures(account="zhangwei") == settings.LOGIN_THROTTLE_LIMIT
     # The address's count is given back when the account refuses.
     assert throttle.failures(address="10.0.0.7") == settings.LOGIN_THROTTLE_LIMIT
 
@@ -79,7 +79,7 @@ def test_a_successful_sign_in_gives_its_attempt_back_but_failures_stay_counted()
     _fail("zhangwei", "10.0.0.7", settings.LOGIN_THROTTLE_LIMIT - 1)
     for _ in range(10):
         assert _allowed("zhangwei", "10.0.0.7")  # each gives its reservation back
-    assert throttle.failures(identity="zhangwei") == settings.LOGIN_THROTTLE_LIMIT - 1
+    assert throttle.failures(account="zhangwei") == settings.LOGIN_THROTTLE_LIMIT - 1
     _fail("zhangwei", "10.0.0.7")
     assert not _allowed("zhangwei", "10.0.0.7")
 
@@ -121,6 +121,27 @@ def test_usernames_differing_only_in_case_share_a_count():
 
 
 @pytest.mark.django_db
+def test_unknown_usernames_differing_in_accents_and_width_share_a_count():
+    """A spelling a database collation may take for the same name (MariaDB ignores accents
+    and width) is not a fresh account to the throttle."""
+    for spelling in ("álice", "àlice", "alicé", "ａlice", "ÄLİCE"):
+        _fail(spelling, "10.0.0.7")
+    assert throttle.failures(account="alice") == settings.LOGIN_THROTTLE_LIMIT
+    assert not _allowed("Ａｌｉｃｅ", "10.0.0.8")
+    assert _allowed("alicia", "10.0.0.8")
+
+
+@pytest.mark.django_db
+def test_a_known_account_is_counted_by_its_id_apart_from_any_name():
+    _fail(42, "10.0.0.7", settings.LOGIN_THROTTLE_LIMIT)
+    assert not _allowed(42, "10.0.0.8")
+    assert _allowed("42", "10.0.0.8")  # a typed name that happens to be digits
+    assert _allowed(43, "10.0.0.8")
+    throttle.forget_account(42)
+    assert _allowed(42, "10.0.0.8")
+
+
+@pytest.mark.django_db
 def test_an_expired_window_starts_a_new_count(settings):
     settings.LOGIN_THROTTLE_WINDOW = 60
     _fail("zhangwei", "10.0.0.7", settings.LOGIN_THROTTLE_LIMIT)
@@ -131,7 +152,7 @@ def test_an_expired_window_starts_a_new_count(settings):
     AttemptCounter.objects.update(expires_at="2000-01-01T00:00:00Z")
     assert _allowed("zhangwei", "10.0.0.7")
     _fail("zhangwei", "10.0.0.7", settings.LOGIN_THROTTLE_LIMIT - 1)
-    assert throttle.failures(identity="zhangwei") == settings.LOGIN_THROTTLE_LIMIT - 1
+    assert throttle.failures(account="zhangwei") == settings.LOGIN_THROTTLE_LIMIT - 1
 
 
 # --- a parallel burst ---------------------------------------------------------------------

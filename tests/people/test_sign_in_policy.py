@@ -59,7 +59,7 @@ def test_django_admin_guessing_is_throttled_and_the_right_password_refused_while
     statuses = [_admin(client, "root", f"guess-{n}").status_code for n in range(30)]
     limit = settings.LOGIN_THROTTLE_LIMIT
     assert statuses == [200] * limit + [429] * (30 - limit)
-    assert throttle.failures(identity="root") == limit  # no password checked after the 5th
+    assert throttle.failures(account=root.pk) == limit  # no password checked after the 5th
 
     response = _admin(client, "root", ADMIN_PASSWORD)
     assert response.status_code == 429
@@ -157,6 +157,45 @@ def test_unknown_and_known_usernames_are_paused_alike(client, employee):
     for username in ("nobody-here", employee.user.username):
         answers = [_token(client, username, "wrong").status_code for _ in range(limit + 1)]
         assert answers == [401] * limit + [429]
+
+
+# --- one account, many spellings --------------------------------------------------------------
+
+# Five spellings of "alice" that differ in accents, case and width only, then a sixth.
+SPELLINGS = ["álice", "àlice", "alicé", "ａlice", "ÄLICE"]
+ANOTHER_SPELLING = "ａｌｉｃｅ"
+
+
+def test_accent_and_width_variants_of_a_username_get_no_fresh_guesses(client, employee):
+    """MariaDB's utf8mb4_unicode_ci collation ignores accents and width, so the database
+    finds the account "alice" for "álice", "ａlice" …, while the throttle counted each
+    spelling apart: every spelling got five fresh guesses at alice's password."""
+    User.objects.filter(pk=employee.user_id).update(username="alice")
+    for n, spelling in enumerate(SPELLINGS):
+        assert _token(client, spelling, f"guess-{n}").status_code == 401, spelling
+    assert _token(client, ANOTHER_SPELLING, PASSWORD).status_code == 429
+
+    if User.objects.filter(username=ANOTHER_SPELLING).exists():
+        # The database takes the spellings for the account itself (MariaDB, MySQL): the
+        # guesses were at alice's password, so alice is paused however she is spelt.
+        assert _token(client, "alice", PASSWORD).status_code == 429
+    else:
+        # The spellings are other, unknown names (PostgreSQL, SQLite): no guess reached
+        # alice's password, and the pause on that spelling is not hers.
+        assert _token(client, "alice", PASSWORD).status_code == 200
+
+
+def test_a_sign_in_looks_the_account_up_once(client, employee, django_assert_max_num_queries):
+    """The account is found first (its id is what is counted), and the password is checked
+    against that row, not looked up a second time."""
+    from django.contrib.auth import authenticate
+
+    with django_assert_max_num_queries(20) as counted:
+        assert authenticate(None, username=employee.user.username, password="wrong",
+                            address="198.51.100.7") is None
+    lookups = [q["sql"] for q in counted.captured_queries
+               if "auth_user" in q["sql"] or "people_user" in q["sql"]]
+    assert len(lookups) == 1, lookups
 
 
 # --- behind a proxy ---------------------------------------------------------------------------

@@ -7,7 +7,9 @@ far" and all go on to try a password. A successful sign-in gives its reservation
 only failures stay counted until the window ends.
 
 - Per account (``LOGIN_THROTTLE_LIMIT``, from any address): guessing one password from
-  many machines is slowed down as much as from one.
+  many machines is slowed down as much as from one. An existing account is counted by its
+  primary key, so every spelling the database's collation matches to it shares one count;
+  an unknown username by its normalised form (``normalised_username``).
 - Per client address (``LOGIN_THROTTLE_ADDRESS_LIMIT``, over all accounts): one machine
   cannot walk through many accounts — and, since the address is the client's own
   (``jifen.core.client_address``) rather than a shared proxy's, what it does never pauses
@@ -24,6 +26,7 @@ import contextlib
 import hashlib
 import ipaddress
 import random
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
@@ -145,11 +148,25 @@ def counters() -> Counters:
     return TableCounters(apps.get_model(settings.THROTTLE_COUNTER_MODEL))
 
 
-def _account_key(scope: str, identity: str) -> str:
-    # Hashed: usernames are personal data and may be long; case folded so that variants of
-    # one name share a count.
-    digest = hashlib.sha256(identity.strip().casefold().encode()).hexdigest()[:32]
-    return f"throttle:{scope}:account:{digest}"
+def normalised_username(username: str) -> str:
+    """``username`` as the throttle counts it when no account answers to it: accents and
+    other combining marks dropped, case folded, full- and half-width forms made plain
+    ("ÁLICE", "ａｌｉｃｅ" → "alice"). A database collation may take such spellings for
+    one name (MariaDB's utf8mb4_unicode_ci ignores accents and width), so they must not
+    each get attempts of their own."""
+    decomposed = unicodedata.normalize("NFKD", username.strip())
+    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return unicodedata.normalize("NFKC", bare.casefold())
+
+
+def _account_key(scope: str, account: int | str) -> str:
+    """The key for an account: by its primary key when it exists (an int) — whatever
+    spelling the database matched to it — else by the typed name, normalised and hashed
+    (usernames are personal data and may be long). The two never share a key."""
+    if isinstance(account, int):
+        return f"throttle:{scope}:account:{account}"
+    digest = hashlib.sha256(normalised_username(account).encode()).hexdigest()[:32]
+    return f"throttle:{scope}:name:{digest}"
 
 
 def _address_key(scope: str, address: str) -> str:
@@ -184,17 +201,19 @@ class Reservation:
         self.keys = []
 
 
-def reserve_sign_in(identity: str, address: str | None, scope: str = "login") -> Reservation:
-    """Count one sign-in attempt for ``identity`` (a username, whether or not it exists)
-    from ``address`` before its password is checked; raise RateLimited — and count
-    nothing — when the address or the account has used up its attempts. The caller checks
-    the password only after this returns, and calls ``succeeded()`` when it was right."""
+def reserve_sign_in(account: int | str, address: str | None,
+                    scope: str = "login") -> Reservation:
+    """Count one sign-in attempt for ``account`` — the user's primary key when the username
+    names an account, else the username as typed — from ``address`` before its password
+    is checked; raise RateLimited — and count nothing — when the address or the account
+    has used up its attempts. The caller checks the password only after this returns, and
+    calls ``succeeded()`` when it was right."""
     store = counters()
     window = settings.LOGIN_THROTTLE_WINDOW
     wanted = []
     if address:
         wanted.append((_address_key(scope, address), settings.LOGIN_THROTTLE_ADDRESS_LIMIT))
-    wanted.append((_account_key(scope, identity), settings.LOGIN_THROTTLE_LIMIT))
+    wanted.append((_account_key(scope, account), settings.LOGIN_THROTTLE_LIMIT))
     reservation = Reservation(store)
     for key, limit in wanted:
         if not store.reserve(key, limit, window):
@@ -204,15 +223,16 @@ def reserve_sign_in(identity: str, address: str | None, scope: str = "login") ->
     return reservation
 
 
-def forget_account(identity: str, scope: str = "login") -> None:
-    """Lift the pause on an account (an operator setting a new password from the command
-    line); the addresses' counts stay."""
-    counters().reset(_account_key(scope, identity))
+def forget_account(account: int | str, scope: str = "login") -> None:
+    """Lift the pause on an account (by primary key; an operator setting a new password
+    from the command line); the addresses' counts stay."""
+    counters().reset(_account_key(scope, account))
 
 
-def failures(identity: str | None = None, address: str | None = None,
+def failures(account: int | str | None = None, address: str | None = None,
              scope: str = "login") -> int:
-    """The attempts counted now for an account or an address (for tests and support)."""
-    key = _account_key(scope, identity) if identity is not None else _address_key(
+    """The attempts counted now for an account (primary key, or an unknown username) or an
+    address (for tests and support)."""
+    key = _account_key(scope, account) if account is not None else _address_key(
         scope, address or "")
     return counters().count(key)

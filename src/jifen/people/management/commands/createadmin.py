@@ -41,6 +41,6 @@ class Command(BaseCommand):
             set_roles(user=user, roles=[Role.SUPER_ADMIN], actor=None)
         # An operator who sets the password here may sign in with it at once, even if
         # guessing had paused the account.
-        throttle.forget_account(user.get_username())
+        throttle.forget_account(user.pk)
         verb = "Created" if created else "Updated"
         self.stdout.write(f"{verb} super admin {user.username}")
