@@ -6,7 +6,6 @@ import pytest
 from django.test import RequestFactory
 
 from jifen.core.client_address import client_address
-from jifen.core.middleware import client_ip
 
 
 def _request(remote: str = "10.0.0.1", forwarded: str | None = None):
@@ -20,12 +19,11 @@ def test_without_trusted_proxies_a_forwarded_for_header_is_ignored(settings):
     settings.TRUSTED_PROXIES = 0
     request = _request("198.51.100.7", "203.0.113.9")
     assert client_address(request) == "198.51.100.7"
-    assert client_ip(request) == "198.51.100.7"
 
 
 def test_behind_one_proxy_the_client_is_the_address_it_saw(settings):
     settings.TRUSTED_PROXIES = 1
-    assert client_ip(_request("10.0.0.1", "198.51.100.7")) == "198.51.100.7"
+    assert client_address(_request("10.0.0.1", "198.51.100.7")) == "198.51.100.7"
 
 
 def test_what_the_client_wrote_itself_is_ignored(settings):
@@ -74,3 +72,13 @@ def test_addresses_are_normalised(settings, forwarded, expected):
 def test_no_remote_addr_is_no_address(settings):
     settings.TRUSTED_PROXIES = 0
     assert client_address(_request("")) is None
+
+
+def test_on_a_unix_socket_the_client_is_the_proxys_entry(settings):
+    """gunicorn bound to a unix socket leaves REMOTE_ADDR empty. Behind a proxy that is
+    counted (JIFEN_TRUSTED_PROXIES=1) the client is still read from its entry; left at 0,
+    there is no address, so no per-address sign-in count and no address in the audit log."""
+    settings.TRUSTED_PROXIES = 1
+    assert client_address(_request("", "198.51.100.7")) == "198.51.100.7"
+    settings.TRUSTED_PROXIES = 0
+    assert client_address(_request("", "198.51.100.7")) is None

@@ -15,10 +15,6 @@ from jifen.core.services import request_ip
 _SUPPORTED = {code for code, _name in settings.LANGUAGES}
 
 
-def client_ip(request: HttpRequest) -> str | None:
-    return client_address(request)
-
-
 class SiteLanguageMiddleware:
     """Chooses the UI language: the visitor's own choice (the language cookie the switcher
     sets), else the site's default language. The browser's Accept-Language is ignored on
@@ -35,7 +31,7 @@ class SiteLanguageMiddleware:
                 language = str(site.default_language)
             translation.activate(language)
             request.LANGUAGE_CODE = translation.get_language()
-            token = request_ip.set(client_ip(request))
+            token = request_ip.set(client_address(request))
             try:
                 response = self.get_response(request)
             finally:

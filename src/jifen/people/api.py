@@ -9,7 +9,7 @@ from ninja import Field, Query, Router, Schema
 
 from jifen.core import errors
 from jifen.core.apiauth import principal
-from jifen.core.middleware import client_ip
+from jifen.core.client_address import client_address
 from jifen.core.pagination import CursorPage, paginate
 from jifen.core.roles import user_roles
 from jifen.core.schema_types import ApiDate, UrlInt
@@ -35,7 +35,7 @@ def create_token(request: HttpRequest, payload: TokenIn) -> dict:
     from one address are throttled (429)."""
     try:
         user = services.sign_in(username=payload.username, password=payload.password,
-                                address=client_ip(request))
+                                address=client_address(request))
     except errors.PermissionDenied as exc:
         # Wrong credentials are "who are you?" (401), not "you may not" (403).
         from jifen.api import error_response

@@ -22,8 +22,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from jifen.core import errors
+from jifen.core.client_address import client_address
 from jifen.core.exports import spreadsheet_response
-from jifen.core.middleware import client_ip
 from jifen.core.permissions import forbidden, htmx_partial, require_capability
 from jifen.core.redirects import next_path
 from jifen.core.roles import Cap, Role, user_can, user_roles
@@ -62,7 +62,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             try:
                 user = services.sign_in(
                     username=form.cleaned_data["username"],
-                    password=form.cleaned_data["password"], address=client_ip(request),
+                    password=form.cleaned_data["password"], address=client_address(request),
                 )
             except errors.RateLimited as exc:
                 form.add_error(None, exc.message)
@@ -92,7 +92,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
         try:
             services.change_password(
                 user=request.user, old_password=form.cleaned_data["old_password"],
-                new_password=form.cleaned_data["new_password"], address=client_ip(request),
+                new_password=form.cleaned_data["new_password"], address=client_address(request),
             )
         except errors.RateLimited as exc:
             form.add_service_errors({"__all__": exc.message})
