@@ -13,9 +13,18 @@ The run is bounded (``MAX_EXAMPLES`` per operation and caller) and derandomised,
 repeats it exactly; it runs in every database pass of ``make test``. The world the calls
 meet is a small shop: an employee with points and a shipping address who holds every
 role (so calls get past the first check), items of each fulfilment kind, orders in
-several states, a rule and an award waiting for approval."""
+several states, a rule and an award waiting for approval.
+
+Numbers far beyond any bound are probed on their own: schemathesis keeps positive
+examples within the declared bounds and takes negative ones just past them, so it hardly
+ever sends ``1e300`` or 1 and 40 zeros — which made ``market_value`` a 500 (quantize
+raised InvalidOperation before the size was checked). ``test_no_number_is_too_large_to_
+refuse`` sends such numbers to every number field of every JSON body, under the same
+checks."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 import schemathesis
@@ -29,6 +38,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from jifen.api import api
 from jifen.core.roles import Role
 from jifen.integrations.services import create_api_key
 from jifen.wsgi import application
@@ -58,8 +68,6 @@ def _keep_the_test_connection():
 def _load_schema():
     # Built from the NinjaAPI object rather than fetched over WSGI, because fetching would
     # touch the database at collection time, before pytest-django allows it.
-    from jifen.api import api
-
     loaded = schemathesis.openapi.from_dict(api.get_openapi_schema())
     loaded.app = application
     return loaded
@@ -140,3 +148,63 @@ def test_as_a_system_key_every_answer_keeps_the_contract(case, admin_key):
 @_SETTINGS
 def test_as_an_employee_every_answer_keeps_the_contract(case, employee_token):
     _call(case, employee_token)
+
+
+# --- numbers beyond any bound -------------------------------------------------------------
+
+HUGE = [1e300, -1e300, 10**40, -(10**40), 1e28, 1e-300]
+
+
+def _resolved(node: dict, document: dict) -> dict:
+    while "$ref" in node:
+        node = document["components"]["schemas"][node["$ref"].rsplit("/", 1)[-1]]
+    return node
+
+
+def _number_fields(node: dict, document: dict, path: tuple[str, ...] = (), depth: int = 0):
+    """(path, body skeleton) of every number or integer field a JSON body schema declares,
+    nested objects included."""
+    node = _resolved(node, document)
+    kinds = [_resolved(n, document) for n in node.get("anyOf", [])] or [node]
+    if path and any(k.get("type") in ("number", "integer") for k in kinds):
+        yield path
+    for kind in kinds:
+        if depth < 3 and "properties" in kind:
+            for name, sub in kind.get("properties", {}).items():
+                yield from _number_fields(sub, document, (*path, name), depth + 1)
+
+
+def _body_with(path: tuple[str, ...], value: object) -> dict:
+    body: dict = {}
+    cursor = body
+    for name in path[:-1]:
+        cursor = cursor.setdefault(name, {})
+    cursor[path[-1]] = value
+    return body
+
+
+def _huge_number_probes() -> list:
+    document = api.get_openapi_schema()
+    probes = []
+    for route, operations in document["paths"].items():
+        for method, operation in operations.items():
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" not in content:
+                continue
+            for path in dict.fromkeys(_number_fields(content["application/json"]["schema"],
+                                                     document)):
+                probes.append(pytest.param(route, method, path,
+                                           id=f"{method.upper()} {route} {'.'.join(path)}"))
+    return probes
+
+
+@pytest.mark.parametrize("route, method, path", _huge_number_probes())
+def test_no_number_is_too_large_to_refuse(route, method, path, admin_key):
+    operation = schema[route][method.upper()]
+    path_parameters = dict.fromkeys(re.findall(r"{(\w+)}", route), 1)
+    for number in HUGE:
+        case = operation.Case(path_parameters=path_parameters, body=_body_with(path, number),
+                              media_type="application/json")
+        response = case.call(headers={"Authorization": f"Bearer {admin_key}"})
+        assert response.status_code < 500, (number, response.text)
+        case.validate_response(response, checks=CHECKS)

@@ -117,6 +117,34 @@ def test_an_item_with_plain_json_values_is_created(client, category):
     assert Item.objects.get().market_value == pytest.approx(12.5)
 
 
+HUGE = ["1e300", "-1e300", "1" + "0" * 40, "-1" + "0" * 40, "1e28", "1.7976931348623157e308",
+        "1e-300"]
+
+
+@pytest.mark.parametrize("number", HUGE)
+@pytest.mark.parametrize("field", ["market_value", "points"])
+def test_an_item_with_a_number_beyond_any_bound_is_a_422(client, category, field, number):
+    """``"market_value": 1e300`` (or 1 and 40 zeros) was a 500: quantize raised
+    InvalidOperation before the size was checked (issue 10, finding 8)."""
+    body = {"name": "耳机", "category": category.slug, "points": 10, "market_value": 0}
+    # The number goes in as the caller wrote it, not as Python would print it.
+    raw = json.dumps(body).replace(f'"{field}": {body[field]}', f'"{field}": {number}')
+    assert number in raw
+    response = client.post("/api/v1/items", data=raw, content_type="application/json",
+                           **bearer(key_with("catalog:write")))
+    refused_on(response, field)
+    assert Item.objects.count() == 0
+
+
+@pytest.mark.parametrize("number", HUGE)
+def test_an_adjustment_with_a_number_beyond_any_bound_is_a_422(client, buyer, number):
+    raw = f'{{"employee_no": "{buyer.employee_no}", "amount": {number}, "reason": "x"}}'
+    response = client.post("/api/v1/adjustments", data=raw, content_type="application/json",
+                           **bearer(key_with("ledger:write")))
+    refused_on(response, "amount")
+    assert spendable(buyer) == 1000
+
+
 @pytest.mark.parametrize("change, field", [
     ({"requires_approval": 1}, "requires_approval"), ({"active": "yes"}, "active"),
 ])
@@ -135,6 +163,35 @@ def test_a_limit_that_is_not_decimal_digits_is_a_422(client, buyer, limit):
     for path in ("/api/v1/items", "/api/v1/me/orders", "/api/v1/me/transactions"):
         refused_on(client.get(path, {"limit": limit}, **bearer(token)), "limit")
     assert client.get("/api/v1/items", {"limit": "5"}, **bearer(token)).status_code == 200
+
+
+@pytest.mark.parametrize("points", ["1_0", " 10", "10 ", "1e2", "10.", ".5", "+10", "0x10",
+                                    "inf", "nan", "-10", "10.5", "1" + "0" * 40])
+@pytest.mark.parametrize("field", ["min_points", "max_points"])
+def test_a_price_filter_that_is_not_points_in_decimal_digits_is_a_422(client, buyer, field,
+                                                                     points):
+    """``float()`` took ``1_0``, `` 10``, ``1e2`` and ``10.`` (issue 10, finding 10); 10.5
+    has more decimals than the site's (0 here)."""
+    token = issue_access_token(user=buyer.user)[1]
+    refused_on(client.get("/api/v1/items", {field: points}, **bearer(token)), field)
+
+
+def test_a_price_filter_takes_the_site_decimals(client, employee, category, super_admin):
+    from jifen.core.services import update_site_settings
+
+    update_site_settings(actor=super_admin.user, decimals=2)  # 1 point = 100 units
+    for units in (1050, 1100):
+        mall.create_item(actor=None, name=f"礼品 {units}", points=units, category=category,
+                         status="listed", fulfilment=Fulfilment.SERVICE, stock=5)
+    token = issue_access_token(user=employee.user)[1]
+    found = client.get("/api/v1/items", {"min_points": "10.5", "max_points": "10.99"},
+                       **bearer(token))
+    assert found.status_code == 200, found.content
+    assert [i["points"] for i in found.json()["items"]] == [10.5]
+    assert client.get("/api/v1/items", {"min_points": "11"},
+                      **bearer(token)).json()["items"][0]["points"] == 11
+    refused_on(client.get("/api/v1/items", {"min_points": "10.505"}, **bearer(token)),
+               "min_points")
 
 
 @pytest.mark.parametrize("order_id", ["1.0", "1_0", "+1", "1e0"])

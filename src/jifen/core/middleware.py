@@ -9,6 +9,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from jifen.core.client_address import client_address
+from jifen.core.security import API_PREFIX, declared_length
 from jifen.core.selectors import settings_pinned
 from jifen.core.services import request_ip
 
@@ -40,7 +41,6 @@ class SiteLanguageMiddleware:
         return response
 
 
-_API_PREFIX = "/api/"
 _CODES_BY_STATUS = {400: "malformed_request", 404: "not_found", 405: "method_not_allowed",
                     413: "payload_too_large"}
 
@@ -64,13 +64,6 @@ def payload_too_large() -> HttpResponse:
     return response
 
 
-def _declared_length(request: HttpRequest) -> int:
-    try:
-        return max(0, int(request.META.get("CONTENT_LENGTH") or 0))
-    except ValueError:
-        return 0
-
-
 def _has_nul(request: HttpRequest) -> bool:
     query = request.META.get("QUERY_STRING", "")
     if "%00" in query or "\x00" in query or "\x00" in request.path:
@@ -90,9 +83,9 @@ class ApiErrorShapeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith(_API_PREFIX):
+        if request.path.startswith(API_PREFIX):
             if (settings.DATA_UPLOAD_MAX_MEMORY_SIZE is not None
-                    and _declared_length(request) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE):
+                    and declared_length(request) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE):
                 return payload_too_large()
             try:
                 has_nul = _has_nul(request)
@@ -104,7 +97,7 @@ class ApiErrorShapeMiddleware:
                               _("Text may not contain NUL (\\u0000) characters."))
         response = self.get_response(request)
         if (
-            request.path.startswith(_API_PREFIX)
+            request.path.startswith(API_PREFIX)
             and response.status_code >= 400
             and not response.get("Content-Type", "").startswith("application/json")
         ):

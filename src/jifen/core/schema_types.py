@@ -13,13 +13,14 @@ write, and no HR fact is that old.
 
 Body fields use ``RowId``, ``StrictInt`` (with ``Field(ge=…, le=…)``), ``StrictBool``,
 ``ApiDecimal(…)``, ``ApiDate``, ``SiteDateTime``; path and query parameters use
-``UrlRowId``, ``UrlInt`` and ``ApiDateTime``."""
+``UrlRowId``, ``UrlInt``, ``url_decimal`` (``PointsQuery`` for points) and ``ApiDateTime``.
+A JSON number becomes a Decimal in one place, ``json_decimal``."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 
 from annotated_types import Ge, Le
@@ -73,40 +74,85 @@ UrlRowId = Annotated[int, BeforeValidator(_whole_text), Ge(1), Le(INT64_MAX),
                    Field(json_schema_extra={"example": 1})]
 
 
+class NumberRefused(ValueError):
+    """Why ``json_decimal`` refused a value: ``reason`` is ``"type"`` (not a JSON number),
+    ``"finite"`` (NaN or an infinity) or ``"magnitude"`` (beyond the bound)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def json_decimal(value: Any, *, max_abs: int | Decimal) -> Decimal:
+    """A JSON number (an int, float or Decimal as the JSON parser gives it; never text or a
+    boolean) as the Decimal the caller wrote, finite and at most ``max_abs`` in magnitude.
+
+    The one door from a JSON number to a Decimal (``ApiDecimal``; ``to_units`` for points).
+    The magnitude is checked before any arithmetic: a number beyond Decimal's 28 digits of
+    precision (``1e300``, ``1`` and 40 zeros) cannot be quantized or scaled exactly —
+    ``quantize`` raises InvalidOperation, which was a 500. Raises NumberRefused."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise NumberRefused("type")
+    # repr() of a float is the shortest text that reads back as that float, i.e. the
+    # number the client wrote (0.1 stays 0.1, not 0.1000000000000000055…).
+    number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    if not number.is_finite():
+        raise NumberRefused("finite")
+    if abs(number) > max_abs:
+        raise NumberRefused("magnitude")
+    return number
+
+
+_NUMBER_TEXT = re.compile(r"-?[0-9]{1,19}(\.[0-9]{1,19})?")
+
+
+def url_decimal(value: Any) -> Decimal:
+    """A number in a URL (a query string): decimal digits with an optional minus and an
+    optional fraction after a point — no exponent, underscore, space, sign ``+`` or bare
+    point (``1e2``, ``1_0``, `` 10``, ``10.`` are refused, where ``float()`` took them)."""
+    if isinstance(value, str) and _NUMBER_TEXT.fullmatch(value):
+        return Decimal(value)
+    raise PydanticCustomError("decimal_parsing",
+                              "Input should be a number in decimal digits, e.g. 10 or 12.5")
+
+
 def ApiDecimal(*, max_digits: int, decimal_places: int, ge: int | None = None) -> Any:
     """A decimal amount in a JSON body: a JSON number (never text or a boolean) with at
     most ``decimal_places`` decimals and ``max_digits`` digits."""
+    whole = max_digits - decimal_places
+    too_many_digits = ("decimal_whole_digits",
+                       "Decimal input should have no more than {n} digits before the decimal "
+                       "point", {"n": whole})
 
     def parse(value: Any) -> Decimal:
-        if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-            raise PydanticCustomError("decimal_type", "Input should be a JSON number")
         try:
-            # repr() of a float is the text the client wrote (0.1, not 0.1000000000000000055…).
-            number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-        except InvalidOperation as exc:  # pragma: no cover - guarded by the type check
-            raise PydanticCustomError("decimal_parsing", "Input should be a number") from exc
-        if not number.is_finite():
-            raise PydanticCustomError("finite_number", "Input should be a finite number")
+            number = json_decimal(value, max_abs=10**whole)
+        except NumberRefused as exc:
+            if exc.reason == "type":
+                raise PydanticCustomError("decimal_type", "Input should be a JSON number") from exc
+            if exc.reason == "finite":
+                raise PydanticCustomError("finite_number",
+                                          "Input should be a finite number") from exc
+            raise PydanticCustomError(*too_many_digits) from exc
         if ge is not None and number < ge:
             raise PydanticCustomError("greater_than_equal",
                                       "Input should be greater than or equal to {ge}", {"ge": ge})
+        # Within 10**whole, so the arithmetic below is exact.
         exponent = number.normalize().as_tuple().exponent
         places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
-        whole_digits = len(number.quantize(Decimal(1)).copy_abs().as_tuple().digits)
         if places > decimal_places:
             raise PydanticCustomError("decimal_max_places",
                                       "Decimal input should have no more than {n} decimal places",
                                       {"n": decimal_places})
-        if whole_digits > max_digits - decimal_places:
-            raise PydanticCustomError("decimal_whole_digits",
-                                      "Decimal input should have no more than {n} digits before "
-                                      "the decimal point", {"n": max_digits - decimal_places})
+        if abs(number) >= 10**whole:
+            raise PydanticCustomError(*too_many_digits)
         return number
 
-    schema: dict[str, Any] = {"type": "number",
-                              "exclusiveMaximum": 10 ** (max_digits - decimal_places)}
+    schema: dict[str, Any] = {"type": "number", "exclusiveMaximum": 10**whole}
     if ge is not None:
         schema["minimum"] = ge
+    else:
+        schema["exclusiveMinimum"] = -(10**whole)
     # Written back as a JSON number, as it came (the default in the OpenAPI document too).
     return Annotated[Decimal, PlainValidator(parse), WithJsonSchema(schema),
                      PlainSerializer(float, return_type=float, when_used="json")]

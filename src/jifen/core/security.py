@@ -8,10 +8,14 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
-_API_PREFIX = "/api/"
+# Where the API lives: it answers its own errors, 413 included, in the error shape
+# (``core.middleware.ApiErrorShapeMiddleware``).
+API_PREFIX = "/api/"
 
 
-def _declared_length(request: HttpRequest) -> int:
+def declared_length(request: HttpRequest) -> int:
+    """The body's length as the request declares it (0 when absent or not a number), to
+    refuse a body too large before anything reads it."""
     try:
         return max(0, int(request.META.get("CONTENT_LENGTH") or 0))
     except ValueError:
@@ -36,10 +40,10 @@ class RequestSizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith(_API_PREFIX):
+        if request.path.startswith(API_PREFIX):
             return self.get_response(request)
         limit = body_limit(request)
-        if limit is not None and _declared_length(request) > limit:
+        if limit is not None and declared_length(request) > limit:
             # No Connection: close here: a WSGI application may not set hop-by-hop headers
             # (wsgiref refuses the answer); gunicorn skips the unread body by itself.
             return HttpResponse(

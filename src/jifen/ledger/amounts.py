@@ -8,12 +8,14 @@ refused, so a malformed amount can never reach a service.
 
 from __future__ import annotations
 
-import math
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 
 from django.utils.translation import gettext as _
 from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+from jifen.core.schema_types import NumberRefused, json_decimal, url_decimal
 
 MAX_POINTS = 10**15
 
@@ -29,18 +31,15 @@ def to_units(value: Any, decimals: int | None = None) -> int:
     an API client) for anything that is not a number with at most ``decimals`` decimals and
     at most ``MAX_POINTS`` in magnitude."""
     decimals = site_decimals() if decimals is None else decimals
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise ValueError(_("Points must be a JSON number, not text."))
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(_("Points must be a finite number."))
     try:
-        # repr() of a float is the shortest text that reads back as that float, i.e. the
-        # number the client wrote (0.1 stays 0.1, not 0.1000000000000000055…).
-        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    except InvalidOperation as exc:  # pragma: no cover - guarded by the type check above
-        raise ValueError(_("Points must be a number.")) from exc
-    if abs(number) > MAX_POINTS:
-        raise ValueError(_("Points must be at most %(max)s in magnitude.") % {"max": MAX_POINTS})
+        number = json_decimal(value, max_abs=MAX_POINTS)
+    except NumberRefused as exc:
+        messages = {
+            "type": _("Points must be a JSON number, not text."),
+            "finite": _("Points must be a finite number."),
+            "magnitude": _("Points must be at most %(max)s in magnitude.") % {"max": MAX_POINTS},
+        }
+        raise ValueError(messages[exc.reason]) from exc
     units = number.scaleb(decimals)
     if units != units.to_integral_value():
         if decimals == 0:
@@ -68,8 +67,26 @@ def format_points(units: int, decimals: int | None = None) -> str:
 PointsIn = Annotated[
     int,
     PlainValidator(lambda value: to_units(value)),
-    WithJsonSchema({"type": "number", "description": "Points, with at most the site's "
-                    "decimals (0–2)."}),
+    WithJsonSchema({"type": "number", "minimum": -MAX_POINTS, "maximum": MAX_POINTS,
+                    "description": "Points, with at most the site's decimals (0–2)."}),
+]
+
+
+def _points_in_url(value: Any) -> int:
+    number = url_decimal(value)
+    if number < 0:
+        raise PydanticCustomError("greater_than_equal",
+                                  "Input should be greater than or equal to {ge}", {"ge": 0})
+    return to_units(number)
+
+
+# Points in a query string (a price filter): decimal digits, at most the site's decimals,
+# not negative — ``1_0``, `` 10``, ``1e2`` and ``10.`` are refused (``float()`` took them).
+PointsQuery = Annotated[
+    int,
+    PlainValidator(_points_in_url),
+    WithJsonSchema({"type": "number", "minimum": 0, "maximum": MAX_POINTS,
+                    "description": "Points, with at most the site's decimals (0–2)."}),
 ]
 PointsOut = Annotated[
     int,

@@ -28,7 +28,7 @@ from jifen.core.schema_types import (
     UrlRowId,
 )
 from jifen.ledger import selectors as ledger_selectors
-from jifen.ledger.amounts import PointsIn, PointsOut, to_units
+from jifen.ledger.amounts import PointsIn, PointsOut, PointsQuery
 from jifen.mall import selectors, services
 from jifen.mall.models import (
     Category,
@@ -143,8 +143,8 @@ def create_item(request: HttpRequest, payload: ItemIn):
 
 class ItemFilters(Schema):
     category: str | None = None
-    min_points: float | None = Field(None, ge=0)
-    max_points: float | None = Field(None, ge=0)
+    min_points: PointsQuery | None = None
+    max_points: PointsQuery | None = None
     q: str = Field("", max_length=100)
     affordable: bool = False
     in_stock: bool = False
@@ -162,15 +162,6 @@ def _spendable(caller: Principal) -> int:
     return ledger_selectors.balance(employee=caller.require_employee()).spendable
 
 
-def _units(points: float | None) -> int | None:
-    if points is None:
-        return None
-    try:
-        return to_units(points)
-    except ValueError as exc:
-        raise errors.ValidationError(str(exc), code="validation_error") from exc
-
-
 @router.get("/items", response=ItemPage)
 def list_items(request: HttpRequest, filters: Query[ItemFilters]) -> dict:
     """Listed items, filtered and sorted; ``affordable`` keeps what the signed-in employee
@@ -178,7 +169,7 @@ def list_items(request: HttpRequest, filters: Query[ItemFilters]) -> dict:
     caller = principal(request)
     chosen = selectors.ItemFilters(
         q=filters.q, category=_category(filters.category) if filters.category else None,
-        min_points=_units(filters.min_points), max_points=_units(filters.max_points),
+        min_points=filters.min_points, max_points=filters.max_points,
         affordable_for=_spendable(caller) if filters.affordable else None,
         in_stock=filters.in_stock, sort=filters.sort,
     )
