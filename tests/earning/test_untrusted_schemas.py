@@ -13,6 +13,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from jifen.earning import engine, services
 from jifen.earning.builtins import BUILTIN_EVENT_TYPES
@@ -285,8 +286,9 @@ class TestConditions:
         Rule.objects.filter(pk=rule.pk).update(condition=_costly_condition())
         make_rule(name="ok", event_type="attendance_full_month",
                   formula={"kind": "fixed", "points": 2})
-        slow, fine = ingest(event(employee, "daily_checkin"),
-                            event(employee, "attendance_full_month"))
+        with translation.override("en"):  # the detail is in the site's language
+            slow, fine = ingest(event(employee, "daily_checkin"),
+                                event(employee, "attendance_full_month"))
         assert slow.status == "rejected" and "line 1" in slow.detail
         assert fine.status == "credited"
 
@@ -321,3 +323,180 @@ def test_the_event_log_never_shows_a_referenced_file(client, employee, make_rule
 @pytest.mark.parametrize("code", sorted(BUILTIN_EVENT_TYPES))
 def test_every_built_in_schema_passes_the_checks(code):
     assert engine.check_schema(BUILTIN_EVENT_TYPES[code].schema)
+
+
+# --- the reviewer's findings on the above (issue 10, findings 1 and 6) --------------------------
+
+
+def _bomb(steps: int) -> dict:
+    """$defs d0…dN, each referring twice to the next: 2**N subschemas once expanded."""
+    defs = {f"d{i}": {"allOf": [{"$ref": f"#/$defs/d{i + 1}"}, {"$ref": f"#/$defs/d{i + 1}"}]}
+            for i in range(steps)}
+    defs[f"d{steps}"] = {"type": "object"}
+    return {"$defs": defs, "$ref": "#/$defs/d0"}
+
+
+CYCLES = [
+    ("/$defs/a/$ref", {"$defs": {"a": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"}),
+    ("/$defs/b/$ref", {"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}},
+                       "$ref": "#/$defs/a"}),
+    ("/$defs/node/properties/child/$ref", {
+        "$defs": {"node": {"type": "object", "properties": {"child": {"$ref": "#/$defs/node"}}}},
+        "$ref": "#/$defs/node"}),
+    ("/properties/x/$ref", {"type": "object", "properties": {"x": {"$ref": "#"}}}),
+    ("/properties/x/$dynamicRef", {"$dynamicAnchor": "meta",
+                                   "properties": {"x": {"$dynamicRef": "#meta"}}}),
+]
+
+
+@pytest.mark.django_db
+class TestPatternsInEveryKeyword:
+    """additionalProperties and unevaluatedProperties match patternProperties' keys too."""
+
+    @pytest.mark.parametrize("keyword", ["additionalProperties", "unevaluatedProperties"])
+    def test_a_catastrophic_key_pattern_answers_at_once(self, client, employee, make_rule,
+                                                        keyword):
+        schema = {"type": "object", "patternProperties": {"^(a+)+$": {"type": "integer"}},
+                  keyword: False}
+        assert _create(client, schema).status_code == 201
+        make_rule(event_type="hack", formula={"kind": "fixed", "points": 1})
+        # Python's backtracking took 1.4 s for a 25-character key and doubles with each
+        # character: for 61 it would need 2**36 times that.
+        bad, good = ingest(event(employee, "hack", {"a" * 60 + "!": 1}),
+                           event(employee, "hack", {"a" * 60: 1}))
+        assert bad.status == "rejected" and bad.reason == "schema_violation"
+        assert "a" * 60 + "!" in bad.detail
+        assert good.status == "credited"
+
+    @pytest.mark.parametrize("schema, payloads", [
+        ({"type": "object",
+          "properties": {"e_code": {"type": "string", "pattern": "^(b+)+$", "format": "regex"}},
+          "patternProperties": {"^ec[0-9]+$": {"type": "integer"}},
+          "propertyNames": {"pattern": "^e"},
+          "additionalProperties": {"type": "string"}},
+         [({"e_code": "bb", "ec1": 1, "edd": "x"}, ""), ({"e_code": "bbc"}, "e_code"),
+          ({"ec1": "x"}, "ec1"), ({"edd": 1}, "edd"), ({"zz": "x"}, "does not match")]),
+        ({"type": "object", "allOf": [{"patternProperties": {"^e(d|dd)+$": {}}}],
+          "dependentSchemas": {"e_code": {"patternProperties": {"^ec[0-9]+$": {}}}},
+          "properties": {"e_code": {"pattern": "^(b+)+$"}}, "unevaluatedProperties": False},
+         [({"edd": 1, "e_code": "bb", "ec2": 0}, ""), ({"edd": 1, "ec2": 0}, "ec2"),
+          ({"ex": 1}, "ex")]),
+    ])
+    def test_no_admin_pattern_reaches_pythons_re(self, monkeypatch, schema, payloads):
+        """Every module of jsonschema that imports ``re``, spied on: the admin's patterns
+        never reach it, on saving the schema or on checking payloads."""
+        import re
+
+        import jsonschema._format
+        import jsonschema._keywords
+        import jsonschema._legacy_keywords
+        import jsonschema._utils
+
+        seen: list = []
+
+        class Spy:
+            def __getattr__(self, name):
+                real = getattr(re, name)
+                if not callable(real):
+                    return real
+
+                def spy(pattern, *args, **kwargs):
+                    seen.append(pattern)
+                    return real(pattern, *args, **kwargs)
+                return spy
+
+        for module in (jsonschema._format, jsonschema._keywords, jsonschema._legacy_keywords,
+                       jsonschema._utils):
+            monkeypatch.setattr(module, "re", Spy())
+        schema = {**schema, "$comment": "spied"}  # not the cached check of another test
+        assert engine.check_schema(schema)
+        for payload, answer in payloads:
+            with translation.override("en"):
+                problem = engine.schema_problem(schema, payload)
+            assert (answer in problem) if answer else problem == "", (payload, problem)
+            assert "could not be checked" not in problem
+        admin = {"^(b+)+$", "^ec[0-9]+$", "^e", "^e(d|dd)+$"}
+        assert not [p for p in seen if any(a in str(p) for a in admin)]
+
+    def test_a_payload_the_schema_fans_out_over_is_cut_off(self, client, employee, make_rule):
+        # 200 subschemas for each of 498 numbers: about 100,000 keyword checks, 2.5 s a
+        # payload before (500 subschemas: 12 s).
+        schema = {"type": "object", "properties": {"l": {"type": "array", "items": {
+            "allOf": [{"minimum": n} for n in range(200)]}}}}
+        assert _create(client, schema).status_code == 201
+        make_rule(event_type="hack", formula={"kind": "fixed", "points": 1})
+        big, small = ingest(event(employee, "hack", {"l": [1000] * 498}),
+                            event(employee, "hack", {"l": [1000] * 3}))
+        assert big.status == "rejected" and big.reason == "schema_violation"
+        assert f"{engine.MAX_SCHEMA_STEPS:,} steps" in big.detail
+        assert small.status == "credited"
+
+
+@pytest.mark.django_db
+class TestReferenceGraph:
+    def test_a_reference_bomb_is_refused_naming_the_place(self, client):
+        # 2**40 subschemas once expanded: one event took 28 s at 18 steps.
+        error = _error(_create(client, _bomb(40)))
+        assert error["code"] == "invalid_schema"
+        assert error["details"]["path"].startswith("/$defs/d")
+        assert f"{engine.MAX_SCHEMA_NODES:,}" in error["details"]["message"]
+        assert not EventType.objects.filter(code="hack").exists()
+
+    def test_a_few_shared_references_still_work(self, client, employee, make_rule):
+        assert _create(client, _bomb(4)).status_code == 201
+        make_rule(event_type="hack", formula={"kind": "fixed", "points": 1})
+        (result,) = ingest(event(employee, "hack", {"x": 1}))
+        assert result.status == "credited"
+
+    @pytest.mark.parametrize("where, schema", CYCLES)
+    def test_a_reference_cycle_is_refused_naming_the_ref(self, client, where, schema):
+        error = _error(_create(client, schema))
+        assert error["code"] == "invalid_schema" and error["details"]["path"] == where
+
+    def test_a_ref_outside_the_keywords_is_resolved_too(self, client, http_server):
+        url, received = http_server
+        error = _error(_create(client, {"foo": {"$ref": f"{url}/x.json"}, "$ref": "#/foo"}))
+        assert error["code"] == "invalid_schema" and error["details"]["path"] == "/foo/$ref"
+        # Not referred to by anything, still checked: every object of the document.
+        error = _error(_create(client, {"x-note": {"deep": {"$ref": "#/nowhere"}}}))
+        assert error["details"]["path"] == "/x-note/deep/$ref"
+        assert received == []
+
+    @pytest.mark.parametrize("schema", [_bomb(40), *(schema for _w, schema in CYCLES)])
+    def test_a_stored_bomb_or_cycle_rejects_its_events_with_a_reason(self, employee, make_rule,
+                                                                      schema):
+        EventType.objects.create(code="legacy", name="Legacy", schema=schema)
+        services.ensure_builtin_event_types()
+        make_rule(event_type="legacy", formula={"kind": "fixed", "points": 2})
+        make_rule(event_type="daily_checkin", formula={"kind": "fixed", "points": 3})
+        bad, good = ingest(event(employee, "legacy", {"x": 1}),
+                           event(employee, "daily_checkin"))
+        assert bad.status == "rejected" and bad.reason == "schema_violation"
+        assert "/$defs/" in bad.detail or "/properties/x/" in bad.detail  # names the place
+        assert good.status == "credited" and good.points == 3
+
+
+@pytest.mark.django_db
+class TestIntakeOrder:
+    def test_a_resent_event_is_checked_before_the_employee_is_locked(
+            self, employee, make_rule, monkeypatch):
+        EventType.objects.create(code="typed", name="Typed", schema={
+            "type": "object", "required": ["level"]})
+        make_rule(event_type="typed", formula={"kind": "fixed", "points": 2})
+        (first,) = ingest(event(employee, "typed", {}, id_="again"))
+        assert first.reason == "schema_violation"
+        calls: list[str] = []
+        schema_problem, payload_problem = engine.schema_problem, engine.payload_problem
+        lock = services._lock_employee
+        monkeypatch.setattr(engine, "schema_problem",
+                            lambda *a: calls.append("schema") or schema_problem(*a))
+        monkeypatch.setattr(engine, "payload_problem",
+                            lambda *a: calls.append("payload") or payload_problem(*a))
+        monkeypatch.setattr(services, "_lock_employee",
+                            lambda *ids: calls.append("lock") or lock(*ids))
+        (again,) = ingest(event(employee, "typed", {"level": 1}, id_="again"))  # one by one
+        assert again.status == "credited"
+        assert calls == ["payload", "schema", "lock"]
+        calls.clear()
+        ingest(event(employee, "typed", {"level": 1}), event(employee, "typed", {}))  # a batch
+        assert calls.count("payload") == 2 and calls.index("lock") > calls.index("schema")

@@ -629,6 +629,9 @@ def _ingest_one(raw: EventIn, batch: _Batch, existing: dict[tuple[str, str], Eve
     event_type = batch.types.get(raw.type)
     employee = batch.employees.get(raw.employee_no)
     payload = raw.payload if raw.payload is not None else {}
+    # The payload and schema checks need no lock: done before taking the employee's.
+    payload_problem = engine.payload_problem(payload)
+    checked = _payload_rejection(raw, batch, payload_problem)
     try:
         with transaction.atomic():
             if event is None:
@@ -642,7 +645,7 @@ def _ingest_one(raw: EventIn, batch: _Batch, existing: dict[tuple[str, str], Eve
             event.event_type, event.type_code = event_type, str(raw.type or "")[:60]
             event.employee, event.employee_no = employee, str(raw.employee_no or "")[:40]
             event.occurred_at = occurred_at
-            event.payload = _storable(payload)
+            event.payload = _storable(payload, payload_problem)
             event.import_job, event.row_number = import_job, raw.row_number
             event.received_by = received_by[:150]
             event.status, event.reason, event.detail = EventStatus.REJECTED, "", ""
@@ -652,7 +655,8 @@ def _ingest_one(raw: EventIn, batch: _Batch, existing: dict[tuple[str, str], Eve
                 # Before the insert: on MySQL the insert's foreign-key check takes a shared
                 # lock on the employee, and upgrading it later deadlocks with a twin.
                 status = _lock_employee(employee.pk).get(employee.pk, "")
-            event.reason, event.detail = _rejection(raw, batch, status=status)
+            event.reason, event.detail = _rejection(raw, batch, status=status,
+                                                    checked=checked)
             event.save()
             if not event.reason:
                 _score(event, batch, actor=actor, now=now)
@@ -803,6 +807,7 @@ class _Fresh:
     ext_id: str
     occurred_at: datetime
     rejection: tuple[str, str] = ("", "")  # why it cannot be scored at all
+    payload_problem: str = ""  # engine.payload_problem, worked out once
     outcomes: list[RuleOutcome] = field(default_factory=list)
     caps: dict[int, dict[_CapKey, datetime]] = field(default_factory=dict)  # by rule
     event: Event | None = None
@@ -824,7 +829,9 @@ def _score_batch_retrying(fresh: list[_Fresh], batch: _Batch,
     # What needs no lock is worked out before taking any: concurrent batches for the same
     # people queue on the employees' locks, so the time under them bounds throughput.
     for item in fresh:
-        item.rejection = _rejection(item.raw, batch)
+        item.payload_problem = engine.payload_problem(
+            item.raw.payload if item.raw.payload is not None else {})
+        item.rejection = _rejection(item.raw, batch, payload_problem=item.payload_problem)
         if not item.rejection[0]:
             employee = batch.employees[item.raw.employee_no]
             ctx = batch.context(employee, item.occurred_at)
@@ -960,9 +967,13 @@ def _score_batch(todo: list[_Fresh], batch: _Batch, *, actor: Any, backdate: boo
                before_company=insert_awards)
 
 
-def _rejection(raw: EventIn, batch: _Batch, *, status: str | None = None) -> tuple[str, str]:
+def _rejection(raw: EventIn, batch: _Batch, *, status: str | None = None,
+               checked: tuple[str, str] | None = None,
+               payload_problem: str | None = None) -> tuple[str, str]:
     """Why the event cannot be scored at all (reason, detail), or ("", ""). ``status`` is
-    the employee's as read under their lock, when the caller has taken it."""
+    the employee's as read under their lock, when the caller has taken it; ``checked``
+    is ``_payload_rejection`` when the caller has worked it out (before that lock), and
+    ``payload_problem`` is ``engine.payload_problem`` of the payload when known."""
     event_type = batch.types.get(raw.type)
     employee = batch.employees.get(raw.employee_no)
     if event_type is None or not event_type.active:
@@ -973,20 +984,34 @@ def _rejection(raw: EventIn, batch: _Batch, *, status: str | None = None) -> tup
     if (employee.status if status is None else status) != EmployeeStatus.ACTIVE:
         return (RejectReason.INACTIVE_EMPLOYEE,
                 (_("Employee %s has left.") % raw.employee_no)[:500])
-    payload = raw.payload if raw.payload is not None else {}
+    if checked is not None:
+        return checked
+    if payload_problem is None:
+        payload_problem = engine.payload_problem(raw.payload if raw.payload is not None else {})
+    return _payload_rejection(raw, batch, payload_problem)
+
+
+def _payload_rejection(raw: EventIn, batch: _Batch, payload_problem: str) -> tuple[str, str]:
+    """(reason, detail) when the payload is out of bounds (``payload_problem``, from
+    ``engine.payload_problem``) or breaks its event type's schema, or ("", "")."""
+    event_type = batch.types.get(raw.type)
     # Before the schema: the schema, the conditions and the database see only payloads
     # within bounds (size, depth, numbers a column and a condition can hold).
-    if problem := engine.payload_problem(payload):
-        return RejectReason.INVALID, problem[:500]
+    if payload_problem:
+        return RejectReason.INVALID, payload_problem[:500]
+    if event_type is None:
+        return "", ""
+    payload = raw.payload if raw.payload is not None else {}
     if problem := engine.schema_problem(event_type.schema, payload):
         return RejectReason.SCHEMA_VIOLATION, problem[:500]
     return "", ""
 
 
-def _storable(payload: Any) -> dict[str, Any]:
-    """The payload as the event keeps it: one out of bounds (``engine.payload_problem``,
-    which the event's detail states) is not kept, as no JSON column can hold NaN."""
-    if engine.payload_problem(payload):
+def _storable(payload: Any, payload_problem: str) -> dict[str, Any]:
+    """The payload as the event keeps it: one out of bounds (``payload_problem``, from
+    ``engine.payload_problem``, which the event's detail states) is not kept, as no JSON
+    column can hold NaN."""
+    if payload_problem:
         return {}
     return payload if isinstance(payload, dict) else {"value": payload}
 
@@ -1000,7 +1025,8 @@ def _new_event(item: _Fresh, batch: _Batch, received_by: str, import_job: Any) -
         source=item.source, external_id=item.ext_id, event_type=batch.types.get(raw.type),
         type_code=str(raw.type or "")[:60], employee=batch.employees.get(raw.employee_no),
         employee_no=str(raw.employee_no or "")[:40], occurred_at=item.occurred_at,
-        payload=_storable(payload), import_job=import_job, row_number=raw.row_number,
+        payload=_storable(payload, item.payload_problem), import_job=import_job,
+        row_number=raw.row_number,
         received_by=received_by[:150],
         status=EventStatus.REJECTED, reason=reason, detail=detail)
 
