@@ -194,23 +194,26 @@ def fresh(tmp_path):
 # --- running the commands -----------------------------------------------------------------
 
 
+def _environment(root: Path, database: Database) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JIFEN_")}
+    env.update({
+        "JIFEN_DATABASE_URL": database.url, "JIFEN_SECRET_KEY": settings.SECRET_KEY,
+        "JIFEN_VAR_DIR": str(root / "var"), "JIFEN_MEDIA_ROOT": str(root / "media"),
+        "JIFEN_PRIVATE_ROOT": str(root / "private"),
+        "DJANGO_SETTINGS_MODULE": "jifen.settings",
+    })
+    if os.environ.get("JIFEN_REDIS_URL"):
+        env["JIFEN_REDIS_URL"] = os.environ["JIFEN_REDIS_URL"]
+    return env
+
+
 @pytest.fixture
 def install(tmp_path):
     """install(name, database) → the environment of one installation: its database, its
     own file folders and var folder, and this suite's secret key."""
 
     def make(name: str, database: Database) -> dict[str, str]:
-        root = tmp_path / name
-        env = {k: v for k, v in os.environ.items() if not k.startswith("JIFEN_")}
-        env.update({
-            "JIFEN_DATABASE_URL": database.url, "JIFEN_SECRET_KEY": settings.SECRET_KEY,
-            "JIFEN_VAR_DIR": str(root / "var"), "JIFEN_MEDIA_ROOT": str(root / "media"),
-            "JIFEN_PRIVATE_ROOT": str(root / "private"),
-            "DJANGO_SETTINGS_MODULE": "jifen.settings",
-        })
-        if os.environ.get("JIFEN_REDIS_URL"):
-            env["JIFEN_REDIS_URL"] = os.environ["JIFEN_REDIS_URL"]
-        return env
+        return _environment(tmp_path / name, database)
 
     return make
 
@@ -251,6 +254,45 @@ def backup(source, install, tmp_path) -> Path:
     made = jifen(env, "backup", "--output", str(path))
     assert made.returncode == 0, made.stderr
     return path
+
+
+# Tests that only read the shared backup and restore into a fresh database use no Django
+# database themselves: no flush after each.
+READS_THE_SHARED_BACKUP = pytest.mark.django_db(transaction=False)
+
+
+@pytest.fixture(scope="module")
+def shared_backup(django_db_setup, django_db_blocker, tmp_path_factory) -> Path:
+    """One real backup (two employees with points, three files) for the tests that only
+    read it: taking one is seconds of subprocess on a loaded machine. The rows it needs
+    are flushed again after, as a transactional test would."""
+    from django.core.management import call_command
+
+    root = tmp_path_factory.mktemp("shared")
+    with django_db_blocker.unblock():
+        try:
+            services.ensure_company_accounts()
+            for who in (EmployeeFactory(), EmployeeFactory()):
+                services.ensure_accounts(employee=who)
+                services.adjust(employee=who, amount=100, reason="start", actor=None,
+                                idempotency_key=f"shared-start-{who.pk}")
+            if VENDOR == "sqlite":
+                path = root / "source.sqlite3"
+                connection.ensure_connection()
+                target = sqlite3.connect(path)
+                connection.connection.backup(target)
+                target.close()
+                database = Database(url=f"sqlite:///{path}", name=str(path))
+            else:
+                name = connection.settings_dict["NAME"]
+                database = Database(url=_url_for(name), name=name)
+            env = _environment(root / "origin", database)
+            put_files(env)
+            made = jifen(env, "backup", "--output", str(root / "backup.tar"))
+            assert made.returncode == 0, made.stderr
+        finally:
+            call_command("flush", interactive=False, verbosity=0)
+    return root / "backup.tar"
 
 
 # --- rewriting archives the way an attacker would -------------------------------------------
@@ -504,23 +546,26 @@ def test_keep_sign_ins_keeps_the_backups_sessions_and_tokens(signed_in, backup, 
                        "WHERE revoked_at IS NULL")[0][0] == 1
 
 
-def test_restore_refuses_a_backup_of_another_database_vendor(backup, fresh, install, tmp_path):
+@READS_THE_SHARED_BACKUP
+def test_restore_refuses_a_backup_of_another_database_vendor(shared_backup, fresh, install,
+                                                           tmp_path):
     def to_other(manifest):
         manifest["vendor"] = OTHER_VENDOR
         manifest["database"]["member"] = DATABASE_MEMBER[OTHER_VENDOR]
 
-    foreign = rebuild(backup, tmp_path / "foreign.tar", manifest_change=to_other,
+    foreign = rebuild(shared_backup, tmp_path / "foreign.tar", manifest_change=to_other,
                       rename={DATABASE_MEMBER[VENDOR]: DATABASE_MEMBER[OTHER_VENDOR]})
     refused = jifen(install("restored", fresh), "restore", str(foreign))
     assert_refused(refused, 4, f"backup of a {OTHER_VENDOR} database")
     assert not fresh.exists()
 
 
-def test_restore_refuses_a_damaged_archive_and_changes_nothing(backup, fresh, install,
+@READS_THE_SHARED_BACKUP
+def test_restore_refuses_a_damaged_archive_and_changes_nothing(shared_backup, fresh, install,
                                                                tmp_path):
     damaged = tmp_path / "damaged.tar"
-    data = bytearray(backup.read_bytes())
-    with tarfile.open(backup) as tar:
+    data = bytearray(shared_backup.read_bytes())
+    with tarfile.open(shared_backup) as tar:
         member = tar.getmember(DATABASE_MEMBER[VENDOR])
     middle = member.offset_data + member.size // 2
     data[middle] ^= 0xFF
@@ -541,7 +586,9 @@ def test_restore_refuses_a_damaged_archive_and_changes_nothing(backup, fresh, in
     assert_refused(jifen(target, "restore", str(not_a_backup)), 4)
 
 
-def test_restore_refuses_an_archive_altered_without_the_key(backup, fresh, install, tmp_path):
+@READS_THE_SHARED_BACKUP
+def test_restore_refuses_an_archive_altered_without_the_key(shared_backup, fresh, install,
+                                                          tmp_path):
     """Checksums alone would not stop someone who recomputes them: the manifest is signed
     with a key derived from JIFEN_SECRET_KEY."""
     evil = b"<svg onload=alert(1)/>"
@@ -554,7 +601,7 @@ def test_restore_refuses_an_archive_altered_without_the_key(backup, fresh, insta
             if entry["path"] == "media/logo/logo.svg":
                 entry["size"], entry["sha256"] = len(evil), _sha(evil)
 
-    forged = rebuild(backup, tmp_path / "forged.tar", manifest_change=recompute,
+    forged = rebuild(shared_backup, tmp_path / "forged.tar", manifest_change=recompute,
                      content_change=swap, sign=False)
     target = install("restored", fresh)
     assert_refused(jifen(target, "restore", str(forged)), 4, "signature", "--trust-origin")
@@ -562,7 +609,7 @@ def test_restore_refuses_an_archive_altered_without_the_key(backup, fresh, insta
     assert read_files(target) == {}
     # Another installation's key: the same refusal.
     foreign_key = {**target, "JIFEN_SECRET_KEY": "another installation's key"}
-    assert_refused(jifen(foreign_key, "restore", str(backup)), 4, "signature")
+    assert_refused(jifen(foreign_key, "restore", str(shared_backup)), 4, "signature")
     assert not fresh.exists()
 
 
@@ -585,9 +632,10 @@ NOT_FILES = [
 ]
 
 
+@READS_THE_SHARED_BACKUP
 @pytest.mark.parametrize("cases", [UNSAFE_NAMES, NOT_FILES], ids=["names", "links-and-devices"])
 def test_restore_refuses_members_that_would_escape_the_folders(
-        backup, fresh, install, tmp_path, cases):
+        shared_backup, fresh, install, tmp_path, cases):
     """Signed with the right key (listed in the manifest when a regular file), so only the
     checks of names and member types stand in the way."""
     target = install("restored", fresh)
@@ -598,7 +646,7 @@ def test_restore_refuses_members_that_would_escape_the_folders(
                 manifest["files"].append({"path": member.name, "size": len(content),
                                           "sha256": _sha(content)})
 
-        unsafe = rebuild(backup, tmp_path / f"unsafe-{index}.tar", manifest_change=listed,
+        unsafe = rebuild(shared_backup, tmp_path / f"unsafe-{index}.tar", manifest_change=listed,
                          extra=[(member, content)])
         refused = jifen(target, "restore", str(unsafe))
         assert_refused(refused, 4, "refused")
@@ -608,28 +656,32 @@ def test_restore_refuses_members_that_would_escape_the_folders(
         assert not Path("/tmp/escaped.txt").exists()
 
 
-def test_restore_refuses_a_member_the_manifest_does_not_list(backup, fresh, install, tmp_path):
-    smuggled = rebuild(backup, tmp_path / "smuggled.tar",
+@READS_THE_SHARED_BACKUP
+def test_restore_refuses_a_member_the_manifest_does_not_list(shared_backup, fresh, install,
+                                                            tmp_path):
+    smuggled = rebuild(shared_backup, tmp_path / "smuggled.tar",
                        extra=[(_member("media/extra.html", size=3), b"<b>")])
     refused = jifen(install("restored", fresh), "restore", str(smuggled))
     assert_refused(refused, 4, "does not list")
     assert not fresh.exists()
 
 
-def test_restore_refuses_a_backup_from_a_newer_jifen(backup, fresh, install, tmp_path):
+@READS_THE_SHARED_BACKUP
+def test_restore_refuses_a_backup_from_a_newer_jifen(shared_backup, fresh, install, tmp_path):
     def newer(manifest):
         manifest["migrations"].append("ledger.9999_from_the_future")
         manifest["jifen_version"] = "99.0"
 
-    future = rebuild(backup, tmp_path / "future.tar", manifest_change=newer)
+    future = rebuild(shared_backup, tmp_path / "future.tar", manifest_change=newer)
     refused = jifen(install("restored", fresh), "restore", str(future))
     assert_refused(refused, 4, "newer jifen", "ledger.9999_from_the_future")
     assert not fresh.exists()
 
 
-def test_trust_origin_restores_a_backup_made_with_another_key(backup, fresh, install):
+@READS_THE_SHARED_BACKUP
+def test_trust_origin_restores_a_backup_made_with_another_key(shared_backup, fresh, install):
     target = {**install("restored", fresh), "JIFEN_SECRET_KEY": "the new server's key"}
-    restored = jifen(target, "restore", "--trust-origin", str(backup))
+    restored = jifen(target, "restore", "--trust-origin", str(shared_backup))
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert "Warning: the signature does not match" in restored.stdout
     assert "Ledger OK." in restored.stdout

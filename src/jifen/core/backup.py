@@ -892,11 +892,12 @@ def _drop_statements() -> list[str]:
     return statements
 
 
-def _unpack_limited(packed: IO[bytes], out: IO[bytes] | None, limit: int) -> None:
+def _unpack_limited(packed: IO[bytes], out: IO[bytes] | None, limit: int,
+                    needle: bytes = b"") -> bool:
     """Read a whole gzip stream (into ``out`` if given), refusing a damaged one and more
     than ``limit`` bytes (a member that unpacks to far more than its manifest says is a
-    bomb, not a backup)."""
-    total = 0
+    bomb, not a backup); says whether ``needle`` occurs in it."""
+    total, found, tail = 0, not needle, b""
     while True:
         try:
             chunk = packed.read(CHUNK)
@@ -908,14 +909,18 @@ def _unpack_limited(packed: IO[bytes], out: IO[bytes] | None, limit: int) -> Non
         if total > limit:
             raise ArchiveRefused("The backup's database unpacks to more than its manifest "
                                  "says.")
+        if not found:
+            found = needle in tail + chunk
+            tail = chunk[-len(needle):]
         if out is not None:
             _write(out, chunk, Path(out.name))
     if out is not None:
         _write(out, b"", Path(out.name))
+    return found
 
 
 def _check_dump(vendor: str, dump: Path, work: Path, content_size: int,
-                progress: Progress) -> Path:
+                migrations: list[str], progress: Progress) -> Path:
     """The database member is what its vendor's tool reads, and the tools that will load it
     are here and safe, before the target changes; returns the file to load."""
     if vendor == "postgresql":
@@ -925,18 +930,25 @@ def _check_dump(vendor: str, dump: Path, work: Path, content_size: int,
                                      "file.")
         _tool("psql")
         env, _ = _pg_tool_env_and_conninfo()
+        listing = work / "dump.list"
         try:
-            _run([_tool("pg_restore"), "--list", f"--file={os.devnull}", str(dump)], env=env,
+            _run([_tool("pg_restore"), "--list", f"--file={listing}", str(dump)], env=env,
                  what="pg_restore --list", work=work, progress=progress)
         except BackupError as exc:
             raise ArchiveRefused(f"pg_restore cannot read the backup's database: {exc}") from exc
+        if not re.search(r"^\d+; \d+ \d+ TABLE DATA \S+ django_migrations ",
+                         listing.read_text(errors="replace"), re.MULTILINE):
+            raise ArchiveRefused("The backup's database dump holds no jifen database (no "
+                                 "django_migrations data); refused.")
         return dump
     if vendor == "mysql":
         with open(dump, "rb") as raw:
             if raw.read(2) != b"\x1f\x8b":
                 raise ArchiveRefused("The backup's database is not a compressed SQL dump.")
         with gzip.open(dump, "rb") as packed:  # whole and within its size, before any change
-            _unpack_limited(packed, None, content_size)
+            if not _unpack_limited(packed, None, content_size, b"INSERT INTO `django_migrations`"):
+                raise ArchiveRefused("The backup's SQL holds no jifen database (no "
+                                     "django_migrations data); refused.")
         client = _tool("mariadb", "mysql")
         usage = subprocess.run([client, "--no-defaults", "--help"], capture_output=True,
                                env=_clean_env(), timeout=60, check=False)
@@ -955,6 +967,10 @@ def _check_dump(vendor: str, dump: Path, work: Path, content_size: int,
     try:
         src.execute("PRAGMA trusted_schema = OFF")
         check = src.execute("PRAGMA integrity_check").fetchone()[0]
+        if check == "ok" and sorted(f"{a}.{n}" for a, n in src.execute(
+                "SELECT app, name FROM django_migrations")) != sorted(migrations):
+            raise ArchiveRefused("The backup's database does not hold the migrations its "
+                                 "manifest lists; refused.")
     except sqlite3.DatabaseError as exc:
         raise ArchiveRefused(f"The backup's database is not a sound SQLite database: "
                              f"{exc}") from exc
@@ -966,7 +982,8 @@ def _check_dump(vendor: str, dump: Path, work: Path, content_size: int,
     return snapshot
 
 
-def _load_sqlite(snapshot: Path, work: Path, progress: Progress, drops: list[str]) -> None:
+def _load_sqlite(snapshot: Path, work: Path, progress: Progress, drops: list[str],
+                 migrations: int) -> None:
     """One step of the online backup API: the target's content is replaced in one write
     transaction, whole or not at all."""
     connection.close()
@@ -983,37 +1000,53 @@ def _load_sqlite(snapshot: Path, work: Path, progress: Progress, drops: list[str
         src.close()
 
 
-def _load_postgresql(dump: Path, work: Path, progress: Progress, drops: list[str]) -> None:
+def _load_postgresql(dump: Path, work: Path, progress: Progress, drops: list[str],
+                     migrations: int) -> None:
     """pg_restore writes the dump as SQL, fed to one psql session that first drops the
     target's objects: ``--single-transaction`` and ON_ERROR_STOP make the drop and the
     load one transaction. psql's stdin is closed (its COMMIT) only once pg_restore has
     succeeded; otherwise psql is killed and the server rolls everything back.
     ``--restrict-key`` keeps psql from running meta-commands (``\\!``) from the dump."""
     env, conninfo = _pg_tool_env_and_conninfo()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT quote_ident(current_schema())")
+        schema = cursor.fetchone()[0]
     connection.close()
     drop_file = work / "drop.sql"
     drop_file.write_text("".join(f"{statement};\n" for statement in drops))
+    # Last in the transaction: the dump held the database the signed manifest describes
+    # (a dump pg_restore reads as empty would otherwise leave an empty database).
+    check_file = work / "check.sql"
+    check_file.write_text(
+        f"DO $$ BEGIN IF (SELECT count(*) FROM {schema}.django_migrations) <> {migrations} "
+        f"THEN RAISE EXCEPTION 'the dump does not hold the migrations its manifest lists'; "
+        f"END IF; END $$;\n")
     restore = [_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error",
                f"--restrict-key={secrets.token_hex(16)}", "--file=-", str(dump)]
     psql = [_tool("psql"), "--no-psqlrc", "--quiet", "--single-transaction",
-            "--set=ON_ERROR_STOP=1", f"--dbname={conninfo}", f"--file={drop_file}", "--file=-"]
+            "--set=ON_ERROR_STOP=1", f"--dbname={conninfo}", f"--file={drop_file}", "--file=-",
+            f"--file={check_file}"]
 
     def feed(loader: subprocess.Popen[bytes]) -> None:
         assert loader.stdin is not None
+        loader_stopped = False
 
         def copy(writer: subprocess.Popen[bytes]) -> None:
+            nonlocal loader_stopped
             assert writer.stdout is not None
-            with contextlib.suppress(BrokenPipeError):  # psql stopped: its exit says why
+            try:
                 while chunk := writer.stdout.read(CHUNK):
                     loader.stdin.write(chunk)
+            except BrokenPipeError:
+                loader_stopped = True  # psql stopped on an error: its exit says which
 
         try:
             _run(restore, env=env, what="pg_restore", work=work, progress=progress,
                  stdout=subprocess.PIPE, pump=copy)
         except BackupError:
-            if loader.poll() is None:
-                raise  # psql is killed before its COMMIT
-            # psql stopped first (pg_restore then failed to write): psql's error is the one
+            if not loader_stopped:
+                raise  # psql is killed before its COMMIT: the server rolls back
+            # psql stopped first, and pg_restore failed writing to it: psql's error counts
 
     progress(f"Restoring into PostgreSQL database {_db()['NAME']} in one transaction "
              f"(pg_restore | psql)...")
@@ -1021,7 +1054,8 @@ def _load_postgresql(dump: Path, work: Path, progress: Progress, drops: list[str
          pump=feed)
 
 
-def _load_mysql(dump: Path, work: Path, progress: Progress, drops: list[str]) -> None:
+def _load_mysql(dump: Path, work: Path, progress: Progress, drops: list[str],
+                migrations: int) -> None:
     """The mariadb client, in sandbox mode (no shell commands, no reading or writing files
     through it) and without LOAD DATA LOCAL, drops the target's tables and loads the SQL in
     one session. MariaDB commits every DDL statement: a failure part-way leaves a partly
@@ -1045,6 +1079,10 @@ def _load_mysql(dump: Path, work: Path, progress: Progress, drops: list[str]) ->
                     if time.monotonic() - last > 5:
                         progress(f"  {_size(fed)} of SQL loaded...")
                         last = time.monotonic()
+            # Fails the client (exit 1) unless the dump held the manifest's migrations.
+            proc.stdin.write(f"SELECT IF((SELECT COUNT(*) FROM django_migrations) = "
+                             f"{migrations}, 1, (SELECT 1 UNION SELECT 2)) AS "
+                             f"migrations_match_the_manifest;\n".encode())
 
     try:
         _run(cmd, env=_clean_env(), what="The mariadb client", work=work, progress=progress,
@@ -1216,7 +1254,7 @@ def _restore(archive: Path, work: Path, *, force: bool, trust_origin: bool,
             f": migrations {shown(', '.join(unknown[:5]))} are unknown here. Install "
             f"that version or newer first.")
     dump = _check_dump(vendor, staging / manifest["database"]["member"], work,
-                       manifest["database"]["content_size"], progress)
+                       manifest["database"]["content_size"], manifest["migrations"], progress)
     folders = _folders()
     _check_folders(folders)
     progress("The archive is whole and its checksums match.")
@@ -1241,7 +1279,8 @@ def _restore(archive: Path, work: Path, *, force: bool, trust_origin: bool,
         if drops:
             progress(f"The load first drops the target's {len(drops)} object group(s).")
         {"sqlite": _load_sqlite, "postgresql": _load_postgresql,
-         "mysql": _load_mysql}[vendor](dump, work, progress, drops)
+         "mysql": _load_mysql}[vendor](dump, work, progress, drops,
+                                       len(manifest["migrations"]))
     except BaseException:
         _discard_prepared(folders)
         raise
