@@ -387,8 +387,9 @@ def _walk_refusal(schema: dict[str, Any]) -> errors.ValidationError | None:
         try:
             targets = list(_ref_targets(node, resolvers.get(id(node), resolver),
                                         dynamic_anchors))
-        except _REF_ERRORS:
-            key = "$ref" if "$ref" in node else "$dynamicRef"
+        except _REF_ERRORS:  # strings were looked up above: this one is not a string
+            key = next((k for k in ("$ref", "$dynamicRef")
+                        if k in node and not isinstance(node[k], str)), "$ref")
             return _unresolvable(node[key], [*path, key])
         if "pattern" in node and (why := _pattern_refusal(node["pattern"])):
             return _schema_refused(why, [*path, "pattern"])
