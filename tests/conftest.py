@@ -31,25 +31,49 @@ def assert_ledger_sound() -> None:
     assert not breaches, "ledger invariants broken:\n" + "\n".join(breaches)
 
 
+def _database_fixture(request) -> str | None:
+    """"db" or "transactional_db" for a test that uses the database, else None."""
+    marker = request.node.get_closest_marker("django_db")
+    names = set(request.fixturenames)
+    if marker is None and not names & {"db", "transactional_db"}:
+        return None
+    transactional = "transactional_db" in names or bool(marker and marker.kwargs.get("transaction"))
+    return "transactional_db" if transactional else "db"
+
+
 @pytest.fixture(autouse=True)
 def _ledger_stays_sound(request):
     """After every test that used the database and moved points, the ledger must verify
     clean. A test that breaks the books on purpose asks for ``allow_ledger_breaches``."""
-    marker = request.node.get_closest_marker("django_db")
-    names = set(request.fixturenames)
-    if marker is None and not names & {"db", "transactional_db"}:
+    fixture = _database_fixture(request)
+    if fixture is None:
         yield
         return
-    transactional = "transactional_db" in names or bool(marker and marker.kwargs.get("transaction"))
     # Requested from here so the database outlives this check at teardown.
-    request.getfixturevalue("transactional_db" if transactional else "db")
+    request.getfixturevalue(fixture)
     yield
+    names = set(request.fixturenames)
     if "allow_ledger_breaches" in names:
         return
     from jifen.ledger.models import Transaction
 
     if Transaction.objects.exists():
         assert_ledger_sound()
+
+
+@pytest.fixture(autouse=True)
+def _builtin_event_types(request):
+    """The built-in event types a migration made, as every installation has them: a
+    transactional test flushes every table when it ends, and which test follows one on an
+    xdist worker changes as the suite grows."""
+    fixture = _database_fixture(request)
+    if fixture is not None:
+        request.getfixturevalue(fixture)
+        from jifen.earning.models import EventType
+        from jifen.earning.services import ensure_builtin_event_types
+
+        if not EventType.objects.filter(builtin=True).exists():
+            ensure_builtin_event_types()
 
 
 @pytest.fixture
