@@ -62,18 +62,20 @@ def _ledger_stays_sound(request):
 
 
 @pytest.fixture(autouse=True)
-def _builtin_event_types(request):
-    """The built-in event types a migration made, as every installation has them: a
-    transactional test flushes every table when it ends, and which test follows one on an
-    xdist worker changes as the suite grows."""
+def _migrated_data(request):
+    """What the migrations put in every installation's database — the built-in event types
+    and the company accounts: a transactional test flushes every table when it ends, and
+    which test follows one on an xdist worker changes as the suite grows."""
     fixture = _database_fixture(request)
     if fixture is not None:
         request.getfixturevalue(fixture)
         from jifen.earning.models import EventType
         from jifen.earning.services import ensure_builtin_event_types
+        from jifen.ledger.services import ensure_company_accounts
 
-        if not EventType.objects.filter(builtin=True).exists():
+        if not EventType.objects.filter(builtin=True).exists():  # flushed: all of it went
             ensure_builtin_event_types()
+            ensure_company_accounts()
 
 
 @pytest.fixture
