@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import logging
+import random
+import sqlite3
+import time
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    IntegrityError,
+    OperationalError,
+    connection,
+    connections,
+    transaction,
+)
 from django.db.models import Model
+
+from jifen.core import errors
+
+T = TypeVar("T")
+logger = logging.getLogger(__name__)
+
+RETRIES = 3  # runs of a transaction the database rolled back for a deadlock
 
 
 def is_transient_db_error(exc: OperationalError) -> bool:
@@ -16,6 +34,54 @@ def is_transient_db_error(exc: OperationalError) -> bool:
     if getattr(exc.__cause__, "sqlstate", None) in ("40P01", "40001"):  # PostgreSQL
         return True
     return bool(exc.args) and exc.args[0] in (1213, 1205)  # MySQL/MariaDB: deadlock, lock wait
+
+
+def returning_update() -> bool:
+    """Whether ``UPDATE … RETURNING`` exists here (PostgreSQL, SQLite ≥ 3.35; not MySQL)."""
+    vendor = connections[DEFAULT_DB_ALIAS].vendor
+    if vendor == "postgresql":
+        return True
+    return vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 35)
+
+
+def atomic_with_retry(work: Callable[[], T], *,
+                      replay: Callable[[], T | None] | None = None,
+                      replay_refusals: bool = False,
+                      attempts: int = RETRIES, label: str = "") -> T:
+    """Run ``work`` in one ``transaction.atomic()`` — the one loop every "atomic, replay,
+    retry" write goes through.
+
+    - A unique index refusing a row (``IntegrityError``: the same key was used before, or a
+      concurrent call with it committed first) answers ``replay()`` when that finds the first
+      answer; otherwise the error propagates.
+    - With ``replay_refusals``, a refusal (``JifenError``) is answered the same way: a key
+      already used answers its first result even when this run would now be refused (sold
+      out since, limit reached).
+    - A deadlock or serialisation failure is run again from the start, with a short random
+      pause — only outside a caller's transaction: inside one, the database undid the
+      caller's work too (MySQL undoes the whole transaction), so only the caller can start
+      over.
+    """
+    tries = 1 if transaction.get_connection().in_atomic_block else attempts
+    for attempt in range(1, tries + 1):
+        try:
+            with transaction.atomic():
+                return work()
+        except IntegrityError:
+            if replay is not None and (done := replay()) is not None:
+                return done
+            raise
+        except errors.JifenError:
+            if replay_refusals and replay is not None and (done := replay()) is not None:
+                return done
+            raise
+        except OperationalError as exc:
+            if attempt == tries or not is_transient_db_error(exc):
+                raise
+            logger.warning("%s: %s; retrying (%d)", label or getattr(work, "__name__", "work"),
+                           exc, attempt)
+            time.sleep(random.uniform(0, 0.02 * attempt))
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 _STATEMENTS: dict[tuple, str] = {}

@@ -16,6 +16,7 @@ from django.db.models.fields.files import FieldFile
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
+from jifen.core.actors import Actor, actor_fields
 from jifen.core.db import locked_singleton
 from jifen.core.models import AuditEntry, SiteSettings
 from jifen.core.selectors import SITE_SETTINGS_CACHE_KEY, repin_site_settings
@@ -44,7 +45,7 @@ def snapshot(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
 
 def record_audit(
     *,
-    actor: Any,
+    actor: Actor,
     action: str,
     obj: models.Model | None = None,
     object_type: str = "",
@@ -59,12 +60,8 @@ def record_audit(
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
         object_repr = object_repr or str(obj)[:200]
-    label = ""
-    if actor is not None:
-        label = getattr(actor, "audit_label", None) or getattr(actor, "username", "") or str(actor)
     return AuditEntry.objects.create(
-        actor=actor if getattr(actor, "pk", None) and isinstance(actor, models.Model) else None,
-        actor_label=label[:150],
+        **actor_fields(actor),
         action=action,
         object_type=object_type,
         object_id=object_id,

@@ -1,0 +1,44 @@
+"""Who did something, as services record it.
+
+An actor is a signed-in user (recorded by foreign key and by name), something that only
+has a name (an API key's principal, a system job), or nobody (``None``: the platform
+itself). Every service that stores "who" goes through ``actor_fields`` so the name is
+written the same way everywhere."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, TypeAlias, runtime_checkable
+
+from django.db import models
+
+ACTOR_LABEL_LENGTH = 150
+
+
+@runtime_checkable
+class Labelled(Protocol):
+    """Anything that names itself for the audit trail (a user, an API principal)."""
+
+    @property
+    def audit_label(self) -> str: ...
+
+
+# A user model instance, a labelled principal, or None for the platform itself.
+Actor: TypeAlias = "models.Model | Labelled | None"
+
+
+def actor_user(actor: Actor | Any) -> models.Model | None:
+    """The user row to link, when the actor is one (saved) user."""
+    return actor if isinstance(actor, models.Model) and getattr(actor, "pk", None) else None
+
+
+def actor_label(actor: Actor | Any) -> str:
+    """The actor's name as stored beside the link (kept when the user is deleted)."""
+    if actor is None:
+        return ""
+    label = getattr(actor, "audit_label", None) or getattr(actor, "username", "") or str(actor)
+    return str(label)[:ACTOR_LABEL_LENGTH]
+
+
+def actor_fields(actor: Actor | Any) -> dict[str, Any]:
+    """``actor`` and ``actor_label`` for a model that records who did something."""
+    return {"actor": actor_user(actor), "actor_label": actor_label(actor)}
