@@ -30,6 +30,18 @@ REPLAY_HEADER = "Idempotent-Replayed"
 RETRIES = 3
 
 
+def ledger_key(principal_id: str, request: HttpRequest) -> str:
+    """The idempotency key a service stores for an API call, derived from the caller's
+    ``Idempotency-Key`` header: scoped to the caller (two callers' keys never meet), a long
+    header hashed to fit the column. ``""`` when the call sent no header."""
+    header = request.headers.get(HEADER, "").strip()
+    if not header:
+        return ""
+    if len(header) <= 150:
+        return f"api:{principal_id}:{header}"
+    return f"api:{principal_id}:sha256:{hashlib.sha256(header.encode()).hexdigest()}"
+
+
 def _fingerprint(request: HttpRequest) -> str:
     digest = hashlib.sha256(request.method.encode() + request.path.encode() + request.body)
     return digest.hexdigest()

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
+from jifen.core import errors
 from jifen.core.roles import Cap, user_can
 from jifen.people.models import Department, Employee, User
 
@@ -70,6 +72,17 @@ def search_employees(
 def department_tree() -> list[Department]:
     """Every department in tree order (parents before children, siblings by path)."""
     return list(Department.objects.select_related("manager").order_by("path"))
+
+
+def employee_by_no(employee_no: str) -> Employee:
+    """The employee with this number. An unknown number is the caller's mistake in what
+    they sent: a 422 ``unknown_employee`` naming it, the same for every API call and page."""
+    employee = Employee.objects.filter(employee_no=employee_no).first()
+    if employee is None:
+        raise errors.ValidationError(_("Unknown employee %s.") % employee_no,
+                                     code="unknown_employee",
+                                     details={"employee_no": employee_no})
+    return employee
 
 
 def department_by_code(code: str) -> Department | None:
