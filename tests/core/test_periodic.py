@@ -17,7 +17,7 @@ from jifen.ledger.models import Lot
 from jifen.ledger.selectors import balance
 from tests.ledger.test_concurrency import run_threads
 
-TASK = "jifen.earning.tasks.daily_tick"
+TASK = "jifen.ledger.tasks.expire_points"
 
 
 def local(text: str) -> datetime:
@@ -31,12 +31,12 @@ def enqueued() -> int:
 @pytest.mark.django_db
 def test_the_daily_tick_starts_once_a_day_from_its_hour():
     assert periodic.enqueue_due(local("2026-11-24T00:30")) == []  # before 01:00
-    assert periodic.enqueue_due(local("2026-11-24T01:00")) == ["earning.daily_tick"]
+    assert periodic.enqueue_due(local("2026-11-24T01:00")) == ["ledger.expiry"]
     assert periodic.enqueue_due(local("2026-11-24T23:59")) == ["core.purge_import_files"]
     assert periodic.enqueue_due(local("2026-11-25T09:00")) == [
-        "earning.daily_tick", "core.purge_import_files"]
+        "ledger.expiry", "core.purge_import_files"]
     assert enqueued() == 2
-    assert list(PeriodicRun.objects.filter(job="earning.daily_tick").order_by("period")
+    assert list(PeriodicRun.objects.filter(job="ledger.expiry").order_by("period")
                 .values_list("period", flat=True)) == ["2026-11-24", "2026-11-25"]
 
 
@@ -47,7 +47,7 @@ def test_a_batch_worker_runs_the_due_expiry_sweep(monkeypatch):
     ledger.ensure_company_accounts()  # a flush between transactional tests removed them
     employee = EmployeeFactory()
     # Due from midnight, so the test does not depend on the hour it runs at.
-    monkeypatch.setattr(periodic, "JOBS", (periodic.PeriodicJob("earning.daily_tick", TASK),))
+    monkeypatch.setattr(periodic, "JOBS", (periodic.PeriodicJob("ledger.expiry", TASK),))
     ledger.credit(employee=employee, amount=40, category="performance",
                   idempotency_key="old-points", cause=("test", 1),
                   expires_at=timezone.now() - timedelta(days=1))
@@ -72,5 +72,5 @@ def test_eight_workers_looking_at_once_start_the_job_once():
     results, failures = run_threads(8, lambda _i: periodic.enqueue_due(moment))
     assert not failures
     started = [name for names in results for name in names]
-    assert sorted(started) == ["core.purge_import_files", "earning.daily_tick"]
+    assert sorted(started) == ["core.purge_import_files", "ledger.expiry"]
     assert enqueued() == 1

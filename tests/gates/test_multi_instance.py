@@ -23,7 +23,7 @@ ORDERS_EACH = 4  # 152 wanted, 60 in stock
 EXPIRED_LOTS, EXPIRED_POINTS = 2, 3  # per buyer, past their date: the sweep's work
 EXPIRING_LOTS, EXPIRING_POINTS = 1, 2  # per buyer, within the notice period
 LANES = 16
-JOBS = {"earning.daily_tick": "jifen.earning.tasks.daily_tick",
+JOBS = {"ledger.expiry": "jifen.ledger.tasks.expire_points",
         "core.purge_import_files": "jifen.core.imports.purge_import_files_task"}
 
 

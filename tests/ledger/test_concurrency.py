@@ -40,7 +40,7 @@ def _as_after_migrate(transactional_db, caplog):
     """The migration opens the company accounts, but a flush between transactional tests
     removes them. And no posting may have needed a deadlock retry."""
     services.ensure_company_accounts()
-    caplog.set_level(logging.WARNING, logger="jifen.ledger.services")
+    caplog.set_level(logging.WARNING, logger="jifen.core.db")
     yield
     assert not [r for r in caplog.records if "retrying" in r.getMessage()]
 

@@ -34,7 +34,7 @@ class PeriodicJob:
 JOBS = (
     # Expiry sweep and 30-day expiry notices (the giving allowance needs no reset: it is
     # counted per calendar month).
-    PeriodicJob("earning.daily_tick", "jifen.earning.tasks.daily_tick", at_hour=1),
+    PeriodicJob("ledger.expiry", "jifen.ledger.tasks.expire_points", at_hour=1),
     # Uploaded spreadsheets are kept JIFEN_IMPORT_RETENTION_DAYS (30) days.
     PeriodicJob("core.purge_import_files", "jifen.core.imports.purge_import_files_task",
                 at_hour=2),

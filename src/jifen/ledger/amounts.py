@@ -16,13 +16,12 @@ from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from jifen.core.schema_types import NumberRefused, json_decimal, url_decimal
+from jifen.core.selectors import site_settings
 
 MAX_POINTS = 10**15
 
 
 def site_decimals() -> int:
-    from jifen.core.selectors import site_settings
-
     return int(site_settings().decimals)
 
 

@@ -1,5 +1,8 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_save
 from django.utils.translation import gettext_lazy as _
+
+from jifen.people.signals import employee_left, employees_created
 
 
 class LedgerConfig(AppConfig):
@@ -8,14 +11,12 @@ class LedgerConfig(AppConfig):
     verbose_name = _("Ledger")
 
     def ready(self) -> None:
-        from django.db.models.signals import post_save
-
+        # Django app registry not ready before ready(): the receivers import the models.
         from jifen.ledger.receivers import (
             open_employee_accounts,
             open_imported_accounts,
             settle_leaver,
         )
-        from jifen.people.signals import employee_left, employees_created
 
         post_save.connect(open_employee_accounts, sender="people.Employee",
                           dispatch_uid="ledger.open_employee_accounts")

@@ -12,7 +12,7 @@ that cause the postings between the two steps and name them in the keys.
 The rows written are exactly those of the one-by-one services (``jifen ledger verify``
 checks the same invariants), and locks follow ``jifen.ledger.locks``: every wallet in id
 order first, the company (issuance) accounts last — on PostgreSQL right before commit, on
-MySQL/MariaDB before the inserts, for the reason given in ``services._apply``.
+MySQL/MariaDB before the inserts, for the reason given in ``posting.write_posting``.
 """
 
 from __future__ import annotations
@@ -27,25 +27,20 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from jifen.core.db import BULK_ROWS, insert_rows
+from jifen.core.actors import actor_fields
+from jifen.core.db import insert_rows
 from jifen.ledger import sql
-from jifen.ledger.expiry import ExpiryRule
+from jifen.ledger.accounts import accounts_for, issuance_spec, wallet_spec
+from jifen.ledger.expiry_rules import UNSET, ExpiryRule, lot_expires_at, spending_cutoff
 from jifen.ledger.locks import lock_accounts
 from jifen.ledger.models import Account, Entry, Lot, LotConsumption, Transaction, TransactionKind
-from jifen.ledger.selectors import ledger_policy
-from jifen.ledger.services import (
-    UNSET,
+from jifen.ledger.posting import (
     LedgerIntegrityError,
-    _accounts,
-    _actor_fields,
-    _check_amount,
-    _check_key,
-    _cutoff,
-    _issuance_spec,
-    _lot_expiry,
-    _update_company,
-    _wallet_spec,
+    check_amount,
+    check_key,
+    update_company_accounts,
 )
+from jifen.ledger.selectors import ledger_policy
 
 FIRST_LOTS = 20  # lots read per penalised wallet before falling back to all of them
 _TRANSACTION_FIELDS = ("idempotency_key", "kind", "amount", "category", "reason", "actor",
@@ -125,9 +120,9 @@ class EarningPlan:
         if not transaction.get_connection().in_atomic_block:
             raise LedgerIntegrityError("write the plan in the transaction that made it")
         live = [(i, step) for i, step in enumerate(self._steps) if step is not None]
-        actor_fields = _actor_fields(actor)
-        actor_id = actor_fields["actor"].pk if actor_fields["actor"] is not None else None
-        late = connection.vendor == "postgresql"  # see services._apply
+        who = actor_fields(actor)
+        actor_id = who["actor"].pk if who["actor"] is not None else None
+        late = connection.vendor == "postgresql"  # see posting.write_posting
         issuance: dict[Account, int] = defaultdict(int)
         for _i, step in live:
             issuance[step.issuance] -= step.amount if step.kind == TransactionKind.EARN \
@@ -135,14 +130,14 @@ class EarningPlan:
         company = sorted((a for a, delta in issuance.items() if delta), key=lambda a: a.pk)
         with sql.cursor():
             if not late:
-                _update_company(company, issuance)
+                update_company_accounts(company, issuance)
             txn_rows = []
             for i, step in live:
                 cause_type, cause_id = causes[i]
                 txn_rows.append((
-                    _check_key(keys[i]), step.kind, step.amount, step.posting.category,
+                    check_key(keys[i]), step.kind, step.amount, step.posting.category,
                     (step.posting.reason or "")[:500], actor_id,
-                    actor_fields["actor_label"], str(cause_type)[:60], str(cause_id)[:64],
+                    who["actor_label"], str(cause_type)[:60], str(cause_id)[:64],
                     step.now))
             txn_ids = insert_rows(Transaction, _TRANSACTION_FIELDS, txn_rows, returning=True)
             ids: list[int | None] = [None] * len(self._steps)
@@ -173,7 +168,7 @@ class EarningPlan:
             if before_company is not None:
                 before_company(ids)
             if late:
-                _update_company(company, issuance)
+                update_company_accounts(company, issuance)
         return ids
 
 
@@ -185,14 +180,14 @@ def plan_earnings(postings: Sequence[EarningPosting]) -> EarningPlan:
     policy = ledger_policy()
     now = timezone.now()
     for posting in postings:
-        _check_amount(abs(posting.amount))
+        check_amount(abs(posting.amount))
     employees = {p.employee.pk: p.employee for p in postings}
     categories = sorted({p.category for p in postings})
-    specs = [_wallet_spec(pk) for pk in sorted(employees)] + [_issuance_spec(c)
+    specs = [wallet_spec(pk) for pk in sorted(employees)] + [issuance_spec(c)
                                                                 for c in categories]
-    accounts = {a.code: a for a in _accounts(*specs)} if specs else {}
-    wallet_of = {pk: accounts[_wallet_spec(pk)[0]] for pk in employees}
-    issuance_of = {c: accounts[_issuance_spec(c)[0]] for c in categories}
+    accounts = {a.code: a for a in accounts_for(*specs)} if specs else {}
+    wallet_of = {pk: accounts[wallet_spec(pk)[0]] for pk in employees}
+    issuance_of = {c: accounts[issuance_spec(c)[0]] for c in categories}
     balances = lock_accounts([w.pk for w in wallet_of.values()])
     penalised = sorted({wallet_of[p.employee.pk].pk for p in postings if p.amount < 0})
     lots = _spendable(penalised, postings, wallet_of, now)
@@ -207,7 +202,7 @@ def plan_earnings(postings: Sequence[EarningPosting]) -> EarningPlan:
         if posting.amount > 0:
             earned_at = posting.earned_at or at
             lot = _Lot(id=None, remaining=posting.amount, earned_at=earned_at,
-                       expires_at=_lot_expiry(policy, posting.employee, earned_at, UNSET,
+                       expires_at=lot_expires_at(policy, posting.employee, earned_at, UNSET,
                                               posting.expiry),
                        order=len(every_lot) + 10**12, opened=True)
             lots.setdefault(wallet.pk, []).append(lot)
@@ -219,7 +214,7 @@ def plan_earnings(postings: Sequence[EarningPosting]) -> EarningPlan:
             results.append(PlannedPosting(collected=posting.amount))
             continue
         wanted = -posting.amount
-        cutoff = _cutoff(policy, posting.employee, at)
+        cutoff = spending_cutoff(policy, posting.employee, at)
         spendable = sorted((lot for lot in lots.get(wallet.pk, []) if lot.remaining > 0
                             and (cutoff is None or lot.expires_at is None
                                  or lot.expires_at > cutoff)), key=_spending_order)
@@ -277,56 +272,20 @@ def _spendable(wallet_ids: list[int], postings: Sequence[EarningPosting],
 
 
 def _read_lots(wallet_ids: list[int], first: int | None) -> dict[int, list[_Lot]]:
-    qn, lot_table = sql.qn, sql.table(Lot)
-    expires, earned = qn("expires_at"), qn("earned_at")
-    order = sql.spending_order()
-    columns = f"{qn('id')}, {qn('wallet_id')}, {qn('remaining')}, {expires}, {earned}"
-    marks = ", ".join(["%s"] * len(wallet_ids))
-    where = f"{qn('wallet_id')} IN ({marks}) AND {qn('remaining')} > 0"
-    if first is None:
-        query = f"SELECT {columns} FROM {lot_table} WHERE {where}"
-    else:
-        query = (f"SELECT {columns} FROM (SELECT {columns}, ROW_NUMBER() OVER "
-                 f"(PARTITION BY {qn('wallet_id')} ORDER BY {order}) AS {qn('n')} "
-                 f"FROM {lot_table} WHERE {where}) {qn('first_lots')} "
-                 f"WHERE {qn('n')} <= {int(first)}")
-    column = Lot._meta.get_field("expires_at").get_col(Lot._meta.db_table)
-    converters = connection.ops.get_db_converters(column)
     found: dict[int, list[_Lot]] = defaultdict(list)
-    with sql.cursor() as cur:
-        cur.execute(query, wallet_ids)
-        for lot_id, wallet_id, remaining, expires_at, earned_at in cur.fetchall():
-            found[wallet_id].append(_Lot(
-                id=lot_id, remaining=remaining, order=lot_id,
-                expires_at=_aware(expires_at, converters, column),
-                earned_at=_aware(earned_at, converters, column)))
+    for lot_id, wallet_id, remaining, expires_at, earned_at in sql.wallets_lots(wallet_ids,
+                                                                                 first):
+        found[wallet_id].append(_Lot(id=lot_id, remaining=remaining, order=lot_id,
+                                     expires_at=expires_at, earned_at=earned_at))
     return found
-
-
-def _aware(value: Any, converters: list, column: Any) -> Any:
-    """A datetime from a raw cursor as the ORM would load it (aware)."""
-    for converter in converters:
-        value = converter(value, column, connection)
-    return value
 
 
 def _add_by_id(model: type[Model], column: str, deltas: dict[int, int], *,
                sign: int) -> None:
-    """``column = column + sign * delta`` for each id, as one statement per ``BULK_ROWS``."""
-    qn = sql.qn
-    items = sorted(deltas.items())
-    with sql.cursor() as cur:
-        for start in range(0, len(items), BULK_ROWS):
-            chunk = items[start:start + BULK_ROWS]
-            cases = " ".join(["WHEN %s THEN %s"] * len(chunk))
-            query = (f"UPDATE {sql.table(model)} SET {qn(column)} = {qn(column)} "
-                     f"{'+' if sign > 0 else '-'} CASE {qn('id')} {cases} END "
-                     f"WHERE {qn('id')} IN ({', '.join(['%s'] * len(chunk))})")
-            params = [v for pair in chunk for v in pair] + [pk for pk, _delta in chunk]
-            cur.execute(query, params)
-            if cur.rowcount != len(chunk):
-                raise LedgerIntegrityError(f"{model.__name__}: {cur.rowcount} of "
-                                           f"{len(chunk)} rows updated")
+    updated = sql.add_by_id(model, column, deltas, sign=sign)
+    if updated != len(deltas):
+        raise LedgerIntegrityError(f"{model.__name__}: {updated} of {len(deltas)} rows "
+                                   f"updated")
 
 
 def _take_from_lots(taken: dict[int, int]) -> None:

@@ -1,4 +1,4 @@
-"""Ledger reads: balances, history, outstanding points, policy."""
+"""Ledger reads: balances, history, outstanding points, policy, the console's browser."""
 
 from __future__ import annotations
 
@@ -7,12 +7,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from jifen.core.caching import row_cache_seconds
-from jifen.ledger.expiry import is_tenure_exempt
-from jifen.ledger.models import AccountKind, Entry, LedgerPolicy, Lot, Transaction
+from jifen.ledger.expiry_rules import is_tenure_exempt
+from jifen.ledger.models import (
+    Account,
+    AccountKind,
+    Entry,
+    LedgerPolicy,
+    Lot,
+    LotConsumption,
+    Transaction,
+)
+from jifen.people.models import Employee, EmployeeStatus
 
 POLICY_CACHE_KEY = "jifen:ledger-policy:v1"
 
@@ -139,8 +148,71 @@ def outstanding_by_department(*, now: datetime | None = None) -> list[dict[str, 
 
 def active_headcount() -> dict[int, int]:
     """Active employees per department id."""
-    from jifen.people.models import Employee, EmployeeStatus
-
     return dict(Employee.objects.filter(status=EmployeeStatus.ACTIVE).order_by()
                 .values("department_id").annotate(n=Count("id"))
                 .values_list("department_id", "n"))
+
+
+# --- the console's ledger browser -------------------------------------------------------
+
+
+def transactions(*, kind: str | None = None, since: datetime | None = None,
+                 until: datetime | None = None,
+                 employee: str | None = None) -> QuerySet[Transaction]:
+    """Transactions newest first, filtered by kind, time (``since`` inclusive, ``until``
+    exclusive) and an employee (number, any case, or exact name) on one of their legs;
+    each with ``employee_entries``: its legs on employees' accounts, in order."""
+    txns = Transaction.objects.order_by("-pk")
+    if kind:
+        txns = txns.filter(kind=kind)
+    if since:
+        txns = txns.filter(created_at__gte=since)
+    if until:
+        txns = txns.filter(created_at__lt=until)
+    if employee:
+        txns = txns.filter(Exists(Entry.objects.filter(
+            Q(account__employee__employee_no__iexact=employee)
+            | Q(account__employee__name=employee),
+            transaction=OuterRef("pk"))))
+    return txns.prefetch_related(Prefetch(
+        "entries", queryset=Entry.objects.filter(account__employee__isnull=False)
+        .select_related("account__employee").order_by("pk"), to_attr="employee_entries"))
+
+
+def transaction_by_id(pk: int) -> Transaction | None:
+    """One transaction with its actor and the transactions it reverses or settles."""
+    return (Transaction.objects.select_related("actor", "reverses", "settles")
+            .filter(pk=pk).first())
+
+
+def is_posted(idempotency_key: str) -> bool:
+    """Whether a transaction was already posted under this key."""
+    return Transaction.objects.filter(idempotency_key=idempotency_key).exists()
+
+
+def transaction_entries(txn: Transaction) -> QuerySet[Entry]:
+    """The legs of ``txn`` with their accounts' employees and departments, in order."""
+    return txn.entries.select_related("account__employee", "account__department").order_by("pk")
+
+
+def lot_consumptions(txn: Transaction) -> QuerySet[LotConsumption]:
+    """The lots ``txn`` took from or gave back to, with where each lot came from."""
+    return (LotConsumption.objects.filter(transaction=txn)
+            .select_related("lot__wallet__employee", "lot__source_transaction").order_by("pk"))
+
+
+def reversal_of(txn: Transaction) -> Transaction | None:
+    """The transaction that reversed (or refunded) ``txn``, if any."""
+    return Transaction.objects.filter(reverses=txn).first()
+
+
+def accounts(*, kind: str | None = None, q: str = "") -> QuerySet[Account]:
+    """Accounts by kind and code, with their employee and department; ``q`` matches the
+    code, the employee's number or name."""
+    rows = Account.objects.select_related("employee", "department").order_by("kind", "code")
+    if kind:
+        rows = rows.filter(kind=kind)
+    if q:
+        rows = rows.filter(Q(code__icontains=q) | Q(employee__employee_no__icontains=q)
+                           | Q(employee__name__icontains=q))
+    return rows

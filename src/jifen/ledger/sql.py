@@ -3,13 +3,12 @@
 Building these through the ORM cost several times the database's own work per posting
 (docs/performance.md has the measurements). They mean the same on PostgreSQL, MySQL/MariaDB
 and SQLite: identifiers are quoted by the backend and values prepared by the model fields
-themselves. Only ``jifen.ledger.services`` and ``jifen.ledger.locks`` call them, inside
-the posting's transaction.
+themselves. Only the ledger's posting code (``jifen.ledger.posting``, ``accounts``,
+``locks``, ``bulk`` and the services) calls them, inside the posting's transaction.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -19,7 +18,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from jifen.core.db import insert_instance, statement
+from jifen.core.db import BULK_ROWS, insert_instance, returning_update, statement
 from jifen.ledger.models import Account, Lot, Transaction
 
 
@@ -34,7 +33,7 @@ _active: ContextVar[Any] = ContextVar("ledger_cursor", default=None)
 
 @contextmanager
 def cursor() -> Iterator[Any]:
-    """A cursor for the posting under way (opened by ``services``' posting wrapper and
+    """A cursor for the posting under way (opened by ``posting.posts``' wrapper and
     shared by its statements), or a fresh one outside a posting."""
     active = _active.get()
     if active is not None:
@@ -59,14 +58,6 @@ def table(model: type[models.Model]) -> str:
 def _prepare(model: type[models.Model], name: str, value: Any) -> Any:
     db = _db()
     return model._meta.get_field(name).get_db_prep_save(value, db)
-
-
-def _returning_update() -> bool:
-    """Whether UPDATE … RETURNING exists here (PostgreSQL, SQLite ≥ 3.35; not MySQL)."""
-    db = _db()
-    if db.vendor == "postgresql":
-        return True
-    return db.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 35)
 
 
 # In the model's field order: Model.from_db maps values by that order.
@@ -152,7 +143,7 @@ def add_to_balance(account: Account, delta: int) -> int | None:
     holds the row lock, so it is the balance this transaction leaves) and 0 for a company
     account, whose balance no entry records."""
     company = account.may_go_negative
-    returning = not company and _returning_update()
+    returning = not company and returning_update()
 
     def build() -> str:
         balance = qn("balance")
@@ -347,3 +338,59 @@ def insert_transaction(**values: Any) -> Transaction:
     """Insert a Transaction row and return it as a saved instance."""
     with cursor() as cur:
         return insert_instance(Transaction(**values), cursor=cur)
+
+
+# --- the batch path (``jifen.ledger.bulk``) --------------------------------------------
+
+
+def wallets_lots(wallet_ids: Sequence[int], first: int | None,
+                 ) -> list[tuple[int, int, int, datetime | None, datetime]]:
+    """(id, wallet id, remaining, expires_at, earned_at) of the lots with points left in
+    these wallets — every one, or the first ``first`` of each wallet in spending order
+    (a window function: every supported database has ROW_NUMBER). Times come back aware,
+    as the ORM loads them."""
+    db = _db()
+    lot_table = table(Lot)
+    expires, earned = qn("expires_at"), qn("earned_at")
+    columns = f"{qn('id')}, {qn('wallet_id')}, {qn('remaining')}, {expires}, {earned}"
+    marks = ", ".join(["%s"] * len(wallet_ids))
+    where = f"{qn('wallet_id')} IN ({marks}) AND {qn('remaining')} > 0"
+    if first is None:
+        query = f"SELECT {columns} FROM {lot_table} WHERE {where}"
+    else:
+        query = (f"SELECT {columns} FROM (SELECT {columns}, ROW_NUMBER() OVER "
+                 f"(PARTITION BY {qn('wallet_id')} ORDER BY {spending_order()}) AS {qn('n')} "
+                 f"FROM {lot_table} WHERE {where}) {qn('first_lots')} "
+                 f"WHERE {qn('n')} <= {int(first)}")
+    column = Lot._meta.get_field("expires_at").get_col(Lot._meta.db_table)
+    converters = db.ops.get_db_converters(column)
+
+    def aware(value: Any) -> Any:
+        for converter in converters:
+            value = converter(value, column, db)
+        return value
+
+    with cursor() as cur:
+        cur.execute(query, list(wallet_ids))
+        return [(lot_id, wallet_id, remaining, aware(expires_at), aware(earned_at))
+                for lot_id, wallet_id, remaining, expires_at, earned_at in cur.fetchall()]
+
+
+def add_by_id(model: type[models.Model], column: str, deltas: dict[int, int], *,
+              sign: int) -> int:
+    """``column = column + sign * delta`` for each id of ``deltas``, one statement per
+    ``BULK_ROWS`` ids; returns how many rows were updated (fewer than asked: an id is
+    missing, or a CHECK constraint refused nothing — it raises instead)."""
+    items = sorted(deltas.items())
+    updated = 0
+    with cursor() as cur:
+        for start in range(0, len(items), BULK_ROWS):
+            chunk = items[start:start + BULK_ROWS]
+            cases = " ".join(["WHEN %s THEN %s"] * len(chunk))
+            query = (f"UPDATE {table(model)} SET {qn(column)} = {qn(column)} "
+                     f"{'+' if sign > 0 else '-'} CASE {qn('id')} {cases} END "
+                     f"WHERE {qn('id')} IN ({', '.join(['%s'] * len(chunk))})")
+            params = [v for pair in chunk for v in pair] + [pk for pk, _delta in chunk]
+            cur.execute(query, params)
+            updated += cur.rowcount
+    return updated

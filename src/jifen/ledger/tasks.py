@@ -1,13 +1,14 @@
-"""Background work of the ledger, for `jifen worker` (enqueue daily)."""
+"""Background work of the ledger, for `jifen worker`."""
 
 from __future__ import annotations
 
 from django_tasks import task
 
+from jifen.ledger.expiry import run_daily_expiry
+
 
 @task()
 def expire_points() -> dict[str, int]:
-    """The daily expiry sweep: post expiries and record 30-day notices."""
-    from jifen.ledger.services import expire_lots, record_expiry_notices
-
-    return {"expired": expire_lots(), "noticed": record_expiry_notices()}
+    """The daily expiry sweep (scheduled by ``jifen.core.periodic`` as ``ledger.expiry``):
+    post expiries, then record and send the notices of points expiring soon."""
+    return run_daily_expiry()

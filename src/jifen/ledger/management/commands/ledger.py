@@ -10,6 +10,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 
+from jifen.ledger.expiry import run_daily_expiry
+from jifen.ledger.verify import verify_ledger
+
 
 class Command(BaseCommand):
     help = "Ledger maintenance: `verify` the books, `expire` points past their date."
@@ -29,8 +32,6 @@ class Command(BaseCommand):
             self.expire(options.get("now"))
 
     def verify(self) -> None:
-        from jifen.ledger.verify import verify_ledger
-
         started = time.monotonic()
         breaches = verify_ledger()
         elapsed = time.monotonic() - started
@@ -42,13 +43,11 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Ledger OK ({elapsed:.2f}s)."))
 
     def expire(self, now_text: str | None) -> None:
-        from jifen.ledger.services import expire_lots, record_expiry_notices
-
         now = None
         if now_text:
             now = parse_datetime(now_text)
             if now is None or now.tzinfo is None:
                 raise CommandError("--now must be an ISO 8601 time with an offset.")
-        expired = expire_lots(now=now)
-        noticed = record_expiry_notices(now=now)
-        self.stdout.write(f"Expired {expired} lot(s); {noticed} new expiry notice(s).")
+        done = run_daily_expiry(now=now)
+        self.stdout.write(f"Expired {done['expired']} lot(s); {done['noticed']} new expiry "
+                          f"notice(s).")
