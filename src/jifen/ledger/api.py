@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from datetime import datetime
 
-from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
-from django.utils.translation import gettext as _
+from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from jifen.core import errors
 from jifen.core.apiauth import principal
-from jifen.core.idempotency import HEADER, idempotent
+from jifen.core.idempotency import idempotent, ledger_key
 from jifen.core.pagination import CursorPage, paginate
 from jifen.core.schema_types import ApiDateTime, UrlInt
 from jifen.ledger import selectors, services
 from jifen.ledger.amounts import PointsIn, PointsOut
 from jifen.ledger.models import Category, Entry, TransactionKind
 from jifen.people.models import Employee
+from jifen.people.selectors import employee_by_no
 
 router = Router(tags=["ledger"])
 
@@ -57,7 +55,13 @@ def my_balance(request: HttpRequest) -> dict:
 def employee_balance(request: HttpRequest, employee_no: str) -> dict:
     """An employee's balance (scope ``ledger:read``)."""
     principal(request).require("ledger:read")
-    return _balance(get_object_or_404(Employee, employee_no=employee_no))
+    try:
+        employee = employee_by_no(employee_no)
+    except errors.ValidationError as exc:
+        # The number names the resource in the path: not there is a 404 (an unknown
+        # number in a request's body is the 422 ``unknown_employee``).
+        raise Http404 from exc
+    return _balance(employee)
 
 
 class HistoryLineOut(Schema):
@@ -146,18 +150,9 @@ def create_adjustment(request: HttpRequest, payload: AdjustmentIn):
     caller.require("ledger:write")
 
     def handler() -> tuple[int, dict]:
-        employee = Employee.objects.filter(employee_no=payload.employee_no).first()
-        if employee is None:
-            raise errors.ValidationError(_("Unknown employee %s.") % payload.employee_no,
-                                         code="unknown_employee",
-                                         details={"employee_no": payload.employee_no})
-        header = request.headers.get(HEADER, "").strip()
-        if not header:
-            key = f"api:{uuid.uuid4()}"
-        elif len(header) <= 150:
-            key = f"api:{caller.id}:{header}"
-        else:
-            key = f"api:{caller.id}:sha256:{hashlib.sha256(header.encode()).hexdigest()}"
+        employee = employee_by_no(payload.employee_no)
+        # Without an Idempotency-Key every call is a new adjustment.
+        key = ledger_key(caller.id, request) or f"api:{uuid.uuid4()}"
         txn = services.adjust(employee=employee, amount=payload.amount, reason=payload.reason,
                               actor=caller.actor, idempotency_key=key)
         entry = selectors.wallet_entry(txn=txn, employee=employee)

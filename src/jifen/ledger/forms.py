@@ -89,7 +89,9 @@ class AccountFilterForm(forms.Form):
 
 class AdjustForm(forms.Form):
     """A manual adjustment: signed amount in points (the site's decimals), a reason, and
-    the idempotency key made when the form was first shown."""
+    the idempotency key made when the form was first shown. It only parses: what the
+    ledger refuses (a zero amount, a missing reason, one's own points) is decided by
+    ``services.check_adjustment``, whose refusal the page shows on the field concerned."""
 
     employee = forms.CharField(widget=forms.HiddenInput, max_length=40)
     amount = forms.DecimalField(
@@ -106,15 +108,6 @@ class AdjustForm(forms.Form):
         if abs(value) > MAX_POINTS:
             raise forms.ValidationError(_("The amount is too large."))
         try:
-            units = to_units(value)
+            return to_units(value)
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from exc
-        if units == 0:
-            raise forms.ValidationError(_("The adjustment must be a non-zero amount."))
-        return units
-
-    def clean_reason(self) -> str:
-        reason = self.cleaned_data["reason"].strip()
-        if not reason:
-            raise forms.ValidationError(_("Give a reason for the adjustment."))
-        return reason

@@ -11,9 +11,8 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,7 +23,7 @@ from jifen.core import errors
 from jifen.core.exports import CONTENT_TYPES, spreadsheet_response
 from jifen.core.permissions import require_capability
 from jifen.core.roles import Cap, user_can
-from jifen.ledger import selectors, services
+from jifen.ledger import hooks, selectors, services
 from jifen.ledger.amounts import format_points, from_units
 from jifen.ledger.forms import (
     AccountFilterForm,
@@ -32,10 +31,12 @@ from jifen.ledger.forms import (
     HistoryFilterForm,
     TransactionFilterForm,
 )
-from jifen.ledger.models import Account, Entry, LotConsumption, Transaction
+from jifen.ledger.models import Entry, Transaction
 from jifen.people.selectors import search_employees
 
 PAGE_SIZE = 20
+# The adjustment form's field that a refusal of ``services.check_adjustment`` is about.
+ADJUSTMENT_ERROR_FIELDS = {"invalid_amount": "amount", "reason_required": "reason"}
 
 # What caused a movement, as a label and (when there is a page for it) a link.
 CAUSE_LABELS = {
@@ -99,9 +100,7 @@ def _lost_to_the_window(wallet: selectors.Balance, now: datetime) -> dict[str, A
     """Points that expire while the mall is closed, so they can never be spent: when the
     mall is closed, those expiring before it opens again; when it is open but closes,
     those expiring after it closes and before it reopens (None: nothing is at risk)."""
-    from jifen.mall.selectors import next_closed_spell
-
-    spell = next_closed_spell(now)
+    spell = hooks.next_closed_spell(now)
     if spell is None:
         return None
     closed_from = spell.closes_at or now
@@ -207,6 +206,12 @@ def adjust(request: HttpRequest) -> HttpResponse:
     form = AdjustForm(request.POST)
     if form.is_valid() and form.cleaned_data["employee"] != employee.employee_no:
         raise Http404  # pragma: no cover - the employee comes from the same field
+    if form.is_valid():
+        try:
+            services.check_adjustment(employee=employee, amount=form.cleaned_data["amount"],
+                                      reason=form.cleaned_data["reason"], actor=request.user)
+        except errors.JifenError as exc:
+            form.add_error(ADJUSTMENT_ERROR_FIELDS.get(exc.code), exc.message)
     if not form.is_valid():
         return render(request, "ledger/console/adjust.html", {**context, "form": form})
     amount = form.cleaned_data["amount"]
@@ -221,7 +226,7 @@ def adjust(request: HttpRequest) -> HttpResponse:
             "result": format_points(current.spendable + amount),
         })
     key = f"web:adjust:{request.user.pk}:{form.cleaned_data['key']}"
-    posted_before = Transaction.objects.filter(idempotency_key=key).exists()
+    posted_before = selectors.is_posted(key)
     try:
         txn = services.adjust(employee=employee, amount=amount,
                               reason=form.cleaned_data["reason"], actor=request.user,
@@ -243,21 +248,7 @@ def adjust(request: HttpRequest) -> HttpResponse:
 def transactions(request: HttpRequest) -> HttpResponse:
     form = TransactionFilterForm(request.GET or None)
     filters = form.filters()
-    txns = Transaction.objects.order_by("-pk")
-    if filters.get("kind"):
-        txns = txns.filter(kind=filters["kind"])
-    if filters.get("since"):
-        txns = txns.filter(created_at__gte=filters["since"])
-    if filters.get("until"):
-        txns = txns.filter(created_at__lt=filters["until"])
-    if filters.get("employee"):
-        who = filters["employee"]
-        txns = txns.filter(Exists(Entry.objects.filter(
-            Q(account__employee__employee_no__iexact=who) | Q(account__employee__name=who),
-            transaction=OuterRef("pk"))))
-    txns = txns.prefetch_related(Prefetch(
-        "entries", queryset=Entry.objects.filter(account__employee__isnull=False)
-        .select_related("account__employee").order_by("pk"), to_attr="employee_entries"))
+    txns = selectors.transactions(**filters)
     page = Paginator(txns, 25).get_page(request.GET.get("page"))
     rows = []
     links = console_cause_links(request.user)
@@ -276,35 +267,29 @@ def transactions(request: HttpRequest) -> HttpResponse:
 
 @require_capability(Cap.VIEW_LEDGER)
 def transaction_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    txn = get_object_or_404(Transaction.objects.select_related(
-        "actor", "reverses", "settles"), pk=pk)
+    txn = selectors.transaction_by_id(pk)
+    if txn is None:
+        raise Http404
     entries = [{"entry": e, "amount": signed(e.amount),
                 "balance_after": format_points(e.balance_after)
                 if e.balance_after is not None else ""}
-               for e in txn.entries.select_related("account__employee",
-                                                   "account__department").order_by("pk")]
+               for e in selectors.transaction_entries(txn)]
     consumed = [{"use": c, "amount": format_points(c.amount),
                  "parked": format_points(c.parked) if c.parked else ""}
-                for c in LotConsumption.objects.filter(transaction=txn)
-                .select_related("lot__wallet__employee", "lot__source_transaction")
-                .order_by("pk")]
+                for c in selectors.lot_consumptions(txn)]
     return render(request, "ledger/console/transaction.html", {
         "txn": txn, "amount": format_points(txn.amount), "entries": entries,
         "consumed": consumed, "cause": _cause(txn, console_cause_links(request.user)),
-        "reversed_by": Transaction.objects.filter(reverses=txn).first(),
+        "reversed_by": selectors.reversal_of(txn),
     })
 
 
 @require_capability(Cap.VIEW_LEDGER)
 def accounts(request: HttpRequest) -> HttpResponse:
     form = AccountFilterForm(request.GET or None)
-    rows = Account.objects.select_related("employee", "department").order_by("kind", "code")
-    if form.is_bound and form.is_valid():
-        if form.cleaned_data["kind"]:
-            rows = rows.filter(kind=form.cleaned_data["kind"])
-        if q := form.cleaned_data["q"].strip():
-            rows = rows.filter(Q(code__icontains=q) | Q(employee__employee_no__icontains=q)
-                               | Q(employee__name__icontains=q))
+    filters = ({"kind": form.cleaned_data["kind"] or None, "q": form.cleaned_data["q"].strip()}
+               if form.is_bound and form.is_valid() else {})
+    rows = selectors.accounts(**filters)
     page = Paginator(rows, 25).get_page(request.GET.get("page"))
     return render(request, "ledger/console/accounts.html", {
         "form": form, "page": page,

@@ -8,8 +8,11 @@ class MallConfig(AppConfig):
     verbose_name = _("Mall")
 
     def ready(self) -> None:
+        from jifen.ledger.hooks import register_closed_spell
         from jifen.ledger.verify import register_check
         from jifen.mall.checks import orders_match_the_ledger, stock_not_negative
+        from jifen.mall.selectors import next_closed_spell
 
         register_check(stock_not_negative)
         register_check(orders_match_the_ledger)
+        register_closed_spell(next_closed_spell)
