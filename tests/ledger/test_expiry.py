@@ -7,9 +7,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from jifen.ledger import services
+from jifen.ledger import expiry, services
 from jifen.ledger.expiry import ExpiryRule, add_months
 from jifen.ledger.models import AccountKind, ExpiryMode, ExpiryNotice, Transaction, TransactionKind
+from jifen.ledger.tasks import expire_points
+from jifen.notifications.models import Notification
 from tests.factories import EmployeeFactory
 from tests.ledger.helpers import earn, hold, key, lots, sink_balance, spend, spendable, wallet
 
@@ -51,8 +53,8 @@ class TestCalendarExpiry:
         earn(alice, 30, now=local(2024, 6, 1))
         earn(alice, 40, now=local(2025, 6, 1))
         new_year = local(2026, 1, 1)
-        assert services.expire_lots(now=new_year) == 1
-        assert services.expire_lots(now=new_year) == 0
+        assert expiry.expire_lots(now=new_year) == 1
+        assert expiry.expire_lots(now=new_year) == 0
         assert wallet(alice).balance == 40
         assert sink_balance(AccountKind.EXPIRY) == 30
         expired = Transaction.objects.get(kind=TransactionKind.EXPIRE)
@@ -62,9 +64,9 @@ class TestCalendarExpiry:
     def test_a_lot_released_after_it_was_swept_is_swept_again(self, alice, year_end_policy):
         earn(alice, 30, now=local(2024, 6, 1))
         reserved = hold(alice, 10, now=local(2025, 12, 1))
-        assert services.expire_lots(now=local(2026, 1, 2)) == 1  # the 20 not held
+        assert expiry.expire_lots(now=local(2026, 1, 2)) == 1  # the 20 not held
         services.release(hold=reserved, idempotency_key=key(), now=local(2026, 1, 3))
-        assert services.expire_lots(now=local(2026, 1, 4)) == 1
+        assert expiry.expire_lots(now=local(2026, 1, 4)) == 1
         assert wallet(alice).balance == 0
         assert sink_balance(AccountKind.EXPIRY) == 30
 
@@ -99,7 +101,7 @@ class TestTenure:
         veteran = EmployeeFactory(hire_date=date(2015, 1, 1))
         earn(veteran, 10, now=local(2024, 6, 1))
         assert lots(veteran)[0].expires_at is None
-        assert services.expire_lots(now=local(2030, 1, 1)) == 0
+        assert expiry.expire_lots(now=local(2030, 1, 1)) == 0
         assert spendable(veteran, now=local(2030, 1, 1)) == 10
 
     def test_reaching_the_tenure_stops_points_already_earned_from_expiring(self, policy):
@@ -107,13 +109,13 @@ class TestTenure:
         earn(nearly, 10, now=local(2024, 3, 1))
         assert lots(nearly)[0].expires_at == local(2026, 1, 1)
         assert spendable(nearly, now=local(2026, 2, 1)) == 10
-        assert services.expire_lots(now=local(2026, 2, 1)) == 0
+        assert expiry.expire_lots(now=local(2026, 2, 1)) == 0
         assert lots(nearly)[0].expires_at is None
 
     def test_short_tenure_points_still_expire(self, policy):
         junior = EmployeeFactory(hire_date=date(2023, 6, 1))
         earn(junior, 10, now=local(2024, 3, 1))
-        assert services.expire_lots(now=local(2026, 1, 1)) == 1
+        assert expiry.expire_lots(now=local(2026, 1, 1)) == 1
         assert wallet(junior).balance == 0
 
 
@@ -122,9 +124,9 @@ class TestNotices:
                                                                    year_end_policy):
         earn(alice, 10, now=local(2024, 3, 1))
         earn(alice, 10, now=local(2025, 3, 1))
-        assert services.record_expiry_notices(now=local(2025, 11, 30)) == 0
-        assert services.record_expiry_notices(now=local(2025, 12, 5)) == 1
-        assert services.record_expiry_notices(now=local(2025, 12, 6)) == 0
+        assert expiry.record_expiry_notices(now=local(2025, 11, 30)) == 0
+        assert expiry.record_expiry_notices(now=local(2025, 12, 5)) == 1
+        assert expiry.record_expiry_notices(now=local(2025, 12, 6)) == 0
         notice = ExpiryNotice.objects.get()
         assert (notice.employee, notice.amount, notice.expires_at) == (
             alice, 10, local(2026, 1, 1))
@@ -132,12 +134,10 @@ class TestNotices:
     def test_the_employee_gets_one_in_app_message_however_many_lots_expire(
         self, alice, year_end_policy
     ):
-        from jifen.notifications.models import Notification
-
         earn(alice, 10, now=local(2024, 3, 1))
         earn(alice, 5, now=local(2024, 4, 1))
-        services.record_expiry_notices(now=local(2025, 12, 5))
-        services.record_expiry_notices(now=local(2025, 12, 5))
+        expiry.record_expiry_notices(now=local(2025, 12, 5))
+        expiry.record_expiry_notices(now=local(2025, 12, 5))
         message = Notification.objects.get(recipient=alice.user)
         assert message.kind == "points_expiring"
         assert "15" in message.title and "2026-01-01" in message.title
@@ -146,7 +146,23 @@ class TestNotices:
     def test_spent_points_get_no_notice(self, alice, year_end_policy):
         earn(alice, 10, now=local(2024, 3, 1))
         spend(alice, 10, now=local(2024, 4, 1))
-        assert services.record_expiry_notices(now=local(2025, 12, 5)) == 0
+        assert expiry.record_expiry_notices(now=local(2025, 12, 5)) == 0
+
+
+class TestDailyJob:
+    def test_the_daily_job_expires_first_then_notes_what_expires_soon(self, alice,
+                                                                      year_end_policy):
+        earn(alice, 10, now=local(2024, 3, 1))  # expires 2026-01-01
+        earn(alice, 5, now=local(2025, 3, 1))  # expires 2027-01-01
+        assert expiry.run_daily_expiry(now=local(2026, 1, 1)) == {"expired": 1, "noticed": 0}
+        assert expiry.run_daily_expiry(now=local(2026, 12, 10)) == {"expired": 0, "noticed": 1}
+        assert expiry.run_daily_expiry(now=local(2026, 12, 11)) == {"expired": 0, "noticed": 0}
+        assert ExpiryNotice.objects.get().amount == 5
+
+    def test_the_scheduled_task_runs_the_daily_job(self, alice, year_end_policy):
+        earn(alice, 10, now=local(2024, 3, 1))
+        assert expire_points.call() == {"expired": 1, "noticed": 0}
+        assert wallet(alice).balance == 0
 
 
 class TestExpireCommand:

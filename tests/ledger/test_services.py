@@ -327,6 +327,23 @@ class TestAdjust:
                             idempotency_key=key())
         assert exc.value.code == "reason_required"
 
+    @pytest.mark.parametrize(("amount", "reason", "code"), [
+        (0, "x", "invalid_amount"), (True, "x", "invalid_amount"),
+        (services.MAX_UNITS + 1, "x", "invalid_amount"), (5, "  ", "reason_required")])
+    def test_the_adjustment_check_refuses_before_anything_is_looked_up(
+            self, alice, hr_admin, amount, reason, code):
+        with pytest.raises(errors.JifenError) as exc:
+            services.check_adjustment(employee=alice, amount=amount, reason=reason,
+                                      actor=hr_admin.user)
+        assert exc.value.code == code
+
+    def test_the_adjustment_check_gives_the_reason_as_stored(self, alice, hr_admin):
+        assert services.check_adjustment(employee=alice, amount=-3, reason=" typo ",
+                                         actor=hr_admin.user) == "typo"
+        with pytest.raises(errors.PermissionDenied):
+            services.check_adjustment(employee=hr_admin, amount=3, reason="x",
+                                      actor=hr_admin.user)
+
     def test_replaying_an_adjustment_neither_moves_points_nor_audits_again(self, alice,
                                                                             hr_admin):
         for _ in range(3):

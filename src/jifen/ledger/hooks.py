@@ -23,8 +23,9 @@ class ClosedSpell(Protocol):
 _closed_spell: Callable[[datetime], ClosedSpell | None] | None = None
 
 
-def register_closed_spell(finder: Callable[[datetime], ClosedSpell | None]) -> None:
-    """The mall's "current or next closed spell at this time" (``mall.selectors``)."""
+def register_closed_spell(finder: Callable[[datetime], ClosedSpell | None] | None) -> None:
+    """The mall's "current or next closed spell at this time" (``mall.selectors``); None
+    empties the slot."""
     global _closed_spell
     _closed_spell = finder
 
