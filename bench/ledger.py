@@ -51,7 +51,7 @@ EMPLOYEES = 64
 
 
 def ensure_database(url: str) -> None:
-    import psycopg
+    import psycopg  # optional dependency: only the PostgreSQL bench needs it
 
     name = url.rsplit("/", 1)[1]
     admin = url.rsplit("/", 1)[0] + "/postgres"
@@ -65,6 +65,7 @@ def prepare() -> list[int]:
     import django
 
     django.setup()
+    # Django app registry not ready before django.setup(): these import models.
     from django.core.management import call_command
     from django.db import connection
 
@@ -95,7 +96,7 @@ def prepare() -> list[int]:
 
 
 def service_post(op: str, employee, index: int) -> None:
-    from jifen.ledger import services
+    from jifen.ledger import services  # in the worker process, after django.setup()
 
     key = f"bench:{uuid.uuid4().hex}"
     if op == "credit":
@@ -180,7 +181,7 @@ def raw_post(conn, op: str, employee_id: int, index: int) -> None:
 
 def worker(variant: str, op: str, index: int, workers: int, employee_ids: list[int],
            seconds: float, url: str, barrier, counts) -> None:
-    from jifen.people.models import Employee
+    from jifen.people.models import Employee  # app registry ready only after setup()
 
     mine = employee_ids[index::workers] or employee_ids
     done = 0
@@ -192,7 +193,7 @@ def worker(variant: str, op: str, index: int, workers: int, employee_ids: list[i
             service_post(op, people[done % len(people)], done)
             done += 1
     else:
-        import psycopg
+        import psycopg  # optional dependency: only the PostgreSQL bench needs it
 
         with psycopg.connect(url) as conn:
             barrier.wait()
@@ -205,7 +206,7 @@ def worker(variant: str, op: str, index: int, workers: int, employee_ids: list[i
 
 def load(variant: str, op: str, workers: int, employee_ids: list[int], seconds: float,
          url: str) -> float:
-    from django.db import connections
+    from django.db import connections  # settings configured by prepare() first
 
     connections.close_all()  # children must not share the parent's connection
     context = multiprocessing.get_context("fork")
@@ -284,13 +285,13 @@ def main() -> int:
                 print(f"{n:>3} workers  {op:<6}  {variant:<7}  median "
                       f"{results[(variant, op, n)]:7,.0f}/s  ({shown})", flush=True)
 
-    from jifen.ledger.verify import verify_ledger
+    from jifen.ledger.verify import verify_ledger  # after django.setup() in prepare()
 
     breaches = verify_ledger()
     if breaches:
         print("\n".join(breaches))
         return 1
-    from django.db import connection
+    from django.db import connection  # settings configured by prepare() first
 
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
