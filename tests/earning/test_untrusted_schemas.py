@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from jifen.earning import engine, services
+from jifen.earning import engine, services, sql
 from jifen.earning.builtins import BUILTIN_EVENT_TYPES
 from jifen.earning.models import Event, EventType, Rule
 from tests.conftest import login_client
@@ -488,12 +488,12 @@ class TestIntakeOrder:
         assert first.reason == "schema_violation"
         calls: list[str] = []
         schema_problem, payload_problem = engine.schema_problem, engine.payload_problem
-        lock = services._lock_employee
+        lock = sql.lock_employees
         monkeypatch.setattr(engine, "schema_problem",
                             lambda *a: calls.append("schema") or schema_problem(*a))
         monkeypatch.setattr(engine, "payload_problem",
                             lambda *a: calls.append("payload") or payload_problem(*a))
-        monkeypatch.setattr(services, "_lock_employee",
+        monkeypatch.setattr(sql, "lock_employees",
                             lambda *ids: calls.append("lock") or lock(*ids))
         (again,) = ingest(event(employee, "typed", {"level": 1}, id_="again"))  # one by one
         assert again.status == "credited"
