@@ -321,6 +321,15 @@ class TestRecognitionsApi:
         feed = client.get("/api/v1/recognitions", **bearer(token)).json()["items"]
         assert (feed[0]["recipient"], feed[0]["value"]) == (colleague.name, "团队合作")
 
+    def test_an_unknown_colleague_is_the_shared_422_unknown_employee(self, client, giver):
+        token, _colleague = giver
+        response = post(client, "/api/v1/recognitions",
+                        {"recipient_employee_no": "NOPE", "points": 30, "message": "谢谢"},
+                        token)
+        assert response.status_code == 422, response.content
+        error = response.json()["error"]
+        assert (error["code"], error["details"]) == ("unknown_employee", {"employee_no": "NOPE"})
+
     def test_an_unknown_company_value_is_refused_and_nothing_is_given(self, client, giver):
         token, colleague = giver
         response = post(client, "/api/v1/recognitions",

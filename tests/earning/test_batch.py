@@ -17,8 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jifen.core import errors
-from jifen.earning import services
+from jifen.earning import services, sql
 from jifen.earning.models import Event, Rule
+from jifen.earning.services import intake, intake_batch
 from jifen.ledger import bulk
 from jifen.ledger import services as ledger
 from jifen.ledger.models import Lot
@@ -152,7 +153,7 @@ def test_a_batch_that_loses_a_race_is_tried_again_from_a_clean_slate(rules, empl
                                                                     monkeypatch):
     from django.db import IntegrityError
 
-    real_insert = services.insert_objects
+    real_insert = intake_batch.insert_objects
     calls = []
 
     def insert_failing_once(objects, **kwargs):
@@ -161,7 +162,7 @@ def test_a_batch_that_loses_a_race_is_tried_again_from_a_clean_slate(rules, empl
             raise IntegrityError("duplicate key value (a concurrent batch)")
         return real_insert(objects, **kwargs)
 
-    monkeypatch.setattr(services, "insert_objects", insert_failing_once)
+    monkeypatch.setattr(intake_batch, "insert_objects", insert_failing_once)
     results = services.ingest_events(events=[event(employee, "attendance_full_month"),
                                              event(employee, "attendance_late",
                                                    {"minutes": 3})])
@@ -191,14 +192,14 @@ def test_an_employee_marked_left_just_before_the_lock_is_not_credited(rules, emp
                                                                       hr_admin, monkeypatch):
     from jifen.people.services import mark_employee_left
 
-    real_lock = services._lock_employee
+    real_lock = sql.lock_employees
 
     def lock_after_off_boarding(*ids):
-        monkeypatch.setattr(services, "_lock_employee", real_lock)
+        monkeypatch.setattr(sql, "lock_employees", real_lock)
         mark_employee_left(employee=employee, actor=hr_admin.user)  # another request
         return real_lock(*ids)
 
-    monkeypatch.setattr(services, "_lock_employee", lock_after_off_boarding)
+    monkeypatch.setattr(sql, "lock_employees", lock_after_off_boarding)
     (result,) = services.ingest_events(events=[event(employee, "attendance_full_month")])
     assert (result.status, result.reason) == ("rejected", "inactive_employee")
     assert balance(employee=employee).spendable == 0
@@ -207,8 +208,8 @@ def test_an_employee_marked_left_just_before_the_lock_is_not_credited(rules, emp
 def test_odd_ids_and_types_are_rejected_alone_without_leaving_the_batch_path(
         rules, employee, monkeypatch):
     batches = []
-    real_score = services._score_batch
-    monkeypatch.setattr(services, "_score_batch",
+    real_score = intake_batch.score_batch
+    monkeypatch.setattr(intake_batch, "score_batch",
                         lambda *a, **k: batches.append(1) or real_score(*a, **k))
     results = services.ingest_events(events=[
         event(employee, "attendance_full_month", id_="ABC"),
@@ -291,8 +292,8 @@ def test_one_refused_event_does_not_send_its_whole_batch_one_by_one(rules, refus
     people = [EmployeeFactory() for _n in range(3)]
     events = _with_bad_events(people, f"q{uuid.uuid4().hex[:8]}", (137,), refusal)
     alone = []
-    real_one = services._ingest_one
-    monkeypatch.setattr(services, "_ingest_one",
+    real_one = intake.ingest_one
+    monkeypatch.setattr(intake, "ingest_one",
                         lambda raw, *a, **k: alone.append(raw.id) or real_one(raw, *a, **k))
 
     with CaptureQueriesContext(connection) as queries:

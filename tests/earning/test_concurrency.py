@@ -9,6 +9,7 @@ from django.db import connection
 from jifen.core import errors
 from jifen.earning import services
 from jifen.earning.models import Award, Event, Recognition
+from jifen.earning.services import intake_batch
 from jifen.ledger import services as ledger
 from jifen.ledger.selectors import balance
 from jifen.ledger.verify import verify_ledger
@@ -165,7 +166,7 @@ def test_batches_for_different_people_with_the_same_ids_in_other_orders_do_not_d
                          category="culture", formula={"kind": "fixed", "points": 20})
     people = [EmployeeFactory() for _n in range(6)]
     refused = []
-    real_score = services._score_batch
+    real_score = intake_batch.score_batch
 
     def score_noting_refusals(*args, **kwargs):
         try:
@@ -174,7 +175,7 @@ def test_batches_for_different_people_with_the_same_ids_in_other_orders_do_not_d
             refused.append(exc)
             raise
 
-    monkeypatch.setattr(services, "_score_batch", score_noting_refusals)
+    monkeypatch.setattr(intake_batch, "score_batch", score_noting_refusals)
 
     def send(index: int):
         ids = [f"e{n}" for n in range(400)]

@@ -89,6 +89,7 @@ def test_ten_thousand_rows_with_bad_ones_credit_once_even_when_run_twice(
 def test_an_import_that_stops_midway_keeps_whole_chunks_and_a_rerun_finishes_it(
         department, hr_admin, make_rule, monkeypatch, verify_clean):
     from jifen.earning import services
+    from jifen.earning.services import intake
     from jifen.ledger import services as ledger
 
     ledger.ensure_company_accounts()  # a flush between transactional tests removed them
@@ -99,14 +100,14 @@ def test_an_import_that_stops_midway_keeps_whole_chunks_and_a_rerun_finishes_it(
               formula={"kind": "fixed", "points": -5})
     employees = [EmployeeFactory(department=department) for _ in range(20)]
     data, bad_rows = attendance_sheet(employees, 2_500)  # chunks of 1,000, 1,000 and 500
-    real_ingest = services._ingest
+    real_ingest = intake.ingest_events
     calls = []
 
-    def ingest_failing_the_second_chunk(events, **kwargs):
+    def ingest_failing_the_second_chunk(*, events, **kwargs):
         calls.append(len(events))
         if len(calls) == 2:
             raise errors.ValidationError("the database went away", code="test")
-        return real_ingest(events, **kwargs)
+        return real_ingest(events=events, **kwargs)
 
     def run_committed(upload):
         job = create_import_job(importer=EventImporter(),
@@ -119,7 +120,7 @@ def test_an_import_that_stops_midway_keeps_whole_chunks_and_a_rerun_finishes_it(
 
     from django.utils import translation
 
-    monkeypatch.setattr(services, "_ingest", ingest_failing_the_second_chunk)
+    monkeypatch.setattr(intake, "ingest_events", ingest_failing_the_second_chunk)
     with translation.override("en"):
         stopped = run_committed(data)
     assert stopped.status == "failed"
@@ -128,7 +129,7 @@ def test_an_import_that_stops_midway_keeps_whole_chunks_and_a_rerun_finishes_it(
     assert Event.objects.count() == 1_000  # the first chunk, whole; nothing of the second
     verify_clean()
 
-    monkeypatch.setattr(services, "_ingest", real_ingest)
+    monkeypatch.setattr(intake, "ingest_events", real_ingest)
     finished = run_committed(data)
     assert finished.status == "done", finished.failure_reason
     assert finished.result["duplicate"] == 1_000

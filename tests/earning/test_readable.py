@@ -96,18 +96,6 @@ def test_payload_labels_follow_nested_properties_and_fall_back_to_the_raw_name()
         ("Project", '{"size": "s"}'), ("other", "1, 2")]
 
 
-def test_a_table_lists_values_in_the_schemas_order_whatever_order_the_database_keeps():
-    from jifen.earning import engine
-
-    schema = BUILTIN_EVENT_TYPES["task_delivered"].schema
-    stored = {"kind": "table", "field": "difficulty",  # as PostgreSQL's jsonb keeps them
-              "points": {"low": 50, "high": 150, "medium": 100, "critical": 200, "odd": 1}}
-    with translation.override("en"):
-        text = engine.describe_formula(stored, "points", PayloadLabels(schema, translate=True))
-    assert text == "by Difficulty (Low: +50, Medium: +100, High: +150, Critical: +200, " \
-                   "odd: +1) points"
-
-
 # --- 2. built-in event types in both languages --------------------------------------------
 
 

@@ -15,8 +15,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from jifen.earning import engine, services
-from jifen.earning.builtins import BUILTIN_EVENT_TYPES
+from jifen.earning import engine, services, sql
 from jifen.earning.models import Event, EventType, Rule
 from tests.conftest import login_client
 from tests.earning.conftest import event, ingest
@@ -223,33 +222,6 @@ class TestConditions:
         assert error["details"]["column"] == source.index(".all(") + 2  # the name "all"
         assert Rule.objects.count() == 0
 
-    @pytest.mark.parametrize("source, code", [
-        ('payload.note.matches(payload.pattern)', "condition_too_costly"),
-        ('payload.items.exists(i, i.matches("^a"))', "condition_too_costly"),
-        ('payload.items.map(i, 1).size() > 0', "condition_too_costly"),
-        ('payload.a > 1 &&\n  payload.items.filter(i, i > 1).size() > 0', "condition_too_costly"),
-        ('"a".matches("a") && "b".matches("b") && "c".matches("c")', "condition_too_costly"),
-        ('matches(payload.note, "a")', "condition_too_costly"),
-        ('payload.note.matches("(a)\\\\1")', "condition_too_costly"),
-        (" + ".join(["payload.s"] * 40) + ' == ""', "condition_too_costly"),
-    ])
-    def test_other_expensive_constructs_are_refused(self, source, code):
-        with pytest.raises(Exception) as caught:
-            engine.check_condition(source)
-        assert getattr(caught.value, "code", "") == code
-        assert {"line", "column"} <= set(caught.value.details)
-
-    @pytest.mark.parametrize("source", [
-        '"SALES" in employee.department_path && payload.percent >= 100',
-        '"gold" in payload.kinds && size(payload.items) < 10 && has(payload.a.b)',
-        'payload.code.matches("^PRJ-[0-9]+$")',
-        "has(payload.on_time) && payload.on_time // a comment (with a bracket",
-        "'it\\'s' != \"x)\" && r'\\' != '' && payload.a + payload.b > 1",
-        'payload.mapping == {"filter": "all(x, y)"} && payload.exists',
-    ])
-    def test_ordinary_conditions_pass(self, source):
-        assert engine.check_condition(source) == source.strip()
-
     def test_the_rule_editor_shows_the_refusal_at_the_condition(self, hr_admin):
         services.ensure_builtin_event_types()
         form = {"name": "X", "event_type": "idea_adopted", "category": "performance",
@@ -318,11 +290,6 @@ def test_the_event_log_never_shows_a_referenced_file(client, employee, make_rule
     assert SECRET not in response.content.decode()
     listed = Client().get("/api/v1/events", **bearer(key_with("events:write")))
     assert SECRET not in listed.content.decode()
-
-
-@pytest.mark.parametrize("code", sorted(BUILTIN_EVENT_TYPES))
-def test_every_built_in_schema_passes_the_checks(code):
-    assert engine.check_schema(BUILTIN_EVENT_TYPES[code].schema)
 
 
 # --- the reviewer's findings on the above (issue 10, findings 1 and 6) --------------------------
@@ -488,12 +455,12 @@ class TestIntakeOrder:
         assert first.reason == "schema_violation"
         calls: list[str] = []
         schema_problem, payload_problem = engine.schema_problem, engine.payload_problem
-        lock = services._lock_employee
+        lock = sql.lock_employees
         monkeypatch.setattr(engine, "schema_problem",
                             lambda *a: calls.append("schema") or schema_problem(*a))
         monkeypatch.setattr(engine, "payload_problem",
                             lambda *a: calls.append("payload") or payload_problem(*a))
-        monkeypatch.setattr(services, "_lock_employee",
+        monkeypatch.setattr(sql, "lock_employees",
                             lambda *ids: calls.append("lock") or lock(*ids))
         (again,) = ingest(event(employee, "typed", {"level": 1}, id_="again"))  # one by one
         assert again.status == "credited"

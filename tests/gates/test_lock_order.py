@@ -3,7 +3,7 @@ one employee must not deadlock on PostgreSQL.
 
 The order holds the employee's wallet row (its hold) and, at COMMIT, checks its deferred
 foreign key to the employee — ``SELECT … FROM people_employee … FOR KEY SHARE``. Event
-intake locks the employee row first (``earning.services._lock_employee``) and then wants
+intake locks the employee row first (``earning.sql.lock_employees``) and then wants
 the wallet. With ``FOR UPDATE`` on the employee the two wait on each other: PostgreSQL
 kills one after ``deadlock_timeout`` (1 s), and an order that lost three times in a row was
 a 500. ``FOR NO KEY UPDATE`` serialises intake just the same without blocking the key

@@ -18,9 +18,10 @@ from jifen.core.pagination import CursorPage, paginate
 from jifen.core.roles import Cap, user_can
 from jifen.core.schema_types import SiteDateTime, StrictBool, StrictInt, UrlInt, UrlRowId
 from jifen.earning import selectors, services
-from jifen.earning.models import Award, CompanyValue, Event, EventType, Rule, RuleVersion
+from jifen.earning.models import Award, Event, EventType, Rule, RuleVersion
 from jifen.ledger.amounts import from_units, site_decimals
 from jifen.people.models import Employee
+from jifen.people.selectors import employee_by_no
 
 router = Router(tags=["earning"])
 
@@ -129,9 +130,8 @@ def list_events(request: HttpRequest, employee_no: str = "", type: str = "",
     ``status`` takes an outcome (credited, pending_approval, rejected) or a reason
     (cap_reached, no_matching_rule, …)."""
     principal(request).require("events:write")
-    events = selectors.event_log(type_code=type, source=source, status=status)
-    if employee_no:
-        events = events.filter(employee_no=employee_no)
+    events = selectors.event_log(type_code=type, source=source, status=status,
+                                 employee_no=employee_no)
     return paginate(events, cursor=cursor, limit=limit, descending=True)
 
 
@@ -255,7 +255,7 @@ def rule_versions(request: HttpRequest, rule_id: UrlRowId):
     caller = principal(request)
     if not caller.can("events:write"):
         caller.require("admin")
-    return list(get_object_or_404(Rule, pk=rule_id).versions.order_by("-number"))
+    return selectors.rule_versions(get_object_or_404(Rule, pk=rule_id))
 
 
 class PreviewIn(Schema):
@@ -421,18 +421,17 @@ class RecognitionIn(Schema):
 
 @router.post("/recognitions", tags=["me"], response={201: dict})
 def give(request: HttpRequest, payload: RecognitionIn):
-    """Thank a colleague from your monthly giving allowance."""
+    """Thank a colleague from your monthly giving allowance. An unknown
+    ``recipient_employee_no`` is a 422 ``unknown_employee``; a value that is not one of the
+    company values a 422 ``unknown_value`` listing them."""
     caller = principal(request)
     giver = caller.require_employee()
-    recipient = Employee.objects.filter(employee_no=payload.recipient_employee_no).first()
-    if recipient is None:
-        raise errors.NotFound(_("No such colleague."), code="unknown_employee")
+    recipient = employee_by_no(payload.recipient_employee_no)
     value = None
     if payload.value:
-        value = CompanyValue.objects.filter(name=payload.value, active=True).first()
+        value = selectors.company_value(payload.value)
         if value is None:
-            choices = list(CompanyValue.objects.filter(active=True).values_list("name",
-                                                                                 flat=True))
+            choices = selectors.company_value_names()
             raise errors.ValidationError(
                 _("%(value)s is not one of the company values: %(choices)s.")
                 % {"value": payload.value, "choices": "、".join(choices)},

@@ -8,6 +8,7 @@ class EarningConfig(AppConfig):
     verbose_name = _("Earning")
 
     def ready(self) -> None:
+        # Here, not at the top: models cannot be imported before the app registry is ready.
         from jifen.earning.checks import awards_match_the_ledger
         from jifen.ledger.verify import register_check
 

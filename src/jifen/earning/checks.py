@@ -6,13 +6,13 @@ from __future__ import annotations
 from django.db.models import F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Abs, Coalesce
 
+from jifen.earning.models import Award, AwardStatus, Event
+from jifen.ledger.models import TransactionKind
+
 LIMIT = 50
 
 
 def awards_match_the_ledger() -> list[str]:
-    from jifen.earning.models import Award, AwardStatus, Event
-    from jifen.ledger.models import TransactionKind
-
     lines = []
     credited = Award.objects.filter(status=AwardStatus.CREDITED)
     for pk, points in credited.filter(transaction__isnull=True).exclude(points=0).values_list(

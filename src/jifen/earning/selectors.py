@@ -5,17 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
 from jifen.core.roles import Cap, user_can
+from jifen.core.selectors import site_settings
 from jifen.earning import display, engine
 from jifen.earning.builtins import BUILTIN_EVENT_TYPES
 from jifen.earning.models import (
     ApproverRole,
     Award,
     AwardStatus,
+    CompanyValue,
     Event,
     EventType,
     FeedbackStatus,
@@ -23,9 +25,12 @@ from jifen.earning.models import (
     Recognition,
     Rule,
     RuleFeedback,
+    RuleVersion,
 )
 from jifen.ledger.amounts import site_decimals
-from jifen.people.models import Department, Employee
+from jifen.ledger.models import Account, AccountKind
+from jifen.people.models import Department, Employee, EmployeeStatus
+from jifen.people.selectors import managed_department_paths
 
 
 def rules(*, active: bool | None = None, q: str = "") -> QuerySet[Rule]:
@@ -49,17 +54,34 @@ def event_types() -> QuerySet[EventType]:
     return EventType.objects.order_by("-builtin", "code")
 
 
+def event_types_by_code() -> QuerySet[EventType]:
+    """Every event type in code order (the event log's type filter)."""
+    return EventType.objects.order_by("code")
+
+
+def rule_versions(rule: Rule) -> list[RuleVersion]:
+    """The rule's versions, newest first."""
+    return list(rule.versions.order_by("-number"))
+
+
+def rule_history(rule: Rule) -> list[RuleVersion]:
+    """The rule's versions, newest first, each with ``award_count``: the awards it
+    scored."""
+    versions = rule_versions(rule)
+    counts = dict(Award.objects.filter(rule=rule).values_list("rule_version__number")
+                  .annotate(n=Count("id")).values_list("rule_version__number", "n"))
+    for version in versions:
+        version.award_count = counts.get(version.number, 0)
+    return versions
+
+
 def unit() -> str:
     """The point unit in the reader's language."""
     return _unit()
 
 
 def _unit() -> str:
-    from jifen.core.selectors import site_settings
-
     settings = site_settings()
-    from django.utils.translation import get_language
-
     return settings.point_unit_zh if (get_language() or "").startswith("zh") else (
         settings.point_unit_en)
 
@@ -87,8 +109,6 @@ def published_rules(now: datetime | None = None) -> list[dict[str, Any]]:
 def approval_queue(user: Any) -> QuerySet[Award]:
     """Pending awards this user may decide: all of them for HR; for a manager, those of
     their own subtree waiting for a manager. Never the user's own."""
-    from jifen.people.selectors import managed_department_paths
-
     pending = (Award.objects.filter(status=AwardStatus.PENDING)
                .select_related("employee__department", "rule", "event__event_type")
                .order_by("occurred_at", "pk"))
@@ -109,10 +129,12 @@ def approval_queue(user: Any) -> QuerySet[Award]:
 
 
 def event_log(*, employee: str = "", type_code: str = "", source: str = "", status: str = "",
-              import_job: int | None = None) -> QuerySet[Event]:
+              import_job: int | None = None, employee_no: str = "") -> QuerySet[Event]:
     """The console's event log, newest first, searchable by employee (number or name),
-    type, source and outcome."""
+    type, source and outcome; ``employee_no`` keeps one employee's events (the API)."""
     found = Event.objects.select_related("employee", "event_type").order_by("-pk")
+    if employee_no:
+        found = found.filter(employee_no=employee_no)
     if employee:
         found = found.filter(Q(employee_no__icontains=employee)
                              | Q(employee__name__icontains=employee))
@@ -159,12 +181,38 @@ def budget_balance(department: Department) -> int:
 
 def budget_balances(department_ids: list[int] | None = None) -> dict[int, int]:
     """Department id → units left in its budget, in one query."""
-    from jifen.ledger.models import Account, AccountKind
-
     accounts = Account.objects.filter(kind=AccountKind.BUDGET)
     if department_ids is not None:
         accounts = accounts.filter(department_id__in=department_ids)
     return dict(accounts.values_list("department_id", "balance"))
+
+
+def budget_rows() -> list[dict[str, Any]]:
+    """Every department, in tree order, with what is left in its budget."""
+    balances = budget_balances()
+    return [{"department": d, "balance": balances.get(d.pk, 0)}
+            for d in Department.objects.select_related("manager").order_by("path")]
+
+
+def manages_a_department(employee: Employee | None) -> bool:
+    """Whether the employee manages some department (and so awards from a budget)."""
+    return bool(employee and Department.objects.filter(manager=employee).exists())
+
+
+def colleagues(employee: Employee | None, *, limit: int = 500) -> QuerySet[Employee]:
+    """Active employees other than ``employee``, by number (whom one may thank)."""
+    return Employee.objects.filter(status=EmployeeStatus.ACTIVE).exclude(
+        pk=getattr(employee, "pk", None)).order_by("employee_no")[:limit]
+
+
+def company_value(name: str) -> CompanyValue | None:
+    """The active company value with this name."""
+    return CompanyValue.objects.filter(name=name, active=True).first()
+
+
+def company_value_names() -> list[str]:
+    """The active company values' names."""
+    return list(CompanyValue.objects.filter(active=True).values_list("name", flat=True))
 
 
 def managed_budgets(employee: Employee) -> list[dict[str, Any]]:

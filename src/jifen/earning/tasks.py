@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from django_tasks import task
 
+from jifen.ledger import expiry
+
 
 @task()
 def daily_tick() -> dict[str, int]:
-    """The daily jobs (expiry sweep and expiry notices). Enqueue once a day, or run
-    `jifen earning tick` from cron / a systemd timer."""
-    from jifen.earning.services import daily_tick as run
-
-    return run()
+    """The ledger's daily expiry sweep and 30-day notices
+    (``jifen.ledger.expiry.run_daily_expiry``; ``jifen.ledger.tasks.expire_points`` is the
+    one scheduled daily job). Kept so that a ``daily_tick`` queued before an upgrade still
+    runs, and for `jifen earning tick`. The giving allowance needs no reset: it is
+    computed per calendar month."""
+    return expiry.run_daily_expiry()

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from jifen.core import errors
-from jifen.core.permissions import htmx_partial, require_capability
+from jifen.core.permissions import forbidden, htmx_partial, require_capability
 from jifen.core.roles import Cap, user_can
 from jifen.earning import display, selectors, services
 from jifen.earning.forms import (
@@ -33,14 +33,14 @@ from jifen.earning.forms import (
 from jifen.earning.models import (
     Award,
     EventStatus,
-    EventType,
     FeedbackStatus,
     RejectReason,
     Rule,
     RuleFeedback,
 )
 from jifen.ledger.models import Category
-from jifen.people.models import Department, Employee
+from jifen.people.models import Employee
+from jifen.people.selectors import department_by_code, employee_by_no
 
 PAGE_SIZE = 50
 
@@ -74,7 +74,7 @@ def earn(request: HttpRequest) -> HttpResponse:
         "can_approve": user_can(request.user, Cap.APPROVE_AWARDS),
         "approvals_waiting": selectors.approval_queue(request.user).count()
         if user_can(request.user, Cap.APPROVE_AWARDS) else 0,
-        "manages": bool(employee and Department.objects.filter(manager=employee).exists()),
+        "manages": selectors.manages_a_department(employee),
     }
     return render(request, "earning/portal/earn.html", context)
 
@@ -110,9 +110,9 @@ def recognition(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST" and employee is not None:
         if form.is_valid():
-            recipient = Employee.objects.filter(
-                employee_no=form.cleaned_data["recipient"].strip()).first()
-            if recipient is None:
+            try:
+                recipient = employee_by_no(form.cleaned_data["recipient"].strip())
+            except errors.ValidationError:
                 form.add_error("recipient", _("No colleague has this employee number."))
             else:
                 try:
@@ -130,8 +130,7 @@ def recognition(request: HttpRequest) -> HttpResponse:
         "scope": scope, "form": form, "employee": employee,
         "allowance_left": services.allowance_left(employee) if employee else 0,
         "allowance": services.earning_settings().monthly_allowance,
-        "colleagues": Employee.objects.filter(status="active").exclude(
-            pk=getattr(employee, "pk", None)).order_by("employee_no")[:500],
+        "colleagues": selectors.colleagues(employee),
     }
     template = "earning/portal/recognition.html"
     if htmx_partial(request) and request.method == "GET":
@@ -143,9 +142,7 @@ def recognition(request: HttpRequest) -> HttpResponse:
 def team_awards(request: HttpRequest) -> HttpResponse:
     """A manager awards team members from the department budget."""
     employee = _employee(request)
-    if employee is None or not Department.objects.filter(manager=employee).exists():
-        from jifen.core.permissions import forbidden
-
+    if employee is None or not selectors.manages_a_department(employee):
         return forbidden(request, _("Only department managers award from a budget."))
     members = list(selectors.team_members(employee))
     form = ManagerAwardForm(request.POST or None, members=members)
@@ -197,9 +194,12 @@ def _preview(data: dict[str, Any] | None, sample: SampleForm) -> dict[str, Any] 
     if data is None or not sample.is_valid():
         return None
     employee_no = sample.cleaned_data.get("sample_employee_no", "").strip()
-    employee = Employee.objects.filter(employee_no=employee_no).first() if employee_no else None
-    if employee_no and employee is None:
-        return {"matched": False, "why": _("No employee has the number %s.") % employee_no}
+    employee = None
+    if employee_no:
+        try:
+            employee = employee_by_no(employee_no)
+        except errors.ValidationError:
+            return {"matched": False, "why": _("No employee has the number %s.") % employee_no}
     try:
         return services.preview_rule(data=data, employee=employee,
                                      payload=sample.cleaned_data["sample_payload"])
@@ -211,7 +211,7 @@ def _preview(data: dict[str, Any] | None, sample: SampleForm) -> dict[str, Any] 
 def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     """The rule editor. "Try it" (an htmx POST with ``preview``) shows what the rule as
     typed would give a sample event, without saving anything."""
-    rule = get_object_or_404(Rule.objects.select_related("event_type"), pk=pk) if pk else None
+    rule = get_object_or_404(selectors.rules(), pk=pk) if pk else None
     initial = RuleForm.initial_for(rule) if rule else {"active": True}
     form = RuleForm(request.POST or None, initial=initial)
     sample = SampleForm(request.POST or None)
@@ -254,14 +254,8 @@ def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 @require_capability(Cap.MANAGE_RULES)
 def rule_history(request: HttpRequest, pk: int) -> HttpResponse:
-    rule = get_object_or_404(Rule.objects.select_related("event_type"), pk=pk)
-    versions = list(rule.versions.order_by("-number"))
-    from django.db.models import Count
-
-    counts = dict(Award.objects.filter(rule=rule).values_list("rule_version__number")
-                  .annotate(n=Count("id")).values_list("rule_version__number", "n"))
-    for version in versions:
-        version.award_count = counts.get(version.number, 0)
+    rule = get_object_or_404(selectors.rules(), pk=pk)
+    versions = selectors.rule_history(rule)
     display.version_changes(versions, unit=selectors.unit())
     return render(request, "earning/console/rule_history.html",
                   {"rule": rule, "versions": versions})
@@ -298,7 +292,7 @@ def event_log(request: HttpRequest) -> HttpResponse:
                                  else None)
     context = {
         "page": _page(request, events), "filters": filters,
-        "types": EventType.objects.order_by("code"),
+        "types": selectors.event_types_by_code(),
         "outcomes": [*EventStatus.choices, *[(r.value, r.label) for r in RejectReason
                                               if r != RejectReason.REJECTED_BY_APPROVER]],
         "scale": selectors.scale(),
@@ -400,8 +394,7 @@ def budgets(request: HttpRequest) -> HttpResponse:
         status = 422
     elif request.method == "POST":
         if form.is_valid():
-            department = Department.objects.filter(
-                code=form.cleaned_data["department"].strip()).first()
+            department = department_by_code(form.cleaned_data["department"].strip())
             if department is None:
                 form.add_error("department", _("No department has this code."))
             else:
@@ -416,9 +409,6 @@ def budgets(request: HttpRequest) -> HttpResponse:
                     messages.success(request, _("Budget added to %s.") % department.name)
                     return redirect("console:budgets")
         status = 422
-    balances = selectors.budget_balances()
-    rows = [{"department": d, "balance": balances.get(d.pk, 0)}
-            for d in Department.objects.select_related("manager").order_by("path")]
     return render(request, "earning/console/budgets.html", {
-        "form": form, "settings_form": settings_form, "rows": rows,
+        "form": form, "settings_form": settings_form, "rows": selectors.budget_rows(),
         "scale": selectors.scale()}, status=status)

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import template
 
+from jifen.earning.display import payload_labels
 from jifen.ledger.amounts import format_points
 
 register = template.Library()
@@ -27,16 +29,12 @@ def signed_points(units: Any) -> str:
 
 @register.filter
 def as_json(value: Any) -> str:
-    import json
-
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 @register.filter
 def payload_pairs(event: Any) -> list[tuple[str, str]]:
     """An event's payload as (label, value) pairs named by its type's schema."""
-    from jifen.earning.display import payload_labels
-
     if event is None:
         return []
     return payload_labels(event.event_type).pairs(event.payload)

@@ -1,5 +1,6 @@
-"""`jifen earning tick`: the periodic jobs of earning. Run it once a day (cron or a systemd
-timer); `--enqueue` hands the work to `jifen worker` instead of doing it here.
+"""`jifen earning tick`: the daily expiry sweep and notices
+(``jifen.ledger.expiry.run_daily_expiry``), for a cron job or a systemd timer;
+`--enqueue` hands the work to `jifen worker` instead of doing it here.
 
 The monthly giving allowance needs no reset job: it is computed per calendar month."""
 
@@ -8,6 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+
+from jifen.earning.tasks import daily_tick
+from jifen.ledger import expiry
 
 
 class Command(BaseCommand):
@@ -22,12 +26,8 @@ class Command(BaseCommand):
         if options["action"] != "tick":
             raise CommandError("Unknown action")
         if options["enqueue"]:
-            from jifen.earning.tasks import daily_tick
-
             result = daily_tick.enqueue()
             self.stdout.write(f"enqueued {result.id}")
             return
-        from jifen.earning.services import daily_tick as run
-
-        counts = run()
+        counts = expiry.run_daily_expiry()
         self.stdout.write(" ".join(f"{k}={v}" for k, v in counts.items()))

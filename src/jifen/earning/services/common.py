@@ -1,0 +1,32 @@
+"""What several earning services share: the site's point scale, the calendar month
+allowances and budgets count in, and telling an employee what was decided for them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.urls import reverse
+from django.utils import timezone
+
+from jifen.ledger.amounts import site_decimals
+from jifen.notifications.services import notify
+from jifen.people.models import Employee
+
+
+def scale() -> int:
+    """Units per whole point (the site's decimals)."""
+    return 10 ** site_decimals()
+
+
+def current_period(now: datetime | None = None) -> str:
+    """The calendar month, ``YYYY-MM`` in the site's zone, that budgets and giving
+    allowances count in."""
+    return timezone.localtime(now or timezone.now()).strftime("%Y-%m")
+
+
+def notify_employee(employee: Employee, *, kind: str, title: str, body: str,
+                    dedupe_key: str) -> None:
+    """An in-app notice to the employee's user (none when they have no sign-in)."""
+    if employee.user_id:
+        notify(recipient=employee.user, kind=kind, title=title, body=body,
+               url=reverse("portal:earn"), dedupe_key=dedupe_key)

@@ -1,0 +1,101 @@
+"""Peer recognition: thanking a colleague with points from a monthly giving allowance."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils.translation import gettext as _
+
+from jifen.core import errors
+from jifen.core.services import record_audit
+from jifen.earning import sql
+from jifen.earning.models import CompanyValue, EarningSettings, Recognition
+from jifen.earning.services.common import current_period, notify_employee, scale
+from jifen.ledger import services as ledger
+from jifen.people.models import Employee, EmployeeStatus
+
+DEFAULT_COMPANY_VALUES = ("客户第一", "团队合作", "拥抱变化", "诚信", "激情", "敬业")
+
+
+def earning_settings() -> EarningSettings:
+    found = EarningSettings.objects.first()
+    return found if found is not None else EarningSettings.objects.create()
+
+
+@transaction.atomic
+def update_earning_settings(*, actor: Any, monthly_allowance: int) -> EarningSettings:
+    """Change the monthly giving allowance (applies from now on). Audited."""
+    if isinstance(monthly_allowance, bool) or not isinstance(monthly_allowance, int) or (
+            monthly_allowance < 0):
+        raise errors.ValidationError(_("The allowance must be a whole number ≥ 0."),
+                                     code="invalid_amount")
+    current = earning_settings()
+    before = {"monthly_allowance": current.monthly_allowance}
+    current.monthly_allowance = monthly_allowance
+    current.save()
+    record_audit(actor=actor, action="earning.settings.update", obj=current, before=before,
+                 after={"monthly_allowance": monthly_allowance})
+    return current
+
+
+@transaction.atomic
+def ensure_company_values() -> None:
+    if not CompanyValue.objects.exists():
+        CompanyValue.objects.bulk_create(
+            [CompanyValue(name=n, position=i) for i, n in enumerate(DEFAULT_COMPANY_VALUES)],
+            ignore_conflicts=True)
+
+
+def allowance_left(giver: Employee, now: datetime | None = None) -> int:
+    """Points (whole) the giver may still give this month; unused points never roll over."""
+    used = (Recognition.objects.filter(giver=giver, month=current_period(now))
+            .aggregate(total=Sum("points"))["total"] or 0)
+    return max(0, earning_settings().monthly_allowance - used // scale())
+
+
+@transaction.atomic
+def give_recognition(*, giver: Employee, recipient: Employee, points: int, message: str,
+                     value: CompanyValue | None = None, now: datetime | None = None,
+                     ) -> Recognition:
+    """Thank a colleague with points from this month's giving allowance, a message and a
+    company value. No self-giving; the allowance is checked under the giver's lock so two
+    gifts at once cannot overdraw it. The recipient is notified."""
+    if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
+        raise errors.ValidationError(_("Points must be a positive whole number."),
+                                     code="invalid_amount")
+    message = (message or "").strip()
+    if not message:
+        raise errors.ValidationError(_("Write a message to go with the thanks."),
+                                     code="message_required")
+    if giver.pk == recipient.pk:
+        raise errors.ValidationError(_("You cannot give points to yourself."),
+                                     code="self_giving")
+    if recipient.status != EmployeeStatus.ACTIVE:
+        raise errors.ValidationError(_("%s has left the company.") % recipient.name,
+                                     code="inactive_employee")
+    # Both: the gift row's foreign keys would otherwise take shared locks on MySQL that a
+    # gift the other way round wants to upgrade.
+    sql.lock_employees(giver.pk, recipient.pk)
+    left = allowance_left(giver, now)
+    if points > left:
+        raise errors.Conflict(
+            _("You have %(left)s points left to give this month.") % {"left": left},
+            code="allowance_exceeded", details={"left": left})
+    settings = earning_settings()
+    gift = Recognition.objects.create(giver=giver, recipient=recipient, points=points * scale(),
+                                      message=message[:500], value=value,
+                                      month=current_period(now))
+    gift.transaction = ledger.credit(
+        employee=recipient, amount=points * scale(), category=settings.recognition_category,
+        idempotency_key=f"earning:recognition:{gift.pk}",
+        cause=("earning.recognition", gift.pk), reason=message[:200], actor=giver.user,
+        now=now)
+    gift.save(update_fields=["transaction"])
+    notify_employee(recipient, kind="earning.recognition",
+                     title=_("%(name)s thanked you with %(points)s points")
+                     % {"name": giver.name, "points": points},
+                     body=message, dedupe_key=f"earning:recognition:{gift.pk}")
+    return gift
