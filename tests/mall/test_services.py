@@ -554,16 +554,16 @@ def test_a_deadlocked_order_is_retried_when_nobody_else_owns_the_transaction(
         buyer, make_item, monkeypatch):
     from django.db import OperationalError
 
-    real = services._create_order
+    real = selectors.order_context
     calls = []
 
-    def deadlock_once(**kwargs):
+    def deadlock_once(*args, **kwargs):
         calls.append(1)
-        if len(calls) == 1:
+        if len(calls) == 1:  # the first statement of the order's transaction
             raise OperationalError(1213, "Deadlock found when trying to get lock")
-        return real(**kwargs)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(services, "_create_order", deadlock_once)
+    monkeypatch.setattr(selectors, "order_context", deadlock_once)
     placed = order(buyer, make_item(points=100))
     assert placed.status == "submitted" and len(calls) == 2
     assert spendable(buyer) == 900
