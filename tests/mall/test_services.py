@@ -302,7 +302,7 @@ class TestRaces:
         # The owner's cancel read the order while it was still submitted; the status change
         # itself must look again.
         with pytest.raises(errors.Conflict) as exc:
-            services._move(placed, "cancel", actor=buyer.user)
+            services.move_order(placed, "cancel", actor=buyer.user)
         assert exc.value.code == "invalid_transition"
         assert Order.objects.get(pk=placed.pk).status == OrderStatus.APPROVED
 
