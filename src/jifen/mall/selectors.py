@@ -179,7 +179,7 @@ def item_window_state(item: Item, now: datetime | None = None) -> WindowState:
 # --- eligibility and limits ------------------------------------------------------------
 
 
-def eligibility_problem(item: Item, employee: Any, on: date | None = None, *,
+def eligibility_problem(item: Item, employee: Employee, on: date | None = None, *,
                         restricted: bool = True) -> str:
     """Why the employee may not redeem the item ("" when they may). ``restricted=False``
     says the caller knows the item names no eligible departments."""
@@ -212,7 +212,7 @@ def limit_period_key(period: str, now: datetime | None = None) -> str:
     return "all"
 
 
-def bought_in_period(item: Item, employee: Any, now: datetime | None = None) -> int:
+def bought_in_period(item: Item, employee: Employee, now: datetime | None = None) -> int:
     key = limit_period_key(item.limit_period, now)
     return (PurchaseCounter.objects.filter(employee=employee, item=item, period_key=key)
             .values_list("quantity", flat=True).first() or 0)
@@ -465,13 +465,13 @@ def campaigns() -> QuerySet[Campaign]:
     return Campaign.objects.prefetch_related("items", "categories")
 
 
-def favourite_item_ids(employee: Any) -> set[int]:
+def favourite_item_ids(employee: Employee | None) -> set[int]:
     if employee is None:
         return set()
     return set(Favourite.objects.filter(employee=employee).values_list("item_id", flat=True))
 
 
-def favourites(employee: Any) -> list[Item]:
+def favourites(employee: Employee) -> list[Item]:
     return [f.item for f in Favourite.objects.filter(employee=employee)
             .select_related("item__category").prefetch_related("item__images")]
 
