@@ -81,6 +81,7 @@ def prepare(employees: int) -> dict:
 
     from jifen.ledger import services as ledger
     from jifen.mall import services
+    from jifen.mall.models import Item
     from jifen.people.models import Employee
     from jifen.people.services import (
         EmployeeData,
@@ -111,7 +112,7 @@ def prepare(employees: int) -> dict:
                                stock=10**6, fulfilment="service", status="listed").pk
     for employee in Employee.objects.filter(department__code="BENCH"):
         # Opens each employee's hold account, which the raw same-work path expects.
-        services.create_order(employee=employee, item=services.Item(pk=spread[0]))
+        services.create_order(employee=employee, item=Item(pk=spread[0]))
     return {"tokens": tokens, "spread": spread, "hot": hot}
 
 

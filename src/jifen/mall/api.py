@@ -4,20 +4,19 @@ a 404, exactly like an order that does not exist."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from jifen.core import errors
 from jifen.core.apiauth import Principal, principal
-from jifen.core.idempotency import HEADER, idempotent
+from jifen.core.idempotency import idempotent, ledger_key
+from jifen.core.pagination import paginate
 from jifen.core.schema_types import (
     INT32_MAX,
     ApiDecimal,
@@ -36,7 +35,6 @@ from jifen.mall.models import (
     Item,
     ItemStatus,
     Order,
-    ShippingAddress,
 )
 
 router = Router(tags=["mall"])
@@ -116,12 +114,9 @@ def _item_out(item: Item, price: selectors.Price) -> dict[str, Any]:
 
 
 def _category(ref: str) -> Category:
-    ref = ref.strip()
-    match = Q(slug=ref) | Q(name=ref)
-    if ref.isdigit():
-        match |= Q(pk=int(ref))
-    found = Category.objects.filter(match).first()
+    found = selectors.category_by_ref(ref)
     if found is None:
+        ref = ref.strip()
         raise errors.ValidationError(_("Unknown category %s.") % ref, code="unknown_category",
                                      details={"category": ref})
     return found
@@ -137,7 +132,7 @@ def create_item(request: HttpRequest, payload: ItemIn):
     item = services.create_item(actor=caller.actor, name=payload.name,
                                 category=_category(payload.category), points=payload.points,
                                 tags=", ".join(payload.tags), **fields)
-    item = Item.objects.select_related("category").prefetch_related("images").get(pk=item.pk)
+    item = selectors.item_with_images(item.pk)
     return 201, _item_out(item, selectors.price_of(item))
 
 
@@ -184,8 +179,7 @@ def list_items(request: HttpRequest, filters: Query[ItemFilters]) -> dict:
 def get_item(request: HttpRequest, item_id: UrlRowId) -> dict:
     """One item. Drafts and delisted items are visible only with ``catalog:write``."""
     caller = principal(request)
-    item = (Item.objects.select_related("category").prefetch_related("images")
-            .filter(pk=item_id).first())
+    item = selectors.item_with_images(item_id)
     if item is None or (item.status != ItemStatus.LISTED and not caller.can("catalog:write")):
         raise errors.NotFound(_("Item not found."))
     return _item_out(item, selectors.price_of(item))
@@ -248,24 +242,6 @@ def _order_out(order: Order, *, viewer_employee_id: int | None) -> dict[str, Any
     }
 
 
-def _viewer(caller: Principal) -> int | None:
-    employee = getattr(caller.user, "employee", None) if caller.kind == "employee" else None
-    return employee.pk if employee is not None else None
-
-
-def _fresh(order_id: int) -> Order:
-    return (Order.objects.select_related("employee", "item", "code")
-            .prefetch_related("events").get(pk=order_id))
-
-
-def _idempotency_key(caller: Principal, header: str) -> str:
-    if not header:
-        return ""
-    if len(header) <= 150:
-        return f"api:{caller.id}:{header}"
-    return f"api:{caller.id}:sha256:{hashlib.sha256(header.encode()).hexdigest()}"
-
-
 @router.post("/orders", response={201: OrderOut})
 def create_order(request: HttpRequest, payload: OrderIn):
     """Redeem an item for the signed-in employee: points are held and stock reserved at
@@ -278,14 +254,13 @@ def create_order(request: HttpRequest, payload: OrderIn):
     def handler(store: Callable[[int, Any], Any]) -> tuple[int, dict]:
         address = None
         if payload.address_id is not None:
-            address = ShippingAddress.objects.filter(pk=payload.address_id,
-                                                     employee=employee).first()
+            address = selectors.address_of(employee, payload.address_id)
             if address is None:
                 raise errors.ValidationError(_("Unknown address."), code="unknown_address")
         # The service reads the item itself (404 when there is none) together with its
         # window, eligibility and campaigns, and hands back an order that already holds
         # every field and its timeline, so nothing is read back here.
-        key = _idempotency_key(caller, request.headers.get(HEADER, "").strip())
+        key = ledger_key(caller.id, request)
         answer: list[Any] = []
 
         def placed(order: Order) -> None:
@@ -321,32 +296,19 @@ class OrderPage(Schema):
 @router.get("/me/orders", response=OrderPage, tags=["me"])
 def my_orders(request: HttpRequest, filters: Query[OrderFilters]) -> dict:
     """The signed-in employee's orders, newest first."""
-    from jifen.core.pagination import paginate
-
     employee = principal(request).require_employee()
-    orders = (Order.objects.filter(employee=employee)
-              .select_related("employee", "item", "code").prefetch_related("events"))
-    if filters.status:
-        orders = orders.filter(status=filters.status)
+    orders = selectors.orders_with_timeline_of(employee, status=filters.status or "")
     page = paginate(orders, cursor=filters.cursor, limit=filters.limit, descending=True)
     return {"items": [_order_out(o, viewer_employee_id=employee.pk) for o in page["items"]],
             "next_cursor": page["next_cursor"]}
-
-
-def _visible_order(caller: Principal, order_id: int) -> Order:
-    order = Order.objects.filter(pk=order_id).first()
-    if order is None:
-        raise errors.NotFound(_("Order not found."))
-    if order.employee_id != _viewer(caller) and not caller.can("orders:read"):
-        raise errors.NotFound(_("Order not found."))
-    return _fresh(order.pk)
 
 
 @router.get("/orders/{order_id}", response=OrderOut)
 def get_order(request: HttpRequest, order_id: UrlRowId) -> dict:
     """One order with its timeline: the caller's own, or any with ``orders:read``."""
     caller = principal(request)
-    return _order_out(_visible_order(caller, order_id), viewer_employee_id=_viewer(caller))
+    return _order_out(selectors.order_visible_to(caller, order_id),
+                      viewer_employee_id=selectors.viewer_employee_id(caller))
 
 
 @router.post("/orders/{order_id}/cancel", response=OrderOut)
@@ -355,11 +317,9 @@ def cancel_order(request: HttpRequest, order_id: UrlRowId) -> dict:
     delisted); the points and the stock come back. Another's order is a 404."""
     caller = principal(request)
     employee = caller.require_employee()
-    order = Order.objects.filter(pk=order_id, employee=employee).first()
-    if order is None:
-        raise errors.NotFound(_("Order not found."))
+    order = selectors.order_visible_to(caller, order_id, scope=None, timeline=False)
     services.cancel_order(order=order, actor=caller.actor)
-    return _order_out(_fresh(order.pk), viewer_employee_id=employee.pk)
+    return _order_out(selectors.order_with_timeline(order.pk), viewer_employee_id=employee.pk)
 
 
 class RejectIn(Schema):
@@ -378,11 +338,10 @@ class FulfilIn(Schema):
 def _admin_step(request: HttpRequest, order_id: int, action: str, **data: Any) -> dict:
     caller = principal(request)
     caller.require("orders:write")
-    order = Order.objects.filter(pk=order_id).first()
-    if order is None:
-        raise errors.NotFound(_("Order not found."))
+    order = selectors.order_visible_to(caller, order_id, scope="orders:write", timeline=False)
     services.perform(order=order, action=action, actor=caller.actor, **data)
-    return _order_out(_fresh(order.pk), viewer_employee_id=_viewer(caller))
+    return _order_out(selectors.order_with_timeline(order.pk),
+                      viewer_employee_id=selectors.viewer_employee_id(caller))
 
 
 @router.post("/orders/{order_id}/approve", response=OrderOut)
@@ -421,10 +380,8 @@ def fulfil_order(request: HttpRequest, order_id: UrlRowId,
 def complete_order(request: HttpRequest, order_id: UrlRowId) -> dict:
     """Close a delivered or fulfilled order: its owner confirms receipt, or an admin."""
     caller = principal(request)
-    order = Order.objects.filter(pk=order_id).first()
-    if order is None or (order.employee_id != _viewer(caller)
-                         and not caller.can("orders:write")):
-        raise errors.NotFound(_("Order not found."))
+    order = selectors.order_visible_to(caller, order_id, scope="orders:write", timeline=False)
     services.complete_order(order=order, actor=caller.actor)
-    return _order_out(_fresh(order.pk), viewer_employee_id=_viewer(caller))
+    return _order_out(selectors.order_with_timeline(order.pk),
+                      viewer_employee_id=selectors.viewer_employee_id(caller))
 

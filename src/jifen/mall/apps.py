@@ -8,6 +8,8 @@ class MallConfig(AppConfig):
     verbose_name = _("Mall")
 
     def ready(self) -> None:
+        # Imported here, not at the top: they import models, which the app registry must
+        # have loaded first.
         from jifen.ledger.hooks import register_closed_spell
         from jifen.ledger.verify import register_check
         from jifen.mall.checks import orders_match_the_ledger, stock_not_negative

@@ -14,6 +14,7 @@ from jifen.core.images import PictureField
 from jifen.mall.models import (
     Campaign,
     Category,
+    Fulfilment,
     Item,
     OrderStatus,
     RedemptionWindow,
@@ -86,8 +87,6 @@ class DeskFilterForm(forms.Form):
         attrs={"class": "form-select"}))
 
     def __init__(self, *args: Any, **kwargs: Any):
-        from jifen.mall.models import Fulfilment
-
         super().__init__(*args, **kwargs)
         self.fields["fulfilment"].choices = [("", _("Any fulfilment")), *Fulfilment.choices]
 

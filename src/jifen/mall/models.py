@@ -8,6 +8,8 @@ constraints here are the second line behind them.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -326,6 +328,33 @@ class OrderStatus(models.TextChoices):
 
 OPEN_STATUSES = (OrderStatus.SUBMITTED, OrderStatus.APPROVED)
 CLOSED_STATUSES = (OrderStatus.REJECTED, OrderStatus.CANCELLED)
+
+
+class Transition(NamedTuple):
+    """One step of the order state machine: the statuses it may start from, the status it
+    leads to, and which orders take it (``shipped``: True for shipped goods only, False for
+    every other fulfilment, None for all)."""
+
+    sources: tuple[str, ...]
+    target: str
+    shipped: bool | None = None
+
+    def applies_to(self, fulfilment: str) -> bool:
+        return self.shipped is None or self.shipped == (fulfilment == Fulfilment.SHIPPED)
+
+
+# The order state machine (docs/decisions/mall-order-states.md): action → Transition. The
+# services move orders by it, and the progress shown to employees is walked from it.
+ORDER_TRANSITIONS: dict[str, Transition] = {
+    "approve": Transition((OrderStatus.SUBMITTED,), OrderStatus.APPROVED),
+    "reject": Transition((OrderStatus.SUBMITTED,), OrderStatus.REJECTED),
+    "cancel": Transition((OrderStatus.SUBMITTED, OrderStatus.APPROVED), OrderStatus.CANCELLED),
+    "ship": Transition((OrderStatus.APPROVED,), OrderStatus.SHIPPED, shipped=True),
+    "deliver": Transition((OrderStatus.SHIPPED,), OrderStatus.DELIVERED, shipped=True),
+    "fulfil": Transition((OrderStatus.APPROVED,), OrderStatus.FULFILLED, shipped=False),
+    "complete": Transition((OrderStatus.DELIVERED, OrderStatus.FULFILLED),
+                           OrderStatus.COMPLETED),
+}
 
 
 class Order(models.Model):

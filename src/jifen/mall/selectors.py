@@ -5,31 +5,38 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from jifen.core.db import instances_from_row, select_columns, statement
+from jifen.core import errors
 from jifen.core.pagination import decode_keyset_cursor, encode_cursor
 from jifen.core.roles import Role
+from jifen.mall import sql
 from jifen.mall.models import (
+    CLOSED_STATUSES,
     OPEN_STATUSES,
+    ORDER_TRANSITIONS,
     Campaign,
     Category,
     Code,
     Favourite,
     Item,
+    ItemImage,
     ItemStatus,
     LimitPeriod,
     Order,
     OrderStatus,
     PurchaseCounter,
     RedemptionWindow,
+    ShippingAddress,
     WindowMode,
 )
 from jifen.mall.search import query_terms
+from jifen.people.models import Employee, User
 
 SORTS = {
     "popular": ("sold_count", True),
@@ -172,7 +179,7 @@ def item_window_state(item: Item, now: datetime | None = None) -> WindowState:
 # --- eligibility and limits ------------------------------------------------------------
 
 
-def eligibility_problem(item: Item, employee: Any, on: date | None = None, *,
+def eligibility_problem(item: Item, employee: Employee, on: date | None = None, *,
                         restricted: bool = True) -> str:
     """Why the employee may not redeem the item ("" when they may). ``restricted=False``
     says the caller knows the item names no eligible departments."""
@@ -205,7 +212,7 @@ def limit_period_key(period: str, now: datetime | None = None) -> str:
     return "all"
 
 
-def bought_in_period(item: Item, employee: Any, now: datetime | None = None) -> int:
+def bought_in_period(item: Item, employee: Employee, now: datetime | None = None) -> int:
     key = limit_period_key(item.limit_period, now)
     return (PurchaseCounter.objects.filter(employee=employee, item=item, period_key=key)
             .values_list("quantity", flat=True).first() or 0)
@@ -291,58 +298,22 @@ class OrderContext:
     campaigns_running: bool  # some campaign runs now (the item may or may not be in it)
 
 
-_CONTEXT_MODELS = (Item, Category, Category, RedemptionWindow)  # item, category, parent, window
-
-
-def _order_context_sql() -> str:
-    """The statement: the item, category, parent category and window, in that order,
-    then whether the item names departments and whether any campaign runs."""
-    from django.db import connection
-
-    qn = connection.ops.quote_name
-    columns = [c for model, alias in zip(_CONTEXT_MODELS, "icpw", strict=True)
-               for c in select_columns(model, alias)]
-    through = Item.eligible_departments.through._meta.db_table
-    default = (f"(SELECT d.{qn('id')} FROM {qn(RedemptionWindow._meta.db_table)} d "
-               f"WHERE d.{qn('is_default')} = %s ORDER BY d.{qn('id')} LIMIT 1)")
-    return (
-        f"SELECT {', '.join(columns)}, "
-        f"EXISTS (SELECT 1 FROM {qn(through)} e WHERE e.{qn('item_id')} = i.{qn('id')}), "
-        f"EXISTS (SELECT 1 FROM {qn(Campaign._meta.db_table)} k "
-        f"WHERE k.{qn('is_active')} = %s AND k.{qn('starts_at')} <= %s "
-        f"AND k.{qn('ends_at')} > %s) "
-        f"FROM {qn(Item._meta.db_table)} i "
-        f"JOIN {qn(Category._meta.db_table)} c ON c.{qn('id')} = i.{qn('category_id')} "
-        f"LEFT JOIN {qn(Category._meta.db_table)} p ON p.{qn('id')} = c.{qn('parent_id')} "
-        f"LEFT JOIN {qn(RedemptionWindow._meta.db_table)} w ON w.{qn('id')} = "
-        f"COALESCE(c.{qn('window_id')}, p.{qn('window_id')}, {default}) "
-        f"WHERE i.{qn('id')} = %s"
-    )
-
-
 def order_context(item_id: int, now: datetime) -> OrderContext | None:
     """The item (with its category and parent category loaded), the redemption window that
     governs it, whether it is limited to some departments and whether any discount campaign
     runs at ``now`` — one statement instead of one per question. None: no such item."""
-    from django.db import connection
-
-    moment = Campaign._meta.get_field("starts_at").get_db_prep_value(now, connection)
-    with connection.cursor() as cursor:
-        cursor.execute(statement(("order-context",), _order_context_sql),
-                       [True, moment, moment, True, item_id])
-        row = cursor.fetchone()
+    row = sql.order_context_row(item_id, now)
     if row is None:
         return None
-    (item, category, parent, window), (restricted, campaigns) = instances_from_row(
-        _CONTEXT_MODELS, row)
+    item, category, parent, window = row.item, row.category, row.parent, row.window
     category.parent = parent
     item.category = category
     if (not category.window_id and parent is not None and not parent.window_id
             and parent.parent_id is not None):
         # Deeper than two levels with no window yet: an ancestor further up may have one.
         window = window_for(category)
-    return OrderContext(item=item, window=window, restricted=bool(restricted),
-                        campaigns_running=bool(campaigns))
+    return OrderContext(item=item, window=window, restricted=row.restricted,
+                        campaigns_running=row.campaigns_running)
 
 
 # --- catalogue -------------------------------------------------------------------------
@@ -431,13 +402,76 @@ def affordable_items(spendable: int, limit: int = 8) -> list[Item]:
                                          in_stock=True))[:limit])
 
 
-def favourite_item_ids(employee: Any) -> set[int]:
+def desk_items(*, q: str = "", status: str = "") -> QuerySet[Item]:
+    """The catalogue as mall admins manage it: every item, drafts and delisted ones too
+    (only those in ``status`` when it is one), newest first."""
+    items = listed_items(ItemFilters(q=q, sort="new"), include_unlisted=True)
+    return items.filter(status=status) if status in ItemStatus.values else items
+
+
+def item_by_id(item_id: int | None) -> Item | None:
+    return Item.objects.filter(pk=item_id).first() if item_id is not None else None
+
+
+def item_with_images(item_id: int) -> Item | None:
+    """The item with its category and pictures loaded, as pages and the API show it."""
+    return (Item.objects.select_related("category").prefetch_related("images")
+            .filter(pk=item_id).first())
+
+
+def item_for_page(item_id: int) -> Item | None:
+    """The item with what its page shows: category, pictures, eligible departments."""
+    return (Item.objects.select_related("category")
+            .prefetch_related("images", "eligible_departments").filter(pk=item_id).first())
+
+
+def item_image(item: Item, image_id: int | None) -> ItemImage | None:
+    """One of the item's pictures."""
+    if image_id is None:
+        return None
+    return ItemImage.objects.filter(pk=image_id, item=item).first()
+
+
+def category_by_id(category_id: int | None) -> Category | None:
+    return Category.objects.filter(pk=category_id).first() if category_id else None
+
+
+def category_by_ref(ref: str) -> Category | None:
+    """The category a client names by its slug, exact name or id."""
+    ref = ref.strip()
+    match = Q(slug=ref) | Q(name=ref)
+    if ref.isdigit():
+        match |= Q(pk=int(ref))
+    return Category.objects.filter(match).first()
+
+
+def window_by_id(window_id: int | None) -> RedemptionWindow | None:
+    if window_id is None:
+        return None
+    return RedemptionWindow.objects.filter(pk=window_id).first()
+
+
+def windows_with_state(now: datetime | None = None) -> list[dict[str, Any]]:
+    """Every redemption window with whether it is open now (and when it next opens)."""
+    return [{"window": w, "state": window_state(w, now)}
+            for w in RedemptionWindow.objects.prefetch_related("periods", "categories")]
+
+
+def campaign_by_id(campaign_id: int | None) -> Campaign | None:
+    return Campaign.objects.filter(pk=campaign_id).first() if campaign_id is not None else None
+
+
+def campaigns() -> QuerySet[Campaign]:
+    return Campaign.objects.prefetch_related("items", "categories")
+
+
+def favourite_item_ids(employee: Employee | None) -> set[int]:
     if employee is None:
         return set()
     return set(Favourite.objects.filter(employee=employee).values_list("item_id", flat=True))
 
 
-def favourites(employee: Any) -> list[Item]:
+def favourites(employee: Employee) -> list[Item]:
     return [f.item for f in Favourite.objects.filter(employee=employee)
             .select_related("item__category").prefetch_related("item__images")]
 
@@ -453,18 +487,126 @@ def code_pool_counts() -> list[dict[str, Any]]:
                 .values("pk", "name", "status", "total", "left").order_by("name"))
 
 
+# --- the order state machine -----------------------------------------------------------
+
+
+def action_allowed(order: Order, action: str) -> bool:
+    """Whether ``action`` may move the order from the status it is in: the state machine
+    (``ORDER_TRANSITIONS``) allows it from there for the order's kind of fulfilment, and an
+    approved order is cancelled only once its item was delisted (what was approved for an
+    employee is theirs otherwise). ``order.item`` is read for that last rule."""
+    transition = ORDER_TRANSITIONS[action]
+    if order.status not in transition.sources or not transition.applies_to(order.fulfilment):
+        return False
+    return not (action == "cancel" and order.status == OrderStatus.APPROVED
+                and order.item.status != ItemStatus.DELISTED)
+
+
+def allowed_actions(order: Order) -> list[str]:
+    """The actions an admin could take on the order now."""
+    return [action for action in ORDER_TRANSITIONS if action_allowed(order, action)]
+
+
+@cache
+def order_steps(fulfilment: str) -> tuple[str, ...]:
+    """The statuses an order of this kind of fulfilment passes on its way to completion,
+    walked from the state machine: from submitted, each time the one step forward (not a
+    rejection or cancellation) its table allows for this fulfilment."""
+    steps = [OrderStatus.SUBMITTED.value]
+    while True:
+        forward = [t.target for t in ORDER_TRANSITIONS.values()
+                   if steps[-1] in t.sources and t.applies_to(fulfilment)
+                   and t.target not in CLOSED_STATUSES]
+        if not forward:
+            return tuple(steps)
+        if len(forward) > 1 or forward[0] in steps:
+            raise ValueError(f"no single way forward from {steps[-1]} for {fulfilment}")
+        steps.append(str(forward[0]))
+
+
+def order_progress(order: Order) -> list[dict[str, Any]]:
+    """The progress shown to the employee: each step of ``order_steps`` with its label and
+    whether the order has reached it; nothing for a rejected or cancelled order."""
+    if order.status in CLOSED_STATUSES:
+        return []
+    steps = order_steps(order.fulfilment)
+    reached = steps.index(order.status) if order.status in steps else 0
+    return [{"status": s, "label": OrderStatus(s).label, "done": i <= reached}
+            for i, s in enumerate(steps)]
+
+
 # --- orders ----------------------------------------------------------------------------
 
 
-def orders_of(employee: Any) -> QuerySet[Order]:
-    return (Order.objects.filter(employee=employee).select_related("item")
-            .prefetch_related("item__images").order_by("-created_at", "-pk"))
+def orders_of(employee: Employee | None, *, status: str = "") -> QuerySet[Order]:
+    """The employee's orders, newest first (only those in ``status`` when it is one)."""
+    if employee is None:
+        return Order.objects.none()
+    orders = (Order.objects.filter(employee=employee).select_related("item")
+              .prefetch_related("item__images").order_by("-created_at", "-pk"))
+    if status in OrderStatus.values:
+        orders = orders.filter(status=status)
+    return orders
 
 
-def order_for_employee(employee: Any, order_id: int) -> Order | None:
-    """The employee's own order, or None (another's order does not exist for them)."""
-    return (Order.objects.filter(pk=order_id, employee=employee)
-            .select_related("item", "employee").prefetch_related("events").first())
+def orders_with_timeline_of(employee: Employee, *, status: str = "") -> QuerySet[Order]:
+    """The employee's orders as the API shows them (owner, item, code and timeline
+    loaded), in id order — for cursor pagination."""
+    orders = (Order.objects.filter(employee=employee)
+              .select_related("employee", "item", "code").prefetch_related("events"))
+    return orders.filter(status=status) if status else orders
+
+
+def order_with_timeline(order_id: int) -> Order:
+    """The order with its owner, item, code and timeline loaded (no visibility check:
+    for showing an order the caller was just allowed to act on)."""
+    return (Order.objects.select_related("employee", "item", "code")
+            .prefetch_related("events").get(pk=order_id))
+
+
+def viewer_employee_id(caller: Any) -> int | None:
+    """The employee a caller is — a signed-in user, or an API principal signed in with an
+    employee's token — or None (a system's API key, a user who is no employee)."""
+    if hasattr(caller, "can"):  # an API principal
+        user = caller.user if caller.kind == "employee" else None
+    else:
+        user = caller
+    employee = getattr(user, "employee", None)
+    return employee.pk if employee is not None else None
+
+
+def order_visible_to(caller: Any, order_id: int, *, scope: str | None = "orders:read",
+                     timeline: bool = True) -> Order:
+    """The order ``order_id`` if ``caller`` may see it — NotFound (404) otherwise, exactly
+    like an order that does not exist, so nobody learns which numbers are taken.
+
+    Who may see an order: its owner (``viewer_employee_id``); and an API caller (a
+    principal) whose rights include ``scope`` (None: owners only) — any order. A user of
+    the portal pages sees only their own: mall admins work on the order desk. With
+    ``timeline`` the order comes with its owner, item, code and events loaded."""
+    orders = Order.objects.select_related("employee", "item", "code")
+    if timeline:
+        orders = orders.prefetch_related("events")
+    order = orders.filter(pk=order_id).first()
+    if order is None or (order.employee_id != viewer_employee_id(caller) and not (
+            scope is not None and hasattr(caller, "can") and caller.can(scope))):
+        raise errors.NotFound(_("Order not found."))
+    return order
+
+
+def orders_by_ids(ids: list[int]) -> list[Order]:
+    return list(Order.objects.filter(pk__in=ids).order_by("pk"))
+
+
+def desk_order(order_id: int) -> Order | None:
+    """An order as the order desk shows it (owner with department, item)."""
+    return (Order.objects.select_related("employee__department", "item")
+            .filter(pk=order_id).first())
+
+
+def has_open_order(employee: Employee | None, item: Item) -> bool:
+    return employee is not None and Order.objects.filter(
+        item=item, employee=employee, status__in=OPEN_STATUSES).exists()
 
 
 def order_desk(*, status: str = "", q: str = "", fulfilment: str = "",
@@ -503,10 +645,24 @@ def open_orders_for_item(item: Item) -> QuerySet[Order]:
         "employee__user")
 
 
-def mall_admin_users() -> QuerySet[Any]:
-    from jifen.people.models import User
-
+def mall_admin_users() -> QuerySet[User]:
     return User.objects.filter(
         Q(groups__name__in=[Role.MALL_ADMIN, Role.SUPER_ADMIN]) | Q(is_superuser=True),
         is_active=True,
     ).distinct()
+
+
+# --- shoppers -----------------------------------------------------------------------------
+
+
+def addresses_of(employee: Employee | None) -> QuerySet[ShippingAddress]:
+    if employee is None:
+        return ShippingAddress.objects.none()
+    return ShippingAddress.objects.filter(employee=employee)
+
+
+def address_of(employee: Employee, address_id: int | None) -> ShippingAddress | None:
+    """One of the employee's own addresses (another's does not exist for them)."""
+    if address_id is None:
+        return None
+    return ShippingAddress.objects.filter(pk=address_id, employee=employee).first()

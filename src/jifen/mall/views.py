@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -39,17 +39,11 @@ from jifen.mall.forms import (
     WindowForm,
 )
 from jifen.mall.models import (
-    OPEN_STATUSES,
-    Campaign,
-    Category,
     Fulfilment,
     Item,
-    ItemImage,
     ItemStatus,
     Order,
     OrderStatus,
-    RedemptionWindow,
-    ShippingAddress,
 )
 
 PAGE_SIZE = 24
@@ -71,13 +65,11 @@ def _id(value: Any) -> int | None:
     return number if 0 < number <= MAX_ID else None
 
 
-def _get_by_id_or_404(model: type[M], value: Any, **filters: Any) -> M:
-    """The object whose id was sent in a form field or query string; 404 when the value is
-    not an id or names nothing (within ``filters``)."""
-    pk = _id(value)
-    if pk is None:
+def _found(obj: M | None) -> M:
+    """What a selector found; 404 when it found nothing."""
+    if obj is None:
         raise Http404
-    return get_object_or_404(model, pk=pk, **filters)
+    return obj
 
 
 def _employee(request: HttpRequest) -> Any:
@@ -119,8 +111,7 @@ def item_list(request: HttpRequest) -> HttpResponse:
     employee = _employee(request)
     form = CatalogueFilterForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
-    category = Category.objects.filter(pk=data.get("category")).first() if data.get(
-        "category") else None
+    category = selectors.category_by_id(data.get("category"))
     filters = selectors.ItemFilters(
         q=data.get("q", ""), category=category, min_points=data.get("min_points"),
         max_points=data.get("max_points"),
@@ -136,11 +127,10 @@ def item_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    item = get_object_or_404(Item.objects.select_related("category").prefetch_related(
-        "images", "eligible_departments"), pk=pk)
-    if item.status != ItemStatus.LISTED and not _open_order_for(request, item):
-        raise Http404
+    item = _found(selectors.item_for_page(pk))
     employee = _employee(request)
+    if item.status != ItemStatus.LISTED and not selectors.has_open_order(employee, item):
+        raise Http404
     price = selectors.price_of(item)
     problem = selectors.eligibility_problem(item, employee) if employee else _(
         "Only employees can redeem.")
@@ -154,7 +144,7 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "spendable": spendable,
         "short_by": max(0, price.points - spendable) if spendable is not None else None,
         "is_favourite": item.pk in selectors.favourite_item_ids(employee),
-        "addresses": ShippingAddress.objects.filter(employee=employee) if employee else [],
+        "addresses": selectors.addresses_of(employee) if employee else [],
         "needs_address": item.fulfilment == Fulfilment.SHIPPED,
         "in_stock": item.stock is None or item.stock > 0,
         # One token per rendering of the page: a double-tapped Confirm makes one order.
@@ -162,16 +152,10 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     })
 
 
-def _open_order_for(request: HttpRequest, item: Item) -> bool:
-    employee = _employee(request)
-    return employee is not None and Order.objects.filter(
-        item=item, employee=employee, status__in=OPEN_STATUSES).exists()
-
-
 @login_required
 @require_POST
 def redeem(request: HttpRequest, pk: int) -> HttpResponse:
-    item = get_object_or_404(Item, pk=pk)
+    item = _found(selectors.item_by_id(pk))
     employee = _employee(request)
     if employee is None:
         messages.error(request, _("Only employees can redeem."))
@@ -185,9 +169,7 @@ def redeem(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("portal:mall_item", pk=pk)
     address = None
     if request.POST.get("address"):
-        address_id = _id(request.POST["address"])
-        address = ShippingAddress.objects.filter(pk=address_id, employee=employee).first() \
-            if address_id else None
+        address = selectors.address_of(employee, _id(request.POST["address"]))
         if address is None:  # never ship to another address than the one chosen
             messages.error(request, _("That is not one of your saved addresses; choose one "
                                       "of them or add it first."))
@@ -209,7 +191,7 @@ def redeem(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def favourite(request: HttpRequest, pk: int) -> HttpResponse:
-    item = get_object_or_404(Item, pk=pk)
+    item = _found(selectors.item_by_id(pk))
     employee = _employee(request)
     if employee is None:
         raise Http404
@@ -254,7 +236,7 @@ def addresses(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Address saved."))
             return redirect_to_next(request, reverse("portal:mall_addresses"))
     return render(request, "mall/addresses.html", {
-        "form": form, "addresses": ShippingAddress.objects.filter(employee=employee),
+        "form": form, "addresses": selectors.addresses_of(employee),
         "next": next_path(request),
     })
 
@@ -264,39 +246,25 @@ def addresses(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def my_orders(request: HttpRequest) -> HttpResponse:
-    employee = _employee(request)
-    orders = selectors.orders_of(employee) if employee else Order.objects.none()
     status = request.GET.get("status", "")
-    if status in OrderStatus.values:
-        orders = orders.filter(status=status)
+    orders = selectors.orders_of(_employee(request), status=status)
     page = Paginator(orders, 20).get_page(request.GET.get("page"))
     return render(request, "mall/orders.html", {"page": page, "status": status,
                                                 "statuses": OrderStatus.choices})
 
 
-STEPS = {
-    Fulfilment.SHIPPED: [OrderStatus.SUBMITTED, OrderStatus.APPROVED, OrderStatus.SHIPPED,
-                         OrderStatus.DELIVERED, OrderStatus.COMPLETED],
-    "other": [OrderStatus.SUBMITTED, OrderStatus.APPROVED, OrderStatus.FULFILLED,
-              OrderStatus.COMPLETED],
-}
-
-
-def _progress(order: Order) -> list[dict[str, Any]]:
-    steps = STEPS.get(order.fulfilment, STEPS["other"])
-    if order.status in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
-        return []
-    reached = steps.index(order.status) if order.status in steps else 0
-    return [{"status": s, "label": OrderStatus(s).label, "done": i <= reached}
-            for i, s in enumerate(steps)]
+def _visible_order(request: HttpRequest, pk: int, *, timeline: bool = True) -> Order:
+    """The signed-in employee's own order; another's is a 404, like one that does not
+    exist (mall admins see every order on the order desk)."""
+    try:
+        return selectors.order_visible_to(request.user, pk, scope=None, timeline=timeline)
+    except errors.NotFound as exc:
+        raise Http404 from exc
 
 
 @login_required
 def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    employee = _employee(request)
-    order = selectors.order_for_employee(employee, pk) if employee else None
-    if order is None:
-        raise Http404
+    order = _visible_order(request, pk)
     code = getattr(order, "code", None) if order.fulfilment == Fulfilment.CODE else None
     delisted = order.item.status == ItemStatus.DELISTED and order.is_open
     alternatives = []
@@ -304,20 +272,19 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         alternatives = _cards(list(selectors.listed_items(selectors.ItemFilters(
             category=order.item.category, in_stock=True, sort="popular"))[:6]))
     return render(request, "mall/order.html", {
-        "order": order, "events": list(order.events.all()), "progress": _progress(order),
-        "code": code, "delisted": delisted, "alternatives": alternatives,
-        "can_cancel": order.status == OrderStatus.SUBMITTED or (
-            delisted and order.status == OrderStatus.APPROVED),
-        "can_complete": order.status in (OrderStatus.DELIVERED, OrderStatus.FULFILLED),
+        "order": order, "events": list(order.events.all()),
+        "progress": selectors.order_progress(order), "code": code, "delisted": delisted,
+        "alternatives": alternatives,
+        "can_cancel": selectors.action_allowed(order, "cancel"),
+        "can_complete": selectors.action_allowed(order, "complete"),
     })
 
 
 @login_required
 @require_POST
 def order_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    employee = _employee(request)
-    order = selectors.order_for_employee(employee, pk) if employee else None
-    if order is None or action not in ("cancel", "complete", "switch"):
+    order = _visible_order(request, pk, timeline=False)
+    if action not in ("cancel", "complete", "switch"):
         raise Http404
     try:
         if action == "cancel":
@@ -327,7 +294,7 @@ def order_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             services.complete_order(order=order, actor=request.user)
             messages.success(request, _("Thanks for confirming."))
         else:
-            new_item = _get_by_id_or_404(Item, request.POST.get("item"))
+            new_item = _found(selectors.item_by_id(_id(request.POST.get("item"))))
             new = services.switch_order_item(order=order, new_item=new_item,
                                              actor=request.user)
             messages.success(request, _("Switched to %s.") % new_item.name)
@@ -367,7 +334,7 @@ def order_desk(request: HttpRequest) -> HttpResponse:
 @require_POST
 def order_bulk(request: HttpRequest) -> HttpResponse:
     ids = [pk for pk in map(_id, request.POST.getlist("orders")) if pk is not None]
-    orders = list(Order.objects.filter(pk__in=ids).order_by("pk"))
+    orders = selectors.orders_by_ids(ids)
     if not orders:
         messages.warning(request, _("Tick the orders first."))
     else:
@@ -403,8 +370,7 @@ def order_export(request: HttpRequest, fmt: str) -> HttpResponse:
 @require_capability(Cap.MANAGE_MALL)
 @require_http_methods(["GET", "POST"])
 def desk_order(request: HttpRequest, pk: int) -> HttpResponse:
-    order = get_object_or_404(Order.objects.select_related("employee__department", "item"),
-                              pk=pk)
+    order = _found(selectors.desk_order(pk))
     reject_form = RejectForm(request.POST if request.POST.get("action") == "reject" else None)
     cancel_form = CancelForm(request.POST if request.POST.get("action") == "cancel" else None)
     ship_form = ShipForm(request.POST if request.POST.get("action") == "ship" else None)
@@ -434,7 +400,7 @@ def desk_order(request: HttpRequest, pk: int) -> HttpResponse:
     order.refresh_from_db()
     return render(request, "mall/console/order.html", {
         "order": order, "events": list(order.events.all()),
-        "actions": services.allowed_actions(order), "reject_form": reject_form,
+        "actions": selectors.allowed_actions(order), "reject_form": reject_form,
         "cancel_form": cancel_form, "ship_form": ship_form, "carriers": CARRIERS,
         "code": getattr(order, "code", None) if order.fulfilment == Fulfilment.CODE else None,
     })
@@ -447,10 +413,7 @@ def desk_order(request: HttpRequest, pk: int) -> HttpResponse:
 def desk_items(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "")
     status = request.GET.get("status", "")
-    items = selectors.listed_items(selectors.ItemFilters(q=q, sort="new"),
-                                   include_unlisted=True)
-    if status in ItemStatus.values:
-        items = items.filter(status=status)
+    items = selectors.desk_items(q=q, status=status)
     page = Paginator(items, DESK_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "mall/console/items.html", {
         "page": page, "q": q, "status": status, "statuses": ItemStatus.choices})
@@ -459,7 +422,7 @@ def desk_items(request: HttpRequest) -> HttpResponse:
 @require_capability(Cap.MANAGE_MALL)
 @require_http_methods(["GET", "POST"])
 def desk_item_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    item = get_object_or_404(Item, pk=pk) if pk else None
+    item = _found(selectors.item_by_id(pk)) if pk else None
     action = request.POST.get("action", "save")
     form = ItemForm(request.POST if action == "save" and request.method == "POST" else None,
                     instance=item)
@@ -499,9 +462,9 @@ def desk_item_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @require_capability(Cap.MANAGE_MALL)
 @require_POST
 def desk_item_images(request: HttpRequest, pk: int) -> HttpResponse:
-    item = get_object_or_404(Item, pk=pk)
+    item = _found(selectors.item_by_id(pk))
     if request.POST.get("remove"):
-        image = _get_by_id_or_404(ItemImage, request.POST["remove"], item=item)
+        image = _found(selectors.item_image(item, _id(request.POST["remove"])))
         services.remove_item_image(image=image, actor=request.user)
         messages.success(request, _("Picture removed."))
     else:
@@ -524,7 +487,7 @@ def desk_item_images(request: HttpRequest, pk: int) -> HttpResponse:
 @require_capability(Cap.MANAGE_MALL)
 @require_http_methods(["GET", "POST"])
 def desk_categories(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    category = get_object_or_404(Category, pk=pk) if pk else None
+    category = _found(selectors.category_by_id(pk)) if pk else None
     form = CategoryForm(request.POST or None, instance=category)
     if request.method == "POST" and form.is_valid():
         try:
@@ -544,7 +507,7 @@ def desk_categories(request: HttpRequest, pk: int | None = None) -> HttpResponse
 def desk_windows(request: HttpRequest) -> HttpResponse:
     window = None
     if request.GET.get("edit"):
-        window = _get_by_id_or_404(RedemptionWindow, request.GET["edit"])
+        window = _found(selectors.window_by_id(_id(request.GET["edit"])))
     initial = {}
     if window is not None and window.mode == "periods":
         initial["periods"] = "\n".join(
@@ -563,10 +526,8 @@ def desk_windows(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Window saved."))
             return redirect("console:mall_windows")
-    windows = [{"window": w, "state": selectors.window_state(w)}
-               for w in RedemptionWindow.objects.prefetch_related("periods", "categories")]
-    return render(request, "mall/console/windows.html", {"form": form, "window": window,
-                                                          "windows": windows})
+    return render(request, "mall/console/windows.html", {
+        "form": form, "window": window, "windows": selectors.windows_with_state()})
 
 
 @require_capability(Cap.MANAGE_MALL)
@@ -574,7 +535,7 @@ def desk_windows(request: HttpRequest) -> HttpResponse:
 def desk_campaigns(request: HttpRequest) -> HttpResponse:
     campaign = None
     if request.GET.get("edit"):
-        campaign = _get_by_id_or_404(Campaign, request.GET["edit"])
+        campaign = _found(selectors.campaign_by_id(_id(request.GET["edit"])))
     form = CampaignForm(request.POST or None, instance=campaign)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -590,10 +551,9 @@ def desk_campaigns(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Campaign saved."))
             return redirect("console:mall_campaigns")
-    now = timezone.now()
-    campaigns = Campaign.objects.prefetch_related("items", "categories")
     return render(request, "mall/console/campaigns.html", {
-        "form": form, "campaign": campaign, "campaigns": campaigns, "now": now})
+        "form": form, "campaign": campaign, "campaigns": selectors.campaigns(),
+        "now": timezone.now()})
 
 
 @require_capability(Cap.MANAGE_MALL)
