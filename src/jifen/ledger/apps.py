@@ -10,10 +10,12 @@ class LedgerConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_save
 
+        from jifen.core.signals import database_restored
         from jifen.ledger.receivers import (
             open_employee_accounts,
             open_imported_accounts,
             settle_leaver,
+            verify_after_restore,
         )
         from jifen.people.signals import employee_left, employees_created
 
@@ -22,3 +24,5 @@ class LedgerConfig(AppConfig):
         employees_created.connect(open_imported_accounts,
                                   dispatch_uid="ledger.open_imported_accounts")
         employee_left.connect(settle_leaver, dispatch_uid="ledger.settle_leaver")
+        database_restored.connect(verify_after_restore,
+                                  dispatch_uid="ledger.verify_after_restore")

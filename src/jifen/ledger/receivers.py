@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.cache import cache
+
+from jifen.ledger.selectors import POLICY_CACHE_KEY
+from jifen.ledger.verify import verify_ledger
+
 
 def open_employee_accounts(sender: Any, instance: Any, created: bool, raw: bool = False,
                            **kwargs: Any) -> None:
@@ -28,3 +33,11 @@ def settle_leaver(sender: Any, employee: Any, actor: Any = None, **kwargs: Any) 
     from jifen.ledger.services import apply_leaving_policy
 
     apply_leaving_policy(employee=employee, actor=actor)
+
+
+def verify_after_restore(sender: Any, result: Any, progress: Any, **kwargs: Any) -> None:
+    """After `jifen restore`: forget the cached policy of the database replaced, then verify
+    the restored ledger (its breaches make the command exit 5)."""
+    cache.delete(POLICY_CACHE_KEY)
+    progress("Verifying the ledger...")
+    result.breaches = verify_ledger()
