@@ -312,7 +312,7 @@ def test_a_database_error_imports_nothing_and_the_result_page_says_why(
     def broken(**kwargs):
         raise DatabaseError("disk full")
 
-    monkeypatch.setattr("jifen.people.services.record_audit", broken)
+    monkeypatch.setattr("jifen.people.services.bulk_import.record_audit", broken)
     job = upload(admin_client, xlsx_upload([person(1), person(2)]))
 
     response = commit(admin_client, job, "all")
