@@ -35,7 +35,7 @@ def _target_username(data: EmployeeData, existing: Employee | None) -> str:
     """The account username a row ends up with: the one given, else the employee's current
     account's, else the employee number (as ``upsert_employee`` does)."""
     wanted = (data.username or "").strip()
-    if existing is not None and existing.user_id:
+    if existing is not None and existing.user is not None:
         return wanted or existing.user.username
     return wanted or data.employee_no.strip()
 
@@ -70,7 +70,7 @@ def _renames(rows: list[EmployeeData], existing: dict[str, Employee],
     renames: dict[int, tuple[Employee, str]] = {}
     for index, data in enumerate(rows):
         employee = existing.get(data.employee_no.strip())
-        if employee is None or not employee.user_id:
+        if employee is None or employee.user is None:
             continue
         target = _target_username(data, employee)
         if target != employee.user.username:
@@ -164,12 +164,12 @@ def _bulk_update_changed(model: type[Any], changes: list[tuple[Any, set[str]]]) 
     quote = connection.ops.quote_name
     meta = model._meta
     for names, objs in groups.items():
-        fields = [meta.get_field(name) for name in sorted(names)]
-        assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+        columns = [meta.get_field(name) for name in sorted(names)]
+        assignments = ", ".join(f"{quote(f.column)} = %s" for f in columns)
         sql = (f"UPDATE {quote(meta.db_table)} SET {assignments} "
                f"WHERE {quote(meta.pk.column)} = %s")
         params = [
-            [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields] + [obj.pk]
+            [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns] + [obj.pk]
             for obj in objs
         ]
         with connection.cursor() as cursor:
@@ -263,15 +263,11 @@ def import_employees(*, rows: list[EmployeeData], actor: Any, reference: str = "
     newly_left: list[Employee] = []
     for data, user in zip(rows, row_users, strict=True):
         number = data.employee_no.strip()
-        employee = existing.get(number)
-        created = employee is None
-        if created:
-            employee = Employee(employee_no=number)
-            before = None
-            old_user_id = None
-        else:
-            before = snapshot(employee, EMPLOYEE_FIELDS)
-            old_user_id = employee.user_id
+        found = existing.get(number)
+        created = found is None
+        employee = Employee(employee_no=number) if found is None else found
+        before = None if found is None else snapshot(found, EMPLOYEE_FIELDS)
+        old_user_id = None if found is None else found.user_id
         employee.name = data.name.strip()
         employee.email = data.email.strip()
         employee.phone = data.phone.strip()
@@ -289,7 +285,7 @@ def import_employees(*, rows: list[EmployeeData], actor: Any, reference: str = "
             employee.left_on = None
         employee.status = data.status
         employee.user = user
-        if created:
+        if before is None:  # created
             to_create.append(employee)
             continue
         after = snapshot(employee, EMPLOYEE_FIELDS)

@@ -23,8 +23,8 @@ def _department_snapshot(dept: Department) -> dict[str, Any]:
     return {
         "code": dept.code,
         "name": dept.name,
-        "parent": dept.parent.code if dept.parent_id else None,
-        "manager": dept.manager.employee_no if dept.manager_id else None,
+        "parent": dept.parent.code if dept.parent is not None else None,
+        "manager": dept.manager.employee_no if dept.manager is not None else None,
     }
 
 
@@ -63,13 +63,13 @@ def upsert_department(
                 details={"manager_employee_no": manager_employee_no},
             )
 
-    dept = Department.objects.select_for_update().filter(code=code).first()
-    created = dept is None
-    before = None if created else _department_snapshot(dept)
-    old_manager_id = None if created else dept.manager_id
-    if created:
-        dept = Department(code=code)
-    elif parent is not None and (parent.pk == dept.pk or parent.path.startswith(dept.path)):
+    found = Department.objects.select_for_update().filter(code=code).first()
+    created = found is None
+    before = None if found is None else _department_snapshot(found)
+    old_manager_id = None if found is None else found.manager_id
+    dept = Department(code=code) if found is None else found
+    if found is not None and parent is not None and (
+            parent.pk == found.pk or parent.path.startswith(found.path)):
         raise errors.ValidationError(
             _("A department cannot be moved under itself or one of its sub-departments."),
             code="department_cycle",

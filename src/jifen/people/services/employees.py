@@ -102,14 +102,13 @@ def upsert_employee(*, data: EmployeeData, actor: Any = None) -> tuple[Employee,
             details={"fields": {field: message for field, message in problems}},
         )
     department = Department.objects.get(code=data.department_code.strip())
-    employee = (
+    found = (
         Employee.objects.select_for_update()
         .filter(employee_no=data.employee_no.strip()).first()
     )
-    created = employee is None
-    before = None if created else employee_audit_snapshot(employee)
-    if created:
-        employee = Employee(employee_no=data.employee_no.strip())
+    created = found is None
+    before = None if found is None else employee_audit_snapshot(found)
+    employee = Employee(employee_no=data.employee_no.strip()) if found is None else found
     employee.name = data.name.strip()
     employee.email = data.email.strip()
     employee.phone = data.phone.strip()

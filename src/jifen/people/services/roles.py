@@ -113,8 +113,9 @@ def renaming_refusals(changes: list[tuple[Employee, str]], actor: Any) -> dict[i
     if may_manage_admin_accounts(actor):
         return {}
     renamed = [(employee, username) for employee, username in changes
-               if employee.user_id and username and username != employee.user.username]
-    user_ids = sorted({employee.user_id for employee, _username in renamed})
+               if username and employee.user is not None and username != employee.user.username]
+    user_ids = sorted({employee.user_id for employee, _username in renamed
+                       if employee.user_id is not None})
     admins: set[int] = set()
     for chunk in chunked(user_ids):
         admins.update(User.objects.filter(privileged(), pk__in=chunk)
