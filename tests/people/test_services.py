@@ -7,7 +7,12 @@ import pytest
 
 from jifen.core import errors
 from jifen.people.models import EmployeeStatus
-from jifen.people.services import EmployeeData, import_employees, mark_employee_left
+from jifen.people.services import (
+    EmployeeData,
+    import_employees,
+    mark_employee_left,
+    upsert_department,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -45,3 +50,12 @@ def test_an_import_marking_a_super_admin_left_changes_nothing(hr_admin, super_ad
         import_employees(rows=rows, actor=hr_admin.user)
     employee.refresh_from_db()
     assert employee.name != "改个名字" and _still_in(super_admin)
+
+
+def test_an_unknown_manager_is_a_422_naming_the_manager_field(department):
+    with pytest.raises(errors.ValidationError) as refused:
+        upsert_department(code="QA", name="测试组", parent_code=department.code,
+                          manager_employee_no="NOPE")
+    assert refused.value.code == "unknown_employee"
+    assert refused.value.details == {"manager_employee_no": "NOPE"}
+    assert "NOPE" in refused.value.message

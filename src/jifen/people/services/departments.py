@@ -10,7 +10,8 @@ from django.utils.translation import gettext as _
 from jifen.core import errors
 from jifen.core.roles import Role
 from jifen.core.services import record_audit
-from jifen.people.models import Department, Employee
+from jifen.people.models import Department
+from jifen.people.selectors import employee_by_no
 from jifen.people.services.roles import grant_role, refresh_manager_role
 
 DEPARTMENT_FIELDS = ("code", "name", "parent", "manager")
@@ -56,12 +57,11 @@ def upsert_department(
             )
     manager = None
     if manager_employee_no:
-        manager = Employee.objects.filter(employee_no=manager_employee_no).first()
-        if manager is None:
-            raise errors.ValidationError(
-                _("Unknown employee %s.") % manager_employee_no, code="unknown_employee",
-                details={"manager_employee_no": manager_employee_no},
-            )
+        try:
+            manager = employee_by_no(manager_employee_no)
+        except errors.ValidationError as exc:  # the same 422, naming the field it came in
+            exc.details = {"manager_employee_no": manager_employee_no}
+            raise
 
     found = Department.objects.select_for_update().filter(code=code).first()
     created = found is None
