@@ -4,6 +4,7 @@ import email
 import email.policy
 import fcntl
 import os
+import secrets
 import socket
 from pathlib import Path
 
@@ -14,6 +15,10 @@ from django.test import Client, override_settings
 from jifen.core.roles import Role
 from tests.factories import PASSWORD, DepartmentFactory, EmployeeFactory
 
+# Names this run's test databases (test_jifen_<run>_gw0 …): made once, in the xdist
+# controller or a run without workers, and inherited by the workers through the environment.
+RUN_ID_VARIABLE = "JIFEN_TEST_RUN_ID"
+
 
 def pytest_configure(config):
     """Tests create many accounts; the production password hash (PBKDF2, ~1M rounds) costs
@@ -21,6 +26,30 @@ def pytest_configure(config):
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    if not hasattr(config, "workerinput"):  # the controller: before it starts any worker
+        os.environ.setdefault(RUN_ID_VARIABLE, f"{os.getpid()}{secrets.token_hex(2)}")
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, request):
+    """Test databases named for this run as well as for the xdist worker, so that two runs
+    on one machine (two `make test`, a developer's and CI's) never create, flush or drop
+    each other's databases. SQLite's are in memory and need no name; ``--reuse-db`` keeps
+    the fixed names, as reusing means finding them again."""
+    from django.conf import settings
+
+    run_id = os.environ.get(RUN_ID_VARIABLE)
+    if not run_id or request.config.getoption("reuse_db", False):
+        return
+    for db in settings.DATABASES.values():
+        if db["ENGINE"] == "django.db.backends.sqlite3":
+            continue
+        test = db.setdefault("TEST", {})
+        # test_<name>[_gwN] from pytest-django → test_<name>_r<run>[_gwN]
+        base = f"test_{db['NAME']}"
+        name = test.get("NAME") or base
+        worker = name[len(base):] if name.startswith(base) else ""
+        test["NAME"] = f"{base}_r{run_id}{worker}"
 
 
 def assert_ledger_sound() -> None:

@@ -812,8 +812,8 @@ def test_a_sparse_member_is_refused(tmp_path):
 
 @pytest.mark.django_db(transaction=False)
 def test_sizes_the_manifest_claims_must_fit_the_archive_and_the_disk(tmp_path, monkeypatch):
-    from jifen.core import backup as module
     from jifen.core.backup import ArchiveRefused, BackupError, read_archive
+    from jifen.core.backup import archive as module
 
     (tmp_path / "staged").mkdir()
 

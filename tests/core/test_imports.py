@@ -30,12 +30,14 @@ from jifen.core.imports import (
     create_import_job,
     error_report,
     read_rows,
+    readers,
     register,
     remap_import_job,
     run_import_check,
     run_import_commit,
     start_import_commit,
 )
+from jifen.core.imports import importer as checking
 from jifen.core.models import AuditEntry, ImportJob
 
 pytestmark = pytest.mark.django_db
@@ -496,8 +498,8 @@ def _parses(monkeypatch) -> list:
 
 def test_a_sheet_declaring_more_rows_or_cells_than_allowed_is_refused_before_a_row_is_read(
         monkeypatch):
-    monkeypatch.setattr(imports, "MAX_ROWS", 50)
-    monkeypatch.setattr(imports, "MAX_CELLS", 120)
+    monkeypatch.setattr(readers, "MAX_ROWS", 50)
+    monkeypatch.setattr(readers, "MAX_CELLS", 120)
     parsed = _parses(monkeypatch)
     small = xlsx_file([["编码", "内容", "日期"], ["A1", "x", "2024-03-01"]]).read()
 
@@ -511,7 +513,7 @@ def test_a_sheet_declaring_more_rows_or_cells_than_allowed_is_refused_before_a_r
 
 
 def test_a_sheet_with_more_rows_than_allowed_stops_when_the_reading_gets_there(monkeypatch):
-    monkeypatch.setattr(imports, "MAX_ROWS", 50)
+    monkeypatch.setattr(readers, "MAX_ROWS", 50)
     rows = [["编码", "内容", "日期"]] + [[f"A{n}", "x", "2024-03-01"] for n in range(60)]
     workbook = _with_dimension(xlsx_file(rows).read(), None)  # it does not say its size
     for file in (SimpleUploadedFile("notes.xlsx", workbook), csv_file(rows)):
@@ -526,7 +528,7 @@ def test_a_sheet_with_more_rows_than_allowed_stops_when_the_reading_gets_there(m
 
 
 def test_a_sheet_with_more_cells_than_allowed_stops_when_the_reading_gets_there(monkeypatch):
-    monkeypatch.setattr(imports, "MAX_CELLS", 100)
+    monkeypatch.setattr(readers, "MAX_CELLS", 100)
     rows = [["编码", "内容", "日期"]] + [[f"A{n}", "x", "2024-03-01"] for n in range(40)]
     workbook = _with_dimension(xlsx_file(rows).read(), "A1:C2")  # it says less than it has
     for file in (SimpleUploadedFile("notes.xlsx", workbook), csv_file(rows)):
@@ -537,7 +539,7 @@ def test_a_sheet_with_more_cells_than_allowed_stops_when_the_reading_gets_there(
 
 
 def test_a_workbook_that_unpacks_to_too_much_is_refused_before_it_is_read(monkeypatch):
-    monkeypatch.setattr(imports, "MAX_UNPACKED_BYTES", 4096)
+    monkeypatch.setattr(readers, "MAX_UNPACKED_BYTES", 4096)
     rows = [["编码", "内容", "日期"]] + [[f"A{n}", "x" * 40, "2024-03-01"] for n in range(200)]
     with pytest.raises(errors.ValidationError) as refused:
         upload(xlsx_file(rows))
@@ -547,7 +549,7 @@ def test_a_workbook_that_unpacks_to_too_much_is_refused_before_it_is_read(monkey
 
 def test_a_workbook_with_a_huge_table_of_texts_is_refused_before_it_is_read(monkeypatch):
     """openpyxl keeps the whole shared-strings table in memory."""
-    monkeypatch.setattr(imports, "MAX_SHARED_STRINGS_BYTES", 200)
+    monkeypatch.setattr(readers, "MAX_SHARED_STRINGS_BYTES", 200)
     workbook = io.BytesIO(xlsx_file([["编码", "内容", "日期"]]).read())
     with zipfile.ZipFile(workbook, "a") as parts:  # openpyxl itself writes inline strings
         parts.writestr("xl/sharedStrings.xml", "<sst>" + "<si><t>text</t></si>" * 50 + "</sst>")
@@ -665,7 +667,7 @@ def test_the_upload_only_stores_the_file_and_the_worker_reads_it(
     assert (job.status, job.total_rows, job.headers) == (ImportJob.Status.READING, 0, [])
     assert parsed == []
     queued = DBTaskResult.objects.get()
-    assert queued.task_path == "jifen.core.imports.check_import_task"
+    assert queued.task_path == "jifen.core.imports.jobs.check_import_task"
     with pytest.raises(errors.Conflict):
         start_import_commit(job=job, mode="all", actor=None)
 
@@ -676,14 +678,32 @@ def test_the_upload_only_stores_the_file_and_the_worker_reads_it(
     assert len(parsed) == 2
     assert sorted(job.reports) == ["csv", "xlsx"]
     # The error report is the file the worker wrote: the download reads no sheet.
-    monkeypatch.setattr(imports, "stream_rows", None)
+    monkeypatch.setattr(readers, "stream_rows", None)
     content, _type, name = error_report(job, "csv")
     assert name == "notes-errors.csv" and b"Duplicate of row 2." in content
 
 
+@pytest.mark.parametrize("name", ["check_import_task", "commit_import_task",
+                                  "rebuild_reports_task", "purge_import_files_task"])
+def test_a_task_queued_under_its_path_from_before_the_package_split_still_runs(
+        django_capture_on_commit_callbacks, name):
+    """The queue table stores each task's dotted path; rows written before
+    ``core/imports.py`` became a package name ``jifen.core.imports.<task>``."""
+    with django_capture_on_commit_callbacks(execute=True):
+        job = create_import_job(importer=NoteImporter(), actor=None,
+                                upload=csv_file([["编码"], ["A1"]]))
+    queued = DBTaskResult.objects.get()
+    queued.task_path = f"jifen.core.imports.{name}"
+    assert queued.task.func is getattr(imports, name).func
+    if name == "check_import_task":
+        queued.task.call(*queued.args_kwargs["args"], **queued.args_kwargs["kwargs"])
+        job.refresh_from_db()
+        assert job.status == ImportJob.Status.PREVIEWED
+
+
 def test_cancelling_while_the_worker_reads_stops_it(django_capture_on_commit_callbacks,
                                                      monkeypatch):
-    monkeypatch.setattr(imports, "PROGRESS_EVERY", 10)
+    monkeypatch.setattr(checking, "PROGRESS_EVERY", 10)
     with django_capture_on_commit_callbacks(execute=True):
         job = create_import_job(importer=NoteImporter(), actor=None,
                                 upload=csv_file([["编码"], *[[f"A{n}"] for n in range(50)]]))
@@ -733,8 +753,8 @@ def test_a_missing_error_report_is_built_by_the_worker_not_in_the_download(
         ImportJob.objects.filter(pk=job.pk).update(reports={})
     client.force_login(hr_admin.user)
     url = reverse("people_import:errors", args=[job.pk, "csv"])
-    real_stream_rows = imports.stream_rows
-    monkeypatch.setattr(imports, "stream_rows", _no_reading)
+    real_stream_rows = readers.stream_rows
+    monkeypatch.setattr(readers, "stream_rows", _no_reading)
 
     response = client.get(url)
 
@@ -743,13 +763,13 @@ def test_a_missing_error_report_is_built_by_the_worker_not_in_the_download(
     [note] = list(get_messages(response.wsgi_request))
     assert note.level_tag == "info"
     queued = DBTaskResult.objects.get()
-    assert queued.task_path == "jifen.core.imports.rebuild_reports_task"
+    assert queued.task_path == "jifen.core.imports.jobs.rebuild_reports_task"
     # The page it goes back to still works, and the report is simply not there yet.
     assert client.get(response.url).status_code == 200
 
-    monkeypatch.setattr(imports, "stream_rows", real_stream_rows)
+    monkeypatch.setattr(readers, "stream_rows", real_stream_rows)
     imports.rebuild_import_reports(job_id=job.pk)  # what the worker runs
-    monkeypatch.setattr(imports, "stream_rows", _no_reading)
+    monkeypatch.setattr(readers, "stream_rows", _no_reading)
 
     job.refresh_from_db()
     assert sorted(job.reports) == ["csv", "xlsx"]
@@ -767,7 +787,7 @@ def test_an_error_report_whose_upload_is_gone_is_refused_with_a_reason(client, h
 
     job = _people_job_without_reports()
     job.file.storage.delete(job.file.name)
-    monkeypatch.setattr(imports, "stream_rows", _no_reading)
+    monkeypatch.setattr(readers, "stream_rows", _no_reading)
     client.force_login(hr_admin.user)
 
     response = client.get(reverse("people_import:errors", args=[job.pk, "xlsx"]))

@@ -312,7 +312,7 @@ def test_a_database_error_imports_nothing_and_the_result_page_says_why(
     def broken(**kwargs):
         raise DatabaseError("disk full")
 
-    monkeypatch.setattr("jifen.people.services.record_audit", broken)
+    monkeypatch.setattr("jifen.people.services.bulk_import.record_audit", broken)
     job = upload(admin_client, xlsx_upload([person(1), person(2)]))
 
     response = commit(admin_client, job, "all")
@@ -478,14 +478,14 @@ def test_the_upload_request_reads_no_row_and_the_page_polls_until_the_worker_has
     from django.core.management import call_command
     from django_tasks_db.models import DBTaskResult
 
-    from jifen.core import imports
+    from jifen.core.imports import readers
 
     DepartmentFactory(code="RD", name="研发部")
     client = login_client(hr_admin.user)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    real_stream = imports.stream_rows
+    real_stream = readers.stream_rows
     streamed = []
-    monkeypatch.setattr(imports, "stream_rows",
+    monkeypatch.setattr(readers, "stream_rows",
                         lambda *a, **k: streamed.append(1) or real_stream(*a, **k))
 
     response = client.post(reverse("people_import:start"),

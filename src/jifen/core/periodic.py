@@ -36,7 +36,7 @@ JOBS = (
     # counted per calendar month).
     PeriodicJob("ledger.expiry", "jifen.ledger.tasks.expire_points", at_hour=1),
     # Uploaded spreadsheets are kept JIFEN_IMPORT_RETENTION_DAYS (30) days.
-    PeriodicJob("core.purge_import_files", "jifen.core.imports.purge_import_files_task",
+    PeriodicJob("core.purge_import_files", "jifen.core.imports.jobs.purge_import_files_task",
                 at_hour=2),
 )
 

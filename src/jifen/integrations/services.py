@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from typing import Any
@@ -12,15 +11,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
+from jifen.core.hashing import hash_secret
 from jifen.core.roles import SCOPES
 from jifen.core.services import record_audit
 from jifen.integrations.models import ApiKey
 
 KEY_PREFIX = "jfk"
-
-
-def hash_secret(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 @transaction.atomic

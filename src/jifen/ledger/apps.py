@@ -2,6 +2,7 @@ from django.apps import AppConfig
 from django.db.models.signals import post_save
 from django.utils.translation import gettext_lazy as _
 
+from jifen.core.signals import database_restored
 from jifen.people.signals import employee_left, employees_created
 
 
@@ -16,6 +17,7 @@ class LedgerConfig(AppConfig):
             open_employee_accounts,
             open_imported_accounts,
             settle_leaver,
+            verify_after_restore,
         )
 
         post_save.connect(open_employee_accounts, sender="people.Employee",
@@ -23,3 +25,5 @@ class LedgerConfig(AppConfig):
         employees_created.connect(open_imported_accounts,
                                   dispatch_uid="ledger.open_imported_accounts")
         employee_left.connect(settle_leaver, dispatch_uid="ledger.settle_leaver")
+        database_restored.connect(verify_after_restore,
+                                  dispatch_uid="ledger.verify_after_restore")

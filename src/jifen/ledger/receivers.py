@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.cache import cache
+
 from jifen.ledger.accounts import open_accounts
+from jifen.ledger.selectors import POLICY_CACHE_KEY
 from jifen.ledger.services import apply_leaving_policy
+from jifen.ledger.verify import verify_ledger
 
 
 def open_employee_accounts(sender: Any, instance: Any, created: bool, raw: bool = False,
@@ -25,3 +29,11 @@ def open_imported_accounts(sender: Any, employee_ids: list[int], **kwargs: Any) 
 def settle_leaver(sender: Any, employee: Any, actor: Any = None, **kwargs: Any) -> None:
     """A leaver's points follow the leaving policy (kept, or forfeited once)."""
     apply_leaving_policy(employee=employee, actor=actor)
+
+
+def verify_after_restore(sender: Any, result: Any, progress: Any, **kwargs: Any) -> None:
+    """After `jifen restore`: forget the cached policy of the database replaced, then verify
+    the restored ledger (its breaches make the command exit 5)."""
+    cache.delete(POLICY_CACHE_KEY)
+    progress("Verifying the ledger...")
+    result.breaches = verify_ledger()

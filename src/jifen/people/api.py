@@ -190,10 +190,8 @@ def list_employees(request: HttpRequest, filters: Query[EmployeeFilters]):
 def get_employee(request: HttpRequest, employee_no: str):
     caller = principal(request)
     caller.require("employees:read")
-    employees = (
-        selectors.employees_visible_to(caller.user) if caller.kind == "employee"
-        else Employee.objects.select_related("department", "user")
-    )
+    employees = selectors.employees_readable_by(
+        caller.user if caller.kind == "employee" else None)
     return get_object_or_404(employees, employee_no=employee_no)
 
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from jifen.core.forms import StyledForm
 from jifen.core.roles import Role
+from jifen.people import selectors
 from jifen.people.models import Department, Employee, EmployeeStatus
 from jifen.people.services import EmployeeData
 
@@ -140,7 +141,7 @@ class EmployeeForm(StyledForm, forms.Form):
 
     def clean_employee_no(self) -> str:
         value = self.cleaned_data["employee_no"].strip()
-        if self.employee is None and Employee.objects.filter(employee_no=value).exists():
+        if self.employee is None and selectors.employee_no_taken(value):
             raise forms.ValidationError(_("Employee number %(no)s is already taken."),
                                         params={"no": value})
         return value
@@ -189,7 +190,7 @@ class DepartmentForm(StyledForm, forms.Form):
 
     def clean_code(self) -> str:
         value = self.cleaned_data["code"].strip()
-        if self.department is None and Department.objects.filter(code=value).exists():
+        if self.department is None and selectors.department_by_code(value) is not None:
             raise forms.ValidationError(_("Department code %(code)s is already taken."),
                                         params={"code": value})
         return value

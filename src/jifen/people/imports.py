@@ -20,6 +20,7 @@ from jifen.core.imports import (
     register,
 )
 from jifen.core.models import ImportJob
+from jifen.people import selectors
 from jifen.people.models import Department, EmployeeStatus
 from jifen.people.services import (
     EmployeeData,
@@ -51,7 +52,7 @@ class Departments:
     def load(cls) -> Departments:
         by_code: dict[str, Department] = {}
         by_name: dict[str, list[Department]] = {}
-        for dept in Department.objects.all():
+        for dept in selectors.all_departments():
             by_code[dept.code] = dept
             by_name.setdefault(dept.name.strip(), []).append(dept)
         return cls(by_code=by_code, by_name=by_name)

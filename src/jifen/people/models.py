@@ -5,6 +5,7 @@ from datetime import date
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 
@@ -20,8 +21,6 @@ class User(AbstractUser):
     def _get_session_auth_hash(self, secret: str | None = None) -> str:
         """The hash a session keeps to prove it was opened with the current credentials:
         like Django's (of the password hash), over the epoch too."""
-        from django.utils.crypto import salted_hmac
-
         return salted_hmac(
             "jifen.people.User.get_session_auth_hash",
             f"{self.password}\x00{self.credentials_epoch}", secret=secret, algorithm="sha256",

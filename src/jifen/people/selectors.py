@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
+from jifen.core.models import AuditEntry
 from jifen.core.roles import Cap, user_can
-from jifen.people.models import Department, Employee, User
+from jifen.core.selectors import search_audit_log
+from jifen.people.models import Department, Employee, EmployeeStatus, User
 
 
 def managed_department_paths(user: User) -> list[str]:
@@ -42,6 +44,41 @@ def employees_visible_to(user: User) -> QuerySet[Employee]:
     return employees.none()
 
 
+def employees_readable_by(user: User | None) -> QuerySet[Employee]:
+    """The employees a caller may read: those visible to ``user``, or every one for a system
+    caller (``user=None``: an API key)."""
+    if user is not None:
+        return employees_visible_to(user)
+    return Employee.objects.select_related("department", "user")
+
+
+def visible_employee(user: User, pk: int) -> Employee | None:
+    """The employee ``pk`` if ``user`` may see them (None otherwise, as for a missing one)."""
+    return employees_visible_to(user).filter(pk=pk).first()
+
+
+def visible_department(user: User, pk: int) -> Department | None:
+    """The department ``pk`` if ``user`` may see it (None otherwise, as for a missing one)."""
+    return departments_visible_to(user).filter(pk=pk).first()
+
+
+def departments_with_head_count(user: User) -> list[Department]:
+    """The departments visible to ``user``, each with ``head_count``: its active employees
+    (not those of its sub-departments)."""
+    return list(departments_visible_to(user).annotate(
+        head_count=Count("employees", filter=Q(employees__status=EmployeeStatus.ACTIVE))))
+
+
+def employee_history(employee: Employee, limit: int = 10) -> list[AuditEntry]:
+    """The latest audit entries about ``employee``."""
+    return list(search_audit_log(object_type="people.employee")
+                .filter(object_id=str(employee.pk))[:limit])
+
+
+def employee_no_taken(employee_no: str) -> bool:
+    return Employee.objects.filter(employee_no=employee_no).exists()
+
+
 def search_employees(
     *,
     user: User | None,
@@ -52,10 +89,7 @@ def search_employees(
     """The console's employee list: visible to ``user``, optionally within one department's
     subtree, with a status, matching ``q`` against number, name, e-mail or phone.
     ``user=None`` is a system caller (an API key), which sees every employee."""
-    employees = (
-        employees_visible_to(user) if user is not None
-        else Employee.objects.select_related("department", "user")
-    )
+    employees = employees_readable_by(user)
     if department is not None:
         employees = employees.filter(department__path__startswith=department.path)
     if status:
@@ -88,3 +122,6 @@ def employee_by_no(employee_no: str) -> Employee:
 def department_by_code(code: str) -> Department | None:
     return Department.objects.filter(code=code).first()
 
+
+def all_departments() -> QuerySet[Department]:
+    return Department.objects.all()

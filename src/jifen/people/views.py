@@ -12,7 +12,6 @@ from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import NoReverseMatch, reverse
@@ -27,7 +26,6 @@ from jifen.core.exports import spreadsheet_response
 from jifen.core.permissions import forbidden, htmx_partial, require_capability
 from jifen.core.redirects import next_path
 from jifen.core.roles import Cap, Role, user_can, user_roles
-from jifen.core.selectors import search_audit_log
 from jifen.people import selectors, services
 from jifen.people.forms import (
     ASSIGNABLE_ROLES,
@@ -117,7 +115,7 @@ def import_url() -> str:
 
 
 def _visible_employee(request: HttpRequest, pk: int) -> Employee:
-    employee = selectors.employees_visible_to(request.user).filter(pk=pk).first()
+    employee = selectors.visible_employee(request.user, pk)
     if employee is None:
         raise Http404
     return employee
@@ -236,9 +234,7 @@ def employee_detail(request: HttpRequest, pk: int) -> HttpResponse:
             initial={"roles": [r.value for r in ASSIGNABLE_ROLES if r.value in roles]}
         )
     if user_can(request.user, Cap.VIEW_AUDIT):
-        context["history"] = list(
-            search_audit_log(object_type="people.employee").filter(object_id=str(employee.pk))[:10]
-        )
+        context["history"] = selectors.employee_history(employee)
     return render(request, "console/people/detail.html", context)
 
 
@@ -301,11 +297,7 @@ def _department_rows(departments: list[Department]) -> list[dict]:
 
 @require_capability(Cap.VIEW_PEOPLE)
 def departments(request: HttpRequest) -> HttpResponse:
-    visible = list(
-        selectors.departments_visible_to(request.user).annotate(
-            head_count=Count("employees", filter=Q(employees__status=EmployeeStatus.ACTIVE))
-        )
-    )
+    visible = selectors.departments_with_head_count(request.user)
     return render(request, "console/departments/list.html", {
         "rows": _department_rows(visible),
         "can_manage": user_can(request.user, Cap.MANAGE_PEOPLE),
@@ -346,7 +338,7 @@ def department_create(request: HttpRequest) -> HttpResponse:
 @require_capability(Cap.MANAGE_PEOPLE)
 @require_http_methods(["GET", "POST"])
 def department_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    department = selectors.departments_visible_to(request.user).filter(pk=pk).first()
+    department = selectors.visible_department(request.user, pk)
     if department is None:
         raise Http404
     return _department_form_page(request, department)
