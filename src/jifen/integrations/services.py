@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from typing import Any
 
@@ -13,14 +11,11 @@ from django.utils.translation import gettext as _
 
 from jifen.core import errors
 from jifen.core.roles import SCOPES
+from jifen.core.secrets import hash_secret, secret_matches
 from jifen.core.services import record_audit
 from jifen.integrations.models import ApiKey
 
 KEY_PREFIX = "jfk"
-
-
-def hash_secret(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 @transaction.atomic
@@ -53,7 +48,7 @@ def authenticate_api_key(plain: str) -> ApiKey | None:
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         return None
     key = ApiKey.objects.filter(prefix=parts[1], revoked_at__isnull=True).first()
-    if key is None or not hmac.compare_digest(key.key_hash, hash_secret(plain)):
+    if key is None or not secret_matches(key.key_hash, plain):
         return None
     now = timezone.now()
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:

@@ -21,8 +21,8 @@ from django.utils.translation import gettext as _
 from jifen.core import errors
 from jifen.core.db import instances_from_row, select_columns, statement
 from jifen.core.roles import Role, user_roles
+from jifen.core.secrets import hash_secret
 from jifen.core.services import record_audit, snapshot
-from jifen.integrations.services import hash_secret
 from jifen.people import signals
 from jifen.people.models import AccessToken, Department, Employee, EmployeeStatus, User
 
