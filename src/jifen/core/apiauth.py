@@ -66,7 +66,7 @@ class Principal:
         return employee
 
 
-Authenticator = Callable[[str], "Principal | None"]
+Authenticator = Callable[[str], Principal | None]
 
 # In registration order, which is INSTALLED_APPS order (each app registers in ready()).
 _authenticators: list[Authenticator] = []
