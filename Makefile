@@ -43,8 +43,11 @@ test: setup
 test-fast: python
 	$(BIN)/pytest -q -m "not browser" -n 2
 
+# ruff, then the layering contract ([tool.importlinter] in pyproject.toml, read from this
+# checkout's src/ rather than wherever the venv installed jifen from).
 lint: python
 	$(BIN)/ruff check src tests bench scripts
+	PYTHONPATH=src $(BIN)/lint-imports
 
 # Lint fixes only; the code is wrapped by hand (docs/decisions/0005-lint-not-formatter.md).
 format: python

@@ -5,8 +5,9 @@
 - MariaDB/MySQL at JIFEN_TEST_MYSQL_URL (default mysql://root@127.0.0.1:3306/jifen).
 
 JIFEN_REQUIRE_DATABASES=sqlite,postgresql,mysql (as CI sets it) turns a skip into a
-failure. Extra arguments go to every pytest run. Before the tests: ruff, Django's checks
-and a check that no model change lacks a migration."""
+failure. Extra arguments go to every pytest run. Before the tests: ruff, the layering
+contract (import-linter), Django's checks and a check that no model change lacks a
+migration."""
 
 from __future__ import annotations
 
@@ -71,10 +72,13 @@ def main() -> int:
 
     for check in (
         [str(BIN / "ruff"), "check", "src", "tests", "bench", "scripts"],
+        [str(BIN / "lint-imports")],
         [str(BIN / "jifen"), "check", "--fail-level", "WARNING"],
         [str(BIN / "jifen"), "makemigrations", "--check", "--dry-run"],
     ):
-        code, _ = run(check, env={**base_env, "JIFEN_DATABASE_URL": "sqlite:///:memory:"})
+        # PYTHONPATH: this checkout's code, whichever one the venv installed jifen from.
+        code, _ = run(check, env={**base_env, "JIFEN_DATABASE_URL": "sqlite:///:memory:",
+                                  "PYTHONPATH": str(ROOT / "src")})
         if code:
             print("FAILED: " + " ".join(check))
             return code

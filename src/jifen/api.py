@@ -15,9 +15,13 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from jifen.core import errors
+from jifen.core.api_errors import error_response, renderer, status_for
 from jifen.core.apiauth import BearerAuth
-from jifen.core.encoding import SiteTimeRenderer
 from jifen.core.middleware import payload_too_large
+from jifen.earning.api import router as earning_router
+from jifen.ledger.api import router as ledger_router
+from jifen.mall.api import router as mall_router
+from jifen.people.api import router as people_router
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +85,7 @@ class JifenAPI(NinjaAPI):
 
 
 api = JifenAPI(
-    renderer=SiteTimeRenderer(),
+    renderer=renderer,
     title="jifen API",
     version="1.0.0",
     description="Employee points and rewards platform. Authenticate with "
@@ -92,15 +96,6 @@ api = JifenAPI(
     docs_url="/docs",
     openapi_url="/openapi.json",
 )
-
-STATUS_BY_ERROR: list[tuple[type[errors.JifenError], int]] = [
-    (errors.RateLimited, 429),
-    (errors.NotFound, 404),
-    (errors.PermissionDenied, 403),
-    (errors.Conflict, 409),
-    (errors.ValidationError, 422),
-    (errors.JifenError, 400),
-]
 
 
 class ErrorBody(Schema):
@@ -113,20 +108,9 @@ class ErrorOut(Schema):
     error: ErrorBody
 
 
-def error_response(
-    request: HttpRequest, status: int, code: str, message: str, details: dict | None = None
-) -> HttpResponse:
-    return api.create_response(
-        request,
-        {"error": {"code": code, "message": message, "details": details or {}}},
-        status=status,
-    )
-
-
 @api.exception_handler(errors.JifenError)
 def on_domain_error(request: HttpRequest, exc: errors.JifenError) -> HttpResponse:
-    status = next(code for cls, code in STATUS_BY_ERROR if isinstance(exc, cls))
-    response = error_response(request, status, exc.code, exc.message, exc.details)
+    response = error_response(request, status_for(exc), exc.code, exc.message, exc.details)
     if isinstance(exc, errors.RateLimited):
         response["Retry-After"] = str(exc.retry_after)
     return response
@@ -232,16 +216,7 @@ def health(request: HttpRequest) -> dict:
     return {"status": "ok" if database == "ok" else "degraded", "database": database}
 
 
-def _mount_routers() -> None:
-    from jifen.earning.api import router as earning_router
-    from jifen.ledger.api import router as ledger_router
-    from jifen.mall.api import router as mall_router
-    from jifen.people.api import router as people_router
-
-    api.add_router("", people_router)
-    api.add_router("", ledger_router)
-    api.add_router("", earning_router)
-    api.add_router("", mall_router)
-
-
-_mount_routers()
+api.add_router("", people_router)
+api.add_router("", ledger_router)
+api.add_router("", earning_router)
+api.add_router("", mall_router)

@@ -8,6 +8,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 VAR_DIR = Path(os.environ.get("JIFEN_VAR_DIR", Path.cwd() / "var")).resolve()
@@ -73,6 +74,7 @@ INSTALLED_APPS = [
     "jifen.earning",
     "jifen.mall",
     "jifen.notifications",
+    "jifen.demo",
 ]
 
 MIDDLEWARE = [
@@ -107,7 +109,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "jifen.core.context_processors.site",
+                "jifen.web.context_processors.site",
             ],
         },
     }
@@ -207,8 +209,6 @@ THROTTLE_COUNTER_MODEL = "people.AttemptCounter"
 # 0: the header is ignored. Behind one TLS proxy, as docs/deploy.md sets up: 1.
 TRUSTED_PROXIES = int(os.environ.get("JIFEN_TRUSTED_PROXIES", "0"))
 if TRUSTED_PROXIES < 0:
-    from django.core.exceptions import ImproperlyConfigured
-
     raise ImproperlyConfigured("JIFEN_TRUSTED_PROXIES must be 0 or more.")
 # Django's own admin at /django-admin/ (model-level editing for operators). The console
 # covers the daily work; set JIFEN_DJANGO_ADMIN=0 to take it off the site.

@@ -15,6 +15,7 @@ urlpatterns = [
 ]
 
 if settings.DJANGO_ADMIN:
+    # Only when the Django admin is served: its throttled sign-in comes with it.
     from jifen.people.admin_login import ThrottledAdminAuthenticationForm, admin_login
 
     admin.site.login_form = ThrottledAdminAuthenticationForm

@@ -5,6 +5,16 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
+from jifen.core.apiauth import (
+    Principal,
+    authenticate_token,
+    register_authenticator,
+    registered_authenticators,
+    unregister_authenticator,
+)
+from jifen.integrations.auth import api_key_principal
+from jifen.integrations.services import create_api_key
+from jifen.people.api import employee_token_principal
 from jifen.people.models import AccessToken, User
 from jifen.people.services import authenticate_access_token, issue_access_token
 
@@ -95,3 +105,43 @@ def test_last_used_at_is_written_at_most_once_a_minute(employee):
     AccessToken.objects.filter(pk=token.pk).update(last_used_at=first - timedelta(seconds=61))
     authenticate_access_token(plain)
     assert AccessToken.objects.get(pk=token.pk).last_used_at > first
+
+
+# --- the authenticator registry ------------------------------------------------------------
+
+
+def test_people_and_integrations_register_their_authenticators_when_ready():
+    assert registered_authenticators() == (employee_token_principal, api_key_principal)
+
+
+def test_a_token_no_authenticator_knows_is_401(client):
+    assert authenticate_token("jft_nobody-issued-this") is None
+    response = client.get("/api/v1/me", HTTP_AUTHORIZATION="Bearer jft_nobody-issued-this")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthenticated"
+    assert response["WWW-Authenticate"] == 'Bearer realm="jifen"'
+
+
+def test_each_kind_of_token_is_answered_by_its_own_authenticator(employee):
+    _key, plain_key = create_api_key(name="HR sync", scopes=["employees:read"])
+    plain_token = issue_access_token(user=employee.user)[1]
+    assert employee_token_principal(plain_key) is None
+    assert api_key_principal(plain_token) is None
+    assert authenticate_token(plain_key).kind == "system"
+    assert authenticate_token(plain_token).user == employee.user
+
+
+def test_an_authenticator_an_app_registers_is_asked_and_can_be_taken_out(client, employee):
+    def sesame(token: str) -> Principal | None:
+        return Principal(kind="employee", user=employee.user) if token == "sesame" else None
+
+    register_authenticator(sesame)
+    try:
+        register_authenticator(sesame)  # twice is harmless
+        assert registered_authenticators().count(sesame) == 1
+        response = client.get("/api/v1/me", HTTP_AUTHORIZATION="Bearer sesame")
+        assert response.status_code == 200
+        assert response.json()["employee_no"] == employee.employee_no
+    finally:
+        unregister_authenticator(sesame)
+    assert client.get("/api/v1/me", HTTP_AUTHORIZATION="Bearer sesame").status_code == 401

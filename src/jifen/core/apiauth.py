@@ -1,7 +1,13 @@
-"""Who is calling the API: an employee token or a system API key, behind one Bearer scheme."""
+"""Who is calling the API: an employee token or a system API key, behind one Bearer scheme.
+
+core knows the shape of a caller (``Principal``) and reads the bearer header; which tokens
+exist is the business of the apps that issue them. Each registers an authenticator in its
+``AppConfig.ready()`` (people: employee tokens; integrations: API keys). A token that no
+authenticator knows is a 401."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,19 +66,47 @@ class Principal:
         return employee
 
 
+Authenticator = Callable[[str], Principal | None]
+
+# In registration order, which is INSTALLED_APPS order (each app registers in ready()).
+_authenticators: list[Authenticator] = []
+
+
+def register_authenticator(func: Authenticator) -> Authenticator:
+    """Let ``func(token)`` answer who a bearer token is: a Principal, or None when the token
+    is not one of its kind (the next authenticator is asked). Registering twice is harmless."""
+    if func not in _authenticators:
+        _authenticators.append(func)
+    return func
+
+
+def unregister_authenticator(func: Authenticator) -> None:
+    """Take ``func`` out of the registry (tests that register one of their own)."""
+    if func in _authenticators:
+        _authenticators.remove(func)
+
+
+def registered_authenticators() -> tuple[Authenticator, ...]:
+    """The authenticators asked, in order."""
+    return tuple(_authenticators)
+
+
+def authenticate_token(token: str) -> Principal | None:
+    """The caller a bearer token stands for, or None when no authenticator knows it."""
+    for authenticator in _authenticators:
+        found = authenticator(token)
+        if found is not None:
+            return found
+    return None
+
+
 class BearerAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Principal | None:
-        from jifen.integrations.services import authenticate_api_key
-        from jifen.people.services import authenticate_access_token
-
-        access = authenticate_access_token(token)  # brings user.employee along
-        if access is not None:
-            request.user = access.user
-            return Principal(kind="employee", user=access.user)
-        key = authenticate_api_key(token)
-        if key is not None:
-            return Principal(kind="system", api_key=key, scopes=list(key.scopes))
-        return None
+        found = authenticate_token(token)
+        if found is not None and found.kind == "employee":
+            # Pages and throttles downstream read the signed-in user from the request.
+            request.user = found.user
+        return found
 
 
 def principal(request: HttpRequest) -> Principal:

@@ -1,5 +1,9 @@
 from django.apps import AppConfig
+from django.core.management import call_command
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+from jifen.core import checks  # noqa: F401 - registers the system checks
 
 
 class CoreConfig(AppConfig):
@@ -8,10 +12,9 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
-        from django.db.models.signals import post_migrate
-
-        from jifen.core import checks  # noqa: F401 - registers the system checks
-        from jifen.core.roles import sync_role_groups
+        # Here, not at the top: services import models, and the app registry is not ready
+        # when this module is imported.
+        from jifen.core.services import sync_role_groups
 
         post_migrate.connect(sync_role_groups, sender=self)
         post_migrate.connect(create_cache_tables, sender=self)
@@ -20,6 +23,4 @@ class CoreConfig(AppConfig):
 def create_cache_tables(using: str = "default", **kwargs: object) -> None:
     """The table of the database cache (failed sign-ins without Redis), after every
     migrate; Django's migrations do not create it."""
-    from django.core.management import call_command
-
     call_command("createcachetable", database=using, verbosity=0)

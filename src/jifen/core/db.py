@@ -10,6 +10,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+import psycopg
 from django.db import (
     DEFAULT_DB_ALIAS,
     IntegrityError,
@@ -214,8 +215,6 @@ def _insert_unnest(db: Any, model: type[Model], model_fields: list, rows: list[t
     column, so the statement stays short (psycopg caches its parsing; a multi-row VALUES
     statement has thousands of placeholders to parse every time) — sent with server-side
     binding, whose arrays psycopg dumps in C."""
-    import psycopg
-
     quote = db.ops.quote_name
     columns = ", ".join(quote(f.column) for f in model_fields)
     # Text arrives as text[] and is cast to the column on insert, so a value too long for

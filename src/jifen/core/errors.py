@@ -1,6 +1,6 @@
 """Domain errors with stable codes.
 
-Services raise these; the API maps each family to one HTTP status (``jifen.api``) and the
+Services raise these; the API maps each family to one HTTP status (``core.api_errors``) and the
 web views show ``message`` to the user. A service never builds an HTTP response itself.
 """
 

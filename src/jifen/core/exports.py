@@ -20,6 +20,10 @@ from typing import Any
 
 from django.http import Http404, HttpResponse
 from django.utils.functional import Promise
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
 # What makes Excel, LibreOffice or Google Sheets evaluate a cell (OWASP "CSV injection"):
 # = + - @ at the start, or a tab / CR / LF before them; the fullwidth and small forms
@@ -100,11 +104,6 @@ def xlsx_bytes(header: list[Any], rows: Iterable[Iterable[Any]], *, sheet_title:
     """An xlsx workbook (written streaming, in openpyxl's write-only mode) of ``header``
     and ``rows``, every cell through ``safe_cell``, and every text cell written as a string
     cell, never a formula (openpyxl makes any text starting with "=" a formula)."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=str(sheet_title)[:31] or None)
     for index, width in enumerate(widths or [], start=1):

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from jifen.core.audit_labels import action_label
 from jifen.core.images import PictureField
 from jifen.core.models import SiteSettings
 
@@ -120,7 +121,5 @@ class AuditFilterForm(StyledForm, forms.Form):
 
     def __init__(self, *args: Any, actions: list[str] = (), **kwargs: Any) -> None:  # type: ignore[assignment]
         super().__init__(*args, **kwargs)
-        from jifen.core.audit_labels import action_label
-
         labelled = sorted(((a, action_label(a)) for a in actions), key=lambda c: c[1])
         self.fields["action"].choices = [("", _("All actions")), *labelled]

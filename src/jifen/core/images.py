@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext as _
+from PIL import Image
 
 from jifen.core import errors
 
@@ -26,8 +27,6 @@ class PictureField(forms.ImageField):
     """An image of at most ``MAX_IMAGE_PIXELS`` pixels."""
 
     def to_python(self, data: Any) -> Any:
-        from PIL import Image
-
         try:
             upload = super().to_python(data)
         except forms.ValidationError as exc:

@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -46,8 +46,6 @@ _CODES_BY_STATUS = {400: "malformed_request", 404: "not_found", 405: "method_not
 
 
 def _error(status: int, code: str, message: str, details: dict | None = None) -> HttpResponse:
-    from django.http import JsonResponse
-
     return JsonResponse({"error": {"code": code, "message": message, "details": details or {}}},
                         status=status)
 

@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from jifen.core.audit_labels import action_label, field_label
 from jifen.core.roles import Cap
 
 
@@ -102,14 +103,10 @@ class AuditEntry(models.Model):
 
     def labelled_changes(self) -> list[tuple[str, object, object]]:
         """``changes()`` with each field named as its model's forms name it."""
-        from jifen.core.audit_labels import field_label
-
         return [(field_label(self.object_type, field), old, new)
                 for field, old, new in self.changes()]
 
     def action_label(self) -> str:
-        from jifen.core.audit_labels import action_label
-
         return action_label(self.action)
 
 

@@ -2,10 +2,10 @@
 
 Each role is a Django group; each capability is a Django permission on
 ``core.Capability`` (a model with no table rows, only permissions). ``ROLE_CAPABILITIES``
-below is the whole policy: ``sync_role_groups`` writes it into the groups after every
-migrate, pages check it with ``require_capability`` and the API with ``Principal.can``.
-Managers see only their own department subtree; that scoping lives in
-``jifen.people.selectors``.
+below is the whole policy: ``jifen.core.services.sync_role_groups`` writes it into the
+groups after every migrate, pages check it with ``require_capability`` and the API with
+``Principal.can``. Managers see only their own department subtree; that scoping lives in
+the people app's selectors.
 """
 
 from __future__ import annotations
@@ -77,26 +77,6 @@ SCOPES: tuple[str, ...] = tuple(SCOPE_CAPABILITY)
 
 def permission_name(cap: str) -> str:
     return f"core.{cap}"
-
-
-def sync_role_groups(**_: object) -> None:
-    """Make each role's Django group hold exactly the permissions the policy gives it."""
-    from django.contrib.auth.models import Group, Permission
-    from django.contrib.contenttypes.models import ContentType
-
-    from jifen.core.models import Capability
-
-    content_type = ContentType.objects.get_for_model(Capability)
-    perms = {}
-    for cap in Cap:
-        perm, _created = Permission.objects.get_or_create(
-            content_type=content_type, codename=cap.value,
-            defaults={"name": cap.value.replace("_", " ")},
-        )
-        perms[cap.value] = perm
-    for role, caps in ROLE_CAPABILITIES.items():
-        group, _created = Group.objects.get_or_create(name=role)
-        group.permissions.set([perms[c] for c in caps])
 
 
 def user_roles(user: object) -> set[str]:

@@ -9,6 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.apps import apps
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models, transaction
@@ -18,7 +20,8 @@ from django.utils.translation import gettext as _
 from jifen.core import errors
 from jifen.core.actors import Actor, actor_fields
 from jifen.core.db import locked_singleton
-from jifen.core.models import AuditEntry, SiteSettings
+from jifen.core.models import AuditEntry, Capability, SiteSettings
+from jifen.core.roles import ROLE_CAPABILITIES, Cap
 from jifen.core.selectors import SITE_SETTINGS_CACHE_KEY, repin_site_settings
 
 # Set by middleware for the duration of a request so audit entries record the address
@@ -116,3 +119,18 @@ def update_site_settings(*, actor: Any, **changes: Any) -> SiteSettings:
     cache.delete(SITE_SETTINGS_CACHE_KEY)
     transaction.on_commit(lambda: repin_site_settings(current))
     return current
+
+
+def sync_role_groups(**_: object) -> None:
+    """Make each role's Django group hold exactly the permissions the policy gives it."""
+    content_type = ContentType.objects.get_for_model(Capability)
+    perms = {}
+    for cap in Cap:
+        perm, _created = Permission.objects.get_or_create(
+            content_type=content_type, codename=cap.value,
+            defaults={"name": cap.value.replace("_", " ")},
+        )
+        perms[cap.value] = perm
+    for role, caps in ROLE_CAPABILITIES.items():
+        group, _created = Group.objects.get_or_create(name=role)
+        group.permissions.set([perms[c] for c in caps])

@@ -1,42 +1,11 @@
-"""The employee portal (namespace ``portal``, at the root) and the admin console
-(namespace ``console``, under /console/; the people and API key pages of other apps are
-mounted inside it here so one namespace names every console page)."""
+"""The core pages of the console (site settings, audit log), mounted under /console/ in
+the ``console`` namespace by ``jifen.web_urls``."""
 
-from django.urls import include, path
+from django.urls import path
 
 from jifen.core import views
-from jifen.earning.urls import console_urlpatterns as earning_console_urls
-from jifen.earning.urls import portal_urlpatterns as earning_portal_urls
-from jifen.ledger.urls import console_urlpatterns as ledger_console_urls
-from jifen.ledger.urls import portal_urlpatterns as ledger_portal_urls
-from jifen.mall.urls import console_urlpatterns as mall_console_urls
-from jifen.mall.urls import portal_urlpatterns as mall_portal_urls
-from jifen.notifications.urls import portal_urlpatterns as notifications_portal_urls
-from jifen.people.urls import console_urlpatterns as people_console_urls
 
-portal_patterns = [
-    path("", views.home, name="home"),
-    *mall_portal_urls,
-    *ledger_portal_urls,
-    *earning_portal_urls,
-    *notifications_portal_urls,
-    path("leaderboard/", views.leaderboard, name="leaderboard"),
-]
-
-console_patterns = [
-    path("", views.dashboard, name="dashboard"),
-    *people_console_urls,
-    *earning_console_urls,
-    *mall_console_urls,
-    *ledger_console_urls,
-    path("activities/", views.activities, name="activities"),
-    path("insights/", views.insights, name="insights"),
+console_urlpatterns = [
     path("settings/", views.site_settings, name="settings"),
     path("audit/", views.audit_log, name="audit"),
-    path("api-keys/", include("jifen.integrations.urls")),
-]
-
-urlpatterns = [
-    path("console/", include((console_patterns, "console"))),
-    path("", include((portal_patterns, "portal"))),
 ]

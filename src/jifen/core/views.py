@@ -1,160 +1,22 @@
-"""Web pages of the employee portal and the core console pages (dashboard, site settings,
-audit log). Thin: parse, check permission, call a selector or service, render."""
+"""The core console pages: site settings and the audit log. Thin: parse, check permission,
+call a selector or service, render."""
 
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, resolve, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from jifen.core import errors, selectors, services
 from jifen.core.forms import AuditFilterForm, SiteSettingsForm
 from jifen.core.permissions import htmx_partial, require_capability
-from jifen.core.roles import Cap, user_can
-from jifen.ledger import selectors as ledger_selectors
-from jifen.ledger.amounts import format_points
-from jifen.people.models import EmployeeStatus
-from jifen.people.selectors import departments_visible_to, employees_visible_to
-
-# --- employee portal ---------------------------------------------------------------------
-
-PORTAL_PLACEHOLDERS = {
-    "mall": (gettext_lazy("Points mall"), "ti-building-store",
-             gettext_lazy("Exchange your points for gifts, vouchers and experiences.")),
-    "points": (gettext_lazy("My points"), "ti-coins",
-               gettext_lazy("Your balance, where every point came from and when it expires.")),
-    "orders": (gettext_lazy("My orders"), "ti-package",
-               gettext_lazy("Follow your redemptions from confirmation to delivery.")),
-    "earn": (gettext_lazy("How to earn"), "ti-bulb",
-             gettext_lazy("Every rule that awards points, and how much each is worth.")),
-    "leaderboard": (gettext_lazy("Leaderboard"), "ti-trophy",
-                    gettext_lazy("Who earned the most this month, in the company and your "
-                                 "department.")),
-}
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    hour = timezone.localtime().hour
-    employee = getattr(request.user, "employee", None)
-    name = employee.name if employee else request.user.get_username()
-    if hour < 11:
-        greeting = _("Good morning, %(name)s") % {"name": name}
-    elif hour < 18:
-        greeting = _("Good afternoon, %(name)s") % {"name": name}
-    else:
-        greeting = _("Good evening, %(name)s") % {"name": name}
-    context: dict = {}
-    if employee is not None:
-        wallet = ledger_selectors.balance(employee=employee)
-        context = {
-            "spendable": format_points(wallet.spendable),
-            "held": format_points(wallet.held) if wallet.held else "",
-            "expiring_soon": format_points(wallet.expiring_within(30))
-            if wallet.expiring_within(30) else "",
-        }
-    return render(request, "portal/home.html", {
-        **context,
-        "greeting": greeting,
-        "employee": employee,
-        "display_name": name,
-        "quick_links": [(key, *PORTAL_PLACEHOLDERS[key]) for key in
-                        ("mall", "points", "orders", "earn", "leaderboard")],
-    })
-
-
-def _portal_placeholder(key: str):
-    @login_required
-    def view(request: HttpRequest) -> HttpResponse:
-        title, icon, description = PORTAL_PLACEHOLDERS[key]
-        return render(request, "portal/coming_soon.html", {
-            "page_title": title, "icon": icon, "description": description, "section": key,
-        })
-
-    view.__name__ = f"portal_{key}"
-    return view
-
-
-leaderboard = _portal_placeholder("leaderboard")
-
-
-# --- console -----------------------------------------------------------------------------
-
-# The console's sections beyond people and settings: (url name, title, icon, description,
-# capability). Those still served by ``_console_placeholder`` are marked "coming soon".
-CONSOLE_SECTIONS = [
-    ("rules", gettext_lazy("Earning rules"), "ti-list-check",
-     gettext_lazy("Event types, rules with conditions and caps, approvals and budgets."),
-     Cap.MANAGE_RULES),
-    ("approvals", gettext_lazy("Approvals"), "ti-circle-check",
-     gettext_lazy("Discretionary awards waiting for your decision."), Cap.APPROVE_AWARDS),
-    ("mall", gettext_lazy("Mall management"), "ti-building-store",
-     gettext_lazy("Catalogue, stock, redemption windows, discounts and order fulfilment."),
-     Cap.MANAGE_MALL),
-    ("ledger", gettext_lazy("Ledger"), "ti-book",
-     gettext_lazy("Every transaction, account and lot; adjustments and outstanding points."),
-     Cap.VIEW_LEDGER),
-    ("activities", gettext_lazy("Activities"), "ti-gift",
-     gettext_lazy("Lotteries with provably fair draws, and auctions."), Cap.MANAGE_ACTIVITIES),
-    ("insights", gettext_lazy("Insights"), "ti-chart-bar",
-     gettext_lazy("Dashboards, rankings, liability and payroll exports."), Cap.VIEW_INSIGHTS),
-]
-CONSOLE_PLACEHOLDERS = {key: (title, icon, text) for key, title, icon, text, _cap
-                        in CONSOLE_SECTIONS}
-CONSOLE_PLACEHOLDER_CAPS = {key: cap for key, _t, _i, _d, cap in CONSOLE_SECTIONS}
-
-
-def _coming_soon(url_name: str) -> bool | None:
-    """Whether the page at ``url_name`` is still a placeholder (None: no such page)."""
-    try:
-        return getattr(resolve(reverse(url_name)).func, "coming_soon", False)
-    except NoReverseMatch:
-        return None
-
-
-@require_capability(Cap.VIEW_CONSOLE)
-def dashboard(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    context: dict = {}
-    if user_can(user, Cap.VIEW_PEOPLE):
-        employees = employees_visible_to(user)
-        context["active_count"] = employees.filter(status=EmployeeStatus.ACTIVE).count()
-        context["left_count"] = employees.filter(status=EmployeeStatus.LEFT).count()
-        context["department_count"] = departments_visible_to(user).count()
-    if user_can(user, Cap.VIEW_AUDIT):
-        context["recent_audit"] = list(selectors.search_audit_log()[:6])
-    context["sections"] = [
-        (f"console:{key}", title, icon, text, state)
-        for key, title, icon, text, cap in CONSOLE_SECTIONS
-        if user_can(user, cap) and (state := _coming_soon(f"console:{key}")) is not None
-    ]
-    return render(request, "console/dashboard.html", context)
-
-
-def _console_placeholder(key: str):
-    @require_capability(CONSOLE_PLACEHOLDER_CAPS[key])
-    def view(request: HttpRequest) -> HttpResponse:
-        title, icon, description = CONSOLE_PLACEHOLDERS[key]
-        return render(request, "console/coming_soon.html", {
-            "page_title": title, "icon": icon, "description": description, "section": key,
-        })
-
-    view.__name__ = f"console_{key}"
-    view.coming_soon = True  # type: ignore[attr-defined]
-    return view
-
-
-activities = _console_placeholder("activities")
-insights = _console_placeholder("insights")
+from jifen.core.roles import Cap
 
 
 @require_capability(Cap.MANAGE_SETTINGS)

@@ -10,8 +10,9 @@ Each step is a function taking a :class:`DemoContext`, registered with ``@demo_s
         for employee in ctx.employees:
             ...  # call the ledger's services, never write models directly
 
-Every module of the ``jifen.demo`` package (except those whose name starts with ``_``) is
-imported before a run, so a new step only needs a new module. Steps run by ``order``
+Every module of the ``jifen.demo`` package (except those whose name starts with ``_``, the
+app's ``apps`` module and ``management`` package) is imported before a run, so a new step
+only needs a new module. Steps run by ``order``
 (then name), each inside its own transaction, each with its own random generator seeded
 from the run's seed and the step's name: adding a step never changes what the others make.
 
@@ -111,10 +112,12 @@ def demo_step(*, order: int, name: str | None = None, atomic: bool = True,
 
 
 def discover_steps() -> None:
-    """Import every module of ``jifen.demo`` so their ``@demo_step``s register."""
+    """Import every module of ``jifen.demo`` so their ``@demo_step``s register (not the
+    app's own plumbing: the builder, the AppConfig, the command package)."""
     package = importlib.import_module("jifen.demo")
     for module in pkgutil.iter_modules(package.__path__):
-        if not module.name.startswith("_") and module.name != "builder":
+        if (not module.name.startswith("_") and not module.ispkg
+                and module.name not in {"builder", "apps"}):
             importlib.import_module(f"jifen.demo.{module.name}")
 
 

@@ -7,11 +7,14 @@ mall's services (so points move through the ledger)."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from django.contrib.staticfiles import finders
 from django.core.files.base import ContentFile
 from django.utils import timezone
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from jifen.core.roles import Role
 from jifen.demo.builder import DemoContext, demo_step
@@ -143,11 +146,6 @@ PALETTES = {"physical": ("#ffb199", "#ff5e62"), "virtual": ("#a1c4fd", "#5b6fd6"
 def _icon_glyphs() -> tuple[Any, dict[str, str]]:
     """The Tabler icon font and its glyphs by class name, to draw product pictures
     (None when the front-end assets are not installed)."""
-    import re
-
-    from django.contrib.staticfiles import finders
-    from PIL import ImageFont
-
     font_path = finders.find("vendor/tabler-icons/fonts/tabler-icons.ttf")
     css_path = finders.find("vendor/tabler-icons/tabler-icons.min.css")
     if not font_path or not css_path:
@@ -160,8 +158,6 @@ def _icon_glyphs() -> tuple[Any, dict[str, str]]:
 
 def _picture(font: Any, glyph: str, colours: tuple[str, str], flip: bool) -> ContentFile:
     """A 480 × 480 product picture: a soft gradient with the category's icon."""
-    from PIL import Image, ImageDraw, ImageOps
-
     top, bottom = colours[::-1] if flip else colours
     image = ImageOps.colorize(Image.linear_gradient("L").resize((480, 480)), top, bottom)
     draw = ImageDraw.Draw(image)

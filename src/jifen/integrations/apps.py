@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from jifen.core.apiauth import register_authenticator
+
 
 class IntegrationsConfig(AppConfig):
     name = "jifen.integrations"
@@ -8,9 +10,12 @@ class IntegrationsConfig(AppConfig):
     verbose_name = _("Integrations")
 
     def ready(self) -> None:
-        # Django app registry not ready at module level: receivers import models.
+        # Here, not at the top: these modules read models, and the app registry is not
+        # ready when this one is imported.
         from jifen.core.signals import database_restored
+        from jifen.integrations.auth import api_key_principal
         from jifen.integrations.receivers import count_api_keys_after_restore
 
         database_restored.connect(count_api_keys_after_restore,
                                   dispatch_uid="integrations.count_api_keys_after_restore")
+        register_authenticator(api_key_principal)

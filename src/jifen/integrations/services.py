@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from typing import Any
 
@@ -11,8 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
-from jifen.core.hashing import hash_secret
 from jifen.core.roles import SCOPES
+from jifen.core.secrets import hash_secret, secret_matches
 from jifen.core.services import record_audit
 from jifen.integrations.models import ApiKey
 
@@ -49,7 +48,7 @@ def authenticate_api_key(plain: str) -> ApiKey | None:
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         return None
     key = ApiKey.objects.filter(prefix=parts[1], revoked_at__isnull=True).first()
-    if key is None or not hmac.compare_digest(key.key_hash, hash_secret(plain)):
+    if key is None or not secret_matches(key.key_hash, plain):
         return None
     now = timezone.now()
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:

@@ -13,7 +13,6 @@ from jifen.core.permissions import require_capability
 from jifen.core.roles import Cap
 from jifen.integrations import selectors, services
 from jifen.integrations.forms import ApiKeyForm
-from jifen.integrations.models import ApiKey
 
 
 @require_capability(Cap.MANAGE_API_KEYS)
@@ -43,7 +42,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
 @require_capability(Cap.MANAGE_API_KEYS)
 @require_POST
 def api_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    key = get_object_or_404(ApiKey, pk=pk)
+    key = get_object_or_404(selectors.api_keys(), pk=pk)
     services.revoke_api_key(key=key, actor=request.user)
     messages.success(request, _("The key %(name)s is revoked; requests with it now fail.")
                      % {"name": key.name})

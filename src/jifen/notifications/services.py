@@ -9,11 +9,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from jifen.notifications.mail import email_notification
 from jifen.notifications.models import Notification
+from jifen.notifications.tasks import send_notification_email
+
+# Mailing runs in the worker (tasks → mail); importable from here as before.
+__all__ = ["email_notification", "mark_read", "notify", "notify_many"]
 
 
 def notify(
@@ -46,33 +50,8 @@ def notify(
             return None
         raise
     if email and settings.JIFEN_MAIL_ENABLED and getattr(recipient, "email", ""):
-        from jifen.notifications.tasks import send_notification_email
-
         transaction.on_commit(lambda: send_notification_email.enqueue(notification.pk))
     return notification
-
-
-def email_notification(*, notification_id: int) -> bool:
-    """Mail one notification to its recipient, once: a task run twice sends it once.
-    Returns whether it was sent now. An SMTP failure raises (the task is marked failed
-    and logged); the in-app notification is there either way."""
-    with transaction.atomic():
-        notification = (Notification.objects.select_for_update().select_related("recipient")
-                        .filter(pk=notification_id, emailed_at__isnull=True).first())
-        if notification is None or not notification.recipient.email:
-            return False
-        from jifen.core.selectors import site_settings
-
-        link = notification.url
-        if link.startswith("/"):
-            link = settings.JIFEN_BASE_URL + link if settings.JIFEN_BASE_URL else ""
-        text = "\n\n".join(part for part in (notification.body, link) if part)
-        send_mail(subject=f"[{site_settings().platform_name}] {notification.title}",
-                  message=text, from_email=None,
-                  recipient_list=[notification.recipient.email])
-        notification.emailed_at = timezone.now()
-        notification.save(update_fields=["emailed_at"])
-    return True
 
 
 def notify_many(*, recipients: Iterable[Any], **message: Any) -> int:

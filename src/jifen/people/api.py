@@ -8,7 +8,8 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from jifen.core import errors
-from jifen.core.apiauth import principal
+from jifen.core.api_errors import error_response
+from jifen.core.apiauth import Principal, principal
 from jifen.core.client_address import client_address
 from jifen.core.pagination import CursorPage, paginate
 from jifen.core.roles import user_roles
@@ -17,6 +18,13 @@ from jifen.people import selectors, services
 from jifen.people.models import Department, Employee, EmployeeStatus
 
 router = Router(tags=["people"])
+
+
+def employee_token_principal(token: str) -> Principal | None:
+    """The employee a bearer token from ``POST /auth/token`` belongs to, or None when it is
+    no live token (registered with ``jifen.core.apiauth`` when the app is ready)."""
+    access = services.authenticate_access_token(token)  # brings user.employee along
+    return Principal(kind="employee", user=access.user) if access is not None else None
 
 
 class TokenIn(Schema):
@@ -38,8 +46,6 @@ def create_token(request: HttpRequest, payload: TokenIn) -> dict:
                                 address=client_address(request))
     except errors.PermissionDenied as exc:
         # Wrong credentials are "who are you?" (401), not "you may not" (403).
-        from jifen.api import error_response
-
         return error_response(request, 401, exc.code, exc.message)  # type: ignore[return-value]
     token, plain = services.issue_access_token(user=user)
     return {"token": plain, "expires_at": token.expires_at}

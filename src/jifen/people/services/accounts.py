@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from jifen.core import errors
 from jifen.core.db import instances_from_row, select_columns, statement
-from jifen.core.hashing import hash_secret
+from jifen.core.secrets import hash_secret
 from jifen.people.models import AccessToken, Employee, User
 from jifen.people.services.batches import chunked
 

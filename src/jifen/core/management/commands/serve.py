@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
+from gunicorn.app.base import BaseApplication
 
 
 class Command(BaseCommand):
@@ -27,8 +29,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from gunicorn.app.base import BaseApplication
-
+        # Here, not at the top: building the WSGI application loads every middleware,
+        # which only serving needs (the module is imported to list `jifen help` too).
         from jifen.wsgi import application
 
         worker = None
@@ -74,8 +76,6 @@ def control_socket(options: dict[str, Any]) -> str | None:
         if configured.strip().lower() in _OFF:
             return None
         return configured.strip().replace("{port}", port).replace("{host}", host)
-    from django.conf import settings
-
     path = Path(settings.VAR_DIR) / "run" / f"gunicorn-{host}-{port}.ctl"
     # Too deep a folder for a socket: none rather than gunicorn's shared default.
     return str(path) if len(os.fsencode(path)) <= MAX_SOCKET_PATH else None

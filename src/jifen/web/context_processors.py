@@ -1,3 +1,6 @@
+"""What every page's template may read: the site's settings and point unit, the user's
+roles and capabilities, and the unread notifications behind the bell."""
+
 from __future__ import annotations
 
 from django.http import HttpRequest

@@ -1,0 +1,33 @@
+"""Mailing a notification that asked for it; run by the worker (``tasks``) after the
+change that caused it committed."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from jifen.core.selectors import site_settings
+from jifen.notifications.models import Notification
+
+
+def email_notification(*, notification_id: int) -> bool:
+    """Mail one notification to its recipient, once: a task run twice sends it once.
+    Returns whether it was sent now. An SMTP failure raises (the task is marked failed
+    and logged); the in-app notification is there either way."""
+    with transaction.atomic():
+        notification = (Notification.objects.select_for_update().select_related("recipient")
+                        .filter(pk=notification_id, emailed_at__isnull=True).first())
+        if notification is None or not notification.recipient.email:
+            return False
+        link = notification.url
+        if link.startswith("/"):
+            link = settings.JIFEN_BASE_URL + link if settings.JIFEN_BASE_URL else ""
+        text = "\n\n".join(part for part in (notification.body, link) if part)
+        send_mail(subject=f"[{site_settings().platform_name}] {notification.title}",
+                  message=text, from_email=None,
+                  recipient_list=[notification.recipient.email])
+        notification.emailed_at = timezone.now()
+        notification.save(update_fields=["emailed_at"])
+    return True
