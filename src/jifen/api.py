@@ -119,7 +119,7 @@ def on_domain_error(request: HttpRequest, exc: errors.JifenError) -> HttpRespons
 @api.exception_handler(AuthenticationError)
 def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     response = error_response(
-        request, 401, "unauthenticated",
+        request, 401, errors.ErrorCode.UNAUTHENTICATED,
         _("Send a valid token in the Authorization header: Bearer <token>."),
     )
     response["WWW-Authenticate"] = 'Bearer realm="jifen"'
@@ -140,26 +140,26 @@ def on_invalid_input(request: HttpRequest, exc: NinjaValidationError) -> HttpRes
     problems = [_describe(e) for e in exc.errors]
     if any(p["message"].lower().startswith("json") or "decode" in p["message"].lower()
            for p in problems):
-        return error_response(request, 400, "malformed_request",
+        return error_response(request, 400, errors.ErrorCode.MALFORMED_REQUEST,
                               _("The request body is not valid JSON."), {"errors": problems})
     first = problems[0] if problems else {"field": "", "message": ""}
     message = _("Invalid value for %(field)s: %(message)s") % first if first["field"] else (
         first["message"] or _("The request is not valid.")
     )
-    return error_response(request, 422, "validation_error", message, {"errors": problems})
+    return error_response(request, 422, errors.ErrorCode.VALIDATION_ERROR, message,
+                          {"errors": problems})
 
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    code = {400: "malformed_request", 404: "not_found", 405: "method_not_allowed"}.get(
-        exc.status_code, "error"
-    )
+    code = {400: errors.ErrorCode.MALFORMED_REQUEST, 404: errors.ErrorCode.NOT_FOUND,
+            405: errors.ErrorCode.METHOD_NOT_ALLOWED}.get(exc.status_code, errors.ErrorCode.ERROR)
     return error_response(request, exc.status_code, code, str(exc))
 
 
 @api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return error_response(request, 404, "not_found", _("Not found."))
+    return error_response(request, 404, errors.ErrorCode.NOT_FOUND, _("Not found."))
 
 
 @api.exception_handler(RequestDataTooBig)
@@ -174,7 +174,7 @@ def on_data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
     # The database refused a value the schema let through (too long for its column, out of
     # range): the caller's input, not our failure.
     logger.warning("Database refused a value in %s %s: %s", request.method, request.path, exc)
-    return error_response(request, 422, "invalid_value",
+    return error_response(request, 422, errors.ErrorCode.INVALID_VALUE,
                           _("A value is too long or out of range."))
 
 
@@ -186,7 +186,7 @@ def on_overflow(request: HttpRequest, exc: OverflowError) -> HttpResponse:
     # let it through gets its bound.
     logger.warning("Value out of range in %s %s: %s", request.method, request.path, exc,
                    exc_info=exc)
-    return error_response(request, 422, "invalid_value",
+    return error_response(request, 422, errors.ErrorCode.INVALID_VALUE,
                           _("A value is too long or out of range."))
 
 
@@ -195,7 +195,7 @@ def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     if settings.DEBUG and getattr(settings, "JIFEN_RAISE_API_ERRORS", False):
         raise exc
     logger.exception("Unhandled error in %s %s", request.method, request.path)
-    return error_response(request, 500, "internal_error",
+    return error_response(request, 500, errors.ErrorCode.INTERNAL_ERROR,
                           _("Something went wrong on our side. It has been logged."))
 
 

@@ -51,7 +51,7 @@ class Principal:
     def require(self, scope: str) -> None:
         if not self.can(scope):
             raise errors.PermissionDenied(
-                _("This call needs the %s scope.") % scope, code="forbidden",
+                _("This call needs the %s scope.") % scope, code=errors.ErrorCode.FORBIDDEN,
                 details={"required_scope": scope},
             )
 
@@ -61,7 +61,7 @@ class Principal:
         if employee is None:
             raise errors.PermissionDenied(
                 _("This call is for employees signed in with their own token."),
-                code="employee_only",
+                code=errors.ErrorCode.EMPLOYEE_ONLY,
             )
         return employee
 

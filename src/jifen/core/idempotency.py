@@ -51,7 +51,7 @@ def _key(request: HttpRequest) -> str:
     key = request.headers.get(HEADER, "").strip()
     if len(key) > 200:
         raise errors.ValidationError(_("The Idempotency-Key is longer than 200 characters."),
-                                     code="invalid_idempotency_key")
+                                     code=errors.ErrorCode.INVALID_IDEMPOTENCY_KEY)
     return key
 
 
@@ -59,7 +59,7 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> JsonResponse:
     if record.fingerprint != fingerprint:
         raise errors.Conflict(
             _("This Idempotency-Key was already used for a different request."),
-            code="idempotency_key_reused",
+            code=errors.ErrorCode.IDEMPOTENCY_KEY_REUSED,
         )
     response = JsonResponse(record.response, status=record.status_code, safe=False,
                             encoder=SiteTimeEncoder)

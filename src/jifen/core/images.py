@@ -20,7 +20,7 @@ def picture_too_large() -> errors.ValidationError:
         _("This picture is too large: a picture may have at most %(limit)s megapixels. "
           "Make it smaller and upload it again.")
         % {"limit": MAX_IMAGE_PIXELS // 1_000_000},
-        code="image_too_large", details={"max_pixels": MAX_IMAGE_PIXELS})
+        code=errors.ErrorCode.IMAGE_TOO_LARGE, details={"max_pixels": MAX_IMAGE_PIXELS})
 
 
 class PictureField(forms.ImageField):

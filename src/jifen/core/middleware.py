@@ -9,6 +9,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from jifen.core.client_address import client_address
+from jifen.core.errors import ErrorCode
 from jifen.core.security import API_PREFIX, declared_length
 from jifen.core.selectors import settings_pinned
 from jifen.core.services import request_ip
@@ -41,8 +42,8 @@ class SiteLanguageMiddleware:
         return response
 
 
-_CODES_BY_STATUS = {400: "malformed_request", 404: "not_found", 405: "method_not_allowed",
-                    413: "payload_too_large"}
+_CODES_BY_STATUS = {400: ErrorCode.MALFORMED_REQUEST, 404: ErrorCode.NOT_FOUND,
+                    405: ErrorCode.METHOD_NOT_ALLOWED, 413: ErrorCode.PAYLOAD_TOO_LARGE}
 
 
 def _error(status: int, code: str, message: str, details: dict | None = None) -> HttpResponse:
@@ -54,7 +55,7 @@ def payload_too_large() -> HttpResponse:
     """The API's answer to a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``: 413 in the error
     shape, before the body is read (Django's own answer is an HTML 400)."""
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    response = _error(413, "payload_too_large",
+    response = _error(413, ErrorCode.PAYLOAD_TOO_LARGE,
                       _("The request body is too large: the API takes at most %(mb)s MB.")
                       % {"mb": f"{limit / (1024 * 1024):g}"}, {"max_bytes": limit})
     # No "Connection: close" here: WSGI forbids hop-by-hop headers (wsgiref, so runserver
@@ -91,7 +92,7 @@ class ApiErrorShapeMiddleware:
                 return payload_too_large()
             if has_nul:
                 # No database stores text with NUL characters (PostgreSQL refuses it outright).
-                return _error(400, "malformed_request",
+                return _error(400, ErrorCode.MALFORMED_REQUEST,
                               _("Text may not contain NUL (\\u0000) characters."))
         response = self.get_response(request)
         if (
@@ -100,7 +101,8 @@ class ApiErrorShapeMiddleware:
             and not response.get("Content-Type", "").startswith("application/json")
         ):
             status = response.status_code
-            code = _CODES_BY_STATUS.get(status, "error" if status < 500 else "internal_error")
+            code = _CODES_BY_STATUS.get(
+                status, ErrorCode.ERROR if status < 500 else ErrorCode.INTERNAL_ERROR)
             message = response.reason_phrase if status < 500 else "Internal error."
             replacement = _error(status, code, message)
             if response.has_header("Allow"):

@@ -31,7 +31,8 @@ class CursorPage(Schema, Generic[T]):
 
 
 def _invalid() -> errors.ValidationError:
-    return errors.ValidationError(_("The cursor is not valid."), code="invalid_cursor")
+    return errors.ValidationError(_("The cursor is not valid."),
+                                  code=errors.ErrorCode.INVALID_CURSOR)
 
 
 def encode_cursor(value: Any) -> str:

@@ -102,7 +102,7 @@ def update_site_settings(*, actor: Any, **changes: Any) -> SiteSettings:
     if "decimals" in changes and int(changes["decimals"]) != current.decimals and points_exist():
         raise errors.Conflict(
             _("The number of decimals cannot change once points have been issued."),
-            code="decimals_locked",
+            code=errors.ErrorCode.DECIMALS_LOCKED,
         )
     for name, value in changes.items():
         setattr(current, name, value)

@@ -374,7 +374,7 @@ def _approver(request: HttpRequest) -> Any:
     if caller.kind != "employee" or not user_can(caller.user, Cap.APPROVE_AWARDS):
         raise errors.PermissionDenied(
             _("Approvals are decided by managers and HR with their own token."),
-            code="forbidden")
+            code=errors.ErrorCode.FORBIDDEN)
     return caller.user
 
 
@@ -435,7 +435,7 @@ def give(request: HttpRequest, payload: RecognitionIn):
             raise errors.ValidationError(
                 _("%(value)s is not one of the company values: %(choices)s.")
                 % {"value": payload.value, "choices": "、".join(choices)},
-                code="unknown_value", details={"choices": choices})
+                code=errors.ErrorCode.UNKNOWN_VALUE, details={"choices": choices})
 
     def handle() -> tuple[int, dict]:
         gift = services.give_recognition(giver=giver, recipient=recipient,

@@ -23,13 +23,14 @@ def create_api_key(*, name: str, scopes: list[str], actor: Any = None) -> tuple[
     """Create a key and return it with its plain text, which is never stored or shown again."""
     name = (name or "").strip()
     if not name:
-        raise errors.ValidationError(_("Give the key a name."), code="name_required")
+        raise errors.ValidationError(_("Give the key a name."), code=errors.ErrorCode.NAME_REQUIRED)
     scopes = sorted(set(scopes))
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown or not scopes:
         raise errors.ValidationError(
             _("Choose scopes from: %s") % ", ".join(SCOPES),
-            code="invalid_scope", details={"unknown": unknown, "allowed": list(SCOPES)},
+            code=errors.ErrorCode.INVALID_SCOPE,
+            details={"unknown": unknown, "allowed": list(SCOPES)},
         )
     prefix = secrets.token_hex(6)
     plain = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"

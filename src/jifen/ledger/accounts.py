@@ -57,7 +57,7 @@ def issuance_spec(category: str) -> AccountSpec:
     ``unknown_category``)."""
     if category not in Category.values:
         raise errors.ValidationError(_("Unknown category %s.") % category,
-                                     code="unknown_category")
+                                     code=errors.ErrorCode.UNKNOWN_CATEGORY)
     return issuance_key(category), {"kind": AccountKind.ISSUANCE, "category": category,
                                     "may_go_negative": True}
 

@@ -50,13 +50,15 @@ def cause_fields(cause: Any) -> tuple[str, str]:
 def check_amount(amount: Any) -> int:
     if isinstance(amount, bool) or not isinstance(amount, int):
         raise errors.ValidationError(_("Amounts are whole numbers of the smallest unit."),
-                                     code="invalid_amount")
+                                     code=errors.ErrorCode.INVALID_AMOUNT)
     if amount <= 0:
-        raise errors.ValidationError(_("The amount must be positive."), code="invalid_amount")
+        raise errors.ValidationError(_("The amount must be positive."),
+                                     code=errors.ErrorCode.INVALID_AMOUNT)
     if amount > MAX_UNITS:
         raise errors.ValidationError(
             _("The amount is larger than the ledger holds (at most %(max)s units).")
-            % {"max": MAX_UNITS}, code="invalid_amount", details={"max_units": MAX_UNITS})
+            % {"max": MAX_UNITS},
+            code=errors.ErrorCode.INVALID_AMOUNT, details={"max_units": MAX_UNITS})
     return amount
 
 
@@ -64,7 +66,7 @@ def check_key(key: str) -> str:
     key = (key or "").strip()
     if not key or len(key) > 200:
         raise errors.ValidationError(_("An idempotency key of 1–200 characters is required."),
-                                     code="invalid_idempotency_key")
+                                     code=errors.ErrorCode.INVALID_IDEMPOTENCY_KEY)
     return key
 
 
@@ -77,7 +79,7 @@ def replayed(key: str, *kinds: str) -> Transaction | None:
     if txn is not None and kinds and txn.kind not in kinds:
         raise errors.Conflict(
             _("This idempotency key was already used for a different movement."),
-            code="idempotency_key_reused", details={"transaction_id": txn.pk},
+            code=errors.ErrorCode.IDEMPOTENCY_KEY_REUSED, details={"transaction_id": txn.pk},
         )
     return txn
 
@@ -110,7 +112,7 @@ def posts(kind: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
             except IntegrityError as exc:
                 raise errors.Conflict(
                     _("A concurrent change got there first; please try again."),
-                    code="ledger_conflict",
+                    code=errors.ErrorCode.LEDGER_CONFLICT,
                 ) from exc
 
         return wrapper

@@ -117,7 +117,8 @@ def _category(ref: str) -> Category:
     found = selectors.category_by_ref(ref)
     if found is None:
         ref = ref.strip()
-        raise errors.ValidationError(_("Unknown category %s.") % ref, code="unknown_category",
+        raise errors.ValidationError(_("Unknown category %s.") % ref,
+                                     code=errors.ErrorCode.UNKNOWN_CATEGORY,
                                      details={"category": ref})
     return found
 
@@ -256,7 +257,8 @@ def create_order(request: HttpRequest, payload: OrderIn):
         if payload.address_id is not None:
             address = selectors.address_of(employee, payload.address_id)
             if address is None:
-                raise errors.ValidationError(_("Unknown address."), code="unknown_address")
+                raise errors.ValidationError(_("Unknown address."),
+                                             code=errors.ErrorCode.UNKNOWN_ADDRESS)
         # The service reads the item itself (404 when there is none) together with its
         # window, eligibility and campaigns, and hands back an order that already holds
         # every field and its timeline, so nothing is read back here.

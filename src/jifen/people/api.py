@@ -59,7 +59,7 @@ def delete_token(request: HttpRequest):
     if caller.kind != "employee":
         raise errors.PermissionDenied(
             _("Only an employee token can revoke itself; API keys are revoked in the console."),
-            code="employee_token_only")
+            code=errors.ErrorCode.EMPLOYEE_TOKEN_ONLY)
     # The bearer scheme has already read and checked this header.
     plain = request.headers.get("Authorization", "").partition(" ")[2].strip()
     services.revoke_access_token(user=caller.user, plain=plain)

@@ -114,7 +114,7 @@ def employee_by_no(employee_no: str) -> Employee:
     employee = Employee.objects.filter(employee_no=employee_no).first()
     if employee is None:
         raise errors.ValidationError(_("Unknown employee %s.") % employee_no,
-                                     code="unknown_employee",
+                                     code=errors.ErrorCode.UNKNOWN_EMPLOYEE,
                                      details={"employee_no": employee_no})
     return employee
 

@@ -148,7 +148,8 @@ def get_importer(kind: str) -> Importer:
         # A worker process has not imported the apps' importers yet.
         autodiscover_modules("imports")
     if kind not in _REGISTRY:
-        raise errors.NotFound(_("Unknown kind of import: %s") % kind, code="unknown_import")
+        raise errors.NotFound(_("Unknown kind of import: %s") % kind,
+                              code=errors.ErrorCode.UNKNOWN_IMPORT)
     return _REGISTRY[kind]()
 
 

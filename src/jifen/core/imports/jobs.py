@@ -91,7 +91,7 @@ def remap_import_job(*, job: ImportJob, mapping: dict[str, int | None], actor: A
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
     if job.status != ImportJob.Status.PREVIEWED:
         raise errors.Conflict(_("This import has already been started or cancelled."),
-                              code="import_not_previewed")
+                              code=errors.ErrorCode.IMPORT_NOT_PREVIEWED)
     importer = get_importer(job.kind)
     job.mapping = {f.name: mapping.get(f.name) for f in importer.fields}
     job.status = ImportJob.Status.READING
@@ -132,7 +132,8 @@ def run_import_check(*, job_id: int, actor_id: int | None = None) -> ImportJob:
             if first_read:
                 head = list(islice(rows, HEADER_SCAN_ROWS))
                 if not head:
-                    raise errors.ValidationError(_("The file is empty."), code="empty_file")
+                    raise errors.ValidationError(_("The file is empty."),
+                                                 code=errors.ErrorCode.EMPTY_FILE)
                 index = detect_header(head, importer)
                 job.header_row, header_cells = head[index]
                 job.headers = [cell_text(c) for c in header_cells]
@@ -162,7 +163,8 @@ def run_import_check(*, job_id: int, actor_id: int | None = None) -> ImportJob:
         if first_read:
             if not total:
                 raise errors.ValidationError(
-                    _("The file has a header row but no data below it."), code="empty_file")
+                    _("The file has a header row but no data below it."),
+                    code=errors.ErrorCode.EMPTY_FILE)
             # As many columns as the last one holding anything (formatting alone adds
             # empty cells).
             job.headers = (job.headers + [""] * width)[:width]
@@ -202,12 +204,12 @@ def start_import_commit(*, job: ImportJob, mode: str, actor: Any) -> ImportJob:
     Conflict) and the commit is enqueued for ``jifen worker`` (``run_import_commit``)."""
     importer = get_importer(job.kind)
     if mode not in ImportJob.Mode.values:
-        raise errors.ValidationError(_("Unknown import mode."), code="invalid_mode")
+        raise errors.ValidationError(_("Unknown import mode."), code=errors.ErrorCode.INVALID_MODE)
     if job.status == ImportJob.Status.READING:
         raise errors.Conflict(_("The file is still being read; wait for the preview."),
-                              code="import_not_previewed")
+                              code=errors.ErrorCode.IMPORT_NOT_PREVIEWED)
     if problems := importer.mapping_problems(job.mapping, len(job.headers)):
-        raise errors.ValidationError(problems[0], code="incomplete_mapping")
+        raise errors.ValidationError(problems[0], code=errors.ErrorCode.INCOMPLETE_MAPPING)
     if mode == ImportJob.Mode.ALL and job.error_count:
         raise errors.Conflict(
             ngettext(
@@ -215,10 +217,11 @@ def start_import_commit(*, job: ImportJob, mode: str, actor: Any) -> ImportJob:
                 "%(count)d rows have errors: fix them, or import only the valid rows.",
                 job.error_count,
             ) % {"count": job.error_count},
-            code="import_has_errors",
+            code=errors.ErrorCode.IMPORT_HAS_ERRORS,
         )
     if not job.valid_rows:
-        raise errors.Conflict(_("There are no valid rows to import."), code="nothing_to_import")
+        raise errors.Conflict(_("There are no valid rows to import."),
+                              code=errors.ErrorCode.NOTHING_TO_IMPORT)
     now = timezone.now()
     with transaction.atomic():
         started = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.PREVIEWED).update(
@@ -227,7 +230,7 @@ def start_import_commit(*, job: ImportJob, mode: str, actor: Any) -> ImportJob:
         )
         if not started:
             raise errors.Conflict(_("This import has already been started or cancelled."),
-                                  code="import_not_previewed")
+                                  code=errors.ErrorCode.IMPORT_NOT_PREVIEWED)
         transaction.on_commit(lambda: commit_import_task.enqueue(job.pk))
     job.refresh_from_db()
     return job
@@ -375,7 +378,7 @@ def cancel_import_job(*, job: ImportJob, actor: Any) -> ImportJob:
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
     if job.status not in (ImportJob.Status.PREVIEWED, ImportJob.Status.READING):
         raise errors.Conflict(_("This import has already been started or cancelled."),
-                              code="import_not_previewed")
+                              code=errors.ErrorCode.IMPORT_NOT_PREVIEWED)
     job.status = ImportJob.Status.CANCELLED
     job.finished_at = timezone.now()
     names, storage = [job.file.name, *job.reports.values()], job.file.storage
@@ -400,7 +403,8 @@ def error_report(job: ImportJob, fmt: str) -> tuple[bytes, str, str] | None:
     is never read here: a download is a request, and a sheet may hold 300,000 rows.
     Raises NotFound when the report cannot be made (no errors, the upload is gone)."""
     if not job.error_rows:
-        raise errors.NotFound(_("This import has no rows with errors."), code="no_error_report")
+        raise errors.NotFound(_("This import has no rows with errors."),
+                              code=errors.ErrorCode.NO_ERROR_REPORT)
     stored = (job.reports or {}).get(fmt)
     if stored:
         try:
@@ -412,7 +416,7 @@ def error_report(job: ImportJob, fmt: str) -> tuple[bytes, str, str] | None:
         raise errors.NotFound(
             _("The uploaded file is no longer stored, so the error report with its rows "
               "cannot be made; the errors are listed on this page."),
-            code="import_file_gone")
+            code=errors.ErrorCode.IMPORT_FILE_GONE)
     if job.status != ImportJob.Status.COMMITTING:
         rebuild_reports_task.enqueue(job.pk)
     return None

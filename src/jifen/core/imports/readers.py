@@ -51,7 +51,7 @@ def _is_blank(value: Any) -> bool:
 
 
 def too_large(message: str) -> errors.ValidationError:
-    return errors.ValidationError(message, code="file_too_large")
+    return errors.ValidationError(message, code=errors.ErrorCode.FILE_TOO_LARGE)
 
 
 def _too_many_rows() -> errors.ValidationError:
@@ -66,7 +66,7 @@ def _too_many_cells() -> errors.ValidationError:
 
 def _unreadable_workbook() -> errors.ValidationError:
     return errors.ValidationError(_("This file could not be read as an Excel workbook."),
-                                  code="unreadable_file")
+                                  code=errors.ErrorCode.UNREADABLE_FILE)
 
 
 def sheet_kind(filename: str) -> str:
@@ -79,9 +79,10 @@ def sheet_kind(filename: str) -> str:
     if suffix == ".xls":
         raise errors.ValidationError(
             _("Old .xls workbooks cannot be read; save the file as .xlsx or .csv."),
-            code="unsupported_file",
+            code=errors.ErrorCode.UNSUPPORTED_FILE,
         )
-    raise errors.ValidationError(_("Upload an .xlsx or .csv file."), code="unsupported_file")
+    raise errors.ValidationError(_("Upload an .xlsx or .csv file."),
+                                 code=errors.ErrorCode.UNSUPPORTED_FILE)
 
 
 def check_container(handle: IO[bytes], filename: str) -> None:
@@ -182,7 +183,7 @@ def _without_padding(values: tuple) -> list[Any]:
 def _unknown_encoding() -> errors.ValidationError:
     return errors.ValidationError(
         _("The text encoding of this file is not recognised; save it as CSV UTF-8."),
-        code="unreadable_file",
+        code=errors.ErrorCode.UNREADABLE_FILE,
     )
 
 
@@ -236,7 +237,8 @@ def _csv_rows(handle: IO[bytes], on_estimate: Callable[[int], None] | None) -> I
                 yield number, cells[:MAX_COLUMNS]
         except csv.Error as exc:
             raise errors.ValidationError(
-                _("This file could not be read as CSV: %s") % exc, code="unreadable_file"
+                _("This file could not be read as CSV: %s") % exc,
+                code=errors.ErrorCode.UNREADABLE_FILE
             ) from exc
         except UnicodeDecodeError as exc:
             raise _unknown_encoding() from exc

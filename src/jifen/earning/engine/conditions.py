@@ -37,7 +37,7 @@ def compile_condition(source: str) -> Any:
         raise errors.ValidationError(
             _("The condition is not valid CEL at line %(line)d, column %(column)d: %(detail)s")
             % {"line": line, "column": column, "detail": detail},
-            code="invalid_condition",
+            code=errors.ErrorCode.INVALID_CONDITION,
             details={"line": line, "column": column, "message": text},
         ) from exc
     refusal = _cost_refusal(source)
@@ -48,7 +48,7 @@ def compile_condition(source: str) -> Any:
         raise errors.ValidationError(
             _("The condition may cost too much at line %(line)d, column %(column)d: %(why)s")
             % {"line": line, "column": column, "why": why},
-            code="condition_too_costly",
+            code=errors.ErrorCode.CONDITION_TOO_COSTLY,
             details={"line": line, "column": column, "message": why})
     return program
 

@@ -20,15 +20,16 @@ CAP_PERIODS = ("day", "week", "month", "year")
 
 def _number(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise errors.ValidationError(_("%s must be a number.") % name, code="invalid_formula")
+        raise errors.ValidationError(_("%s must be a number.") % name,
+                                     code=errors.ErrorCode.INVALID_FORMULA)
     if isinstance(value, float) and not value.is_integer():
         raise errors.ValidationError(_("%s must be a whole number of points.") % name,
-                                     code="invalid_formula")
+                                     code=errors.ErrorCode.INVALID_FORMULA)
     if abs(value) > MAX_POINTS:  # the ledger would refuse every event the rule scores
         raise errors.ValidationError(
             _("%(name)s may be at most %(max)s points.") % {"name": name,
                                                             "max": f"{MAX_POINTS:,}"},
-            code="invalid_formula")
+            code=errors.ErrorCode.INVALID_FORMULA)
     return int(value)
 
 
@@ -36,23 +37,23 @@ def check_formula(formula: Any) -> dict[str, Any]:
     """The formula in its stored form, or a 422 ``invalid_formula``."""
     if not isinstance(formula, dict):
         raise errors.ValidationError(_("The formula must be an object with a kind."),
-                                     code="invalid_formula")
+                                     code=errors.ErrorCode.INVALID_FORMULA)
     kind = formula.get("kind")
     if kind == FormulaKind.FIXED:
         points = _number(formula.get("points"), "points")
         if points == 0:
             raise errors.ValidationError(_("Fixed points cannot be zero."),
-                                         code="invalid_formula")
+                                         code=errors.ErrorCode.INVALID_FORMULA)
         return {"kind": kind, "points": points}
     if kind == FormulaKind.PER_UNIT:
         field = str(formula.get("field") or "").strip()
         if not field:
             raise errors.ValidationError(_("Name the payload field that counts the units."),
-                                         code="invalid_formula")
+                                         code=errors.ErrorCode.INVALID_FORMULA)
         points = _number(formula.get("points"), "points")
         if points == 0:
             raise errors.ValidationError(_("Points per unit cannot be zero."),
-                                         code="invalid_formula")
+                                         code=errors.ErrorCode.INVALID_FORMULA)
         return {"kind": kind, "field": field, "points": points}
     if kind == FormulaKind.TABLE:
         field = str(formula.get("field") or "").strip()
@@ -60,17 +61,18 @@ def check_formula(formula: Any) -> dict[str, Any]:
         if not field or not isinstance(table, dict) or not table:
             raise errors.ValidationError(
                 _("A table needs a payload field and points for at least one value."),
-                code="invalid_formula")
+                code=errors.ErrorCode.INVALID_FORMULA)
         return {"kind": kind, "field": field,
                 "points": {str(k): _number(v, str(k)) for k, v in table.items()}}
     if kind == FormulaKind.RANGE:
         low, high = _number(formula.get("min"), "min"), _number(formula.get("max"), "max")
         if not 0 < low <= high:
             raise errors.ValidationError(_("A range needs 0 < min ≤ max."),
-                                         code="invalid_formula")
+                                         code=errors.ErrorCode.INVALID_FORMULA)
         return {"kind": kind, "min": low, "max": high}
     raise errors.ValidationError(
-        _("The formula kind must be fixed, per_unit, table or range."), code="invalid_formula")
+        _("The formula kind must be fixed, per_unit, table or range."),
+        code=errors.ErrorCode.INVALID_FORMULA)
 
 
 def check_caps(caps: Any) -> dict[str, int]:
@@ -78,17 +80,18 @@ def check_caps(caps: Any) -> dict[str, int]:
         return {}
     if not isinstance(caps, dict):
         raise errors.ValidationError(_("Caps must be an object like {\"month\": 100}."),
-                                     code="invalid_caps")
+                                     code=errors.ErrorCode.INVALID_CAPS)
     cleaned = {}
     for period, value in caps.items():
         if period not in CAP_PERIODS:
             raise errors.ValidationError(_("Caps are per day, week, month or year."),
-                                         code="invalid_caps")
+                                         code=errors.ErrorCode.INVALID_CAPS)
         if value in (None, ""):
             continue
         number = _number(value, period)
         if number <= 0:
-            raise errors.ValidationError(_("A cap must be positive."), code="invalid_caps")
+            raise errors.ValidationError(_("A cap must be positive."),
+                                         code=errors.ErrorCode.INVALID_CAPS)
         cleaned[period] = number
     return {p: cleaned[p] for p in CAP_PERIODS if p in cleaned}
 

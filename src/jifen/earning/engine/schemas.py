@@ -60,7 +60,7 @@ def _schema_refused(message: str, path: Iterable[Any] = ()) -> errors.Validation
     text = _("The payload schema is refused at %(path)s: %(message)s") % {
         "path": where or "/", "message": message} if where else (
         _("The payload schema is refused: %s") % message)
-    return errors.ValidationError(text, code="invalid_schema",
+    return errors.ValidationError(text, code=errors.ErrorCode.INVALID_SCHEMA,
                                   details={"path": where, "message": message})
 
 

@@ -44,9 +44,10 @@ def _pending_award(award: Award, actor: Any) -> Award:
                                           "event").get(pk=award.pk))
     if award.status != AwardStatus.PENDING:
         raise errors.Conflict(_("This award has already been decided."),
-                              code="already_decided")
+                              code=errors.ErrorCode.ALREADY_DECIDED)
     if not can_decide(actor, award):
-        raise errors.PermissionDenied(_("You may not decide this award."), code="forbidden")
+        raise errors.PermissionDenied(_("You may not decide this award."),
+                                      code=errors.ErrorCode.FORBIDDEN)
     return award
 
 
@@ -59,22 +60,24 @@ def approve_award(*, award: Award, actor: Any, points: int, reason: str = "") ->
     if award.employee.status != EmployeeStatus.ACTIVE:
         raise errors.Conflict(
             _("%s has left the company; this award can only be rejected.") % award.employee.name,
-            code="inactive_employee")
+            code=errors.ErrorCode.INACTIVE_EMPLOYEE)
     if isinstance(points, bool) or not isinstance(points, int):
-        raise errors.ValidationError(_("Points must be a whole number."), code="invalid_amount")
+        raise errors.ValidationError(_("Points must be a whole number."),
+                                     code=errors.ErrorCode.INVALID_AMOUNT)
     units = points * scale()
     if not (award.min_points or 0) <= units <= (award.max_points or 0):
         raise errors.ValidationError(
             _("Choose points between %(min)s and %(max)s.")
             % {"min": (award.min_points or 0) // scale(),
                "max": (award.max_points or 0) // scale()},
-            code="out_of_range")
+            code=errors.ErrorCode.OUT_OF_RANGE)
     rule = award.rule
     if rule.caps and units > 0:
         room = cap_room(rule, award.employee_id, award.occurred_at)
         if room is not None and units > room:
             raise errors.Conflict(_("The rule's cap leaves only %s points.") % (room // scale()),
-                                  code="cap_reached", details={"remaining": room // scale()})
+                                  code=errors.ErrorCode.CAP_REACHED,
+                                  details={"remaining": room // scale()})
     post_award(award, rule, award.employee, units, actor=actor, now=None)
     award.decided_by, award.decided_at = actor_user(actor), timezone.now()
     award.decision_reason = (reason or "")[:500]
@@ -98,7 +101,7 @@ def reject_award(*, award: Award, actor: Any, reason: str) -> Award:
     reason = (reason or "").strip()
     if not reason:
         raise errors.ValidationError(_("Give a reason for the rejection."),
-                                     code="reason_required")
+                                     code=errors.ErrorCode.REASON_REQUIRED)
     award = _pending_award(award, actor)
     award.status = AwardStatus.REJECTED
     award.decided_by, award.decided_at = actor_user(actor), timezone.now()

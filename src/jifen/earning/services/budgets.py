@@ -25,7 +25,7 @@ def fund_department_budget(*, department: Department, points: int, actor: Any,
     the ledger; its manager awards from it. Audited by the ledger."""
     if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
         raise errors.ValidationError(_("The budget must be a positive whole number."),
-                                     code="invalid_amount")
+                                     code=errors.ErrorCode.INVALID_AMOUNT)
     period = period or current_period()
     key = idempotency_key or f"earning:budget:{department.pk}:{uuid.uuid4().hex}"
     txn = ledger.fund_budget(department=department, amount=points * scale(), category=category,
@@ -56,20 +56,22 @@ def award_from_budget(*, manager: Employee, recipient: Employee, points: int, me
     is left; nothing is written then. The recipient is notified."""
     if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
         raise errors.ValidationError(_("Points must be a positive whole number."),
-                                     code="invalid_amount")
+                                     code=errors.ErrorCode.INVALID_AMOUNT)
     message = (message or "").strip()
     if not message:
-        raise errors.ValidationError(_("Say what the award is for."), code="message_required")
+        raise errors.ValidationError(_("Say what the award is for."),
+                                     code=errors.ErrorCode.MESSAGE_REQUIRED)
     if category not in Category.values:
         raise errors.ValidationError(_("Unknown category %s.") % category,
-                                     code="unknown_category")
+                                     code=errors.ErrorCode.UNKNOWN_CATEGORY)
     if manager.pk == recipient.pk:
         raise errors.ValidationError(_("Managers cannot award themselves."),
-                                     code="self_award")
+                                     code=errors.ErrorCode.SELF_AWARD)
     department = _awarding_department(manager, recipient)
     if department is None:
         raise errors.PermissionDenied(
-            _("%s is not in a department you manage.") % recipient.name, code="not_your_team")
+            _("%s is not in a department you manage.") % recipient.name,
+            code=errors.ErrorCode.NOT_YOUR_TEAM)
     award = ManagerAward.objects.create(department=department, manager=manager,
                                         recipient=recipient, category=category,
                                         points=points * scale(), message=message[:500])

@@ -41,12 +41,13 @@ def create_event_type(*, actor: Any, code: str, name: str, schema: dict | None =
     if not code or slugify(code).replace("-", "_") != code:
         raise errors.ValidationError(
             _("The code may contain only lower-case letters, digits and underscores."),
-            code="invalid_code")
+            code=errors.ErrorCode.INVALID_CODE)
     if not name:
-        raise errors.ValidationError(_("Give the event type a name."), code="name_required")
+        raise errors.ValidationError(_("Give the event type a name."),
+                                     code=errors.ErrorCode.NAME_REQUIRED)
     if EventType.objects.filter(code=code).exists():
         raise errors.Conflict(_("An event type with this code already exists."),
-                              code="duplicate_event_type")
+                              code=errors.ErrorCode.DUPLICATE_EVENT_TYPE)
     schema = engine.check_schema(schema if schema is not None else {"type": "object"})
     event_type = EventType.objects.create(code=code, name=name, description=description,
                                           schema=schema)

@@ -21,7 +21,8 @@ def send_rule_feedback(*, employee: Employee, rule: Rule, message: str) -> RuleF
     """An employee's comment on a published rule, for the rule admins."""
     message = (message or "").strip()
     if not message:
-        raise errors.ValidationError(_("Write your feedback."), code="message_required")
+        raise errors.ValidationError(_("Write your feedback."),
+                                     code=errors.ErrorCode.MESSAGE_REQUIRED)
     if not rule.active:
         raise errors.NotFound(_("This rule is not published."))
     return RuleFeedback.objects.create(rule=rule, employee=employee, message=message[:4000])
@@ -32,10 +33,10 @@ def answer_rule_feedback(*, feedback: RuleFeedback, actor: Any, answer: str,
                          status: str = FeedbackStatus.ANSWERED) -> RuleFeedback:
     """Answer feedback and set its status; the employee is notified. Audited."""
     if status not in FeedbackStatus.values:
-        raise errors.ValidationError(_("Unknown status."), code="invalid_status")
+        raise errors.ValidationError(_("Unknown status."), code=errors.ErrorCode.INVALID_STATUS)
     answer = (answer or "").strip()
     if not answer:
-        raise errors.ValidationError(_("Write an answer."), code="answer_required")
+        raise errors.ValidationError(_("Write an answer."), code=errors.ErrorCode.ANSWER_REQUIRED)
     feedback = RuleFeedback.objects.select_for_update().get(pk=feedback.pk)
     before = {"status": feedback.status, "answer": feedback.answer}
     feedback.answer, feedback.status = answer[:4000], status

@@ -181,7 +181,7 @@ def ingest_events(*, events: list[EventIn], actor: Any = None, received_by: str 
     back-fills)."""
     if len(events) > MAX_BATCH:
         raise errors.ValidationError(_("Send at most %d events per call.") % MAX_BATCH,
-                                     code="batch_too_large")
+                                     code=errors.ErrorCode.BATCH_TOO_LARGE)
     return _ingest(events, actor=actor, received_by=received_by, import_job=import_job,
                    backdate=backdate)
 

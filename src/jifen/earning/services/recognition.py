@@ -31,7 +31,7 @@ def update_earning_settings(*, actor: Any, monthly_allowance: int) -> EarningSet
     if isinstance(monthly_allowance, bool) or not isinstance(monthly_allowance, int) or (
             monthly_allowance < 0):
         raise errors.ValidationError(_("The allowance must be a whole number ≥ 0."),
-                                     code="invalid_amount")
+                                     code=errors.ErrorCode.INVALID_AMOUNT)
     current = earning_settings()
     before = {"monthly_allowance": current.monthly_allowance}
     current.monthly_allowance = monthly_allowance
@@ -65,17 +65,17 @@ def give_recognition(*, giver: Employee, recipient: Employee, points: int, messa
     gifts at once cannot overdraw it. The recipient is notified."""
     if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
         raise errors.ValidationError(_("Points must be a positive whole number."),
-                                     code="invalid_amount")
+                                     code=errors.ErrorCode.INVALID_AMOUNT)
     message = (message or "").strip()
     if not message:
         raise errors.ValidationError(_("Write a message to go with the thanks."),
-                                     code="message_required")
+                                     code=errors.ErrorCode.MESSAGE_REQUIRED)
     if giver.pk == recipient.pk:
         raise errors.ValidationError(_("You cannot give points to yourself."),
-                                     code="self_giving")
+                                     code=errors.ErrorCode.SELF_GIVING)
     if recipient.status != EmployeeStatus.ACTIVE:
         raise errors.ValidationError(_("%s has left the company.") % recipient.name,
-                                     code="inactive_employee")
+                                     code=errors.ErrorCode.INACTIVE_EMPLOYEE)
     # Both: the gift row's foreign keys would otherwise take shared locks on MySQL that a
     # gift the other way round wants to upgrade.
     sql.lock_employees(giver.pk, recipient.pk)
@@ -83,7 +83,7 @@ def give_recognition(*, giver: Employee, recipient: Employee, points: int, messa
     if points > left:
         raise errors.Conflict(
             _("You have %(left)s points left to give this month.") % {"left": left},
-            code="allowance_exceeded", details={"left": left})
+            code=errors.ErrorCode.ALLOWANCE_EXCEEDED, details={"left": left})
     settings = earning_settings()
     gift = Recognition.objects.create(giver=giver, recipient=recipient, points=points * scale(),
                                       message=message[:500], value=value,

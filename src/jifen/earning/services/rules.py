@@ -38,19 +38,19 @@ def _check_expiry(expiry: Any) -> dict | None:
     if not isinstance(expiry, dict) or expiry.get("mode") not in ExpiryMode.values:
         raise errors.ValidationError(
             _("The expiry override needs a mode: never, months or year_end."),
-            code="invalid_expiry")
+            code=errors.ErrorCode.INVALID_EXPIRY)
     cleaned: dict[str, Any] = {"mode": expiry["mode"]}
     if expiry["mode"] == ExpiryMode.MONTHS:
         months = expiry.get("months")
         if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= 120:
             raise errors.ValidationError(_("Months must be between 1 and 120."),
-                                         code="invalid_expiry")
+                                         code=errors.ErrorCode.INVALID_EXPIRY)
         cleaned["months"] = months
     if expiry["mode"] == ExpiryMode.YEAR_END:
         years = expiry.get("years_after", 1)
         if isinstance(years, bool) or not isinstance(years, int) or not 0 <= years <= 10:
             raise errors.ValidationError(_("Years after must be between 0 and 10."),
-                                         code="invalid_expiry")
+                                         code=errors.ErrorCode.INVALID_EXPIRY)
         cleaned["years_after"] = years
     return cleaned
 
@@ -62,11 +62,11 @@ def _moment(value: Any, name: str) -> datetime | None:
         parsed = parse_datetime(value)
         if parsed is None:
             raise errors.ValidationError(_("%s is not a date and time.") % name,
-                                         code="invalid_datetime")
+                                         code=errors.ErrorCode.INVALID_DATETIME)
         value = parsed
     if not isinstance(value, datetime):
         raise errors.ValidationError(_("%s is not a date and time.") % name,
-                                     code="invalid_datetime")
+                                     code=errors.ErrorCode.INVALID_DATETIME)
     if timezone.is_naive(value):
         value = timezone.make_aware(value)
     return value
@@ -78,19 +78,20 @@ def normalize_rule(data: dict[str, Any]) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     clean["name"] = str(data.get("name") or "").strip()[:120]
     if not clean["name"]:
-        raise errors.ValidationError(_("Give the rule a name."), code="name_required")
+        raise errors.ValidationError(_("Give the rule a name."),
+                                     code=errors.ErrorCode.NAME_REQUIRED)
     clean["description"] = str(data.get("description") or "").strip()
     event_type = data.get("event_type")
     if not isinstance(event_type, EventType):
         event_type = EventType.objects.filter(code=str(event_type or "")).first()
     if event_type is None:
         raise errors.ValidationError(_("Unknown event type %s.") % data.get("event_type"),
-                                     code="unknown_event_type")
+                                     code=errors.ErrorCode.UNKNOWN_EVENT_TYPE)
     clean["event_type"] = event_type
     if data.get("category") not in Category.values:
         raise errors.ValidationError(
             _("The category must be one of: %s.") % ", ".join(Category.values),
-            code="unknown_category")
+            code=errors.ErrorCode.UNKNOWN_CATEGORY)
     clean["category"] = data["category"]
     clean["condition"] = engine.check_condition(data.get("condition") or "")
     clean["formula"] = engine.check_formula(data.get("formula"))
@@ -100,14 +101,14 @@ def normalize_rule(data: dict[str, Any]) -> dict[str, Any]:
     role = data.get("approver_role") or ApproverRole.MANAGER
     if role not in ApproverRole.values:
         raise errors.ValidationError(_("The approver must be manager or hr."),
-                                     code="invalid_approver_role")
+                                     code=errors.ErrorCode.INVALID_APPROVER_ROLE)
     clean["approver_role"] = role
     clean["valid_from"] = _moment(data.get("valid_from"), "valid_from")
     clean["valid_until"] = _moment(data.get("valid_until"), "valid_until")
     if clean["valid_from"] and clean["valid_until"] and clean["valid_until"] <= clean[
             "valid_from"]:
         raise errors.ValidationError(_("The rule must end after it starts."),
-                                     code="invalid_validity")
+                                     code=errors.ErrorCode.INVALID_VALIDITY)
     clean["expiry"] = _check_expiry(data.get("expiry"))
     clean["active"] = bool(data.get("active", True))
     return clean
@@ -148,7 +149,7 @@ def create_rule(*, actor: Any, reason: str = "", **data: Any) -> Rule:
     unknown = set(data) - set(RULE_FIELDS)
     if unknown:
         raise errors.ValidationError(_("Unknown rule fields: %s") % ", ".join(sorted(unknown)),
-                                     code="unknown_fields")
+                                     code=errors.ErrorCode.UNKNOWN_FIELDS)
     clean = normalize_rule(data)
     rule = Rule.objects.create(**clean, version=1)
     version = _new_version(rule, actor=actor, reason=reason or _("Created"), before=None)
@@ -163,7 +164,7 @@ def update_rule(*, rule: Rule, actor: Any, reason: str = "", **changes: Any) -> 
     unknown = set(changes) - set(RULE_FIELDS)
     if unknown:
         raise errors.ValidationError(_("Unknown rule fields: %s") % ", ".join(sorted(unknown)),
-                                     code="unknown_fields")
+                                     code=errors.ErrorCode.UNKNOWN_FIELDS)
     rule = Rule.objects.select_for_update().select_related("event_type").get(pk=rule.pk)
     before = rule_snapshot(rule)
     clean = normalize_rule({**before, "event_type": rule.event_type, **changes})

@@ -69,7 +69,7 @@ def transfer(
     key = check_key(idempotency_key)
     if sender.pk == recipient.pk:
         raise errors.ValidationError(_("Points cannot be transferred to oneself."),
-                                     code="same_employee")
+                                     code=errors.ErrorCode.SAME_EMPLOYEE)
     now = now or timezone.now()
     source, target = accounts_for(wallet_spec(sender.pk), wallet_spec(recipient.pk))
     txn = new_transaction(kind=TransactionKind.TRANSFER, key=key, amount=amount, now=now,
@@ -99,16 +99,16 @@ def check_adjustment(*, employee: Any, amount: Any, reason: str, actor: Any) -> 
     stored. The console calls it to show the refusal before asking for confirmation."""
     if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
         raise errors.ValidationError(_("The adjustment must be a non-zero amount."),
-                                     code="invalid_amount")
+                                     code=errors.ErrorCode.INVALID_AMOUNT)
     check_amount(abs(amount))
     reason = (reason or "").strip()
     if not reason:
         raise errors.ValidationError(_("Give a reason for the adjustment."),
-                                     code="reason_required")
+                                     code=errors.ErrorCode.REASON_REQUIRED)
     actor_employee_id = getattr(getattr(actor, "employee", None), "pk", None)
     if actor_employee_id is not None and actor_employee_id == employee.pk:
         raise errors.PermissionDenied(_("Nobody may adjust their own points."),
-                                      code="self_adjustment")
+                                      code=errors.ErrorCode.SELF_ADJUSTMENT)
     return reason
 
 
@@ -217,11 +217,12 @@ def reverse(
         return done
     if original.kind not in REVERSIBLE_KINDS:
         raise errors.Conflict(_("A %(kind)s transaction cannot be reversed.")
-                              % {"kind": original.get_kind_display()}, code="not_reversible")
+                              % {"kind": original.get_kind_display()},
+                              code=errors.ErrorCode.NOT_REVERSIBLE)
     reason = (reason or "").strip()
     if not reason:
         raise errors.ValidationError(_("Give a reason for the reversal."),
-                                     code="reason_required")
+                                     code=errors.ErrorCode.REASON_REQUIRED)
     now = now or timezone.now()
     entries = list(Entry.objects.filter(transaction=original).select_related("account"))
     legs = {e.account_id: -e.amount for e in entries}
@@ -231,7 +232,7 @@ def reverse(
         return done
     if Transaction.objects.filter(reverses=original).exists():
         raise errors.Conflict(_("This transaction has already been reversed."),
-                              code="already_reversed")
+                              code=errors.ErrorCode.ALREADY_REVERSED)
     txn = new_transaction(kind=TransactionKind.REVERSE, key=key, amount=original.amount,
                            now=now, reason=reason, category=original.category, actor=actor,
                            cause=("ledger.transaction", original.pk), reverses=original)
@@ -241,7 +242,7 @@ def reverse(
         account = accounts[account_id]
         if account.kind == AccountKind.BUDGET and locked[account_id] + delta < 0:
             raise errors.InsufficientPoints(_("The department budget has too little left."),
-                                            code="insufficient_budget")
+                                            code=errors.ErrorCode.INSUFFICIENT_BUDGET)
         if account.kind != AccountKind.WALLET:
             continue
         if delta > 0:

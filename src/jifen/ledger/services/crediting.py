@@ -52,7 +52,8 @@ def credit(
     check_amount(amount)
     key = check_key(idempotency_key)
     if cause is None:
-        raise errors.ValidationError(_("A credit needs a cause."), code="cause_required")
+        raise errors.ValidationError(_("A credit needs a cause."),
+                                     code=errors.ErrorCode.CAUSE_REQUIRED)
     now = now or timezone.now()
     earned_at = earned_at or now
     policy = ledger_policy()
@@ -68,7 +69,7 @@ def credit(
         raise errors.InsufficientPoints(
             _("The department budget has %(available)s left, %(needed)s needed.")
             % {"available": locked[source.pk], "needed": amount},
-            code="insufficient_budget",
+            code=errors.ErrorCode.INSUFFICIENT_BUDGET,
             details={"needed": amount, "available": locked[source.pk]},
         )
     lot = Lot(wallet_id=wallet.pk, amount=amount, remaining=amount, earned_at=earned_at,

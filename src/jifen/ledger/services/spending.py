@@ -47,7 +47,7 @@ from jifen.ledger.selectors import ledger_policy
 def _spend_sink(sink: str) -> str:
     if sink not in (AccountKind.REDEMPTION, AccountKind.ACTIVITIES):
         raise errors.ValidationError(_("Points can only be spent on redemptions or activities."),
-                                     code="invalid_sink")
+                                     code=errors.ErrorCode.INVALID_SINK)
     return sink
 
 
@@ -69,7 +69,8 @@ def debit(
     check_amount(amount)
     key = check_key(idempotency_key)
     if cause is None:
-        raise errors.ValidationError(_("A debit needs a cause."), code="cause_required")
+        raise errors.ValidationError(_("A debit needs a cause."),
+                                     code=errors.ErrorCode.CAUSE_REQUIRED)
     now = now or timezone.now()
     wallet, sink_account = accounts_for(wallet_spec(employee.pk), sink_spec(_spend_sink(sink)))
     txn = new_transaction(kind=TransactionKind.REDEEM, key=key, amount=amount, now=now,
@@ -109,7 +110,8 @@ def _hold_arguments(amount: int, idempotency_key: str, cause: Any,
     check_amount(amount)
     key = check_key(idempotency_key)
     if cause is None:
-        raise errors.ValidationError(_("A hold needs a cause."), code="cause_required")
+        raise errors.ValidationError(_("A hold needs a cause."),
+                                     code=errors.ErrorCode.CAUSE_REQUIRED)
     return key, now or timezone.now()
 
 
@@ -177,7 +179,7 @@ def _open_hold(hold_txn: Transaction, key: str, kind: str) -> _OpenHold:
     lock, finds the first one's result in ``replay``."""
     if hold_txn.kind != TransactionKind.HOLD:
         raise errors.ValidationError(_("Only a hold can be captured or released."),
-                                     code="not_a_hold")
+                                     code=errors.ErrorCode.NOT_A_HOLD)
     entries = {e.account.kind: e.account
                for e in Entry.objects.filter(transaction=hold_txn).select_related("account")}
     wallet, hold_account = entries[AccountKind.WALLET], entries[AccountKind.HOLD]
@@ -186,7 +188,7 @@ def _open_hold(hold_txn: Transaction, key: str, kind: str) -> _OpenHold:
         return _OpenHold(wallet, hold_account, locked, [], replay=done)
     if Transaction.objects.filter(settles=hold_txn).exists():
         raise errors.Conflict(_("This hold has already been captured or released."),
-                              code="hold_settled")
+                              code=errors.ErrorCode.HOLD_SETTLED)
     parked = list(LotConsumption.objects.filter(transaction=hold_txn))
     return _OpenHold(wallet, hold_account, locked, parked)
 
@@ -263,7 +265,7 @@ def refund(
         return done
     if capture.kind != TransactionKind.CAPTURE:
         raise errors.ValidationError(_("Only captured points can be refunded."),
-                                     code="not_a_capture")
+                                     code=errors.ErrorCode.NOT_A_CAPTURE)
     now = now or timezone.now()
     entries = list(Entry.objects.filter(transaction=capture).select_related("account"))
     sink_account = next(e.account for e in entries if e.amount > 0)
@@ -274,7 +276,7 @@ def refund(
         return done
     if Transaction.objects.filter(reverses=capture).exists():
         raise errors.Conflict(_("These points have already been refunded."),
-                              code="already_refunded")
+                              code=errors.ErrorCode.ALREADY_REFUNDED)
     txn = new_transaction(kind=TransactionKind.REFUND, key=key, amount=capture.amount,
                            now=now, reason=reason, actor=actor,
                            cause=(capture.cause_type, capture.cause_id), reverses=capture)

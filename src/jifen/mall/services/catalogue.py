@@ -52,11 +52,12 @@ def save_category(*, actor: Actor, name: str, parent: Category | None = None,
     """Create a category (or change ``category``). A category cannot be its own ancestor."""
     name = (name or "").strip()
     if not name:
-        raise errors.ValidationError(_("Give the category a name."), code="name_required")
+        raise errors.ValidationError(_("Give the category a name."),
+                                     code=errors.ErrorCode.NAME_REQUIRED)
     if category is not None and parent is not None and any(
             c.pk == category.pk for c in selectors.category_ancestors(parent)):
         raise errors.ValidationError(_("A category cannot sit inside itself."),
-                                     code="category_cycle")
+                                     code=errors.ErrorCode.CATEGORY_CYCLE)
     fields = ("name", "parent", "kind", "icon", "sort_order", "window")
     before = snapshot(category, fields) if category is not None else None
     obj = category or Category()
@@ -93,25 +94,27 @@ def _clean_item_fields(changes: dict[str, Any]) -> dict[str, Any]:
     if "name" in changes:
         changes["name"] = (changes["name"] or "").strip()
         if not changes["name"]:
-            raise _invalid(_("Give the item a name."), "name_required", "name")
+            raise _invalid(_("Give the item a name."), errors.ErrorCode.NAME_REQUIRED, "name")
     if "points" in changes:
         points = changes["points"]
         if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
             raise _invalid(_("The points price must be a positive number."),
-                           "invalid_points", "points")
+                           errors.ErrorCode.INVALID_POINTS, "points")
     stock = changes.get("stock")
     if stock is not None and (not isinstance(stock, int) or stock < 0):
-        raise _invalid(_("Stock cannot be negative."), "invalid_stock", "stock")
+        raise _invalid(_("Stock cannot be negative."), errors.ErrorCode.INVALID_STOCK, "stock")
     if changes.get("fulfilment", Fulfilment.SHIPPED) not in Fulfilment.values:
-        raise _invalid(_("Unknown fulfilment type."), "invalid_fulfilment", "fulfilment")
+        raise _invalid(_("Unknown fulfilment type."),
+                       errors.ErrorCode.INVALID_FULFILMENT, "fulfilment")
     if changes.get("status", ItemStatus.DRAFT) not in ItemStatus.values:
-        raise _invalid(_("Unknown item status."), "invalid_status", "status")
+        raise _invalid(_("Unknown item status."), errors.ErrorCode.INVALID_STATUS, "status")
     if changes.get("limit_period", LimitPeriod.MONTH) not in LimitPeriod.values:
-        raise _invalid(_("Unknown limit period."), "invalid_limit_period", "limit_period")
+        raise _invalid(_("Unknown limit period."),
+                       errors.ErrorCode.INVALID_LIMIT_PERIOD, "limit_period")
     limit = changes.get("per_employee_limit")
     if limit is not None and (not isinstance(limit, int) or limit < 1):
-        raise _invalid(_("The limit per employee must be at least 1."), "invalid_limit",
-                       "per_employee_limit")
+        raise _invalid(_("The limit per employee must be at least 1."),
+                       errors.ErrorCode.INVALID_LIMIT, "per_employee_limit")
     if "market_value" in changes:
         changes["market_value"] = Decimal(str(changes["market_value"] or 0))
     return changes
@@ -170,7 +173,8 @@ def set_item_status(*, item: Item, status: str, actor: Actor) -> Item:
     each of those employees, who may then switch to another item or cancel for a full
     refund (``switch_order_item`` / ``cancel_order``)."""
     if status not in ItemStatus.values:
-        raise errors.ValidationError(_("Unknown item status."), code="invalid_status")
+        raise errors.ValidationError(_("Unknown item status."),
+                                     code=errors.ErrorCode.INVALID_STATUS)
     item = Item.objects.select_for_update().get(pk=item.pk)
     before = item.status
     if before == status:
@@ -198,12 +202,14 @@ def restock(*, item: Item, quantity: int, actor: Actor) -> Item:
     """Add ``quantity`` to a limited item's stock; an item back above its threshold will
     alert again the next time it falls to it."""
     if not isinstance(quantity, int) or quantity <= 0:
-        raise errors.ValidationError(_("Restock by a positive number."), code="invalid_quantity")
+        raise errors.ValidationError(_("Restock by a positive number."),
+                                     code=errors.ErrorCode.INVALID_QUANTITY)
     if item.stock is None:
-        raise errors.Conflict(_("This item has unlimited stock."), code="unlimited_stock")
+        raise errors.Conflict(_("This item has unlimited stock."),
+                              code=errors.ErrorCode.UNLIMITED_STOCK)
     if item.fulfilment == Fulfilment.CODE:
         raise errors.Conflict(_("Import codes to add stock to a code item."),
-                              code="stock_is_codes")
+                              code=errors.ErrorCode.STOCK_IS_CODES)
     Item.objects.filter(pk=item.pk).update(stock=F("stock") + quantity)
     Item.objects.filter(pk=item.pk, stock__gt=F("low_stock_threshold")).update(
         low_stock_alerted=False)
@@ -215,7 +221,7 @@ def restock(*, item: Item, quantity: int, actor: Actor) -> Item:
 
 def _make_thumbnail(upload: Any) -> ContentFile:
     unreadable = errors.ValidationError(_("This file is not an image we can read."),
-                                        code="invalid_image")
+                                        code=errors.ErrorCode.INVALID_IMAGE)
     try:
         upload.seek(0)
         img = Image.open(upload)
@@ -270,7 +276,8 @@ def import_codes(*, item: Item, codes: list[str], actor: Actor) -> int:
     """Add codes to a code item's pool, skipping blanks and codes it already has; its
     stock grows by the number added. Returns that number."""
     if item.fulfilment != Fulfilment.CODE:
-        raise errors.Conflict(_("Only code items have a code pool."), code="not_a_code_item")
+        raise errors.Conflict(_("Only code items have a code pool."),
+                              code=errors.ErrorCode.NOT_A_CODE_ITEM)
     wanted = list(dict.fromkeys(c.strip() for c in codes if c and c.strip()))
     existing = set(Code.objects.filter(item=item, code__in=wanted).values_list("code",
                                                                                 flat=True))

@@ -51,7 +51,7 @@ def _refuse(order: Order, action: str) -> errors.Conflict:
     return errors.Conflict(
         _("An order that is %(status)s cannot be %(action)s.")
         % {"status": OrderStatus(order.status).label.lower(), "action": _ACTION_PAST[action]},
-        code="invalid_transition",
+        code=errors.ErrorCode.INVALID_TRANSITION,
         details={"status": order.status, "action": action},
     )
 
@@ -127,7 +127,7 @@ def fulfil(order: Order, *, actor: Actor, note: str, now: datetime | None = None
                 break
         if code is None:
             raise errors.Conflict(_("The code pool of this item is empty; import codes first."),
-                                  code="code_pool_empty")
+                                  code=errors.ErrorCode.CODE_POOL_EMPTY)
     notify(recipient=order.employee.user, kind="mall.order_fulfilled",
            title=_("Your order %(number)s is ready") % {"number": order.number},
            body=(_("Your code is waiting on the order page.")
@@ -181,7 +181,7 @@ def reject_order(*, order: Order, actor: Actor, reason: str, now: datetime | Non
     reason = (reason or "").strip()
     if not reason:
         raise errors.ValidationError(_("Say why the order is rejected."),
-                                     code="reason_required")
+                                     code=errors.ErrorCode.REASON_REQUIRED)
     order = _release(order, action="reject", actor=actor, reason=reason, now=now)
     record_audit(actor=actor, action="mall.order.reject", obj=order,
                  before={"status": OrderStatus.SUBMITTED},
@@ -220,7 +220,7 @@ def ship_order(*, order: Order, actor: Actor, carrier: str, tracking_no: str,
     carrier, tracking_no = (carrier or "").strip(), (tracking_no or "").strip()
     if not carrier or not tracking_no:
         raise errors.ValidationError(_("Give the carrier and the tracking number."),
-                                     code="tracking_required")
+                                     code=errors.ErrorCode.TRACKING_REQUIRED)
     order = move_order(order, "ship", actor=actor, note=f"{carrier} {tracking_no}", now=now,
                        carrier=carrier[:60], tracking_no=tracking_no[:60])
     record_audit(actor=actor, action="mall.order.ship", obj=order,
@@ -283,7 +283,7 @@ def perform(*, order: Order, action: str, actor: Actor, **data: Any) -> Order:
     if action == "cancel":
         return cancel_order(order=order, actor=actor, by_owner=False,
                             reason=data.get("reason", ""))
-    raise errors.ValidationError(_("Unknown action."), code="unknown_action")
+    raise errors.ValidationError(_("Unknown action."), code=errors.ErrorCode.UNKNOWN_ACTION)
 
 
 def bulk_approve(*, orders: list[Order], actor: Actor) -> tuple[int, list[str]]:

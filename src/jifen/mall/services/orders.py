@@ -48,7 +48,7 @@ def check_can_order(*, employee: Employee, item: Item, now: datetime | None = No
 def _check_can_order(*, employee: Employee, item: Item, now: datetime,
                      window: RedemptionWindow | None, restricted: bool) -> None:
     if item.status != ItemStatus.LISTED:
-        raise errors.Conflict(_("This item is not on offer."), code="not_available")
+        raise errors.Conflict(_("This item is not on offer."), code=errors.ErrorCode.NOT_AVAILABLE)
     state = selectors.window_state(window, now)
     if not state.open:
         opens = state.next_opens_at
@@ -56,12 +56,12 @@ def _check_can_order(*, employee: Employee, item: Item, now: datetime,
                    % {"when": timezone.localtime(opens).strftime("%Y-%m-%d %H:%M")}
                    if opens else _("The mall is closed for redemptions."))
         opens_at = timezone.localtime(opens).isoformat() if opens else None
-        raise errors.Conflict(message, code="window_closed",
+        raise errors.Conflict(message, code=errors.ErrorCode.WINDOW_CLOSED,
                               details={"next_opens_at": opens_at})
     problem = selectors.eligibility_problem(item, employee, timezone.localdate(now),
                                             restricted=restricted)
     if problem:
-        raise errors.Conflict(problem, code="not_eligible")
+        raise errors.Conflict(problem, code=errors.ErrorCode.NOT_ELIGIBLE)
 
 
 def create_order(
@@ -94,7 +94,7 @@ def create_order(
     the same transaction as every order it places."""
     if not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
         raise errors.ValidationError(_("Order between 1 and %s at a time.") % MAX_QUANTITY,
-                                     code="invalid_quantity")
+                                     code=errors.ErrorCode.INVALID_QUANTITY)
     key = (idempotency_key or "").strip()[:200]
     # No look-up of the key ahead of every order: the order's unique key refuses a second
     # one (IntegrityError), and a refusal of a key already used (sold out since, limit
@@ -127,7 +127,7 @@ def _replay(key: str, employee: Employee) -> Order | None:
     order = Order.objects.filter(idempotency_key=key).first()
     if order is not None and order.employee_id != employee.pk:
         raise errors.Conflict(_("This idempotency key was already used."),
-                              code="idempotency_key_reused")
+                              code=errors.ErrorCode.IDEMPOTENCY_KEY_REUSED)
     return order
 
 
@@ -137,21 +137,21 @@ def _create_order(*, employee: Employee, item_id: int, key: str, quantity: int,
     """One run of ``create_order``'s transaction."""
     context = selectors.order_context(item_id, now)
     if context is None:
-        raise errors.NotFound(_("Item not found."), code="not_found")
+        raise errors.NotFound(_("Item not found."), code=errors.ErrorCode.NOT_FOUND)
     item = context.item
     _check_can_order(employee=employee, item=item, now=now, window=context.window,
                      restricted=context.restricted)
     if item.fulfilment == Fulfilment.CODE and quantity != 1:
         # One order reveals one code; several codes are several orders.
         raise errors.ValidationError(_("Codes are redeemed one per order."),
-                                     code="invalid_quantity")
+                                     code=errors.ErrorCode.INVALID_QUANTITY)
     address_data = None
     if item.fulfilment == Fulfilment.SHIPPED:
         if address is None:
             address = ShippingAddress.objects.filter(employee=employee).first()
         if address is None or address.employee_id != employee.pk:
             raise errors.ValidationError(_("Add a shipping address first."),
-                                         code="address_required")
+                                         code=errors.ErrorCode.ADDRESS_REQUIRED)
         address_data = address.snapshot()
     price = (selectors.price_of(item, now) if context.campaigns_running
              else selectors.Price(points=item.points, original=item.points))
@@ -206,7 +206,7 @@ def switch_order_item(*, order: Order, new_item: Item, actor: Actor,
     current = Order.objects.select_related("item").get(pk=order.pk)
     if current.item.status != ItemStatus.DELISTED or current.status not in OPEN_STATUSES:
         raise errors.Conflict(_("Only open orders of a delisted item can be switched."),
-                              code="invalid_transition")
+                              code=errors.ErrorCode.INVALID_TRANSITION)
     cancel_order(order=current, actor=actor, reason=_("Switched to %s") % new_item.name,
                  now=now)
     address = None

@@ -29,15 +29,15 @@ def save_window(*, actor: Actor, name: str, mode: str, day_from: int | None = No
                 window: RedemptionWindow | None = None) -> RedemptionWindow:
     """Create or change a redemption window. Only one window is the mall's default."""
     if mode not in WindowMode.values:
-        raise errors.ValidationError(_("Unknown window mode."), code="invalid_mode")
+        raise errors.ValidationError(_("Unknown window mode."), code=errors.ErrorCode.INVALID_MODE)
     if mode == WindowMode.MONTHLY and not (
             day_from and day_to and 1 <= day_from <= 31 and 1 <= day_to <= 31):
         raise errors.ValidationError(_("Give the first and last day (1–31)."),
-                                     code="invalid_days")
+                                     code=errors.ErrorCode.INVALID_DAYS)
     for start, end in periods or []:
         if end <= start:
             raise errors.ValidationError(_("A period must end after it starts."),
-                                         code="invalid_period")
+                                         code=errors.ErrorCode.INVALID_PERIOD)
     fields = ("name", "mode", "day_from", "day_to", "is_default")
     before = snapshot(window, fields) if window is not None else None
     obj = window or RedemptionWindow()
@@ -62,17 +62,20 @@ def save_campaign(*, actor: Actor, name: str, kind: str, value: int, starts_at: 
                   campaign: Campaign | None = None) -> Campaign:
     """Create or change a discount campaign on items and/or categories."""
     if kind not in DiscountKind.values:
-        raise errors.ValidationError(_("Unknown discount kind."), code="invalid_kind")
+        raise errors.ValidationError(_("Unknown discount kind."),
+                                     code=errors.ErrorCode.INVALID_KIND)
     if kind == DiscountKind.PERCENT and not 1 <= value <= 99:
-        raise errors.ValidationError(_("A percentage discount is 1–99."), code="invalid_value")
+        raise errors.ValidationError(_("A percentage discount is 1–99."),
+                                     code=errors.ErrorCode.INVALID_VALUE)
     if value <= 0:
-        raise errors.ValidationError(_("The discount must be positive."), code="invalid_value")
+        raise errors.ValidationError(_("The discount must be positive."),
+                                     code=errors.ErrorCode.INVALID_VALUE)
     if ends_at <= starts_at:
         raise errors.ValidationError(_("The campaign must end after it starts."),
-                                     code="invalid_period")
+                                     code=errors.ErrorCode.INVALID_PERIOD)
     if not items and not categories:
         raise errors.ValidationError(_("Choose items or categories for the campaign."),
-                                     code="empty_campaign")
+                                     code=errors.ErrorCode.EMPTY_CAMPAIGN)
     fields = ("name", "kind", "value", "starts_at", "ends_at", "is_active")
     before = snapshot(campaign, fields) if campaign is not None else None
     obj = campaign or Campaign()

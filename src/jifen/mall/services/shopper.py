@@ -26,7 +26,7 @@ def add_address(*, employee: Employee, recipient: str, phone: str, address: str,
     recipient, phone, address = recipient.strip(), phone.strip(), address.strip()
     if not (recipient and phone and address):
         raise errors.ValidationError(_("Recipient, phone and address are all needed."),
-                                     code="address_incomplete")
+                                     code=errors.ErrorCode.ADDRESS_INCOMPLETE)
     first = not ShippingAddress.objects.filter(employee=employee).exists()
     if is_default or first:
         ShippingAddress.objects.filter(employee=employee).update(is_default=False)

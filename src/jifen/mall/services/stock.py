@@ -67,7 +67,7 @@ def out_of_stock(item: Item) -> errors.Conflict:
                     "fewer.") % {"available": available, "item": item.name}
     else:
         message = _("Sorry, %(item)s is out of stock.") % {"item": item.name}
-    return errors.Conflict(message, code="out_of_stock",
+    return errors.Conflict(message, code=errors.ErrorCode.OUT_OF_STOCK,
                            details={"item_id": item.pk, "available": max(0, available)})
 
 
@@ -102,7 +102,7 @@ def count_purchase(item: Item, employee: Employee, quantity: int, now: datetime)
         raise errors.Conflict(
             _("You can redeem at most %(limit)s of this item %(period)s.")
             % {"limit": item.per_employee_limit, "period": item.get_limit_period_display()},
-            code="limit_reached",
+            code=errors.ErrorCode.LIMIT_REACHED,
             details={"limit": item.per_employee_limit, "period": item.limit_period},
         )
     return key

@@ -65,7 +65,8 @@ def sign_in(*, username: str, password: str, address: str | None) -> User:
     when the sign-in fails."""
     user = authenticate(None, username=username, password=password, address=address)
     if user is None:
-        raise errors.PermissionDenied(_("Wrong username or password."), code="invalid_credentials")
+        raise errors.PermissionDenied(_("Wrong username or password."),
+                                      code=errors.ErrorCode.INVALID_CREDENTIALS)
     return user
 
 
@@ -148,11 +149,12 @@ def change_password(*, user: User, old_password: str, new_password: str,
                            address=address)
     if checked is None or checked.pk != user.pk:
         raise errors.ValidationError(_("Your current password is not correct."),
-                                     code="wrong_password", details={"field": "old_password"})
+                                     code=errors.ErrorCode.WRONG_PASSWORD,
+                                     details={"field": "old_password"})
     try:
         validate_password(new_password, user)
     except DjangoValidationError as exc:
-        raise errors.ValidationError(" ".join(exc.messages), code="weak_password",
+        raise errors.ValidationError(" ".join(exc.messages), code=errors.ErrorCode.WEAK_PASSWORD,
                                      details={"field": "new_password"}) from exc
     with transaction.atomic():
         user.set_password(new_password)

@@ -209,7 +209,7 @@ def import_employees(*, rows: list[EmployeeData], actor: Any, reference: str = "
         _field, message = problems[index][0]
         raise errors.ValidationError(
             _("Row %(row)d: %(message)s") % {"row": index + 1, "message": message},
-            code="invalid_employee",
+            code=errors.ErrorCode.INVALID_EMPLOYEE,
             details={"rows": {str(i + 1): dict(p) for i, p in problems.items()}},
         )
     now = timezone.now()
@@ -241,7 +241,8 @@ def import_employees(*, rows: list[EmployeeData], actor: Any, reference: str = "
             try:
                 validate_password(data.initial_password, user)
             except DjangoValidationError as exc:
-                raise errors.ValidationError(" ".join(exc.messages), code="weak_password") from exc
+                raise errors.ValidationError(" ".join(exc.messages),
+                                             code=errors.ErrorCode.WEAK_PASSWORD) from exc
             user.set_password(data.initial_password)
             changed.add("password")
         if user.pk and changed:

@@ -44,15 +44,17 @@ def upsert_department(
     name = (name or "").strip()
     if not code or len(code) > 40:
         raise errors.ValidationError(_("A department code of 1–40 characters is required."),
-                                     code="invalid_code")
+                                     code=errors.ErrorCode.INVALID_CODE)
     if not name:
-        raise errors.ValidationError(_("A department name is required."), code="name_required")
+        raise errors.ValidationError(_("A department name is required."),
+                                     code=errors.ErrorCode.NAME_REQUIRED)
     parent = None
     if parent_code:
         parent = Department.objects.select_for_update().filter(code=parent_code).first()
         if parent is None:
             raise errors.ValidationError(
-                _("Unknown parent department %s.") % parent_code, code="unknown_department",
+                _("Unknown parent department %s.") % parent_code,
+                code=errors.ErrorCode.UNKNOWN_DEPARTMENT,
                 details={"parent_code": parent_code},
             )
     manager = None
@@ -72,7 +74,7 @@ def upsert_department(
             parent.pk == found.pk or parent.path.startswith(found.path)):
         raise errors.ValidationError(
             _("A department cannot be moved under itself or one of its sub-departments."),
-            code="department_cycle",
+            code=errors.ErrorCode.DEPARTMENT_CYCLE,
         )
     old_path = dept.path
     dept.name = name

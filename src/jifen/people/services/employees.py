@@ -98,7 +98,7 @@ def upsert_employee(*, data: EmployeeData, actor: Any = None) -> tuple[Employee,
     problems = validate_employee_data(data)
     if problems:
         raise errors.ValidationError(
-            problems[0][1], code="invalid_employee",
+            problems[0][1], code=errors.ErrorCode.INVALID_EMPLOYEE,
             details={"fields": {field: message for field, message in problems}},
         )
     department = Department.objects.get(code=data.department_code.strip())
@@ -149,14 +149,16 @@ def _ensure_account(employee: Employee, data: EmployeeData, actor: Any) -> User:
             (hasattr(user, "employee") and user.employee.pk != employee.pk)
             or is_privileged(user)
         ):
-            raise errors.Conflict(_("The username %s is taken.") % username, code="username_taken")
+            raise errors.Conflict(_("The username %s is taken.") % username,
+                                  code=errors.ErrorCode.USERNAME_TAKEN)
         if user is None:
             user = User(username=username)
             user.set_unusable_password()
     elif username and username != user.username:
         refuse_renaming_admins([(employee, username)], actor)
         if User.objects.filter(username=username).exclude(pk=user.pk).exists():
-            raise errors.Conflict(_("The username %s is taken.") % username, code="username_taken")
+            raise errors.Conflict(_("The username %s is taken.") % username,
+                                  code=errors.ErrorCode.USERNAME_TAKEN)
         user.username = username
     # An initial password, as the name says: it never replaces a password already set, so an
     # upsert cannot be used to take over someone's login.
@@ -165,7 +167,7 @@ def _ensure_account(employee: Employee, data: EmployeeData, actor: Any) -> User:
             validate_password(data.initial_password, user)
         except DjangoValidationError as exc:
             raise errors.ValidationError(
-                " ".join(exc.messages), code="weak_password",
+                " ".join(exc.messages), code=errors.ErrorCode.WEAK_PASSWORD,
                 details={"fields": {"initial_password": exc.messages}},
             ) from exc
         user.set_password(data.initial_password)

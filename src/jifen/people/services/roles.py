@@ -38,12 +38,12 @@ def set_roles(*, user: User, roles: list[str], actor: Any) -> User:
     unknown = set(roles) - {r.value for r in assignable}
     if unknown:
         raise errors.ValidationError(_("Unknown roles: %s") % ", ".join(sorted(unknown)),
-                                     code="invalid_role")
+                                     code=errors.ErrorCode.INVALID_ROLE)
     if actor is not None and actor.pk == user.pk and Role.SUPER_ADMIN not in roles and (
         user.groups.filter(name=Role.SUPER_ADMIN).exists()
     ):
         raise errors.ValidationError(_("You cannot remove your own super admin role."),
-                                     code="self_demotion")
+                                     code=errors.ErrorCode.SELF_DEMOTION)
     before = sorted(user.groups.filter(name__in=assignable).values_list("name", flat=True))
     user.groups.remove(*Group.objects.filter(name__in=assignable))
     user.groups.add(*[Group.objects.get_or_create(name=r)[0] for r in roles])
@@ -88,7 +88,8 @@ def refuse_offboarding_admins(employees: list[Employee], actor: Any) -> None:
     refusals = offboarding_refusals(employees, actor)
     for employee in employees:
         if employee.pk in refusals:
-            raise errors.PermissionDenied(refusals[employee.pk], code="privileged_account")
+            raise errors.PermissionDenied(refusals[employee.pk],
+                                          code=errors.ErrorCode.PRIVILEGED_ACCOUNT)
 
 
 ADMIN_ROLES = (Role.HR_ADMIN, Role.MALL_ADMIN, Role.AUDITOR, Role.SUPER_ADMIN)
@@ -134,5 +135,6 @@ def refuse_renaming_admins(changes: list[tuple[Employee, str]], actor: Any) -> N
     refusals = renaming_refusals(changes, actor)
     for employee, _username in changes:
         if employee.pk in refusals:
-            raise errors.PermissionDenied(refusals[employee.pk], code="privileged_account",
+            raise errors.PermissionDenied(refusals[employee.pk],
+                                          code=errors.ErrorCode.PRIVILEGED_ACCOUNT,
                                           details={"fields": {"username": refusals[employee.pk]}})
