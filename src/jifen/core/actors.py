@@ -7,9 +7,13 @@ written the same way everywhere."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol, TypeAlias, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast, runtime_checkable
 
 from django.db import models
+
+if TYPE_CHECKING:
+    # django-stubs' name for settings.AUTH_USER_MODEL (core may not import people).
+    from django.contrib.auth.models import _User
 
 ACTOR_LABEL_LENGTH = 150
 
@@ -26,9 +30,11 @@ class Labelled(Protocol):
 Actor: TypeAlias = "models.Model | Labelled | None"
 
 
-def actor_user(actor: Actor | Any) -> models.Model | None:
+def actor_user(actor: Actor | Any) -> _User | None:
     """The user row to link, when the actor is one (saved) user."""
-    return actor if isinstance(actor, models.Model) and getattr(actor, "pk", None) else None
+    if isinstance(actor, models.Model) and getattr(actor, "pk", None):
+        return cast("_User", actor)
+    return None
 
 
 def actor_label(actor: Actor | Any) -> str:

@@ -24,6 +24,7 @@ from django.db.models import Model
 from jifen.core import errors
 
 T = TypeVar("T")
+M = TypeVar("M", bound=Model)
 logger = logging.getLogger(__name__)
 
 RETRIES = 3  # runs of a transaction the database rolled back for a deadlock
@@ -263,7 +264,7 @@ def insert_objects(objects: Sequence[Model], *, key: Sequence[str] = ()) -> None
         obj._state.db = connection.alias
 
 
-def insert_instance(obj: Model, *, cursor: Any = None) -> Model:
+def insert_instance(obj: M, *, cursor: Any = None) -> M:
     """INSERT one new model instance as ``obj.save()`` would — every column, ``auto_now``
     stamped, each value prepared by its field — from a statement built once per process
     and model, and set its primary key; on ``cursor`` if given (the ledger's posting

@@ -91,7 +91,7 @@ def points_exist() -> bool:
 
 
 @transaction.atomic
-def update_site_settings(*, actor: Any, **changes: Any) -> SiteSettings:
+def update_site_settings(*, actor: Actor, **changes: Any) -> SiteSettings:
     """Change site settings. Refuses to change the number of decimals once points exist,
     because every stored amount is an integer in the smallest unit."""
     unknown = set(changes) - set(SITE_SETTINGS_FIELDS)

@@ -116,6 +116,8 @@ class RuleVersion(models.Model):
     created_by_label = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    award_count: int  # not a column: set by selectors.rule_history
+
     class Meta:
         ordering = ["rule", "-number"]
         constraints = [

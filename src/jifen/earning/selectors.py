@@ -201,8 +201,10 @@ def manages_a_department(employee: Employee | None) -> bool:
 
 def colleagues(employee: Employee | None, *, limit: int = 500) -> QuerySet[Employee]:
     """Active employees other than ``employee``, by number (whom one may thank)."""
-    return Employee.objects.filter(status=EmployeeStatus.ACTIVE).exclude(
-        pk=getattr(employee, "pk", None)).order_by("employee_no")[:limit]
+    active = Employee.objects.filter(status=EmployeeStatus.ACTIVE)
+    if employee is not None and employee.pk is not None:
+        active = active.exclude(pk=employee.pk)
+    return active.order_by("employee_no")[:limit]
 
 
 def company_value(name: str) -> CompanyValue | None:

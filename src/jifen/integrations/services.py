@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
+from jifen.core.actors import Actor, actor_user
 from jifen.core.roles import SCOPES
 from jifen.core.secrets import hash_secret, secret_matches
 from jifen.core.services import record_audit
@@ -19,7 +19,7 @@ KEY_PREFIX = "jfk"
 
 
 @transaction.atomic
-def create_api_key(*, name: str, scopes: list[str], actor: Any = None) -> tuple[ApiKey, str]:
+def create_api_key(*, name: str, scopes: list[str], actor: Actor = None) -> tuple[ApiKey, str]:
     """Create a key and return it with its plain text, which is never stored or shown again."""
     name = (name or "").strip()
     if not name:
@@ -36,7 +36,7 @@ def create_api_key(*, name: str, scopes: list[str], actor: Any = None) -> tuple[
     plain = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey.objects.create(
         name=name, prefix=prefix, key_hash=hash_secret(plain), scopes=scopes,
-        created_by=actor if getattr(actor, "pk", None) else None,
+        created_by=actor_user(actor),
     )
     record_audit(actor=actor, action="apikey.create", obj=key,
                  after={"name": name, "scopes": scopes})
@@ -58,7 +58,7 @@ def authenticate_api_key(plain: str) -> ApiKey | None:
 
 
 @transaction.atomic
-def revoke_api_key(*, key: ApiKey, actor: Any) -> ApiKey:
+def revoke_api_key(*, key: ApiKey, actor: Actor) -> ApiKey:
     """Revoke a key; requests with it fail with 401 from now on. Revoking twice is harmless."""
     updated = ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()

@@ -90,6 +90,8 @@ class Category(models.Model):
                                verbose_name=_("redemption window"),
                                help_text=_("Overrides the mall's window for this category."))
 
+    depth: int  # not a column: set by selectors.category_tree
+
     class Meta:
         ordering = ["sort_order", "id"]
         verbose_name = _("category")

@@ -49,7 +49,8 @@ def notify(
         if dedupe_key:
             return None
         raise
-    if email and settings.JIFEN_MAIL_ENABLED and getattr(recipient, "email", ""):
+    address = getattr(recipient, "email", "")
+    if email and settings.JIFEN_MAIL_ENABLED and address:
         transaction.on_commit(lambda: send_notification_email.enqueue(notification.pk))
     return notification
 

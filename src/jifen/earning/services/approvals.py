@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
-from jifen.core.actors import actor_user
+from jifen.core.actors import Actor, actor_user
 from jifen.core.roles import Cap, user_can
 from jifen.core.services import record_audit
 from jifen.earning import sql
@@ -35,7 +35,7 @@ def can_decide(user: Any, award: Award) -> bool:
     return any(path.startswith(p) for p in managed_department_paths(user))
 
 
-def _pending_award(award: Award, actor: Any) -> Award:
+def _pending_award(award: Award, actor: Actor) -> Award:
     sql.lock_employees(award.employee_id)
     # Lock the award row alone (PostgreSQL refuses FOR UPDATE across the nullable join to
     # the user), then read it with what deciding needs.
@@ -52,7 +52,7 @@ def _pending_award(award: Award, actor: Any) -> Award:
 
 
 @transaction.atomic
-def approve_award(*, award: Award, actor: Any, points: int, reason: str = "") -> Award:
+def approve_award(*, award: Award, actor: Actor, points: int, reason: str = "") -> Award:
     """Settle a pending award at ``points`` (whole points, inside its range) and credit
     them, within the rule's caps (409 ``cap_reached`` names what is left). The employee is
     notified. Audited."""
@@ -95,7 +95,7 @@ def approve_award(*, award: Award, actor: Any, points: int, reason: str = "") ->
 
 
 @transaction.atomic
-def reject_award(*, award: Award, actor: Any, reason: str) -> Award:
+def reject_award(*, award: Award, actor: Actor, reason: str) -> Award:
     """Refuse a pending award with a reason; nothing is credited; the employee is
     notified. Audited."""
     reason = (reason or "").strip()

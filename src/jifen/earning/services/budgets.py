@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
-from jifen.core.actors import actor_user
+from jifen.core.actors import Actor, actor_user
 from jifen.earning.models import BudgetAllocation, ManagerAward
 from jifen.earning.services.common import current_period, notify_employee, scale
 from jifen.ledger import services as ledger
@@ -18,7 +17,7 @@ from jifen.people.models import Department, Employee
 
 
 @transaction.atomic
-def fund_department_budget(*, department: Department, points: int, actor: Any,
+def fund_department_budget(*, department: Department, points: int, actor: Actor,
                            category: str = Category.PERFORMANCE, period: str = "",
                            reason: str = "", idempotency_key: str = "") -> BudgetAllocation:
     """Add ``points`` to a department's budget for ``period`` (default this month) through
@@ -49,7 +48,7 @@ def _awarding_department(manager: Employee, recipient: Employee) -> Department |
 
 @transaction.atomic
 def award_from_budget(*, manager: Employee, recipient: Employee, points: int, message: str,
-                      category: str = Category.PERFORMANCE, actor: Any = None,
+                      category: str = Category.PERFORMANCE, actor: Actor = None,
                       idempotency_key: str = "") -> ManagerAward:
     """A manager awards ``points`` to someone in a department they manage, from that
     department's budget. An exhausted budget is a 409 ``insufficient_budget`` saying what

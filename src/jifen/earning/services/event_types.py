@@ -3,13 +3,12 @@ its payloads must satisfy."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
+from jifen.core.actors import Actor
 from jifen.core.services import record_audit
 from jifen.earning import engine
 from jifen.earning.builtins import BUILTIN_EVENT_TYPES
@@ -32,7 +31,7 @@ def ensure_builtin_event_types() -> int:
 
 
 @transaction.atomic
-def create_event_type(*, actor: Any, code: str, name: str, schema: dict | None = None,
+def create_event_type(*, actor: Actor, code: str, name: str, schema: dict | None = None,
                       description: str = "") -> EventType:
     """Register a custom event type whose payloads must satisfy ``schema`` (JSON Schema,
     checked now). Audited."""
@@ -57,7 +56,7 @@ def create_event_type(*, actor: Any, code: str, name: str, schema: dict | None =
 
 
 @transaction.atomic
-def update_event_type(*, event_type: EventType, actor: Any, name: str | None = None,
+def update_event_type(*, event_type: EventType, actor: Actor, name: str | None = None,
                       description: str | None = None, schema: dict | None = None,
                       active: bool | None = None) -> EventType:
     """Change a type's name, schema or whether it accepts events. Audited."""

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
-from jifen.core.actors import actor_user
+from jifen.core.actors import Actor, actor_user
 from jifen.core.services import record_audit
 from jifen.earning.models import FeedbackStatus, Rule, RuleFeedback
 from jifen.earning.services.common import notify_employee
@@ -29,7 +27,7 @@ def send_rule_feedback(*, employee: Employee, rule: Rule, message: str) -> RuleF
 
 
 @transaction.atomic
-def answer_rule_feedback(*, feedback: RuleFeedback, actor: Any, answer: str,
+def answer_rule_feedback(*, feedback: RuleFeedback, actor: Actor, answer: str,
                          status: str = FeedbackStatus.ANSWERED) -> RuleFeedback:
     """Answer feedback and set its status; the employee is notified. Audited."""
     if status not in FeedbackStatus.values:

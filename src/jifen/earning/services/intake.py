@@ -16,6 +16,7 @@ from django.db import DataError, IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
+from jifen.core.actors import Actor
 from jifen.earning import engine, sql
 from jifen.earning.models import Award, AwardStatus, Event, EventStatus, RejectReason
 from jifen.earning.services.common import scale
@@ -41,13 +42,13 @@ MAX_BATCH = 1000
 SCORED_ALONE_UP_TO = 8  # a refused batch of more events is scored again in halves
 
 
-def score_event(event: Event, batch: Batch, *, actor: Any, now: datetime | None) -> None:
+def score_event(event: Event, batch: Batch, *, actor: Actor, now: datetime | None) -> None:
     """Find the rules an accepted event matches and award what each gives."""
     employee = event.employee
     assert employee is not None and event.event_type is not None  # and locked by the caller
     ctx = batch.context(employee, event.occurred_at)
     outcomes = [evaluate(rule, event.payload, ctx, event.occurred_at)
-                for rule in batch.rules.get(event.event_type_id, [])]
+                for rule in batch.rules.get(event.event_type.pk, [])]
     reason, detail = refusal(outcomes)
     if reason:
         event.status, event.reason, event.detail = EventStatus.REJECTED, reason, detail
@@ -69,8 +70,8 @@ def score_event(event: Event, batch: Batch, *, actor: Any, now: datetime | None)
                       category=rule.category, occurred_at=event.occurred_at,
                       explanation=outcome.why[:500], status=AwardStatus.PENDING)
         if scored.is_range or rule.requires_approval:
-            low = scored.low if scored.is_range else scored.points
-            high = scored.high if scored.is_range else scored.points
+            low = scored.low if scored.low is not None else scored.points
+            high = scored.high if scored.high is not None else scored.points
             award.min_points, award.max_points = low * scale(), high * scale()
             award.approver_role = rule.approver_role
             award.save()
@@ -95,7 +96,7 @@ def score_event(event: Event, batch: Batch, *, actor: Any, now: datetime | None)
 
 
 def ingest_one(raw: EventIn, batch: Batch, existing: dict[tuple[str, str], Event], *,
-                actor: Any, received_by: str, import_job: Any, now: datetime | None,
+                actor: Actor, received_by: str, import_job: Any, now: datetime | None,
                 ) -> EventResult:
     source, ext_id = str(raw.source or "").strip(), str(raw.id or "").strip()
     result = EventResult(id=ext_id, source=source, status=EventStatus.REJECTED)
@@ -169,7 +170,7 @@ def ingest_one(raw: EventIn, batch: Batch, existing: dict[tuple[str, str], Event
                        event_id=event.pk)
 
 
-def ingest_events(*, events: list[EventIn], actor: Any = None, received_by: str = "",
+def ingest_events(*, events: list[EventIn], actor: Actor = None, received_by: str = "",
                   import_job: Any = None, backdate: bool = False) -> list[EventResult]:
     """Score each event at once and answer per event: ``credited`` (points), ``pending_approval``,
     ``duplicate`` or ``rejected`` with a reason. Events are unique by (source, id); one bad
@@ -186,7 +187,7 @@ def ingest_events(*, events: list[EventIn], actor: Any = None, received_by: str 
                    backdate=backdate)
 
 
-def ingest_many(*, events: list[EventIn], actor: Any = None, received_by: str = "",
+def ingest_many(*, events: list[EventIn], actor: Actor = None, received_by: str = "",
                 import_job: Any = None, backdate: bool = False,
                 after_chunk: Callable[[list[EventIn], list[EventResult]], None] | None = None,
                 ) -> list[EventResult]:
@@ -204,7 +205,7 @@ def ingest_many(*, events: list[EventIn], actor: Any = None, received_by: str = 
     return results
 
 
-def _ingest(events: list[EventIn], *, actor: Any, received_by: str, import_job: Any,
+def _ingest(events: list[EventIn], *, actor: Actor, received_by: str, import_job: Any,
             backdate: bool) -> list[EventResult]:
     results: list[EventResult | None] = [None] * len(events)
     parsed: list[Fresh] = []

@@ -14,6 +14,7 @@ from django.db import DataError, IntegrityError, OperationalError, transaction
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
+from jifen.core.actors import Actor
 from jifen.core.db import insert_objects, is_transient_db_error
 from jifen.earning import engine, sql
 from jifen.earning.models import Award, AwardStatus, Event, EventStatus, RejectReason, Rule
@@ -51,13 +52,13 @@ class Fresh:
     payload_problem: str = ""  # engine.payload_problem, worked out once
     outcomes: list[RuleOutcome] = field(default_factory=list)
     caps: dict[int, dict[CapKey, datetime]] = field(default_factory=dict)  # by rule
-    event: Event | None = None
+    event: Event = field(init=False, repr=False)  # made by ``new_event`` before scoring
     awards: list[Award] = field(default_factory=list)
 
 
 def score_batch_retrying(fresh: list[Fresh], batch: Batch,
                           existing: dict[tuple[str, str], Event],
-                          results: list[EventResult | None], *, actor: Any, received_by: str,
+                          results: list[EventResult | None], *, actor: Actor, received_by: str,
                           import_job: Any, backdate: bool) -> tuple[list[int], list[Fresh]]:
     """Score the fresh events together in one transaction. Returns the indexes left for
     scoring one by one — events received concurrently meanwhile, and all of a batch that
@@ -75,9 +76,11 @@ def score_batch_retrying(fresh: list[Fresh], batch: Batch,
         item.rejection = rejection_reason(item.raw, batch, payload_problem=item.payload_problem)
         if not item.rejection[0]:
             employee = batch.employees[item.raw.employee_no]
+            event_type = batch.types[item.raw.type]
+            assert employee is not None and event_type is not None  # else rejected above
             ctx = batch.context(employee, item.occurred_at)
             item.outcomes = [evaluate(rule, item.raw.payload or {}, ctx, item.occurred_at)
-                             for rule in batch.rules.get(batch.types[item.raw.type].pk, [])]
+                             for rule in batch.rules.get(event_type.pk, [])]
             item.rejection = refusal(item.outcomes)
             if item.rejection[0]:
                 item.outcomes = []
@@ -130,7 +133,7 @@ def score_batch_retrying(fresh: list[Fresh], batch: Batch,
     return (later, refused) if refused else (later + [item.index for item in fresh], [])
 
 
-def score_batch(todo: list[Fresh], batch: Batch, *, actor: Any, backdate: bool) -> None:
+def score_batch(todo: list[Fresh], batch: Batch, *, actor: Actor, backdate: bool) -> None:
     """The batch path: what ``ingest_one`` does per event, for many events in a dozen
     statements. Locks every employee of the batch (id order), then their wallets (the
     ledger plan), then the issuance accounts — the global lock order, so concurrent
@@ -140,9 +143,9 @@ def score_batch(todo: list[Fresh], batch: Batch, *, actor: Any, backdate: bool) 
     statuses = sql.lock_employees(*employee_ids) if employee_ids else {}
     for item in todo:  # left since the batch was read: as if scored one by one
         event = item.event
-        if not event.reason and statuses.get(event.employee_id) != EmployeeStatus.ACTIVE:
-            event.reason, event.detail = rejection_reason(
-                item.raw, batch, status=statuses.get(event.employee_id, ""))
+        status = statuses.get(event.employee_id, "") if event.employee_id is not None else ""
+        if not event.reason and status != EmployeeStatus.ACTIVE:
+            event.reason, event.detail = rejection_reason(item.raw, batch, status=status)
     matched_rules = [o.rule for f in todo for o in f.outcomes if o.matched and o.rule]
     missing = {r.pk: r for r in matched_rules if r.pk not in batch.versions}
     if missing:
@@ -165,7 +168,7 @@ def score_batch(todo: list[Fresh], batch: Batch, *, actor: Any, backdate: bool) 
             award, units = new_award(item, outcome, batch, used)
             item.awards.append(award)
             if award.status == AwardStatus.CREDITED and units:
-                rule = outcome.rule
+                rule = award.rule
                 postings.append(ledger_bulk.EarningPosting(
                     employee=event.employee, amount=units, category=rule.category,
                     reason=rule.name[:200], expiry=expiry_rule(rule),
@@ -184,9 +187,8 @@ def score_batch(todo: list[Fresh], batch: Batch, *, actor: Any, backdate: bool) 
             settle_event(item.event, item.awards)
     # In (source, id) order: two batches inserting overlapping ids then wait on each
     # other's unique keys in one order, never in a cycle.
-    insert_objects(sorted((item.event for item in todo),
-                          key=lambda e: (e.source, e.external_id)),
-                   key=("source", "external_id"))
+    events = sorted((item.event for item in todo), key=lambda e: (e.source, e.external_id))
+    insert_objects(events, key=("source", "external_id"))
 
     def insert_awards(transaction_ids: list[int | None]) -> None:
         for award, index in posted:
@@ -245,8 +247,8 @@ def new_award(item: Fresh, outcome: RuleOutcome, batch: Batch,
                   occurred_at=item.occurred_at, explanation=outcome.why[:500],
                   status=AwardStatus.PENDING)
     if scored.is_range or rule.requires_approval:
-        low = scored.low if scored.is_range else scored.points
-        high = scored.high if scored.is_range else scored.points
+        low = scored.low if scored.low is not None else scored.points
+        high = scored.high if scored.high is not None else scored.points
         award.min_points, award.max_points = low * batch.scale, high * batch.scale
         award.approver_role = rule.approver_role
         return award, 0

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from django.db import transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
+from jifen.core.actors import Actor
 from jifen.core.services import record_audit
 from jifen.earning import sql
 from jifen.earning.models import CompanyValue, EarningSettings, Recognition
@@ -26,7 +26,7 @@ def earning_settings() -> EarningSettings:
 
 
 @transaction.atomic
-def update_earning_settings(*, actor: Any, monthly_allowance: int) -> EarningSettings:
+def update_earning_settings(*, actor: Actor, monthly_allowance: int) -> EarningSettings:
     """Change the monthly giving allowance (applies from now on). Audited."""
     if isinstance(monthly_allowance, bool) or not isinstance(monthly_allowance, int) or (
             monthly_allowance < 0):

@@ -13,7 +13,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
-from jifen.core.actors import actor_label, actor_user
+from jifen.core.actors import Actor, actor_label, actor_user
 from jifen.core.services import record_audit
 from jifen.earning import engine
 from jifen.earning.models import (
@@ -133,7 +133,7 @@ def _diff(before: dict[str, Any] | None, after: dict[str, Any]) -> list[dict[str
             for key in RULE_FIELDS if before.get(key) != after.get(key)]
 
 
-def _new_version(rule: Rule, *, actor: Any, reason: str, before: dict | None) -> RuleVersion:
+def _new_version(rule: Rule, *, actor: Actor, reason: str, before: dict | None) -> RuleVersion:
     after = rule_snapshot(rule)
     return RuleVersion.objects.create(
         rule=rule, number=rule.version, snapshot=after, diff=_diff(before, after),
@@ -143,7 +143,7 @@ def _new_version(rule: Rule, *, actor: Any, reason: str, before: dict | None) ->
 
 
 @transaction.atomic
-def create_rule(*, actor: Any, reason: str = "", **data: Any) -> Rule:
+def create_rule(*, actor: Actor, reason: str = "", **data: Any) -> Rule:
     """Create a rule and its version 1. A bad CEL condition is a 422
     ``invalid_condition`` with the line and column. Audited."""
     unknown = set(data) - set(RULE_FIELDS)
@@ -158,7 +158,7 @@ def create_rule(*, actor: Any, reason: str = "", **data: Any) -> Rule:
 
 
 @transaction.atomic
-def update_rule(*, rule: Rule, actor: Any, reason: str = "", **changes: Any) -> Rule:
+def update_rule(*, rule: Rule, actor: Actor, reason: str = "", **changes: Any) -> Rule:
     """Change a rule: a new version with who, when, why and the diff; nothing happens when
     nothing changed. Events already scored stay linked to the version that scored them."""
     unknown = set(changes) - set(RULE_FIELDS)

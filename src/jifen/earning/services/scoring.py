@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from jifen.core.actors import Actor
 from jifen.core.schema_types import aware_in_range, out_of_range_message
 from jifen.earning import engine
 from jifen.earning.models import (
@@ -142,7 +143,7 @@ def expiry_rule(rule: Rule) -> ExpiryRule | None:
                       years_after=rule.expiry.get("years_after", 1))
 
 
-def post_award(award: Award, rule: Rule, employee: Employee, units: int, *, actor: Any,
+def post_award(award: Award, rule: Rule, employee: Employee, units: int, *, actor: Actor,
                 now: datetime | None) -> None:
     """Move the award's points through the ledger and record the outcome on it. The key
     names the event and the rule, so one event never pays one rule twice."""

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
+from jifen.core.actors import Actor
 from jifen.core.services import record_audit
 from jifen.ledger.accounts import accounts_for, sink_spec, wallet_spec
 from jifen.ledger.expiry_rules import UNSET, lot_expires_at, spending_cutoff
@@ -59,7 +60,7 @@ def transfer(
     idempotency_key: str,
     cause: Any = None,
     reason: str = "",
-    actor: Any = None,
+    actor: Actor = None,
     now: datetime | None = None,
 ) -> Transaction:
     """Move ``amount`` from one employee's spendable points to another's (kind
@@ -92,7 +93,7 @@ def transfer(
     return txn
 
 
-def check_adjustment(*, employee: Any, amount: Any, reason: str, actor: Any) -> str:
+def check_adjustment(*, employee: Any, amount: Any, reason: str, actor: Actor) -> str:
     """Refuse an adjustment ``adjust`` would refuse before looking at any balance: a zero
     or malformed amount (422 ``invalid_amount``), no reason (422 ``reason_required``), an
     actor adjusting their own points (403 ``self_adjustment``). Returns the reason as
@@ -118,7 +119,7 @@ def adjust(
     employee: Any,
     amount: int,
     reason: str,
-    actor: Any,
+    actor: Actor,
     idempotency_key: str,
     cause: Any = None,
     expires_at: datetime | None = UNSET,
@@ -159,7 +160,7 @@ def forfeit(
     employee: Any,
     idempotency_key: str,
     reason: str = "",
-    actor: Any = None,
+    actor: Actor = None,
     now: datetime | None = None,
 ) -> Transaction | None:
     """Move every spendable point of the employee to the forfeiture sink (kind
@@ -186,7 +187,7 @@ def forfeit(
     return txn
 
 
-def apply_leaving_policy(*, employee: Any, actor: Any = None,
+def apply_leaving_policy(*, employee: Any, actor: Actor = None,
                          now: datetime | None = None) -> Transaction | None:
     """What happens to a leaver's points under the site's policy: forfeited (once per
     leaving date) or kept. Call when an employee is marked as left."""
@@ -203,7 +204,7 @@ def reverse(
     transaction: Transaction,
     idempotency_key: str,
     reason: str,
-    actor: Any = None,
+    actor: Actor = None,
     now: datetime | None = None,
 ) -> Transaction:
     """Undo a transaction with a reversing one (kind ``reverse``) whose entries are its

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
+from jifen.core.actors import Actor
 from jifen.core.services import record_audit
 from jifen.ledger.accounts import accounts_for, budget_spec, issuance_spec, wallet_spec
 from jifen.ledger.expiry_rules import UNSET, ExpiryRule, lot_expires_at, spending_cutoff
@@ -37,7 +38,7 @@ def credit(
     idempotency_key: str,
     cause: Any,
     reason: str = "",
-    actor: Any = None,
+    actor: Actor = None,
     budget: Any = None,
     expires_at: datetime | None = UNSET,
     expiry: ExpiryRule | None = None,
@@ -93,7 +94,7 @@ def penalize(
     idempotency_key: str,
     cause: Any,
     reason: str = "",
-    actor: Any = None,
+    actor: Actor = None,
     now: datetime | None = None,
 ) -> PenaltyResult:
     """Deduct up to ``amount`` (kind ``penalty``) back into the category's issuance
@@ -110,7 +111,7 @@ def penalize(
 
 @posts(TransactionKind.PENALTY)
 def _penalize(*, employee: Any, amount: int, category: str, idempotency_key: str, cause: Any,
-              reason: str, actor: Any, now: datetime | None) -> Transaction | None:
+              reason: str, actor: Actor, now: datetime | None) -> Transaction | None:
     key = check_key(idempotency_key)
     if (done := replayed(key, TransactionKind.PENALTY)) is not None:
         return done
@@ -135,7 +136,7 @@ def fund_budget(
     amount: int,
     category: str,
     idempotency_key: str,
-    actor: Any,
+    actor: Actor,
     reason: str = "",
     now: datetime | None = None,
 ) -> Transaction:

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
+from jifen.core.actors import Actor
 from jifen.core.db import locked_singleton
 from jifen.core.services import record_audit, snapshot
 from jifen.ledger.models import LedgerPolicy
@@ -20,7 +21,7 @@ POLICY_FIELDS = ("expiry_mode", "expiry_months", "expiry_years_after",
 
 
 @transaction.atomic
-def update_policy(*, actor: Any, **changes: Any) -> LedgerPolicy:
+def update_policy(*, actor: Actor, **changes: Any) -> LedgerPolicy:
     """Change the ledger policy (expiry, tenure exception, notice period, leavers). New
     rules apply to points credited from now on; existing lots keep their expiry. Audited."""
     unknown = set(changes) - set(POLICY_FIELDS)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
+from jifen.core.actors import Actor
 from jifen.ledger import sql
 from jifen.ledger.accounts import (
     accounts_for,
@@ -60,7 +61,7 @@ def debit(
     cause: Any,
     reason: str = "",
     sink: str = AccountKind.REDEMPTION,
-    actor: Any = None,
+    actor: Actor = None,
     now: datetime | None = None,
 ) -> Transaction:
     """Spend ``amount`` from the wallet at once (kind ``redeem``) into the redemption or
@@ -89,7 +90,7 @@ def hold(
     idempotency_key: str,
     cause: Any,
     reason: str = "",
-    actor: Any = None,
+    actor: Actor = None,
     now: datetime | None = None,
 ) -> Transaction:
     """Reserve ``amount`` (kind ``hold``): wallet → hold account, at once, so the
@@ -130,7 +131,7 @@ def hold_for_new_cause(
     idempotency_key: str,
     cause: Any,
     reason: str = "",
-    actor: Any = None,
+    actor: Actor = None,
     now: datetime | None = None,
 ) -> Transaction:
     """``hold`` for a cause the caller created a moment ago in its own transaction (a new
@@ -199,7 +200,7 @@ def release(
     hold: Transaction,
     idempotency_key: str,
     reason: str = "",
-    actor: Any = None,
+    actor: Actor = None,
     now: datetime | None = None,
 ) -> Transaction:
     """Give a hold's points back (kind ``release``): hold account → wallet, into the very
@@ -228,7 +229,7 @@ def capture(
     idempotency_key: str,
     sink: str = AccountKind.REDEMPTION,
     reason: str = "",
-    actor: Any = None,
+    actor: Actor = None,
     now: datetime | None = None,
 ) -> Transaction:
     """Spend a hold (kind ``capture``): hold account → redemption or activities sink. The
@@ -255,7 +256,7 @@ def refund(
     capture: Transaction,
     idempotency_key: str,
     reason: str = "",
-    actor: Any = None,
+    actor: Actor = None,
     now: datetime | None = None,
 ) -> Transaction:
     """Return captured points to the wallet (kind ``refund``), into the lots they were
@@ -270,6 +271,7 @@ def refund(
     entries = list(Entry.objects.filter(transaction=capture).select_related("account"))
     sink_account = next(e.account for e in entries if e.amount > 0)
     hold_account = next(e.account for e in entries if e.amount < 0)
+    assert hold_account.employee_id is not None  # a hold account is an employee's
     (wallet,) = accounts_for(wallet_spec(hold_account.employee_id))
     lock_accounts([wallet.pk])
     if (done := replayed(key, TransactionKind.REFUND)) is not None:

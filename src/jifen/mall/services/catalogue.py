@@ -80,7 +80,7 @@ def save_category(*, actor: Actor, name: str, parent: Category | None = None,
     return obj
 
 
-def _invalid(message: str, code: str, field: str) -> errors.ValidationError:
+def _invalid(message: str, code: errors.ErrorCode, field: str) -> errors.ValidationError:
     """A refusal of one item field, naming it (the API answers 422 with ``details.field``
     and the usual ``details.errors`` list, so a client can mark the field)."""
     return errors.ValidationError(message, code=code, details={
@@ -224,7 +224,7 @@ def _make_thumbnail(upload: Any) -> ContentFile:
                                         code=errors.ErrorCode.INVALID_IMAGE)
     try:
         upload.seek(0)
-        img = Image.open(upload)
+        img: Image.Image = Image.open(upload)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         # Pillow's own limit (far above ours): past it Pillow warns, past twice it refuses.
         raise picture_too_large() from exc

@@ -91,6 +91,7 @@ def move_order(order: Order, action: str, *, actor: Actor, note: str = "",
 
 
 def _hold_of(order: Order) -> Transaction:
+    assert order.hold_txn_id is not None  # set when the order is placed
     return Transaction.objects.get(pk=order.hold_txn_id)
 
 

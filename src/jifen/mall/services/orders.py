@@ -178,9 +178,10 @@ def _create_order(*, employee: Employee, item_id: int, key: str, quantity: int,
                              to_status=OrderStatus.SUBMITTED, actor=actor, now=now)
     if not item.auto_approve:
         # The timeline is this one event: callers showing the order need not read it back.
+        # Django's prefetch cache, private and so not in the stubs, filled by hand.
         events = order.events.all()
-        events._result_cache, events._prefetch_done = [submitted], True
-        order._prefetched_objects_cache = {"events": events}
+        events._result_cache, events._prefetch_done = [submitted], True  # type: ignore[attr-defined]
+        order._prefetched_objects_cache = {"events": events}  # type: ignore[attr-defined]
         if stock_last and on_placed is not None:
             # Taking the stock changes nothing on the order (it succeeds, or everything
             # rolls back): the caller writes its own rows now, before the row a flash sale

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
+from jifen.core.actors import Actor
 from jifen.core.roles import Role
 from jifen.core.services import record_audit, snapshot
 from jifen.people import signals
@@ -51,7 +52,7 @@ def _newly_leaving(rows: list[EmployeeData], existing: dict[str, Employee],
     }
 
 
-def check_offboarding_rows(rows: list[EmployeeData], actor: Any) -> dict[int, str]:
+def check_offboarding_rows(rows: list[EmployeeData], actor: Actor) -> dict[int, str]:
     """Row index → why ``actor`` may not import that row: it marks as left someone only a
     super admin may off-board (``offboarding_refusals``). ``import_employees`` refuses a
     batch holding such a row. Reads only."""
@@ -78,7 +79,7 @@ def _renames(rows: list[EmployeeData], existing: dict[str, Employee],
     return renames
 
 
-def check_renaming_rows(rows: list[EmployeeData], actor: Any) -> dict[int, str]:
+def check_renaming_rows(rows: list[EmployeeData], actor: Actor) -> dict[int, str]:
     """Row index → why ``actor`` may not import that row: it renames the login of an
     account with admin powers, which only a super admin may (``renaming_refusals``).
     ``import_employees`` refuses a batch holding such a row. Reads only."""
@@ -192,7 +193,7 @@ class ImportResult:
 
 
 @transaction.atomic
-def import_employees(*, rows: list[EmployeeData], actor: Any, reference: str = "",
+def import_employees(*, rows: list[EmployeeData], actor: Actor, reference: str = "",
                      ) -> ImportResult:
     """Create or update many employees and their accounts at once (the bulk path of the
     spreadsheet import), with the same outcome as ``upsert_employee`` row by row: upsert by

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
+from jifen.core.actors import Actor
 from jifen.core.roles import Role
 from jifen.core.services import record_audit
 from jifen.people.models import Department
@@ -36,7 +37,7 @@ def upsert_department(
     name: str,
     parent_code: str | None = None,
     manager_employee_no: str | None = None,
-    actor: Any = None,
+    actor: Actor = None,
 ) -> tuple[Department, bool]:
     """Create or update the department ``code``. Moving a department moves its whole
     subtree; a move under its own descendant is refused. Returns (department, created)."""

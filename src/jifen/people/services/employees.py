@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
+from jifen.core.actors import Actor
 from jifen.core.roles import Role
 from jifen.core.services import record_audit, snapshot
 from jifen.people import signals
@@ -92,7 +93,7 @@ def validate_employee_data(data: EmployeeData, departments: dict[str, Department
 
 
 @transaction.atomic
-def upsert_employee(*, data: EmployeeData, actor: Any = None) -> tuple[Employee, bool]:
+def upsert_employee(*, data: EmployeeData, actor: Actor = None) -> tuple[Employee, bool]:
     """Create or update the employee ``data.employee_no`` and their login account.
     Nothing is written when any field is invalid. Returns (employee, created)."""
     problems = validate_employee_data(data)
@@ -139,7 +140,7 @@ def upsert_employee(*, data: EmployeeData, actor: Any = None) -> tuple[Employee,
     return employee, created
 
 
-def _ensure_account(employee: Employee, data: EmployeeData, actor: Any) -> User:
+def _ensure_account(employee: Employee, data: EmployeeData, actor: Actor) -> User:
     username = (data.username or "").strip() or None
     user = employee.user
     if user is None:
@@ -185,7 +186,8 @@ def _ensure_account(employee: Employee, data: EmployeeData, actor: Any) -> User:
 
 
 @transaction.atomic
-def mark_employee_left(*, employee: Employee, actor: Any, left_on: date | None = None) -> Employee:
+def mark_employee_left(*, employee: Employee, actor: Actor,
+                       left_on: date | None = None) -> Employee:
     """Off-board an employee: status left, login disabled, every web session and API token
     ended (``end_sign_ins``). Idempotent."""
     employee = Employee.objects.select_for_update().get(pk=employee.pk)

@@ -3,14 +3,13 @@ off-board a super admin or rename the login of an account with admin powers."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
+from jifen.core.actors import Actor, actor_user
 from jifen.core.roles import Role, user_roles
 from jifen.core.services import record_audit
 from jifen.people.models import Employee, User
@@ -31,7 +30,7 @@ def refresh_manager_role(employee_id: int) -> None:
 
 
 @transaction.atomic
-def set_roles(*, user: User, roles: list[str], actor: Any) -> User:
+def set_roles(*, user: User, roles: list[str], actor: Actor) -> User:
     """Give ``user`` exactly these admin roles (employee and manager are kept as they are:
     they follow from being an employee and from managing a department)."""
     assignable = {Role.HR_ADMIN, Role.MALL_ADMIN, Role.AUDITOR, Role.SUPER_ADMIN}
@@ -39,9 +38,10 @@ def set_roles(*, user: User, roles: list[str], actor: Any) -> User:
     if unknown:
         raise errors.ValidationError(_("Unknown roles: %s") % ", ".join(sorted(unknown)),
                                      code=errors.ErrorCode.INVALID_ROLE)
-    if actor is not None and actor.pk == user.pk and Role.SUPER_ADMIN not in roles and (
-        user.groups.filter(name=Role.SUPER_ADMIN).exists()
-    ):
+    acting_user = actor_user(actor)
+    demoting_self = (acting_user is not None and acting_user.pk == user.pk
+                     and Role.SUPER_ADMIN not in roles)
+    if demoting_self and user.groups.filter(name=Role.SUPER_ADMIN).exists():
         raise errors.ValidationError(_("You cannot remove your own super admin role."),
                                      code=errors.ErrorCode.SELF_DEMOTION)
     before = sorted(user.groups.filter(name__in=assignable).values_list("name", flat=True))
@@ -57,13 +57,13 @@ def set_roles(*, user: User, roles: list[str], actor: Any) -> User:
 # --- employees ---------------------------------------------------------------------------
 
 
-def may_manage_admin_accounts(actor: Any) -> bool:
+def may_manage_admin_accounts(actor: Actor) -> bool:
     """The system (no actor) and super admins may mark anyone as left and rename anyone's
     login; HR (a user or an HR system's API key) may not do so to administrators."""
     return actor is None or Role.SUPER_ADMIN in user_roles(actor)
 
 
-def offboarding_refusals(employees: list[Employee], actor: Any) -> dict[int, str]:
+def offboarding_refusals(employees: list[Employee], actor: Actor) -> dict[int, str]:
     """Why ``actor`` may not mark each of ``employees`` as left, by employee id; empty when
     they may mark them all. Only a super admin may mark a super admin's employee record as
     left: off-boarding disables the login, so HR (or an HR system's API key) could
@@ -82,7 +82,7 @@ def offboarding_refusals(employees: list[Employee], actor: Any) -> dict[int, str
     }
 
 
-def refuse_offboarding_admins(employees: list[Employee], actor: Any) -> None:
+def refuse_offboarding_admins(employees: list[Employee], actor: Actor) -> None:
     """Raise PermissionDenied naming the first of ``employees`` that ``actor`` may not mark
     as left (``offboarding_refusals``)."""
     refusals = offboarding_refusals(employees, actor)
@@ -105,7 +105,7 @@ def is_privileged(user: User) -> bool:
     return User.objects.filter(privileged(), pk=user.pk).exists()
 
 
-def renaming_refusals(changes: list[tuple[Employee, str]], actor: Any) -> dict[int, str]:
+def renaming_refusals(changes: list[tuple[Employee, str]], actor: Actor) -> dict[int, str]:
     """Why ``actor`` may not give each employee's existing login the new username, by
     employee id; empty when they may rename them all. ``changes`` are (employee, wanted
     username). Only a super admin may rename the login of an account with admin powers
@@ -129,7 +129,7 @@ def renaming_refusals(changes: list[tuple[Employee, str]], actor: Any) -> dict[i
     }
 
 
-def refuse_renaming_admins(changes: list[tuple[Employee, str]], actor: Any) -> None:
+def refuse_renaming_admins(changes: list[tuple[Employee, str]], actor: Actor) -> None:
     """Raise PermissionDenied naming the first employee whose admin login ``actor`` may not
     rename (``renaming_refusals``)."""
     refusals = renaming_refusals(changes, actor)
