@@ -43,11 +43,13 @@ test: setup
 test-fast: python
 	$(BIN)/pytest -q -m "not browser" -n 2
 
-# ruff, then the layering contract ([tool.importlinter] in pyproject.toml, read from this
-# checkout's src/ rather than wherever the venv installed jifen from).
+# ruff, then the layering contract ([tool.importlinter] in pyproject.toml) and the type
+# check of services and selectors ([tool.mypy]), both reading this checkout's src/ rather
+# than wherever the venv installed jifen from.
 lint: python
 	$(BIN)/ruff check src tests bench scripts
 	PYTHONPATH=src $(BIN)/lint-imports
+	PYTHONPATH=src $(BIN)/mypy
 
 # Lint fixes only; the code is wrapped by hand (docs/decisions/0005-lint-not-formatter.md).
 format: python

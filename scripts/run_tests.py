@@ -6,8 +6,8 @@
 
 JIFEN_REQUIRE_DATABASES=sqlite,postgresql,mysql (as CI sets it) turns a skip into a
 failure. Extra arguments go to every pytest run. Before the tests: ruff, the layering
-contract (import-linter), Django's checks and a check that no model change lacks a
-migration."""
+contract (import-linter), the type check of services and selectors (mypy), Django's
+checks and a check that no model change lacks a migration."""
 
 from __future__ import annotations
 
@@ -73,6 +73,7 @@ def main() -> int:
     for check in (
         [str(BIN / "ruff"), "check", "src", "tests", "bench", "scripts"],
         [str(BIN / "lint-imports")],
+        [str(BIN / "mypy")],  # [tool.mypy]: services and selectors; one line when clean
         [str(BIN / "jifen"), "check", "--fail-level", "WARNING"],
         [str(BIN / "jifen"), "makemigrations", "--check", "--dry-run"],
     ):
