@@ -15,13 +15,13 @@ import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from django.db import IntegrityError, connection, models
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
-from jifen.core.actors import actor_fields
+from jifen.core.actors import Actor, actor_fields
 from jifen.core.db import atomic_with_retry
 from jifen.ledger import sql
 from jifen.ledger.models import Account, Entry, Lot, LotConsumption, Transaction
@@ -38,7 +38,12 @@ class LedgerIntegrityError(RuntimeError):
 # --- posting --------------------------------------------------------------------------
 
 
-def cause_fields(cause: Any) -> tuple[str, str]:
+# What a transaction records as its cause: a row, or its (type label, id) when only those
+# are at hand (a release names the hold's cause so), or nothing.
+Cause: TypeAlias = "models.Model | tuple[str, object] | None"
+
+
+def cause_fields(cause: Cause) -> tuple[str, str]:
     if cause is None:
         return "", ""
     if isinstance(cause, models.Model):
@@ -121,7 +126,7 @@ def posts(kind: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
 
 
 def new_transaction(*, kind: str, key: str, amount: int, now: datetime, reason: str = "",
-                     category: str = "", actor: Any = None, cause: Any = None,
+                     category: str = "", actor: Actor = None, cause: Cause = None,
                      reverses: Transaction | None = None,
                      settles: Transaction | None = None) -> Transaction:
     # Inserted first, before any lock: a concurrent duplicate key then waits on the unique

@@ -53,7 +53,7 @@ class Balance:
         return sum(e["amount"] for e in self.expiring if e["expires_at"] <= horizon)
 
 
-def balance(*, employee: Any, now: datetime | None = None) -> Balance:
+def balance(*, employee: Employee, now: datetime | None = None) -> Balance:
     """The employee's balance in one query over their lots. Points past ``expires_at`` are
     not spendable even before the expiry sweep has posted them."""
     now = now or timezone.now()
@@ -79,7 +79,7 @@ def balance(*, employee: Any, now: datetime | None = None) -> Balance:
 
 def history(
     *,
-    employee: Any,
+    employee: Employee,
     kind: str | None = None,
     category: str | None = None,
     since: datetime | None = None,
@@ -99,7 +99,7 @@ def history(
     return entries.select_related("transaction").order_by("-pk")
 
 
-def wallet_entry(*, txn: Transaction, employee: Any) -> Entry | None:
+def wallet_entry(*, txn: Transaction, employee: Employee) -> Entry | None:
     """The leg of ``txn`` on the employee's wallet (how it changed their balance)."""
     entries = (Entry.objects.filter(transaction=txn, account__employee=employee,
                                     account__kind=AccountKind.WALLET)

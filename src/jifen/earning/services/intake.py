@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from jifen.core import errors
 from jifen.core.actors import Actor
+from jifen.core.models import ImportJob
 from jifen.earning import engine, sql
 from jifen.earning.models import Award, AwardStatus, Event, EventStatus, RejectReason
 from jifen.earning.services.common import scale
@@ -96,7 +97,7 @@ def score_event(event: Event, batch: Batch, *, actor: Actor, now: datetime | Non
 
 
 def ingest_one(raw: EventIn, batch: Batch, existing: dict[tuple[str, str], Event], *,
-                actor: Actor, received_by: str, import_job: Any, now: datetime | None,
+                actor: Actor, received_by: str, import_job: ImportJob | None, now: datetime | None,
                 ) -> EventResult:
     source, ext_id = str(raw.source or "").strip(), str(raw.id or "").strip()
     result = EventResult(id=ext_id, source=source, status=EventStatus.REJECTED)
@@ -171,7 +172,7 @@ def ingest_one(raw: EventIn, batch: Batch, existing: dict[tuple[str, str], Event
 
 
 def ingest_events(*, events: list[EventIn], actor: Actor = None, received_by: str = "",
-                  import_job: Any = None, backdate: bool = False) -> list[EventResult]:
+                  import_job: ImportJob | None = None, backdate: bool = False) -> list[EventResult]:
     """Score each event at once and answer per event: ``credited`` (points), ``pending_approval``,
     ``duplicate`` or ``rejected`` with a reason. Events are unique by (source, id); one bad
     event never blocks the others. New events are scored together in one transaction (a
@@ -188,7 +189,7 @@ def ingest_events(*, events: list[EventIn], actor: Actor = None, received_by: st
 
 
 def ingest_many(*, events: list[EventIn], actor: Actor = None, received_by: str = "",
-                import_job: Any = None, backdate: bool = False,
+                import_job: ImportJob | None = None, backdate: bool = False,
                 after_chunk: Callable[[list[EventIn], list[EventResult]], None] | None = None,
                 ) -> list[EventResult]:
     """``ingest_events`` for any number of events (spreadsheets, the demo), scored in
@@ -205,7 +206,7 @@ def ingest_many(*, events: list[EventIn], actor: Actor = None, received_by: str 
     return results
 
 
-def _ingest(events: list[EventIn], *, actor: Actor, received_by: str, import_job: Any,
+def _ingest(events: list[EventIn], *, actor: Actor, received_by: str, import_job: ImportJob | None,
             backdate: bool) -> list[EventResult]:
     results: list[EventResult | None] = [None] * len(events)
     parsed: list[Fresh] = []
@@ -221,7 +222,8 @@ def _ingest(events: list[EventIn], *, actor: Actor, received_by: str, import_job
     batch = Batch()
     batch.load([item.raw for item in parsed])
     existing = existing_events({(f.source, f.ext_id) for f in parsed})
-    options = {"actor": actor, "received_by": received_by, "import_job": import_job}
+    options: dict[str, Any] = {"actor": actor, "received_by": received_by,
+                               "import_job": import_job}
 
     def one_by_one(index: int) -> None:
         raw = events[index]

@@ -8,7 +8,6 @@ import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from django.db import DataError, IntegrityError, OperationalError, transaction
 from django.utils.translation import gettext as _
@@ -16,6 +15,7 @@ from django.utils.translation import gettext as _
 from jifen.core import errors
 from jifen.core.actors import Actor
 from jifen.core.db import insert_objects, is_transient_db_error
+from jifen.core.models import ImportJob
 from jifen.earning import engine, sql
 from jifen.earning.models import Award, AwardStatus, Event, EventStatus, RejectReason, Rule
 from jifen.earning.services.rules import RuleOutcome, evaluate, refusal
@@ -59,7 +59,8 @@ class Fresh:
 def score_batch_retrying(fresh: list[Fresh], batch: Batch,
                           existing: dict[tuple[str, str], Event],
                           results: list[EventResult | None], *, actor: Actor, received_by: str,
-                          import_job: Any, backdate: bool) -> tuple[list[int], list[Fresh]]:
+                          import_job: ImportJob | None, backdate: bool,
+                          ) -> tuple[list[int], list[Fresh]]:
     """Score the fresh events together in one transaction. Returns the indexes left for
     scoring one by one — events received concurrently meanwhile, and all of a batch that
     still loses a race on an event's (source, id) or a lock after ``BATCH_ATTEMPTS``
@@ -202,7 +203,7 @@ def score_batch(todo: list[Fresh], batch: Batch, *, actor: Actor, backdate: bool
                before_company=insert_awards)
 
 
-def new_event(item: Fresh, batch: Batch, received_by: str, import_job: Any) -> Event:
+def new_event(item: Fresh, batch: Batch, received_by: str, import_job: ImportJob | None) -> Event:
     """The event row, rejected with its reason if it cannot be scored at all."""
     raw = item.raw
     payload = raw.payload if raw.payload is not None else {}

@@ -27,6 +27,7 @@ from jifen.ledger.models import (
     TransactionKind,
 )
 from jifen.ledger.posting import (
+    Cause,
     LedgerIntegrityError,
     Move,
     check_amount,
@@ -41,6 +42,7 @@ from jifen.ledger.posting import (
     write_posting,
 )
 from jifen.ledger.selectors import ledger_policy
+from jifen.people.models import Employee
 
 # Kinds a reversing transaction can undo. Holds are undone by release, captures by refund,
 # expiry by granting the points again.
@@ -54,11 +56,11 @@ REVERSIBLE_KINDS = {
 @posts(TransactionKind.TRANSFER)
 def transfer(
     *,
-    sender: Any,
-    recipient: Any,
+    sender: Employee,
+    recipient: Employee,
     amount: int,
     idempotency_key: str,
-    cause: Any = None,
+    cause: Cause = None,
     reason: str = "",
     actor: Actor = None,
     now: datetime | None = None,
@@ -93,7 +95,7 @@ def transfer(
     return txn
 
 
-def check_adjustment(*, employee: Any, amount: Any, reason: str, actor: Actor) -> str:
+def check_adjustment(*, employee: Employee, amount: Any, reason: str, actor: Actor) -> str:
     """Refuse an adjustment ``adjust`` would refuse before looking at any balance: a zero
     or malformed amount (422 ``invalid_amount``), no reason (422 ``reason_required``), an
     actor adjusting their own points (403 ``self_adjustment``). Returns the reason as
@@ -116,12 +118,12 @@ def check_adjustment(*, employee: Any, amount: Any, reason: str, actor: Actor) -
 @posts(TransactionKind.ADJUST)
 def adjust(
     *,
-    employee: Any,
+    employee: Employee,
     amount: int,
     reason: str,
     actor: Actor,
     idempotency_key: str,
-    cause: Any = None,
+    cause: Cause = None,
     expires_at: datetime | None = UNSET,
     now: datetime | None = None,
 ) -> Transaction:
@@ -157,7 +159,7 @@ def adjust(
 @posts(TransactionKind.FORFEIT)
 def forfeit(
     *,
-    employee: Any,
+    employee: Employee,
     idempotency_key: str,
     reason: str = "",
     actor: Actor = None,
@@ -187,7 +189,7 @@ def forfeit(
     return txn
 
 
-def apply_leaving_policy(*, employee: Any, actor: Actor = None,
+def apply_leaving_policy(*, employee: Employee, actor: Actor = None,
                          now: datetime | None = None) -> Transaction | None:
     """What happens to a leaver's points under the site's policy: forfeited (once per
     leaving date) or kept. Call when an employee is marked as left."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,6 +16,7 @@ from jifen.ledger.expiry_rules import UNSET, ExpiryRule, lot_expires_at, spendin
 from jifen.ledger.locks import lock_accounts
 from jifen.ledger.models import Lot, Transaction, TransactionKind
 from jifen.ledger.posting import (
+    Cause,
     check_amount,
     check_key,
     new_transaction,
@@ -27,19 +27,20 @@ from jifen.ledger.posting import (
     write_posting,
 )
 from jifen.ledger.selectors import ledger_policy
+from jifen.people.models import Department, Employee
 
 
 @posts(TransactionKind.EARN)
 def credit(
     *,
-    employee: Any,
+    employee: Employee,
     amount: int,
     category: str,
     idempotency_key: str,
-    cause: Any,
+    cause: Cause,
     reason: str = "",
     actor: Actor = None,
-    budget: Any = None,
+    budget: Department | None = None,
     expires_at: datetime | None = UNSET,
     expiry: ExpiryRule | None = None,
     earned_at: datetime | None = None,
@@ -88,11 +89,11 @@ class PenaltyResult:
 
 def penalize(
     *,
-    employee: Any,
+    employee: Employee,
     amount: int,
     category: str,
     idempotency_key: str,
-    cause: Any,
+    cause: Cause,
     reason: str = "",
     actor: Actor = None,
     now: datetime | None = None,
@@ -110,7 +111,7 @@ def penalize(
 
 
 @posts(TransactionKind.PENALTY)
-def _penalize(*, employee: Any, amount: int, category: str, idempotency_key: str, cause: Any,
+def _penalize(*, employee: Employee, amount: int, category: str, idempotency_key: str, cause: Cause,
               reason: str, actor: Actor, now: datetime | None) -> Transaction | None:
     key = check_key(idempotency_key)
     if (done := replayed(key, TransactionKind.PENALTY)) is not None:
@@ -132,7 +133,7 @@ def _penalize(*, employee: Any, amount: int, category: str, idempotency_key: str
 @posts(TransactionKind.ALLOCATE)
 def fund_budget(
     *,
-    department: Any,
+    department: Department,
     amount: int,
     category: str,
     idempotency_key: str,

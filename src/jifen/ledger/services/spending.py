@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -32,6 +31,7 @@ from jifen.ledger.models import (
     TransactionKind,
 )
 from jifen.ledger.posting import (
+    Cause,
     LedgerIntegrityError,
     Move,
     check_amount,
@@ -43,6 +43,7 @@ from jifen.ledger.posting import (
     write_posting,
 )
 from jifen.ledger.selectors import ledger_policy
+from jifen.people.models import Employee
 
 
 def _spend_sink(sink: str) -> str:
@@ -55,10 +56,10 @@ def _spend_sink(sink: str) -> str:
 @posts(TransactionKind.REDEEM)
 def debit(
     *,
-    employee: Any,
+    employee: Employee,
     amount: int,
     idempotency_key: str,
-    cause: Any,
+    cause: Cause,
     reason: str = "",
     sink: str = AccountKind.REDEMPTION,
     actor: Actor = None,
@@ -85,10 +86,10 @@ def debit(
 @posts(TransactionKind.HOLD)
 def hold(
     *,
-    employee: Any,
+    employee: Employee,
     amount: int,
     idempotency_key: str,
-    cause: Any,
+    cause: Cause,
     reason: str = "",
     actor: Actor = None,
     now: datetime | None = None,
@@ -105,7 +106,7 @@ def hold(
     return txn
 
 
-def _hold_arguments(amount: int, idempotency_key: str, cause: Any,
+def _hold_arguments(amount: int, idempotency_key: str, cause: Cause,
                     now: datetime | None) -> tuple[str, datetime]:
     """A hold's checked key and time; refuses a bad amount or key, or a missing cause."""
     check_amount(amount)
@@ -116,7 +117,7 @@ def _hold_arguments(amount: int, idempotency_key: str, cause: Any,
     return key, now or timezone.now()
 
 
-def _park(txn: Transaction, employee: Any, wallet: Account, hold_account: Account,
+def _park(txn: Transaction, employee: Employee, wallet: Account, hold_account: Account,
           amount: int, now: datetime) -> None:
     """Move ``amount`` from the wallet's lots onto the hold account, the lots parked on
     the hold. The caller holds both accounts' locks."""
@@ -126,10 +127,10 @@ def _park(txn: Transaction, employee: Any, wallet: Account, hold_account: Accoun
 
 def hold_for_new_cause(
     *,
-    employee: Any,
+    employee: Employee,
     amount: int,
     idempotency_key: str,
-    cause: Any,
+    cause: Cause,
     reason: str = "",
     actor: Actor = None,
     now: datetime | None = None,
