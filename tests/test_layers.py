@@ -66,3 +66,35 @@ def test_no_service_module_is_over_600_lines():
         if lines > MAX_SERVICE_LINES:
             too_long.append(f"{_relative(path)}: {lines} lines")
     assert not too_long, "split these modules:\n" + "\n".join(too_long)
+
+
+def unexplained_inline_imports(path: Path) -> list[str]:
+    """``file:line`` of each import inside a function with no comment on it or on the three
+    lines above saying why it cannot sit at the top of the module."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    found = []
+    for function in ast.walk(ast.parse("\n".join(lines))):
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for node in ast.walk(function):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                context = lines[max(0, node.lineno - 4):node.lineno]
+                if not any("#" in line for line in context):
+                    found.append(f"{_relative(path)}:{node.lineno}")
+    return found
+
+
+def test_the_inline_import_check_names_an_unexplained_one(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text("def f():\n    import json\n    return json\n\n\ndef g():\n"
+                      "    # optional dependency\n    import yaml\n    return yaml\n",
+                      encoding="utf-8")
+    assert unexplained_inline_imports(sample) == ["sample.py:2"]
+
+
+def test_every_import_inside_a_function_says_why():
+    """Cycles are fixed, not hidden in functions; what must stay (the app registry not yet
+    ready, an optional driver, a costly module only one command needs) says so."""
+    offenders = [use for path in sorted(SRC.rglob("*.py")) if "migrations" not in path.parts
+                 for use in unexplained_inline_imports(path)]
+    assert not offenders, "imports inside functions without a reason:\n" + "\n".join(offenders)

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import DataError, connection
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
@@ -17,6 +17,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from jifen.core import errors
 from jifen.core.api_errors import error_response, renderer, status_for
 from jifen.core.apiauth import BearerAuth
+from jifen.core.db import database_reachable
 from jifen.core.middleware import payload_too_large
 from jifen.earning.api import router as earning_router
 from jifen.ledger.api import router as ledger_router
@@ -207,12 +208,7 @@ class HealthOut(Schema):
 @api.get("/health", auth=None, response=HealthOut, tags=["system"])
 def health(request: HttpRequest) -> dict:
     """Liveness and database reachability, for load balancers and monitors."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        database = "ok"
-    except Exception:
-        database = "unavailable"
+    database = "ok" if database_reachable() else "unavailable"
     return {"status": "ok" if database == "ok" else "degraded", "database": database}
 
 

@@ -128,6 +128,6 @@ def check_daily_jobs(url: str, seeded: dict) -> None:
     assert len(notices) == BUYERS * EXPIRING_LOTS and set(notices.values()) == {1}
     told = Counter(user for (user,) in query(
         url, "SELECT recipient_id FROM notifications_notification "
-             "WHERE kind = 'points_expiring'"))
+             "WHERE kind = 'ledger.points_expiring'"))
     assert sorted(told) == sorted(p["user_id"] for p in seeded["employees"])
     assert set(told.values()) == {1}

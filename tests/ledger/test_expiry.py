@@ -139,7 +139,7 @@ class TestNotices:
         expiry.record_expiry_notices(now=local(2025, 12, 5))
         expiry.record_expiry_notices(now=local(2025, 12, 5))
         message = Notification.objects.get(recipient=alice.user)
-        assert message.kind == "points_expiring"
+        assert message.kind == "ledger.points_expiring"
         assert "15" in message.title and "2026-01-01" in message.title
         assert message.url == "/points/"
 

@@ -17,6 +17,14 @@ def _low_stock(user, **extra):
                   body="保温杯只剩 3 件。", url="/console/mall/items/7/", **extra)
 
 
+def _award(user, **extra):
+    if not user.email:
+        user.email = "someone@example.com"
+        user.save()
+    return notify(recipient=user, kind="earning.award_approved", title="奖励已批准",
+                  body="志愿活动 +50", url="/earn/", **extra)
+
+
 @pytest.mark.django_db
 @override_settings(JIFEN_MAIL_ENABLED=True)
 def test_a_notification_asking_for_mail_is_mailed_once_after_commit(
@@ -24,15 +32,15 @@ def test_a_notification_asking_for_mail_is_mailed_once_after_commit(
     employee.user.email = "zhang.san@example.com"
     employee.user.save()
     with django_capture_on_commit_callbacks(execute=True):
-        sent = _low_stock(employee.user, email=True)
+        sent = _award(employee.user, email=True)
         assert smtp.messages == []  # nothing leaves before the change commits
 
     [message] = smtp.messages
     assert message["To"] == "zhang.san@example.com"
-    assert "库存不足：保温杯" in message["Subject"]
+    assert "奖励已批准" in message["Subject"]
     text = message.get_content()
-    assert "保温杯只剩 3 件。" in text
-    assert "https://points.example.com/console/mall/items/7/" in text
+    assert "志愿活动 +50" in text
+    assert "https://points.example.com/earn/" in text
     sent.refresh_from_db()
     assert sent.emailed_at is not None
     assert email_notification(notification_id=sent.pk) is False  # a retried task
@@ -44,9 +52,20 @@ def test_a_notification_asking_for_mail_is_mailed_once_after_commit(
 def test_plain_notifications_stay_in_the_app(smtp, employee,
                                              django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        _low_stock(employee.user)
+        _award(employee.user)
     assert smtp.messages == []
     assert Notification.objects.get().emailed_at is None
+
+
+@pytest.mark.django_db
+@override_settings(JIFEN_MAIL_ENABLED=True)
+def test_a_kind_whose_channels_include_mail_is_mailed_without_asking(
+        smtp, make_role_employee, django_capture_on_commit_callbacks):
+    mall_admin = make_role_employee("mall_admin")
+    with django_capture_on_commit_callbacks(execute=True):
+        _low_stock(mall_admin.user)
+    [message] = smtp.messages
+    assert "库存不足：保温杯" in message["Subject"]
 
 
 @pytest.mark.django_db
@@ -54,5 +73,5 @@ def test_plain_notifications_stay_in_the_app(smtp, employee,
 def test_without_an_smtp_host_nothing_is_mailed(smtp, employee,
                                                 django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        _low_stock(employee.user, email=True)
+        _award(employee.user, email=True)
     assert smtp.messages == []

@@ -38,6 +38,16 @@ def is_transient_db_error(exc: OperationalError) -> bool:
     return bool(exc.args) and exc.args[0] in (1213, 1205)  # MySQL/MariaDB: deadlock, lock wait
 
 
+def database_reachable() -> bool:
+    """Whether the database answers a trivial query now (the health check's question)."""
+    try:
+        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception:
+        return False
+    return True
+
+
 def returning_update() -> bool:
     """Whether ``UPDATE … RETURNING`` exists here (PostgreSQL, SQLite ≥ 3.35; not MySQL)."""
     vendor = connections[DEFAULT_DB_ALIAS].vendor

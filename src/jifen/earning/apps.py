@@ -9,6 +9,7 @@ class EarningConfig(AppConfig):
 
     def ready(self) -> None:
         # Here, not at the top: models cannot be imported before the app registry is ready.
+        from jifen.earning import notices  # noqa: F401 (registers its notification kinds)
         from jifen.earning.checks import awards_match_the_ledger
         from jifen.ledger.verify import register_check
 

@@ -1,5 +1,5 @@
 """Earning pages: ``portal_urlpatterns`` (namespace ``portal``) and ``console_urlpatterns``
-(namespace ``console``), both mounted by ``jifen.core.urls``."""
+(namespace ``console``), both mounted by ``jifen.web_urls``."""
 
 from django.urls import include, path
 

@@ -13,6 +13,7 @@ class LedgerConfig(AppConfig):
 
     def ready(self) -> None:
         # Django app registry not ready before ready(): the receivers import the models.
+        from jifen.ledger import notices  # noqa: F401 (registers its notification kinds)
         from jifen.ledger.receivers import (
             open_employee_accounts,
             open_imported_accounts,

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from jifen.ledger import notices as notice_kinds
 from jifen.ledger.accounts import accounts_for, sink_spec
 from jifen.ledger.amounts import format_points
 from jifen.ledger.expiry_rules import (
@@ -152,7 +153,7 @@ def _tell_about_expiry(notices: list[ExpiryNotice], now: datetime) -> None:
         soonest = timezone.localdate(min(n.expires_at for n in items))
         notify(
             recipient=get_user_model()(pk=users[employee_id]),
-            kind="points_expiring",
+            kind=notice_kinds.POINTS_EXPIRING,
             title=_("%(points)s points expire soon, the first on %(date)s") % {
                 "points": format_points(sum(n.amount for n in items)),
                 "date": soonest.isoformat()},

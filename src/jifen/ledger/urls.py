@@ -1,5 +1,5 @@
 """Ledger pages: ``portal_urlpatterns`` (mounted in the ``portal`` namespace) and
-``console_urlpatterns`` (in the ``console`` namespace), both by ``jifen.core.urls``."""
+``console_urlpatterns`` (in the ``console`` namespace), both by ``jifen.web_urls``."""
 
 from django.urls import path
 

@@ -12,6 +12,7 @@ class MallConfig(AppConfig):
         # have loaded first.
         from jifen.ledger.hooks import register_closed_spell
         from jifen.ledger.verify import register_check
+        from jifen.mall import notices  # noqa: F401 (registers its notification kinds)
         from jifen.mall.checks import orders_match_the_ledger, stock_not_negative
         from jifen.mall.selectors import next_closed_spell
 

@@ -1,7 +1,8 @@
 """Notification writers. Other apps call ``notify`` inside their own transaction; the
-message exists exactly when the change that caused it does. With ``email=True`` it is
-also mailed, by the worker after that transaction commits, when an SMTP host is
-configured (``JIFEN_SMTP_HOST``) and the recipient has an address."""
+message exists exactly when the change that caused it does. A kind whose channels include
+e-mail (or a call with ``email=True``) is also mailed, by the worker after that transaction
+commits, when an SMTP host is configured (``JIFEN_SMTP_HOST``) and the recipient has an
+address."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from jifen.core.roles import user_can
+from jifen.notifications.kinds import EMAIL, NotificationKind, get_kind
 from jifen.notifications.mail import email_notification
 from jifen.notifications.models import Notification
 from jifen.notifications.tasks import send_notification_email
@@ -23,18 +26,24 @@ __all__ = ["email_notification", "mark_read", "notify", "notify_many"]
 def notify(
     *,
     recipient: Any,
-    kind: str,
+    kind: NotificationKind | str,
     title: str,
     body: str = "",
     url: str = "",
     dedupe_key: str = "",
-    email: bool = False,
+    email: bool | None = None,
 ) -> Notification | None:
-    """Send one in-app notification to ``recipient`` (a user), and with ``email`` by mail
-    too (see the module doc). With ``dedupe_key`` the same notification is sent at most
-    once; a repeat returns None."""
+    """Send one in-app notification of a registered ``kind`` to ``recipient`` (a user), and
+    by mail too when ``email`` — by default when the kind's channels include e-mail (see
+    the module doc). With ``dedupe_key`` the same notification is sent at most once; a
+    repeat returns None. A recipient outside the kind's audience is a programming error."""
+    kind = get_kind(kind)
     if recipient is None:
         return None
+    if kind.audience is not None and not user_can(recipient, kind.audience):
+        raise ValueError(f"{kind.name} goes only to holders of {kind.audience}")
+    if email is None:
+        email = EMAIL in kind.channels
     if dedupe_key and Notification.objects.filter(
         recipient=recipient, dedupe_key=dedupe_key
     ).exists():
@@ -42,7 +51,7 @@ def notify(
     try:
         with transaction.atomic():
             notification = Notification.objects.create(
-                recipient=recipient, kind=kind, title=title[:200], body=body, url=url[:300],
+                recipient=recipient, kind=kind.name, title=title[:200], body=body, url=url[:300],
                 dedupe_key=dedupe_key[:200],
             )
     except IntegrityError:

@@ -1,6 +1,6 @@
 """Sign-in pages (``urlpatterns``, mounted at the root) and the people pages of the console
 (``console_urlpatterns``, mounted under /console/ in the ``console`` namespace by
-``jifen.core.urls``)."""
+``jifen.web_urls``)."""
 
 from django.urls import path
 

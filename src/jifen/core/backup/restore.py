@@ -88,7 +88,7 @@ def _database_exists_or_create(progress: Progress) -> None:
             conn.execute(sql.SQL("CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE template0")
                          .format(sql.Identifier(db["NAME"])))
     else:
-        import MySQLdb
+        import MySQLdb  # only installed where MariaDB is used
 
         kwargs = {k: v for k, v in connection_params().items() if k not in ("database", "db")}
         name = mysql_name()

@@ -12,7 +12,7 @@ from jifen.core import errors
 from jifen.core.actors import Actor, actor_user
 from jifen.core.roles import Cap, user_can
 from jifen.core.services import record_audit
-from jifen.earning import sql
+from jifen.earning import notices, sql
 from jifen.earning.models import ApproverRole, Award, AwardStatus
 from jifen.earning.services.common import notify_employee, scale
 from jifen.earning.services.scoring import cap_room, post_award, settle_event
@@ -87,7 +87,7 @@ def approve_award(*, award: Award, actor: Actor, points: int, reason: str = "") 
     record_audit(actor=actor, action="earning.award.approve", obj=award,
                  before={"status": AwardStatus.PENDING},
                  after={"status": award.status, "points": award.points})
-    notify_employee(award.employee, kind="earning.award_approved",
+    notify_employee(award.employee, kind=notices.AWARD_APPROVED,
                      title=_("%(points)s points for %(rule)s")
                      % {"points": points, "rule": rule.name},
                      body=reason, dedupe_key=f"earning:award:{award.pk}:decided")
@@ -112,7 +112,7 @@ def reject_award(*, award: Award, actor: Actor, reason: str) -> Award:
     record_audit(actor=actor, action="earning.award.reject", obj=award,
                  before={"status": AwardStatus.PENDING},
                  after={"status": award.status, "reason": reason})
-    notify_employee(award.employee, kind="earning.award_rejected",
+    notify_employee(award.employee, kind=notices.AWARD_REJECTED,
                      title=_("Not awarded: %s") % award.rule.name, body=reason,
                      dedupe_key=f"earning:award:{award.pk}:decided")
     return award

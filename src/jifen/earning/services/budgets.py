@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from jifen.core import errors
 from jifen.core.actors import Actor, actor_user
+from jifen.earning import notices
 from jifen.earning.models import BudgetAllocation, ManagerAward
 from jifen.earning.services.common import current_period, notify_employee, scale
 from jifen.ledger import services as ledger
@@ -80,7 +81,7 @@ def award_from_budget(*, manager: Employee, recipient: Employee, points: int, me
         cause=("earning.manageraward", award.pk), reason=message[:200],
         actor=actor or manager.user, budget=department)
     award.save(update_fields=["transaction"])
-    notify_employee(recipient, kind="earning.manager_award",
+    notify_employee(recipient, kind=notices.MANAGER_AWARD,
                      title=_("%(name)s awarded you %(points)s points")
                      % {"name": manager.name, "points": points},
                      body=message, dedupe_key=f"earning:manager_award:{award.pk}")

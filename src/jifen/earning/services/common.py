@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from jifen.ledger.amounts import site_decimals
+from jifen.notifications.kinds import NotificationKind
 from jifen.notifications.services import notify
 from jifen.people.models import Employee
 
@@ -24,7 +25,7 @@ def current_period(now: datetime | None = None) -> str:
     return timezone.localtime(now or timezone.now()).strftime("%Y-%m")
 
 
-def notify_employee(employee: Employee, *, kind: str, title: str, body: str,
+def notify_employee(employee: Employee, *, kind: NotificationKind, title: str, body: str,
                     dedupe_key: str) -> None:
     """An in-app notice to the employee's user (none when they have no sign-in)."""
     if employee.user_id:

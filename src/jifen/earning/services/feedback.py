@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from jifen.core import errors
 from jifen.core.actors import Actor, actor_user
 from jifen.core.services import record_audit
+from jifen.earning import notices
 from jifen.earning.models import FeedbackStatus, Rule, RuleFeedback
 from jifen.earning.services.common import notify_employee
 from jifen.people.models import Employee
@@ -42,7 +43,7 @@ def answer_rule_feedback(*, feedback: RuleFeedback, actor: Actor, answer: str,
     feedback.save()
     record_audit(actor=actor, action="earning.feedback.answer", obj=feedback, before=before,
                  after={"status": status, "answer": feedback.answer})
-    notify_employee(feedback.employee, kind="earning.feedback_answered",
+    notify_employee(feedback.employee, kind=notices.FEEDBACK_ANSWERED,
                      title=_("Your feedback on %s was answered") % feedback.rule.name,
                      body=feedback.answer,
                      dedupe_key=f"earning:feedback:{feedback.pk}:{feedback.answered_at}")

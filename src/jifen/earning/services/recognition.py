@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from jifen.core import errors
 from jifen.core.actors import Actor
 from jifen.core.services import record_audit
-from jifen.earning import sql
+from jifen.earning import notices, sql
 from jifen.earning.models import CompanyValue, EarningSettings, Recognition
 from jifen.earning.services.common import current_period, notify_employee, scale
 from jifen.ledger import services as ledger
@@ -94,7 +94,7 @@ def give_recognition(*, giver: Employee, recipient: Employee, points: int, messa
         cause=("earning.recognition", gift.pk), reason=message[:200], actor=giver.user,
         now=now)
     gift.save(update_fields=["transaction"])
-    notify_employee(recipient, kind="earning.recognition",
+    notify_employee(recipient, kind=notices.RECOGNITION,
                      title=_("%(name)s thanked you with %(points)s points")
                      % {"name": giver.name, "points": points},
                      body=message, dedupe_key=f"earning:recognition:{gift.pk}")

@@ -22,7 +22,7 @@ from jifen.core import errors
 from jifen.core.actors import Actor
 from jifen.core.images import MAX_IMAGE_PIXELS, picture_too_large
 from jifen.core.services import record_audit, snapshot
-from jifen.mall import selectors
+from jifen.mall import notices, selectors
 from jifen.mall.models import (
     Category,
     Code,
@@ -186,7 +186,7 @@ def set_item_status(*, item: Item, status: str, actor: Actor) -> Item:
     if status == ItemStatus.DELISTED:
         for order in selectors.open_orders_for_item(item):
             notify(
-                recipient=order.employee.user, kind="mall.item_delisted",
+                recipient=order.employee.user, kind=notices.ITEM_DELISTED,
                 title=_("%(item)s is no longer offered") % {"item": item.name},
                 body=_("Your order %(number)s is kept. You may switch it to another item or "
                        "cancel it and get all %(points)s points back.")

@@ -25,7 +25,7 @@ from jifen.core.db import insert_instance
 from jifen.core.services import record_audit
 from jifen.ledger import services as ledger
 from jifen.ledger.models import Transaction
-from jifen.mall import selectors, sql
+from jifen.mall import notices, selectors, sql
 from jifen.mall.models import (
     ORDER_TRANSITIONS,
     Code,
@@ -129,7 +129,7 @@ def fulfil(order: Order, *, actor: Actor, note: str, now: datetime | None = None
         if code is None:
             raise errors.Conflict(_("The code pool of this item is empty; import codes first."),
                                   code=errors.ErrorCode.CODE_POOL_EMPTY)
-    notify(recipient=order.employee.user, kind="mall.order_fulfilled",
+    notify(recipient=order.employee.user, kind=notices.ORDER_FULFILLED,
            title=_("Your order %(number)s is ready") % {"number": order.number},
            body=(_("Your code is waiting on the order page.")
                  if order.fulfilment == Fulfilment.CODE else ""),
@@ -187,7 +187,7 @@ def reject_order(*, order: Order, actor: Actor, reason: str, now: datetime | Non
     record_audit(actor=actor, action="mall.order.reject", obj=order,
                  before={"status": OrderStatus.SUBMITTED},
                  after={"status": order.status, "reason": reason})
-    notify(recipient=order.employee.user, kind="mall.order_rejected",
+    notify(recipient=order.employee.user, kind=notices.ORDER_REJECTED,
            title=_("Order %(number)s was rejected") % {"number": order.number},
            body=_("%(reason)s Your %(points)s points are back.")
            % {"reason": reason, "points": order.points},
@@ -227,7 +227,7 @@ def ship_order(*, order: Order, actor: Actor, carrier: str, tracking_no: str,
     record_audit(actor=actor, action="mall.order.ship", obj=order,
                  before={"status": OrderStatus.APPROVED},
                  after={"status": order.status, "carrier": carrier, "tracking_no": tracking_no})
-    notify(recipient=order.employee.user, kind="mall.order_shipped",
+    notify(recipient=order.employee.user, kind=notices.ORDER_SHIPPED,
            title=_("Order %(number)s is on its way") % {"number": order.number},
            body=f"{carrier} {tracking_no}",
            url=reverse("portal:order_detail", args=[order.pk]))

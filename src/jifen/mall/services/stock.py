@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
-from jifen.mall import selectors, sql
+from jifen.mall import notices, selectors, sql
 from jifen.mall.models import Item, Order, PurchaseCounter
 from jifen.notifications.services import notify
 from jifen.people.models import Employee
@@ -34,11 +34,11 @@ def low_stock_check(item_id: int) -> None:
         return
     item = Item.objects.get(pk=item_id)
     for user in selectors.mall_admin_users():
-        notify(recipient=user, kind="mall.low_stock",
+        notify(recipient=user, kind=notices.LOW_STOCK,
                title=_("Low stock: %(item)s") % {"item": item.name},
                body=_("%(stock)s left (threshold %(threshold)s).")
                % {"stock": item.stock, "threshold": item.low_stock_threshold},
-               url=reverse("console:mall_item_edit", args=[item.pk]), email=True)
+               url=reverse("console:mall_item_edit", args=[item.pk]))
 
 
 def take_stock(item: Item, quantity: int) -> None:

@@ -5,22 +5,21 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
-from jifen.core.db import instances_from_row, select_columns, statement
 from jifen.core.secrets import hash_secret
-from jifen.people.models import AccessToken, Employee, User
+from jifen.people import sql
+from jifen.people.models import AccessToken, User
 from jifen.people.services.batches import chunked
 
 TOKEN_PREFIX = "jft"
@@ -92,7 +91,7 @@ def authenticate_access_token(plain: str) -> AccessToken | None:
     if not plain.startswith(f"{TOKEN_PREFIX}_"):
         return None
     now = timezone.now()
-    token = _live_token(hash_secret(plain), now)
+    token = sql.live_token(hash_secret(plain), now)
     if token is None:
         return None
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
@@ -100,42 +99,6 @@ def authenticate_access_token(plain: str) -> AccessToken | None:
     return token
 
 
-# The models the token statement reads, in its column order: token, user, employee.
-_TOKEN_MODELS: tuple[type[models.Model], ...] = (AccessToken, User, Employee)
-def _token_statement(db: Any) -> str:
-    def build() -> str:
-        qn = db.ops.quote_name
-
-        token_t, user_t, employee_t = (qn(m._meta.db_table) for m in _TOKEN_MODELS)
-        fields = ", ".join(select_columns(AccessToken, "t") + select_columns(User, "u")
-                           + select_columns(Employee, "e"))
-        return (
-            f"SELECT {fields} FROM {token_t} t "
-            f"INNER JOIN {user_t} u ON u.{qn('id')} = t.{qn('user_id')} "
-            f"LEFT OUTER JOIN {employee_t} e ON e.{qn('user_id')} = u.{qn('id')} "
-            f"WHERE t.{qn('token_hash')} = %s AND t.{qn('revoked_at')} IS NULL "
-            f"AND t.{qn('expires_at')} > %s AND u.{qn('is_active')} = %s "
-            f"AND t.{qn('credentials_epoch')} = u.{qn('credentials_epoch')}"
-        )
-
-    return statement(("access-token",), build)
-
-
-def _live_token(token_hash: str, now: Any) -> AccessToken | None:
-    db = connections[DEFAULT_DB_ALIAS]
-    expires = AccessToken._meta.get_field("expires_at").get_db_prep_value(now, db)
-    with db.cursor() as cursor:
-        cursor.execute(_token_statement(db), [token_hash, expires, True])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    (token, user, employee), _rest = instances_from_row(_TOKEN_MODELS, row)
-    token.user = user
-    if employee is None:  # no employee record: the LEFT JOIN's id is NULL
-        User.employee.related.set_cached_value(user, None)
-    else:
-        user.employee = employee
-    return token
 
 
 def change_password(*, user: User, old_password: str, new_password: str,

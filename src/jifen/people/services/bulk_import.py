@@ -4,7 +4,6 @@ as ``upsert_employee`` row by row in a few dozen queries for any size."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
@@ -17,7 +16,7 @@ from jifen.core import errors
 from jifen.core.actors import Actor
 from jifen.core.roles import Role
 from jifen.core.services import record_audit, snapshot
-from jifen.people import signals
+from jifen.people import signals, sql
 from jifen.people.models import Department, Employee, EmployeeStatus, User
 from jifen.people.services.accounts import end_sign_ins
 from jifen.people.services.batches import BULK_CHUNK, chunked, employees_by_no, users_by_username
@@ -153,31 +152,6 @@ def check_employee_rows(
     return problems
 
 
-def _bulk_update_changed(model: type[Any], changes: list[tuple[Any, set[str]]]) -> None:
-    """Save the changed fields of many rows: one UPDATE statement per set of changed fields,
-    run with executemany. Django's bulk_update builds a CASE expression per row and field,
-    which takes seconds for a few thousand rows; this takes milliseconds. No signals or
-    auto_now, like bulk_update: the caller sets updated_at."""
-    groups: dict[frozenset[str], list[Any]] = {}
-    for obj, fields in changes:
-        groups.setdefault(frozenset(fields), []).append(obj)
-    connection = transaction.get_connection()
-    quote = connection.ops.quote_name
-    meta = model._meta
-    for names, objs in groups.items():
-        columns = [meta.get_field(name) for name in sorted(names)]
-        assignments = ", ".join(f"{quote(f.column)} = %s" for f in columns)
-        sql = (f"UPDATE {quote(meta.db_table)} SET {assignments} "
-               f"WHERE {quote(meta.pk.column)} = %s")
-        params = [
-            [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns] + [obj.pk]
-            for obj in objs
-        ]
-        with connection.cursor() as cursor:
-            for chunk in chunked(params):
-                cursor.executemany(sql, chunk)
-
-
 @dataclass(frozen=True)
 class ImportResult:
     """What ``import_employees`` did."""
@@ -256,7 +230,7 @@ def import_employees(*, rows: list[EmployeeData], actor: Actor, reference: str =
         for user in new_users:
             user.pk = created_ids[user.username]
             user._state.adding = False
-    _bulk_update_changed(User, list(changed_users.values()))
+    sql.update_changed(User, list(changed_users.values()))
 
     to_create: list[Employee] = []
     to_update: list[tuple[Employee, set[str]]] = []
@@ -300,7 +274,7 @@ def import_employees(*, rows: list[EmployeeData], actor: Actor, reference: str =
         else:
             unchanged += 1
     Employee.objects.bulk_create(to_create, batch_size=BULK_CHUNK)
-    _bulk_update_changed(Employee, to_update)
+    sql.update_changed(Employee, to_update)
     end_sign_ins(user_ids=newly_left_user_ids)
     if to_create:
         created_ids = [e.pk for e in to_create if e.pk is not None]
