@@ -9,20 +9,20 @@ from jifen.notifications.models import Notification
 from jifen.notifications.services import email_notification, notify
 
 
-def _low_stock(user, **extra):
+def _send(user, kind, title, body, url, **extra):
     if not user.email:
         user.email = "someone@example.com"
         user.save()
-    return notify(recipient=user, kind="mall.low_stock", title="库存不足：保温杯",
-                  body="保温杯只剩 3 件。", url="/console/mall/items/7/", **extra)
+    return notify(recipient=user, kind=kind, title=title, body=body, url=url, **extra)
+
+
+def _low_stock(user, **extra):
+    return _send(user, "mall.low_stock", "库存不足：保温杯", "保温杯只剩 3 件。",
+                 "/console/mall/items/7/", **extra)
 
 
 def _award(user, **extra):
-    if not user.email:
-        user.email = "someone@example.com"
-        user.save()
-    return notify(recipient=user, kind="earning.award_approved", title="奖励已批准",
-                  body="志愿活动 +50", url="/earn/", **extra)
+    return _send(user, "earning.award_approved", "奖励已批准", "志愿活动 +50", "/earn/", **extra)
 
 
 @pytest.mark.django_db

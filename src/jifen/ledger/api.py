@@ -8,7 +8,6 @@ from datetime import datetime
 from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema
 
-from jifen.core import errors
 from jifen.core.apiauth import principal
 from jifen.core.idempotency import idempotent, ledger_key
 from jifen.core.pagination import CursorPage, paginate
@@ -17,7 +16,7 @@ from jifen.ledger import selectors, services
 from jifen.ledger.amounts import PointsIn, PointsOut
 from jifen.ledger.models import Category, Entry, TransactionKind
 from jifen.people.models import Employee
-from jifen.people.selectors import employee_by_no
+from jifen.people.selectors import employee_by_no, find_employee
 
 router = Router(tags=["ledger"])
 
@@ -55,12 +54,9 @@ def my_balance(request: HttpRequest) -> dict:
 def employee_balance(request: HttpRequest, employee_no: str) -> dict:
     """An employee's balance (scope ``ledger:read``)."""
     principal(request).require("ledger:read")
-    try:
-        employee = employee_by_no(employee_no)
-    except errors.ValidationError as exc:
-        # The number names the resource in the path: not there is a 404 (an unknown
-        # number in a request's body is the 422 ``unknown_employee``).
-        raise Http404 from exc
+    employee = find_employee(employee_no)
+    if employee is None:  # the number names the resource in the path
+        raise Http404
     return _balance(employee)
 
 

@@ -108,10 +108,16 @@ def department_tree() -> list[Department]:
     return list(Department.objects.select_related("manager").order_by("path"))
 
 
+def find_employee(employee_no: str) -> Employee | None:
+    """The employee with this number, or None — for a number naming the resource in a URL
+    path, where not there is a 404; ``employee_by_no`` is for a number sent in a body."""
+    return Employee.objects.filter(employee_no=employee_no).first()
+
+
 def employee_by_no(employee_no: str) -> Employee:
     """The employee with this number. An unknown number is the caller's mistake in what
     they sent: a 422 ``unknown_employee`` naming it, the same for every API call and page."""
-    employee = Employee.objects.filter(employee_no=employee_no).first()
+    employee = find_employee(employee_no)
     if employee is None:
         raise errors.ValidationError(_("Unknown employee %s.") % employee_no,
                                      code=errors.ErrorCode.UNKNOWN_EMPLOYEE,

@@ -11,7 +11,12 @@ from jifen.core import errors
 from jifen.core.actors import Actor, actor_user
 from jifen.earning import notices
 from jifen.earning.models import BudgetAllocation, ManagerAward
-from jifen.earning.services.common import current_period, notify_employee, scale
+from jifen.earning.services.common import (
+    check_whole_points,
+    current_period,
+    notify_employee,
+    scale,
+)
 from jifen.ledger import services as ledger
 from jifen.ledger.models import Category
 from jifen.people.models import Department, Employee
@@ -23,9 +28,7 @@ def fund_department_budget(*, department: Department, points: int, actor: Actor,
                            reason: str = "", idempotency_key: str = "") -> BudgetAllocation:
     """Add ``points`` to a department's budget for ``period`` (default this month) through
     the ledger; its manager awards from it. Audited by the ledger."""
-    if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
-        raise errors.ValidationError(_("The budget must be a positive whole number."),
-                                     code=errors.ErrorCode.INVALID_AMOUNT)
+    check_whole_points(points, _("The budget must be a positive whole number."))
     period = period or current_period()
     key = idempotency_key or f"earning:budget:{department.pk}:{uuid.uuid4().hex}"
     txn = ledger.fund_budget(department=department, amount=points * scale(), category=category,
@@ -54,9 +57,7 @@ def award_from_budget(*, manager: Employee, recipient: Employee, points: int, me
     """A manager awards ``points`` to someone in a department they manage, from that
     department's budget. An exhausted budget is a 409 ``insufficient_budget`` saying what
     is left; nothing is written then. The recipient is notified."""
-    if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
-        raise errors.ValidationError(_("Points must be a positive whole number."),
-                                     code=errors.ErrorCode.INVALID_AMOUNT)
+    check_whole_points(points, _("Points must be a positive whole number."))
     message = (message or "").strip()
     if not message:
         raise errors.ValidationError(_("Say what the award is for."),

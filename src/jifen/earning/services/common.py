@@ -8,6 +8,7 @@ from datetime import datetime
 from django.urls import reverse
 from django.utils import timezone
 
+from jifen.core import errors
 from jifen.ledger.amounts import site_decimals
 from jifen.notifications.kinds import NotificationKind
 from jifen.notifications.services import notify
@@ -17,6 +18,13 @@ from jifen.people.models import Employee
 def scale() -> int:
     """Units per whole point (the site's decimals)."""
     return 10 ** site_decimals()
+
+
+def check_whole_points(points: object, message: str) -> None:
+    """Refuse (422 ``invalid_amount``, with ``message``) anything but a positive whole
+    number of points — a bool is not one, though Python counts it as an int."""
+    if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
+        raise errors.ValidationError(message, code=errors.ErrorCode.INVALID_AMOUNT)
 
 
 def current_period(now: datetime | None = None) -> str:

@@ -13,7 +13,12 @@ from jifen.core.actors import Actor
 from jifen.core.services import record_audit
 from jifen.earning import notices, sql
 from jifen.earning.models import CompanyValue, EarningSettings, Recognition
-from jifen.earning.services.common import current_period, notify_employee, scale
+from jifen.earning.services.common import (
+    check_whole_points,
+    current_period,
+    notify_employee,
+    scale,
+)
 from jifen.ledger import services as ledger
 from jifen.people.models import Employee, EmployeeStatus
 
@@ -63,9 +68,7 @@ def give_recognition(*, giver: Employee, recipient: Employee, points: int, messa
     """Thank a colleague with points from this month's giving allowance, a message and a
     company value. No self-giving; the allowance is checked under the giver's lock so two
     gifts at once cannot overdraw it. The recipient is notified."""
-    if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
-        raise errors.ValidationError(_("Points must be a positive whole number."),
-                                     code=errors.ErrorCode.INVALID_AMOUNT)
+    check_whole_points(points, _("Points must be a positive whole number."))
     message = (message or "").strip()
     if not message:
         raise errors.ValidationError(_("Write a message to go with the thanks."),

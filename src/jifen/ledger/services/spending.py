@@ -3,6 +3,7 @@ of captured points."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -195,6 +196,29 @@ def _open_hold(hold_txn: Transaction, key: str, kind: str) -> _OpenHold:
     return _OpenHold(wallet, hold_account, locked, parked)
 
 
+def _settle(hold: Transaction, kind: str, idempotency_key: str, *, reason: str, actor: Actor,
+            now: datetime | None,
+            destination: Callable[[], Account] | None) -> Transaction:
+    """Settle a hold once: its points leave the hold account for ``destination()`` (a
+    capture's sink, its lots consumed for good) or, with None, go back to the wallet into
+    the very lots they came from (a release)."""
+    key = check_key(idempotency_key)
+    if (done := replayed(key, kind)) is not None:
+        return done
+    now = now or timezone.now()
+    to = destination() if destination is not None else None
+    held = _open_hold(hold, key, kind)
+    if held.replay is not None:
+        return held.replay
+    txn = new_transaction(kind=kind, key=key, amount=hold.amount, now=now, reason=reason,
+                          actor=actor, cause=(hold.cause_type, hold.cause_id), settles=hold)
+    back_to_lots = to is None
+    moves = [Move(p.lot_id, -p.parked if back_to_lots else 0, -p.parked) for p in held.parked]
+    write_posting(txn, {held.account: -hold.amount, to or held.wallet: hold.amount},
+                  moves=moves)
+    return txn
+
+
 @posts(TransactionKind.RELEASE)
 def release(
     *,
@@ -208,19 +232,8 @@ def release(
     lots they came from, so they keep their original expiry (if that has passed meanwhile,
     the points come back already expired and the sweep expires them). A hold is settled
     once: a second capture or release is a 409 ``hold_settled``."""
-    key = check_key(idempotency_key)
-    if (done := replayed(key, TransactionKind.RELEASE)) is not None:
-        return done
-    now = now or timezone.now()
-    held = _open_hold(hold, key, TransactionKind.RELEASE)
-    if held.replay is not None:
-        return held.replay
-    txn = new_transaction(kind=TransactionKind.RELEASE, key=key, amount=hold.amount, now=now,
-                           reason=reason, actor=actor, cause=(hold.cause_type, hold.cause_id),
-                           settles=hold)
-    moves = [Move(p.lot_id, -p.parked, -p.parked) for p in held.parked]
-    write_posting(txn, {held.account: -hold.amount, held.wallet: hold.amount}, moves=moves)
-    return txn
+    return _settle(hold, TransactionKind.RELEASE, idempotency_key, reason=reason, actor=actor,
+                   now=now, destination=None)
 
 
 @posts(TransactionKind.CAPTURE)
@@ -235,20 +248,8 @@ def capture(
 ) -> Transaction:
     """Spend a hold (kind ``capture``): hold account → redemption or activities sink. The
     parked lots are consumed for good. A hold is settled once (409 ``hold_settled``)."""
-    key = check_key(idempotency_key)
-    if (done := replayed(key, TransactionKind.CAPTURE)) is not None:
-        return done
-    now = now or timezone.now()
-    (sink_account,) = accounts_for(sink_spec(_spend_sink(sink)))
-    held = _open_hold(hold, key, TransactionKind.CAPTURE)
-    if held.replay is not None:
-        return held.replay
-    txn = new_transaction(kind=TransactionKind.CAPTURE, key=key, amount=hold.amount, now=now,
-                           reason=reason, actor=actor, cause=(hold.cause_type, hold.cause_id),
-                           settles=hold)
-    moves = [Move(p.lot_id, 0, -p.parked) for p in held.parked]
-    write_posting(txn, {held.account: -hold.amount, sink_account: hold.amount}, moves=moves)
-    return txn
+    return _settle(hold, TransactionKind.CAPTURE, idempotency_key, reason=reason, actor=actor,
+                   now=now, destination=lambda: accounts_for(sink_spec(_spend_sink(sink)))[0])
 
 
 @posts(TransactionKind.REFUND)
