@@ -147,6 +147,57 @@ def pytest_runtest_call(item):
     yield
 
 
+def run_temp_dir(tmp_path_factory) -> Path:
+    """A temporary folder of this run that every xdist worker shares."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+# The manifest storage without the compression: 0.3 s rather than 5 (the first-load test,
+# tests/browser/test_first_load.py, collects with the production storage itself).
+TEST_STATIC_STORAGE = "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def collected_static(tmp_path_factory):
+    """Pages link fingerprinted static names, as in production (settings.STORAGES), read
+    from a manifest that collectstatic writes once per run into a temporary STATIC_ROOT.
+    A template that names a missing static file fails its test rather than a live page."""
+    from django.conf import settings
+    from django.core.management import call_command
+
+    root = run_temp_dir(tmp_path_factory) / "static"
+    storages = {**settings.STORAGES, "staticfiles": {"BACKEND": TEST_STATIC_STORAGE}}
+    with override_settings(STATIC_ROOT=root, STORAGES=storages):
+        root.mkdir(exist_ok=True)
+        with open(root.parent / "static.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one worker collects, the others wait for it
+            if not (root / "staticfiles.json").exists():
+                call_command("collectstatic", interactive=False, verbosity=0)
+            fcntl.flock(lock, fcntl.LOCK_UN)
+        yield root
+
+
+def _no_static_handler(application):
+    return application
+
+
+@pytest.fixture(scope="session")
+def live_server(request, collected_static):
+    """pytest-django's live server, whose static files come as in production: from
+    WhiteNoise in the application, out of the collected STATIC_ROOT (Django's test handler
+    would look the fingerprinted names up in the source folders and answer 404)."""
+    from pytest_django.live_server_helper import LiveServer
+
+    addr = (request.config.getvalue("liveserver")
+            or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost")
+    server = LiveServer(addr, start=False)
+    server.thread.static_handler = _no_static_handler
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def _private_root(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("private")

@@ -240,13 +240,17 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "imports": {"BACKEND": "django.core.files.storage.FileSystemStorage",
                 "OPTIONS": {"location": PRIVATE_ROOT}},
+    # Outside DEBUG, pages link fingerprinted names (tabler.min.3f2a….css) that WhiteNoise
+    # serves from STATIC_ROOT, pre-compressed (.br, .gz) and cached for a year as immutable.
+    # `jifen serve` collects them when the sources changed (jifen.core.staticfiles).
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        "BACKEND": "jifen.core.staticfiles.StaticFilesStorage"
         if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-WHITENOISE_USE_FINDERS = True
+# In DEBUG the files come straight from the source folders, re-read on each request.
+WHITENOISE_USE_FINDERS = DEBUG
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

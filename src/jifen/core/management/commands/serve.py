@@ -27,8 +27,18 @@ class Command(BaseCommand):
             "--with-worker", action="store_true",
             help="Also start one `jifen worker` process beside the server (handy for one machine).",
         )
+        parser.add_argument(
+            "--no-collectstatic", action="store_true",
+            help="Serve STATIC_ROOT as it is (when `jifen collectstatic` ran at build time).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Before the application is built: WhiteNoise lists STATIC_ROOT once, at start.
+        if not options["no_collectstatic"]:
+            from jifen.core.staticfiles import collect_if_changed
+
+            if collect_if_changed():
+                self.stdout.write(f"static files collected into {settings.STATIC_ROOT}")
         # Here, not at the top: building the WSGI application loads every middleware,
         # which only serving needs (the module is imported to list `jifen help` too).
         from jifen.wsgi import application
