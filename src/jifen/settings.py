@@ -225,7 +225,8 @@ USE_TZ = True
 
 # --- static & media -------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
+# Where collectstatic puts the fingerprinted, compressed files WhiteNoise serves.
+STATIC_ROOT = Path(os.environ.get("JIFEN_STATIC_ROOT", VAR_DIR / "static"))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 MEDIA_URL = "/media/"

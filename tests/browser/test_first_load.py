@@ -75,6 +75,8 @@ def test_the_sign_in_page_loads_in_under_400_kb_cold(browser, production_server)
     kinds = {row["url"].rsplit(".", 1)[-1] for row in statics}
     # The page is styled and scripted, and the icon font arrived (else the measure is empty).
     assert {"css", "js", "woff2"} <= kinds, report
+    # The icon font is preloaded (base.html) under the very name the CSS asks for: once.
+    assert sum(row["url"].endswith(".woff2") for row in rows) == 1, report
     assert total <= BUDGET, f"/login/ took {total} bytes (budget {BUDGET}):\n{report}"
 
 

@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 JIFEN = [sys.executable, "-m", "jifen.cli"]
@@ -114,6 +115,9 @@ class Site:
             "JIFEN_DATABASE_URL": self.database_url,
             "JIFEN_SECRET_KEY": self.secret_key,
             "JIFEN_VAR_DIR": str(var),
+            # The static files this pytest run collected (tests/conftest.py): every instance
+            # serves them (`serve --no-collectstatic`) rather than compressing its own copy.
+            "JIFEN_STATIC_ROOT": str(settings.STATIC_ROOT),
             "JIFEN_ACCESS_LOG": "",
             "JIFEN_LOG_LEVEL": "WARNING",
             "DJANGO_SETTINGS_MODULE": "jifen.settings",
@@ -164,7 +168,8 @@ class Processes:
     def serve(self, name: str, port: int, workers: int = 2, threads: int = 4
               ) -> subprocess.Popen:
         proc = self.start(name, "serve", "--host", "127.0.0.1", "--port", str(port),
-                          "--workers", str(workers), "--threads", str(threads))
+                          "--workers", str(workers), "--threads", str(threads),
+                          "--no-collectstatic")
         wait_healthy(f"http://127.0.0.1:{port}", proc)
         return proc
 

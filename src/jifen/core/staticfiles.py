@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from django.conf import settings
@@ -18,7 +19,7 @@ from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import ManifestFilesMixin
 from django.core.files.storage import storages
 from django.core.management import call_command
-from whitenoise.storage import CompressedManifestStaticFilesStorage
+from whitenoise.storage import CompressedManifestStaticFilesStorage  # type: ignore[import-untyped]
 
 STAMP = ".jifen-sources"
 
@@ -29,7 +30,7 @@ class StaticFilesStorage(CompressedManifestStaticFilesStorage):
     source maps (only a developer's tools fetch those). Brotli at its best ratio is slow:
     this halves `collectstatic` (the API docs' 3 MB source maps alone took 30 s)."""
 
-    def compress_files(self, paths):  # type: ignore[no-untyped-def]
+    def compress_files(self, paths: Iterable[str]) -> Iterator[tuple[str, str]]:
         linked = set(self.hashed_files.values())
         return super().compress_files(
             [path for path in paths if path in linked and not path.endswith(".map")])
@@ -49,10 +50,11 @@ def sources_digest() -> str:
     return digest.hexdigest()
 
 
-def collect_if_changed(*, verbosity: int = 0) -> bool:
+def collect_if_changed(*, verbosity: int = 0,
+                       announce: Callable[[str], object] | None = None) -> bool:
     """Run collectstatic when the sources differ from the last collection (or none was
-    made). True when it ran. Several servers starting at once take turns (a file lock);
-    the later ones find the work done."""
+    made). True when it ran; ``announce`` hears of it before the wait. Several servers
+    starting at once take turns (a file lock); the later ones find the work done."""
     if not isinstance(_storage(), ManifestFilesMixin):
         return False
     root = Path(settings.STATIC_ROOT)
@@ -64,6 +66,8 @@ def collect_if_changed(*, verbosity: int = 0) -> bool:
         manifest = root / getattr(_storage(), "manifest_name", "staticfiles.json")
         if manifest.exists() and stamp.exists() and stamp.read_text() == digest:
             return False
+        if announce is not None:
+            announce(f"collecting static files into {root} (once after each change) …")
         call_command("collectstatic", interactive=False, verbosity=verbosity)
         stamp.write_text(digest)
     return True

@@ -37,8 +37,7 @@ class Command(BaseCommand):
         if not options["no_collectstatic"]:
             from jifen.core.staticfiles import collect_if_changed
 
-            if collect_if_changed():
-                self.stdout.write(f"static files collected into {settings.STATIC_ROOT}")
+            collect_if_changed(announce=self.stdout.write)
         # Here, not at the top: building the WSGI application loads every middleware,
         # which only serving needs (the module is imported to list `jifen help` too).
         from jifen.wsgi import application
