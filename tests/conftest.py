@@ -173,7 +173,11 @@ def collected_static(tmp_path_factory):
         with open(root.parent / "static.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # one worker collects, the others wait for it
             if not (root / "staticfiles.json").exists():
-                call_command("collectstatic", interactive=False, verbosity=0)
+                try:
+                    call_command("collectstatic", interactive=False, verbosity=0)
+                except ValueError as exc:  # a CSS file names one that is not there
+                    raise RuntimeError(f"collectstatic failed; `make assets` rebuilds "
+                                       f"src/jifen/static/vendor: {exc}") from exc
             fcntl.flock(lock, fcntl.LOCK_UN)
         yield root
 
