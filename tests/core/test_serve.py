@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 
 from jifen.core.management.commands.serve import gunicorn_settings
 
@@ -115,15 +116,17 @@ def test_two_instances_on_one_host_each_keep_their_own_control_socket(short_tmp_
     tmp_path = short_tmp_path
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("JIFEN_", "XDG_RUNTIME_DIR", "DJANGO_"))}
+    # The static files this run collected (tests/conftest.py), not a compression per start.
     env.update(HOME=str(tmp_path / "home"), JIFEN_VAR_DIR=str(tmp_path / "var"),
-               JIFEN_ACCESS_LOG="", PYTHONUNBUFFERED="1")
+               JIFEN_ACCESS_LOG="", PYTHONUNBUFFERED="1",
+               JIFEN_STATIC_ROOT=str(django_settings.STATIC_ROOT))
     ports = [_free_port(), _free_port()]
     servers = {}
     try:
         for port in ports:
             servers[port] = subprocess.Popen(
                 [sys.executable, "-m", "jifen.cli", "serve", "--port", str(port),
-                 "--workers", "1", "--threads", "1"],
+                 "--workers", "1", "--threads", "1", "--no-collectstatic"],
                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for port in ports:
             _wait(lambda port=port: _serves(port), f"port {port} serves")
