@@ -24,7 +24,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-assets: node
+assets: python node
 	$(BIN)/python scripts/build_assets.py
 
 # Compile the translations (.mo files are build output, not committed).
