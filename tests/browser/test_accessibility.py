@@ -275,3 +275,96 @@ def test_the_sign_in_page(browser, live_server, viewport):
         check_all(page, [("login", reverse("login"))])
     finally:
         context.close()
+
+
+# --- the focus ring ----------------------------------------------------------------------
+
+_FOCUSED = """() => {
+  const el = document.activeElement, style = getComputedStyle(el);
+  let back = el, bg = "rgba(0, 0, 0, 0)";
+  while (back && (bg === "rgba(0, 0, 0, 0)" || bg === "transparent")) {
+    back = back.parentElement;
+    bg = back ? getComputedStyle(back).backgroundColor : "rgb(255, 255, 255)";
+  }
+  return {html: el.outerHTML.slice(0, 120), style: style.outlineStyle,
+          width: parseFloat(style.outlineWidth), colour: style.outlineColor, behind: bg};
+}"""
+
+
+def _rgb(css: str) -> tuple[float, float, float, float]:
+    parts = [float(p) for p in css[css.index("(") + 1:css.index(")")].replace("/", ",")
+             .replace(" ", ",").split(",") if p]
+    return (*parts[:3], parts[3] if len(parts) > 3 else 1.0)
+
+
+def tab_to(page, selector: str, limit: int = 40) -> None:
+    """Press Tab until the keyboard focus is on an element matching ``selector``."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def assert_ring_visible(page, selector: str, shot: str) -> None:
+    """The focused element has a solid ring of at least 2 px whose colour stands 3:1 from
+    what is behind it (WCAG 1.4.11), and the screenshot with focus differs from one without."""
+    from io import BytesIO
+
+    from PIL import Image, ImageChops
+
+    from jifen.core.templatetags.jifen_ui import contrast
+
+    tab_to(page, selector)
+    page.wait_for_timeout(400)  # Tabler's buttons fade their colours in
+    ring = page.evaluate(_FOCUSED)
+    assert ring["style"] == "solid" and ring["width"] >= 2, ring
+    colour, behind = _rgb(ring["colour"]), _rgb(ring["behind"])
+    assert colour[3] == 1, f"the ring is (partly) transparent: {ring}"
+    assert contrast(colour[:3], behind[:3]) >= 3, ring
+    box = page.evaluate("() => { const r = document.activeElement.getBoundingClientRect();"
+                        " return {x: r.x, y: r.y, width: r.width, height: r.height}; }")
+    clip = {"x": max(0, box["x"] - 8), "y": max(0, box["y"] - 8),
+            "width": box["width"] + 16, "height": box["height"] + 16}
+    RESULTS.mkdir(exist_ok=True)
+    focused = page.screenshot(clip=clip, path=str(RESULTS / shot))
+    page.evaluate("document.activeElement.blur()")
+    unfocused = page.screenshot(clip=clip)
+    diff = ImageChops.difference(Image.open(BytesIO(focused)).convert("RGB"),
+                                 Image.open(BytesIO(unfocused)).convert("RGB"))
+    changed = sum(1 for pixel in diff.getdata() if max(pixel) > 60)
+    # A ring around the element changes at least its perimeter's worth of pixels.
+    assert changed >= box["width"] + box["height"], f"{shot}: only {changed} pixels change"
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_keyboard_focus_ring_is_visible(browser, live_server):
+    from jifen.core.roles import Role
+    from tests.factories import PASSWORD, EmployeeFactory
+
+    EmployeeFactory(employee_no="A001", name="周管理", roles=[Role.SUPER_ADMIN])
+    context, page = _signed_in(browser, live_server, DESKTOP, None)
+    try:
+        page.goto("/login/")
+        assert_ring_visible(page, "form button[type=submit]", "focus-ring-sign-in.png")
+
+        sign_in(page, "A001", PASSWORD)
+        page.goto("/console/")
+        # The first Tab shows "skip to content" on screen; Enter moves past the menus.
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.classList.contains('jf-skip-link')")
+        box = page.locator(".jf-skip-link").bounding_box()
+        assert box and box["y"] >= 0 and box["height"] > 10
+        page.keyboard.press("Enter")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.getElementById('main').contains(document.activeElement)")
+        page.goto("/console/")
+        assert_ring_visible(page, ".jf-sidebar a.nav-link[href='/console/people/']",
+                            "focus-ring-sidebar.png")
+        page.goto("/console/")
+        assert_ring_visible(page, "[data-testid=notifications-bell]", "focus-ring-header.png")
+        page.goto("/console/")
+        assert_ring_visible(page, "[data-testid=user-menu]", "focus-ring-menu.png")
+    finally:
+        context.close()
