@@ -20,7 +20,7 @@ def test_text_on_the_colour_and_in_the_colour_is_readable(pick):
     assert contrast(fg, primary) >= 4.5          # a button's label
     assert contrast(text, WHITE) >= 4.5          # a link on a card
     assert contrast(text, _tint(primary, .14)) >= 4.5  # a soft badge or avatar
-    assert theme["primary_rgb"] == ", ".join(map(str, primary))
+    assert theme["primary_rgb"] == ", ".join(str(c) for c in primary)
 
 
 def test_the_default_red_is_darkened_only_a_little_and_keeps_white_text():

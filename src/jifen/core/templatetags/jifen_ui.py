@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django import template
@@ -24,12 +25,13 @@ def hex_rgb(value: str) -> str:
 
 
 # Text on the site colour (buttons, the brand tile): white, or this dark ink on a light colour.
-WHITE = (255, 255, 255)
-INK = (24, 36, 51)
+RGB = tuple[float, float, float]
+WHITE: RGB = (255, 255, 255)
+INK: RGB = (24, 36, 51)
 READABLE = 4.6  # WCAG AA asks 4.5:1 for text; a little over, as browsers round colours
 
 
-def _channels(value: str) -> tuple[int, int, int]:
+def _channels(value: str) -> RGB:
     value = (value or "").lstrip("#")
     try:
         if len(value) == 6:
@@ -39,7 +41,7 @@ def _channels(value: str) -> tuple[int, int, int]:
     return (214, 57, 57)
 
 
-def _luminance(rgb: tuple[float, float, float]) -> float:
+def _luminance(rgb: RGB) -> float:
     def linear(c: float) -> float:
         c = c / 255
         return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
@@ -48,26 +50,32 @@ def _luminance(rgb: tuple[float, float, float]) -> float:
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
-def contrast(a: tuple[float, float, float], b: tuple[float, float, float]) -> float:
+def contrast(a: RGB, b: RGB) -> float:
     """The WCAG contrast ratio of two sRGB colours (1 to 21)."""
     la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
     return (la + 0.05) / (lb + 0.05)
 
 
-def _tint(rgb: tuple[float, float, float], share: float) -> tuple[float, float, float]:
+def _tint(rgb: RGB, share: float) -> RGB:
     """``share`` of the colour over white (Tabler's "-lt" backgrounds, our soft avatars)."""
-    return tuple(255 - (255 - c) * share for c in rgb)  # type: ignore[return-value]
+    r, g, b = (255 - (255 - c) * share for c in rgb)
+    return (r, g, b)
 
 
-def _darker(rgb: tuple[float, float, float], until) -> tuple[int, int, int]:
-    colour = rgb
-    while not until(colour) and max(colour) > 0:
-        colour = tuple(c * 0.97 for c in colour)  # type: ignore[assignment]
-    return tuple(round(c) for c in colour)  # type: ignore[return-value]
+def _darker(rgb: RGB, until: Callable[[RGB], bool]) -> RGB:
+    """The colour darkened in small steps, keeping its hue, until ``until`` holds."""
+    r, g, b = rgb
+    while not until((round(r), round(g), round(b))) and max(r, g, b) > 0:
+        r, g, b = r * 0.97, g * 0.97, b * 0.97
+    return (round(r), round(g), round(b))
 
 
-def _hex(rgb: tuple[int, int, int]) -> str:
-    return "#{:02x}{:02x}{:02x}".format(*rgb)
+def _hex(rgb: RGB) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*(round(c) for c in rgb))
+
+
+def _css_rgb(rgb: RGB) -> str:
+    return ", ".join(str(round(c)) for c in rgb)
 
 
 @register.simple_tag
@@ -85,9 +93,8 @@ def theme_colours(value: str) -> dict[str, str]:
         text = primary = _darker(colour, lambda c: contrast(c, _tint(c, .14)) >= READABLE)
         fg = WHITE
     return {
-        "primary": _hex(primary), "primary_rgb": ", ".join(map(str, primary)),
-        "primary_fg": _hex(fg),
-        "text": _hex(text), "text_rgb": ", ".join(map(str, text)),
+        "primary": _hex(primary), "primary_rgb": _css_rgb(primary), "primary_fg": _hex(fg),
+        "text": _hex(text), "text_rgb": _css_rgb(text),
     }
 
 
