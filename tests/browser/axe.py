@@ -39,8 +39,19 @@ def inject(page) -> None:
         page.add_script_tag(path=str(AXE_JS))
 
 
+# Colours judged mid-fade are neither the old nor the new (Tabler's buttons and links fade
+# their colours): let running CSS transitions end first. Endless animations (spinners) are
+# not transitions and are not waited for.
+_SETTLE = """() => Promise.race([
+  Promise.all(document.getAnimations().filter((a) => a instanceof CSSTransition)
+    .map((a) => a.finished.catch(() => null))),
+  new Promise((done) => setTimeout(done, 2000)),
+])"""
+
+
 def violations(page) -> list[dict]:
     """Every violation axe finds on the page, as plain data."""
+    page.evaluate(_SETTLE)
     inject(page)
     return page.evaluate(_RUN, TAGS)
 
