@@ -274,6 +274,6 @@ def test_event_log_shows_the_type_by_name(hr_admin, employee, make_rule):
     ingest(event(employee, "task_delivered", {"difficulty": "low"}),
            event(employee, "no_such_type", {}))
     html = page(hr_admin.user, "console:event_log", language="en")
-    assert "<td>Task or project delivered<div" in html
-    assert "<td>no_such_type</td>" in html
+    assert '<td data-label="Type">Task or project delivered<div' in html
+    assert '<td data-label="Type">no_such_type</td>' in html
     assert '<span class="small">Unknown event type</span>' in html

@@ -37,20 +37,24 @@ def _tree_choices(empty: Any = None) -> list[tuple[Any, str]]:
 
 
 class CatalogueFilterForm(forms.Form):
-    q = forms.CharField(required=False, max_length=100, widget=forms.TextInput(attrs={
+    q = forms.CharField(label=_("Search gifts"), required=False, max_length=100,
+                        widget=forms.TextInput(attrs={
         "class": "form-control", "placeholder": _("Search gifts, e.g. 耳机"),
         "type": "search", "data-testid": "mall-search"}))
-    category = forms.TypedChoiceField(required=False, coerce=int, empty_value=None,
+    category = forms.TypedChoiceField(label=_("Category"), required=False, coerce=int,
+                                      empty_value=None,
                                       widget=forms.Select(attrs={"class": "form-select"}))
-    min_points = forms.IntegerField(required=False, min_value=0, widget=forms.NumberInput(
+    min_points = forms.IntegerField(label=_("Minimum points"), required=False, min_value=0,
+                                    widget=forms.NumberInput(
         attrs={"class": "form-control", "placeholder": _("Min")}))
-    max_points = forms.IntegerField(required=False, min_value=0, widget=forms.NumberInput(
+    max_points = forms.IntegerField(label=_("Maximum points"), required=False, min_value=0,
+                                    widget=forms.NumberInput(
         attrs={"class": "form-control", "placeholder": _("Max")}))
     affordable = forms.BooleanField(required=False, label=_("I can afford it"),
                                     widget=forms.CheckboxInput(attrs={"class": "form-check-input"}))
     in_stock = forms.BooleanField(required=False, label=_("In stock"),
                                   widget=forms.CheckboxInput(attrs={"class": "form-check-input"}))
-    sort = forms.ChoiceField(required=False, choices=SORT_CHOICES,
+    sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=SORT_CHOICES,
                              widget=forms.Select(attrs={"class": "form-select"}))
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -77,13 +81,14 @@ class AddressForm(forms.ModelForm):
 
 
 class DeskFilterForm(forms.Form):
-    q = forms.CharField(required=False, max_length=100, widget=forms.TextInput(attrs={
+    q = forms.CharField(label=_("Search orders"), required=False, max_length=100,
+                        widget=forms.TextInput(attrs={
         "class": "form-control", "type": "search",
         "placeholder": _("Order number, employee, item or tracking number")}))
-    status = forms.ChoiceField(required=False, choices=[("", _("Any status")),
-                                                        *OrderStatus.choices],
+    status = forms.ChoiceField(label=_("Status"), required=False,
+                               choices=[("", _("Any status")), *OrderStatus.choices],
                                widget=forms.Select(attrs={"class": "form-select"}))
-    fulfilment = forms.ChoiceField(required=False, widget=forms.Select(
+    fulfilment = forms.ChoiceField(label=_("Fulfilment"), required=False, widget=forms.Select(
         attrs={"class": "form-select"}))
 
     def __init__(self, *args: Any, **kwargs: Any):

@@ -130,7 +130,33 @@
   function hintMore(row) {
     row.classList.toggle("jf-more-right", row.scrollWidth - row.clientWidth - row.scrollLeft > 4);
   }
+  // Tables that still scroll sideways (.table-responsive wider than the screen): a "scroll
+  // for more →" line above them (its words come from app.css, in the page's language) and
+  // the same fade at the right edge.
+  function markScroller(box) {
+    var scrolls = box.scrollWidth - box.clientWidth > 4;
+    box.classList.toggle("jf-scrolls", scrolls);
+    var hint = box.previousElementSibling;
+    if (!hint || !hint.classList.contains("jf-scroll-hint")) {
+      if (!scrolls) return;
+      hint = document.createElement("div");
+      hint.className = "jf-scroll-hint";
+      hint.setAttribute("aria-hidden", "true");
+      box.parentNode.insertBefore(hint, box);
+    }
+    hint.hidden = !scrolls;
+    hintMore(box);
+    if (!box.dataset.hinted) {
+      box.dataset.hinted = "1";
+      box.addEventListener("scroll", function () { hintMore(box); }, { passive: true });
+    }
+  }
+  function setUpTables(root) {
+    if (root.matches && root.matches(".table-responsive")) markScroller(root);
+    root.querySelectorAll(".table-responsive").forEach(markScroller);
+  }
   function setUpRows(root) {
+    setUpTables(root);
     root.querySelectorAll(".jf-scroll-row").forEach(function (row) {
       var current = row.querySelector(".active");
       if (current) {
@@ -150,5 +176,6 @@
   document.addEventListener("htmx:load", function (event) { setUpRows(event.target); });
   window.addEventListener("resize", function () {
     document.querySelectorAll(".jf-scroll-row").forEach(hintMore);
+    setUpTables(document);
   });
 })();
