@@ -14,3 +14,6 @@ class EarningConfig(AppConfig):
         from jifen.ledger.verify import register_check
 
         register_check(awards_match_the_ledger)
+        from jifen.earning import audit_words
+
+        audit_words.register()

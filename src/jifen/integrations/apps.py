@@ -19,3 +19,6 @@ class IntegrationsConfig(AppConfig):
         database_restored.connect(count_api_keys_after_restore,
                                   dispatch_uid="integrations.count_api_keys_after_restore")
         register_authenticator(api_key_principal)
+        from jifen.integrations import audit_words
+
+        audit_words.register()

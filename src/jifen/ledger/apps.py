@@ -28,3 +28,6 @@ class LedgerConfig(AppConfig):
         employee_left.connect(settle_leaver, dispatch_uid="ledger.settle_leaver")
         database_restored.connect(verify_after_restore,
                                   dispatch_uid="ledger.verify_after_restore")
+        from jifen.ledger import audit_words
+
+        audit_words.register()

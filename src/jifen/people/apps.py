@@ -19,3 +19,6 @@ class PeopleConfig(AppConfig):
         database_restored.connect(end_sign_ins_after_restore,
                                   dispatch_uid="people.end_sign_ins_after_restore")
         register_authenticator(employee_token_principal)
+        from jifen.people import audit_words
+
+        audit_words.register()
