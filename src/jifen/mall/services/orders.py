@@ -26,6 +26,7 @@ from jifen.mall.models import (
     Item,
     ItemStatus,
     Order,
+    OrderNote,
     OrderStatus,
     RedemptionWindow,
     ShippingAddress,
@@ -191,7 +192,7 @@ def _create_order(*, employee: Employee, item_id: int, key: str, quantity: int,
     if stock_last:
         take_stock(item, quantity)
     if item.auto_approve:
-        order = approve(order, actor=None, note=_("Approved automatically"), now=now)
+        order = approve(order, actor=None, note_code=OrderNote.AUTO_APPROVED, now=now)
         if item.fulfilment == Fulfilment.CODE:
             order = fulfil(order, actor=None, note="", now=now)
     if on_placed is not None:
@@ -208,8 +209,7 @@ def switch_order_item(*, order: Order, new_item: Item, actor: Actor,
     if current.item.status != ItemStatus.DELISTED or current.status not in OPEN_STATUSES:
         raise errors.Conflict(_("Only open orders of a delisted item can be switched."),
                               code=errors.ErrorCode.INVALID_TRANSITION)
-    cancel_order(order=current, actor=actor, reason=_("Switched to %s") % new_item.name,
-                 now=now)
+    cancel_order(order=current, actor=actor, reason_code=OrderNote.SWITCHED, now=now)
     address = None
     if current.address and new_item.fulfilment == Fulfilment.SHIPPED:
         address = ShippingAddress.objects.filter(employee=current.employee).first()
