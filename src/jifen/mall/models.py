@@ -448,13 +448,13 @@ class OrderEvent(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.from_status}→{self.to_status}"
+
     @property
     def note_words(self) -> str:
         """The step's note as typed, else its code in the reader's language."""
         return self.note or (str(self.get_note_code_display()) if self.note_code else "")
-
-    def __str__(self) -> str:
-        return f"{self.order_id} {self.from_status}→{self.to_status}"
 
 
 class PurchaseCounter(models.Model):
