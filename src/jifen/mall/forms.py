@@ -38,7 +38,7 @@ def _tree_choices(empty: Any = None) -> list[tuple[Any, str]]:
 
 class CatalogueFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=100, widget=forms.TextInput(attrs={
-        "class": "form-control", "placeholder": _("Search gifts, e.g. 耳机"),
+        "class": "form-control", "placeholder": _("Search gifts, e.g. headphones"),
         "type": "search", "data-testid": "mall-search"}))
     category = forms.TypedChoiceField(required=False, coerce=int, empty_value=None,
                                       widget=forms.Select(attrs={"class": "form-select"}))

@@ -105,7 +105,7 @@ def approve(order: Order, *, actor: Actor, note: str = "", note_code: str = "",
     order = move_order(order, "approve", actor=actor, note=note, note_code=note_code, now=now)
     capture = ledger.capture(hold=_hold_of(order),
                              idempotency_key=f"mall:order:{order.pk}:capture",
-                             reason=_("Order %s approved") % order.number, actor=actor, now=now)
+                             reason=order.number, actor=actor, now=now)
     Order.objects.filter(pk=order.pk).update(capture_txn_id=capture.pk)
     order.capture_txn_id = capture.pk
     return order
@@ -167,13 +167,11 @@ def _release(order: Order, *, action: str, actor: Actor, reason: str,
     if order.capture_txn_id:
         settle = ledger.refund(capture=Transaction.objects.get(pk=order.capture_txn_id),
                                idempotency_key=f"mall:order:{order.pk}:refund",
-                               reason=reason or _("Order %s cancelled") % order.number,
-                               actor=actor, now=now)
+                               reason=reason or order.number, actor=actor, now=now)
     else:
         settle = ledger.release(hold=_hold_of(order),
                                 idempotency_key=f"mall:order:{order.pk}:release",
-                                reason=reason or _("Order %s cancelled") % order.number,
-                                actor=actor, now=now)
+                                reason=reason or order.number, actor=actor, now=now)
     Order.objects.filter(pk=order.pk).update(settle_txn_id=settle.pk)
     order.settle_txn_id = settle.pk
     if stock_last:

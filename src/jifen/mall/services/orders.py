@@ -170,8 +170,9 @@ def _create_order(*, employee: Employee, item_id: int, key: str, quantity: int,
     ))
     hold = ledger.hold_for_new_cause(
         employee=employee, amount=order.points, idempotency_key=f"mall:order:{order.pk}:hold",
-        cause=order, reason=_("Order %(number)s: %(item)s") % {"number": order.number,
-                                                               "item": item.name},
+        # Data only, no words: the ledger keeps what it is given, and words written now
+        # would stay in the language of this moment; its pages name the order by its cause.
+        cause=order, reason=f"{order.number} {item.name}",
         actor=actor, now=now)
     sql.set_order_hold(order.pk, hold.pk)
     order.hold_txn_id = hold.pk
