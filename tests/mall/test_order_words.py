@@ -85,3 +85,14 @@ def test_the_migration_turns_stored_words_into_codes(buyer, make_item):
     assert got[third.pk] == ("typed", "")  # a person's words stay
     step = OrderEvent.objects.get(order=first, action="cancel")
     assert (step.note, step.note_code) == ("", "cancelled_by_employee")
+
+
+def test_a_refused_step_is_explained_in_the_readers_language(buyer, make_item, mall_admin):
+    from jifen.core import errors
+
+    placed = order(buyer, make_item())
+    services.cancel_order(order=placed, actor=buyer.user)
+    for language, words in (("en", "cannot be approved"), ("zh-hans", "审批")):
+        with translation.override(language), pytest.raises(errors.Conflict) as refused:
+            services.approve_order(order=placed, actor=mall_admin.user)
+        assert words in refused.value.message, refused.value.message

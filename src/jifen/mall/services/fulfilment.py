@@ -18,6 +18,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from jifen.core import errors
 from jifen.core.actors import Actor, actor_fields
@@ -59,10 +60,13 @@ def _refuse(order: Order, action: str) -> errors.Conflict:
     )
 
 
+# Lazy: read when an order is refused, in that reader's language (a plain gettext here
+# would run once, at import, in whatever language was active then).
 _ACTION_PAST = {
-    "approve": _("approved"), "reject": _("rejected"), "cancel": _("cancelled"),
-    "ship": _("shipped"), "deliver": _("marked delivered"), "fulfil": _("fulfilled"),
-    "complete": _("completed"),
+    "approve": gettext_lazy("approved"), "reject": gettext_lazy("rejected"),
+    "cancel": gettext_lazy("cancelled"), "ship": gettext_lazy("shipped"),
+    "deliver": gettext_lazy("marked delivered"), "fulfil": gettext_lazy("fulfilled"),
+    "complete": gettext_lazy("completed"),
 }
 
 
