@@ -154,3 +154,21 @@ def test_a_page_of_entries_is_described_in_a_bounded_number_of_queries(
         described_audit_entries(entries, user=super_admin.user)
         for entry in entries:
             entry.object_label, entry.object_url, entry.labelled_changes()
+
+
+def test_a_rules_formula_and_caps_are_shown_in_words(super_admin):
+    from jifen.earning import services as earning
+
+    with translation.override("zh-hans"):
+        rule = earning.create_rule(
+            actor=super_admin.user, reason="v1", name="Training", category="learning",
+            event_type="training_completed",
+            formula={"kind": "per_unit", "field": "hours", "points": 3}, caps={"month": 100})
+        earning.update_rule(rule=rule, actor=super_admin.user, reason="v2",
+                            caps={"month": 120})
+    with translation.override("en"):
+        [entry] = described_audit_entries([search_audit_log(action="earning.rule.update").get()])
+        changes = {field: (old, new) for field, old, new in entry.labelled_changes()}
+    old, new = next(v for k, v in changes.items() if "cap" in k.lower())
+    assert "100" in old and "120" in new
+    assert "{" not in old and "{" not in new  # words, not JSON

@@ -35,8 +35,12 @@ ObjectDescriber = Callable[[Collection[str]], Mapping[str, Described]]
 # stored values (as text) → words, for the values it knows
 ValueDescriber = Callable[[Collection[str]], Mapping[str, str]]
 
+# one stored value (a JSON object too) → words, with no query (a formula, a period …)
+ValueFormatter = Callable[[object], str]
+
 _objects: dict[str, ObjectDescriber] = {}
 _values: dict[tuple[str, str], ValueDescriber] = {}
+_formatters: dict[tuple[str, str], ValueFormatter] = {}
 
 
 def register_object_describer(object_type: str, describer: ObjectDescriber) -> None:
@@ -49,6 +53,23 @@ def register_value_describer(object_type: str, field: str, describer: ValueDescr
     """Name the values a snapshot of ``object_type`` keeps in ``field`` when they are not
     the model's own (a department stored by its code, roles by their codes …)."""
     _values[(object_type, field)] = describer
+
+
+def register_value_formatter(object_type: str, field: str, formatter: ValueFormatter) -> None:
+    """Show the values a snapshot of ``object_type`` keeps in ``field`` through
+    ``formatter`` (for structured values: a rule's formula, caps or expiry)."""
+    _formatters[(object_type, field)] = formatter
+
+
+def formatted(object_type: str, field: str, value: object) -> object:
+    """``value`` through its field's formatter, if it has one and a value; else as is."""
+    formatter = _formatters.get((object_type, field))
+    if formatter is None or value in (None, ""):
+        return value
+    try:
+        return formatter(value)
+    except (KeyError, TypeError, ValueError):  # a value older than its formatter
+        return value
 
 
 def value_key(value: object) -> str:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from jifen.core.audit_labels import action_label, describe_entries, field_label
-from jifen.core.describe import Described, words_for
+from jifen.core.describe import Described, formatted, words_for
 from jifen.core.roles import Cap
 
 
@@ -132,8 +132,12 @@ class AuditEntry(models.Model):
         """``changes()`` with each field named as its model's forms name it, and values
         in words where they are stored as codes (choices, a department's code …)."""
         _described, values = self._words()
-        return [(field_label(self.object_type, field),
-                 words_for(old, values.get(field, {})), words_for(new, values.get(field, {})))
+
+        def words(field: str, value: object) -> object:
+            shown = formatted(self.object_type, field, value)
+            return words_for(value, values.get(field, {})) if shown is value else shown
+
+        return [(field_label(self.object_type, field), words(field, old), words(field, new))
                 for field, old, new in self.changes()]
 
     def action_label(self) -> str:

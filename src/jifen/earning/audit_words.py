@@ -3,13 +3,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 from django.utils.translation import gettext as _
 
-from jifen.core.describe import by_pk, register_object_describer, register_value_describer
+from jifen.core.describe import (
+    by_pk,
+    register_object_describer,
+    register_value_describer,
+    register_value_formatter,
+)
 from jifen.core.roles import Cap
+from jifen.earning.display import RuleValues
 from jifen.earning.models import Award, EarningSettings, EventType, Rule, RuleFeedback
+from jifen.earning.selectors import unit
 
 
 def event_types_by_code(codes: Collection[str]) -> dict[str, str]:
@@ -36,3 +43,14 @@ def register() -> None:
         EarningSettings, lambda s: _("Earning settings"),
         url_name="console:budgets", with_pk=False, capability=Cap.MANAGE_RULES))
     register_value_describer("earning.rule", "event_type", event_types_by_code)
+    for field in ("formula", "caps", "expiry", "valid_from", "valid_until"):
+        register_value_formatter("earning.rule", field, _rule_value(field))
+
+
+def _rule_value(field: str) -> Callable[[object], str]:
+    """A rule snapshot's structured value in words, as its history page shows it."""
+
+    def show(value: object) -> str:
+        return str(RuleValues(unit(), {}).show(field, value, {}))
+
+    return show
