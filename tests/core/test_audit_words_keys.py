@@ -31,3 +31,12 @@ def test_key_badges_read_enabled_and_disabled_in_chinese_and_english(super_admin
     client.cookies["django_language"] = "en"
     english = client.get(reverse("console:api_keys")).content.decode()
     assert sorted(_states(english)) == ["Active", "Revoked"]
+
+
+def test_a_keys_scopes_say_what_they_allow(super_admin):
+    create_api_key(name="HR sync", scopes=["employees:read"], actor=super_admin.user)
+    client = Client()
+    client.force_login(super_admin.user)
+    client.cookies["django_language"] = "en"
+    page = client.get(reverse("console:api_keys")).content.decode()
+    assert 'title="Read employees and departments"' in page
