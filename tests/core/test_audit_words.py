@@ -172,3 +172,13 @@ def test_a_rules_formula_and_caps_are_shown_in_words(super_admin):
     old, new = next(v for k, v in changes.items() if "cap" in k.lower())
     assert "100" in old and "120" in new
     assert "{" not in old and "{" not in new  # words, not JSON
+
+
+def test_a_foreign_key_is_shown_by_the_related_objects_name(super_admin, delivered_order):
+    with translation.override("en"):
+        [entry] = described_audit_entries([search_audit_log(action="mall.item.create").get()],
+                                          user=super_admin.user)
+        changes = {field: new for field, _old, new in entry.labelled_changes()}
+    assert changes["category"] == "Gadgets"
+    assert changes["fulfilment"] == str(Fulfilment.SHIPPED.label)
+    assert entry.object_label == "Item Headphones"
