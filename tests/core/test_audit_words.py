@@ -180,5 +180,5 @@ def test_a_foreign_key_is_shown_by_the_related_objects_name(super_admin, deliver
                                           user=super_admin.user)
         changes = {field: new for field, _old, new in entry.labelled_changes()}
     assert changes["category"] == "Gadgets"
-    assert changes["fulfilment"] == str(Fulfilment.SHIPPED.label)
+    assert changes["fulfilment"] == "Delivery by courier"
     assert entry.object_label == "Item Headphones"
