@@ -14,7 +14,10 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         # Here, not at the top: services import models, and the app registry is not ready
         # when this module is imported.
+        from jifen.core import audit_words
         from jifen.core.services import sync_role_groups
+
+        audit_words.register()
 
         post_migrate.connect(sync_role_groups, sender=self)
         post_migrate.connect(create_cache_tables, sender=self)

@@ -3,9 +3,18 @@ language. An action without a label here shows its code."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 from django.utils.translation import gettext_lazy as _
+
+from jifen.core.describe import Described, describe_objects, describe_values
+from jifen.core.roles import user_can
+
+if TYPE_CHECKING:
+    from jifen.core.models import AuditEntry
 
 ACTION_LABELS = {
     "apikey.create": _("API key created"),
@@ -50,6 +59,27 @@ ACTION_LABELS = {
 }
 
 
+# Keys of audit snapshots that are no field of the object's model.
+FIELD_LABELS = {
+    "added": _("added"),
+    "balance": _("balance"),
+    "budget": _("budget"),
+    "employee": _("employee"),
+    "image": _("picture"),
+    "points": _("points"),
+    "reason": _("reason"),
+    "reference": _("reference"),
+    "revoked": _("revoked"),
+    "roles": _("roles"),
+    "rows": _("rows"),
+    "skipped": _("skipped"),
+    "created": _("created"),
+    "updated": _("updated"),
+    "unchanged": _("unchanged"),
+    "accounts_created": _("accounts created"),
+}
+
+
 def action_label(action: str) -> str:
     return str(ACTION_LABELS.get(action, action))
 
@@ -59,5 +89,26 @@ def field_label(object_type: str, field: str) -> str:
     try:
         found = apps.get_model(object_type)._meta.get_field(field)
     except (LookupError, ValueError, FieldDoesNotExist):
-        return field
-    return str(getattr(found, "verbose_name", field))  # a reverse relation has none
+        return str(FIELD_LABELS.get(field, field))
+    # A reverse relation has no verbose name.
+    return str(getattr(found, "verbose_name", None) or FIELD_LABELS.get(field, field))
+
+
+def describe_entries(entries: Iterable[AuditEntry], *, user: object = None) -> None:
+    """Give a page of audit entries their words at once: each entry's object (label, and
+    a link when ``user`` may follow it) and the words for the values of its changes, with
+    one describer call per object type and per changed field — not one per entry."""
+    entries = list(entries)
+    objects = describe_objects((e.object_type, e.object_id) for e in entries)
+    seen: dict[tuple[str, str], list[object]] = {}
+    for entry in entries:
+        for field, old, new in entry.changes():
+            seen.setdefault((entry.object_type, field), []).extend((old, new))
+    values = describe_values(seen)
+    for entry in entries:
+        described = objects.get((entry.object_type, entry.object_id))
+        if described is not None and described.url and described.capability \
+                and not user_can(user, described.capability):
+            described = Described(described.label)
+        entry.set_words(described, {field: labels for (kind, field), labels in values.items()
+                                     if kind == entry.object_type})

@@ -10,7 +10,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from jifen.core.audit_labels import action_label, field_label
+from jifen.core.audit_labels import action_label, describe_entries, field_label
+from jifen.core.describe import Described, formatted, words_for
 from jifen.core.roles import Cap
 
 
@@ -101,9 +102,42 @@ class AuditEntry(models.Model):
         keys = sorted(set(before) | set(after))
         return [(k, before.get(k), after.get(k)) for k in keys if before.get(k) != after.get(k)]
 
+    def set_words(self, described: Described | None,
+                  values: dict[str, dict[str, str]]) -> None:
+        """What ``audit_labels.describe_entries`` found for this entry: its object in
+        words and, per changed field, words for the stored values."""
+        self._described = described
+        self._value_words = values
+
+    def _words(self) -> tuple[Described | None, dict[str, dict[str, str]]]:
+        if not hasattr(self, "_value_words"):  # not described with its page: alone
+            describe_entries([self])
+        return self._described, self._value_words
+
+    @property
+    def object_label(self) -> str:
+        """The object in words ("Order M000171"), else as it was named when recorded."""
+        described, _values = self._words()
+        if described is not None:
+            return described.label
+        return self.object_repr
+
+    @property
+    def object_url(self) -> str:
+        """Where the reader may follow the object (empty: nowhere, or not allowed)."""
+        described, _values = self._words()
+        return described.url if described is not None else ""
+
     def labelled_changes(self) -> list[tuple[str, object, object]]:
-        """``changes()`` with each field named as its model's forms name it."""
-        return [(field_label(self.object_type, field), old, new)
+        """``changes()`` with each field named as its model's forms name it, and values
+        in words where they are stored as codes (choices, a department's code …)."""
+        _described, values = self._words()
+
+        def words(field: str, value: object) -> object:
+            shown = formatted(self.object_type, field, value)
+            return words_for(value, values.get(field, {})) if shown is value else shown
+
+        return [(field_label(self.object_type, field), words(field, old), words(field, new))
                 for field, old, new in self.changes()]
 
     def action_label(self) -> str:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
@@ -8,6 +8,7 @@ from datetime import datetime
 from django.core.cache import cache
 from django.db.models import Q, QuerySet
 
+from jifen.core.audit_labels import describe_entries
 from jifen.core.caching import row_cache_seconds
 from jifen.core.models import AuditEntry, SiteSettings
 
@@ -84,6 +85,15 @@ def search_audit_log(
     if until:
         entries = entries.filter(created_at__lt=until)
     return entries
+
+
+def described_audit_entries(entries: Iterable[AuditEntry], *,
+                            user: object = None) -> list[AuditEntry]:
+    """A page of audit entries with their objects and values in words, found for the
+    whole page at once; links only where ``user`` may follow them."""
+    found = list(entries)
+    describe_entries(found, user=user)
+    return found
 
 
 def audit_actions() -> list[str]:

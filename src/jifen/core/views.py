@@ -67,6 +67,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             filters["until"] = _day_start(data["until"] + timedelta(days=1))
     entries = selectors.search_audit_log(**filters)
     page = Paginator(entries, 25).get_page(request.GET.get("page"))
+    page.object_list = selectors.described_audit_entries(page.object_list, user=request.user)
     context = {"form": form, "page": page, "filtered": any(filters.values())}
     if htmx_partial(request):
         return render(request, "console/audit_log.html#results", context)

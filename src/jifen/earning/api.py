@@ -114,6 +114,10 @@ class EventOut(Schema):
 
 
     @staticmethod
+    def resolve_detail(obj: Event) -> str:
+        return obj.detail_words
+
+    @staticmethod
     def resolve_points(obj: Event) -> float | int:
         return from_units(obj.points)
 

@@ -14,3 +14,7 @@ class EarningConfig(AppConfig):
         from jifen.ledger.verify import register_check
 
         register_check(awards_match_the_ledger)
+        # The audit log's words for this app's objects (their modules read models).
+        from jifen.earning import audit_words
+
+        audit_words.register()

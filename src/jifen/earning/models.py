@@ -13,6 +13,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from jifen.earning.builtins import BUILTIN_EVENT_TYPES, BuiltinEventType
+from jifen.earning.outcomes import render_notes
 from jifen.ledger.models import Category
 
 
@@ -162,7 +163,9 @@ class Event(models.Model):
     payload = models.JSONField(_("payload"), default=dict, blank=True)
     status = models.CharField(_("outcome"), max_length=20, choices=EventStatus.choices)
     reason = models.CharField(_("reason"), max_length=40, blank=True)
-    detail = models.CharField(_("detail"), max_length=500, blank=True)
+    detail = models.CharField(_("detail"), max_length=500, blank=True)  # rows before notes
+    # Why, as codes with parameters (``jifen.earning.outcomes``), rendered when read.
+    notes = models.JSONField(_("detail"), default=list, blank=True)
     points = models.BigIntegerField(_("points"), default=0)
     uncollected = models.BigIntegerField(_("uncollected"), default=0)
     import_job = models.ForeignKey("core.ImportJob", null=True, blank=True,
@@ -200,6 +203,11 @@ class Event(models.Model):
             return str(RejectReason(self.reason).label)
         return self.reason
 
+    @property
+    def detail_words(self) -> str:
+        """The detail of the outcome in the reader's language (older rows: as stored)."""
+        return render_notes(self.notes) if self.notes else self.detail
+
 
 class AwardStatus(models.TextChoices):
     CREDITED = "credited", _("Credited")
@@ -225,7 +233,8 @@ class Award(models.Model):
     uncollected = models.BigIntegerField(default=0)
     min_points = models.BigIntegerField(null=True, blank=True)
     max_points = models.BigIntegerField(null=True, blank=True)
-    explanation = models.CharField(max_length=500, blank=True)
+    explanation = models.CharField(max_length=500, blank=True)  # rows before notes
+    notes = models.JSONField(default=list, blank=True)  # why, as codes (earning.outcomes)
     approver_role = models.CharField(max_length=20, choices=ApproverRole.choices, blank=True)
     occurred_at = models.DateTimeField()
     transaction = models.ForeignKey("ledger.Transaction", null=True, blank=True,
@@ -245,6 +254,11 @@ class Award(models.Model):
 
     def __str__(self) -> str:
         return f"award #{self.pk} {self.points}"
+
+    @property
+    def explanation_words(self) -> str:
+        """How the points were worked out, in the reader's language."""
+        return render_notes(self.notes, separator=" ") if self.notes else self.explanation
 
 
 class EarningSettings(models.Model):

@@ -19,3 +19,7 @@ class IntegrationsConfig(AppConfig):
         database_restored.connect(count_api_keys_after_restore,
                                   dispatch_uid="integrations.count_api_keys_after_restore")
         register_authenticator(api_key_principal)
+        # The audit log's words for this app's objects (their modules read models).
+        from jifen.integrations import audit_words
+
+        audit_words.register()

@@ -12,7 +12,7 @@ from jifen.core import errors
 from jifen.core.permissions import require_capability
 from jifen.core.roles import Cap
 from jifen.integrations import selectors, services
-from jifen.integrations.forms import ApiKeyForm
+from jifen.integrations.forms import SCOPE_HELP, ApiKeyForm
 
 
 @require_capability(Cap.MANAGE_API_KEYS)
@@ -31,8 +31,11 @@ def api_keys(request: HttpRequest) -> HttpResponse:
         else:
             # Rendered, not redirected: the plain key exists only in this response.
             form = ApiKeyForm()
+    keys = list(selectors.api_keys())
+    for key in keys:  # each scope with what it allows, in words, beside its code
+        key.scope_words = [(scope, SCOPE_HELP.get(scope, "")) for scope in key.scopes]
     response = render(request, "console/api_keys.html", {
-        "form": form, "keys": selectors.api_keys(), "new_key": new_key, "plain_key": plain,
+        "form": form, "keys": keys, "new_key": new_key, "plain_key": plain,
     })
     if plain:
         response["Cache-Control"] = "no-store"

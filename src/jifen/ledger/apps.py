@@ -28,3 +28,7 @@ class LedgerConfig(AppConfig):
         employee_left.connect(settle_leaver, dispatch_uid="ledger.settle_leaver")
         database_restored.connect(verify_after_restore,
                                   dispatch_uid="ledger.verify_after_restore")
+        # The audit log's words for this app's objects (their modules read models).
+        from jifen.ledger import audit_words
+
+        audit_words.register()

@@ -200,7 +200,9 @@ class OrderEventOut(Schema):
     from_status: str
     to_status: str
     actor: str
-    note: str
+    note: str = Field(description="The step's note in words: as typed, else note_code's words.")
+    note_code: str = Field(description="Why, when nobody typed a note: `auto_approved`, "
+                           "`cancelled_by_employee`, `cancelled_by_mall`, `switched`, or empty.")
     at: datetime
 
 
@@ -218,7 +220,10 @@ class OrderOut(Schema):
     address: dict | None
     carrier: str
     tracking_no: str
-    reason: str
+    reason: str = Field(description="Why it was rejected or cancelled, in words: as typed, "
+                        "else reason_code's words in the caller's language.")
+    reason_code: str = Field(description="Why, when nobody typed a reason: "
+                             "`cancelled_by_employee`, `cancelled_by_mall`, `switched`, or empty.")
     code: str | None = Field(description="The redemption code; shown only to its owner.")
     created_at: datetime
     updated_at: datetime
@@ -233,12 +238,13 @@ def _order_out(order: Order, *, viewer_employee_id: int | None) -> dict[str, Any
         "points": order.points, "original_points": order.original_points,
         "fulfilment": order.fulfilment, "employee_no": order.employee.employee_no,
         "address": order.address, "carrier": order.carrier, "tracking_no": order.tracking_no,
-        "reason": order.reason,
+        "reason": order.reason_words, "reason_code": order.reason_code,
         "code": code.code if code is not None and viewer_employee_id == order.employee_id
         else None,
         "created_at": order.created_at, "updated_at": order.updated_at,
         "events": [{"action": e.action, "from_status": e.from_status, "to_status": e.to_status,
-                    "actor": e.actor_label, "note": e.note, "at": e.created_at}
+                    "actor": e.actor_label, "note": e.note_words, "note_code": e.note_code,
+                    "at": e.created_at}
                    for e in order.events.all()],
     }
 

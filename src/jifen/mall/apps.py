@@ -19,3 +19,7 @@ class MallConfig(AppConfig):
         register_check(stock_not_negative)
         register_check(orders_match_the_ledger)
         register_closed_spell(next_closed_spell)
+        # The audit log's words for this app's objects (their modules read models).
+        from jifen.mall import audit_words
+
+        audit_words.register()

@@ -39,7 +39,7 @@ def _tree_choices(empty: Any = None) -> list[tuple[Any, str]]:
 class CatalogueFilterForm(forms.Form):
     q = forms.CharField(label=_("Search gifts"), required=False, max_length=100,
                         widget=forms.TextInput(attrs={
-        "class": "form-control", "placeholder": _("Search gifts, e.g. 耳机"),
+        "class": "form-control", "placeholder": _("Search gifts, e.g. headphones"),
         "type": "search", "data-testid": "mall-search"}))
     category = forms.TypedChoiceField(label=_("Category"), required=False, coerce=int,
                                       empty_value=None,

@@ -359,6 +359,16 @@ ORDER_TRANSITIONS: dict[str, Transition] = {
 }
 
 
+class OrderNote(models.TextChoices):
+    """Why an order moved, when nobody typed why: kept as a code, shown in the reader's
+    language (a text written at the time would stay in the language of that moment)."""
+
+    CANCELLED_BY_EMPLOYEE = "cancelled_by_employee", _("Cancelled by the employee")
+    CANCELLED_BY_MALL = "cancelled_by_mall", _("Cancelled by the mall")
+    SWITCHED = "switched", _("Switched to another item")
+    AUTO_APPROVED = "auto_approved", _("Approved automatically")
+
+
 class Order(models.Model):
     """One redemption. ``points`` is what the employee pays (after any discount); the
     ledger hold (and later its capture) are referenced by transaction id."""
@@ -381,6 +391,9 @@ class Order(models.Model):
     carrier = models.CharField(_("carrier"), max_length=60, blank=True)
     tracking_no = models.CharField(_("tracking number"), max_length=60, blank=True)
     reason = models.CharField(_("reason"), max_length=300, blank=True)
+    # Why, when nobody typed a reason (an employee's own cancellation …); see reason_words.
+    reason_code = models.CharField(_("reason"), max_length=30, blank=True,
+                                   choices=OrderNote.choices)
     limit_key = models.CharField(max_length=20, blank=True)
     hold_txn_id = models.BigIntegerField(null=True, blank=True)
     capture_txn_id = models.BigIntegerField(null=True, blank=True)
@@ -411,6 +424,12 @@ class Order(models.Model):
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    @property
+    def reason_words(self) -> str:
+        """Why it was rejected or cancelled: the reason as typed, else its code in the
+        reader's language."""
+        return self.reason or (str(self.get_reason_code_display()) if self.reason_code else "")
+
 
 class OrderEvent(models.Model):
     """One step of an order: who moved it from which status to which, and when."""
@@ -423,6 +442,7 @@ class OrderEvent(models.Model):
                               on_delete=models.SET_NULL, related_name="+")
     actor_label = models.CharField(max_length=150, blank=True)
     note = models.CharField(max_length=300, blank=True)
+    note_code = models.CharField(max_length=30, blank=True, choices=OrderNote.choices)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -430,6 +450,11 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.from_status}→{self.to_status}"
+
+    @property
+    def note_words(self) -> str:
+        """The step's note as typed, else its code in the reader's language."""
+        return self.note or (str(self.get_note_code_display()) if self.note_code else "")
 
 
 class PurchaseCounter(models.Model):

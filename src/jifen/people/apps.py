@@ -19,3 +19,7 @@ class PeopleConfig(AppConfig):
         database_restored.connect(end_sign_ins_after_restore,
                                   dispatch_uid="people.end_sign_ins_after_restore")
         register_authenticator(employee_token_principal)
+        # The audit log's words for this app's objects (their modules read models).
+        from jifen.people import audit_words
+
+        audit_words.register()

@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 from jifen.core import errors
 from jifen.core.models import AuditEntry
 from jifen.core.roles import Cap, user_can
-from jifen.core.selectors import search_audit_log
+from jifen.core.selectors import described_audit_entries, search_audit_log
 from jifen.people.models import Department, Employee, EmployeeStatus, User
 
 
@@ -70,9 +70,10 @@ def departments_with_head_count(user: User) -> list[Department]:
 
 
 def employee_history(employee: Employee, limit: int = 10) -> list[AuditEntry]:
-    """The latest audit entries about ``employee``."""
-    return list(search_audit_log(object_type="people.employee")
-                .filter(object_id=str(employee.pk))[:limit])
+    """The latest audit entries about ``employee``, their values in words (found for all
+    of them at once)."""
+    return described_audit_entries(search_audit_log(object_type="people.employee")
+                                   .filter(object_id=str(employee.pk))[:limit])
 
 
 def employee_no_taken(employee_no: str) -> bool:

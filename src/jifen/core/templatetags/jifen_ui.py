@@ -116,8 +116,10 @@ def active(context: template.Context, *names: str) -> str:
 @register.filter
 def audit_value(value: Any) -> str:
     """One value of an audit entry's before/after, readable: '—' for empty."""
-    if value is None or value == "":
+    if value is None or value == "" or value == []:
         return "—"
+    if isinstance(value, list) and not any(isinstance(v, dict | list) for v in value):
+        return ", ".join(audit_value(v) for v in value)
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, bool):

@@ -16,7 +16,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
+from jifen.earning import outcomes
 from jifen.earning.engine.schemas import linear_pattern
+from jifen.earning.outcomes import Note
 from jifen.people.models import Department
 
 _POSITION = re.compile(r"<input>:(\d+):(\d+)")
@@ -158,6 +160,7 @@ def check_condition(source: str) -> str:
 class ConditionResult:
     matched: bool
     error: str = ""
+    note: Note | None = None  # the error as a code, for what is stored
 
 
 def evaluate_condition(source: str, context: dict[str, Any]) -> ConditionResult:
@@ -168,13 +171,15 @@ def evaluate_condition(source: str, context: dict[str, Any]) -> ConditionResult:
     try:
         value = compile_condition(source).execute(context)
     except errors.ValidationError as exc:
-        return ConditionResult(False, exc.message)
+        return ConditionResult(False, exc.message, outcomes.text(exc.message))
     except Exception as exc:
         # Whatever the binding raises (ZeroDivisionError, OverflowError, IndexError…)
         # fails this condition for this event, never the batch.
-        return ConditionResult(False, _("The condition could not be evaluated: %s") % exc)
+        return ConditionResult(False, _("The condition could not be evaluated: %s") % exc,
+                               outcomes.note("condition_error", error=str(exc)[:300]))
     if not isinstance(value, bool):
-        return ConditionResult(False, _("The condition must give true or false."))
+        return ConditionResult(False, _("The condition must give true or false."),
+                               outcomes.note("condition_not_bool"))
     return ConditionResult(value)
 
 

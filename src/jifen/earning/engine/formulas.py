@@ -12,7 +12,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
+from jifen.earning import outcomes
 from jifen.earning.models import FormulaKind
+from jifen.earning.outcomes import Note
 from jifen.ledger.amounts import MAX_POINTS
 
 CAP_PERIODS = ("day", "week", "month", "year")
@@ -108,6 +110,7 @@ class Score:
     explanation: str = ""
     error: str = ""
     refused: bool = False  # the payload is out of range: the event is rejected
+    note: Note | None = None  # the explanation or the error as a code, for what is stored
 
     @property
     def is_range(self) -> bool:
@@ -127,33 +130,44 @@ def score(formula: dict[str, Any], payload: dict[str, Any]) -> Score:
     kind = formula["kind"]
     if kind == FormulaKind.FIXED:
         return Score(points=formula["points"],
-                     explanation=_("%(points)+d fixed") % {"points": formula["points"]})
+                     explanation=_("%(points)+d fixed") % {"points": formula["points"]},
+                     note=outcomes.note("fixed", points=formula["points"]))
     if kind == FormulaKind.PER_UNIT:
         units = _field(payload, formula["field"])
         if isinstance(units, bool) or not isinstance(units, int | float):
-            return Score(error=_("The payload has no number in %s.") % formula["field"])
+            return Score(error=_("The payload has no number in %s.") % formula["field"],
+                         note=outcomes.note("no_number", field=formula["field"]))
         product = units * formula["points"]
         if ((isinstance(product, float) and not math.isfinite(product))
                 or abs(product) > MAX_POINTS):
             return Score(refused=True, error=_(
                 "%(field)s = %(units)s gives more than the %(max)s points the ledger can "
                 "post.") % {"field": formula["field"], "units": units,
-                            "max": f"{MAX_POINTS:,}"})
+                            "max": f"{MAX_POINTS:,}"},
+                note=outcomes.note("too_large", field=formula["field"], units=str(units),
+                                   max=f"{MAX_POINTS:,}"))
         points = int(product)
         return Score(points=points, explanation=_("%(units)s × %(per)d per %(field)s")
-                     % {"units": units, "per": formula["points"], "field": formula["field"]})
+                     % {"units": units, "per": formula["points"], "field": formula["field"]},
+                     note=outcomes.note("per_unit", units=units, per=formula["points"],
+                                        field=formula["field"]))
     if kind == FormulaKind.TABLE:
         value = _field(payload, formula["field"])
         key = "true" if value is True else "false" if value is False else str(value)
         if value is None or key not in formula["points"]:
             return Score(error=_("No points are listed for %(field)s = %(value)s.")
-                         % {"field": formula["field"], "value": value})
+                         % {"field": formula["field"], "value": value},
+                         note=outcomes.note("no_table_entry", field=formula["field"],
+                                            value=str(value)[:100]))
         points = formula["points"][key]
         return Score(points=points, explanation=_("%(field)s = %(value)s → %(points)+d")
-                     % {"field": formula["field"], "value": key, "points": points})
+                     % {"field": formula["field"], "value": key, "points": points},
+                     note=outcomes.note("table", field=formula["field"], value=key[:100],
+                                        points=points))
     return Score(low=formula["min"], high=formula["max"],
                  explanation=_("%(min)d–%(max)d, settled by an approver")
-                 % {"min": formula["min"], "max": formula["max"]})
+                 % {"min": formula["min"], "max": formula["max"]},
+                 note=outcomes.note("range", min=formula["min"], max=formula["max"]))
 
 
 def period_start(period: str, moment: datetime) -> datetime:

@@ -19,6 +19,7 @@ from jifen.core import errors
 from jifen.core.actors import Actor
 from jifen.core.models import ImportJob
 from jifen.earning import engine, sql
+from jifen.earning import outcomes as outcomes_
 from jifen.earning.models import Award, AwardStatus, Event, EventStatus, RejectReason
 from jifen.earning.services.common import scale
 from jifen.earning.services.intake_batch import Fresh, score_batch_retrying
@@ -29,12 +30,14 @@ from jifen.earning.services.scoring import (
     EventResult,
     cap_room,
     existing_events,
+    no_match_notes,
     parse_event,
     payload_rejection,
     post_award,
     rejection_reason,
     retryable,
     rule_versions,
+    set_notes,
     settle_event,
     storable_payload,
 )
@@ -50,14 +53,15 @@ def score_event(event: Event, batch: Batch, *, actor: Actor, now: datetime | Non
     ctx = batch.context(employee, event.occurred_at)
     outcomes = [evaluate(rule, event.payload, ctx, event.occurred_at)
                 for rule in batch.rules.get(event.event_type.pk, [])]
-    reason, detail = refusal(outcomes)
+    reason, notes = refusal(outcomes)
     if reason:
-        event.status, event.reason, event.detail = EventStatus.REJECTED, reason, detail
+        event.status, event.reason = EventStatus.REJECTED, reason
+        set_notes(event, notes)
         return
     matched = [o for o in outcomes if o.matched and o.score is not None]
     if not matched:
         event.status, event.reason = EventStatus.REJECTED, RejectReason.NO_MATCHING_RULE
-        event.detail = "; ".join(f"{o.rule.name}: {o.why}" for o in outcomes if o.rule)[:500]
+        set_notes(event, no_match_notes(outcomes))
         return
     missing = [o.rule for o in matched if o.rule and o.rule.pk not in batch.versions]
     if missing:
@@ -69,7 +73,8 @@ def score_event(event: Event, batch: Batch, *, actor: Actor, now: datetime | Non
         award = Award(event=event, rule=rule, rule_version=batch.versions[rule.pk],
                       employee=employee,
                       category=rule.category, occurred_at=event.occurred_at,
-                      explanation=outcome.why[:500], status=AwardStatus.PENDING)
+                      notes=outcomes_.stored([outcome.note or outcomes_.text(outcome.why)]),
+                      status=AwardStatus.PENDING)
         if scored.is_range or rule.requires_approval:
             low = scored.low if scored.low is not None else scored.points
             high = scored.high if scored.high is not None else scored.points
@@ -87,12 +92,12 @@ def score_event(event: Event, batch: Batch, *, actor: Actor, now: datetime | Non
                 awards.append(award)
                 continue
             if room is not None and units > room:
-                award.explanation = (award.explanation + " " + _("(cut to the cap)"))[:500]
+                award.notes = [*award.notes, outcomes_.note("cut_to_cap").as_json()]
                 units = room
         post_award(award, rule, employee, units, actor=actor, now=now)
         award.save()
         awards.append(award)
-    event.detail = ""
+    set_notes(event, [])
     settle_event(event, awards)
 
 
@@ -132,19 +137,20 @@ def ingest_one(raw: EventIn, batch: Batch, existing: dict[tuple[str, str], Event
             event.payload = storable_payload(payload, payload_problem)
             event.import_job, event.row_number = import_job, raw.row_number
             event.received_by = received_by[:150]
-            event.status, event.reason, event.detail = EventStatus.REJECTED, "", ""
+            event.status, event.reason = EventStatus.REJECTED, ""
+            set_notes(event, [])
             event.points = event.uncollected = 0
             status = None
             if employee is not None:
                 # Before the insert: on MySQL the insert's foreign-key check takes a shared
                 # lock on the employee, and upgrading it later deadlocks with a twin.
                 status = sql.lock_employees(employee.pk).get(employee.pk, "")
-            event.reason, event.detail = rejection_reason(raw, batch, status=status,
-                                                    checked=checked)
+            event.reason, notes = rejection_reason(raw, batch, status=status, checked=checked)
+            set_notes(event, notes)
             event.save()
             if not event.reason:
                 score_event(event, batch, actor=actor, now=now)
-                event.save(update_fields=["status", "reason", "detail", "points",
+                event.save(update_fields=["status", "reason", "detail", "notes", "points",
                                           "uncollected", "updated_at"])
     except errors.JifenError as exc:
         # Refused further down (e.g. by the ledger): this event only, nothing of it kept.
@@ -167,7 +173,8 @@ def ingest_one(raw: EventIn, batch: Batch, existing: dict[tuple[str, str], Event
                            event_id=first.pk if first else None)
     existing[(source, ext_id)] = event
     return EventResult(id=ext_id, source=source, status=event.status, points=event.points,
-                       reason=event.reason, detail=event.detail, uncollected=event.uncollected,
+                       reason=event.reason, detail=event.detail_words,
+                       uncollected=event.uncollected,
                        event_id=event.pk)
 
 

@@ -10,23 +10,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import DataError, IntegrityError, OperationalError, transaction
-from django.utils.translation import gettext as _
 
 from jifen.core import errors
 from jifen.core.actors import Actor
 from jifen.core.db import insert_objects, is_transient_db_error
 from jifen.core.models import ImportJob
-from jifen.earning import engine, sql
+from jifen.earning import engine, outcomes, sql
 from jifen.earning.models import Award, AwardStatus, Event, EventStatus, RejectReason, Rule
 from jifen.earning.services.rules import RuleOutcome, evaluate, refusal
 from jifen.earning.services.scoring import (
     Batch,
     EventIn,
     EventResult,
+    Rejection,
     existing_events,
     expiry_rule,
+    no_match_notes,
     rejection_reason,
     rule_versions,
+    set_notes,
     settle_event,
     storable_payload,
 )
@@ -48,7 +50,7 @@ class Fresh:
     source: str
     ext_id: str
     occurred_at: datetime
-    rejection: tuple[str, str] = ("", "")  # why it cannot be scored at all
+    rejection: Rejection = ("", [])  # why it cannot be scored at all
     payload_problem: str = ""  # engine.payload_problem, worked out once
     outcomes: list[RuleOutcome] = field(default_factory=list)
     caps: dict[int, dict[CapKey, datetime]] = field(default_factory=dict)  # by rule
@@ -125,7 +127,7 @@ def score_batch_retrying(fresh: list[Fresh], batch: Batch,
                 existing[(item.source, item.ext_id)] = event
                 results[item.index] = EventResult(
                     id=item.ext_id, source=item.source, status=event.status,
-                    points=event.points, reason=event.reason, detail=event.detail,
+                    points=event.points, reason=event.reason, detail=event.detail_words,
                     uncollected=event.uncollected, event_id=event.pk)
             return later, []
     logger.warning("event batch of %d %s: %s", len(fresh),
@@ -146,7 +148,8 @@ def score_batch(todo: list[Fresh], batch: Batch, *, actor: Actor, backdate: bool
         event = item.event
         status = statuses.get(event.employee_id, "") if event.employee_id is not None else ""
         if not event.reason and status != EmployeeStatus.ACTIVE:
-            event.reason, event.detail = rejection_reason(item.raw, batch, status=status)
+            event.reason, notes = rejection_reason(item.raw, batch, status=status)
+            set_notes(event, notes)
     matched_rules = [o.rule for f in todo for o in f.outcomes if o.matched and o.rule]
     missing = {r.pk: r for r in matched_rules if r.pk not in batch.versions}
     if missing:
@@ -162,8 +165,7 @@ def score_batch(todo: list[Fresh], batch: Batch, *, actor: Actor, backdate: bool
             continue
         if not matched:
             event.status, event.reason = EventStatus.REJECTED, RejectReason.NO_MATCHING_RULE
-            event.detail = "; ".join(f"{o.rule.name}: {o.why}" for o in item.outcomes
-                                     if o.rule)[:500]
+            set_notes(event, no_match_notes(item.outcomes))
             continue
         for outcome in matched:
             award, units = new_award(item, outcome, batch, used)
@@ -184,7 +186,7 @@ def score_batch(todo: list[Fresh], batch: Batch, *, actor: Actor, backdate: bool
             award.points = -plan.results[index].collected
     for item in todo:
         if item.awards:
-            item.event.detail = ""
+            set_notes(item.event, [])
             settle_event(item.event, item.awards)
     # In (source, id) order: two batches inserting overlapping ids then wait on each
     # other's unique keys in one order, never in a cycle.
@@ -207,7 +209,7 @@ def new_event(item: Fresh, batch: Batch, received_by: str, import_job: ImportJob
     """The event row, rejected with its reason if it cannot be scored at all."""
     raw = item.raw
     payload = raw.payload if raw.payload is not None else {}
-    reason, detail = item.rejection
+    reason, notes = item.rejection
     return Event(
         source=item.source, external_id=item.ext_id, event_type=batch.types.get(raw.type),
         type_code=str(raw.type or "")[:60], employee=batch.employees.get(raw.employee_no),
@@ -215,7 +217,7 @@ def new_event(item: Fresh, batch: Batch, received_by: str, import_job: ImportJob
         payload=storable_payload(payload, item.payload_problem), import_job=import_job,
         row_number=raw.row_number,
         received_by=received_by[:150],
-        status=EventStatus.REJECTED, reason=reason, detail=detail)
+        status=EventStatus.REJECTED, reason=reason, notes=outcomes.stored(notes))
 
 
 def cap_windows(rule: Rule, employee_id: int, occurred_at: datetime,
@@ -245,7 +247,8 @@ def new_award(item: Fresh, outcome: RuleOutcome, batch: Batch,
     assert rule is not None and scored is not None
     award = Award(event=event, rule=rule, rule_version=batch.versions[rule.pk],
                   employee=event.employee, category=rule.category,
-                  occurred_at=item.occurred_at, explanation=outcome.why[:500],
+                  occurred_at=item.occurred_at,
+                  notes=outcomes.stored([outcome.note or outcomes.text(outcome.why)]),
                   status=AwardStatus.PENDING)
     if scored.is_range or rule.requires_approval:
         low = scored.low if scored.low is not None else scored.points
@@ -261,7 +264,7 @@ def new_award(item: Fresh, outcome: RuleOutcome, batch: Batch,
             award.status = AwardStatus.CAPPED
             return award, 0
         if units > room:
-            award.explanation = (award.explanation + " " + _("(cut to the cap)"))[:500]
+            award.notes = [*award.notes, outcomes.note("cut_to_cap").as_json()]
             units = room
         for key in keys:
             used[key] = used.get(key, 0) + units

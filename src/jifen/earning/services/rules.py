@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from jifen.core import errors
 from jifen.core.actors import Actor, actor_label, actor_user
 from jifen.core.services import record_audit
-from jifen.earning import engine
+from jifen.earning import engine, outcomes
 from jifen.earning.models import (
     ApproverRole,
     EventType,
@@ -24,6 +24,7 @@ from jifen.earning.models import (
     Rule,
     RuleVersion,
 )
+from jifen.earning.outcomes import Note
 from jifen.ledger.models import Category, ExpiryMode
 from jifen.people.models import Employee
 
@@ -191,6 +192,13 @@ class RuleOutcome:
     matched: bool
     score: engine.Score | None = None
     why: str = ""
+    note: Note | None = None  # ``why`` as a code, for what is stored
+
+    @property
+    def notes(self) -> list[Note]:
+        """Why, as stored: about this rule, by name."""
+        found = self.note or outcomes.text(self.why)
+        return [found.about(self.rule.name) if self.rule else found]
 
     @property
     def refused(self) -> bool:
@@ -198,14 +206,13 @@ class RuleOutcome:
         return self.score is not None and self.score.refused
 
 
-def refusal(outcomes: list[RuleOutcome]) -> tuple[str, str]:
-    """(reason, detail) rejecting the event when a rule's result is out of range, so that
+def refusal(results: list[RuleOutcome]) -> tuple[str, list[Note]]:
+    """(reason, notes) rejecting the event when a rule's result is out of range, so that
     it stands alone: nothing of it is scored, the rest of its batch is."""
-    refused = [o for o in outcomes if o.refused]
+    refused = [o for o in results if o.refused]
     if not refused:
-        return "", ""
-    return RejectReason.INVALID, "; ".join(
-        f"{o.rule.name}: {o.why}" if o.rule else o.why for o in refused)[:500]
+        return "", []
+    return RejectReason.INVALID, [n for o in refused for n in o.notes]
 
 
 def evaluate(rule: Rule, payload: dict[str, Any], employee_ctx: dict[str, Any],
@@ -213,17 +220,22 @@ def evaluate(rule: Rule, payload: dict[str, Any], employee_ctx: dict[str, Any],
     """Does ``rule`` match, and what would it give, ignoring caps? No side effects."""
     if occurred_at is not None:
         if rule.valid_from and occurred_at < rule.valid_from:
-            return RuleOutcome(rule, False, why=_("The rule is not yet valid then."))
+            return RuleOutcome(rule, False, why=_("The rule is not yet valid then."),
+                               note=outcomes.note("not_yet_valid"))
         if rule.valid_until and occurred_at >= rule.valid_until:
-            return RuleOutcome(rule, False, why=_("The rule had ended by then."))
+            return RuleOutcome(rule, False, why=_("The rule had ended by then."),
+                               note=outcomes.note("ended"))
     result = engine.evaluate_condition(rule.condition,
                                        {"payload": payload, "employee": employee_ctx})
     if not result.matched:
-        return RuleOutcome(rule, False, why=result.error or _("The condition is false."))
+        if result.error:
+            return RuleOutcome(rule, False, why=result.error, note=result.note)
+        return RuleOutcome(rule, False, why=_("The condition is false."),
+                           note=outcomes.note("condition_false"))
     scored = engine.score(rule.formula, payload)
     if scored.error:
-        return RuleOutcome(rule, False, scored, why=scored.error)
-    return RuleOutcome(rule, True, scored, why=scored.explanation)
+        return RuleOutcome(rule, False, scored, why=scored.error, note=scored.note)
+    return RuleOutcome(rule, True, scored, why=scored.explanation, note=scored.note)
 
 
 def preview_rule(*, data: dict[str, Any], employee: Employee | None, payload: Any,

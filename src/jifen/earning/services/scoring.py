@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from jifen.core.actors import Actor
 from jifen.core.schema_types import aware_in_range, out_of_range_message
-from jifen.earning import engine
+from jifen.earning import engine, outcomes
 from jifen.earning.models import (
     Award,
     AwardStatus,
@@ -27,6 +27,7 @@ from jifen.earning.models import (
     Rule,
     RuleVersion,
 )
+from jifen.earning.outcomes import Note
 from jifen.earning.services.common import scale
 from jifen.ledger import services as ledger
 from jifen.ledger.expiry import ExpiryRule
@@ -221,23 +222,37 @@ def existing_events(keys: set[tuple[str, str]]) -> dict[tuple[str, str], Event]:
     return {(e.source, e.external_id): e for e in found if (e.source, e.external_id) in keys}
 
 
+Rejection = tuple[str, list[Note]]  # (reason, notes), or ("", [])
+
+
+def set_notes(event: Event, notes: list[Note]) -> None:
+    """Say why on the event, as codes (its ``detail`` text is for rows stored before)."""
+    event.notes, event.detail = outcomes.stored(notes), ""
+
+
+def no_match_notes(results: list[Any]) -> list[Note]:
+    """Why no rule gave anything: each rule's own reason."""
+    return [n for o in results if o.rule for n in o.notes]
+
+
 def rejection_reason(raw: EventIn, batch: Batch, *, status: str | None = None,
-               checked: tuple[str, str] | None = None,
-               payload_problem: str | None = None) -> tuple[str, str]:
-    """Why the event cannot be scored at all (reason, detail), or ("", ""). ``status`` is
+               checked: Rejection | None = None,
+               payload_problem: str | None = None) -> Rejection:
+    """Why the event cannot be scored at all (reason, notes), or ("", []). ``status`` is
     the employee's as read under their lock, when the caller has taken it; ``checked``
     is ``payload_rejection`` when the caller has worked it out (before that lock), and
     ``payload_problem`` is ``engine.payload_problem`` of the payload when known."""
     event_type = batch.types.get(raw.type)
     employee = batch.employees.get(raw.employee_no)
     if event_type is None or not event_type.active:
-        return RejectReason.UNKNOWN_EVENT_TYPE, (_("Unknown event type %s.") % raw.type)[:500]
+        return RejectReason.UNKNOWN_EVENT_TYPE, [
+            outcomes.note("unknown_event_type", type=str(raw.type)[:100])]
     if employee is None:
-        return (RejectReason.UNKNOWN_EMPLOYEE,
-                (_("No employee has the number %s.") % raw.employee_no)[:500])
+        return RejectReason.UNKNOWN_EMPLOYEE, [
+            outcomes.note("unknown_employee", employee_no=str(raw.employee_no)[:100])]
     if (employee.status if status is None else status) != EmployeeStatus.ACTIVE:
-        return (RejectReason.INACTIVE_EMPLOYEE,
-                (_("Employee %s has left.") % raw.employee_no)[:500])
+        return RejectReason.INACTIVE_EMPLOYEE, [
+            outcomes.note("employee_left", employee_no=str(raw.employee_no)[:100])]
     if checked is not None:
         return checked
     if payload_problem is None:
@@ -245,20 +260,20 @@ def rejection_reason(raw: EventIn, batch: Batch, *, status: str | None = None,
     return payload_rejection(raw, batch, payload_problem)
 
 
-def payload_rejection(raw: EventIn, batch: Batch, payload_problem: str) -> tuple[str, str]:
-    """(reason, detail) when the payload is out of bounds (``payload_problem``, from
-    ``engine.payload_problem``) or breaks its event type's schema, or ("", "")."""
+def payload_rejection(raw: EventIn, batch: Batch, payload_problem: str) -> Rejection:
+    """(reason, notes) when the payload is out of bounds (``payload_problem``, from
+    ``engine.payload_problem``) or breaks its event type's schema, or ("", [])."""
     event_type = batch.types.get(raw.type)
     # Before the schema: the schema, the conditions and the database see only payloads
     # within bounds (size, depth, numbers a column and a condition can hold).
     if payload_problem:
-        return RejectReason.INVALID, payload_problem[:500]
+        return RejectReason.INVALID, [outcomes.text(payload_problem)]
     if event_type is None:
-        return "", ""
+        return "", []
     payload = raw.payload if raw.payload is not None else {}
     if problem := engine.schema_problem(event_type.schema, payload):
-        return RejectReason.SCHEMA_VIOLATION, problem[:500]
-    return "", ""
+        return RejectReason.SCHEMA_VIOLATION, [outcomes.text(problem)]
+    return "", []
 
 
 def storable_payload(payload: Any, payload_problem: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from jifen.core import errors
 from jifen.core.actors import Actor, actor_fields
@@ -32,6 +33,7 @@ from jifen.mall.models import (
     Fulfilment,
     Order,
     OrderEvent,
+    OrderNote,
     OrderStatus,
 )
 from jifen.mall.services.stock import return_stock, uncount_purchase
@@ -39,12 +41,14 @@ from jifen.notifications.services import notify
 
 
 def record_event(order: Order, *, action: str, from_status: str, to_status: str,
-                 actor: Actor, note: str = "", now: datetime | None = None) -> OrderEvent:
+                 actor: Actor, note: str = "", note_code: str = "",
+                 now: datetime | None = None) -> OrderEvent:
     """Add a step to the order's timeline (one hand-built INSERT: it is on the hot path
     of every order)."""
     return insert_instance(OrderEvent(
         order=order, action=action, from_status=from_status, to_status=to_status,
-        note=note[:300], created_at=now or timezone.now(), **actor_fields(actor)))
+        note=note[:300], note_code=note_code, created_at=now or timezone.now(),
+        **actor_fields(actor)))
 
 
 def _refuse(order: Order, action: str) -> errors.Conflict:
@@ -56,15 +60,18 @@ def _refuse(order: Order, action: str) -> errors.Conflict:
     )
 
 
+# Lazy: read when an order is refused, in that reader's language (a plain gettext here
+# would run once, at import, in whatever language was active then).
 _ACTION_PAST = {
-    "approve": _("approved"), "reject": _("rejected"), "cancel": _("cancelled"),
-    "ship": _("shipped"), "deliver": _("marked delivered"), "fulfil": _("fulfilled"),
-    "complete": _("completed"),
+    "approve": gettext_lazy("approved"), "reject": gettext_lazy("rejected"),
+    "cancel": gettext_lazy("cancelled"), "ship": gettext_lazy("shipped"),
+    "deliver": gettext_lazy("marked delivered"), "fulfil": gettext_lazy("fulfilled"),
+    "complete": gettext_lazy("completed"),
 }
 
 
 def move_order(order: Order, action: str, *, actor: Actor, note: str = "",
-               now: datetime | None = None, **fields: Any) -> Order:
+               note_code: str = "", now: datetime | None = None, **fields: Any) -> Order:
     """Move the order by ``action`` if the state machine allows it from the status the
     order is in now (read afresh: another step may have landed since the caller looked),
     recording the step on its timeline; 409 ``invalid_transition`` otherwise. The status
@@ -81,7 +88,7 @@ def move_order(order: Order, action: str, *, actor: Actor, note: str = "",
         current.refresh_from_db()
         raise _refuse(current, action)
     record_event(current, action=action, from_status=current.status, to_status=target,
-                 actor=actor, note=note, now=now)
+                 actor=actor, note=note, note_code=note_code, now=now)
     from_status = current.status
     current.status, current.updated_at = target, now
     for name, value in fields.items():
@@ -95,13 +102,14 @@ def _hold_of(order: Order) -> Transaction:
     return Transaction.objects.get(pk=order.hold_txn_id)
 
 
-def approve(order: Order, *, actor: Actor, note: str = "", now: datetime | None = None) -> Order:
+def approve(order: Order, *, actor: Actor, note: str = "", note_code: str = "",
+            now: datetime | None = None) -> Order:
     """Move a submitted order to approved and capture its held points, inside the
     caller's transaction (``approve_order``, or placing an item that approves itself)."""
-    order = move_order(order, "approve", actor=actor, note=note, now=now)
+    order = move_order(order, "approve", actor=actor, note=note, note_code=note_code, now=now)
     capture = ledger.capture(hold=_hold_of(order),
                              idempotency_key=f"mall:order:{order.pk}:capture",
-                             reason=_("Order %s approved") % order.number, actor=actor, now=now)
+                             reason=order.number, actor=actor, now=now)
     Order.objects.filter(pk=order.pk).update(capture_txn_id=capture.pk)
     order.capture_txn_id = capture.pk
     return order
@@ -150,10 +158,12 @@ def approve_order(*, order: Order, actor: Actor, now: datetime | None = None) ->
 
 
 def _release(order: Order, *, action: str, actor: Actor, reason: str,
-             now: datetime | None) -> Order:
+             now: datetime | None, reason_code: str = "") -> Order:
     """Reject or cancel: points go back (release, or refund if already captured), stock
-    and the purchase count return."""
-    order = move_order(order, action, actor=actor, note=reason, now=now, reason=reason[:300])
+    and the purchase count return. ``reason_code`` (an ``OrderNote``) says why when no
+    reason was typed."""
+    order = move_order(order, action, actor=actor, note=reason, note_code=reason_code,
+                       now=now, reason=reason[:300], reason_code=reason_code)
     stock_last = sql.stock_last()
     if not stock_last:
         return_stock(order)
@@ -161,13 +171,11 @@ def _release(order: Order, *, action: str, actor: Actor, reason: str,
     if order.capture_txn_id:
         settle = ledger.refund(capture=Transaction.objects.get(pk=order.capture_txn_id),
                                idempotency_key=f"mall:order:{order.pk}:refund",
-                               reason=reason or _("Order %s cancelled") % order.number,
-                               actor=actor, now=now)
+                               reason=reason or order.number, actor=actor, now=now)
     else:
         settle = ledger.release(hold=_hold_of(order),
                                 idempotency_key=f"mall:order:{order.pk}:release",
-                                reason=reason or _("Order %s cancelled") % order.number,
-                                actor=actor, now=now)
+                                reason=reason or order.number, actor=actor, now=now)
     Order.objects.filter(pk=order.pk).update(settle_txn_id=settle.pk)
     order.settle_txn_id = settle.pk
     if stock_last:
@@ -197,20 +205,25 @@ def reject_order(*, order: Order, actor: Actor, reason: str, now: datetime | Non
 
 @transaction.atomic
 def cancel_order(*, order: Order, actor: Actor, by_owner: bool = True, reason: str = "",
-                 now: datetime | None = None) -> Order:
+                 reason_code: str = "", now: datetime | None = None) -> Order:
     """Cancel an order while it is still submitted (points released), or — when its item
     has been delisted — while approved (points refunded). Stock returns either way. Owners
-    may cancel only their own orders (others' are a 404)."""
+    may cancel only their own orders (others' are a 404). Without a typed reason the order
+    keeps a code (``reason_code``, by default who cancelled), never words of the moment."""
     current = Order.objects.select_related("item", "employee").get(pk=order.pk)
     if by_owner and getattr(getattr(actor, "employee", None), "pk", None) != current.employee_id:
         raise errors.NotFound(_("Order not found."))
-    reason = (reason or "").strip() or (_("Cancelled by the employee") if by_owner
-                                         else _("Cancelled by the mall"))
-    order = _release(current, action="cancel", actor=actor, reason=reason, now=now)
+    reason = (reason or "").strip()
+    if not reason:
+        reason_code = reason_code or (OrderNote.CANCELLED_BY_EMPLOYEE if by_owner
+                                      else OrderNote.CANCELLED_BY_MALL)
+    order = _release(current, action="cancel", actor=actor, reason=reason,
+                     reason_code=reason_code, now=now)
     if not by_owner:
         record_audit(actor=actor, action="mall.order.cancel", obj=order,
                      before={"status": order._from_status},  # type: ignore[attr-defined]
-                     after={"status": order.status, "reason": reason})
+                     after={"status": order.status,
+                            **({"reason": reason} if reason else {"reason_code": reason_code})})
     return order
 
 

@@ -26,6 +26,7 @@ from jifen.mall.models import (
     Item,
     ItemStatus,
     Order,
+    OrderNote,
     OrderStatus,
     RedemptionWindow,
     ShippingAddress,
@@ -169,8 +170,9 @@ def _create_order(*, employee: Employee, item_id: int, key: str, quantity: int,
     ))
     hold = ledger.hold_for_new_cause(
         employee=employee, amount=order.points, idempotency_key=f"mall:order:{order.pk}:hold",
-        cause=order, reason=_("Order %(number)s: %(item)s") % {"number": order.number,
-                                                               "item": item.name},
+        # Data only, no words: the ledger keeps what it is given, and words written now
+        # would stay in the language of this moment; its pages name the order by its cause.
+        cause=order, reason=f"{order.number} {item.name}",
         actor=actor, now=now)
     sql.set_order_hold(order.pk, hold.pk)
     order.hold_txn_id = hold.pk
@@ -191,7 +193,7 @@ def _create_order(*, employee: Employee, item_id: int, key: str, quantity: int,
     if stock_last:
         take_stock(item, quantity)
     if item.auto_approve:
-        order = approve(order, actor=None, note=_("Approved automatically"), now=now)
+        order = approve(order, actor=None, note_code=OrderNote.AUTO_APPROVED, now=now)
         if item.fulfilment == Fulfilment.CODE:
             order = fulfil(order, actor=None, note="", now=now)
     if on_placed is not None:
@@ -208,8 +210,7 @@ def switch_order_item(*, order: Order, new_item: Item, actor: Actor,
     if current.item.status != ItemStatus.DELISTED or current.status not in OPEN_STATUSES:
         raise errors.Conflict(_("Only open orders of a delisted item can be switched."),
                               code=errors.ErrorCode.INVALID_TRANSITION)
-    cancel_order(order=current, actor=actor, reason=_("Switched to %s") % new_item.name,
-                 now=now)
+    cancel_order(order=current, actor=actor, reason_code=OrderNote.SWITCHED, now=now)
     address = None
     if current.address and new_item.fulfilment == Fulfilment.SHIPPED:
         address = ShippingAddress.objects.filter(employee=current.employee).first()

@@ -302,7 +302,7 @@ def import_employees(*, rows: list[EmployeeData], actor: Actor, reference: str =
                           accounts_created=len(new_users))
     record_audit(
         actor=actor, action="employee.import", object_type="people.employee",
-        object_repr=(reference or _("Employee import"))[:200],
+        object_repr=reference[:200],  # the action's label names it; no words of the moment
         after={"rows": len(rows), **result.as_dict(), "reference": reference},
     )
     return result
