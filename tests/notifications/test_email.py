@@ -9,20 +9,21 @@ from jifen.notifications.models import Notification
 from jifen.notifications.services import email_notification, notify
 
 
-def _send(user, kind, title, body, url, **extra):
+def _send(user, kind, params, url, **extra):
     if not user.email:
         user.email = "someone@example.com"
         user.save()
-    return notify(recipient=user, kind=kind, title=title, body=body, url=url, **extra)
+    return notify(recipient=user, kind=kind, params=params, url=url, **extra)
 
 
 def _low_stock(user, **extra):
-    return _send(user, "mall.low_stock", "库存不足：保温杯", "保温杯只剩 3 件。",
+    return _send(user, "mall.low_stock", {"item": "保温杯", "stock": 3, "threshold": 5},
                  "/console/mall/items/7/", **extra)
 
 
 def _award(user, **extra):
-    return _send(user, "earning.award_approved", "奖励已批准", "志愿活动 +50", "/earn/", **extra)
+    return _send(user, "earning.award_approved",
+                 {"points": 50, "rule": "志愿活动", "reason": "辛苦了"}, "/earn/", **extra)
 
 
 @pytest.mark.django_db
@@ -37,9 +38,9 @@ def test_a_notification_asking_for_mail_is_mailed_once_after_commit(
 
     [message] = smtp.messages
     assert message["To"] == "zhang.san@example.com"
-    assert "奖励已批准" in message["Subject"]
+    assert "志愿活动：50 积分" in message["Subject"]  # the site's language
     text = message.get_content()
-    assert "志愿活动 +50" in text
+    assert "辛苦了" in text
     assert "https://points.example.com/earn/" in text
     sent.refresh_from_db()
     assert sent.emailed_at is not None
