@@ -59,7 +59,7 @@ def test_mark_all_read(employee):
 
 
 def test_more_than_99_unread_reads_99_plus_so_the_bell_stays_visible(employee):
-    for n in range(100):
+    for _ in range(100):
         notify(recipient=employee.user, kind="earning.recognition", params=THANKS)
     home = login_client(employee.user).get(reverse("portal:home")).content.decode()
     assert 'data-testid="unread-count">99+<' in home

@@ -144,12 +144,18 @@ def notify_tally(*, recipient: Any, kind: NotificationKind | str, count: int,
     if recipient is None or count <= 0:
         return None
     _check_audience(kind, recipient)
+    key = dedupe_key[:200]
+    found = (Notification.objects.filter(recipient=recipient, dedupe_key=key)
+             .values_list("pk", flat=True).first())
+    if found is None:
+        # The unique key makes a concurrent twin insert a no-op (its count is lost;
+        # the daily reminder still counts everything).
+        return notify(recipient=recipient, kind=kind, params={**(params or {}), "count": count},
+                      url=url, dedupe_key=key, email=False)
     with transaction.atomic():
-        existing = (Notification.objects.select_for_update()
-                    .filter(recipient=recipient, dedupe_key=dedupe_key[:200]).first())
-        if existing is None:
-            return notify(recipient=recipient, kind=kind, params={**(params or {}), "count": count},
-                          url=url, dedupe_key=dedupe_key, email=False)
+        # Locked by primary key only: a lock on a row not there yet would be a gap lock on
+        # MySQL, and two of those deadlock.
+        existing = Notification.objects.select_for_update().get(pk=found)
         stored = dict(existing.params or {})
         stored.update(params or {})
         stored["count"] = int(stored.get("count", 0)) + count
