@@ -331,3 +331,10 @@ def approver_users() -> QuerySet[User]:
     return User.objects.filter(
         Q(groups__name__in=_roles_with(Cap.APPROVE_AWARDS)) | Q(is_superuser=True),
         is_active=True).distinct().order_by("pk")
+
+
+def feedback_waiting() -> dict[str, Any]:
+    """Rule feedback not yet answered: {count, oldest}."""
+    found = (RuleFeedback.objects.filter(status=FeedbackStatus.OPEN).order_by()
+             .aggregate(count=Count("pk"), oldest=Min("created_at")))
+    return {"count": found["count"] or 0, "oldest": found["oldest"]}
