@@ -101,3 +101,26 @@ def test_the_dashboard_reads_the_queues_in_a_bounded_number_of_queries(
     client.get(reverse("console:dashboard"))
     with django_assert_max_num_queries(40):
         client.get(reverse("console:dashboard"))
+
+
+def test_the_order_desk_says_how_many_wait_and_the_oldests_age(make_role_employee, employee):
+    admin = make_role_employee(Role.MALL_ADMIN)
+    category = mall.save_category(actor=admin.user, name="数码")
+    item = mall.create_item(actor=admin.user, name="耳机", points=10, status="listed",
+                            fulfilment="service", category=category)
+    fund(employee, 100)
+    order = mall.create_order(employee=employee, item=item, idempotency_key="w1")
+    mall.create_order(employee=employee, item=item, idempotency_key="w2")
+    Order.objects.filter(pk=order.pk).update(created_at=timezone.now() - timedelta(days=3))
+    client = login_client(admin.user)
+    page = client.get(reverse("console:mall")).content.decode()
+    assert "共 2 个订单待处理，最早的已等待 3 天" in page
+    client.cookies["django_language"] = "en"
+    page = client.get(reverse("console:mall")).content.decode()
+    assert "2 orders waiting, the oldest has waited 3 days" in page
+
+
+def test_an_approvers_bell_counts_the_notice_of_awards_waiting(awards_waiting):
+    manager, _worker, _hr = awards_waiting
+    page = login_client(manager.user).get(reverse("console:dashboard")).content.decode()
+    assert 'data-testid="unread-count">1<' in page

@@ -4,7 +4,6 @@ check permission, call selectors, render."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -13,7 +12,7 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, resolve, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy
 
 from jifen.core import selectors
 from jifen.core.permissions import require_capability
@@ -23,6 +22,7 @@ from jifen.ledger import selectors as ledger_selectors
 from jifen.ledger.amounts import format_points
 from jifen.mall import selectors as mall_selectors
 from jifen.mall.models import OrderStatus
+from jifen.notifications.ages import waited_words
 from jifen.people.models import EmployeeStatus
 from jifen.people.selectors import departments_visible_to, employees_visible_to
 
@@ -142,17 +142,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "console/dashboard.html", context)
 
 
-def _age(oldest: datetime | None) -> str:
-    """How long the oldest of what waits has waited, in words."""
-    if oldest is None:
-        return ""
-    days = (timezone.localdate() - timezone.localdate(oldest)).days
-    if days <= 0:
-        return _("the oldest came in today")
-    return ngettext("the oldest has waited %(days)s day", "the oldest has waited %(days)s days",
-                    days) % {"days": days}
-
-
 def _waiting_for(user: Any) -> list[dict[str, Any]]:
     """The dashboard's "what waits for you" cards, one per queue the user works: how many
     wait, how long the oldest has waited, and where to deal with them. One or two bounded
@@ -162,7 +151,7 @@ def _waiting_for(user: Any) -> list[dict[str, Any]]:
         awards = earning_selectors.approval_waiting(user)
         cards.append({"key": "awards", "icon": "ti-circle-check", "count": awards["count"],
                       "label": _("Awards waiting for your decision"),
-                      "age": _age(awards["oldest"]), "url": reverse("console:approvals"),
+                      "age": waited_words(awards["oldest"]), "url": reverse("console:approvals"),
                       "parts": []})
     if user_can(user, Cap.MANAGE_MALL):
         orders = mall_selectors.waiting_orders()
@@ -173,10 +162,10 @@ def _waiting_for(user: Any) -> list[dict[str, Any]]:
                      OrderStatus.SUBMITTED)
         cards.append({
             "key": "orders", "icon": "ti-package", "count": orders["count"],
-            "label": _("Orders waiting at the order desk"), "age": _age(orders["oldest"]),
+            "label": _("Orders waiting at the order desk"), "age": waited_words(orders["oldest"]),
             "url": f"{desk}?status={first}",
             "parts": [{"text": label % {"count": orders["by_status"][status]["count"]},
-                       "age": _age(orders["by_status"][status]["oldest"]),
+                       "age": waited_words(orders["by_status"][status]["oldest"]),
                        "url": f"{desk}?status={status}"}
                       for status, label in labels.items()
                       if orders["by_status"][status]["count"]],
@@ -185,7 +174,7 @@ def _waiting_for(user: Any) -> list[dict[str, Any]]:
         feedback = earning_selectors.feedback_waiting()
         cards.append({"key": "feedback", "icon": "ti-message-question",
                       "count": feedback["count"], "label": _("Rule feedback to answer"),
-                      "age": _age(feedback["oldest"]),
+                      "age": waited_words(feedback["oldest"]),
                       "url": reverse("console:rule_feedback") + "?status=open", "parts": []})
     return cards
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 from jifen.earning import notices, selectors
 from jifen.earning.models import Award, AwardStatus
 from jifen.ledger.amounts import format_points
+from jifen.notifications.ages import days_waited
 from jifen.notifications.services import Message, notify, notify_bulk, notify_tally
 from jifen.people.models import User
 
@@ -65,10 +66,6 @@ def _tell_employees(credited: list[Award]) -> None:
     notify_bulk(kind=notices.AWARD_CREDITED, messages=messages)
 
 
-def _days_waiting(oldest: datetime, now: datetime) -> int:
-    return (timezone.localdate(now) - timezone.localdate(oldest)).days
-
-
 def remind_approvers(*, now: datetime | None = None) -> int:
     """The daily reminder: each approver with awards waiting hears how many and how long
     the oldest has waited ("12 awards wait for your decision; the oldest has waited 9
@@ -81,7 +78,7 @@ def remind_approvers(*, now: datetime | None = None) -> int:
         waiting = selectors.approval_waiting(user)
         if not waiting["count"]:
             continue
-        days = _days_waiting(waiting["oldest"], now)
+        days = days_waited(waiting["oldest"], now)
         with transaction.atomic():
             note = notify(recipient=user, kind=notices.APPROVAL_REMINDER,
                           params={"count": waiting["count"], "days": days,

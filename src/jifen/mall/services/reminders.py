@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from jifen.mall import notices, selectors
 from jifen.mall.models import OrderStatus
+from jifen.notifications.ages import days_waited
 from jifen.notifications.services import notify
 
 
@@ -22,7 +23,7 @@ def remind_order_desk(*, now: datetime | None = None) -> int:
     waiting = selectors.waiting_orders()
     if not waiting["count"]:
         return 0
-    days = (timezone.localdate(now) - timezone.localdate(waiting["oldest"])).days
+    days = days_waited(waiting["oldest"], now)
     by_status = waiting["by_status"]
     params = {"count": waiting["count"], "days": days, "variant": "" if days else "today",
               "submitted": by_status[OrderStatus.SUBMITTED]["count"],
