@@ -76,3 +76,19 @@ def test_without_an_smtp_host_nothing_is_mailed(smtp, employee,
     with django_capture_on_commit_callbacks(execute=True):
         _award(employee.user, email=True)
     assert smtp.messages == []
+
+
+@pytest.mark.django_db
+@override_settings(JIFEN_MAIL_ENABLED=True)
+def test_mail_is_worded_in_the_sites_language_not_the_senders(
+        smtp, employee, django_capture_on_commit_callbacks):
+    """Sent from a page in Chinese to a company that works in English: English."""
+    from django.utils import translation
+
+    from jifen.core.services import update_site_settings
+
+    update_site_settings(actor=None, default_language="en")
+    with translation.override("zh-hans"), django_capture_on_commit_callbacks(execute=True):
+        _award(employee.user, email=True)
+    [message] = smtp.messages
+    assert "50 points for 志愿活动" in message["Subject"]
