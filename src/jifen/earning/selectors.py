@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.utils import timezone
@@ -275,47 +275,60 @@ def hr_approver_ids() -> list[int]:
         .distinct())
 
 
-def approvers_of(awards: list[Award]) -> dict[int, list[Award]]:
+class AwardToTell(NamedTuple):
+    """What telling people about an award needs (read without building model objects:
+    an intake batch tells about up to a thousand)."""
+
+    pk: int
+    status: str
+    points: int
+    user_id: int | None  # the employee's sign-in
+    rule_name: str
+    approver_role: str
+    path: str  # the employee's department's path
+
+
+def approvers_of(awards: list[AwardToTell]) -> dict[int, list[AwardToTell]]:
     """Who is told of each pending award: for an award waiting for a manager, the nearest
     manager above the employee (their own department's, else its parent's …) who may
     approve and is not the employee; for an award waiting for HR, or with no such
     manager, HR. Returns {user id: awards}. A few queries however many awards."""
     if not awards:
         return {}
-    ids_on_paths = {int(part) for award in awards
-                    for part in award.employee.department.path.strip("/").split("/") if part}
-    managers = dict(Department.objects.filter(pk__in=ids_on_paths, manager__isnull=False)
-                    .values_list("pk", "manager__user_id"))
+    chains = {award.path: [int(p) for p in award.path.strip("/").split("/") if p]
+              for award in awards}
+    managers = dict(Department.objects.filter(
+        pk__in={d for chain in chains.values() for d in chain}, manager__isnull=False,
+    ).values_list("pk", "manager__user_id"))
     may_approve = set(User.objects.filter(
         pk__in=[u for u in managers.values() if u],
         groups__name__in=_roles_with(Cap.APPROVE_AWARDS), is_active=True,
     ).values_list("pk", flat=True))
     hr: list[int] | None = None
-    found: dict[int, list[Award]] = {}
+    found: dict[int, list[AwardToTell]] = {}
     for award in awards:
-        own_user = award.employee.user_id
         chosen: list[int] = []
         if award.approver_role == ApproverRole.MANAGER:
-            chain = [int(p) for p in award.employee.department.path.strip("/").split("/") if p]
-            for department_id in reversed(chain):
+            for department_id in reversed(chains[award.path]):
                 user_id = managers.get(department_id)
-                if user_id and user_id in may_approve and user_id != own_user:
+                if user_id and user_id in may_approve and user_id != award.user_id:
                     chosen = [user_id]
                     break
         if not chosen:
             if hr is None:
                 hr = hr_approver_ids()
-            chosen = [u for u in hr if u != own_user]
+            chosen = [u for u in hr if u != award.user_id]
         for user_id in chosen:
             found.setdefault(user_id, []).append(award)
     return found
 
 
-def awards_to_tell(event_ids: list[int]) -> list[Award]:
-    """The pending and credited awards of these events, with what telling needs."""
-    return list(Award.objects.filter(
+def awards_to_tell(event_ids: list[int]) -> list[AwardToTell]:
+    """The pending and credited awards of these events, as telling needs them."""
+    return [AwardToTell(*row) for row in Award.objects.filter(
         event_id__in=event_ids, status__in=[AwardStatus.PENDING, AwardStatus.CREDITED])
-        .select_related("employee__department", "rule").order_by("pk"))
+        .order_by("pk").values_list("pk", "status", "points", "employee__user_id",
+                                    "rule__name", "approver_role", "employee__department__path")]
 
 
 def approval_waiting(user: Any) -> dict[str, Any]:

@@ -15,7 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from jifen.earning import notices, selectors
-from jifen.earning.models import Award, AwardStatus
+from jifen.earning.models import AwardStatus
+from jifen.earning.selectors import AwardToTell
 from jifen.ledger.amounts import format_points
 from jifen.notifications.ages import days_waited
 from jifen.notifications.services import Message, notify, notify_bulk, notify_tally
@@ -38,7 +39,7 @@ def tell_about_awards(event_ids: list[int], *, credited: bool = True,
                              if a.status == AwardStatus.CREDITED and a.points > 0])
 
 
-def _tell_approvers(pending: list[Award], now: datetime | None) -> None:
+def _tell_approvers(pending: list[AwardToTell], now: datetime | None) -> None:
     if not pending:
         return
     hour = timezone.localtime(now or timezone.now()).strftime("%Y-%m-%dT%H")
@@ -49,17 +50,17 @@ def _tell_approvers(pending: list[Award], now: datetime | None) -> None:
                      url=url, dedupe_key=f"earning:awards-waiting:{hour}")
 
 
-def _tell_employees(credited: list[Award]) -> None:
-    by_employee: dict[int, list[Award]] = {}
+def _tell_employees(credited: list[AwardToTell]) -> None:
+    by_employee: dict[int, list[AwardToTell]] = {}
     for award in credited:
-        if award.employee.user_id:
-            by_employee.setdefault(award.employee.user_id, []).append(award)
+        if award.user_id:
+            by_employee.setdefault(award.user_id, []).append(award)
     url = reverse("portal:points")
     messages = []
     for user_id, awards in by_employee.items():
         points = format_points(sum(a.points for a in awards))
         params: dict[str, object] = (
-            {"variant": "one", "points": points, "rule": awards[0].rule.name}
+            {"variant": "one", "points": points, "rule": awards[0].rule_name}
             if len(awards) == 1 else {"variant": "many", "points": points, "count": len(awards)})
         messages.append(Message(recipient_id=user_id, params=params, url=url,
                                 dedupe_key=f"earning:credited:{awards[0].pk}"))
