@@ -143,7 +143,8 @@ def test_the_unread_count_sits_whole_inside_the_header_and_is_readable(open_page
     from jifen.notifications.services import notify
 
     for n in range(3):
-        notify(recipient=company["employee"].user, kind="earning.recognition", title=f"通知{n}")
+        notify(recipient=company["employee"].user, kind="earning.recognition",
+               params={"name": "李雷", "points": n + 1, "message": f"通知{n}"})
     page = open_page(viewport)
     sign_in(page, "E001", PASSWORD)
     count = page.locator("[data-testid=unread-count]:visible")

@@ -24,7 +24,9 @@ EXPIRED_LOTS, EXPIRED_POINTS = 2, 3  # per buyer, past their date: the sweep's w
 EXPIRING_LOTS, EXPIRING_POINTS = 1, 2  # per buyer, within the notice period
 LANES = 16
 JOBS = {"ledger.expiry": "jifen.ledger.tasks.expire_points",
-        "core.purge_import_files": "jifen.core.imports.jobs.purge_import_files_task"}
+        "core.purge_import_files": "jifen.core.imports.jobs.purge_import_files_task",
+        "earning.approval_reminder": "jifen.earning.tasks.remind_approvers_task",
+        "mall.order_reminder": "jifen.mall.tasks.remind_order_desk_task"}
 
 
 def test_flash_sale_across_two_servers_and_daily_jobs_once_across_two_workers(site,

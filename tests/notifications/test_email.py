@@ -9,20 +9,21 @@ from jifen.notifications.models import Notification
 from jifen.notifications.services import email_notification, notify
 
 
-def _send(user, kind, title, body, url, **extra):
+def _send(user, kind, params, url, **extra):
     if not user.email:
         user.email = "someone@example.com"
         user.save()
-    return notify(recipient=user, kind=kind, title=title, body=body, url=url, **extra)
+    return notify(recipient=user, kind=kind, params=params, url=url, **extra)
 
 
 def _low_stock(user, **extra):
-    return _send(user, "mall.low_stock", "库存不足：保温杯", "保温杯只剩 3 件。",
+    return _send(user, "mall.low_stock", {"item": "保温杯", "stock": 3, "threshold": 5},
                  "/console/mall/items/7/", **extra)
 
 
 def _award(user, **extra):
-    return _send(user, "earning.award_approved", "奖励已批准", "志愿活动 +50", "/earn/", **extra)
+    return _send(user, "earning.award_approved",
+                 {"points": 50, "rule": "志愿活动", "reason": "辛苦了"}, "/earn/", **extra)
 
 
 @pytest.mark.django_db
@@ -37,9 +38,9 @@ def test_a_notification_asking_for_mail_is_mailed_once_after_commit(
 
     [message] = smtp.messages
     assert message["To"] == "zhang.san@example.com"
-    assert "奖励已批准" in message["Subject"]
+    assert "志愿活动：50 积分" in message["Subject"]  # the site's language
     text = message.get_content()
-    assert "志愿活动 +50" in text
+    assert "辛苦了" in text
     assert "https://points.example.com/earn/" in text
     sent.refresh_from_db()
     assert sent.emailed_at is not None
@@ -75,3 +76,19 @@ def test_without_an_smtp_host_nothing_is_mailed(smtp, employee,
     with django_capture_on_commit_callbacks(execute=True):
         _award(employee.user, email=True)
     assert smtp.messages == []
+
+
+@pytest.mark.django_db
+@override_settings(JIFEN_MAIL_ENABLED=True)
+def test_mail_is_worded_in_the_sites_language_not_the_senders(
+        smtp, employee, django_capture_on_commit_callbacks):
+    """Sent from a page in Chinese to a company that works in English: English."""
+    from django.utils import translation
+
+    from jifen.core.services import update_site_settings
+
+    update_site_settings(actor=None, default_language="en")
+    with translation.override("zh-hans"), django_capture_on_commit_callbacks(execute=True):
+        _award(employee.user, email=True)
+    [message] = smtp.messages
+    assert "50 points for 志愿活动" in message["Subject"]

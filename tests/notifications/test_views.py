@@ -8,22 +8,26 @@ from jifen.notifications.services import notify
 from tests.conftest import login_client
 
 pytestmark = pytest.mark.django_db
+APPROVED = {"points": 50, "rule": "志愿活动", "reason": ""}
+THANKS = {"name": "李雷", "points": 5, "message": "谢谢"}
 
 
 def test_an_employee_sees_their_notifications_and_the_unread_count(employee, hr_admin):
-    notify(recipient=employee.user, kind="earning.award_approved", title="你获得了 50 积分",
-           url="/points/")
-    notify(recipient=hr_admin.user, kind="earning.recognition", title="别人的消息")
+    notify(recipient=employee.user, kind="earning.award_approved",
+           params={"points": 50, "rule": "志愿活动", "reason": ""}, url="/points/")
+    notify(recipient=hr_admin.user, kind="earning.recognition",
+           params={"name": "李雷", "points": 5, "message": "别人的消息"})
     client = login_client(employee.user)
 
     home = client.get(reverse("portal:home"))
     assert 'data-testid="unread-count">1<' in home.content.decode()
     page = client.get(reverse("portal:notifications")).content.decode()
-    assert "你获得了 50 积分" in page and "别人的消息" not in page
+    assert "志愿活动：50 积分" in page and "别人的消息" not in page
 
 
 def test_opening_a_notification_marks_it_read_and_follows_its_link(employee):
-    note = notify(recipient=employee.user, kind="earning.award_approved", title="t", url="/points/")
+    note = notify(recipient=employee.user, kind="earning.award_approved",
+                  params=APPROVED, url="/points/")
     response = login_client(employee.user).get(
         reverse("portal:notification_open", args=[note.pk]))
     assert response.status_code == 302 and response["Location"] == "/points/"
@@ -31,7 +35,7 @@ def test_opening_a_notification_marks_it_read_and_follows_its_link(employee):
 
 
 def test_someone_elses_notification_is_404_and_stays_unread(employee, hr_admin):
-    note = notify(recipient=hr_admin.user, kind="earning.recognition", title="t")
+    note = notify(recipient=hr_admin.user, kind="earning.recognition", params=THANKS)
     response = login_client(employee.user).get(
         reverse("portal:notification_open", args=[note.pk]))
     assert response.status_code == 404
@@ -39,22 +43,23 @@ def test_someone_elses_notification_is_404_and_stays_unread(employee, hr_admin):
 
 
 def test_an_outside_link_is_not_followed(employee):
-    note = notify(recipient=employee.user, kind="earning.recognition", title="t", url="https://evil.example/")
+    note = notify(recipient=employee.user, kind="earning.recognition", params=THANKS,
+                  url="https://evil.example/")
     response = login_client(employee.user).get(
         reverse("portal:notification_open", args=[note.pk]))
     assert response["Location"] == reverse("portal:notifications")
 
 
 def test_mark_all_read(employee):
-    notify(recipient=employee.user, kind="earning.recognition", title="a")
-    notify(recipient=employee.user, kind="earning.recognition", title="b")
+    notify(recipient=employee.user, kind="earning.recognition", params=THANKS)
+    notify(recipient=employee.user, kind="earning.recognition", params=THANKS)
     client = login_client(employee.user)
     assert client.post(reverse("portal:notifications_read")).status_code == 302
     assert not Notification.objects.filter(recipient=employee.user, read_at__isnull=True).exists()
 
 
 def test_more_than_99_unread_reads_99_plus_so_the_bell_stays_visible(employee):
-    for n in range(100):
-        notify(recipient=employee.user, kind="earning.recognition", title=f"通知{n}")
+    for _ in range(100):
+        notify(recipient=employee.user, kind="earning.recognition", params=THANKS)
     home = login_client(employee.user).get(reverse("portal:home")).content.decode()
     assert 'data-testid="unread-count">99+<' in home

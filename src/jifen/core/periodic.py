@@ -38,6 +38,11 @@ JOBS = (
     # Uploaded spreadsheets are kept JIFEN_IMPORT_RETENTION_DAYS (30) days.
     PeriodicJob("core.purge_import_files", "jifen.core.imports.jobs.purge_import_files_task",
                 at_hour=2),
+    # Morning reminders of what waits, with its age: awards for approvers, orders for the
+    # order desk (each deduplicated per person and day).
+    PeriodicJob("earning.approval_reminder", "jifen.earning.tasks.remind_approvers_task",
+                at_hour=9),
+    PeriodicJob("mall.order_reminder", "jifen.mall.tasks.remind_order_desk_task", at_hour=9),
 )
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import get_language, gettext
 
-from jifen.core.roles import Cap, user_can
+from jifen.core.roles import ROLE_CAPABILITIES, Cap, user_can
 from jifen.core.selectors import site_settings
 from jifen.earning import display, engine
 from jifen.earning.builtins import BUILTIN_EVENT_TYPES
@@ -29,7 +29,7 @@ from jifen.earning.models import (
 )
 from jifen.ledger.amounts import site_decimals
 from jifen.ledger.models import Account, AccountKind
-from jifen.people.models import Department, Employee, EmployeeStatus
+from jifen.people.models import Department, Employee, EmployeeStatus, User
 from jifen.people.selectors import managed_department_paths
 
 
@@ -258,3 +258,96 @@ def open_feedback_count() -> int:
 
 def scale() -> int:
     return 10 ** site_decimals()
+
+
+# --- who decides, and what waits (notifications and dashboards) ---------------------------
+
+
+def _roles_with(*caps: str) -> list[str]:
+    return [role for role, held in ROLE_CAPABILITIES.items() if all(c in held for c in caps)]
+
+
+def hr_approver_ids() -> list[int]:
+    """Active users who may decide every award (HR, super admins)."""
+    return list(User.objects.filter(
+        Q(groups__name__in=_roles_with(Cap.APPROVE_AWARDS, Cap.VIEW_ALL_PEOPLE))
+        | Q(is_superuser=True), is_active=True).order_by("pk").values_list("pk", flat=True)
+        .distinct())
+
+
+class AwardToTell(NamedTuple):
+    """What telling people about an award needs (read without building model objects:
+    an intake batch tells about up to a thousand)."""
+
+    pk: int
+    status: str
+    points: int
+    user_id: int | None  # the employee's sign-in
+    rule_name: str
+    approver_role: str
+    path: str  # the employee's department's path
+
+
+def approvers_of(awards: list[AwardToTell]) -> dict[int, list[AwardToTell]]:
+    """Who is told of each pending award: for an award waiting for a manager, the nearest
+    manager above the employee (their own department's, else its parent's …) who may
+    approve and is not the employee; for an award waiting for HR, or with no such
+    manager, HR. Returns {user id: awards}. A few queries however many awards."""
+    if not awards:
+        return {}
+    chains = {award.path: [int(p) for p in award.path.strip("/").split("/") if p]
+              for award in awards}
+    managers = dict(Department.objects.filter(
+        pk__in={d for chain in chains.values() for d in chain}, manager__isnull=False,
+    ).values_list("pk", "manager__user_id"))
+    may_approve = set(User.objects.filter(
+        pk__in=[u for u in managers.values() if u],
+        groups__name__in=_roles_with(Cap.APPROVE_AWARDS), is_active=True,
+    ).values_list("pk", flat=True))
+    hr: list[int] | None = None
+    found: dict[int, list[AwardToTell]] = {}
+    for award in awards:
+        chosen: list[int] = []
+        if award.approver_role == ApproverRole.MANAGER:
+            for department_id in reversed(chains[award.path]):
+                user_id = managers.get(department_id)
+                if user_id and user_id in may_approve and user_id != award.user_id:
+                    chosen = [user_id]
+                    break
+        if not chosen:
+            if hr is None:
+                hr = hr_approver_ids()
+            chosen = [u for u in hr if u != award.user_id]
+        for user_id in chosen:
+            found.setdefault(user_id, []).append(award)
+    return found
+
+
+def awards_to_tell(event_ids: list[int]) -> list[AwardToTell]:
+    """The pending and credited awards of these events, as telling needs them."""
+    return [AwardToTell(*row) for row in Award.objects.filter(
+        event_id__in=event_ids, status__in=[AwardStatus.PENDING, AwardStatus.CREDITED])
+        .order_by("pk").values_list("pk", "status", "points", "employee__user_id",
+                                    "rule__name", "approver_role", "employee__department__path")]
+
+
+def approval_waiting(user: Any) -> dict[str, Any]:
+    """What waits for this user's decision: {count, oldest} (oldest: when the longest
+    waiting award arrived, or None)."""
+    found = approval_queue(user).order_by().aggregate(count=Count("pk"),
+                                                      oldest=Min("created_at"))
+    return {"count": found["count"] or 0, "oldest": found["oldest"]}
+
+
+def approver_users() -> QuerySet[User]:
+    """Every active user who may decide some award (the daily reminder's readers)."""
+    return User.objects.filter(
+        Q(groups__name__in=_roles_with(Cap.APPROVE_AWARDS)) | Q(is_superuser=True),
+        is_active=True).distinct().order_by("pk")
+
+
+def feedback_waiting() -> dict[str, Any]:
+    """Rule feedback not yet answered: {count, oldest}."""
+    found = (RuleFeedback.objects.filter(status=FeedbackStatus.OPEN).order_by()
+             .aggregate(count=Count("pk"), oldest=Min("created_at")))
+    return {"count": found["count"] or 0, "oldest": found["oldest"]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django_tasks import task
 
+from jifen.earning.services.award_notices import remind_approvers
 from jifen.ledger import expiry
 
 
@@ -16,3 +17,10 @@ def daily_tick() -> dict[str, int]:
     runs, and for `jifen earning tick`. The giving allowance needs no reset: it is
     computed per calendar month."""
     return expiry.run_daily_expiry()
+
+
+@task()
+def remind_approvers_task() -> int:
+    """The daily reminder of awards waiting for a decision (``jifen.core.periodic``:
+    ``earning.approval_reminder``)."""
+    return remind_approvers()

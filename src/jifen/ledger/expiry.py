@@ -154,10 +154,8 @@ def _tell_about_expiry(notices: list[ExpiryNotice], now: datetime) -> None:
         notify(
             recipient=get_user_model()(pk=users[employee_id]),
             kind=notice_kinds.POINTS_EXPIRING,
-            title=_("%(points)s points expire soon, the first on %(date)s") % {
-                "points": format_points(sum(n.amount for n in items)),
-                "date": soonest.isoformat()},
-            body=_("Spend them in the mall before they expire."),
+            params={"points": format_points(sum(n.amount for n in items)),
+                    "date": soonest.isoformat()},
             url=reverse("portal:points"),
             dedupe_key=f"points-expiring:{employee_id}:{today.isoformat()}",
         )

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -666,3 +666,23 @@ def address_of(employee: Employee, address_id: int | None) -> ShippingAddress | 
     if address_id is None:
         return None
     return ShippingAddress.objects.filter(pk=address_id, employee=employee).first()
+
+
+# --- what waits at the order desk (reminders and dashboards) ------------------------------
+
+# The statuses in which an order waits for someone at the desk: to be approved, then to be
+# shipped or fulfilled. A shipped order waits for the carrier, not for the desk.
+WAITING_STATUSES = (OrderStatus.SUBMITTED, OrderStatus.APPROVED)
+
+
+def waiting_orders() -> dict[str, Any]:
+    """Orders waiting at the desk, in one grouped query: {count, oldest, by_status:
+    {status: {count, oldest}}} (oldest: when the longest-waiting order was placed)."""
+    rows = (Order.objects.filter(status__in=WAITING_STATUSES).order_by()
+            .values("status").annotate(n=Count("pk"), oldest=Min("created_at")))
+    by_status = {s: {"count": 0, "oldest": None} for s in WAITING_STATUSES}
+    for row in rows:
+        by_status[row["status"]] = {"count": row["n"], "oldest": row["oldest"]}
+    oldest = [v["oldest"] for v in by_status.values() if v["oldest"] is not None]
+    return {"count": sum(v["count"] for v in by_status.values()),
+            "oldest": min(oldest) if oldest else None, "by_status": by_status}

@@ -45,6 +45,7 @@ from jifen.mall.models import (
     Order,
     OrderStatus,
 )
+from jifen.notifications.ages import waited_words
 
 PAGE_SIZE = 24
 DESK_PAGE_SIZE = 50
@@ -323,11 +324,17 @@ def order_desk(request: HttpRequest) -> HttpResponse:
     form, orders = _desk_orders(request, params)
     page = Paginator(orders, DESK_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"form": form, "page": page, "counts": selectors.status_counts(),
+               "waiting": _desk_waiting(),
                "statuses": OrderStatus.choices, "current": params["status"],
                "query": params.urlencode()}
     template = "mall/console/_desk_table.html" if htmx_partial(request) else \
         "mall/console/desk.html"
     return render(request, template, context)
+
+
+def _desk_waiting() -> dict[str, Any]:
+    waiting = selectors.waiting_orders()
+    return {"count": waiting["count"], "age": waited_words(waiting["oldest"])}
 
 
 @require_capability(Cap.MANAGE_MALL)

@@ -1,14 +1,20 @@
 """The kinds of notification, registered by the apps that send them.
 
 A kind is a dotted name (``<app>.<what happened>``) stored on every notification, with a
-label for people, the channels it goes out on by default and who may receive it. Each app
-declares its kinds in its ``notices.py``; ``notify`` refuses a kind nobody registered, so
-a typo cannot create a kind that no settings page or filter knows. Notification
-preferences (which channels a person wants per kind) will build on this table."""
+label for people, the channels it goes out on by default, who may receive it, and the
+title and body it reads as. A notification stores its kind and parameters, never words:
+the title and body are lazy texts with ``%(name)s`` placeholders, filled in when the
+notification is read, in the reader's language (``render``). A title or body may be a
+mapping of variants, chosen by the ``variant`` parameter, when one kind reads differently
+in different cases (one award or several). Each app declares its kinds in its
+``notices.py``; ``notify`` refuses a kind nobody registered, so a typo cannot create a kind
+that no settings page or filter knows. Notification preferences (which channels a person
+wants per kind) will build on this table."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +26,24 @@ CHANNELS = (IN_APP, EMAIL)
 _NAME = re.compile(r"[a-z]+(\.[a-z_]+)+")
 
 
+class ParamsMissing(ValueError):
+    """The parameters do not fill the kind's texts (a programming error of the sender)."""
+
+
+def _fill(template: Any, params: Mapping[str, Any], *, strict: bool = False) -> str:
+    if isinstance(template, Mapping):
+        template = template.get(params.get("variant", ""), template.get("", ""))
+    if not template:
+        return ""
+    try:
+        # On the lazy text itself: an ngettext_lazy text picks its plural from the params.
+        return str(template % dict(params))
+    except (KeyError, TypeError, ValueError) as exc:
+        if strict:
+            raise ParamsMissing(f"{template!s}: {exc}") from exc
+        return str(template)
+
+
 @dataclass(frozen=True)
 class NotificationKind:
     name: str  # "<app>.<what happened>", as stored
@@ -28,6 +52,10 @@ class NotificationKind:
     # None: the employee the notice is about (their own order, award, points); otherwise
     # the capability a recipient must hold (low stock goes to those who manage the mall).
     audience: Cap | None = None
+    # Lazy texts with %(name)s placeholders (or {variant: text}); the title defaults to
+    # the label.
+    title: Any = field(default="", hash=False)
+    body: Any = field(default="", hash=False)
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
@@ -37,6 +65,13 @@ class NotificationKind:
 
     def __str__(self) -> str:
         return self.name
+
+    def render(self, params: Mapping[str, Any], *, strict: bool = False) -> tuple[str, str]:
+        """Title and body in the active language. Parameters that no longer fill a text
+        (a text changed since) show the text unfilled rather than fail the page;
+        ``strict`` raises ``ParamsMissing`` instead (``notify`` checks what it stores)."""
+        return (_fill(self.title or self.label, params, strict=strict),
+                _fill(self.body, params, strict=strict))
 
 
 _KINDS: dict[str, NotificationKind] = {}
@@ -59,6 +94,11 @@ def get_kind(name: str | NotificationKind) -> NotificationKind:
     except KeyError:
         raise LookupError(f"unknown notification kind {key!r}: register it in the "
                           "sending app's notices.py") from None
+
+
+def find_kind(name: str) -> NotificationKind | None:
+    """The registered kind of this name, or None (a stored kind since removed)."""
+    return _KINDS.get(name)
 
 
 def registered_kinds() -> list[NotificationKind]:

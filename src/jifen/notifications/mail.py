@@ -1,15 +1,23 @@
 """Mailing a notification that asked for it; run by the worker (``tasks``) after the
-change that caused it committed."""
+change that caused it committed. It is worded in the recipient's language: their own
+(``language`` on the user, when there is one) or else the site's."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from jifen.core.selectors import site_settings
 from jifen.notifications.models import Notification
+
+
+def recipient_language(user: Any) -> str:
+    """The language a message to ``user`` is written in, outside a request."""
+    return getattr(user, "language", "") or str(site_settings().default_language)
 
 
 def email_notification(*, notification_id: int) -> bool:
@@ -24,8 +32,10 @@ def email_notification(*, notification_id: int) -> bool:
         link = notification.url
         if link.startswith("/"):
             link = settings.JIFEN_BASE_URL + link if settings.JIFEN_BASE_URL else ""
-        text = "\n\n".join(part for part in (notification.body, link) if part)
-        send_mail(subject=f"[{site_settings().platform_name}] {notification.title}",
+        with translation.override(recipient_language(notification.recipient)):
+            title, body = notification.rendered()
+        text = "\n\n".join(part for part in (body, link) if part)
+        send_mail(subject=f"[{site_settings().platform_name}] {title}",
                   message=text, from_email=None,
                   recipient_list=[notification.recipient.email])
         notification.emailed_at = timezone.now()

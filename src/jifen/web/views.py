@@ -4,6 +4,8 @@ check permission, call selectors, render."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -15,8 +17,12 @@ from django.utils.translation import gettext_lazy
 from jifen.core import selectors
 from jifen.core.permissions import require_capability
 from jifen.core.roles import Cap, user_can
+from jifen.earning import selectors as earning_selectors
 from jifen.ledger import selectors as ledger_selectors
 from jifen.ledger.amounts import format_points
+from jifen.mall import selectors as mall_selectors
+from jifen.mall.models import OrderStatus
+from jifen.notifications.ages import waited_words
 from jifen.people.models import EmployeeStatus
 from jifen.people.selectors import departments_visible_to, employees_visible_to
 
@@ -127,12 +133,50 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         context["department_count"] = departments_visible_to(user).count()
     if user_can(user, Cap.VIEW_AUDIT):
         context["recent_audit"] = list(selectors.search_audit_log()[:6])
+    context["waiting"] = _waiting_for(user)
     context["sections"] = [
         (f"console:{key}", title, icon, text, state)
         for key, title, icon, text, cap in CONSOLE_SECTIONS
         if user_can(user, cap) and (state := _coming_soon(f"console:{key}")) is not None
     ]
     return render(request, "console/dashboard.html", context)
+
+
+def _waiting_for(user: Any) -> list[dict[str, Any]]:
+    """The dashboard's "what waits for you" cards, one per queue the user works: how many
+    wait, how long the oldest has waited, and where to deal with them. One or two bounded
+    queries each."""
+    cards: list[dict[str, Any]] = []
+    if user_can(user, Cap.APPROVE_AWARDS):
+        awards = earning_selectors.approval_waiting(user)
+        cards.append({"key": "awards", "icon": "ti-circle-check", "count": awards["count"],
+                      "label": _("Awards waiting for your decision"),
+                      "age": waited_words(awards["oldest"]), "url": reverse("console:approvals"),
+                      "parts": []})
+    if user_can(user, Cap.MANAGE_MALL):
+        orders = mall_selectors.waiting_orders()
+        desk = reverse("console:mall")
+        labels = {OrderStatus.SUBMITTED: _("%(count)s to approve"),
+                  OrderStatus.APPROVED: _("%(count)s to ship or fulfil")}
+        first = next((s for s in labels if orders["by_status"][s]["count"]),
+                     OrderStatus.SUBMITTED)
+        cards.append({
+            "key": "orders", "icon": "ti-package", "count": orders["count"],
+            "label": _("Orders waiting at the order desk"), "age": waited_words(orders["oldest"]),
+            "url": f"{desk}?status={first}",
+            "parts": [{"text": label % {"count": orders["by_status"][status]["count"]},
+                       "age": waited_words(orders["by_status"][status]["oldest"]),
+                       "url": f"{desk}?status={status}"}
+                      for status, label in labels.items()
+                      if orders["by_status"][status]["count"]],
+        })
+    if user_can(user, Cap.MANAGE_RULES):
+        feedback = earning_selectors.feedback_waiting()
+        cards.append({"key": "feedback", "icon": "ti-message-question",
+                      "count": feedback["count"], "label": _("Rule feedback to answer"),
+                      "age": waited_words(feedback["oldest"]),
+                      "url": reverse("console:rule_feedback") + "?status=open", "parts": []})
+    return cards
 
 
 def _console_placeholder(key: str):

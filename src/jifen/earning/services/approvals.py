@@ -88,9 +88,8 @@ def approve_award(*, award: Award, actor: Actor, points: int, reason: str = "") 
                  before={"status": AwardStatus.PENDING},
                  after={"status": award.status, "points": award.points})
     notify_employee(award.employee, kind=notices.AWARD_APPROVED,
-                     title=_("%(points)s points for %(rule)s")
-                     % {"points": points, "rule": rule.name},
-                     body=reason, dedupe_key=f"earning:award:{award.pk}:decided")
+                    params={"points": points, "rule": rule.name, "reason": reason or ""},
+                    dedupe_key=f"earning:award:{award.pk}:decided")
     return award
 
 
@@ -113,6 +112,6 @@ def reject_award(*, award: Award, actor: Actor, reason: str) -> Award:
                  before={"status": AwardStatus.PENDING},
                  after={"status": award.status, "reason": reason})
     notify_employee(award.employee, kind=notices.AWARD_REJECTED,
-                     title=_("Not awarded: %s") % award.rule.name, body=reason,
-                     dedupe_key=f"earning:award:{award.pk}:decided")
+                    params={"rule": award.rule.name, "reason": reason},
+                    dedupe_key=f"earning:award:{award.pk}:decided")
     return award

@@ -83,7 +83,6 @@ def award_from_budget(*, manager: Employee, recipient: Employee, points: int, me
         actor=actor or manager.user, budget=department)
     award.save(update_fields=["transaction"])
     notify_employee(recipient, kind=notices.MANAGER_AWARD,
-                     title=_("%(name)s awarded you %(points)s points")
-                     % {"name": manager.name, "points": points},
-                     body=message, dedupe_key=f"earning:manager_award:{award.pk}")
+                    params={"name": manager.name, "points": points, "message": message},
+                    dedupe_key=f"earning:manager_award:{award.pk}")
     return award

@@ -4,6 +4,7 @@ allowances and budgets count in, and telling an employee what was decided for th
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.urls import reverse
 from django.utils import timezone
@@ -33,9 +34,10 @@ def current_period(now: datetime | None = None) -> str:
     return timezone.localtime(now or timezone.now()).strftime("%Y-%m")
 
 
-def notify_employee(employee: Employee, *, kind: NotificationKind, title: str, body: str,
+def notify_employee(employee: Employee, *, kind: NotificationKind, params: dict[str, Any],
                     dedupe_key: str) -> None:
-    """An in-app notice to the employee's user (none when they have no sign-in)."""
+    """An in-app notice to the employee's user (none when they have no sign-in), stored
+    as the kind's ``params`` and worded when read."""
     if employee.user_id:
-        notify(recipient=employee.user, kind=kind, title=title, body=body,
+        notify(recipient=employee.user, kind=kind, params=params,
                url=reverse("portal:earn"), dedupe_key=dedupe_key)

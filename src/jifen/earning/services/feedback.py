@@ -44,7 +44,6 @@ def answer_rule_feedback(*, feedback: RuleFeedback, actor: Actor, answer: str,
     record_audit(actor=actor, action="earning.feedback.answer", obj=feedback, before=before,
                  after={"status": status, "answer": feedback.answer})
     notify_employee(feedback.employee, kind=notices.FEEDBACK_ANSWERED,
-                     title=_("Your feedback on %s was answered") % feedback.rule.name,
-                     body=feedback.answer,
-                     dedupe_key=f"earning:feedback:{feedback.pk}:{feedback.answered_at}")
+                    params={"rule": feedback.rule.name, "answer": feedback.answer},
+                    dedupe_key=f"earning:feedback:{feedback.pk}:{feedback.answered_at}")
     return feedback

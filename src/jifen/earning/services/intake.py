@@ -21,6 +21,7 @@ from jifen.core.models import ImportJob
 from jifen.earning import engine, sql
 from jifen.earning import outcomes as outcomes_
 from jifen.earning.models import Award, AwardStatus, Event, EventStatus, RejectReason
+from jifen.earning.services.award_notices import tell_about_awards
 from jifen.earning.services.common import scale
 from jifen.earning.services.intake_batch import Fresh, score_batch_retrying
 from jifen.earning.services.rules import evaluate, refusal
@@ -278,6 +279,9 @@ def _ingest(events: list[EventIn], *, actor: Actor, received_by: str, import_job
     for index in repeats:
         one_by_one(index)
     assert all(r is not None for r in results)
+    tell_about_awards([r.event_id for r in results if r is not None and r.event_id
+                       and r.status in (EventStatus.CREDITED, EventStatus.PENDING)],
+                      credited=not backdate)
     return results  # type: ignore[return-value]
 
 

@@ -98,7 +98,6 @@ def give_recognition(*, giver: Employee, recipient: Employee, points: int, messa
         now=now)
     gift.save(update_fields=["transaction"])
     notify_employee(recipient, kind=notices.RECOGNITION,
-                     title=_("%(name)s thanked you with %(points)s points")
-                     % {"name": giver.name, "points": points},
-                     body=message, dedupe_key=f"earning:recognition:{gift.pk}")
+                    params={"name": giver.name, "points": points, "message": message},
+                    dedupe_key=f"earning:recognition:{gift.pk}")
     return gift

@@ -6,13 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.urls import reverse as url_for
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
 from jifen.core.actors import Actor
 from jifen.core.services import record_audit
+from jifen.ledger import notices
 from jifen.ledger.accounts import accounts_for, sink_spec, wallet_spec
+from jifen.ledger.amounts import format_points
 from jifen.ledger.expiry_rules import UNSET, lot_expires_at, spending_cutoff
 from jifen.ledger.locks import lock_accounts
 from jifen.ledger.models import (
@@ -42,6 +45,7 @@ from jifen.ledger.posting import (
     write_posting,
 )
 from jifen.ledger.selectors import ledger_policy
+from jifen.notifications.services import notify
 from jifen.people.models import Employee
 
 # Kinds a reversing transaction can undo. Holds are undone by release, captures by refund,
@@ -153,7 +157,18 @@ def adjust(
                  before={"employee": employee.employee_no, "balance": locked[wallet.pk]},
                  after={"employee": employee.employee_no, "balance": locked[wallet.pk] + amount,
                         "amount": amount, "reason": reason})
+    _tell_about_adjustment(employee, txn, amount, reason)
     return txn
+
+
+def _tell_about_adjustment(employee: Employee, txn: Transaction, amount: int,
+                           reason: str) -> None:
+    """The employee hears of a change to their points that nobody asked them about."""
+    if employee.user_id:
+        notify(recipient=employee.user, kind=notices.POINTS_ADJUSTED,
+               params={"points": format_points(abs(amount)), "reason": reason,
+                       "variant": "credit" if amount > 0 else "debit"},
+               url=url_for("portal:points"), dedupe_key=f"ledger:adjust:{txn.pk}")
 
 
 @posts(TransactionKind.FORFEIT)

@@ -187,10 +187,7 @@ def set_item_status(*, item: Item, status: str, actor: Actor) -> Item:
         for order in selectors.open_orders_for_item(item):
             notify(
                 recipient=order.employee.user, kind=notices.ITEM_DELISTED,
-                title=_("%(item)s is no longer offered") % {"item": item.name},
-                body=_("Your order %(number)s is kept. You may switch it to another item or "
-                       "cancel it and get all %(points)s points back.")
-                % {"number": order.number, "points": order.points},
+                params={"item": item.name, "number": order.number, "points": order.points},
                 url=reverse("portal:order_detail", args=[order.pk]),
                 dedupe_key=f"mall:delisted:{order.pk}",
             )

@@ -138,9 +138,8 @@ def fulfil(order: Order, *, actor: Actor, note: str, now: datetime | None = None
             raise errors.Conflict(_("The code pool of this item is empty; import codes first."),
                                   code=errors.ErrorCode.CODE_POOL_EMPTY)
     notify(recipient=order.employee.user, kind=notices.ORDER_FULFILLED,
-           title=_("Your order %(number)s is ready") % {"number": order.number},
-           body=(_("Your code is waiting on the order page.")
-                 if order.fulfilment == Fulfilment.CODE else ""),
+           params={"number": order.number,
+                   "variant": "code" if order.fulfilment == Fulfilment.CODE else ""},
            url=reverse("portal:order_detail", args=[order.pk]))
     return order
 
@@ -196,9 +195,7 @@ def reject_order(*, order: Order, actor: Actor, reason: str, now: datetime | Non
                  before={"status": OrderStatus.SUBMITTED},
                  after={"status": order.status, "reason": reason})
     notify(recipient=order.employee.user, kind=notices.ORDER_REJECTED,
-           title=_("Order %(number)s was rejected") % {"number": order.number},
-           body=_("%(reason)s Your %(points)s points are back.")
-           % {"reason": reason, "points": order.points},
+           params={"number": order.number, "reason": reason, "points": order.points},
            url=reverse("portal:order_detail", args=[order.pk]))
     return order
 
@@ -241,8 +238,7 @@ def ship_order(*, order: Order, actor: Actor, carrier: str, tracking_no: str,
                  before={"status": OrderStatus.APPROVED},
                  after={"status": order.status, "carrier": carrier, "tracking_no": tracking_no})
     notify(recipient=order.employee.user, kind=notices.ORDER_SHIPPED,
-           title=_("Order %(number)s is on its way") % {"number": order.number},
-           body=f"{carrier} {tracking_no}",
+           params={"number": order.number, "carrier": carrier, "tracking_no": tracking_no},
            url=reverse("portal:order_detail", args=[order.pk]))
     return order
 

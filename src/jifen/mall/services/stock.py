@@ -35,9 +35,8 @@ def low_stock_check(item_id: int) -> None:
     item = Item.objects.get(pk=item_id)
     for user in selectors.mall_admin_users():
         notify(recipient=user, kind=notices.LOW_STOCK,
-               title=_("Low stock: %(item)s") % {"item": item.name},
-               body=_("%(stock)s left (threshold %(threshold)s).")
-               % {"stock": item.stock, "threshold": item.low_stock_threshold},
+               params={"item": item.name, "stock": item.stock,
+                       "threshold": item.low_stock_threshold},
                url=reverse("console:mall_item_edit", args=[item.pk]))
 
 
