@@ -14,3 +14,5 @@ class EarningConfig(AppConfig):
         from jifen.ledger.verify import register_check
 
         register_check(awards_match_the_ledger)
+        from jifen.earning import describe  # its causes in words, for the ledger's history
+        describe.register()

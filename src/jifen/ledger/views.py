@@ -31,7 +31,8 @@ from jifen.ledger.forms import (
     HistoryFilterForm,
     TransactionFilterForm,
 )
-from jifen.ledger.models import Entry, Transaction
+from jifen.ledger.models import Category, Entry, Transaction, TransactionKind
+from jifen.people.models import Employee
 from jifen.people.selectors import search_employees
 
 PAGE_SIZE = 20
@@ -114,6 +115,50 @@ def _lost_to_the_window(wallet: selectors.Balance, now: datetime) -> dict[str, A
             "opens_at": timezone.localtime(spell.opens_at) if spell.opens_at else None}
 
 
+def history_context(lines: list[selectors.HistoryLine], *, user: Any,
+                    for_employee: bool) -> list[dict[str, Any]]:
+    """The honest history's lines as the templates show them: words, signed amounts, the
+    running balance, the steps, and a link to the cause where the reader may open it."""
+    shown = []
+    for line in lines:
+        info = line.cause
+        url = ""
+        if info is not None:
+            if for_employee:
+                url = info.url_for_employee
+            elif info.url_for_console and (not info.console_cap
+                                           or user_can(user, info.console_cap)):
+                url = info.url_for_console
+        shown.append({
+            "id": line.transaction_id,
+            "time": timezone.localtime(line.at),
+            "description": line.description,
+            "status": line.status,
+            "reason": line.reason,
+            "kind": (TransactionKind(line.kind).label if line.kind in TransactionKind.values
+                     else line.kind),
+            "category": Category(line.category).label if line.category in Category.values else "",
+            "amount": line.amount,
+            "amount_text": signed(line.amount) if line.amount else "0",
+            "balance_after": format_points(line.balance_after),
+            "url": url,
+            "steps": [{"label": step.label, "time": timezone.localtime(step.at),
+                       "amount_text": signed(step.amount) if step.amount else "—"}
+                      for step in line.steps],
+        })
+    return shown
+
+
+def history_page(request: HttpRequest, employee: Employee, filters: dict[str, Any], *,
+                 for_employee: bool, per_page: int = PAGE_SIZE) -> tuple[Any, list[dict]]:
+    """One page of the employee's honest history and its lines for the template."""
+    page = Paginator(selectors.history_lines_query(employee=employee, **filters),
+                     per_page).get_page(request.GET.get("page"))
+    lines = selectors.history_lines(list(page.object_list), employee=employee,
+                                    for_employee=for_employee)
+    return page, history_context(lines, user=request.user, for_employee=for_employee)
+
+
 @login_required
 def my_points(request: HttpRequest) -> HttpResponse:
     employee = getattr(request.user, "employee", None)
@@ -124,8 +169,7 @@ def my_points(request: HttpRequest) -> HttpResponse:
         wallet = selectors.balance(employee=employee, now=now)
         horizon = now + timedelta(days=90)
         filters = form.filters()
-        page = Paginator(selectors.history(employee=employee, **filters),
-                         PAGE_SIZE).get_page(request.GET.get("page"))
+        page, lines = history_page(request, employee, filters, for_employee=True)
         context.update({
             "spendable": format_points(wallet.spendable),
             "held": format_points(wallet.held),
@@ -137,7 +181,7 @@ def my_points(request: HttpRequest) -> HttpResponse:
                           "soon": e["expires_at"] <= now + timedelta(days=30)}
                          for e in wallet.expiring if e["expires_at"] <= horizon],
             "page": page,
-            "lines": [_line(entry, PORTAL_CAUSE_LINKS) for entry in page.object_list],
+            "lines": lines,
             "filtered": any(filters.values()),
             "query": request.GET.urlencode() if form.is_bound else "",
         })

@@ -19,3 +19,5 @@ class MallConfig(AppConfig):
         register_check(stock_not_negative)
         register_check(orders_match_the_ledger)
         register_closed_spell(next_closed_spell)
+        from jifen.mall import describe  # orders in words, for the ledger's history
+        describe.register()
