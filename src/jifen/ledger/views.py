@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods
 from jifen.core import errors
 from jifen.core.exports import CONTENT_TYPES, spreadsheet_response
 from jifen.core.permissions import require_capability
+from jifen.core.redirects import next_path
 from jifen.core.roles import Cap, user_can
 from jifen.ledger import hooks, selectors, services
 from jifen.ledger.amounts import format_points, from_units
@@ -33,7 +34,7 @@ from jifen.ledger.forms import (
 )
 from jifen.ledger.models import Category, Entry, Transaction, TransactionKind
 from jifen.people.models import Employee
-from jifen.people.selectors import search_employees
+from jifen.people.selectors import search_employees, visible_employee
 
 PAGE_SIZE = 20
 # The adjustment form's field that a refusal of ``services.check_adjustment`` is about.
@@ -236,7 +237,10 @@ def adjust(request: HttpRequest) -> HttpResponse:
     number = (request.POST.get("employee") if request.method == "POST"
               else request.GET.get("employee", "")) or ""
     employee = visible.filter(employee_no=number).first() if number else None
-    context: dict[str, Any] = {"employee": employee, **_employee_picker(request)}
+    # Where to go once posted (the employee's profile, when started there): a path on this
+    # site only, never another site's address.
+    back = next_path(request)
+    context: dict[str, Any] = {"employee": employee, "next": back, **_employee_picker(request)}
     if employee is None:
         if number:
             messages.error(request, _("Unknown employee %s.") % number)
@@ -283,7 +287,51 @@ def adjust(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(request, _("Adjusted %(name)s by %(points)s points.") % {
             "name": employee.name, "points": signed(amount)})
+    if back:
+        return HttpResponseRedirect(back)
     return redirect("console:ledger_transaction", pk=txn.pk)
+
+
+# --- console: an employee's points ---------------------------------------------------------
+
+PROFILE_LINES = 20
+
+
+def _visible_employee(request: HttpRequest, pk: int) -> Employee:
+    employee = visible_employee(request.user, pk)
+    if employee is None:
+        raise Http404
+    return employee
+
+
+def points_summary(employee: Employee) -> dict[str, str]:
+    """An employee's balance as the console shows it: available, held, expiring in 30 days."""
+    now = timezone.now()
+    wallet = selectors.balance(employee=employee, now=now)
+    return {"spendable": format_points(wallet.spendable), "held": format_points(wallet.held),
+            "expiring_30": format_points(wallet.expiring_within(30, now))}
+
+
+def profile_points(request: HttpRequest, employee: Employee) -> dict[str, Any]:
+    """What the employee's console profile shows of their points: the balance and the
+    latest lines of their honest history (for whoever may view the ledger)."""
+    entries = list(selectors.history_lines_query(employee=employee)[:PROFILE_LINES])
+    lines = selectors.history_lines(entries, employee=employee, for_employee=False)
+    return {**points_summary(employee),
+            "lines": history_context(lines, user=request.user, for_employee=False)}
+
+
+@require_capability(Cap.VIEW_LEDGER)
+def employee_points(request: HttpRequest, pk: int) -> HttpResponse:
+    """An employee's whole history in the console, with the portal's filters."""
+    employee = _visible_employee(request, pk)
+    form = HistoryFilterForm(request.GET or None)
+    filters = form.filters()
+    page, lines = history_page(request, employee, filters, for_employee=False)
+    return render(request, "ledger/console/employee_points.html", {
+        "employee": employee, "form": form, "page": page, "lines": lines,
+        "filtered": any(filters.values()), **points_summary(employee),
+    })
 
 
 # --- console: ledger browser -------------------------------------------------------------
