@@ -363,6 +363,11 @@ def _description(txn: Transaction, info: CauseInfo | None, amount: int) -> str:
                           else kind)
 
 
+def transaction_description(txn: Transaction, info: CauseInfo | None) -> str:
+    """One transaction in the history's words (for the console's ledger browser)."""
+    return _description(txn, info, txn.amount)
+
+
 def history_lines(entries: list[Entry], *, employee: Employee,
                   for_employee: bool) -> list[HistoryLine]:
     """A page of ``history_lines_query`` in words, with each line's steps, net amount and

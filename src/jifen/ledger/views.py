@@ -32,7 +32,14 @@ from jifen.ledger.forms import (
     HistoryFilterForm,
     TransactionFilterForm,
 )
-from jifen.ledger.models import Category, Entry, Transaction, TransactionKind
+from jifen.ledger.models import (
+    Account,
+    AccountKind,
+    Category,
+    Entry,
+    Transaction,
+    TransactionKind,
+)
 from jifen.people.models import Employee
 from jifen.people.selectors import search_employees, visible_employee
 
@@ -67,6 +74,57 @@ def console_cause_links(user: Any) -> dict[str, str]:
 def signed(units: int) -> str:
     """Units as text with an explicit sign: "+100", "−50" (a true minus sign)."""
     return ("+" if units > 0 else "−" if units < 0 else "") + format_points(abs(units))
+
+
+# Accounts of the company in words ("Adjustments (company)", never "sink:adjustment").
+COMPANY_ACCOUNT_NAMES = {
+    AccountKind.REDEMPTION: gettext_lazy("Redemptions (company)"),
+    AccountKind.EXPIRY: gettext_lazy("Expired points (company)"),
+    AccountKind.FORFEITURE: gettext_lazy("Forfeited points (company)"),
+    AccountKind.ACTIVITIES: gettext_lazy("Activities (company)"),
+    AccountKind.ADJUSTMENT: gettext_lazy("Adjustments (company)"),
+}
+
+
+def account_name(account: Account) -> str:
+    """An account as a person names it: whose it is and what it holds."""
+    if account.kind in COMPANY_ACCOUNT_NAMES:
+        return str(COMPANY_ACCOUNT_NAMES[account.kind])
+    if account.kind == AccountKind.ISSUANCE:
+        return _("Points issued for %(category)s (company)") % {
+            "category": account.get_category_display() or account.category}
+    if account.employee_id is not None:
+        person = account.employee
+        return _("%(kind)s of %(name)s (%(number)s)") % {
+            "kind": account.get_kind_display(), "name": person.name,
+            "number": person.employee_no}
+    if account.department_id is not None:
+        return _("%(kind)s of %(department)s") % {"kind": account.get_kind_display(),
+                                                   "department": account.department.name}
+    return str(account.get_kind_display())
+
+
+def cause_words(txns: list[Transaction], user: Any) -> dict[int, dict[str, str]]:
+    """What caused each transaction, for the console: the words of the app it came from
+    ("Order M000171 午睡毯", with a link where ``user`` may open it), else a general label
+    ("Manual adjustment") — never its type code."""
+    described = hooks.describe_causes([(t.cause_type, t.cause_id) for t in txns],
+                                      for_employee=False)
+    links = console_cause_links(user)
+    words = {}
+    for txn in txns:
+        info = described.get((txn.cause_type, txn.cause_id))
+        if info is not None:
+            url = (info.url_for_console if info.url_for_console
+                   and (not info.console_cap or user_can(user, info.console_cap)) else "")
+            words[txn.pk] = {"label": info.label, "status": info.status_label, "url": url,
+                             "headline": selectors.transaction_description(txn, info)}
+        else:
+            cause = _cause(txn, links)
+            words[txn.pk] = {"label": cause["label"] if txn.cause_type else "", "status": "",
+                             "url": cause["url"],
+                             "headline": selectors.transaction_description(txn, None)}
+    return words
 
 
 def _cause(txn: Transaction, links: dict[str, str]) -> dict[str, str]:
@@ -343,15 +401,16 @@ def transactions(request: HttpRequest) -> HttpResponse:
     txns = selectors.transactions(**filters)
     page = Paginator(txns, 25).get_page(request.GET.get("page"))
     rows = []
-    links = console_cause_links(request.user)
-    for txn in page.object_list:
+    txns = list(page.object_list)
+    words = cause_words(txns, request.user)
+    for txn in txns:
         names = []
         for entry in txn.employee_entries:
             label = f"{entry.account.employee.name} ({entry.account.employee.employee_no})"
             if label not in names:
                 names.append(label)
         rows.append({"txn": txn, "employees": names, "amount": format_points(txn.amount),
-                     "cause": _cause(txn, links)})
+                     "cause": words[txn.pk]})
     return render(request, "ledger/console/transactions.html", {
         "form": form, "page": page, "rows": rows, "filtered": any(filters.values()),
     })
@@ -362,7 +421,7 @@ def transaction_detail(request: HttpRequest, pk: int) -> HttpResponse:
     txn = selectors.transaction_by_id(pk)
     if txn is None:
         raise Http404
-    entries = [{"entry": e, "amount": signed(e.amount),
+    entries = [{"entry": e, "amount": signed(e.amount), "name": account_name(e.account),
                 "balance_after": format_points(e.balance_after)
                 if e.balance_after is not None else ""}
                for e in selectors.transaction_entries(txn)]
@@ -371,7 +430,7 @@ def transaction_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 for c in selectors.lot_consumptions(txn)]
     return render(request, "ledger/console/transaction.html", {
         "txn": txn, "amount": format_points(txn.amount), "entries": entries,
-        "consumed": consumed, "cause": _cause(txn, console_cause_links(request.user)),
+        "consumed": consumed, "cause": cause_words([txn], request.user)[txn.pk],
         "reversed_by": selectors.reversal_of(txn),
     })
 
@@ -385,7 +444,8 @@ def accounts(request: HttpRequest) -> HttpResponse:
     page = Paginator(rows, 25).get_page(request.GET.get("page"))
     return render(request, "ledger/console/accounts.html", {
         "form": form, "page": page,
-        "rows": [{"account": a, "balance": format_points(a.balance)} for a in page.object_list],
+        "rows": [{"account": a, "name": account_name(a), "balance": format_points(a.balance)}
+                 for a in page.object_list],
     })
 
 
