@@ -137,3 +137,28 @@ def test_the_ledger_list_headlines_the_order_not_the_stored_reason(employee, com
 
     (row,) = page.context["rows"]
     assert row["cause"]["headline"] == f"Order {completed.number} 午睡毯 — Completed"
+
+
+def test_the_api_history_gives_each_movement_its_words(employee, mall_admin):
+    category = mall.save_category(actor=mall_admin.user, name="生活")
+    item = mall.create_item(actor=mall_admin.user, name="午睡毯", points=150,
+                            status=ItemStatus.LISTED, fulfilment=Fulfilment.SERVICE,
+                            category=category)
+    fund(employee, 500)
+    placed = order(employee, item)
+    mall.cancel_order(order=placed, actor=employee.user)
+    from django.test import Client
+
+    from jifen.people.services import issue_access_token
+
+    token = issue_access_token(user=employee.user)[1]
+    body = Client().get("/api/v1/me/transactions",
+                        HTTP_AUTHORIZATION=f"Bearer {token}").json()
+
+    # The API speaks the site's language (Chinese by default), as its error messages do.
+    returned, held, funded = body["items"]
+    assert returned["description"] == f"订单 {placed.number} 退还积分（由你取消）"
+    assert held["description"] == f"订单 {placed.number} 午睡毯 — 已取消"
+    assert held["status"] == returned["status"] == "已取消"
+    assert returned["hold_id"] == held["hold_id"] == held["id"]
+    assert funded["hold_id"] is None

@@ -103,8 +103,9 @@ def history(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> QuerySet[Entry]:
-    """The movements of the employee's wallet, newest first, each with its transaction
-    and the balance right after it (``balance_after``: the running balance)."""
+    """The movements of the employee's wallet, newest first, each with its transaction,
+    the balance right after it (``balance_after``: the running balance) and, for a refund,
+    ``refund_hold_id``: the hold whose capture it gives back."""
     entries = Entry.objects.filter(account__employee=employee, account__kind=AccountKind.WALLET)
     if kind:
         entries = entries.filter(transaction__kind=kind)
@@ -114,7 +115,10 @@ def history(
         entries = entries.filter(transaction__created_at__gte=since)
     if until:
         entries = entries.filter(transaction__created_at__lt=until)
-    return entries.select_related("transaction").order_by("-pk")
+    # A refund's hold (it reverses a capture, which settled the hold): one order's
+    # movements can then be shown together.
+    return (entries.select_related("transaction")
+            .annotate(refund_hold_id=F("transaction__reverses__settles_id")).order_by("-pk"))
 
 
 def wallet_entry(*, txn: Transaction, employee: Employee) -> Entry | None:
@@ -277,7 +281,7 @@ def history_lines_query(
     that settle an earlier hold, which are steps of that hold's line. ``kind`` keeps the
     lines that are, or have a step of, that kind; the dates and ``category`` apply to the
     line's own posting. Page it, then put the page into words with ``history_lines``."""
-    lines = _anchored(_wallet_entries(employee)).filter(anchor_id=F("transaction_id"))
+    lines = _anchored(_wallet_entries(employee)).filter(Q(anchor_id=F("transaction_id")))
     if kind in SETTLING_KINDS:
         steps = Transaction.objects.filter(kind=kind).filter(
             Q(settles_id=OuterRef("transaction_id"))
@@ -331,12 +335,13 @@ class HistoryLine:
 
 
 def _step_label(kind: str) -> str:
-    return {
+    labels: dict[str, str] = {
         TransactionKind.HOLD: _("Points reserved"),
         TransactionKind.CAPTURE: _("Points spent"),
         TransactionKind.RELEASE: _("Points returned"),
         TransactionKind.REFUND: _("Points refunded"),
-    }.get(kind, "")
+    }
+    return labels.get(kind, "")
 
 
 def _description(txn: Transaction, info: CauseInfo | None, amount: int) -> str:
@@ -361,6 +366,21 @@ def _description(txn: Transaction, info: CauseInfo | None, amount: int) -> str:
     # A cause no app describes: what the poster wrote, else the kind.
     return txn.reason or (str(TransactionKind(kind).label) if kind in TransactionKind.values
                           else kind)
+
+
+def entry_words(entries: list[Entry], *, for_employee: bool) -> dict[int, tuple[str, str]]:
+    """Each wallet entry's (description, status) in the history's words, keyed by entry
+    id: one describer call per type of cause for all of them."""
+    described = describe_causes(
+        [(e.transaction.cause_type, e.transaction.cause_id) for e in entries],
+        for_employee=for_employee)
+    words = {}
+    for entry in entries:
+        txn = entry.transaction
+        info = described.get((txn.cause_type, txn.cause_id))
+        words[entry.pk] = (_description(txn, info, entry.amount),
+                           info.status_label if info is not None else "")
+    return words
 
 
 def transaction_description(txn: Transaction, info: CauseInfo | None) -> str:
