@@ -162,3 +162,14 @@ def test_the_api_history_gives_each_movement_its_words(employee, mall_admin):
     assert held["status"] == returned["status"] == "已取消"
     assert returned["hold_id"] == held["hold_id"] == held["id"]
     assert funded["hold_id"] is None
+
+
+def test_the_export_carries_each_movements_words(employee, completed):
+    client = login_client(employee.user)
+    client.cookies["django_language"] = "en"
+
+    response = client.get(reverse("portal:points_export", args=["csv"]))
+
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    text = content.decode("utf-8-sig")
+    assert f"Order {completed.number} 午睡毯 — Completed" in text

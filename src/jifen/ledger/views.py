@@ -60,7 +60,6 @@ CAUSE_LABELS = {
     "people.department": gettext_lazy("Department"),
     "demo.mall": gettext_lazy("Demo data"),
 }
-PORTAL_CAUSE_LINKS = {"mall.order": "portal:order_detail"}
 # The console page of a cause and who may open it: no link where it would be a 403.
 CONSOLE_CAUSE_PAGES = {"mall.order": ("console:mall_order", Cap.MANAGE_MALL),
                        "ledger.transaction": ("console:ledger_transaction", Cap.VIEW_LEDGER)}
@@ -261,16 +260,27 @@ def my_points_export(request: HttpRequest, fmt: str) -> HttpResponse:
         return redirect(f"{reverse('portal:points')}?{request.GET.urlencode()}")
     entries = selectors.history(employee=employee, **form.filters())
     header = [_("Time"), _("Type"), _("Category"), _("Reason"), _("Points"), _("Balance"),
-              _("Cause")]
+              _("Description")]
     points = from_units if fmt == "xlsx" else format_points
 
-    def rows():
-        for entry in entries.iterator(chunk_size=500):
+    def chunk(batch: list[Entry]):
+        # Words for a whole chunk at once: one describer call per type of cause.
+        words = selectors.entry_words(batch, for_employee=True)
+        for entry in batch:
             line = _line(entry, {})
             yield [line["time"].strftime("%Y-%m-%d %H:%M:%S"), line["kind"], line["category"],
                    line["reason"], points(entry.amount),
                    points(entry.balance_after) if entry.balance_after is not None else None,
-                   " ".join(filter(None, [line["cause"]["label"], line["cause"]["id"]]))]
+                   words[entry.pk][0]]
+
+    def rows():
+        batch: list[Entry] = []
+        for entry in entries.iterator(chunk_size=500):
+            batch.append(entry)
+            if len(batch) == 500:
+                yield from chunk(batch)
+                batch = []
+        yield from chunk(batch)
 
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     return spreadsheet_response(fmt=fmt, filename=f"points-{employee.employee_no}-{stamp}",
