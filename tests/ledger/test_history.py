@@ -165,3 +165,23 @@ def test_a_page_of_fifty_lines_costs_a_fixed_number_of_queries(employee, blanket
 
     assert len(lines) == 50
     assert_reconciles(employee, lines)
+
+
+def test_awards_and_thanks_read_as_what_they_were(employee, hr_admin, department):
+    from jifen.earning import services as earning
+    from tests.earning.conftest import event, ingest
+
+    earning.ensure_builtin_event_types()
+    earning.create_rule(actor=hr_admin.user, reason="test", name="金点子奖",
+                        category="performance", event_type="idea_adopted",
+                        formula={"kind": "fixed", "points": 20})
+    (result,) = ingest(event(employee, "idea_adopted", {"title": "x"}))
+    assert result.status == "credited"
+    colleague = EmployeeFactory(department=department, name="王芳")
+    earning.give_recognition(giver=colleague, recipient=employee, points=5, message="谢谢帮忙")
+
+    lines = lines_of(employee)
+
+    assert [x.description for x in lines] == ["Thanks from 王芳: 谢谢帮忙", "Award: 金点子奖"]
+    assert lines_of(employee, language="zh-hans")[1].description == "奖励：金点子奖"
+    assert_reconciles(employee, lines)
