@@ -268,7 +268,7 @@ def test_xlsx_export_contains_the_filtered_rows(client, tree, hr_admin):
     assert response["Content-Disposition"].startswith("attachment;")
     sheet = load_workbook(io.BytesIO(response.content)).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert len(rows[0]) == 11
+    assert len(rows[0]) == 12  # the last: points balance, for those who may see the ledger
     numbers = {row[0] for row in rows[1:]}
     assert numbers == {"R001", "F001", "M001"}
     fe_row = next(row for row in rows if row[0] == "F001")

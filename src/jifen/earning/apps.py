@@ -18,3 +18,5 @@ class EarningConfig(AppConfig):
         from jifen.earning import audit_words
 
         audit_words.register()
+        from jifen.earning import describe  # its causes in words, for the ledger's history
+        describe.register()

@@ -70,6 +70,34 @@ class HistoryLineOut(Schema):
     cause_type: str
     cause_id: str
     created_at: datetime
+    description: str = Field(
+        default="", description="What the movement is now, in the caller's language: "
+        "\"Order M000171 午睡毯 — Completed\", \"Refund of order M000171 (cancelled by "
+        "you)\", \"Award: <rule>\", \"Adjustment by HR: <reason>\".")
+    status: str = Field(default="", description="What its cause is now (an order's status, "
+                        "in words); empty when it has none.")
+    hold_id: int | None = Field(
+        default=None, description="For a hold and the release or refund that settles it: "
+        "the hold's transaction id, so one order's movements can be shown together.")
+
+    @staticmethod
+    def resolve_hold_id(obj: Entry) -> int | None:
+        txn = obj.transaction
+        if txn.kind == TransactionKind.HOLD:
+            return txn.pk
+        if txn.kind == TransactionKind.RELEASE:
+            return txn.settles_id
+        if txn.kind == TransactionKind.REFUND:
+            return getattr(obj, "refund_hold_id", None)
+        return None
+
+    @staticmethod
+    def resolve_description(obj: Entry) -> str:
+        return getattr(obj, "description", "")
+
+    @staticmethod
+    def resolve_status(obj: Entry) -> str:
+        return getattr(obj, "status", "")
 
     @staticmethod
     def resolve_id(obj: Entry) -> int:
@@ -115,8 +143,12 @@ def my_transactions(request: HttpRequest, filters: Query[HistoryFilters]) -> dic
     employee = principal(request).require_employee()
     entries = selectors.history(employee=employee, kind=filters.kind, category=filters.category,
                                 since=filters.since, until=filters.until)
-    return paginate(entries, cursor=filters.cursor, limit=filters.limit, key="pk",
+    page = paginate(entries, cursor=filters.cursor, limit=filters.limit, key="pk",
                     descending=True)
+    words = selectors.entry_words(page["items"], for_employee=True)
+    for entry in page["items"]:
+        entry.description, entry.status = words[entry.pk]
+    return page
 
 
 class AdjustmentIn(Schema):

@@ -4,7 +4,8 @@ them (DESIGN.md §2: a lower layer never imports a higher one). Each app registe
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -33,3 +34,57 @@ def register_closed_spell(finder: Callable[[datetime], ClosedSpell | None] | Non
 def next_closed_spell(now: datetime) -> ClosedSpell | None:
     """When the mall is next closed, or None (no mall, or it never closes)."""
     return _closed_spell(now) if _closed_spell is not None else None
+
+
+# --- what caused a movement, in words ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CauseInfo:
+    """A transaction's cause as its reader should see it. ``label`` names it ("Order
+    M000171 午睡毯", "Award: Full attendance"); ``status_label`` says what it is now
+    ("Completed"); ``return_label`` names points coming back from it ("Refund of order
+    M000171 (cancelled by you)"); the links lead to its page in the portal and the console
+    (empty: no page), ``console_cap`` is what opening the console page needs."""
+
+    label: str
+    status_label: str = ""
+    return_label: str = ""
+    url_for_employee: str = ""
+    url_for_console: str = ""
+    console_cap: str = ""
+
+
+class CauseDescriber(Protocol):
+    """Words for many causes of one type at once (no query per cause): ``ids`` are the
+    transactions' ``cause_id`` values; ``for_employee`` is True when the employee whose
+    points moved reads them ("cancelled by you"), False in the console. Ids it does not
+    know are left out of the answer."""
+
+    def __call__(self, ids: list[str], *, for_employee: bool) -> dict[str, CauseInfo]: ...
+
+
+_cause_describers: dict[str, CauseDescriber] = {}
+
+
+def register_cause_describer(cause_type: str, describer: CauseDescriber | None) -> None:
+    """Who puts causes of ``cause_type`` ("mall.order") into words; None empties the slot."""
+    if describer is None:
+        _cause_describers.pop(cause_type, None)
+    else:
+        _cause_describers[cause_type] = describer
+
+
+def describe_causes(causes: Iterable[tuple[str, str]], *,
+                    for_employee: bool) -> dict[tuple[str, str], CauseInfo]:
+    """Words for each (cause type, cause id): one call of each type's describer; causes of a
+    type nobody describes are left out."""
+    by_type: dict[str, set[str]] = {}
+    for cause_type, cause_id in causes:
+        if cause_type in _cause_describers and cause_id:
+            by_type.setdefault(cause_type, set()).add(cause_id)
+    found: dict[tuple[str, str], CauseInfo] = {}
+    for cause_type, ids in by_type.items():
+        answers = _cause_describers[cause_type](sorted(ids), for_employee=for_employee)
+        found.update({(cause_type, cause_id): info for cause_id, info in answers.items()})
+    return found

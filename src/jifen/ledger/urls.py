@@ -17,4 +17,5 @@ console_urlpatterns = [
     path("ledger/accounts/", views.accounts, name="ledger_accounts"),
     path("ledger/adjust/", views.adjust, name="adjust"),
     path("ledger/outstanding/", views.outstanding, name="outstanding"),
+    path("ledger/employees/<int:pk>/", views.employee_points, name="employee_points"),
 ]

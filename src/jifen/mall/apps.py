@@ -23,3 +23,5 @@ class MallConfig(AppConfig):
         from jifen.mall import audit_words
 
         audit_words.register()
+        from jifen.mall import describe  # orders in words, for the ledger's history
+        describe.register()

@@ -4,6 +4,7 @@ departments, roles). Thin: parse, check permission, call a selector or service, 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
@@ -26,6 +27,7 @@ from jifen.core.exports import spreadsheet_response
 from jifen.core.permissions import forbidden, htmx_partial, require_capability
 from jifen.core.redirects import next_path
 from jifen.core.roles import Cap, Role, user_can, user_roles
+from jifen.core.selectors import site_settings
 from jifen.people import selectors, services
 from jifen.people.forms import (
     ASSIGNABLE_ROLES,
@@ -40,6 +42,18 @@ from jifen.people.forms import (
 from jifen.people.models import Department, Employee, EmployeeStatus
 
 PAGE_SIZE = 20
+
+
+def points_number(units: int) -> int | Decimal:
+    """A points balance in units → points with the site's decimals (the ledger's amounts
+    module does the same; people sits below the ledger and may not import it)."""
+    decimals = int(site_settings().decimals)
+    return int(units) if not decimals else Decimal(int(units)).scaleb(-decimals)
+
+
+def points_text(units: int) -> str:
+    decimals = int(site_settings().decimals)
+    return f"{Decimal(int(units)).scaleb(-decimals):.{decimals}f}"
 
 # --- signing in ----------------------------------------------------------------------------
 
@@ -131,10 +145,20 @@ def _filtered_employees(request: HttpRequest):
 @require_capability(Cap.VIEW_PEOPLE)
 def people_list(request: HttpRequest) -> HttpResponse:
     form, employees = _filtered_employees(request)
+    # Points are shown (and sortable) to those who may see the ledger.
+    show_points = user_can(request.user, Cap.VIEW_LEDGER)
+    sort = request.GET.get("sort", "")
+    if sort not in selectors.EMPLOYEE_SORTS or ("balance" in sort and not show_points):
+        sort = ""
+    employees = selectors.sort_employees(employees, sort, with_points=show_points)
     page = Paginator(employees, PAGE_SIZE).get_page(request.GET.get("page"))
+    for employee in page.object_list if show_points else ():
+        employee.points_text = points_text(employee.points_balance)  # type: ignore[attr-defined]
     context = {
         "form": form,
         "page": page,
+        "sort": sort,
+        "show_points": show_points,
         "filtered": any(request.GET.get(k) for k in ("q", "department", "status")),
         "can_manage": user_can(request.user, Cap.MANAGE_PEOPLE),
         "import_url": import_url(),
@@ -152,13 +176,16 @@ EXPORT_COLUMNS = [
 ]
 
 
-def _export_rows(employees: Iterable[Employee]) -> Iterable[list]:
+def _export_rows(employees: Iterable[Employee], *, points: bool = False) -> Iterable[list]:
     for e in employees:
-        yield [
+        row = [
             e.employee_no, e.name, e.department.name, e.department.code, e.email, e.phone,
             e.position, e.grade, e.hire_date.isoformat() if e.hire_date else "",
             e.get_status_display(), e.left_on.isoformat() if e.left_on else "",
         ]
+        if points:
+            row.append(points_number(e.points_balance))  # type: ignore[attr-defined]
+        yield row
 
 
 @require_capability(Cap.MANAGE_PEOPLE)
@@ -166,12 +193,16 @@ def people_export(request: HttpRequest) -> HttpResponse:
     """The filtered list as xlsx (default) or csv. CSV is UTF-8 with a BOM so that Excel
     opens Chinese names correctly."""
     _form, employees = _filtered_employees(request)
+    points = user_can(request.user, Cap.VIEW_LEDGER)
+    employees = selectors.sort_employees(employees, request.GET.get("sort", ""),
+                                         with_points=points)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     return spreadsheet_response(
         fmt="csv" if request.GET.get("format") == "csv" else "xlsx",
-        filename=f"employees-{stamp}", header=list(EXPORT_COLUMNS),
-        rows=_export_rows(employees.iterator()), sheet_title=_("Employees"),
-        widths=[14, 12, 16, 14, 26, 16, 16, 8, 12, 8, 12],
+        filename=f"employees-{stamp}",
+        header=[*EXPORT_COLUMNS, *([_("Points balance")] if points else [])],
+        rows=_export_rows(employees.iterator(), points=points), sheet_title=_("Employees"),
+        widths=[14, 12, 16, 14, 26, 16, 16, 8, 12, 8, 12, 12],
     )
 
 
