@@ -11,7 +11,12 @@ from jifen.integrations.services import create_api_key
 from jifen.people import selectors
 from jifen.people.models import Employee, EmployeeStatus
 from jifen.people.pinyin import search_keys
-from jifen.people.services import EmployeeData, import_employees, issue_access_token, upsert_employee
+from jifen.people.services import (
+    EmployeeData,
+    import_employees,
+    issue_access_token,
+    upsert_employee,
+)
 from tests.factories import DepartmentFactory, EmployeeFactory
 
 pytestmark = pytest.mark.django_db

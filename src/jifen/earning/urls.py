@@ -10,6 +10,7 @@ portal_urlpatterns = [
     path("earn/", views.earn, name="earn"),
     path("earn/rules/<int:pk>/feedback/", views.send_feedback, name="earn_feedback"),
     path("earn/thanks/", views.recognition, name="recognition"),
+    path("earn/thanks/people/", views.recognition_people, name="recognition_people"),
     path("earn/team/", views.team_awards, name="team_awards"),
 ]
 

@@ -232,9 +232,13 @@ class ColleagueSearchOut(Schema):
     items: list[ColleagueOut]
 
 
+class ColleagueSearchIn(Schema):
+    q: str = Field(default="", max_length=200)
+    limit: UrlInt = Field(default=10, ge=1, le=20)
+
+
 @router.get("/people/search", response=ColleagueSearchOut)
-def search_people(request: HttpRequest, q: str = Query("", max_length=200),
-                  limit: UrlInt = Query(10, ge=1, le=20)) -> dict:
+def search_people(request: HttpRequest, filters: Query[ColleagueSearchIn]) -> dict:
     """Find active colleagues for a people picker by name (张伟), full pinyin (zhangwei),
     pinyin initials (zw), department name or employee number; best matches first. Any
     employee's own token (never lists the caller) or an API key with ``employees:read``.
@@ -243,5 +247,5 @@ def search_people(request: HttpRequest, q: str = Query("", max_length=200),
     if caller.kind != "employee":
         caller.require("employees:read")
     viewer = getattr(caller.user, "employee", None) if caller.kind == "employee" else None
-    found = selectors.search_colleagues(q, viewer=viewer, limit=limit)
+    found = selectors.search_colleagues(filters.q, viewer=viewer, limit=filters.limit)
     return {"items": [selectors.colleague_card(e) for e in found]}

@@ -106,6 +106,13 @@ class Employee(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.employee_no})"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        if (update_fields is None or "name" in update_fields) and (
+                self.refresh_search_keys() and update_fields is not None):
+            kwargs["update_fields"] = {*update_fields, "name_pinyin", "name_initials"}
+        super().save(*args, **kwargs)
+
     def refresh_search_keys(self) -> bool:
         """Set the pinyin search keys from the name; True when they changed. Bulk paths
         (which skip ``save``) call it themselves."""
@@ -113,13 +120,6 @@ class Employee(models.Model):
         changed = keys != (self.name_pinyin, self.name_initials)
         self.name_pinyin, self.name_initials = keys
         return changed
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        update_fields = kwargs.get("update_fields")
-        if update_fields is None or "name" in update_fields:
-            if self.refresh_search_keys() and update_fields is not None:
-                kwargs["update_fields"] = {*update_fields, "name_pinyin", "name_initials"}
-        super().save(*args, **kwargs)
 
     @property
     def is_active(self) -> bool:

@@ -194,3 +194,17 @@ def colleague_card(employee: Employee) -> dict[str, object]:
         "avatar": {"initials": initials(employee.name), "colour": avatar_colour(employee),
                    "photo_url": None},
     }
+
+
+def colleagues_named(text: str, *, viewer: Employee | None) -> list[Employee]:
+    """Whom a typed "colleague" field means, for forms that work without the picker: the
+    active colleague with exactly this number, else those with exactly this name, else
+    what ``search_colleagues`` finds (up to 5). One answer is a match; several ask the
+    person to choose."""
+    found = search_colleagues(text, viewer=viewer, limit=5)
+    text = (text or "").strip()
+    for exact in ([e for e in found if e.employee_no.lower() == text.lower()],
+                  [e for e in found if e.name == text]):
+        if exact:
+            return exact
+    return found
