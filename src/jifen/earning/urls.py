@@ -27,5 +27,6 @@ console_urlpatterns = [
     path("rules/feedback/", views.feedback_list, name="rule_feedback"),
     path("rules/feedback/<int:pk>/", views.feedback_answer, name="rule_feedback_answer"),
     path("rules/budgets/", views.budgets, name="budgets"),
+    path("rules/values/", views.company_values, name="company_values"),
     path("rules/import/", include((import_pages.urlpatterns(), "earning_import"))),
 ]

@@ -21,6 +21,7 @@ from jifen.earning import display, selectors, services
 from jifen.earning.forms import (
     AnswerForm,
     BudgetForm,
+    CompanyValueForm,
     DecisionForm,
     EventTypeForm,
     FeedbackForm,
@@ -418,6 +419,42 @@ def feedback_answer(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.error(request, _("Write an answer."))
     return redirect("console:rule_feedback")
+
+
+@require_capability(Cap.MANAGE_RULES)
+def company_values(request: HttpRequest) -> HttpResponse:
+    """The company values thank-yous carry as tags: rename, take out of use, add."""
+    values = list(selectors.company_values(include_inactive=True))
+    editing = next((v for v in values if str(v.pk) == request.POST.get("value")), None)
+    forms_by_pk = {
+        v.pk: CompanyValueForm(request.POST if editing is v else None, prefix=f"v{v.pk}",
+                               initial={"name": v.name, "name_en": v.name_en,
+                                        "active": v.active})
+        for v in values}
+    adding = request.method == "POST" and editing is None
+    new_form = CompanyValueForm(request.POST if adding else None, prefix="new")
+    form = forms_by_pk[editing.pk] if editing is not None else new_form
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                if editing is not None:
+                    services.update_company_value(actor=request.user, value=editing,
+                                                  name=data["name"], name_en=data["name_en"],
+                                                  active=data["active"])
+                else:
+                    services.create_company_value(actor=request.user, name=data["name"],
+                                                  name_en=data["name_en"])
+            except errors.JifenError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("Saved."))
+                return redirect("console:company_values")
+        status = 422
+    return render(request, "earning/console/company_values.html", {
+        "rows": [(v, forms_by_pk[v.pk]) for v in values], "new_form": new_form},
+        status=status)
 
 
 @require_capability(Cap.MANAGE_RULES)

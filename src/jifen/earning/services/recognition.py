@@ -78,8 +78,12 @@ def _chosen_values(value: CompanyValue | None,
         raise errors.ValidationError(
             _("Choose at most %(n)s company values.") % {"n": MAX_VALUES},
             code=errors.ErrorCode.INVALID_VALUE, details={"max": MAX_VALUES})
+    if not chosen:
+        return []
+    in_use = set(CompanyValue.objects.filter(pk__in=[t.pk for t in chosen], active=True)
+                 .values_list("pk", flat=True))
     for tag in chosen:
-        if not tag.active:
+        if tag.pk not in in_use:
             raise errors.ValidationError(
                 _("%s is no longer one of the company values.") % tag.name,
                 code=errors.ErrorCode.UNKNOWN_VALUE)
