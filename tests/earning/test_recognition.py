@@ -8,7 +8,9 @@ import json
 import re
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
@@ -229,3 +231,31 @@ def test_the_api_takes_values_and_mentions_and_the_feed_returns_them(client, tea
         token)
     assert unknown.json()["error"]["code"] == "unknown_employee"
     verify_clean()
+
+
+def test_the_english_page_shows_the_values_english_names(team):
+    services.give_recognition(giver=team["han"], recipient=team["zhang"], points=1,
+                              message="thanks", values=[value("团队合作")])
+    client = login_client(team["me"].user)
+    client.cookies["django_language"] = "en"
+    page = client.get(reverse("portal:recognition"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Teamwork" in page and "Customer first" in page
+    assert "团队合作" not in page and "客户第一" not in page
+
+
+def test_the_feed_costs_the_same_queries_for_one_thank_you_or_many(
+        team, django_assert_max_num_queries):
+    client = login_client(team["me"].user)
+
+    def give(n: int) -> None:
+        for _ in range(n):
+            services.give_recognition(giver=team["han"], recipient=team["zhang"], points=1,
+                                      message="谢谢 @单丽", values=[value("诚信"), value("敬业")],
+                                      mentions=[team["shan"]])
+
+    give(1)
+    with CaptureQueriesContext(connection) as one:
+        client.get(reverse("portal:recognition"))
+    give(9)
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        client.get(reverse("portal:recognition"))
