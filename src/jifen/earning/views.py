@@ -142,8 +142,8 @@ def recognition(request: HttpRequest) -> HttpResponse:
     employee = _employee(request)
     scope = request.GET.get("scope", "company")
     department = employee.department.code if employee and scope == "department" else None
-    person = find_employee(request.GET.get("person", "").strip()[:40]) \
-        if request.GET.get("person") else None
+    person_no = request.GET.get("person", "").strip()[:40]
+    person = find_employee(person_no) if person_no else None
     form = RecognitionForm(request.POST or None)
     status = 200
     if request.method == "POST" and employee is not None:
