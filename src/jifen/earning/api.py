@@ -420,32 +420,47 @@ class RecognitionIn(Schema):
     recipient_employee_no: str = Field(examples=["E002"])
     points: StrictInt
     message: str = Field(min_length=1, max_length=500)
-    value: str | None = None
+    value: str | None = Field(default=None, max_length=60,
+                              description="One company value by name (kept for older clients).")
+    values: list[str] = Field(default_factory=list, max_length=5,
+                              description="Company values as tags, by name or English name.")
+    mentions: list[str] = Field(
+        default_factory=list, max_length=10,
+        description="Employee numbers of colleagues the message names as \"@name\"; a "
+                    "mention whose \"@name\" is not in the message is dropped.")
+
+
+def _company_value(name: str) -> Any:
+    value = selectors.company_value(name)
+    if value is None:
+        choices = selectors.company_value_names()
+        raise errors.ValidationError(
+            _("%(value)s is not one of the company values: %(choices)s.")
+            % {"value": name, "choices": "、".join(choices)},
+            code=errors.ErrorCode.UNKNOWN_VALUE, details={"choices": choices})
+    return value
 
 
 @router.post("/recognitions", tags=["me"], response={201: dict})
 def give(request: HttpRequest, payload: RecognitionIn):
-    """Thank a colleague from your monthly giving allowance. An unknown
-    ``recipient_employee_no`` is a 422 ``unknown_employee``; a value that is not one of the
-    company values a 422 ``unknown_value`` listing them."""
+    """Thank a colleague from your monthly giving allowance, with company values as tags
+    and colleagues mentioned in the message. An unknown ``recipient_employee_no`` or
+    mention is a 422 ``unknown_employee``; a value that is not one of the company values a
+    422 ``unknown_value`` listing them."""
     caller = principal(request)
     giver = caller.require_employee()
     recipient = employee_by_no(payload.recipient_employee_no)
-    value = None
-    if payload.value:
-        value = selectors.company_value(payload.value)
-        if value is None:
-            choices = selectors.company_value_names()
-            raise errors.ValidationError(
-                _("%(value)s is not one of the company values: %(choices)s.")
-                % {"value": payload.value, "choices": "、".join(choices)},
-                code=errors.ErrorCode.UNKNOWN_VALUE, details={"choices": choices})
+    tags = [_company_value(name) for name in [*([payload.value] if payload.value else []),
+                                               *payload.values]]
+    mentioned = [employee_by_no(number) for number in dict.fromkeys(payload.mentions)]
 
     def handle() -> tuple[int, dict]:
         gift = services.give_recognition(giver=giver, recipient=recipient,
                                          points=payload.points, message=payload.message,
-                                         value=value)
+                                         values=tags, mentions=mentioned)
         return 201, {"id": gift.pk, "points": from_units(gift.points),
+                     "values": [v.name for v in gift.values.all()],
+                     "mentions": [m.employee_no for m in gift.mentions.all()],
                      "allowance_left": services.allowance_left(giver)}
 
     return idempotent(request, caller.id, handle)
@@ -461,7 +476,58 @@ def recognition_feed(request: HttpRequest, department: str | None = Query(None))
         caller.require("ledger:read")
     items = selectors.recognition_feed(department_code=department)[:50]
     return {"items": [
-        {"id": r.pk, "giver": r.giver.name, "recipient": r.recipient.name,
+        {"id": r.pk, "giver": r.giver.name, "giver_employee_no": r.giver.employee_no,
+         "recipient": r.recipient.name, "recipient_employee_no": r.recipient.employee_no,
          "points": from_units(r.points), "message": r.message,
-         "value": r.value.name if r.value else None, "created_at": r.created_at}
+         "value": r.value.name if r.value else None,
+         "values": [v.name for v in r.values.all()],
+         "mentions": [{"employee_no": m.employee_no, "name": m.name} for m in r.mentions.all()],
+         "created_at": r.created_at}
         for r in items], "next_cursor": None}
+
+
+class CompanyValueOut(Schema):
+    id: int
+    name: str
+    name_en: str
+    active: bool
+
+
+class CompanyValueIn(Schema):
+    name: str = Field(min_length=1, max_length=60, examples=["客户第一"])
+    name_en: str = Field(default="", max_length=60, examples=["Customer first"])
+
+
+class CompanyValuePatch(Schema):
+    name: str | None = Field(default=None, min_length=1, max_length=60)
+    name_en: str | None = Field(default=None, max_length=60)
+    active: StrictBool | None = None
+
+
+@router.get("/company-values", response=list[CompanyValueOut], tags=["me"])
+def list_company_values(request: HttpRequest, include_inactive: bool = False):
+    """The company values a thank-you can carry as tags, in their order. Anyone signed in;
+    ``include_inactive`` also lists those out of use (scope ``admin``)."""
+    caller = principal(request)
+    if include_inactive:
+        caller.require("admin")
+    return list(selectors.company_values(include_inactive=include_inactive))
+
+
+@router.post("/company-values", response={201: CompanyValueOut})
+def create_company_value(request: HttpRequest, payload: CompanyValueIn):
+    """Add a company value (scope ``admin``); a name in use is a 409 ``conflict``."""
+    caller = principal(request)
+    caller.require("admin")
+    return 201, services.create_company_value(actor=caller.actor, name=payload.name,
+                                              name_en=payload.name_en)
+
+
+@router.patch("/company-values/{value_id}", response=CompanyValueOut)
+def update_company_value(request: HttpRequest, value_id: UrlRowId, payload: CompanyValuePatch):
+    """Rename a company value or take it out of use (scope ``admin``)."""
+    caller = principal(request)
+    caller.require("admin")
+    value = get_object_or_404(selectors.company_values(include_inactive=True), pk=value_id)
+    return services.update_company_value(actor=caller.actor, value=value, name=payload.name,
+                                         name_en=payload.name_en, active=payload.active)

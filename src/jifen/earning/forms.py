@@ -215,19 +215,45 @@ class AnswerForm(forms.Form):
                                choices=[c for c in FeedbackStatus.choices if c[0] != "open"])
 
 
+class CompanyValueChoice(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return obj.label
+
+
 class RecognitionForm(forms.Form):
-    recipient = forms.CharField(label=_("Colleague (employee number)"), max_length=40,
-                                widget=_text(list="jf-colleagues"))
+    """Thank a colleague. ``recipient`` is what the person typed (a name, pinyin, initials
+    or a number); the people picker fills ``recipient_no`` with the number of the one
+    picked. ``mentions`` holds the numbers of colleagues picked after an "@"."""
+
+    recipient = forms.CharField(
+        label=_("Colleague"), max_length=100,
+        help_text=_("Type a name, pinyin, initials (e.g. zw), department or employee number."),
+        widget=_text(autocomplete="off"))
+    recipient_no = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
     points = forms.IntegerField(label=_("Points"), min_value=1, widget=_number())
-    value = forms.ModelChoiceField(label=_("Company value"), required=False,
-                                   queryset=CompanyValue.objects.none(),
-                                   widget=forms.Select(attrs=_SELECT))
-    message = forms.CharField(label=_("Message"), max_length=500,
-                              widget=forms.Textarea(attrs={**_TEXT, "rows": 2}))
+    values = CompanyValueChoice(label=_("Company values"), required=False,
+                                queryset=CompanyValue.objects.none(),
+                                widget=forms.CheckboxSelectMultiple(attrs={"class": "btn-check"}))
+    message = forms.CharField(
+        label=_("Message"), max_length=500,
+        help_text=_("Type @ and a few letters of a name to mention a colleague."),
+        widget=forms.Textarea(attrs={**_TEXT, "rows": 3}))
+    mentions = forms.CharField(required=False, max_length=500, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["value"].queryset = CompanyValue.objects.filter(active=True)
+        self.fields["values"].queryset = CompanyValue.objects.filter(active=True)
+
+    def mention_numbers(self) -> list[str]:
+        return list(dict.fromkeys(self.cleaned_data.get("mentions", "").split()))[:10]
+
+
+class CompanyValueForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=60, widget=_text())
+    name_en = forms.CharField(label=_("Name in English"), max_length=60, required=False,
+                              widget=_text())
+    active = forms.BooleanField(label=_("In use"), required=False, initial=True,
+                                widget=forms.CheckboxInput(attrs={"class": "form-check-input"}))
 
 
 class ManagerAwardForm(forms.Form):

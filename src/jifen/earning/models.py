@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from jifen.earning.builtins import BUILTIN_EVENT_TYPES, BuiltinEventType
@@ -281,14 +281,25 @@ class EarningSettings(models.Model):
 
 
 class CompanyValue(models.Model):
+    """One of the company's values (客户第一, 团队合作 …), chosen as tags on a thank-you.
+    Typed by the company: ``name`` as its people say it, ``name_en`` for English pages."""
+
     name = models.CharField(_("name"), max_length=60, unique=True)
-    active = models.BooleanField(default=True)
+    name_en = models.CharField(_("name in English"), max_length=60, blank=True, default="")
+    active = models.BooleanField(_("in use"), default=True)
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["position", "id"]
 
     def __str__(self) -> str:
+        return self.name
+
+    @property
+    def label(self) -> str:
+        """The name in the reader's language (the English one on English pages, when set)."""
+        if self.name_en and (get_language() or "").startswith("en"):
+            return self.name_en
         return self.name
 
 
@@ -344,8 +355,13 @@ class Recognition(models.Model):
                                   related_name="recognitions_received")
     points = models.BigIntegerField()
     message = models.CharField(_("message"), max_length=500)
+    # The first of ``values`` (what API clients of the single value read).
     value = models.ForeignKey(CompanyValue, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="+")
+    values = models.ManyToManyField(CompanyValue, blank=True, related_name="recognitions")
+    # Colleagues the message names as "@name" (references, not text).
+    mentions = models.ManyToManyField("people.Employee", blank=True,
+                                      related_name="recognition_mentions")
     month = models.CharField(max_length=7, db_index=True)  # YYYY-MM in the site zone
     transaction = models.ForeignKey("ledger.Transaction", null=True, blank=True,
                                     on_delete=models.PROTECT, related_name="+")

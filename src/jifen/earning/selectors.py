@@ -163,8 +163,17 @@ def penalty_shortfall_total() -> int:
     return Award.objects.filter(uncollected__gt=0).aggregate(t=Sum("uncollected"))["t"] or 0
 
 
-def recognition_feed(*, department_code: str | None = None) -> QuerySet[Recognition]:
-    found = Recognition.objects.select_related("giver", "recipient__department", "value")
+def recognition_feed(*, department_code: str | None = None,
+                     person: Employee | None = None) -> QuerySet[Recognition]:
+    """Thank-yous, newest first, with their tags and mentions: all, one department's
+    subtree (giver or recipient in it), or those given to, by or mentioning ``person``."""
+    found = (Recognition.objects
+             .select_related("giver__department", "recipient__department", "value")
+             .prefetch_related("values", "mentions"))
+    if person is not None:
+        found = found.filter(Q(recipient=person) | Q(giver=person)
+                             | Q(pk__in=Recognition.mentions.through.objects
+                                 .filter(employee=person).values("recognition_id")))
     if department_code:
         dept = Department.objects.filter(code=department_code).first()
         if dept is None:
@@ -208,8 +217,20 @@ def colleagues(employee: Employee | None, *, limit: int = 500) -> QuerySet[Emplo
 
 
 def company_value(name: str) -> CompanyValue | None:
-    """The active company value with this name."""
-    return CompanyValue.objects.filter(name=name, active=True).first()
+    """The active company value with this name (or this English name)."""
+    return (CompanyValue.objects.filter(active=True)
+            .filter(Q(name=name) | Q(name_en__iexact=name) & ~Q(name_en="")).first())
+
+
+def company_values(*, include_inactive: bool = False) -> QuerySet[CompanyValue]:
+    """The company values in their order (those in use, unless ``include_inactive``)."""
+    found = CompanyValue.objects.all()
+    return found if include_inactive else found.filter(active=True)
+
+
+def company_values_by_id(ids: list[int]) -> list[CompanyValue]:
+    """The values in use among ``ids``, in their order."""
+    return list(CompanyValue.objects.filter(pk__in=ids, active=True))
 
 
 def company_value_names() -> list[str]:

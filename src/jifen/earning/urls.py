@@ -10,6 +10,7 @@ portal_urlpatterns = [
     path("earn/", views.earn, name="earn"),
     path("earn/rules/<int:pk>/feedback/", views.send_feedback, name="earn_feedback"),
     path("earn/thanks/", views.recognition, name="recognition"),
+    path("earn/thanks/people/", views.recognition_people, name="recognition_people"),
     path("earn/team/", views.team_awards, name="team_awards"),
 ]
 
@@ -26,5 +27,6 @@ console_urlpatterns = [
     path("rules/feedback/", views.feedback_list, name="rule_feedback"),
     path("rules/feedback/<int:pk>/", views.feedback_answer, name="rule_feedback_answer"),
     path("rules/budgets/", views.budgets, name="budgets"),
+    path("rules/values/", views.company_values, name="company_values"),
     path("rules/import/", include((import_pages.urlpatterns(), "earning_import"))),
 ]

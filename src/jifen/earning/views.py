@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -21,6 +21,7 @@ from jifen.earning import display, selectors, services
 from jifen.earning.forms import (
     AnswerForm,
     BudgetForm,
+    CompanyValueForm,
     DecisionForm,
     EventTypeForm,
     FeedbackForm,
@@ -40,7 +41,14 @@ from jifen.earning.models import (
 )
 from jifen.ledger.models import Category
 from jifen.people.models import Employee
-from jifen.people.selectors import department_by_code, employee_by_no
+from jifen.people.selectors import (
+    colleague_card,
+    colleagues_named,
+    department_by_code,
+    employee_by_no,
+    find_employee,
+    search_colleagues,
+)
 
 PAGE_SIZE = 50
 
@@ -100,42 +108,78 @@ def send_feedback(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("portal:earn")
 
 
+def _recipient(form: RecognitionForm, employee: Employee) -> Employee | None:
+    """The colleague the form names — picked (``recipient_no``) or typed — or None, with the
+    form told why."""
+    number = form.cleaned_data.get("recipient_no", "").strip()
+    if number:
+        found = find_employee(number)
+        if found is None:
+            form.add_error("recipient", _("No colleague has this employee number."))
+        return found
+    matches = colleagues_named(form.cleaned_data["recipient"], viewer=employee)
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        form.add_error("recipient", _("No colleague matches “%s”.")
+                       % form.cleaned_data["recipient"])
+    else:
+        form.add_error("recipient", _("Several colleagues match: %s. Pick one from the list.")
+                       % "; ".join(f"{e.name} ({e.employee_no}, {e.department.name})"
+                                   for e in matches))
+    return None
+
+
+def _mentioned(form: RecognitionForm) -> list[Employee]:
+    found = (find_employee(number) for number in form.mention_numbers())
+    return [e for e in found if e is not None]
+
+
 @login_required
 def recognition(request: HttpRequest) -> HttpResponse:
-    """The recognition feed (company or my department) and the form to thank someone."""
+    """The recognition feed (company, my department, or one person's) and the form to thank
+    someone: a people picker, company values as tags and @mentions in the message."""
     employee = _employee(request)
     scope = request.GET.get("scope", "company")
     department = employee.department.code if employee and scope == "department" else None
+    person_no = request.GET.get("person", "").strip()[:40]
+    person = find_employee(person_no) if person_no else None
     form = RecognitionForm(request.POST or None)
     status = 200
     if request.method == "POST" and employee is not None:
-        if form.is_valid():
+        recipient = _recipient(form, employee) if form.is_valid() else None
+        if recipient is not None:
             try:
-                recipient = employee_by_no(form.cleaned_data["recipient"].strip())
-            except errors.ValidationError:
-                form.add_error("recipient", _("No colleague has this employee number."))
+                services.give_recognition(
+                    giver=employee, recipient=recipient, points=form.cleaned_data["points"],
+                    message=form.cleaned_data["message"],
+                    values=form.cleaned_data["values"], mentions=_mentioned(form))
+            except errors.JifenError as exc:
+                form.add_error(None, exc.message)
             else:
-                try:
-                    services.give_recognition(
-                        giver=employee, recipient=recipient, points=form.cleaned_data["points"],
-                        message=form.cleaned_data["message"], value=form.cleaned_data["value"])
-                except errors.JifenError as exc:
-                    form.add_error(None, exc.message)
-                else:
-                    messages.success(request, _("Thanks sent to %s.") % recipient.name)
-                    return redirect("portal:recognition")
+                messages.success(request, _("Thanks sent to %s.") % recipient.name)
+                return redirect("portal:recognition")
         status = 422
     context = {
-        "feed": _page(request, selectors.recognition_feed(department_code=department)),
-        "scope": scope, "form": form, "employee": employee,
+        "feed": _page(request, selectors.recognition_feed(department_code=department,
+                                                          person=person)),
+        "scope": scope, "person": person, "form": form, "employee": employee,
         "allowance_left": services.allowance_left(employee) if employee else 0,
         "allowance": services.earning_settings().monthly_allowance,
-        "colleagues": selectors.colleagues(employee),
     }
     template = "earning/portal/recognition.html"
     if htmx_partial(request) and request.method == "GET":
         template += "#feed"
     return render(request, template, context, status=status)
+
+
+@login_required
+def recognition_people(request: HttpRequest) -> JsonResponse:
+    """The people picker's answers (JSON, like GET /api/v1/people/search): colleagues
+    matching ``q``, never the viewer, with public fields only."""
+    found = search_colleagues(request.GET.get("q", ""), viewer=_employee(request),
+                              limit=8)
+    return JsonResponse({"items": [colleague_card(e) for e in found]})
 
 
 @login_required
@@ -375,6 +419,42 @@ def feedback_answer(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.error(request, _("Write an answer."))
     return redirect("console:rule_feedback")
+
+
+@require_capability(Cap.MANAGE_RULES)
+def company_values(request: HttpRequest) -> HttpResponse:
+    """The company values thank-yous carry as tags: rename, take out of use, add."""
+    values = list(selectors.company_values(include_inactive=True))
+    editing = next((v for v in values if str(v.pk) == request.POST.get("value")), None)
+    forms_by_pk = {
+        v.pk: CompanyValueForm(request.POST if editing is v else None, prefix=f"v{v.pk}",
+                               initial={"name": v.name, "name_en": v.name_en,
+                                        "active": v.active})
+        for v in values}
+    adding = request.method == "POST" and editing is None
+    new_form = CompanyValueForm(request.POST if adding else None, prefix="new")
+    form = forms_by_pk[editing.pk] if editing is not None else new_form
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                if editing is not None:
+                    services.update_company_value(actor=request.user, value=editing,
+                                                  name=data["name"], name_en=data["name_en"],
+                                                  active=data["active"])
+                else:
+                    services.create_company_value(actor=request.user, name=data["name"],
+                                                  name_en=data["name_en"])
+            except errors.JifenError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("Saved."))
+                return redirect("console:company_values")
+        status = 422
+    return render(request, "earning/console/company_values.html", {
+        "rows": [(v, forms_by_pk[v.pk]) for v in values], "new_form": new_form},
+        status=status)
 
 
 @require_capability(Cap.MANAGE_RULES)

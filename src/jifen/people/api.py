@@ -213,3 +213,39 @@ class MeOut(EmployeeOut):
 def me(request: HttpRequest):
     """The signed-in employee's profile and roles."""
     return principal(request).require_employee()
+
+
+class ColleagueAvatarOut(Schema):
+    initials: str
+    colour: int = Field(description="which of 8 avatar colours (0–7) a person without a photo has")
+    photo_url: str | None
+
+
+class ColleagueOut(Schema):
+    employee_no: str
+    name: str
+    department: str
+    avatar: ColleagueAvatarOut
+
+
+class ColleagueSearchOut(Schema):
+    items: list[ColleagueOut]
+
+
+class ColleagueSearchIn(Schema):
+    q: str = Field(default="", max_length=200)
+    limit: UrlInt = Field(default=10, ge=1, le=20)
+
+
+@router.get("/people/search", response=ColleagueSearchOut)
+def search_people(request: HttpRequest, filters: Query[ColleagueSearchIn]) -> dict:
+    """Find active colleagues for a people picker by name (张伟), full pinyin (zhangwei),
+    pinyin initials (zw), department name or employee number; best matches first. Any
+    employee's own token (never lists the caller) or an API key with ``employees:read``.
+    Only what anyone at the company may see: number, name, department and avatar."""
+    caller = principal(request)
+    if caller.kind != "employee":
+        caller.require("employees:read")
+    viewer = getattr(caller.user, "employee", None) if caller.kind == "employee" else None
+    found = selectors.search_colleagues(filters.q, viewer=viewer, limit=filters.limit)
+    return {"items": [selectors.colleague_card(e) for e in found]}

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
+
+from jifen.people.pinyin import search_keys
 
 
 class User(AbstractUser):
@@ -88,6 +91,10 @@ class Employee(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="employee",
     )
+    # Search keys for people pickers (jifen.people.pinyin): full pinyin and initials, each
+    # a space-separated list of readings. Derived from ``name`` on every save.
+    name_pinyin = models.CharField(max_length=255, blank=True, default="", editable=False)
+    name_initials = models.CharField(max_length=255, blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -98,6 +105,21 @@ class Employee(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.employee_no})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        if (update_fields is None or "name" in update_fields) and (
+                self.refresh_search_keys() and update_fields is not None):
+            kwargs["update_fields"] = {*update_fields, "name_pinyin", "name_initials"}
+        super().save(*args, **kwargs)
+
+    def refresh_search_keys(self) -> bool:
+        """Set the pinyin search keys from the name; True when they changed. Bulk paths
+        (which skip ``save``) call it themselves."""
+        keys = search_keys(self.name)
+        changed = keys != (self.name_pinyin, self.name_initials)
+        self.name_pinyin, self.name_initials = keys
+        return changed
 
     @property
     def is_active(self) -> bool:

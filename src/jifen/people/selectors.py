@@ -1,6 +1,17 @@
 from __future__ import annotations
 
-from django.db.models import BigIntegerField, Count, F, FilteredRelation, Q, QuerySet, Value
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    F,
+    FilteredRelation,
+    IntegerField,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
@@ -8,7 +19,13 @@ from jifen.core import errors
 from jifen.core.models import AuditEntry
 from jifen.core.roles import Cap, user_can
 from jifen.core.selectors import described_audit_entries, search_audit_log
+from jifen.core.templatetags.jifen_ui import initials
 from jifen.people.models import Department, Employee, EmployeeStatus, User
+from jifen.people.pinyin import normalise_query
+
+SEARCH_LIMIT_MAX = 20
+SEARCH_QUERY_MAX = 50
+AVATAR_COLOURS = 8
 
 
 def managed_department_paths(user: User) -> list[str]:
@@ -166,3 +183,74 @@ def sort_employees(employees: QuerySet[Employee], sort: str, *,
     elif "balance" in sort:
         sort = ""
     return employees.order_by(*EMPLOYEE_SORTS.get(sort, EMPLOYEE_SORTS[""]))
+
+
+def _key_q(field: str, key: str, *, contains: bool) -> Q:
+    """``key`` at the start of one of the space-separated readings in ``field`` (or
+    anywhere in them, when ``contains``). Keys are stored in lower case."""
+    if contains:
+        return Q(**{f"{field}__contains": key})
+    return Q(**{f"{field}__startswith": key}) | Q(**{f"{field}__contains": f" {key}"})
+
+
+def search_colleagues(query: str, *, viewer: Employee | None,
+                      limit: int = 10) -> list[Employee]:
+    """Active colleagues (never ``viewer``, never someone who left) matching what a person
+    types in a people picker: part of the name (张伟), its full pinyin (zhangwei, zhang w),
+    its pinyin initials (zw), a department name, or an employee number. Best matches
+    first — exact name or number, then initials, then names and pinyin that start with the
+    query, then the rest — at most ``limit`` (≤ 20) of them. Plain prefix and contains
+    matches on stored keys (``Employee.name_pinyin``/``name_initials``), so it runs the
+    same on SQLite, PostgreSQL and MariaDB."""
+    text = (query or "").strip()[:SEARCH_QUERY_MAX]
+    limit = max(1, min(int(limit), SEARCH_LIMIT_MAX))
+    if not text:
+        return []
+    key = normalise_query(text)
+    match = (Q(name__icontains=text) | Q(employee_no__istartswith=text)
+             | Q(department__name__icontains=text))
+    rank = [When(Q(name__iexact=text) | Q(employee_no__iexact=text), then=Value(0))]
+    if key and key.isascii():
+        match |= _key_q("name_initials", key, contains=False)
+        rank.append(When(_key_q("name_initials", key, contains=False), then=Value(1)))
+        if len(key) >= 2:
+            match |= _key_q("name_pinyin", key, contains=True)
+        rank.append(When(_key_q("name_pinyin", key, contains=False), then=Value(2)))
+    rank.append(When(name__istartswith=text, then=Value(2)))
+    rank.append(When(name__icontains=text, then=Value(3)))
+    found = (Employee.objects.filter(match, status=EmployeeStatus.ACTIVE)
+             .select_related("department")
+             .annotate(rank=Case(*rank, default=Value(4), output_field=IntegerField())))
+    if viewer is not None and viewer.pk is not None:
+        found = found.exclude(pk=viewer.pk)
+    return list(found.order_by("rank", "name", "employee_no")[:limit])
+
+
+def avatar_colour(employee: Employee) -> int:
+    """Which of the avatar colours a person without a photo gets (stable per person)."""
+    return (employee.pk or 0) % AVATAR_COLOURS
+
+
+def colleague_card(employee: Employee) -> dict[str, object]:
+    """What anyone signed in may see of a colleague in a picker: number, name, department,
+    avatar (initials on a colour; there are no photos yet)."""
+    return {
+        "employee_no": employee.employee_no, "name": employee.name,
+        "department": employee.department.name,
+        "avatar": {"initials": initials(employee.name), "colour": avatar_colour(employee),
+                   "photo_url": None},
+    }
+
+
+def colleagues_named(text: str, *, viewer: Employee | None) -> list[Employee]:
+    """Whom a typed "colleague" field means, for forms that work without the picker: the
+    active colleague with exactly this number, else those with exactly this name, else
+    what ``search_colleagues`` finds (up to 5). One answer is a match; several ask the
+    person to choose."""
+    found = search_colleagues(text, viewer=viewer, limit=5)
+    text = (text or "").strip()
+    for exact in ([e for e in found if e.employee_no.lower() == text.lower()],
+                  [e for e in found if e.name == text]):
+        if exact:
+            return exact
+    return found

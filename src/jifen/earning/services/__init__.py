@@ -32,9 +32,11 @@ from jifen.earning.services.intake_batch import BATCH_ATTEMPTS
 from jifen.earning.services.recognition import (
     DEFAULT_COMPANY_VALUES,
     allowance_left,
+    create_company_value,
     earning_settings,
     ensure_company_values,
     give_recognition,
+    update_company_value,
     update_earning_settings,
 )
 from jifen.earning.services.rules import (
@@ -53,9 +55,10 @@ __all__ = [
     "BATCH_ATTEMPTS", "DEFAULT_COMPANY_VALUES", "MAX_BATCH", "RETRYABLE_REASONS",
     "RULE_FIELDS", "SCORED_ALONE_UP_TO", "EventIn", "EventResult", "RuleOutcome",
     "allowance_left", "answer_rule_feedback", "approve_award", "award_from_budget",
-    "can_decide", "create_event_type", "create_rule", "current_period",
+    "can_decide", "create_company_value", "create_event_type", "create_rule", "current_period",
     "earning_settings", "ensure_builtin_event_types", "ensure_company_values", "evaluate",
     "fund_department_budget", "give_recognition", "ingest_events", "ingest_many",
     "normalize_rule", "preview_rule", "reject_award", "row_event_id", "rule_snapshot",
-    "send_rule_feedback", "update_earning_settings", "update_event_type", "update_rule",
+    "send_rule_feedback", "update_company_value", "update_earning_settings",
+    "update_event_type", "update_rule",
 ]

@@ -261,11 +261,15 @@ def import_employees(*, rows: list[EmployeeData], actor: Actor, reference: str =
             employee.left_on = None
         employee.status = data.status
         employee.user = user
+        # bulk_create and update_changed skip Employee.save, which keeps the keys in step.
+        keys_changed = employee.refresh_search_keys()
         if before is None:  # created
             to_create.append(employee)
             continue
         after = snapshot(employee, EMPLOYEE_FIELDS)
         changed = {f for f in EMPLOYEE_FIELDS if before[f] != after[f]}
+        if keys_changed:
+            changed |= {"name_pinyin", "name_initials"}
         if old_user_id != user.pk:
             changed.add("user")
         if changed:
