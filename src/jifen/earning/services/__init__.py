@@ -44,7 +44,9 @@ from jifen.earning.services.rules import (
     evaluate,
     normalize_rule,
     preview_rule,
+    publish_rule,
     rule_snapshot,
+    save_rule_draft,
     update_rule,
 )
 from jifen.earning.services.scoring import RETRYABLE_REASONS, EventIn, EventResult
@@ -56,6 +58,7 @@ __all__ = [
     "can_decide", "create_event_type", "create_rule", "current_period",
     "earning_settings", "ensure_builtin_event_types", "ensure_company_values", "evaluate",
     "fund_department_budget", "give_recognition", "ingest_events", "ingest_many",
-    "normalize_rule", "preview_rule", "reject_award", "row_event_id", "rule_snapshot",
-    "send_rule_feedback", "update_earning_settings", "update_event_type", "update_rule",
+    "normalize_rule", "preview_rule", "publish_rule", "reject_award", "row_event_id",
+    "rule_snapshot", "save_rule_draft", "send_rule_feedback", "update_earning_settings",
+    "update_event_type", "update_rule",
 ]
