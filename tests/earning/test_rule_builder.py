@@ -16,6 +16,7 @@ from jifen.earning.engine import builder
 from jifen.earning.models import Award, AwardStatus, EventStatus, Rule
 from tests.conftest import login_client
 from tests.earning.conftest import event, ingest
+from tests.earning.test_api import bearer, key_with, post
 from tests.factories import DepartmentFactory, EmployeeFactory
 
 TRAINING = BUILTIN_EVENT_TYPES["training_completed"].schema
@@ -305,3 +306,43 @@ def test_the_backtest_page_answers_in_a_sentence(hr_admin):
     assert page.status_code == 200
     assert 'data-testid="backtest-summary">' in page.content.decode()
     assert not Rule.objects.exists()
+
+
+# --- API ----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_api_saves_a_draft_backtests_it_and_publishes_it(client, hr_admin):
+    services.ensure_builtin_event_types()
+    key = key_with("admin")
+    a = EmployeeFactory(grade="P3")
+    since, _until = selectors.last_month()
+    ingest(event(a, "training_completed", {"hours": 4},
+                 when=(since + timedelta(days=2)).isoformat()[:16]))
+    created = post(client, "/api/v1/rules/drafts", {**TRAINING_RULE, "reason": "new"}, key)
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["status"] == "draft" and body["version"] == 0 and not body["active"]
+    assert body["condition"].startswith('("hours" in payload')
+    tried = post(client, f"/api/v1/rules/{body['id']}/backtest", {}, key).json()
+    assert tried["points"] == 20 and tried["people"] == 1 and tried["summary"]
+    adhoc = post(client, "/api/v1/rules/backtest", {"rule": TRAINING_RULE}, key).json()
+    assert adhoc["points"] == 20
+    changed = client.put(f"/api/v1/rules/{body['id']}/draft",
+                         data='{"caps": {"month": 10}}', content_type="application/json",
+                         **bearer(key))
+    assert changed.status_code == 200 and changed.json()["draft"]["fields"]["caps"] == {
+        "month": 10}
+    published = post(client, f"/api/v1/rules/{body['id']}/publish", {}, key)
+    assert published.status_code == 200
+    assert published.json()["status"] == "published" and published.json()["version"] == 1
+    again = post(client, f"/api/v1/rules/{body['id']}/publish", {}, key)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "no_draft"
+    preview = post(client, "/api/v1/rules/preview",
+                   {"rule": TRAINING_RULE, "payload": {"hours": 1},
+                    "employee_no": a.employee_no}, key).json()
+    assert not preview["matched"] and preview["summary"] and preview["failed_rows"]
+    bad = post(client, "/api/v1/rules", {**TRAINING_RULE, "condition_rows": {
+        "rows": [{"field": "payload.hours", "op": "ge", "value": '2 || true'}]}}, key)
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_condition"
+    assert bad.json()["error"]["details"] == {"row": 1, "part": "value"}

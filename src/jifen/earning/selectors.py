@@ -28,7 +28,7 @@ from jifen.earning.models import (
     RuleFeedback,
     RuleVersion,
 )
-from jifen.ledger.amounts import site_decimals
+from jifen.ledger.amounts import from_units, site_decimals
 from jifen.ledger.models import Account, AccountKind
 from jifen.people.models import Department, Employee, EmployeeStatus
 from jifen.people.selectors import managed_department_paths
@@ -275,8 +275,7 @@ def last_month(now: datetime | None = None) -> tuple[datetime, datetime]:
 
 
 def rule_backtest(*, data: dict[str, Any], since: datetime | None = None,
-                  until: datetime | None = None, rule: Rule | None = None,
-                  limit: int = BACKTEST_MAX_EVENTS) -> dict[str, Any]:
+                  until: datetime | None = None, limit: int = BACKTEST_MAX_EVENTS) -> dict[str, Any]:
     """What a rule (as ``data``, the fields the rule services take) would have given the
     real events of its type between ``since`` and ``until`` (default: last month): points,
     people and events, by department. Writes nothing. Caps are applied as if this rule had
@@ -338,9 +337,32 @@ def rule_backtest(*, data: dict[str, Any], since: datetime | None = None,
         ({"department": r["department"], "name": r["name"], "points": r["points"],
           "people": len(r["people"])} for r in totals.values()),
         key=lambda r: (-r["points"], r["department"]))
-    return {"since": since, "until": until, "examined": len(found), "limit": limit,
-            "truncated": truncated, "matched": matched, "pending_approval": pending,
-            "points": points, "people": len(people), "by_department": by_department}
+    result = {"since": since, "until": until, "examined": len(found), "limit": limit,
+              "truncated": truncated, "matched": matched, "pending_approval": pending,
+              "points": points, "people": len(people), "by_department": by_department}
+    result["summary"] = backtest_summary(result)
+    return result
+
+
+def backtest_summary(result: dict[str, Any]) -> str:
+    """A backtest in words: the period, the points and people, how many events matched
+    and were examined, and whether the examination stopped at its limit."""
+    text = gettext("%(start)s – %(end)s: would have given %(points)s %(unit)s to %(people)d "
+                   "people (%(matched)d matching events of %(examined)d examined).") % {
+        "start": timezone.localtime(result["since"]).date().isoformat(),
+        "end": (timezone.localtime(result["until"]) - timedelta(days=1)).date().isoformat(),
+        "points": f"{from_units(result['points']):,}", "unit": _unit(),
+        "people": result["people"], "matched": result["matched"],
+        "examined": result["examined"]}
+    if result["by_department"]:
+        text += " " + gettext("By department: %s.") % ", ".join(
+            f"{row['name']} {from_units(row['points']):,}" for row in result["by_department"][:5])
+    if result["pending_approval"]:
+        text += " " + gettext("%d of them would have waited for approval.") % result[
+            "pending_approval"]
+    if result["truncated"]:
+        text += " " + gettext("Only the first %d events were examined.") % result["limit"]
+    return text
 
 
 def rule_builder_data() -> dict[str, Any]:

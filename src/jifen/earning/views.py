@@ -5,7 +5,6 @@ in the console. Views parse, check permission, call one service or selector, ren
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -254,27 +253,12 @@ def _backtest(form: RuleForm, rule: Rule | None) -> dict[str, Any]:
     if not form.is_valid():
         return {"problems": _form_problems(form)}
     try:
-        result = selectors.rule_backtest(data=form.rule_data(), rule=rule)
+        result = selectors.rule_backtest(data=form.rule_data())
     except errors.JifenError as exc:
         return {"problems": [exc.message]}
-    return {"result": result, "summary": display_backtest(result)}
-
-
-def display_backtest(result: dict[str, Any]) -> str:
-    """A backtest in one sentence."""
-    text = _("%(start)s – %(end)s: would have given %(points)s %(unit)s to %(people)d "
-             "people (%(matched)d matching events of %(examined)d examined).") % {
-        "start": result["since"].date().isoformat(),
-        "end": (result["until"] - timedelta(days=1)).date().isoformat(),
-        "points": f"{from_units(result['points']):,}", "unit": selectors.unit(),
-        "people": result["people"], "matched": result["matched"],
-        "examined": result["examined"]}
-    if result["pending_approval"]:
-        text += " " + _("%d of them would have waited for approval.") % result[
-            "pending_approval"]
-    if result["truncated"]:
-        text += " " + _("Only the first %d events were examined.") % result["limit"]
-    return text
+    for row in result["by_department"]:
+        row["points_text"] = f"{from_units(row['points']):,}"
+    return {"result": result, "summary": result["summary"]}
 
 
 @require_capability(Cap.MANAGE_RULES)

@@ -3,8 +3,8 @@
 // compiles it to CEL and shows it read-only); only the fields the chosen formula needs;
 // the sample event as fields generated from the event type's schema.
 //
-// This file loads after Alpine has started, so the form waits under x-ignore until the
-// component is registered here, then is started by hand.
+// This file loads after Alpine has started, so the form carries no x-data in the page: it
+// is made a ruleBuilder component here, once the component is registered.
 (function () {
   "use strict";
 
@@ -28,7 +28,7 @@
       expiryMode: "",
 
       init: function () {
-        var form = this.$el;
+        var form = this.$root;
         var source = document.getElementById("rule-builder-data");
         this.data = source ? JSON.parse(source.textContent) : { types: {} };
         this.type = form.elements.event_type.value;
@@ -129,7 +129,7 @@
       // The rows as the server takes them, in the hidden input; then the compiled CEL is
       // asked for again (htmx listens for builder-change).
       save: function (announce) {
-        var form = this.$el;
+        var form = this.$root;
         form.elements.condition_rows.value = JSON.stringify({
           join: this.join,
           rows: this.rows.filter(function (r) { return r.field; }).map(function (r) {
@@ -201,12 +201,14 @@
   function start() {
     var Alpine = window.Alpine;
     Alpine.data("ruleBuilder", factory);
-    document.querySelectorAll("[data-rule-builder-host]").forEach(function (host) {
-      host.removeAttribute("x-ignore");
-      delete host._x_ignore;
-      host.querySelectorAll("[x-data]").forEach(function (root) {
-        if (!root._x_dataStack) Alpine.initTree(root);
+    document.querySelectorAll("form[data-rule-builder]").forEach(function (form) {
+      if (form._x_dataStack) return;
+      // Unobserved, so Alpine's mutation observer does not start it a second time.
+      Alpine.mutateDom(function () {
+        form.setAttribute("x-data", "ruleBuilder");
+        form.setAttribute("x-on:change", "onChange");
       });
+      Alpine.initTree(form);
     });
   }
 
