@@ -275,7 +275,8 @@ def last_month(now: datetime | None = None) -> tuple[datetime, datetime]:
 
 
 def rule_backtest(*, data: dict[str, Any], since: datetime | None = None,
-                  until: datetime | None = None, limit: int = BACKTEST_MAX_EVENTS) -> dict[str, Any]:
+                  until: datetime | None = None,
+                  limit: int = BACKTEST_MAX_EVENTS) -> dict[str, Any]:
     """What a rule (as ``data``, the fields the rule services take) would have given the
     real events of its type between ``since`` and ``until`` (default: last month): points,
     people and events, by department. Writes nothing. Caps are applied as if this rule had

@@ -225,7 +225,7 @@ def save_rule_draft(*, actor: Actor, rule: Rule | None = None, reason: str = "",
         if not rule.is_draft:
             data["event_type"] = rule.event_type  # a published rule keeps its event type
     clean = normalize_rule(data)
-    draft = {"fields": _draft_snapshot(clean), "reason": (reason or "")[:500],
+    draft: dict[str, Any] = {"fields": _draft_snapshot(clean), "reason": (reason or "")[:500],
              "by": actor_label(actor), "at": timezone.now().isoformat()}
     if rule is None:
         rule = Rule.objects.create(**{**clean, "active": False}, version=0, draft=draft)
