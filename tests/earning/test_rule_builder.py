@@ -234,7 +234,7 @@ def test_the_editor_preview_names_each_bad_sample_field_and_never_answers_empty(
     assert "<li>名称:" in text or "<li>Name:" in text  # the missing name is named
     text = client.post(reverse("console:rule_create"), {**form, "name": "T"},
                        HTTP_HX_REQUEST="true").content.decode()
-    assert "<li>小时数:" in text or "<li>Hours:" in text
+    assert "<li>小时数：请输入数字</li>" in text  # the bad field, by its title
     text = client.post(reverse("console:rule_create"),
                        {**form, "name": "T", "sample__hours": "3"},
                        HTTP_HX_REQUEST="true").content.decode()

@@ -13,6 +13,7 @@ from jifen.core.roles import Cap, user_can
 from jifen.core.selectors import site_settings
 from jifen.earning import display, engine
 from jifen.earning.builtins import BUILTIN_EVENT_TYPES
+from jifen.earning.engine import builder
 from jifen.earning.models import (
     ApproverRole,
     Award,
@@ -28,6 +29,7 @@ from jifen.earning.models import (
     RuleFeedback,
     RuleVersion,
 )
+from jifen.earning.services.rules import employee_attribute_label, evaluate, normalize_rule
 from jifen.ledger.amounts import from_units, site_decimals
 from jifen.ledger.models import Account, AccountKind
 from jifen.people.models import Department, Employee, EmployeeStatus
@@ -283,8 +285,6 @@ def rule_backtest(*, data: dict[str, Any], since: datetime | None = None,
     been the only one scoring them; awards needing approval are counted apart (a range at
     its low end). At most ``limit`` events are examined, oldest first; ``truncated`` says
     when there were more."""
-    from jifen.earning.services.rules import evaluate, normalize_rule
-
     if since is None or until is None:
         default_since, default_until = last_month()
         since, until = since or default_since, until or default_until
@@ -370,9 +370,6 @@ def rule_builder_data() -> dict[str, Any]:
     """What the rule builder on the page offers, per active event type (by code): the
     fields a condition row may test, with their labels, types, values to choose from and
     the operators that fit; and the sample-event fields (the payload's)."""
-    from jifen.earning.engine import builder
-    from jifen.earning.services.rules import employee_attribute_label
-
     operators = {"eq": "=", "ne": "≠", "gt": ">", "ge": "≥", "lt": "<", "le": "≤",
                  "in": gettext("is one of"), "contains": gettext("contains"),
                  "set": gettext("is set")}
