@@ -4,10 +4,14 @@ the backtest over last month's events."""
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import pgettext
 
 from jifen.core import errors
 from jifen.earning import engine, selectors, services
@@ -346,3 +350,34 @@ def test_the_api_saves_a_draft_backtests_it_and_publishes_it(client, hr_admin):
         "rows": [{"field": "payload.hours", "op": "ge", "value": '2 || true'}]}}, key)
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_condition"
     assert bad.json()["error"]["details"] == {"row": 1, "part": "value"}
+
+
+@pytest.mark.django_db
+def test_in_english_the_builder_and_its_answers_show_no_chinese(hr_admin):
+    services.ensure_builtin_event_types()
+    rd = DepartmentFactory(code="RD", name="R&D")
+    EmployeeFactory(employee_no="JF0001", name="Wei Zhang", department=rd, grade="P3")
+    client = login_client(hr_admin.user)
+    client.cookies["django_language"] = "en"
+    html = client.get(reverse("console:rule_create")).content.decode()
+    data = re.search(r'<script id="rule-builder-data" type="application/json">(.*?)</script>',
+                     html, re.S).group(1)
+    cjk = re.compile(r"[\u3400-\u9fff]")
+    assert not cjk.search(json.dumps(json.loads(data), ensure_ascii=False))
+    assert "Active" in html and "Save draft" in html and "Create and publish" in html
+    form = {"name": "T", "event_type": "training_completed", "category": "learning",
+            "formula_kind": "per_unit", "points": "5", "field": "hours",
+            "cap_month": "100", "preview": "1", "sample_employee_no": "JF0001",
+            "condition_rows": json.dumps(ROWS)}
+    text = client.post(reverse("console:rule_create"), {**form, "sample__hours": "3"},
+                       HTTP_HX_REQUEST="true").content.decode()
+    assert "JF0001 Wei Zhang · R&amp;D: matches — +15 points; the monthly cap leaves 85" in text
+    text = client.post(reverse("console:rule_create"), {**form, "sample__hours": "1"},
+                       HTTP_HX_REQUEST="true").content.decode()
+    assert "does not match — Hours is 1, the rule needs ≥ 2" in text
+    assert not cjk.search(text)
+
+
+def test_rules_say_active_as_enabled_in_chinese():
+    with translation.override("zh-hans"):
+        assert pgettext("rule", "Active") == "启用"

@@ -58,7 +58,7 @@ class RuleForm(forms.Form):
     points = forms.IntegerField(label=_("Points (negative: penalty)"), required=False,
                                 widget=_number())
     field = forms.CharField(label=_("Payload field"), required=False, max_length=60,
-                            widget=_text(placeholder="days"))
+                            widget=_text(placeholder="days", list="rule-payload-fields"))
     table = forms.CharField(label=_("Points by value"), required=False,
                             widget=forms.Textarea(attrs={**_TEXT, "rows": 3,
                                                          "placeholder": "S=20\nA=10\nB=5"}),
