@@ -381,3 +381,18 @@ def test_in_english_the_builder_and_its_answers_show_no_chinese(hr_admin):
 def test_rules_say_active_as_enabled_in_chinese():
     with translation.override("zh-hans"):
         assert pgettext("rule", "Active") == "启用"
+
+
+@pytest.mark.django_db
+def test_the_rules_list_and_history_show_rows_in_words(hr_admin, make_rule):
+    services.ensure_builtin_event_types()
+    rule = make_rule(**TRAINING_RULE)
+    services.update_rule(rule=rule, actor=hr_admin.user, reason="juniors too",
+                         condition_rows={"join": "any", "rows": ROWS["rows"][:1]})
+    client = login_client(hr_admin.user)
+    client.cookies["django_language"] = "en"
+    rules = client.get(reverse("console:rules")).content.decode()
+    assert "Hours ≥ 2" in rules
+    history = client.get(reverse("console:rule_history", args=[rule.pk])).content.decode()
+    assert "Hours ≥ 2 and Grade ≠ P1" in history
+    assert '{"join"' not in history and "&quot;join&quot;" not in history

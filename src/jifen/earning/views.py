@@ -184,6 +184,7 @@ def rule_list(request: HttpRequest) -> HttpResponse:
     unit = selectors.unit()
     for rule in rules:
         rule.formula_text = display.describe_formula(rule.formula, unit, rule.event_type)
+        rule.condition_text = services.condition_in_words(rule.condition_rows, rule.event_type)
     context = {
         "rules": rules, "q": q,
         "status": request.GET.get("status", ""),
@@ -312,11 +313,26 @@ def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                    "rows_errors": form.errors.get("condition_rows", [])}, status=status)
 
 
+def _diff_value(version: Any, side: str) -> Any:
+    for change in version.diff or []:
+        if isinstance(change, dict) and change.get("field") == "condition_rows":
+            return change.get(side)
+    return None
+
+
 @require_capability(Cap.MANAGE_RULES)
 def rule_history(request: HttpRequest, pk: int) -> HttpResponse:
     rule = get_object_or_404(selectors.rules(), pk=pk)
     versions = selectors.rule_history(rule)
     display.version_changes(versions, unit=selectors.unit())
+    for version in versions:  # the builder's rows in words, not as JSON
+        for change in version.changes:
+            if change["field"] == "condition_rows":
+                change["old"] = None if change["old"] is None else (
+                    services.condition_in_words(_diff_value(version, "old"), rule.event_type)
+                    or "—")
+                change["new"] = services.condition_in_words(
+                    _diff_value(version, "new"), rule.event_type) or "—"
     return render(request, "earning/console/rule_history.html",
                   {"rule": rule, "versions": versions})
 

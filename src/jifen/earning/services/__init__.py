@@ -40,6 +40,7 @@ from jifen.earning.services.recognition import (
 from jifen.earning.services.rules import (
     RULE_FIELDS,
     RuleOutcome,
+    condition_in_words,
     create_rule,
     evaluate,
     normalize_rule,
@@ -55,7 +56,7 @@ __all__ = [
     "BATCH_ATTEMPTS", "DEFAULT_COMPANY_VALUES", "MAX_BATCH", "RETRYABLE_REASONS",
     "RULE_FIELDS", "SCORED_ALONE_UP_TO", "EventIn", "EventResult", "RuleOutcome",
     "allowance_left", "answer_rule_feedback", "approve_award", "award_from_budget",
-    "can_decide", "create_event_type", "create_rule", "current_period",
+    "can_decide", "condition_in_words", "create_event_type", "create_rule", "current_period",
     "earning_settings", "ensure_builtin_event_types", "ensure_company_values", "evaluate",
     "fund_department_budget", "give_recognition", "ingest_events", "ingest_many",
     "normalize_rule", "preview_rule", "publish_rule", "reject_award", "row_event_id",

@@ -338,6 +338,32 @@ def _row_words(row: dict[str, Any], seen: Any, labels: display.PayloadLabels) ->
         "field": label, "seen": shown_seen or "—", "need": need}
 
 
+def condition_in_words(spec: Any, event_type: EventType | None) -> str:
+    """Builder rows in words ("Hours ≥ 2 and Grade ≠ P1"), or "" when there are none."""
+    if not isinstance(spec, dict) or not spec.get("rows"):
+        return ""
+    labels = display.payload_labels(event_type)
+    parts = []
+    for row in spec["rows"]:
+        if not isinstance(row, dict) or "." not in str(row.get("field", "")):
+            continue
+        root, name = str(row["field"]).split(".", 1)
+        label = labels.field(name) if root == "payload" else employee_attribute_label(name)
+        value = row.get("value")
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        op = row.get("op")
+        if op == "set":
+            parts.append(_("%s is set") % label)
+        elif op == "in":
+            parts.append(_("%(field)s is one of %(values)s") % {"field": label, "values": shown})
+        elif op == "contains":
+            parts.append(_("%(field)s contains %(value)s") % {"field": label, "value": shown})
+        else:
+            parts.append(f"{label} {builder.SYMBOLS.get(str(op), op)} {shown}")
+    glue = _(" and ") if spec.get("join") != "any" else _(" or ")
+    return glue.join(parts)
+
+
 def employee_attribute_label(name: str) -> str:
     """An employee attribute a condition can test, in words."""
     return str({
