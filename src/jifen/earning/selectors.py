@@ -25,6 +25,7 @@ from jifen.earning.models import (
     FeedbackStatus,
     ManagerAward,
     Recognition,
+    RejectReason,
     Rule,
     RuleFeedback,
     RuleVersion,
@@ -266,6 +267,10 @@ def scale() -> int:
 # --- rule builder -------------------------------------------------------------------------
 
 BACKTEST_MAX_EVENTS = 5000
+# Events no rule could have scored (a payload against its schema, a person unknown or gone).
+_NOT_SCORABLE = (RejectReason.SCHEMA_VIOLATION, RejectReason.INVALID,
+                 RejectReason.UNKNOWN_EMPLOYEE, RejectReason.INACTIVE_EMPLOYEE,
+                 RejectReason.UNKNOWN_EVENT_TYPE)
 
 
 def last_month(now: datetime | None = None) -> tuple[datetime, datetime]:
@@ -282,8 +287,9 @@ def rule_backtest(*, data: dict[str, Any], since: datetime | None = None,
     """What a rule (as ``data``, the fields the rule services take) would have given the
     real events of its type between ``since`` and ``until`` (default: last month): points,
     people and events, by department. Writes nothing. Caps are applied as if this rule had
-    been the only one scoring them; awards needing approval are counted apart (a range at
-    its low end). At most ``limit`` events are examined, oldest first; ``truncated`` says
+    been the only one scoring them; awards needing approval are counted apart. Events no
+    rule could have scored (schema violations, unknown or departed people) are skipped. At
+    most ``limit`` events are examined, oldest first; ``truncated`` says
     when there were more."""
     if since is None or until is None:
         default_since, default_until = last_month()
@@ -294,6 +300,7 @@ def rule_backtest(*, data: dict[str, Any], since: datetime | None = None,
                  .filter(event_type=clean["event_type"], occurred_at__gte=since,
                          occurred_at__lt=until, employee__isnull=False)
                  .exclude(status=EventStatus.DUPLICATE)
+                 .exclude(reason__in=_NOT_SCORABLE)
                  .select_related("employee__department")
                  .order_by("occurred_at", "pk")[:limit + 1])
     truncated = len(found) > limit
