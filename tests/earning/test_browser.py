@@ -34,7 +34,7 @@ def test_rule_edit_approval_and_points_arrive(open_page, verify_clean):
     expect(page.get_by_test_id("rule-history")).to_contain_text("v1")
     rule = Rule.objects.get()
     page.goto(f"/console/rules/{rule.pk}/")
-    page.fill("#id_sample_payload", '{"other_department": true}')
+    page.select_option("#id_sample__other_department", "true")  # the sample is a form
     page.get_by_test_id("try-rule").click()
     expect(page.get_by_test_id("preview")).to_contain_text("30")
     page.fill("#id_max_points", "100")

@@ -149,6 +149,9 @@ class RuleIn(Schema):
     formula: dict = Field(examples=[{"kind": "fixed", "points": 5}])
     condition: str | None = Field(default=None, max_length=4000,
                                   description="CEL over `payload` and `employee`.")
+    condition_rows: dict | None = Field(
+        default=None, description='The builder\'s rows instead of `condition`, compiled to CEL: '
+        '{"join": "all", "rows": [{"field": "payload.hours", "op": "ge", "value": 2}]}')
     requires_approval: StrictBool | None = None
     approver_role: str | None = None
     caps: dict | None = Field(default=None, description='e.g. {"day": 5, "month": 100}')
@@ -166,6 +169,7 @@ class RulePatch(Schema):
     category: str | None = None
     formula: dict | None = None
     condition: str | None = Field(default=None, max_length=4000)
+    condition_rows: dict | None = None
     requires_approval: StrictBool | None = None
     approver_role: str | None = None
     caps: dict | None = None
@@ -182,6 +186,7 @@ class RuleOut(Schema):
     event_type: str
     category: str
     condition: str
+    condition_rows: dict | None
     formula: dict
     caps: dict
     requires_approval: bool
@@ -191,10 +196,16 @@ class RuleOut(Schema):
     expiry: dict | None
     active: bool
     version: int
+    status: str = Field(description="`draft` (never published) or `published`.")
+    draft: dict | None = Field(description="Unpublished changes: `fields`, `reason`, `by`, `at`.")
 
     @staticmethod
     def resolve_event_type(obj: Rule) -> str:
         return obj.event_type.code
+
+    @staticmethod
+    def resolve_status(obj: Rule) -> str:
+        return "draft" if obj.is_draft else "published"
 
 
 
@@ -279,6 +290,111 @@ def preview_rule(request: HttpRequest, payload: PreviewIn) -> dict:
     return services.preview_rule(data=payload.rule.dict(exclude_none=True), employee=employee,
                                  payload=payload.payload if payload.payload is not None else {},
                                  occurred_at=payload.occurred_at)
+
+
+class DraftIn(RuleIn):
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class DraftPatch(Schema):
+    reason: str | None = Field(default=None, max_length=500)
+    name: str | None = Field(default=None, max_length=120)
+    category: str | None = None
+    formula: dict | None = None
+    condition: str | None = Field(default=None, max_length=4000)
+    condition_rows: dict | None = None
+    requires_approval: StrictBool | None = None
+    approver_role: str | None = None
+    caps: dict | None = None
+    description: str | None = None
+    valid_from: SiteDateTime | None = None
+    valid_until: SiteDateTime | None = None
+    expiry: dict | None = None
+    active: StrictBool | None = None
+
+
+class PublishIn(Schema):
+    reason: str | None = Field(default=None, max_length=500)
+
+
+@router.post("/rules/drafts", response={201: RuleOut})
+def create_rule_draft(request: HttpRequest, payload: DraftIn):
+    """Save a new rule as a draft (scope ``admin``): checked like a rule, applied to no event
+    until published (``status`` ``draft``, ``version`` 0)."""
+    caller = principal(request)
+    caller.require("admin")
+    data = payload.dict(exclude_none=True)
+    reason = data.pop("reason", "")
+
+    def handle() -> tuple[int, Any]:
+        rule = services.save_rule_draft(actor=caller.actor, reason=reason, **data)
+        return 201, RuleOut.from_orm(rule).dict()
+
+    return idempotent(request, caller.id, handle)
+
+
+@router.put("/rules/{int:rule_id}/draft", response=RuleOut)
+def save_rule_draft(request: HttpRequest, rule_id: UrlRowId, payload: DraftPatch):
+    """Save changes to a rule as its draft (scope ``admin``): send what changes; the rule
+    keeps scoring with its current version until the draft is published."""
+    caller = principal(request)
+    caller.require("admin")
+    rule = get_object_or_404(Rule, pk=rule_id)
+    changes = payload.dict(exclude_unset=True)
+    reason = changes.pop("reason", None) or ""
+    return services.save_rule_draft(actor=caller.actor, rule=rule, reason=reason, **changes)
+
+
+@router.post("/rules/{int:rule_id}/publish", response=RuleOut)
+def publish_rule(request: HttpRequest, rule_id: UrlRowId, payload: PublishIn | None = None):
+    """Publish the rule's draft as its next version (scope ``admin``); 409 ``no_draft``
+    without one."""
+    caller = principal(request)
+    caller.require("admin")
+    rule = get_object_or_404(Rule, pk=rule_id)
+    reason = (payload.reason if payload else None) or ""
+    return services.publish_rule(rule=rule, actor=caller.actor, reason=reason)
+
+
+class BacktestIn(Schema):
+    rule: RuleIn | None = Field(default=None, description="The rule to try; without it, the "
+                                "path's rule (its draft when it has one).")
+    since: SiteDateTime | None = None
+    until: SiteDateTime | None = None
+
+
+def _backtest_answer(result: dict[str, Any]) -> dict[str, Any]:
+    return {**result, "points": from_units(result["points"]),
+            "by_department": [{**row, "points": from_units(row["points"])}
+                              for row in result["by_department"]]}
+
+
+@router.post("/rules/backtest")
+def backtest_rule(request: HttpRequest, payload: BacktestIn) -> dict:
+    """What a rule would have given the real events of its type between ``since`` and
+    ``until`` (default: last month), by department, with a ``summary`` in words. Writes
+    nothing; at most 5,000 events are examined (``truncated`` says when there were more)."""
+    caller = principal(request)
+    caller.require("admin")
+    if payload.rule is None:
+        raise errors.ValidationError(_("Send the rule to try."),
+                                     code=errors.ErrorCode.VALIDATION_ERROR)
+    return _backtest_answer(selectors.rule_backtest(
+        data=payload.rule.dict(exclude_none=True), since=payload.since, until=payload.until))
+
+
+@router.post("/rules/{int:rule_id}/backtest")
+def backtest_saved_rule(request: HttpRequest, rule_id: UrlRowId,
+                        payload: BacktestIn | None = None) -> dict:
+    """The backtest of a saved rule: its draft when it has one, else its current version."""
+    caller = principal(request)
+    caller.require("admin")
+    rule = get_object_or_404(Rule, pk=rule_id)
+    data = (payload.rule.dict(exclude_none=True) if payload and payload.rule
+            else dict(rule.draft["fields"]) if rule.draft else services.rule_snapshot(rule))
+    return _backtest_answer(selectors.rule_backtest(
+        data=data, since=payload.since if payload else None,
+        until=payload.until if payload else None))
 
 
 # --- event types --------------------------------------------------------------------------

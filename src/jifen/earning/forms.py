@@ -7,8 +7,12 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
+from jifen.earning import display
+from jifen.earning.engine import builder
 from jifen.earning.models import ApproverRole, CompanyValue, EventType, FeedbackStatus, Rule
 from jifen.ledger.models import Category, ExpiryMode
 
@@ -31,9 +35,15 @@ class RuleForm(forms.Form):
                                   widget=forms.Textarea(attrs={**_TEXT, "rows": 2}))
     event_type = forms.ModelChoiceField(label=_("Event type"), queryset=EventType.objects.none(),
                                         to_field_name="code",
-                                        widget=forms.Select(attrs=_SELECT))
+                                        widget=forms.Select(attrs={**_SELECT,
+                                                                   "data-testid": "event-type"}))
     category = forms.ChoiceField(label=_("Category"), choices=Category.choices,
                                  widget=forms.Select(attrs=_SELECT))
+    condition_rows = forms.CharField(required=False, widget=forms.HiddenInput(
+        attrs={"data-builder-rows": ""}))
+    advanced = forms.BooleanField(
+        label=_("Write the condition in CEL (advanced)"), required=False,
+        widget=forms.CheckboxInput(attrs={**_CHECK, "data-builder-advanced": ""}))
     condition = forms.CharField(
         label=_("Condition (CEL)"), required=False,
         widget=forms.Textarea(attrs={**_TEXT, "rows": 3, "class": "form-control font-monospace",
@@ -48,7 +58,7 @@ class RuleForm(forms.Form):
     points = forms.IntegerField(label=_("Points (negative: penalty)"), required=False,
                                 widget=_number())
     field = forms.CharField(label=_("Payload field"), required=False, max_length=60,
-                            widget=_text(placeholder="days"))
+                            widget=_text(placeholder="days", list="rule-payload-fields"))
     table = forms.CharField(label=_("Points by value"), required=False,
                             widget=forms.Textarea(attrs={**_TEXT, "rows": 3,
                                                          "placeholder": "S=20\nA=10\nB=5"}),
@@ -65,8 +75,9 @@ class RuleForm(forms.Form):
                                   widget=_number())
     requires_approval = forms.BooleanField(label=_("Requires approval"), required=False,
                                            widget=forms.CheckboxInput(attrs=_CHECK))
+    # Only asked when approval is on (the services default to the manager).
     approver_role = forms.ChoiceField(label=_("Approver"), choices=ApproverRole.choices,
-                                      widget=forms.Select(attrs=_SELECT))
+                                      required=False, widget=forms.Select(attrs=_SELECT))
     valid_from = forms.DateTimeField(label=_("Valid from"), required=False,
                                      widget=forms.DateTimeInput(
                                          attrs={**_TEXT, "type": "datetime-local"},
@@ -82,7 +93,8 @@ class RuleForm(forms.Form):
                                        max_value=120, widget=_number())
     expiry_years_after = forms.IntegerField(label=_("Years after"), required=False,
                                             min_value=0, max_value=10, widget=_number())
-    active = forms.BooleanField(label=_("Active"), required=False, initial=True,
+    active = forms.BooleanField(label=pgettext_lazy("rule", "Active"), required=False,
+                                initial=True,
                                 widget=forms.CheckboxInput(attrs=_CHECK))
     reason = forms.CharField(label=_("Why this change"), required=False, max_length=500,
                              widget=_text())
@@ -93,28 +105,62 @@ class RuleForm(forms.Form):
 
     @classmethod
     def initial_for(cls, rule: Rule) -> dict[str, Any]:
-        formula = rule.formula
+        """The form's values for a rule: its draft when it has one, else the rule."""
+        if rule.draft:
+            values = dict(rule.draft["fields"])
+        else:
+            values = {
+                "name": rule.name, "description": rule.description,
+                "event_type": rule.event_type.code, "category": rule.category,
+                "condition": rule.condition, "condition_rows": rule.condition_rows,
+                "formula": rule.formula, "caps": rule.caps,
+                "requires_approval": rule.requires_approval,
+                "approver_role": rule.approver_role, "valid_from": rule.valid_from,
+                "valid_until": rule.valid_until, "expiry": rule.expiry, "active": rule.active,
+            }
+        return cls.initial_from(values)
+
+    @classmethod
+    def initial_from(cls, values: dict[str, Any]) -> dict[str, Any]:
+        formula = values["formula"]
         initial: dict[str, Any] = {
-            "name": rule.name, "description": rule.description,
-            "event_type": rule.event_type.code, "category": rule.category,
-            "condition": rule.condition, "formula_kind": formula["kind"],
+            "name": values["name"], "description": values.get("description", ""),
+            "event_type": values["event_type"], "category": values["category"],
+            "condition": values.get("condition", ""),
+            "condition_rows": json.dumps(values["condition_rows"], ensure_ascii=False)
+            if values.get("condition_rows") is not None else "",
+            "advanced": bool(values.get("condition")) and values.get("condition_rows") is None,
+            "formula_kind": formula["kind"],
             "points": formula.get("points") if formula["kind"] != "table" else None,
             "field": formula.get("field", ""),
             "table": "\n".join(f"{k}={v}" for k, v in formula["points"].items())
             if formula["kind"] == "table" else "",
             "min_points": formula.get("min"), "max_points": formula.get("max"),
-            "requires_approval": rule.requires_approval, "approver_role": rule.approver_role,
-            "valid_from": timezone.localtime(rule.valid_from) if rule.valid_from else None,
-            "valid_until": timezone.localtime(rule.valid_until) if rule.valid_until else None,
-            "active": rule.active,
+            "requires_approval": values.get("requires_approval", False),
+            "approver_role": values.get("approver_role"),
+            "active": values.get("active", True),
         }
-        for period, cap in (rule.caps or {}).items():
+        for name in ("valid_from", "valid_until"):
+            moment = values.get(name)
+            if isinstance(moment, str):
+                moment = parse_datetime(moment)
+            initial[name] = timezone.localtime(moment) if moment else None
+        for period, cap in (values.get("caps") or {}).items():
             initial[f"cap_{period}"] = cap
-        if rule.expiry:
-            initial["expiry_mode"] = rule.expiry["mode"]
-            initial["expiry_months"] = rule.expiry.get("months")
-            initial["expiry_years_after"] = rule.expiry.get("years_after")
+        if values.get("expiry"):
+            initial["expiry_mode"] = values["expiry"]["mode"]
+            initial["expiry_months"] = values["expiry"].get("months")
+            initial["expiry_years_after"] = values["expiry"].get("years_after")
         return initial
+
+    def clean_condition_rows(self) -> Any:
+        text = (self.cleaned_data.get("condition_rows") or "").strip()
+        if not text:
+            return None
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise forms.ValidationError(_("The condition rows could not be read.")) from exc
 
     def rule_data(self) -> dict[str, Any]:
         """The cleaned form as the rule services take it (they check the rest)."""
@@ -149,12 +195,26 @@ class RuleForm(forms.Form):
         return {
             "name": data["name"], "description": data.get("description") or "",
             "event_type": data["event_type"], "category": data["category"],
-            "condition": data.get("condition") or "", "formula": formula, "caps": caps,
+            **self.condition_data(), "formula": formula, "caps": caps,
             "requires_approval": data.get("requires_approval", False),
-            "approver_role": data["approver_role"], "valid_from": data.get("valid_from"),
+            "approver_role": data.get("approver_role") or ApproverRole.MANAGER,
+            "valid_from": data.get("valid_from"),
             "valid_until": data.get("valid_until"), "expiry": expiry,
             "active": data.get("active", False),
         }
+
+
+    def condition_data(self) -> dict[str, Any]:
+        """Hand-written CEL in advanced mode; else the builder's rows (the services compile
+        them)."""
+        data = self.cleaned_data
+        # A post without rows but with CEL (no script ran) is hand-written CEL too.
+        if data.get("advanced") or (data.get("condition")
+                                    and data.get("condition_rows") is None):
+            return {"condition": data.get("condition") or "", "condition_rows": None}
+        rows = data.get("condition_rows")
+        return {"condition": "", "condition_rows": rows if rows is not None else {
+            "join": "all", "rows": []}}
 
 
 class SampleForm(forms.Form):
@@ -163,7 +223,7 @@ class SampleForm(forms.Form):
     sample_employee_no = forms.CharField(label=_("Employee number"), required=False,
                                          max_length=40, widget=_text())
     sample_payload = forms.CharField(
-        label=_("Payload (JSON)"), required=False,
+        label=_("More payload (JSON)"), required=False,
         widget=forms.Textarea(attrs={**_TEXT, "rows": 3, "class": "form-control font-monospace",
                                      "placeholder": '{"minutes": 12}'}))
 
@@ -178,6 +238,56 @@ class SampleForm(forms.Form):
         if not isinstance(value, dict):
             raise forms.ValidationError(_("The payload must be a JSON object."))
         return value
+
+
+SAMPLE_PREFIX = "sample__"
+
+
+def sample_fields(event_type: EventType | None, data: Any, base: dict[str, Any]
+                  ) -> tuple[dict[str, Any], list[str]]:
+    """The sample event's payload from the fields generated from the event type's schema
+    (``sample__<property>``, over ``base``, the JSON typed in advanced mode), and a problem
+    per bad field, named by its title ("Hours: enter a number")."""
+    payload = dict(base)
+    problems: list[str] = []
+    if event_type is None:
+        return payload, problems
+    labels = display.payload_labels(event_type)
+    for field in builder.fields(event_type.schema):
+        if not field.on_payload:
+            continue
+        raw = data.get(SAMPLE_PREFIX + field.name)
+        if raw is None or str(raw).strip() == "":
+            continue
+        text = str(raw).strip()
+        if field.type in ("number", "integer"):
+            try:
+                number = float(text)
+            except ValueError:
+                number = None
+            if number is None or number != number or number in (float("inf"), float("-inf")):
+                problems.append(_("%(field)s: enter a number") % {
+                    "field": labels.field(field.name)})
+                continue
+            if number.is_integer():
+                payload[field.name] = int(number)
+            elif field.type == "integer":
+                problems.append(_("%(field)s: enter a whole number") % {
+                    "field": labels.field(field.name)})
+            else:
+                payload[field.name] = number
+        elif field.type == "boolean":
+            payload[field.name] = text in ("true", "1", "yes")
+        elif field.type == "enum":
+            match = [c for c in field.choices if str(c) == text]
+            if not match:
+                problems.append(_("%(field)s: choose one of the listed values") % {
+                    "field": labels.field(field.name)})
+                continue
+            payload[field.name] = match[0]
+        else:
+            payload[field.name] = text
+    return payload, problems
 
 
 class EventTypeForm(forms.Form):

@@ -81,6 +81,9 @@ class Rule(models.Model):
                                    verbose_name=_("event type"))
     category = models.CharField(_("category"), max_length=30, choices=Category.choices)
     condition = models.TextField(_("condition"), blank=True)
+    # The builder's rows ({"join": "all"|"any", "rows": [{"field", "op", "value"}]}) that
+    # ``condition`` was compiled from; None when the condition was written by hand.
+    condition_rows = models.JSONField(_("condition rows"), null=True, blank=True)
     formula = models.JSONField(_("formula"))
     caps = models.JSONField(_("caps"), default=dict, blank=True)
     requires_approval = models.BooleanField(_("requires approval"), default=False)
@@ -90,7 +93,11 @@ class Rule(models.Model):
     valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
     expiry = models.JSONField(_("expiry override"), null=True, blank=True)
     active = models.BooleanField(_("active"), default=True)
+    # 0 while the rule has never been published (it is a draft and stays inactive).
     version = models.PositiveIntegerField(_("version"), default=1)
+    # Changes saved but not yet applied to events: {"fields": <snapshot>, "reason",
+    # "by", "at"}. Publishing makes them the next version.
+    draft = models.JSONField(_("draft"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -101,6 +108,11 @@ class Rule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_draft(self) -> bool:
+        """Never published: events do not reach it."""
+        return self.version == 0
 
 
 class RuleVersion(models.Model):

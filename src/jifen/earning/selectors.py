@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from django.db.models import Count, Min, Q, QuerySet, Sum
@@ -13,21 +13,25 @@ from jifen.core.roles import ROLE_CAPABILITIES, Cap, user_can
 from jifen.core.selectors import site_settings
 from jifen.earning import display, engine
 from jifen.earning.builtins import BUILTIN_EVENT_TYPES
+from jifen.earning.engine import builder
 from jifen.earning.models import (
     ApproverRole,
     Award,
     AwardStatus,
     CompanyValue,
     Event,
+    EventStatus,
     EventType,
     FeedbackStatus,
     ManagerAward,
     Recognition,
+    RejectReason,
     Rule,
     RuleFeedback,
     RuleVersion,
 )
-from jifen.ledger.amounts import site_decimals
+from jifen.earning.services.rules import employee_attribute_label, evaluate, normalize_rule
+from jifen.ledger.amounts import from_units, site_decimals
 from jifen.ledger.models import Account, AccountKind
 from jifen.people.models import Department, Employee, EmployeeStatus, User
 from jifen.people.selectors import managed_department_paths
@@ -372,3 +376,144 @@ def feedback_waiting() -> dict[str, Any]:
     found = (RuleFeedback.objects.filter(status=FeedbackStatus.OPEN).order_by()
              .aggregate(count=Count("pk"), oldest=Min("created_at")))
     return {"count": found["count"] or 0, "oldest": found["oldest"]}
+
+
+# --- rule builder -------------------------------------------------------------------------
+
+BACKTEST_MAX_EVENTS = 5000
+# Events no rule could have scored (a payload against its schema, a person unknown or gone).
+_NOT_SCORABLE = (RejectReason.SCHEMA_VIOLATION, RejectReason.INVALID,
+                 RejectReason.UNKNOWN_EMPLOYEE, RejectReason.INACTIVE_EMPLOYEE,
+                 RejectReason.UNKNOWN_EVENT_TYPE)
+
+
+def last_month(now: datetime | None = None) -> tuple[datetime, datetime]:
+    """[first moment of last month, first moment of this month) in the site's zone."""
+    local = timezone.localtime(now or timezone.now())
+    this_month = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    start = (this_month - timedelta(days=1)).replace(day=1)
+    return start, this_month
+
+
+def rule_backtest(*, data: dict[str, Any], since: datetime | None = None,
+                  until: datetime | None = None,
+                  limit: int = BACKTEST_MAX_EVENTS) -> dict[str, Any]:
+    """What a rule (as ``data``, the fields the rule services take) would have given the
+    real events of its type between ``since`` and ``until`` (default: last month): points,
+    people and events, by department. Writes nothing. Caps are applied as if this rule had
+    been the only one scoring them; awards needing approval are counted apart. Events no
+    rule could have scored (schema violations, unknown or departed people) are skipped. At
+    most ``limit`` events are examined, oldest first; ``truncated`` says
+    when there were more."""
+    if since is None or until is None:
+        default_since, default_until = last_month()
+        since, until = since or default_since, until or default_until
+    clean = normalize_rule({**data, "active": True})
+    candidate = Rule(**clean)
+    found = list(Event.objects
+                 .filter(event_type=clean["event_type"], occurred_at__gte=since,
+                         occurred_at__lt=until, employee__isnull=False)
+                 .exclude(status=EventStatus.DUPLICATE)
+                 .exclude(reason__in=_NOT_SCORABLE)
+                 .select_related("employee__department")
+                 .order_by("occurred_at", "pk")[:limit + 1])
+    truncated = len(found) > limit
+    found = found[:limit]
+    codes = dict(Department.objects.values_list("pk", "code"))
+    step = scale()
+    used: dict[tuple[int, str, datetime], int] = {}
+    totals: dict[int, dict[str, Any]] = {}
+    people: set[int] = set()
+    points = matched = pending = 0
+    for event in found:
+        employee = event.employee
+        assert employee is not None
+        context = engine.employee_context(
+            employee, event.occurred_at, engine.department_path_codes(employee.department,
+                                                                      codes))
+        outcome = evaluate(candidate, event.payload, context, event.occurred_at)
+        if not outcome.matched or outcome.score is None:
+            continue
+        matched += 1
+        if clean["requires_approval"] or outcome.score.is_range:
+            pending += 1
+            continue
+        given = outcome.score.points * step
+        if given > 0:
+            for period, cap in clean["caps"].items():
+                key = (employee.pk, period, engine.period_start(period, event.occurred_at))
+                given = max(0, min(given, cap * step - used.get(key, 0)))
+            for period in clean["caps"]:
+                key = (employee.pk, period, engine.period_start(period, event.occurred_at))
+                used[key] = used.get(key, 0) + given
+        if given == 0:
+            continue
+        points += given
+        people.add(employee.pk)
+        row = totals.setdefault(employee.department_id, {
+            "department": employee.department.code, "name": employee.department.name,
+            "points": 0, "people": set()})
+        row["points"] += given
+        row["people"].add(employee.pk)
+    by_department = sorted(
+        ({"department": r["department"], "name": r["name"], "points": r["points"],
+          "people": len(r["people"])} for r in totals.values()),
+        key=lambda r: (-r["points"], r["department"]))
+    result = {"since": since, "until": until, "examined": len(found), "limit": limit,
+              "truncated": truncated, "matched": matched, "pending_approval": pending,
+              "points": points, "people": len(people), "by_department": by_department}
+    result["summary"] = backtest_summary(result)
+    return result
+
+
+def backtest_summary(result: dict[str, Any]) -> str:
+    """A backtest in words: the period, the points and people, how many events matched
+    and were examined, and whether the examination stopped at its limit."""
+    text = gettext("%(start)s – %(end)s: would have given %(points)s %(unit)s to %(people)d "
+                   "people (%(matched)d matching events of %(examined)d examined).") % {
+        "start": timezone.localtime(result["since"]).date().isoformat(),
+        "end": (timezone.localtime(result["until"]) - timedelta(days=1)).date().isoformat(),
+        "points": f"{from_units(result['points']):,}", "unit": _unit(),
+        "people": result["people"], "matched": result["matched"],
+        "examined": result["examined"]}
+    if result["by_department"]:
+        text += " " + gettext("By department: %s.") % ", ".join(
+            f"{row['name']} {from_units(row['points']):,}" for row in result["by_department"][:5])
+    if result["pending_approval"]:
+        text += " " + gettext("%d of them would have waited for approval.") % result[
+            "pending_approval"]
+    if result["truncated"]:
+        text += " " + gettext("Only the first %d events were examined.") % result["limit"]
+    return text
+
+
+def rule_builder_data() -> dict[str, Any]:
+    """What the rule builder on the page offers, per active event type (by code): the
+    fields a condition row may test, with their labels, types, values to choose from and
+    the operators that fit; and the sample-event fields (the payload's)."""
+    operators = {"eq": "=", "ne": "≠", "gt": ">", "ge": "≥", "lt": "<", "le": "≤",
+                 "in": gettext("is one of"), "contains": gettext("contains"),
+                 "set": gettext("is set")}
+    types: dict[str, Any] = {}
+    for event_type in EventType.objects.filter(active=True).order_by("code"):
+        labels = display.payload_labels(event_type)
+        found = []
+        for field in builder.fields(event_type.schema):
+            on_payload = field.on_payload
+            found.append({
+                "key": field.key, "name": field.name, "type": field.type,
+                "payload": on_payload, "required": field.required,
+                "label": labels.field(field.name) if on_payload
+                else gettext("Employee: %s") % employee_attribute_label(field.name),
+                "choices": [{"value": c, "label": labels.value(field.name, c)}
+                            for c in field.choices]
+                or ([{"value": True, "label": gettext("Yes")},
+                     {"value": False, "label": gettext("No")}]
+                    if field.type == "boolean" else []),
+                "operators": [{"value": op, "label": operators[op]}
+                              for op in builder.OPERATORS[field.type]
+                              if not (op == "set" and field.type == "number"
+                                      and not on_payload)],
+            })
+        types[event_type.code] = {"fields": found}
+    return {"types": types}

@@ -4,6 +4,7 @@ in the console. Views parse, check permission, call one service or selector, ren
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import messages
@@ -18,6 +19,7 @@ from jifen.core import errors
 from jifen.core.permissions import forbidden, htmx_partial, require_capability
 from jifen.core.roles import Cap, user_can
 from jifen.earning import display, selectors, services
+from jifen.earning.engine import builder
 from jifen.earning.forms import (
     AnswerForm,
     BudgetForm,
@@ -30,6 +32,7 @@ from jifen.earning.forms import (
     RuleForm,
     SampleForm,
     SettingsForm,
+    sample_fields,
 )
 from jifen.earning.models import (
     Award,
@@ -39,6 +42,7 @@ from jifen.earning.models import (
     Rule,
     RuleFeedback,
 )
+from jifen.ledger.amounts import from_units
 from jifen.ledger.models import Category
 from jifen.people.models import Employee
 from jifen.people.selectors import (
@@ -224,6 +228,7 @@ def rule_list(request: HttpRequest) -> HttpResponse:
     unit = selectors.unit()
     for rule in rules:
         rule.formula_text = display.describe_formula(rule.formula, unit, rule.event_type)
+        rule.condition_text = services.condition_in_words(rule.condition_rows, rule.event_type)
     context = {
         "rules": rules, "q": q,
         "status": request.GET.get("status", ""),
@@ -234,66 +239,129 @@ def rule_list(request: HttpRequest) -> HttpResponse:
     return render(request, "earning/console/rules.html", context)
 
 
-def _preview(data: dict[str, Any] | None, sample: SampleForm) -> dict[str, Any] | None:
-    if data is None or not sample.is_valid():
-        return None
+def _form_problems(form: RuleForm) -> list[str]:
+    """Each error of the rule form with the field it belongs to ("Name: …")."""
+    problems = []
+    for name, errs in form.errors.items():
+        label = form.fields[name].label if name in form.fields else ""
+        problems += [f"{label}: {e}" if label else str(e) for e in errs]
+    return problems
+
+
+def _preview(request: HttpRequest, form: RuleForm, sample: SampleForm,
+             rule: Rule | None) -> dict[str, Any]:
+    """The answer of "Try it", always in words: the rule's verdict on the sample, or what
+    is wrong with the rule or the sample, field by field."""
+    if not form.is_valid():
+        return {"matched": False, "error": True, "problems": _form_problems(form),
+                "summary": _("Fix the rule first.")}
+    if not sample.is_valid():
+        return {"matched": False, "error": True,
+                "problems": [f"{sample.fields[n].label}: {e}" for n, errs in sample.errors.items()
+                             for e in errs], "summary": _("Fix the sample first.")}
+    data = form.rule_data()
+    payload, problems = sample_fields(data["event_type"], request.POST,
+                                      sample.cleaned_data["sample_payload"])
+    if problems:
+        return {"matched": False, "error": True, "problems": problems,
+                "summary": _("Fix the sample first.")}
     employee_no = sample.cleaned_data.get("sample_employee_no", "").strip()
     employee = None
     if employee_no:
         try:
             employee = employee_by_no(employee_no)
         except errors.ValidationError:
-            return {"matched": False, "why": _("No employee has the number %s.") % employee_no}
+            return {"matched": False, "error": True,
+                    "summary": _("No employee has the number %s.") % employee_no}
     try:
-        return services.preview_rule(data=data, employee=employee,
-                                     payload=sample.cleaned_data["sample_payload"])
+        return services.preview_rule(data=data, employee=employee, payload=payload, rule=rule)
     except errors.JifenError as exc:
-        return {"matched": False, "why": exc.message, "error": True}
+        return {"matched": False, "error": True, "summary": exc.message}
+
+
+def _compiled(request: HttpRequest) -> dict[str, Any]:
+    """The condition the builder's rows compile to (or, in words, why they do not); needs
+    only the event type and the rows, not the rest of the rule."""
+    event_type = selectors.event_types().filter(code=request.POST.get("event_type", "")).first()
+    if event_type is None:
+        return {"problems": [_("Choose an event type.")]}
+    try:
+        rows = json.loads(request.POST.get("condition_rows") or '{"rows": []}')
+        return {"cel": builder.compile_rows(rows, event_type.schema)[1]}
+    except ValueError:
+        return {"problems": [_("The condition rows could not be read.")]}
+    except errors.JifenError as exc:
+        return {"problems": [exc.message]}
+
+
+def _backtest(form: RuleForm, rule: Rule | None) -> dict[str, Any]:
+    if not form.is_valid():
+        return {"problems": _form_problems(form)}
+    try:
+        result = selectors.rule_backtest(data=form.rule_data())
+    except errors.JifenError as exc:
+        return {"problems": [exc.message]}
+    for row in result["by_department"]:
+        row["points_text"] = f"{from_units(row['points']):,}"
+    return {"result": result, "summary": result["summary"]}
 
 
 @require_capability(Cap.MANAGE_RULES)
 def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    """The rule editor. "Try it" (an htmx POST with ``preview``) shows what the rule as
-    typed would give a sample event, without saving anything."""
+    """The rule editor: the condition as rows (or CEL in advanced mode), only the fields
+    the chosen formula needs. htmx posts ``compile`` (the rows' CEL), ``preview`` (a
+    sample event) and ``backtest`` (last month's events) without saving; ``draft`` saves a
+    draft, ``publish`` saves and publishes it."""
     rule = get_object_or_404(selectors.rules(), pk=pk) if pk else None
     initial = RuleForm.initial_for(rule) if rule else {"active": True}
     form = RuleForm(request.POST or None, initial=initial)
     sample = SampleForm(request.POST or None)
     status = 200
     if request.method == "POST":
+        if "compile" in request.POST:
+            return render(request, "earning/console/rule_form.html#compiled",
+                          {"compiled": _compiled(request)})
+        if "preview" in request.POST:
+            return render(request, "earning/console/rule_form.html#preview",
+                          {"result": _preview(request, form, sample, rule)})
+        if "backtest" in request.POST:
+            return render(request, "earning/console/rule_form.html#backtest",
+                          {"backtest": _backtest(form, rule)})
         if not form.is_valid():
             status = 422
-        elif "preview" in request.POST:
-            result = _preview(form.rule_data(), sample)
-            return render(request, "earning/console/rule_form.html#preview",
-                          {"result": result, "sample": sample})
         else:
             try:
                 data = form.rule_data()
                 reason = form.cleaned_data.get("reason", "")
-                if rule is None:
-                    rule = services.create_rule(actor=request.user, reason=reason, **data)
-                    messages.success(request, _("Rule created."))
-                else:
-                    before = rule.version
-                    rule = services.update_rule(rule=rule, actor=request.user, reason=reason,
+                rule = services.save_rule_draft(actor=request.user, rule=rule, reason=reason,
                                                 **data)
-                    messages.success(request, _("Saved as version %d.") % rule.version
+                if "draft" not in request.POST:  # "publish", or a plain submit
+                    before = rule.version
+                    rule = services.publish_rule(rule=rule, actor=request.user, reason=reason)
+                    messages.success(request, _("Published as version %d.") % rule.version
                                      if rule.version != before else _("Nothing changed."))
-                return redirect("console:rule_history", rule.pk)
+                    return redirect("console:rule_history", rule.pk)
+                messages.success(request, _("Draft saved: events are not scored by it until "
+                                            "you publish it."))
+                return redirect("console:rule_edit", rule.pk)
             except errors.JifenError as exc:
-                form.add_error("condition" if exc.code in {"invalid_condition",
-                                                           "condition_too_costly"} else None,
-                               exc.message)
+                field = ("condition" if form.condition_data()["condition_rows"] is None
+                         else "condition_rows") if exc.code in {
+                    "invalid_condition", "condition_too_costly"} else None
+                form.add_error(field, exc.message)
                 status = 422
-        if "preview" in request.POST:
-            return render(request, "earning/console/rule_form.html#preview",
-                          {"result": {"matched": False, "error": True,
-                                      "why": "; ".join(str(e) for errs in form.errors.values()
-                                                       for e in errs)},
-                           "sample": sample})
     return render(request, "earning/console/rule_form.html",
-                  {"form": form, "sample": sample, "rule": rule}, status=status)
+                  {"form": form, "sample": sample, "rule": rule,
+                   "builder": selectors.rule_builder_data(),
+                   "asks_reason": rule is not None and not rule.is_draft,
+                   "rows_errors": form.errors.get("condition_rows", [])}, status=status)
+
+
+def _diff_value(version: Any, side: str) -> Any:
+    for change in version.diff or []:
+        if isinstance(change, dict) and change.get("field") == "condition_rows":
+            return change.get(side)
+    return None
 
 
 @require_capability(Cap.MANAGE_RULES)
@@ -301,6 +369,14 @@ def rule_history(request: HttpRequest, pk: int) -> HttpResponse:
     rule = get_object_or_404(selectors.rules(), pk=pk)
     versions = selectors.rule_history(rule)
     display.version_changes(versions, unit=selectors.unit())
+    for version in versions:  # the builder's rows in words, not as JSON
+        for change in version.changes:
+            if change["field"] == "condition_rows":
+                change["old"] = None if change["old"] is None else (
+                    services.condition_in_words(_diff_value(version, "old"), rule.event_type)
+                    or "—")
+                change["new"] = services.condition_in_words(
+                    _diff_value(version, "new"), rule.event_type) or "—"
     return render(request, "earning/console/rule_history.html",
                   {"rule": rule, "versions": versions})
 

@@ -42,11 +42,14 @@ from jifen.earning.services.recognition import (
 from jifen.earning.services.rules import (
     RULE_FIELDS,
     RuleOutcome,
+    condition_in_words,
     create_rule,
     evaluate,
     normalize_rule,
     preview_rule,
+    publish_rule,
     rule_snapshot,
+    save_rule_draft,
     update_rule,
 )
 from jifen.earning.services.scoring import RETRYABLE_REASONS, EventIn, EventResult
@@ -55,10 +58,11 @@ __all__ = [
     "BATCH_ATTEMPTS", "DEFAULT_COMPANY_VALUES", "MAX_BATCH", "RETRYABLE_REASONS",
     "RULE_FIELDS", "SCORED_ALONE_UP_TO", "EventIn", "EventResult", "RuleOutcome",
     "allowance_left", "answer_rule_feedback", "approve_award", "award_from_budget",
-    "can_decide", "create_company_value", "create_event_type", "create_rule", "current_period",
-    "earning_settings", "ensure_builtin_event_types", "ensure_company_values", "evaluate",
-    "fund_department_budget", "give_recognition", "ingest_events", "ingest_many",
-    "normalize_rule", "preview_rule", "reject_award", "row_event_id", "rule_snapshot",
-    "send_rule_feedback", "update_company_value", "update_earning_settings",
+    "can_decide", "condition_in_words", "create_company_value", "create_event_type",
+    "create_rule", "current_period", "earning_settings", "ensure_builtin_event_types",
+    "ensure_company_values", "evaluate", "fund_department_budget", "give_recognition",
+    "ingest_events", "ingest_many", "normalize_rule", "preview_rule", "publish_rule",
+    "reject_award", "row_event_id", "rule_snapshot", "save_rule_draft", "send_rule_feedback",
+    "update_company_value", "update_earning_settings",
     "update_event_type", "update_rule",
 ]

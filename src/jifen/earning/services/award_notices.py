@@ -9,6 +9,7 @@ however many events: one message per approver and hour that counts up
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.urls import reverse
@@ -16,11 +17,13 @@ from django.utils import timezone
 
 from jifen.earning import notices, selectors
 from jifen.earning.models import AwardStatus
-from jifen.earning.selectors import AwardToTell
 from jifen.ledger.amounts import format_points
 from jifen.notifications.ages import days_waited
 from jifen.notifications.services import Message, notify, notify_bulk, notify_tally
 from jifen.people.models import User
+
+if TYPE_CHECKING:  # selectors import the rule services, which import this module
+    from jifen.earning.selectors import AwardToTell
 
 
 def tell_about_awards(event_ids: list[int], *, credited: bool = True,

@@ -10,12 +10,15 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
 from jifen.core.actors import Actor, actor_label, actor_user
+from jifen.core.selectors import site_settings
 from jifen.core.services import record_audit
-from jifen.earning import engine, outcomes
+from jifen.earning import display, engine, outcomes
+from jifen.earning.engine import builder
 from jifen.earning.models import (
     ApproverRole,
     EventType,
@@ -25,12 +28,14 @@ from jifen.earning.models import (
     RuleVersion,
 )
 from jifen.earning.outcomes import Note
+from jifen.earning.services.common import scale
+from jifen.earning.services.scoring import cap_room
 from jifen.ledger.models import Category, ExpiryMode
 from jifen.people.models import Employee
 
-RULE_FIELDS = ("name", "description", "event_type", "category", "condition", "formula", "caps",
-               "requires_approval", "approver_role", "valid_from", "valid_until", "expiry",
-               "active")
+RULE_FIELDS = ("name", "description", "event_type", "category", "condition", "condition_rows",
+               "formula", "caps", "requires_approval", "approver_role", "valid_from",
+               "valid_until", "expiry", "active")
 
 
 def _check_expiry(expiry: Any) -> dict | None:
@@ -94,7 +99,14 @@ def normalize_rule(data: dict[str, Any]) -> dict[str, Any]:
             _("The category must be one of: %s.") % ", ".join(Category.values),
             code=errors.ErrorCode.UNKNOWN_CATEGORY)
     clean["category"] = data["category"]
-    clean["condition"] = engine.check_condition(data.get("condition") or "")
+    rows = data.get("condition_rows")
+    if rows is not None:
+        # The builder's rows are the source: the condition is compiled from them.
+        clean["condition_rows"], clean["condition"] = builder.compile_rows(
+            rows, event_type.schema)
+    else:
+        clean["condition_rows"] = None
+        clean["condition"] = engine.check_condition(data.get("condition") or "")
     clean["formula"] = engine.check_formula(data.get("formula"))
     clean["caps"] = engine.check_caps(data.get("caps"))
     clean["requires_approval"] = bool(data.get("requires_approval")) or (
@@ -120,7 +132,8 @@ def rule_snapshot(rule: Rule) -> dict[str, Any]:
     return {
         "name": rule.name, "description": rule.description,
         "event_type": rule.event_type.code, "category": rule.category,
-        "condition": rule.condition, "formula": rule.formula, "caps": rule.caps,
+        "condition": rule.condition, "condition_rows": rule.condition_rows,
+        "formula": rule.formula, "caps": rule.caps,
         "requires_approval": rule.requires_approval, "approver_role": rule.approver_role,
         "valid_from": rule.valid_from.isoformat() if rule.valid_from else None,
         "valid_until": rule.valid_until.isoformat() if rule.valid_until else None,
@@ -167,6 +180,11 @@ def update_rule(*, rule: Rule, actor: Actor, reason: str = "", **changes: Any) -
         raise errors.ValidationError(_("Unknown rule fields: %s") % ", ".join(sorted(unknown)),
                                      code=errors.ErrorCode.UNKNOWN_FIELDS)
     rule = Rule.objects.select_for_update().select_related("event_type").get(pk=rule.pk)
+    if rule.is_draft:
+        raise errors.ValidationError(_("This rule is a draft: publish it first."),
+                                     code=errors.ErrorCode.RULE_IS_DRAFT)
+    if "condition" in changes and "condition_rows" not in changes:
+        changes = {**changes, "condition_rows": None}  # hand-written CEL replaces the rows
     before = rule_snapshot(rule)
     clean = normalize_rule({**before, "event_type": rule.event_type, **changes})
     for name, value in clean.items():
@@ -177,6 +195,74 @@ def update_rule(*, rule: Rule, actor: Actor, reason: str = "", **changes: Any) -
     rule.save()
     version = _new_version(rule, actor=actor, reason=reason, before=before)
     record_audit(actor=actor, action="earning.rule.update", obj=rule, before=before,
+                 after=version.snapshot)
+    return rule
+
+
+# --- drafts -------------------------------------------------------------------------------
+
+
+def _draft_snapshot(clean: dict[str, Any]) -> dict[str, Any]:
+    return rule_snapshot(Rule(**clean))
+
+
+@transaction.atomic
+def save_rule_draft(*, actor: Actor, rule: Rule | None = None, reason: str = "",
+                    **data: Any) -> Rule:
+    """Keep a new rule, or the next version of ``rule``, as a draft: checked like a
+    published rule but applied to no event until ``publish_rule``. A new rule's draft is a
+    rule at version 0 that stays inactive; an existing rule keeps scoring with its current
+    version meanwhile. Audited."""
+    unknown = set(data) - set(RULE_FIELDS)
+    if unknown:
+        raise errors.ValidationError(_("Unknown rule fields: %s") % ", ".join(sorted(unknown)),
+                                     code=errors.ErrorCode.UNKNOWN_FIELDS)
+    if rule is not None:
+        rule = Rule.objects.select_for_update().select_related("event_type").get(pk=rule.pk)
+        if "condition" in data and "condition_rows" not in data:
+            data = {**data, "condition_rows": None}
+        base = rule.draft["fields"] if rule.draft else rule_snapshot(rule)
+        data = {**base, **data}
+        if not rule.is_draft:
+            data["event_type"] = rule.event_type  # a published rule keeps its event type
+    clean = normalize_rule(data)
+    draft: dict[str, Any] = {"fields": _draft_snapshot(clean), "reason": (reason or "")[:500],
+             "by": actor_label(actor), "at": timezone.now().isoformat()}
+    if rule is None:
+        rule = Rule.objects.create(**{**clean, "active": False}, version=0, draft=draft)
+    else:
+        if rule.is_draft:
+            for name, value in clean.items():
+                setattr(rule, name, value)
+            rule.active = False
+        rule.draft = draft
+        rule.save()
+    record_audit(actor=actor, action="earning.rule.draft", obj=rule, after=draft["fields"])
+    return rule
+
+
+@transaction.atomic
+def publish_rule(*, rule: Rule, actor: Actor, reason: str = "") -> Rule:
+    """Make the rule's draft its next version (version 1 for a new rule): from now on
+    events are scored by it. 409 ``no_draft`` without a draft. Audited."""
+    rule = Rule.objects.select_for_update().select_related("event_type").get(pk=rule.pk)
+    if not rule.draft:
+        raise errors.Conflict(_("This rule has no draft to publish."),
+                              code=errors.ErrorCode.NO_DRAFT)
+    reason = reason or rule.draft.get("reason") or ""
+    clean = normalize_rule(rule.draft["fields"])
+    before = None if rule.is_draft else rule_snapshot(rule)
+    for name, value in clean.items():
+        setattr(rule, name, value)
+    rule.draft = None
+    if before is not None and rule_snapshot(rule) == before:
+        rule.save()
+        return rule
+    rule.version += 1
+    rule.save()
+    version = _new_version(rule, actor=actor, before=before,
+                           reason=reason or (_("Created") if before is None else ""))
+    record_audit(actor=actor, action="earning.rule.publish", obj=rule, before=before,
                  after=version.snapshot)
     return rule
 
@@ -238,26 +324,142 @@ def evaluate(rule: Rule, payload: dict[str, Any], employee_ctx: dict[str, Any],
     return RuleOutcome(rule, True, scored, why=scored.explanation, note=scored.note)
 
 
+def _employee_label(employee: Employee | None) -> str:
+    if employee is None:
+        return _("A sample employee")
+    return f"{employee.employee_no} {employee.name} · {employee.department.name}"
+
+
+def _row_words(row: dict[str, Any], seen: Any, labels: display.PayloadLabels) -> str:
+    root, name = row["field"].split(".", 1)
+    label = labels.field(name) if root == "payload" else employee_attribute_label(name)
+    if seen is None and root == "payload":
+        return _("%(field)s is missing") % {"field": label}
+    if row["op"] == "set":
+        return _("%(field)s is empty") % {"field": label}
+    value = row.get("value")
+    shown_value = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    shown_seen = ", ".join(map(str, seen)) if isinstance(seen, list) else str(seen)
+    if row["op"] == "in":
+        need = _("one of %s") % shown_value
+    elif row["op"] == "contains":
+        need = _("contains %s") % shown_value
+    else:
+        need = f"{builder.SYMBOLS[row['op']]} {shown_value}"
+    return _("%(field)s is %(seen)s, the rule needs %(need)s") % {
+        "field": label, "seen": shown_seen or "—", "need": need}
+
+
+def condition_in_words(spec: Any, event_type: EventType | None) -> str:
+    """Builder rows in words ("Hours ≥ 2 and Grade ≠ P1"), or "" when there are none."""
+    if not isinstance(spec, dict) or not spec.get("rows"):
+        return ""
+    labels = display.payload_labels(event_type)
+    parts = []
+    for row in spec["rows"]:
+        if not isinstance(row, dict) or "." not in str(row.get("field", "")):
+            continue
+        root, name = str(row["field"]).split(".", 1)
+        label = labels.field(name) if root == "payload" else employee_attribute_label(name)
+        value = row.get("value")
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        op = row.get("op")
+        if op == "set":
+            parts.append(_("%s is set") % label)
+        elif op == "in":
+            parts.append(_("%(field)s is one of %(values)s") % {"field": label, "values": shown})
+        elif op == "contains":
+            parts.append(_("%(field)s contains %(value)s") % {"field": label, "value": shown})
+        else:
+            parts.append(f"{label} {builder.SYMBOLS.get(str(op), op)} {shown}")
+    glue = _(" and ") if spec.get("join") != "any" else _(" or ")
+    return glue.join(parts)
+
+
+def employee_attribute_label(name: str) -> str:
+    """An employee attribute a condition can test, in words."""
+    return str({
+        "department": _("Department"), "department_path": _("Department or a parent"),
+        "position": _("Position"), "grade": _("Grade"), "tenure_years": _("Years of service"),
+        "employee_no": _("Employee number"),
+    }.get(name, name))
+
+
 def preview_rule(*, data: dict[str, Any], employee: Employee | None, payload: Any,
-                 occurred_at: datetime | None = None) -> dict[str, Any]:
-    """"Try it on a sample event": what an unsaved rule would give and why. Writes
-    nothing; caps are reported, not applied."""
+                 occurred_at: datetime | None = None, rule: Rule | None = None
+                 ) -> dict[str, Any]:
+    """"Try it on a sample event": what an unsaved rule would give and why, with a
+    ``summary`` in words (who, whether it matches, the points and what the caps leave; or
+    each condition row that fails). Writes nothing; caps are reported, not applied (the
+    room left counts ``rule``'s awards when the rule already exists)."""
     clean = normalize_rule({**data, "active": True})
-    rule = Rule(**clean)
+    candidate = Rule(**clean)
+    who = _employee_label(employee)
     problem = engine.schema_problem(clean["event_type"].schema, payload)
     if problem:
-        return {"matched": False, "points": None, "why": _("Schema violation: %s") % problem}
+        why = _("Schema violation: %s") % problem
+        return {"matched": False, "points": None, "why": why,
+                "summary": _("%(who)s: the sample is not valid — %(why)s") % {
+                    "who": who, "why": problem}}
     ctx = engine.employee_context(employee, occurred_at) if employee else {
         "employee_no": "", "department": "", "department_path": [], "position": "",
         "grade": "", "tenure_years": 0}
-    outcome = evaluate(rule, payload, ctx, occurred_at)
+    outcome = evaluate(candidate, payload, ctx, occurred_at)
     answer: dict[str, Any] = {"matched": outcome.matched, "why": outcome.why, "employee": ctx,
                               "points": None, "range": None,
                               "requires_approval": clean["requires_approval"],
-                              "caps": clean["caps"]}
-    if outcome.matched and outcome.score:
-        if outcome.score.is_range:
-            answer["range"] = [outcome.score.low, outcome.score.high]
+                              "caps": clean["caps"], "failed_rows": [], "cap_left": None}
+    labels = display.payload_labels(clean["event_type"])
+    unit = _unit_label()
+    if not outcome.matched:
+        reasons = [outcome.why]
+        if clean["condition_rows"] and clean["condition_rows"]["rows"]:
+            failed = builder.failing_rows(clean["condition_rows"], clean["event_type"].schema,
+                                          {"payload": payload, "employee": ctx})
+            answer["failed_rows"] = [
+                {"row": clean["condition_rows"]["rows"].index(row) + 1, "field": row["field"],
+                 "seen": seen, "text": _row_words(row, seen, labels)} for row, seen in failed]
+            if answer["failed_rows"]:
+                reasons = [f["text"] for f in answer["failed_rows"]]
+                if clean["condition_rows"]["join"] == "any":
+                    reasons = [_("none of the rows holds: %s") % "; ".join(reasons)]
+        answer["summary"] = _("%(who)s: does not match — %(why)s") % {
+            "who": who, "why": "; ".join(r for r in reasons if r) or _("the condition is false")}
+        return answer
+    assert outcome.score is not None
+    if outcome.score.is_range:
+        answer["range"] = [outcome.score.low, outcome.score.high]
+        answer["summary"] = _(
+            "%(who)s: matches — an approver picks %(low)s–%(high)s %(unit)s") % {
+            "who": who, "low": outcome.score.low, "high": outcome.score.high, "unit": unit}
+    else:
+        answer["points"] = outcome.score.points
+        answer["summary"] = _("%(who)s: matches — %(points)+d %(unit)s") % {
+            "who": who, "points": outcome.score.points, "unit": unit}
+        if clean["requires_approval"]:
+            answer["summary"] += _(" after approval")
+    if clean["caps"]:
+        when = occurred_at or timezone.now()
+        candidate.pk = rule.pk if rule is not None and rule.pk else None
+        if employee is not None and candidate.pk:
+            room = cap_room(candidate, employee.pk, when)
         else:
-            answer["points"] = outcome.score.points
+            room = min(cap * scale() for cap in clean["caps"].values())
+        if room is not None:
+            left = max(0, room // scale() - max(0, answer["points"] or 0))
+            period = min(clean["caps"], key=lambda p: clean["caps"][p])
+            answer["cap_left"] = left
+            answer["summary"] += "; " + _("the %(period)s cap leaves %(left)s") % {
+                "period": _period_label(period), "left": left}
     return answer
+
+
+def _period_label(period: str) -> str:
+    return str({"day": _("daily"), "week": _("weekly"), "month": _("monthly"),
+                "year": _("yearly")}.get(period, period))
+
+
+def _unit_label() -> str:
+    settings = site_settings()
+    return settings.point_unit_zh if (get_language() or "").startswith("zh") else (
+        settings.point_unit_en)
