@@ -131,6 +131,7 @@ def site():
         "console:mall_item_edit": Item.objects.order_by("pk").first().pk,
         "console:mall_category_edit": Category.objects.order_by("pk").first().pk,
         "console:employee_detail": employee.pk,
+        "console:employee_points": employee.pk,
         "console:employee_edit": employee.pk,
         "console:department_edit": Department.objects.order_by("pk").first().pk,
     }
@@ -222,7 +223,7 @@ def test_every_url_name_is_checked_or_skipped():
     known = {"portal:mall_item", "portal:order_detail", "console:rule_edit",
              "console:rule_history", "console:ledger_transaction", "console:mall_order",
              "console:mall_item_edit", "console:mall_category_edit", "console:employee_detail",
-             "console:employee_edit", "console:department_edit"}
+             "console:employee_edit", "console:department_edit", "console:employee_points"}
     known |= {f"{ns}:{short}" for ns in IMPORT_NAMESPACES for short in ("preview", "result")}
     unaccounted = [f"{name} ({route})" for name, route, params in url_names()
                    if params and not skipped(name) and name not in known]
