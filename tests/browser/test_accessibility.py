@@ -35,6 +35,7 @@ SKIPPED: dict[str, str] = {
     "portal:order_action": _POST,
     "portal:notifications_read": _POST,
     "portal:notification_open": "marks the notification read and redirects to its page",
+    "portal:recognition_people": "JSON for the people picker, not a page",
     "portal:points_export": _DOWNLOAD,
     "console:approval_decide": _POST,
     "console:rule_feedback_answer": _POST,
