@@ -296,21 +296,8 @@ class DraftIn(RuleIn):
     reason: str | None = Field(default=None, max_length=500)
 
 
-class DraftPatch(Schema):
-    reason: str | None = Field(default=None, max_length=500)
-    name: str | None = Field(default=None, max_length=120)
-    category: str | None = None
-    formula: dict | None = None
-    condition: str | None = Field(default=None, max_length=4000)
-    condition_rows: dict | None = None
-    requires_approval: StrictBool | None = None
-    approver_role: str | None = None
-    caps: dict | None = None
-    description: str | None = None
-    valid_from: SiteDateTime | None = None
-    valid_until: SiteDateTime | None = None
-    expiry: dict | None = None
-    active: StrictBool | None = None
+class DraftPatch(RulePatch):
+    reason: str | None = Field(default=None, max_length=500)  # optional for a draft
 
 
 class PublishIn(Schema):
