@@ -75,6 +75,15 @@ class TestRulesApi:
         assert "-5" in json.dumps(response.json())
         assert Rule.objects.count() == 0
 
+    def test_preview_for_an_unknown_employee_names_the_number(self, client):
+        """Like every call that names an employee in its body: a 422, not a 404."""
+        response = post(client, "/api/v1/rules/preview",
+                        {"rule": rule_body(), "payload": {"minutes": 12},
+                         "employee_no": "NOBODY"}, key_with("admin"))
+        assert response.status_code == 422, response.content
+        error = response.json()["error"]
+        assert error["code"] == "unknown_employee" and "NOBODY" in error["message"]
+
     @pytest.mark.parametrize("moment", [
         "0001-01-01T00:00:00+08:00",  # no UTC equivalent
         "9999-12-31T23:00:00-05:00",  # no UTC equivalent

@@ -20,7 +20,6 @@ from jifen.core.schema_types import SiteDateTime, StrictBool, StrictInt, UrlInt,
 from jifen.earning import selectors, services
 from jifen.earning.models import Award, Event, EventType, Rule, RuleVersion
 from jifen.ledger.amounts import from_units, site_decimals
-from jifen.people.models import Employee
 from jifen.people.selectors import employee_by_no
 
 router = Router(tags=["earning"])
@@ -282,11 +281,11 @@ class PreviewIn(Schema):
 
 @router.post("/rules/preview")
 def preview_rule(request: HttpRequest, payload: PreviewIn) -> dict:
-    """What a rule would give a sample event, and why. Writes nothing."""
+    """What a rule would give a sample event, and why. Writes nothing. An unknown
+    `employee_no` is a 422 `unknown_employee`."""
     caller = principal(request)
     caller.require("admin")
-    employee = (get_object_or_404(Employee, employee_no=payload.employee_no)
-                if payload.employee_no else None)
+    employee = employee_by_no(payload.employee_no) if payload.employee_no else None
     return services.preview_rule(data=payload.rule.dict(exclude_none=True), employee=employee,
                                  payload=payload.payload if payload.payload is not None else {},
                                  occurred_at=payload.occurred_at)
