@@ -244,7 +244,7 @@ class CategoryForm(forms.ModelForm):
         widgets = {
             "name": forms.TextInput(attrs=_TEXT),
             "kind": forms.Select(attrs=_SELECT),
-            "icon": forms.TextInput(attrs=_TEXT),
+            "icon": forms.Select(attrs=_SELECT),
             "sort_order": forms.NumberInput(attrs=_TEXT),
         }
 

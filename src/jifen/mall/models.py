@@ -74,6 +74,23 @@ class WindowPeriod(models.Model):
         return f"{self.starts_at:%Y-%m-%d %H:%M} – {self.ends_at:%Y-%m-%d %H:%M}"
 
 
+# The icons a category may show: a fixed list, because the icon font ships only the icons
+# the code names (scripts/build_assets.py keeps every "ti-…" written in src/jifen).
+CATEGORY_ICONS = [
+    ("ti-gift", _("Gift")), ("ti-package", _("Parcel")), ("ti-shopping-bag", _("Shopping bag")),
+    ("ti-device-mobile", _("Phone")), ("ti-device-laptop", _("Laptop")),
+    ("ti-headphones", _("Headphones")), ("ti-camera", _("Camera")), ("ti-cup", _("Cup")),
+    ("ti-coffee", _("Coffee")), ("ti-tools-kitchen-2", _("Kitchen")), ("ti-shirt", _("Clothing")),
+    ("ti-book", _("Books")), ("ti-pencil", _("Stationery")), ("ti-school", _("Learning")),
+    ("ti-certificate", _("Certificate")), ("ti-run", _("Sport")), ("ti-barbell", _("Fitness")),
+    ("ti-stethoscope", _("Health")), ("ti-heart-handshake", _("Charity")),
+    ("ti-beach", _("Holiday")), ("ti-plane", _("Travel")), ("ti-ticket", _("Tickets")),
+    ("ti-movie", _("Films")), ("ti-credit-card", _("Vouchers")), ("ti-crown", _("Premium")),
+    ("ti-plant", _("Plants")), ("ti-paw", _("Pets")), ("ti-car", _("Car")),
+]
+CATEGORY_ICON_NAMES = frozenset(name for name, _label in CATEGORY_ICONS)
+
+
 class Category(models.Model):
     """A node of the category tree."""
 
@@ -83,7 +100,8 @@ class Category(models.Model):
                                related_name="children", verbose_name=_("parent category"))
     kind = models.CharField(_("kind"), max_length=10, choices=CategoryKind.choices,
                             default=CategoryKind.PHYSICAL)
-    icon = models.CharField(_("icon"), max_length=40, blank=True, default="ti-gift")
+    icon = models.CharField(_("icon"), max_length=40, blank=True, default="ti-gift",
+                            choices=CATEGORY_ICONS)
     sort_order = models.IntegerField(_("order"), default=0)
     window = models.ForeignKey(RedemptionWindow, null=True, blank=True,
                                on_delete=models.SET_NULL, related_name="categories",

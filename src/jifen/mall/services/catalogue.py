@@ -24,6 +24,7 @@ from jifen.core.images import MAX_IMAGE_PIXELS, picture_too_large
 from jifen.core.services import record_audit, snapshot
 from jifen.mall import notices, selectors
 from jifen.mall.models import (
+    CATEGORY_ICON_NAMES,
     Category,
     Code,
     Fulfilment,
@@ -58,6 +59,9 @@ def save_category(*, actor: Actor, name: str, parent: Category | None = None,
             c.pk == category.pk for c in selectors.category_ancestors(parent)):
         raise errors.ValidationError(_("A category cannot sit inside itself."),
                                      code=errors.ErrorCode.CATEGORY_CYCLE)
+    if icon and icon not in CATEGORY_ICON_NAMES:
+        raise errors.ValidationError(_("Choose one of the category icons."),
+                                     details={"field": "icon", "icon": icon})
     fields = ("name", "parent", "kind", "icon", "sort_order", "window")
     before = snapshot(category, fields) if category is not None else None
     obj = category or Category()
