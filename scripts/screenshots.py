@@ -95,6 +95,8 @@ def main() -> int:
                        env=env, check=True)
         subprocess.run([jifen, "migrate", "--no-input", "-v", "0"], env=env, check=True)
         subprocess.run([jifen, "demo"], env=env, check=True, stdout=subprocess.DEVNULL)
+        # gunicorn serves the fingerprinted files named by the manifest collectstatic writes.
+        subprocess.run([jifen, "collectstatic", "--no-input", "-v", "0"], env=env, check=True)
         port = free_port()
         server = subprocess.Popen(
             [str(BIN / "gunicorn"), "jifen.wsgi", "--bind", f"127.0.0.1:{port}",
