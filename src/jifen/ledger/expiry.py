@@ -16,7 +16,6 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from jifen.ledger import notices as notice_kinds
 from jifen.ledger.accounts import accounts_for, sink_spec
@@ -108,7 +107,8 @@ def _expire_lot(*, lot_id: int, now: datetime) -> Transaction | None:
     if (done := replayed(key, TransactionKind.EXPIRE)) is not None:
         return done
     txn = new_transaction(kind=TransactionKind.EXPIRE, key=key, amount=remaining, now=now,
-                           reason=_("Points expired"), cause=("ledger.lot", lot_id))
+                           # no words: the kind says it, in the reader's language
+                           reason="", cause=("ledger.lot", lot_id))
     write_posting(txn, {wallet: -remaining, sink: remaining},
            moves=[Move(lot_id, remaining)])
     return txn

@@ -33,7 +33,7 @@ def fund_department_budget(*, department: Department, points: int, actor: Actor,
     key = idempotency_key or f"earning:budget:{department.pk}:{uuid.uuid4().hex}"
     txn = ledger.fund_budget(department=department, amount=points * scale(), category=category,
                              idempotency_key=key, actor=actor,
-                             reason=reason or _("Budget for %s") % period)
+                             reason=reason)
     found = BudgetAllocation.objects.filter(transaction=txn).first()
     if found is not None:
         return found

@@ -166,7 +166,7 @@ def create_rule(*, actor: Actor, reason: str = "", **data: Any) -> Rule:
                                      code=errors.ErrorCode.UNKNOWN_FIELDS)
     clean = normalize_rule(data)
     rule = Rule.objects.create(**clean, version=1)
-    version = _new_version(rule, actor=actor, reason=reason or _("Created"), before=None)
+    version = _new_version(rule, actor=actor, reason=reason, before=None)
     record_audit(actor=actor, action="earning.rule.create", obj=rule, after=version.snapshot)
     return rule
 
@@ -261,7 +261,7 @@ def publish_rule(*, rule: Rule, actor: Actor, reason: str = "") -> Rule:
     rule.version += 1
     rule.save()
     version = _new_version(rule, actor=actor, before=before,
-                           reason=reason or (_("Created") if before is None else ""))
+                           reason=reason)
     record_audit(actor=actor, action="earning.rule.publish", obj=rule, before=before,
                  after=version.snapshot)
     return rule

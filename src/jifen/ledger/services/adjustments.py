@@ -211,8 +211,9 @@ def apply_leaving_policy(*, employee: Employee, actor: Actor = None,
     if ledger_policy().on_leaving != LeavingPolicy.FORFEIT:
         return None
     left_on = getattr(employee, "left_on", None) or timezone.localdate()
+    # No reason in words: the kind (forfeit) says it, in the reader's language.
     return forfeit(employee=employee, idempotency_key=f"forfeit:leaving:{employee.pk}:{left_on}",
-                   reason=_("Left the company"), actor=actor, now=now)
+                   reason="", actor=actor, now=now)
 
 
 @posts(TransactionKind.REVERSE)
