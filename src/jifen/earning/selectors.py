@@ -33,7 +33,7 @@ from jifen.earning.models import (
 from jifen.earning.services.rules import employee_attribute_label, evaluate, normalize_rule
 from jifen.ledger.amounts import from_units, site_decimals
 from jifen.ledger.models import Account, AccountKind
-from jifen.people.models import Department, Employee, EmployeeStatus, User
+from jifen.people.models import Department, Employee, User
 from jifen.people.selectors import managed_department_paths
 
 
@@ -210,14 +210,6 @@ def budget_rows() -> list[dict[str, Any]]:
 def manages_a_department(employee: Employee | None) -> bool:
     """Whether the employee manages some department (and so awards from a budget)."""
     return bool(employee and Department.objects.filter(manager=employee).exists())
-
-
-def colleagues(employee: Employee | None, *, limit: int = 500) -> QuerySet[Employee]:
-    """Active employees other than ``employee``, by number (whom one may thank)."""
-    active = Employee.objects.filter(status=EmployeeStatus.ACTIVE)
-    if employee is not None and employee.pk is not None:
-        active = active.exclude(pk=employee.pk)
-    return active.order_by("employee_no")[:limit]
 
 
 def company_value(name: str) -> CompanyValue | None:

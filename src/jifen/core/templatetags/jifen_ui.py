@@ -12,18 +12,6 @@ from django.http import HttpRequest
 register = template.Library()
 
 
-@register.filter
-def hex_rgb(value: str) -> str:
-    """'#d63939' → '214, 57, 57' (Tabler's --tblr-primary-rgb wants the channels)."""
-    value = (value or "").lstrip("#")
-    if len(value) != 6:
-        return "214, 57, 57"
-    try:
-        return ", ".join(str(int(value[i : i + 2], 16)) for i in (0, 2, 4))
-    except ValueError:
-        return "214, 57, 57"
-
-
 # Text on the site colour (buttons, the brand tile): white, or this dark ink on a light colour.
 RGB = tuple[float, float, float]
 WHITE: RGB = (255, 255, 255)
