@@ -4,24 +4,17 @@ the values the site started with get their English names."""
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from jifen.earning.models import CompanyValue, Recognition
 from tests.factories import DepartmentFactory, EmployeeFactory
+from tests.migrating import migrate_to_latest, migrated_back_to
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = ("earning", "0005_builtin_event_type_names")
 
 
-@pytest.fixture
-def executor():
-    executor = MigrationExecutor(connection)
-    executor.migrate([BEFORE])
-    yield executor
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+executor = migrated_back_to(BEFORE)
 
 
 def test_a_value_becomes_the_first_tag(executor):
@@ -38,8 +31,7 @@ def test_a_value_becomes_the_first_tag(executor):
     Recognition_.objects.create(giver_id=giver.pk, recipient_id=recipient.pk, points=5,
                                 message="多谢", month="2026-11")
 
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    migrate_to_latest()
 
     tagged = Recognition.objects.get(message="谢谢")
     assert [v.name for v in tagged.values.all()] == ["团队合作"]

@@ -4,25 +4,19 @@ so a picker finds them the day the release goes out."""
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from jifen.people import selectors
 from jifen.people.models import Employee
 
 # Migrations run DDL and their own transactions: not inside a test's transaction.
+from tests.migrating import migrate_to_latest, migrated_back_to
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = ("people", "0003_end_leavers_sign_ins")
 
 
-@pytest.fixture
-def executor():
-    executor = MigrationExecutor(connection)
-    executor.migrate([BEFORE])
-    yield executor
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+executor = migrated_back_to(BEFORE)
 
 
 def test_existing_employees_get_their_keys(executor):
@@ -33,8 +27,7 @@ def test_existing_employees_get_their_keys(executor):
     Employee_.objects.create(employee_no="E1", name="单丽", department=department)
     Employee_.objects.create(employee_no="E2", name="Alice Wang", department=department)
 
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    migrate_to_latest()
 
     keys = dict(Employee.objects.values_list("employee_no", "name_initials"))
     assert keys == {"E1": "sl dl", "E2": "aw"}

@@ -12,8 +12,6 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.hashers import make_password
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +20,7 @@ from jifen.integrations.services import create_api_key, hash_secret
 from jifen.people.models import AccessToken, User
 from jifen.people.services import TOKEN_PREFIX
 from tests.factories import PASSWORD
+from tests.migrating import migrated_back_to
 
 # Migrations run DDL and their own transactions: not inside a test's transaction.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,15 +29,7 @@ BEFORE = ("people", "0002_sign_in_policy")
 LONG_AGO = timezone.now() - timedelta(days=30)
 
 
-@pytest.fixture
-def executor():
-    """The database migrated back to people/0002; forward to the latest at the end in any
-    case, so that the next test finds the schema it expects."""
-    executor = MigrationExecutor(connection)
-    executor.migrate([BEFORE])
-    yield executor
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+executor = migrated_back_to(BEFORE)
 
 
 def _old_state(apps) -> dict[str, tuple]:
