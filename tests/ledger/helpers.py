@@ -53,3 +53,14 @@ def lots(employee: Any) -> list[Lot]:
 def sink_balance(kind: str) -> int:
     account = Account.objects.filter(kind=kind).first()
     return account.balance if account else 0
+
+
+def nap_blanket(actor):
+    """A listed 150-point service item, 午睡毯, in its own category: the order every
+    history test follows."""
+    from jifen.mall import services as mall  # the ledger's own helpers need no mall
+    from jifen.mall.models import Fulfilment, ItemStatus
+
+    category = mall.save_category(actor=actor, name="生活")
+    return mall.create_item(actor=actor, name="午睡毯", points=150, status=ItemStatus.LISTED,
+                            fulfilment=Fulfilment.SERVICE, category=category)

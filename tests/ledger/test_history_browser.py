@@ -8,10 +8,10 @@ import pytest
 
 from jifen.core.roles import Role
 from jifen.mall import services as mall
-from jifen.mall.models import Fulfilment, ItemStatus
 from tests.browser.conftest import PHONE, horizontal_overflow, sign_in
 from tests.conftest import PASSWORD
 from tests.factories import DepartmentFactory, EmployeeFactory
+from tests.ledger.helpers import nap_blanket
 from tests.mall.conftest import fund, order
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -23,10 +23,7 @@ def _people():
     admin = EmployeeFactory(department=hq, employee_no="M001", name="周商城",
                             roles=[Role.MALL_ADMIN])
     hr = EmployeeFactory(department=hq, employee_no="H001", name="赵人事", roles=[Role.HR_ADMIN])
-    category = mall.save_category(actor=admin.user, name="生活")
-    item = mall.create_item(actor=admin.user, name="午睡毯", points=150,
-                            status=ItemStatus.LISTED, fulfilment=Fulfilment.SERVICE,
-                            category=category)
+    item = nap_blanket(admin.user)
     fund(worker, 500)
     placed = order(worker, item)
     mall.approve_order(order=placed, actor=admin.user)

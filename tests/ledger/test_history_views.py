@@ -11,9 +11,8 @@ from django.urls import reverse
 from jifen.core.roles import Role
 from jifen.ledger.models import Transaction
 from jifen.mall import services as mall
-from jifen.mall.models import Fulfilment, ItemStatus
 from tests.conftest import login_client
-from tests.ledger.helpers import earn
+from tests.ledger.helpers import earn, nap_blanket
 from tests.mall.conftest import fund, order
 
 
@@ -24,10 +23,7 @@ def mall_admin(make_role_employee):
 
 @pytest.fixture
 def completed(employee, mall_admin):
-    category = mall.save_category(actor=mall_admin.user, name="生活")
-    item = mall.create_item(actor=mall_admin.user, name="午睡毯", points=150,
-                            status=ItemStatus.LISTED, fulfilment=Fulfilment.SERVICE,
-                            category=category)
+    item = nap_blanket(mall_admin.user)
     fund(employee, 500)
     placed = order(employee, item)
     mall.approve_order(order=placed, actor=mall_admin.user)
@@ -67,10 +63,7 @@ def test_my_points_says_the_order_is_completed_in_chinese_never_frozen(employee,
 
 
 def test_a_cancelled_order_reads_refund_cancelled_by_you(employee, mall_admin):
-    category = mall.save_category(actor=mall_admin.user, name="生活")
-    item = mall.create_item(actor=mall_admin.user, name="午睡毯", points=150,
-                            status=ItemStatus.LISTED, fulfilment=Fulfilment.SERVICE,
-                            category=category)
+    item = nap_blanket(mall_admin.user)
     fund(employee, 500)
     placed = order(employee, item)
     mall.cancel_order(order=placed, actor=employee.user)
@@ -140,10 +133,7 @@ def test_the_ledger_list_headlines_the_order_not_the_stored_reason(employee, com
 
 
 def test_the_api_history_gives_each_movement_its_words(employee, mall_admin):
-    category = mall.save_category(actor=mall_admin.user, name="生活")
-    item = mall.create_item(actor=mall_admin.user, name="午睡毯", points=150,
-                            status=ItemStatus.LISTED, fulfilment=Fulfilment.SERVICE,
-                            category=category)
+    item = nap_blanket(mall_admin.user)
     fund(employee, 500)
     placed = order(employee, item)
     mall.cancel_order(order=placed, actor=employee.user)
