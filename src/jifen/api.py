@@ -14,6 +14,7 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from jifen.activities.api import router as activities_router
 from jifen.core import errors
 from jifen.core.api_errors import error_response, renderer, status_for
 from jifen.core.apiauth import BearerAuth
@@ -21,6 +22,7 @@ from jifen.core.db import database_reachable
 from jifen.core.middleware import payload_too_large
 from jifen.earning.api import router as earning_router
 from jifen.ledger.api import router as ledger_router
+from jifen.library.api import router as library_router
 from jifen.mall.api import router as mall_router
 from jifen.people.api import router as people_router
 
@@ -216,3 +218,5 @@ api.add_router("", people_router)
 api.add_router("", ledger_router)
 api.add_router("", earning_router)
 api.add_router("", mall_router)
+api.add_router("", activities_router)
+api.add_router("", library_router)

@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "jifen.ledger",
     "jifen.earning",
     "jifen.mall",
+    "jifen.activities",
+    "jifen.library",
     "jifen.notifications",
     "jifen.demo",
 ]

@@ -5,12 +5,16 @@ every console page whichever app serves it."""
 
 from django.urls import include, path
 
+from jifen.activities.urls import console_urlpatterns as activities_console_urls
+from jifen.activities.urls import portal_urlpatterns as activities_portal_urls
 from jifen.core.urls import console_urlpatterns as core_console_urls
 from jifen.earning.urls import console_urlpatterns as earning_console_urls
 from jifen.earning.urls import portal_urlpatterns as earning_portal_urls
 from jifen.integrations.urls import console_urlpatterns as integrations_console_urls
 from jifen.ledger.urls import console_urlpatterns as ledger_console_urls
 from jifen.ledger.urls import portal_urlpatterns as ledger_portal_urls
+from jifen.library.urls import console_urlpatterns as library_console_urls
+from jifen.library.urls import portal_urlpatterns as library_portal_urls
 from jifen.mall.urls import console_urlpatterns as mall_console_urls
 from jifen.mall.urls import portal_urlpatterns as mall_portal_urls
 from jifen.notifications.urls import portal_urlpatterns as notifications_portal_urls
@@ -23,6 +27,8 @@ portal_patterns = [
     *ledger_portal_urls,
     *earning_portal_urls,
     *notifications_portal_urls,
+    *activities_portal_urls,
+    *library_portal_urls,
     path("leaderboard/", views.leaderboard, name="leaderboard"),
 ]
 
@@ -32,6 +38,9 @@ console_patterns = [
     *earning_console_urls,
     *mall_console_urls,
     *ledger_console_urls,
+    *activities_console_urls,
+    *library_console_urls,
+    # Until the activities app names its own "activities" page.
     path("activities/", views.activities, name="activities"),
     path("insights/", views.insights, name="insights"),
     *core_console_urls,

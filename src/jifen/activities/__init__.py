@@ -1,0 +1,1 @@
+"""Points activities: lotteries with provably fair draws, and auctions (DESIGN.md §5)."""

@@ -15,6 +15,8 @@ class ErrorCode(StrEnum):
     listed with its status and meaning in docs/api.md ("Error codes"); a test keeps the two
     the same. A new code is added here and there, never as a bare string at a raise."""
 
+    ACTIVITY_CLOSED = "activity_closed"
+    ACTIVITY_NOT_OPEN = "activity_not_open"
     ADDRESS_INCOMPLETE = "address_incomplete"
     ADDRESS_REQUIRED = "address_required"
     ALLOWANCE_EXCEEDED = "allowance_exceeded"
@@ -23,6 +25,7 @@ class ErrorCode(StrEnum):
     ALREADY_REVERSED = "already_reversed"
     ANSWER_REQUIRED = "answer_required"
     BATCH_TOO_LARGE = "batch_too_large"
+    BID_TOO_LOW = "bid_too_low"
     CAP_REACHED = "cap_reached"
     CATEGORY_CYCLE = "category_cycle"
     CAUSE_REQUIRED = "cause_required"
@@ -36,6 +39,8 @@ class ErrorCode(StrEnum):
     EMPLOYEE_TOKEN_ONLY = "employee_token_only"
     EMPTY_CAMPAIGN = "empty_campaign"
     EMPTY_FILE = "empty_file"
+    ENTRIES_FULL = "entries_full"
+    ENTRY_LIMIT_REACHED = "entry_limit_reached"
     ERROR = "error"
     FILE_TOO_LARGE = "file_too_large"
     FORBIDDEN = "forbidden"

@@ -1,0 +1,5 @@
+"""Activities API: the lottery part."""
+
+from ninja import Router
+
+router = Router(tags=["activities"])

@@ -1,0 +1,4 @@
+"""Activity pages: the centre part (portal and console)."""
+
+portal_urlpatterns: list = []
+console_urlpatterns: list = []

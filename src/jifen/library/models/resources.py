@@ -1,0 +1,1 @@
+"""Library models: the resources part."""

@@ -1,0 +1,4 @@
+"""Library pages: the engagement part (portal and console)."""
+
+portal_urlpatterns: list = []
+console_urlpatterns: list = []

@@ -1,0 +1,4 @@
+"""Library pages: the resources part (portal and console)."""
+
+portal_urlpatterns: list = []
+console_urlpatterns: list = []
