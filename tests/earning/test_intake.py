@@ -66,3 +66,20 @@ def test_a_value_the_database_refuses_rejects_only_its_event(employee, make_rule
     assert (odd.status, odd.reason) in {("credited", ""), ("rejected", "invalid")}
     assert balance(employee=employee).spendable == 40 + (20 if odd.status == "credited" else 0)
     verify_clean()
+
+
+def test_facts_reported_by_another_app_earn_through_the_rules_once(employee, make_rule,
+                                                                   verify_clean):
+    from django.utils import timezone
+
+    from jifen.core.intake import Fact, report_facts
+
+    make_rule(event_type="daily_checkin", formula={"kind": "fixed", "points": 1})
+    fact = Fact(source="library", id=f"checkin:{employee.pk}:2026-12-04", type="daily_checkin",
+                employee_no=employee.employee_no, occurred_at=timezone.now())
+    (first,) = report_facts([fact])
+    (again,) = report_facts([fact])
+    assert (first.status, first.points) == ("credited", 1)
+    assert again.status == "duplicate"
+    assert balance(employee=employee).spendable == 1
+    verify_clean()

@@ -14,6 +14,11 @@ class EarningConfig(AppConfig):
         from jifen.ledger.verify import register_check
 
         register_check(awards_match_the_ledger)
+        # Facts other apps report (check-ins, comments, downloads) earn through the rules.
+        from jifen.core.intake import register_intake
+        from jifen.earning.services.intake import ingest_facts
+
+        register_intake(ingest_facts)
         # The audit log's words for this app's objects (their modules read models).
         from jifen.earning import audit_words
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from jifen.core import errors
 from jifen.core.actors import Actor
+from jifen.core.intake import Fact, FactResult
 from jifen.core.models import ImportJob
 from jifen.earning import engine, sql
 from jifen.earning import outcomes as outcomes_
@@ -288,3 +289,14 @@ def _ingest(events: list[EventIn], *, actor: Actor, received_by: str, import_job
 def row_event_id(*parts: Any) -> str:
     """A stable id for a spreadsheet row without one, so a re-run is a duplicate."""
     return "row-" + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32]
+
+
+def ingest_facts(facts: list[Fact], *, actor: Actor = None, received_by: str = "",
+                 ) -> list[FactResult]:
+    """``jifen.core.intake``'s intake: facts other apps report, scored as events."""
+    results = ingest_events(events=[
+        EventIn(source=fact.source, id=fact.id, type=fact.type, employee_no=fact.employee_no,
+                occurred_at=fact.occurred_at, payload=dict(fact.payload))
+        for fact in facts], actor=actor, received_by=received_by)
+    return [FactResult(id=r.id, status=r.status, points=r.points, reason=r.reason)
+            for r in results]
