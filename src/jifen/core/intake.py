@@ -43,7 +43,8 @@ def register_intake(func: Intake | None) -> None:
     _intake = func
 
 
-def report_facts(facts: list[Fact], *, actor: Any = None, received_by: str = "") -> list[FactResult]:
+def report_facts(facts: list[Fact], *, actor: Any = None,
+                 received_by: str = "") -> list[FactResult]:
     """Score the facts as events, in the caller's transaction (a savepoint inside it), and
     answer per fact. Without an intake (earning not installed) nothing is credited."""
     if _intake is None:
