@@ -39,6 +39,7 @@ class Cap(models.TextChoices):
     APPROVE_AWARDS = "approve_awards", _("Approve discretionary awards")
     MANAGE_MALL = "manage_mall", _("Manage the mall and its orders")
     MANAGE_ACTIVITIES = "manage_activities", _("Manage lotteries and auctions")
+    MANAGE_LIBRARY = "manage_library", _("Manage the library, check-in and comments")
     VIEW_INSIGHTS = "view_insights", _("See dashboards and reports")
 
 
@@ -51,7 +52,7 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
     Role.HR_ADMIN: {
         Cap.VIEW_CONSOLE, Cap.VIEW_PEOPLE, Cap.VIEW_ALL_PEOPLE, Cap.MANAGE_PEOPLE,
         Cap.VIEW_LEDGER, Cap.ADJUST_POINTS, Cap.MANAGE_RULES, Cap.APPROVE_AWARDS,
-        Cap.MANAGE_ACTIVITIES, Cap.VIEW_INSIGHTS,
+        Cap.MANAGE_ACTIVITIES, Cap.MANAGE_LIBRARY, Cap.VIEW_INSIGHTS,
     },
     Role.MALL_ADMIN: {Cap.VIEW_CONSOLE, Cap.MANAGE_MALL, Cap.MANAGE_ACTIVITIES, Cap.VIEW_INSIGHTS},
     Role.AUDITOR: set(_EVERY_VIEW),
