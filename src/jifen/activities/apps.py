@@ -11,3 +11,7 @@ class ActivitiesConfig(AppConfig):
         # Here, not at the top: these modules read models, and the app registry is not
         # ready when this one is imported.
         from jifen.activities import notices  # noqa: F401  (registers the kinds)
+        from jifen.activities import audit_words, describe
+
+        audit_words.register()  # the audit log's words for lotteries
+        describe.register()  # entries and prizes in the ledger's history
