@@ -44,13 +44,13 @@ def test_draw_zero_is_the_documented_hmac_reduced_by_the_total_weight():
     assert (pick.entry_id, pick.value, pick.target, pick.attempt) == (expected, digest.hex(), t, 0)
 
 
-def test_a_rejected_value_draws_again_with_the_next_attempt(monkeypatch):
+def test_a_rejected_value_draws_again_with_the_next_attempt():
     # With W just above 2**255 about half of all values are rejected: find a draw that was.
     entries = [(1, 2**255 + 1)]
     picks = [fairness._uniform(bytes.fromhex(SEED), f"s|draw|{k}", 2**255 + 1)
              for k in range(40)]
     assert any(attempt > 0 for _t, _v, attempt in picks)
-    for _t, value, attempt in picks:
+    for _t, value, _attempt in picks:
         assert int(value, 16) < 2**255 + 1  # the accepted one was below the limit
     assert fairness.draw(seed=SEED, snapshot="s", entries=entries, tiers=[(1, 1)])[0].entry_id == 1
 
