@@ -88,11 +88,12 @@ def test_an_employee_enters_a_lottery_on_a_phone(open_page, axe_page, people):
     checked.goto(f"/activities/lotteries/{lottery.pk}/")
     assert serious_violations(checked) == []  # with "my entries"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    phone.screenshot(path=str(SCREENSHOTS / "lottery-enter.png"), full_page=True)
+    # A tall phone rather than a full-page shot, which paints the fixed tab bar midway.
+    phone.set_viewport_size({"width": 375, "height": 1400})
+    phone.screenshot(path=str(SCREENSHOTS / "lottery-enter.png"))
 
 
 def test_hr_creates_a_lottery_in_the_console_without_code(open_page, axe_page, people):
-    _employee, admin = people
     phone = open_page(PHONE)
     sign_in(phone, "H001", PASSWORD)
     checked = axe_page("H001")
@@ -125,7 +126,9 @@ def test_hr_creates_a_lottery_in_the_console_without_code(open_page, axe_page, p
     checked.goto(f"/console/activities/lotteries/{lottery.pk}/")
     assert serious_violations(checked) == []
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    phone.screenshot(path=str(SCREENSHOTS / "lottery-console.png"), full_page=True)
+    # A tall phone rather than a full-page shot, which paints the fixed tab bar midway.
+    phone.set_viewport_size({"width": 375, "height": 1400})
+    phone.screenshot(path=str(SCREENSHOTS / "lottery-console.png"))
 
 
 def test_the_verifier_agrees_and_disagrees_when_tampered(open_page, axe_page, people):
@@ -154,7 +157,9 @@ def test_the_verifier_agrees_and_disagrees_when_tampered(open_page, axe_page, pe
     expect(checked.get_by_test_id("verdict")).to_have_attribute("data-result", "agree")
     assert serious_violations(checked) == []
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    phone.screenshot(path=str(SCREENSHOTS / "lottery-verify.png"), full_page=True)
+    # A tall phone rather than a full-page shot, which paints the fixed tab bar midway.
+    phone.set_viewport_size({"width": 375, "height": 1400})
+    phone.screenshot(path=str(SCREENSHOTS / "lottery-verify.png"))
     # Tamper with the published entry list: drop the first entry.
     phone.evaluate("""() => {
       const node = document.getElementById("lottery-proof");
