@@ -115,3 +115,59 @@ def test_the_entry_limit_holds_when_one_employee_enters_many_times_at_once(
         assert Entry.objects.filter(lottery=lottery, employee=person).count() == 3
         assert spendable(person) == 97
     assert verify_ledger() == []
+
+
+def test_many_readers_past_the_draw_time_draw_it_exactly_once(make_role_employee):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from jifen.activities.models import ActivityStatus, Win
+    from jifen.ledger.models import Transaction, TransactionKind
+
+    admin = make_role_employee("hr_admin")
+    lottery = make_lottery(admin.user, entry_cost=2, entry_limit=1)
+    people = [EmployeeFactory() for _ in range(20)]
+    for person in people:
+        fund(person, 2)
+        services.enter_lottery(lottery=lottery, employee=person)
+    past = timezone.now() - timedelta(seconds=1)
+    Lottery.objects.filter(pk=lottery.pk).update(ends_at=past, draw_at=past)
+
+    def read():
+        return services.draw_if_due(Lottery.objects.get(pk=lottery.pk)).status
+
+    results, failures = run_in_threads([read for _ in range(THREADS)])
+    assert not failures, failures[:3]
+    assert set(results) == {ActivityStatus.FINISHED}
+    assert Win.objects.filter(lottery=lottery).count() == 3
+    assert Transaction.objects.filter(kind=TransactionKind.CAPTURE).count() == 20
+    points_prize = Transaction.objects.filter(kind=TransactionKind.EARN,
+                                              cause_type="activities.win")
+    assert points_prize.count() == 1
+    assert sum(held(p) for p in people) == 0
+    assert verify_ledger() == []
+
+
+def test_cancelling_while_people_enter_refunds_every_entry_that_got_in(make_role_employee):
+    from jifen.activities.models import EntryStatus
+
+    admin = make_role_employee("hr_admin")
+    lottery = make_lottery(admin.user, entry_cost=3)
+    people = [EmployeeFactory() for _ in range(60)]
+    for person in people:
+        fund(person, 3)
+
+    def enter(person):
+        return lambda: services.enter_lottery(lottery=lottery, employee=person)
+
+    def cancel():
+        return services.cancel_lottery(lottery=lottery, actor=admin.user, reason="x").status
+
+    jobs = [enter(p) for p in people]
+    jobs.insert(30, cancel)
+    results, failures = run_in_threads(jobs)
+    assert not failures, failures[:3]
+    assert Entry.objects.filter(lottery=lottery, status=EntryStatus.ACTIVE).count() == 0
+    assert all(spendable(p) == 3 and held(p) == 0 for p in people)
+    assert verify_ledger() == []
