@@ -138,3 +138,22 @@ def test_a_code_prize_that_approves_itself_hands_out_a_code(employee, make_item,
     order = Order.objects.get(pk=place_prize_order(_prize(employee, item)))
     assert order.status == OrderStatus.FULFILLED
     assert order.code.code == "CODE-1"
+
+
+def test_the_api_gives_a_prize_order_its_address(employee, make_item, client, department):
+    from tests.mall.test_api import post, token_for
+
+    item = make_item(stock=1, fulfilment=Fulfilment.SHIPPED)
+    order_id = place_prize_order(_prize(employee, item))
+    token = token_for(employee)
+    shown = client.get(f"/api/v1/orders/{order_id}", HTTP_AUTHORIZATION=f"Bearer {token}").json()
+    assert (shown["source"], shown["needs_address"]) == ("activities.auction:1", True)
+    assert post(client, f"/api/v1/orders/{order_id}/address", {"address_id": 999999},
+                token).json()["error"]["code"] == "unknown_address"
+    address = services.add_address(employee=employee, recipient="李小明", phone="13800138000",
+                                   region="上海市", address="张江路 88 号")
+    answer = post(client, f"/api/v1/orders/{order_id}/address", {"address_id": address.pk}, token)
+    assert answer.status_code == 200 and answer.json()["address"]["address"] == "张江路 88 号"
+    other = EmployeeFactory(department=department, name="王五")
+    assert post(client, f"/api/v1/orders/{order_id}/address", {"address_id": address.pk},
+                token_for(other)).status_code == 404
