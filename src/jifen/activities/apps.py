@@ -11,3 +11,4 @@ class ActivitiesConfig(AppConfig):
         # Here, not at the top: these modules read models, and the app registry is not
         # ready when this one is imported.
         from jifen.activities import notices  # noqa: F401  (registers the kinds)
+        __import__("jifen.activities.auction_words", fromlist=["register"]).register()
