@@ -13,15 +13,8 @@ from jifen.core import errors
 from jifen.core.models import AuditEntry
 from jifen.mall.models import Item, Order
 from jifen.notifications.models import Notification
-from tests.activities.auction_fixtures import (  # noqa: F401 - fixtures
-    activities_admin,
-    bidders,
-    fund,
-    held,
-    make_auction,
-    prize_item,
-    spendable,
-)
+from tests.activities.auction_fixtures import *  # noqa: F403 - the auction fixtures
+from tests.activities.auction_fixtures import held, spendable
 
 pytestmark = pytest.mark.django_db
 

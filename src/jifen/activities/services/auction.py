@@ -215,7 +215,7 @@ def cancel_auction(*, auction: Auction, actor: Actor, reason: str,
     url = reverse("portal:auction", args=[current.pk])
     for employee in _bidders(current):
         refunded = leading is not None and employee.pk == leading.employee_id
-        notices_params = {"title": current.title, "reason": reason,
+        notices_params: dict[str, Any] = {"title": current.title, "reason": reason,
                           "variant": "refunded" if refunded else ""}
         if refunded:
             notices_params["points"] = leading.amount  # type: ignore[union-attr]
