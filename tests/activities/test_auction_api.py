@@ -36,7 +36,8 @@ def _new(prize_item, **extra) -> dict:
             "ends_at": (now + timedelta(hours=1)).isoformat(), "publish": True, **extra}
 
 
-def test_an_admin_creates_and_publishes_an_auction(client, activities_admin, prize_item, department):
+def test_an_admin_creates_and_publishes_an_auction(client, activities_admin, prize_item,
+                                                   department):
     answer = call(client, "post", "/api/v1/auctions", token_for(activities_admin),
                   _new(prize_item, reserve_price=300, department_codes=[department.code]))
     assert answer.status_code == 201, answer.content
