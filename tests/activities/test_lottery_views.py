@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from jifen.activities.models import ActivityStatus, Entry, Lottery
 from tests.activities.conftest import fund, make_lottery, spendable
@@ -104,7 +104,10 @@ def test_the_form_shows_mistakes_on_the_page(client, activities_admin):
         "action": "save"})
     assert answer.status_code == 200
     assert Lottery.objects.count() == 0
-    assert "instant-win" in answer.content.decode()
+    with translation.override("zh-hans"):
+        message = translation.gettext(
+            "An instant-win lottery needs a number of entries in total.")
+    assert message in answer.content.decode()
 
 
 def test_employees_cannot_open_the_console_pages(client, activities_admin, employee):

@@ -18,3 +18,4 @@ class ActivitiesConfig(AppConfig):
 
         audit_words.register()  # the audit log's words for lotteries
         describe.register()  # entries and prizes in the ledger's history
+        __import__("jifen.activities.auction_words", fromlist=["register"]).register()

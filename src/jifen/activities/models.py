@@ -293,6 +293,9 @@ class Bid(models.Model):
     status = models.CharField(max_length=10, choices=BidStatus.choices,
                               default=BidStatus.LEADING)
     hold_txn_id = models.BigIntegerField(null=True, blank=True)
+    # The caller's Idempotency-Key (scoped to the caller): a replay answers with this bid.
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True,
+                                       editable=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from jifen.core.models import AuditEntry
 
 ACTION_LABELS = {
+    "activities.auction.create": _("Auction created"),
+    "activities.auction.update": _("Auction changed"),
+    "activities.auction.publish": _("Auction published"),
+    "activities.auction.cancel": _("Auction cancelled"),
     "apikey.create": _("API key created"),
     "apikey.revoke": _("API key revoked"),
     "department.create": _("Department created"),

@@ -38,7 +38,12 @@ from jifen.activities.selectors.eligibility import eligibility_problem
 from jifen.core import errors
 from jifen.core.actors import Actor
 from jifen.core.db import atomic_with_retry
-from jifen.core.prizes import PrizeOrder, place_prize_order
+from jifen.core.prizes import (
+    PrizeOrder,
+    place_prize_order,
+    reserve_prize_stock,
+    return_prize_stock,
+)
 from jifen.core.services import record_audit
 from jifen.ledger import selectors as ledger_selectors
 from jifen.ledger import services as ledger
@@ -226,6 +231,10 @@ def publish_lottery(*, lottery: Lottery, actor: Actor, now: datetime | None = No
         locked.status = ActivityStatus.PUBLISHED
         locked.save()
         locked.tiers.update(remaining=F("quantity"))
+        # Item prizes leave the shelf now, so a winner never meets an empty one (409
+        # ``out_of_stock`` refuses the publication).
+        for tier in locked.tiers.filter(kind=PrizeKind.ITEM).exclude(item=None):
+            reserve_prize_stock(tier.item_id, tier.quantity)
         record_audit(actor=actor, action="activities.lottery.publish", obj=locked,
                      after={"commitment": locked.commitment})
         due = locked.draw_at or locked.ends_at
@@ -434,6 +443,7 @@ def draw_lottery(*, lottery: Lottery, actor: Actor = None, now: datetime | None 
                 _give_prize(locked, win, tier, employee, actor=actor, now=now)
                 _tell_winner(locked, tier, employee)
         _capture_entries(locked, actor=actor, now=now)
+        _return_unused_items(locked)
         locked.status = ActivityStatus.FINISHED
         locked.drawn_at = locked.revealed_at = now
         locked.save()
@@ -450,6 +460,13 @@ def draw_lottery(*, lottery: Lottery, actor: Actor = None, now: datetime | None 
                             "winners": Win.objects.filter(lottery=locked).count(),
                             "forced": force})
     return locked
+
+
+def _return_unused_items(lottery: Lottery) -> None:
+    """Item prizes nobody won (fewer entries than prizes) go back on the shelf."""
+    for tier in PrizeTier.objects.filter(lottery=lottery, kind=PrizeKind.ITEM,
+                                         remaining__gt=0).exclude(item=None):
+        return_prize_stock(tier.item_id, tier.remaining)
 
 
 def _tick():
@@ -481,7 +498,8 @@ def _give_prize(lottery: Lottery, win: Win, tier: PrizeTier, employee: Employee,
             with transaction.atomic():
                 order_id = place_prize_order(PrizeOrder(
                     employee_id=employee.pk, item_id=tier.item_id, points=0, hold_txn_id=None,
-                    key=f"activities:win:{win.pk}", source=f"activities.lottery:{lottery.pk}"),
+                    key=f"activities:win:{win.pk}", source=f"activities.lottery:{lottery.pk}",
+                    stock_reserved=True),
                     actor=actor, now=now)
             Win.objects.filter(pk=win.pk).update(order_id=order_id)
         except errors.JifenError:
@@ -543,6 +561,8 @@ def cancel_lottery(*, lottery: Lottery, actor: Actor, reason: str = "",
                 refunded.setdefault(entry.employee.user_id or 0, 0)
         Entry.objects.filter(pk__in=[e.pk for e in entries]).update(status=EntryStatus.REFUNDED)
         before = {"status": locked.status}
+        if locked.status != ActivityStatus.DRAFT:
+            _return_unused_items(locked)  # reserved when it was published
         locked.status = ActivityStatus.CANCELLED
         locked.cancelled_at = now
         locked.cancel_reason = reason
