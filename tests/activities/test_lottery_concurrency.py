@@ -166,7 +166,7 @@ def test_cancelling_while_people_enter_refunds_every_entry_that_got_in(make_role
 
     jobs = [enter(p) for p in people]
     jobs.insert(30, cancel)
-    results, failures = run_in_threads(jobs)
+    _results, failures = run_in_threads(jobs)
     assert not failures, failures[:3]
     assert Entry.objects.filter(lottery=lottery, status=EntryStatus.ACTIVE).count() == 0
     assert all(spendable(p) == 3 and held(p) == 0 for p in people)

@@ -233,8 +233,9 @@ def publish_lottery(*, lottery: Lottery, actor: Actor, now: datetime | None = No
         locked.tiers.update(remaining=F("quantity"))
         # Item prizes leave the shelf now, so a winner never meets an empty one (409
         # ``out_of_stock`` refuses the publication).
-        for tier in locked.tiers.filter(kind=PrizeKind.ITEM).exclude(item=None):
-            reserve_prize_stock(tier.item_id, tier.quantity)
+        for item_id, quantity in (locked.tiers.filter(kind=PrizeKind.ITEM).exclude(item=None)
+                                  .values_list("item_id", "quantity")):
+            reserve_prize_stock(item_id, quantity)
         record_audit(actor=actor, action="activities.lottery.publish", obj=locked,
                      after={"commitment": locked.commitment})
         due = locked.draw_at or locked.ends_at
@@ -464,9 +465,10 @@ def draw_lottery(*, lottery: Lottery, actor: Actor = None, now: datetime | None 
 
 def _return_unused_items(lottery: Lottery) -> None:
     """Item prizes nobody won (fewer entries than prizes) go back on the shelf."""
-    for tier in PrizeTier.objects.filter(lottery=lottery, kind=PrizeKind.ITEM,
-                                         remaining__gt=0).exclude(item=None):
-        return_prize_stock(tier.item_id, tier.remaining)
+    for item_id, remaining in (PrizeTier.objects.filter(lottery=lottery, kind=PrizeKind.ITEM,
+                                                        remaining__gt=0).exclude(item=None)
+                               .values_list("item_id", "remaining")):
+        return_prize_stock(item_id, remaining)
 
 
 def _tick():
