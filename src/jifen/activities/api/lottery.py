@@ -41,7 +41,7 @@ def _require_admin(caller: Principal) -> None:
 
 def _lottery(caller: Principal, lottery_id: int, *, draw: bool = True) -> Lottery:
     """The lottery (drawn first when its time has come); drafts only for admins."""
-    lottery = Lottery.objects.filter(pk=lottery_id).first()
+    lottery = selectors.lottery_by_id(lottery_id)
     if lottery is None or (lottery.status == ActivityStatus.DRAFT and not _is_admin(caller)):
         raise errors.NotFound(_("Lottery not found."), code=errors.ErrorCode.NOT_FOUND)
     return services.draw_if_due(lottery) if draw else lottery
@@ -257,7 +257,7 @@ def enter_lottery(request: HttpRequest, lottery_id: UrlRowId):
         entry = services.enter_lottery(lottery=lottery, employee=employee,
                                        idempotency_key=ledger_key(caller.id, request),
                                        actor=caller.actor)
-        entry = Entry.objects.select_related("win__tier").get(pk=entry.pk)
+        entry = selectors.entry_with_win(entry.pk)
         return 201, EntryOut(**_entry_out(entry, lottery)).model_dump()
 
     return idempotent(request, caller.id, handler, look_first=False)

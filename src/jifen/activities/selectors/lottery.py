@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.apps import apps
 from django.db.models import QuerySet
 
 from jifen.activities.models import (
@@ -16,6 +17,26 @@ from jifen.activities.models import (
     Win,
 )
 from jifen.people.models import Employee
+
+
+def lottery_by_id(pk: int) -> Lottery | None:
+    return Lottery.objects.filter(pk=pk).first()
+
+
+def visible_lottery(pk: int) -> Lottery | None:
+    """A lottery employees may see: not a draft."""
+    return Lottery.objects.filter(pk=pk).exclude(status=ActivityStatus.DRAFT).first()
+
+
+def entry_with_win(pk: int) -> Entry:
+    return Entry.objects.select_related("win__tier").get(pk=pk)
+
+
+def prize_items(limit: int = 500) -> list[Any]:
+    """Mall items on offer, to choose a prize from (read through the model registry: the
+    activities do not import the mall)."""
+    item = apps.get_model("mall", "Item")
+    return list(item.objects.filter(status="listed").order_by("name").only("pk", "name")[:limit])
 
 
 def lotteries() -> QuerySet[Lottery]:

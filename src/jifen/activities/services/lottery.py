@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F, Q
 from django.urls import reverse
@@ -47,6 +48,7 @@ from jifen.core.prizes import (
 from jifen.core.services import record_audit
 from jifen.ledger import selectors as ledger_selectors
 from jifen.ledger import services as ledger
+from jifen.ledger.amounts import format_points
 from jifen.ledger.models import AccountKind, Category, Transaction
 from jifen.notifications.services import Message, notify, notify_bulk
 from jifen.people.models import Department, Employee
@@ -186,7 +188,7 @@ def save_lottery(*, actor: Actor, data: Mapping[str, Any], tiers: Iterable[Mappi
     with transaction.atomic():
         before = None
         if lottery is None:
-            lottery = Lottery(created_by=actor if isinstance(actor, _user_model()) else None)
+            lottery = Lottery(created_by=actor if isinstance(actor, get_user_model()) else None)
         else:
             lottery = Lottery.objects.select_for_update().get(pk=lottery.pk)
             if lottery.status != ActivityStatus.DRAFT:
@@ -204,11 +206,6 @@ def save_lottery(*, actor: Actor, data: Mapping[str, Any], tiers: Iterable[Mappi
                      "activities.lottery.create", obj=lottery, before=before,
                      after=_snapshot(lottery))
     return lottery
-
-
-def _user_model():
-    from django.contrib.auth import get_user_model
-    return get_user_model()
 
 
 def publish_lottery(*, lottery: Lottery, actor: Actor, now: datetime | None = None) -> Lottery:
@@ -244,6 +241,7 @@ def publish_lottery(*, lottery: Lottery, actor: Actor, now: datetime | None = No
 
 
 def _schedule_draw(lottery_id: int, due: datetime) -> None:
+    # Here, not at the top: the tasks module imports this one.
     from jifen.activities.tasks import draw_lottery_task
     try:
         draw_lottery_task.using(run_after=due).enqueue(lottery_id)
@@ -471,8 +469,7 @@ def _return_unused_items(lottery: Lottery) -> None:
         return_prize_stock(item_id, remaining)
 
 
-def _tick():
-    from datetime import timedelta
+def _tick() -> timedelta:
     return timedelta(microseconds=1)
 
 
@@ -572,7 +569,6 @@ def cancel_lottery(*, lottery: Lottery, actor: Actor, reason: str = "",
         locked.revealed_at = now
         locked.save()
         url = reverse("portal:lottery", args=[locked.pk])
-        from jifen.ledger.amounts import format_points
         notify_bulk(kind=notices.CANCELLED, messages=[
             Message(recipient_id=uid,
                     params={"title": locked.title, "reason": reason,

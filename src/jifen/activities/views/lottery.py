@@ -9,7 +9,6 @@ import json
 import uuid
 from typing import Any
 
-from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.serializers.json import DjangoJSONEncoder
@@ -19,16 +18,16 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from jifen.activities.models import ActivityStatus, Lottery, Phase, PrizeKind
-from jifen.activities.selectors import lottery as selectors
-from jifen.activities.selectors.eligibility import eligibility_problem
-from jifen.activities.services import lottery as services
-from jifen.activities.views.lottery_form import (
+from jifen.activities.lottery_forms import (
     LotteryForm,
     tier_rows,
     tiers_from_post,
     tiers_of,
 )
+from jifen.activities.models import ActivityStatus, Lottery, Phase, PrizeKind
+from jifen.activities.selectors import lottery as selectors
+from jifen.activities.selectors.eligibility import eligibility_problem
+from jifen.activities.services import lottery as services
 from jifen.core import errors
 from jifen.core.exports import safe_cell
 from jifen.core.permissions import require_capability
@@ -42,7 +41,7 @@ def _employee(request: HttpRequest) -> Any:
 
 def _visible(pk: int) -> Lottery:
     """A lottery employees may see (not a draft), drawn first when its time has come."""
-    lottery = Lottery.objects.filter(pk=pk).exclude(status=ActivityStatus.DRAFT).first()
+    lottery = selectors.visible_lottery(pk)
     if lottery is None:
         raise Http404
     return services.draw_if_due(lottery)
@@ -134,15 +133,10 @@ def lottery_proof_download(request: HttpRequest, pk: int, fmt: str) -> HttpRespo
 
 # --- console --------------------------------------------------------------------------------
 
-def _items() -> list[Any]:
-    Item = apps.get_model("mall", "Item")
-    return list(Item.objects.filter(status="listed").order_by("name").only("pk", "name")[:500])
-
-
 def _form_context(form: LotteryForm, rows: list[dict[str, Any]],
                   lottery: Lottery | None) -> dict[str, Any]:
     return {"form": form, "rows": tier_rows(rows), "kinds": PrizeKind.choices,
-            "items": _items(), "lottery": lottery}
+            "items": selectors.prize_items(), "lottery": lottery}
 
 
 def _save(request: HttpRequest, lottery: Lottery | None) -> tuple[Lottery | None, LotteryForm,
@@ -195,7 +189,7 @@ def _act(request: HttpRequest, lottery: Lottery, action: str) -> HttpResponse:
 
 @require_capability(Cap.MANAGE_ACTIVITIES)
 def console_lottery(request: HttpRequest, pk: int) -> HttpResponse:
-    lottery = Lottery.objects.filter(pk=pk).first()
+    lottery = selectors.lottery_by_id(pk)
     if lottery is None:
         raise Http404
     lottery = services.draw_if_due(lottery)
