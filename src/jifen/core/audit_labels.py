@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from jifen.core.models import AuditEntry
 
 ACTION_LABELS = {
+    "activities.announce": _("Activity notice sent"),
     "apikey.create": _("API key created"),
     "apikey.revoke": _("API key revoked"),
     "department.create": _("Department created"),
