@@ -73,6 +73,7 @@ FIELD_LABELS = {
     "image": _("picture"),
     "points": _("points"),
     "reason": _("reason"),
+    "recipients": _("recipients"),
     "reference": _("reference"),
     "revoked": _("revoked"),
     "roles": _("roles"),
