@@ -97,8 +97,8 @@ def _upcoming_lottery(lottery: ModuleType, actor: Any) -> Any:
 
 
 def _running_auction(ctx: DemoContext, auction: ModuleType, actor: Any) -> Any | None:
-    item = (Item.objects.filter(status=ItemStatus.LISTED, stock__gte=2, points__gte=1000)
-            .order_by("-points", "pk").first())
+    item = (Item.objects.filter(status=ItemStatus.LISTED, stock__gte=2, points__gte=1000,
+                                points__lte=5000).order_by("-points", "pk").first())
     if item is None:
         ctx.log("    (activities: no mall item to auction; skipped)")
         return None
@@ -112,7 +112,7 @@ def _running_auction(ctx: DemoContext, auction: ModuleType, actor: Any) -> Any |
         latest_end=ends + timedelta(hours=2))
     made = auction.publish_auction(auction=made, actor=actor, now=starts - timedelta(hours=1))
     price = start_price
-    bidders = _people_with(ctx, start_price * 4, 4)
+    bidders = _people_with(ctx, start_price + 50 * 3 * AUCTION_BIDS, 4)
     moment = starts
     for number in range(AUCTION_BIDS if bidders else 0):
         moment += timedelta(minutes=ctx.rng.randrange(20, 180))
