@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from jifen.activities.models import Phase
@@ -113,7 +114,7 @@ def _numbers(stats: selectors.Stats) -> list[dict[str, Any]]:
     lottery = stats.kind == selectors.LOTTERY
     return [
         {"key": "participants", "label": _("Participants"), "value": stats.participants},
-        {"key": "actions", "label": _("Entries") if lottery else _("Bids"),
+        {"key": "actions", "label": pgettext("lottery", "Entries") if lottery else _("Bids"),
          "value": stats.actions},
         {"key": "points", "label": _("Points collected") if lottery else
          (_("Winning bid") if stats.prizes_given else _("Leading bid")),
@@ -151,7 +152,7 @@ def _chart_data(stats: selectors.Stats) -> dict[str, Any]:
         "prizes": [{"name": p["name"], "quantity": p["quantity"], "given": p["given"]}
                    for p in stats.prizes],
         "words": {
-            "count": str(_("Entries") if lottery else _("Bids")),
+            "count": str(pgettext("lottery", "Entries") if lottery else _("Bids")),
             "total": str(_("Total so far")),
             "points": str(_("Points") if lottery else _("Bid amount")),
             "quantity": str(_("Prizes")), "given": str(_("Given")),
@@ -178,8 +179,9 @@ def export(request: HttpRequest, kind: str, pk: int, what: str, fmt: str) -> Htt
     if what not in EXPORTS.get(kind, ()):
         raise Http404
     rows: Any
+    name = pgettext("person", "Name")
     if what == "entries":
-        header = [_("Entry"), _("Employee number"), _("Name"), _("Department"), _("Weight"),
+        header = [_("Entry"), _("Employee number"), name, _("Department"), _("Weight"),
                   _("Status"), _("Entered at"), _("Points")]
         cost = format_points(activity.entry_cost)
         rows = ([e.pk, e.employee.employee_no, e.employee.name, e.employee.department.name,
@@ -187,13 +189,13 @@ def export(request: HttpRequest, kind: str, pk: int, what: str, fmt: str) -> Htt
                  timezone.localtime(e.created_at).replace(tzinfo=None), cost]
                 for e in selectors.entries_for_export(activity))
     elif what == "winners":
-        header = [_("Draw"), _("Prize"), _("Entry"), _("Employee number"), _("Name"),
+        header = [_("Draw"), _("Prize"), _("Entry"), _("Employee number"), name,
                   _("Department"), _("Draw value")]
         rows = ([w.draw_index, w.tier.name, w.entry_id, w.entry.employee.employee_no,
                  w.entry.employee.name, w.entry.employee.department.name, w.value]
                 for w in selectors.wins_for_export(activity))
     else:
-        header = [_("Bid"), _("Employee number"), _("Name"), _("Department"), _("Amount"),
+        header = [_("Bid"), _("Employee number"), name, _("Department"), _("Amount"),
                   _("Status"), _("Placed at")]
         rows = ([b.pk, b.employee.employee_no, b.employee.name, b.employee.department.name,
                  format_points(b.amount), str(b.get_status_display()),
