@@ -167,3 +167,19 @@ def test_drafts_refuse_bad_input_without_saving(activities_admin):
     with pytest.raises(errors.ValidationError):
         make_lottery(activities_admin.user, mode="instant")
     assert Lottery.objects.count() == 0
+
+
+def test_publishing_schedules_the_draw_for_the_worker(activities_admin, employee,
+                                                      django_capture_on_commit_callbacks):
+    from django_tasks_db.models import DBTaskResult
+
+    from jifen.activities.tasks import draw_lottery_task
+
+    with django_capture_on_commit_callbacks(execute=True):
+        lottery = make_lottery(activities_admin.user, entry_cost=0)
+    scheduled = DBTaskResult.objects.get(task_path="jifen.activities.tasks.draw_lottery_task")
+    assert scheduled.run_after == lottery.draw_at
+    assert draw_lottery_task.call(lottery.pk) == ActivityStatus.PUBLISHED  # not yet due
+    services.enter_lottery(lottery=lottery, employee=employee)
+    past_due(lottery)
+    assert draw_lottery_task.call(lottery.pk) == ActivityStatus.FINISHED

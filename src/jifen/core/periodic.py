@@ -46,7 +46,7 @@ JOBS = (
     # Lotteries are drawn by a task enqueued for their draw time and lazily when read; this
     # daily sweep catches any whose task was lost.
     PeriodicJob("activities.lottery_draws", "jifen.activities.tasks.draw_due_lotteries_task",
-                at_hour=0),
+                at_hour=1),
 )
 
 
