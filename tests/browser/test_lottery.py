@@ -179,3 +179,23 @@ def test_the_verifier_agrees_and_disagrees_when_tampered(open_page, axe_page, pe
     phone.get_by_test_id("verify-run").click()
     expect(verdict).to_have_attribute("data-result", "disagree")
     expect(phone.locator('[data-check="seed"]')).to_have_class("text-danger")
+
+
+def test_the_verifier_agrees_on_an_instant_win_lottery(open_page, people):
+    employee, admin = people
+    lottery = make_lottery(admin.user, title="即开抽奖", entry_cost=0, mode="instant",
+                           entry_slots=12,
+                           tiers=[{"name": "一等奖", "kind": "custom", "quantity": 1},
+                                  {"name": "二等奖", "kind": "points", "points": 10,
+                                   "quantity": 3}])
+    services.enter_lottery(lottery=lottery, employee=employee)
+    for n in range(9):
+        services.enter_lottery(lottery=lottery, employee=EmployeeFactory(employee_no=f"Y{n}"))
+    past = timezone.now() - timedelta(seconds=1)
+    Lottery.objects.filter(pk=lottery.pk).update(ends_at=past)
+    phone = open_page(PHONE)
+    sign_in(phone, "E001", PASSWORD)
+    phone.goto(f"/activities/lotteries/{lottery.pk}/verify/")
+    expect(phone.get_by_test_id("seed")).to_be_visible()
+    phone.get_by_test_id("verify-run").click()
+    expect(phone.get_by_test_id("verdict")).to_have_attribute("data-result", "agree")
