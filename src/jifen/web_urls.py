@@ -40,8 +40,6 @@ console_patterns = [
     *ledger_console_urls,
     *activities_console_urls,
     *library_console_urls,
-    # Until the activities app names its own "activities" page.
-    path("activities/", views.activities, name="activities"),
     path("insights/", views.insights, name="insights"),
     *core_console_urls,
     *integrations_console_urls,

@@ -17,6 +17,11 @@ if TYPE_CHECKING:
     from jifen.core.models import AuditEntry
 
 ACTION_LABELS = {
+    "activities.auction.create": _("Auction created"),
+    "activities.auction.update": _("Auction changed"),
+    "activities.auction.publish": _("Auction published"),
+    "activities.auction.cancel": _("Auction cancelled"),
+    "activities.announce": _("Activity notice sent"),
     "apikey.create": _("API key created"),
     "apikey.revoke": _("API key revoked"),
     "department.create": _("Department created"),
@@ -43,6 +48,11 @@ ACTION_LABELS = {
     "ledger.forfeit": _("Points forfeited"),
     "ledger.fund_budget": _("Budget funded"),
     "ledger.policy.update": _("Points policy changed"),
+    "activities.lottery.cancel": _("Lottery cancelled"),
+    "activities.lottery.create": _("Lottery created"),
+    "activities.lottery.draw": _("Lottery drawn"),
+    "activities.lottery.publish": _("Lottery published"),
+    "activities.lottery.update": _("Lottery changed"),
     "mall.campaign.save": _("Discount campaign saved"),
     "mall.category.save": _("Category saved"),
     "mall.codes.import": _("Codes imported"),
@@ -72,6 +82,7 @@ FIELD_LABELS = {
     "image": _("picture"),
     "points": _("points"),
     "reason": _("reason"),
+    "recipients": _("recipients"),
     "reference": _("reference"),
     "revoked": _("revoked"),
     "roles": _("roles"),

@@ -20,6 +20,7 @@ class ErrorCode(StrEnum):
     ADDRESS_INCOMPLETE = "address_incomplete"
     ADDRESS_REQUIRED = "address_required"
     ALLOWANCE_EXCEEDED = "allowance_exceeded"
+    ALREADY_ANNOUNCED = "already_announced"
     ALREADY_DECIDED = "already_decided"
     ALREADY_REFUNDED = "already_refunded"
     ALREADY_REVERSED = "already_reversed"

@@ -37,6 +37,8 @@ PORTAL_PLACEHOLDERS = {
                gettext_lazy("Follow your redemptions from confirmation to delivery.")),
     "earn": (gettext_lazy("How to earn"), "ti-bulb",
              gettext_lazy("Every rule that awards points, and how much each is worth.")),
+    "activities": (gettext_lazy("Activities"), "ti-gift",
+                   gettext_lazy("Lotteries with draws you can check yourself, and auctions.")),
     "leaderboard": (gettext_lazy("Leaderboard"), "ti-trophy",
                     gettext_lazy("Who earned the most this month, in the company and your "
                                  "department.")),
@@ -69,7 +71,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "employee": employee,
         "display_name": name,
         "quick_links": [(key, *PORTAL_PLACEHOLDERS[key]) for key in
-                        ("mall", "points", "orders", "earn", "leaderboard")],
+                        ("mall", "points", "orders", "earn", "activities", "leaderboard")],
     })
 
 
@@ -192,5 +194,4 @@ def _console_placeholder(key: str):
     return view
 
 
-activities = _console_placeholder("activities")
 insights = _console_placeholder("insights")
