@@ -14,8 +14,12 @@ FIXTURES = Path(__file__).parent / "fixtures"
 SCIM_JSON = "application/scim+json"
 
 
-def load_fixture(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text())
+def load_fixture(name: str, **values: Any) -> Any:
+    """A recorded request body, with {placeholders} filled in."""
+    text = (FIXTURES / name).read_text()
+    for placeholder, value in values.items():
+        text = text.replace("{" + placeholder + "}", str(value))
+    return json.loads(text)
 
 
 class ScimClient:

@@ -15,6 +15,9 @@ class ScimUser(models.Model):
         "people.Employee", on_delete=models.CASCADE, primary_key=True, related_name="scim",
     )
     external_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    # The name parts as the identity provider last sent them (the employee keeps one name).
+    given_name = models.CharField(max_length=100, blank=True, default="")
+    family_name = models.CharField(max_length=100, blank=True, default="")
     manager_ref = models.CharField(max_length=255, blank=True, default="", db_index=True)
     manager = models.ForeignKey(
         "people.Employee", null=True, blank=True, on_delete=models.SET_NULL,

@@ -43,6 +43,8 @@ USER_SCHEMA = {
               description="The sign-in name of the employee's account"),
         _attr("name", "complex", sub=[
             _attr("formatted", description="The full name (the employee's name)"),
+            _attr("givenName"),
+            _attr("familyName"),
         ]),
         _attr("displayName", mutability="readOnly",
               description="The employee's name (set it through name)"),

@@ -224,6 +224,9 @@ def _save_user(resource: dict[str, Any], actor: Actor, employee: Employee | None
     link, _ = ScimUser.objects.get_or_create(employee=saved)
     before = {"externalId": link.external_id, "manager": link.manager_ref}
     link.external_id = external_id
+    name = resource.get("name") or {}
+    link.given_name = _text(name.get("givenName"), "name.givenName", 100)
+    link.family_name = _text(name.get("familyName"), "name.familyName", 100)
     link.manager_ref = _manager_ref(extension)
     manager = find_manager(link.manager_ref)
     link.manager = manager if manager is not None and manager.pk != saved.pk else None

@@ -89,6 +89,10 @@ def user_resource(employee: Employee, base: str) -> dict[str, Any]:
     }
     if link is not None and link.external_id:
         resource["externalId"] = link.external_id
+    if link is not None and link.given_name:
+        resource["name"]["givenName"] = link.given_name
+    if link is not None and link.family_name:
+        resource["name"]["familyName"] = link.family_name
     if employee.position:
         resource["title"] = employee.position
     if employee.email:
