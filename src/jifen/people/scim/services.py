@@ -13,7 +13,6 @@ import uuid
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 
 from jifen.core import errors
 from jifen.core.actors import Actor
@@ -175,7 +174,7 @@ def _save_user(resource: dict[str, Any], actor: Actor, employee: Employee | None
     active = parse_active(resource.get("active"))
     taken = User.objects.filter(username__iexact=user_name)
     if employee is not None:
-        taken = taken.exclude(pk=employee.user_id)
+        taken = taken.exclude(pk__in=[employee.user_id] if employee.user_id else [])
         if employee_number and employee_number != employee.employee_no:
             _renumber(employee, employee_number, actor)
         employee_no = employee.employee_no
@@ -189,7 +188,7 @@ def _save_user(resource: dict[str, Any], actor: Actor, employee: Employee | None
                 raise ScimError(409, f"Employee {employee_number} is already provisioned.",
                                 "uniqueness")
             employee = existing
-            taken = taken.exclude(pk=existing.user_id)
+            taken = taken.exclude(pk__in=[existing.user_id] if existing.user_id else [])
         employee_no = employee_number or _new_employee_no(user_name)
     if taken.exists():
         raise ScimError(409, f"The userName {user_name} is taken.", "uniqueness")
@@ -259,7 +258,7 @@ def _resolve_pending_managers(employee: Employee) -> None:
     link = getattr(employee, "scim", None)
     if link is not None and link.external_id:
         names.add(link.external_id)
-    if employee.user_id:
+    if employee.user is not None:
         names.add(employee.user.username)
     ScimUser.objects.filter(manager__isnull=True, manager_ref__in=names).exclude(
         employee=employee).update(manager=employee)
@@ -319,15 +318,14 @@ def _save_group(resource: dict[str, Any], actor: Actor,
         raise bad_request("A member names a user that does not exist.", "invalidValue")
     created = department is None
     if department is None:
-        if Department.objects.filter(name=name).exists() and not external_id:
-            pass  # names need not be unique; a new group is a new department
         code = "scim-" + uuid.uuid4().hex[:16]
         department, _ = upsert_department(code=code, name=name, actor=actor)
     else:
         department, _ = upsert_department(
             code=department.code, name=name,
-            parent_code=department.parent.code if department.parent_id else None,
-            manager_employee_no=department.manager.employee_no if department.manager_id else None,
+            parent_code=department.parent.code if department.parent is not None else None,
+            manager_employee_no=(department.manager.employee_no
+                                 if department.manager is not None else None),
             actor=actor)
     link, _ = ScimGroup.objects.get_or_create(department=department)
     link.external_id = external_id
@@ -353,7 +351,7 @@ def _move(employee: Employee, department: Department, actor: Actor) -> None:
         employee_no=employee.employee_no, name=employee.name, department_code=department.code,
         email=employee.email, phone=employee.phone, position=employee.position,
         grade=employee.grade, hire_date=employee.hire_date, status=employee.status,
-        username=employee.user.username if employee.user_id else None,
+        username=employee.user.username if employee.user is not None else None,
     )
     upsert_employee(data=data, actor=actor)
 
@@ -381,6 +379,3 @@ def delete_group(*, department: Department, actor: Actor) -> None:
         raise ScimError(409, "Other records refer to this department; it is kept.",
                         "mutability") from exc
 
-
-def user_filter_q_for_member(value: str) -> Q:
-    return Q(pk=int(value)) if value.isdigit() else Q(pk__in=[])
