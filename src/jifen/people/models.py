@@ -176,4 +176,4 @@ class AttemptCounter(models.Model):
 
 
 # SCIM's own rows live beside the SCIM code; imported here so the app registers them.
-from jifen.people.scim.models import ScimGroup, ScimUser  # noqa: E402, F401
+from jifen.people.scim.models import ScimGroup, ScimLock, ScimUser  # noqa: E402, F401

@@ -46,3 +46,16 @@ class ScimGroup(models.Model):
 
     def __str__(self) -> str:
         return f"SCIM group {self.department_id}"
+
+
+class ScimLock(models.Model):
+    """One row every SCIM write locks first (``core.db.locked_singleton``), so parallel
+    requests from identity providers — which retry and run in parallel — are applied one
+    after another: two creations of one user cannot both pass the uniqueness checks, and a
+    PATCH reads the representation no other write is changing."""
+
+    class Meta:
+        verbose_name = _("SCIM lock")
+
+    def __str__(self) -> str:
+        return "SCIM lock"

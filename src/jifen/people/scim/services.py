@@ -16,10 +16,13 @@ from django.db import transaction
 
 from jifen.core import errors
 from jifen.core.actors import Actor
+from jifen.core.db import locked_singleton
 from jifen.core.services import record_audit
 from jifen.people.models import Department, Employee, EmployeeStatus, User
 from jifen.people.scim.errors import ScimError, bad_request
-from jifen.people.scim.models import ScimGroup, ScimUser
+from jifen.people.scim.models import ScimGroup, ScimLock, ScimUser
+from jifen.people.scim.patch import apply_patch
+from jifen.people.scim.representation import group_resource, names_after_patch, user_resource
 from jifen.people.scim.schema import ENTERPRISE
 from jifen.people.services import (
     EmployeeData,
@@ -136,6 +139,20 @@ def resolve_department(text: str, actor: Actor) -> Department:
     return department
 
 
+def _adoptable(employee_number: str, user_name: str) -> Employee | None:
+    """An employee that existed before provisioning (a spreadsheet import, the console, or
+    one deleted over SCIM earlier) is taken over by a POST naming its employee number, or
+    else its userName — once: one already provisioned is a conflict."""
+    found = None
+    if employee_number:
+        found = Employee.objects.filter(employee_no=employee_number).first()
+    if found is None:
+        found = Employee.objects.filter(user__username__iexact=user_name).first()
+    if found is not None and ScimUser.objects.filter(employee=found).exists():
+        raise ScimError(409, f"{user_name} is already provisioned.", "uniqueness")
+    return found
+
+
 def _new_employee_no(user_name: str) -> str:
     if 0 < len(user_name) <= 40 and not Employee.objects.filter(employee_no=user_name).exists():
         return user_name
@@ -156,10 +173,31 @@ def save_user(*, resource: dict[str, Any], actor: Actor,
     """Create (``employee`` None) or replace an employee from a SCIM User representation.
     ``active`` false off-boards through ``mark_employee_left`` (the leaving policy applies,
     sign-ins end); true later re-activates (old sessions stay ended)."""
+    locked_singleton(ScimLock)
+    if employee is not None:
+        employee = _fresh_employee(employee)
     try:
         return _save_user(resource, actor, employee)
     except errors.JifenError as exc:
         raise _raise_domain(exc) from exc
+
+
+@transaction.atomic
+def patch_user(*, employee: Employee, body: Any, base: str, actor: Actor) -> Employee:
+    """Apply a SCIM PatchOp to an employee: read as SCIM under the lock, patched, saved as
+    ``save_user`` saves a PUT."""
+    locked_singleton(ScimLock)
+    employee = _fresh_employee(employee)
+    current = user_resource(employee, base)
+    patched = names_after_patch(current, apply_patch(current, body))
+    try:
+        return _save_user(patched, actor, employee)
+    except errors.JifenError as exc:
+        raise _raise_domain(exc) from exc
+
+
+def _fresh_employee(employee: Employee) -> Employee:
+    return Employee.objects.select_related("user", "department", "scim").get(pk=employee.pk)
 
 
 def _save_user(resource: dict[str, Any], actor: Actor, employee: Employee | None) -> Employee:
@@ -179,16 +217,11 @@ def _save_user(resource: dict[str, Any], actor: Actor, employee: Employee | None
             _renumber(employee, employee_number, actor)
         employee_no = employee.employee_no
     else:
-        existing = Employee.objects.filter(employee_no=employee_number).first() \
-            if employee_number else None
+        existing = _adoptable(employee_number, user_name)
         if existing is not None:
-            # An employee imported before provisioning started is adopted by its number,
-            # once: a second client claiming it is a conflict.
-            if hasattr(existing, "scim"):
-                raise ScimError(409, f"Employee {employee_number} is already provisioned.",
-                                "uniqueness")
             employee = existing
             taken = taken.exclude(pk__in=[existing.user_id] if existing.user_id else [])
+            employee_number = employee_number or existing.employee_no
         employee_no = employee_number or _new_employee_no(user_name)
     if taken.exists():
         raise ScimError(409, f"The userName {user_name} is taken.", "uniqueness")
@@ -268,6 +301,7 @@ def _resolve_pending_managers(employee: Employee) -> None:
 def delete_user(*, employee: Employee, actor: Actor) -> Employee:
     """DELETE /Users/{id}: off-board (the same service as the console). The employee row
     stays, because the ledger and history refer to it; SCIM no longer lists it."""
+    locked_singleton(ScimLock)
     try:
         if employee.status == EmployeeStatus.ACTIVE:
             employee = mark_employee_left(employee=employee, actor=actor)
@@ -298,10 +332,26 @@ def _member_ids(resource: dict[str, Any]) -> list[int]:
 def save_group(*, resource: dict[str, Any], actor: Actor,
                department: Department | None = None) -> Department:
     """Create or replace a department from a SCIM Group. Membership is the employees'
-    department: a member is moved into it; an employee no longer listed moves to the
-    fallback department (an employee has exactly one department)."""
+    department: a member is moved into it; an active employee no longer listed moves to
+    the fallback department (an employee has exactly one department)."""
+    locked_singleton(ScimLock)
+    if department is not None:
+        department = Department.objects.select_related("parent", "manager").get(
+            pk=department.pk)
     try:
         return _save_group(resource, actor, department)
+    except errors.JifenError as exc:
+        raise _raise_domain(exc) from exc
+
+
+@transaction.atomic
+def patch_group(*, department: Department, body: Any, base: str, actor: Actor) -> Department:
+    """Apply a SCIM PatchOp to a department (members added or removed move employees)."""
+    locked_singleton(ScimLock)
+    department = Department.objects.select_related("parent", "manager").get(pk=department.pk)
+    current = group_resource(department, base)
+    try:
+        return _save_group(apply_patch(current, body), actor, department)
     except errors.JifenError as exc:
         raise _raise_domain(exc) from exc
 
@@ -334,7 +384,9 @@ def _save_group(resource: dict[str, Any], actor: Actor,
     for member in members:
         if member.department_id != department.pk:
             _move(member, department, actor)
-    leaving = Employee.objects.filter(department=department).exclude(pk__in=wanted)
+    # Members are the active employees (what a GET lists); leavers stay where they left.
+    leaving = Employee.objects.filter(
+        department=department, status=EmployeeStatus.ACTIVE).exclude(pk__in=wanted)
     if leaving.exists():
         fallback = fallback_department(actor)
         if fallback.pk != department.pk:
@@ -361,6 +413,7 @@ def delete_group(*, department: Department, actor: Actor) -> None:
     """DELETE /Groups/{id}: its employees move to the fallback department and the
     department is removed; a department with sub-departments or history that refers to it
     is kept and the answer is 409."""
+    locked_singleton(ScimLock)
     if department.code == FALLBACK_DEPARTMENT_CODE:
         raise ScimError(409, "The fallback department cannot be deleted.", "mutability")
     if Department.objects.filter(parent=department).exists():

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from django.db import IntegrityError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -17,7 +18,8 @@ from jifen.people.models import Department, Employee, EmployeeStatus
 from jifen.people.scim import services
 from jifen.people.scim.errors import ScimError, bad_request, not_found, scim_response
 from jifen.people.scim.filters import Field, parse_filter
-from jifen.people.scim.patch import apply_patch, canonicalise
+from jifen.people.scim.patch import canonicalise
+from jifen.people.scim.representation import group_resource, user_resource
 from jifen.people.scim.schema import (
     CORE_GROUP,
     CORE_USER,
@@ -67,68 +69,6 @@ GROUP_FIELDS: dict[str, Field] = {
 
 def base_url(request: HttpRequest) -> str:
     return request.build_absolute_uri("/scim/v2").rstrip("/")
-
-
-def _iso(moment: Any) -> str:
-    return moment.isoformat()
-
-
-# --- representations ---------------------------------------------------------------------
-
-
-def user_resource(employee: Employee, base: str) -> dict[str, Any]:
-    link = getattr(employee, "scim", None)
-    location = f"{base}/Users/{employee.pk}"
-    resource: dict[str, Any] = {
-        "schemas": [CORE_USER, ENTERPRISE],
-        "id": str(employee.pk),
-        "userName": employee.user.username if employee.user_id else employee.employee_no,
-        "name": {"formatted": employee.name},
-        "displayName": employee.name,
-        "active": employee.status == EmployeeStatus.ACTIVE,
-    }
-    if link is not None and link.external_id:
-        resource["externalId"] = link.external_id
-    if link is not None and link.given_name:
-        resource["name"]["givenName"] = link.given_name
-    if link is not None and link.family_name:
-        resource["name"]["familyName"] = link.family_name
-    if employee.position:
-        resource["title"] = employee.position
-    if employee.email:
-        resource["emails"] = [{"value": employee.email}]
-    if employee.phone:
-        resource["phoneNumbers"] = [{"value": employee.phone}]
-    extension: dict[str, Any] = {"employeeNumber": employee.employee_no,
-                                 "department": employee.department.name}
-    if link is not None and link.manager_ref:
-        extension["manager"] = {"value": link.manager_ref}
-    resource[ENTERPRISE] = extension
-    resource["groups"] = [{"value": str(employee.department_id),
-                           "$ref": f"{base}/Groups/{employee.department_id}",
-                           "display": employee.department.name}]
-    resource["meta"] = {"resourceType": "User", "created": _iso(employee.created_at),
-                        "lastModified": _iso(employee.updated_at), "location": location}
-    return resource
-
-
-def group_resource(department: Department, base: str, *, with_members: bool = True,
-                   ) -> dict[str, Any]:
-    link = getattr(department, "scim", None)
-    resource: dict[str, Any] = {"schemas": [CORE_GROUP], "id": str(department.pk),
-                                "displayName": department.name}
-    if link is not None and link.external_id:
-        resource["externalId"] = link.external_id
-    if with_members:
-        resource["members"] = [
-            {"value": str(pk), "$ref": f"{base}/Users/{pk}"}
-            for pk in department.employees.filter(status=EmployeeStatus.ACTIVE)
-            .order_by("pk").values_list("pk", flat=True)
-        ]
-    resource["meta"] = {"resourceType": "Group", "created": _iso(department.created_at),
-                        "lastModified": _iso(department.updated_at),
-                        "location": f"{base}/Groups/{department.pk}"}
-    return resource
 
 
 def _users() -> QuerySet[Employee]:
@@ -228,6 +168,10 @@ def scim_view(func: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             return func(request, principal, *args, **kwargs)
         except ScimError as exc:
             return exc.response()
+        except IntegrityError:
+            # Two clients creating the same userName or number at once: the loser's
+            # transaction was rolled back whole.
+            return ScimError(409, "A unique attribute is already taken.", "uniqueness").response()
 
     view.__name__ = func.__name__
     view.__doc__ = func.__doc__
@@ -318,20 +262,6 @@ def users_search(request: HttpRequest, principal: Principal) -> HttpResponse:
                  _search_params(request))
 
 
-def _names_after_patch(current: dict[str, Any], patched: dict[str, Any]) -> dict[str, Any]:
-    """Which of the name attributes a PATCH meant: a changed displayName (Entra ID's
-    default mapping) or changed given/family names win over the unchanged formatted name
-    the representation carried in."""
-    name = patched.get("name")
-    if isinstance(name, dict) and name != current["name"] and (
-            name.get("formatted") == current["name"].get("formatted")):
-        patched["name"] = {k: v for k, v in name.items() if k != "formatted"}
-    elif patched.get("displayName") != current.get("displayName") and (
-            patched.get("name") == current["name"]) and patched.get("displayName"):
-        patched["name"] = {"formatted": patched["displayName"]}
-    return patched
-
-
 @scim_view
 def user(request: HttpRequest, principal: Principal, pk: str) -> HttpResponse:
     employee = _user(pk)
@@ -342,9 +272,8 @@ def user(request: HttpRequest, principal: Principal, pk: str) -> HttpResponse:
                                    employee=employee)
         return _user_answer(request, saved)
     if request.method == "PATCH":
-        current = user_resource(employee, base_url(request))
-        patched = _names_after_patch(current, apply_patch(current, _body(request)))
-        saved = services.save_user(resource=patched, actor=principal, employee=employee)
+        saved = services.patch_user(employee=employee, body=_body(request),
+                                    base=base_url(request), actor=principal)
         return _user_answer(request, saved)
     if request.method == "DELETE":
         services.delete_user(employee=employee, actor=principal)
@@ -415,9 +344,8 @@ def group(request: HttpRequest, principal: Principal, pk: str) -> HttpResponse:
                                     department=department)
         return _group_answer(request, saved)
     if request.method == "PATCH":
-        current = group_resource(department, base_url(request))
-        patched = apply_patch(current, _body(request))
-        saved = services.save_group(resource=patched, actor=principal, department=department)
+        saved = services.patch_group(department=department, body=_body(request),
+                                     base=base_url(request), actor=principal)
         return _group_answer(request, saved)
     if request.method == "DELETE":
         services.delete_group(department=department, actor=principal)
