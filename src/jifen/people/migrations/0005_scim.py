@@ -4,6 +4,11 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def create_lock_row(apps, schema_editor):
+    # The row every SCIM write locks (jifen.people.scim.models.ScimLock).
+    apps.get_model("people", "ScimLock").objects.get_or_create(pk=1)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -46,4 +51,5 @@ class Migration(migrations.Migration):
                 'verbose_name': 'SCIM user',
             },
         ),
+        migrations.RunPython(create_lock_row, migrations.RunPython.noop),
     ]

@@ -36,6 +36,14 @@ FALLBACK_DEPARTMENT_NAME = "Unassigned"
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
+def ensure_lock_row() -> None:
+    """Make the SCIM lock's row exist, outside any transaction of a write: on MariaDB,
+    locking a missing row takes a gap lock and parallel first writers would deadlock.
+    The migration creates it; a flushed test database may not have it."""
+    if not ScimLock.objects.filter(pk=1).exists():
+        ScimLock.objects.get_or_create(pk=1)
+
+
 def _text(value: Any, field: str, limit: int) -> str:
     if value is None:
         return ""

@@ -165,6 +165,8 @@ def scim_view(func: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             principal = _authenticate(request)
+            if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+                services.ensure_lock_row()
             return func(request, principal, *args, **kwargs)
         except ScimError as exc:
             return exc.response()
