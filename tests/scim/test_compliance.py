@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from scim2_client.engines.wsgi import WSGISCIMClient
 from scim2_tester import Status, check_server
 
@@ -29,7 +31,19 @@ def _deliberate(title: str, reason: str) -> bool:
     return any(title == t and reason.endswith(r) for t, r in DELIBERATE)
 
 
-def test_the_scim_server_passes_scim2_tester(scim_key):
+@pytest.fixture
+def wsgi_keeps_the_test_connection():
+    """Django's WSGI handler closes database connections when a request ends, which would
+    close the test's transaction on PostgreSQL and MariaDB; its test client does the same
+    as this."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+def test_the_scim_server_passes_scim2_tester(scim_key, wsgi_keeps_the_test_connection):
     client = WSGISCIMClient(
         WSGIHandler(), base_url="http://testserver/scim/v2",
         headers={"Authorization": f"Bearer {scim_key}"},
