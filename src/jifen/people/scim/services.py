@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from django.db import transaction
+from django.db.models import ProtectedError, RestrictedError
 
 from jifen.core import errors
 from jifen.core.actors import Actor
@@ -431,8 +432,6 @@ def delete_group(*, department: Department, actor: Actor) -> None:
         _move(member, fallback, actor)
     record_audit(actor=actor, action="scim.group.delete", obj=department,
                  before={"displayName": department.name, "code": department.code})
-    from django.db.models import ProtectedError, RestrictedError
-
     try:
         with transaction.atomic():
             department.delete()

@@ -32,6 +32,7 @@ from jifen.people.scim.schema import (
     schemas,
     service_provider_config,
 )
+from jifen.people.scim.selectors import scim_groups, scim_users
 
 SCOPE = "scim"
 MAX_BODY = 1_000_000
@@ -69,17 +70,6 @@ GROUP_FIELDS: dict[str, Field] = {
 
 def base_url(request: HttpRequest) -> str:
     return request.build_absolute_uri("/scim/v2").rstrip("/")
-
-
-def _users() -> QuerySet[Employee]:
-    # Employees deleted through SCIM (off-boarded, link removed) are gone for SCIM; others,
-    # including those created in the console, are listed so a client can match them.
-    return (Employee.objects.select_related("user", "department", "scim", "scim__manager")
-            .exclude(Q(status=EmployeeStatus.LEFT) & Q(scim__isnull=True)))
-
-
-def _groups() -> QuerySet[Department]:
-    return Department.objects.select_related("scim")
 
 
 # --- attribute projection ----------------------------------------------------------------
@@ -228,14 +218,14 @@ def _created(resource: dict[str, Any]) -> HttpResponse:
 def _user(pk: str) -> Employee:
     if not pk.isdigit():
         raise not_found(f"No user {pk}.")
-    found = _users().filter(pk=int(pk)).first()
+    found = scim_users().filter(pk=int(pk)).first()
     if found is None:
         raise not_found(f"No user {pk}.")
     return found
 
 
 def _user_answer(request: HttpRequest, employee: Employee, status: int = 200) -> HttpResponse:
-    fresh = _users().filter(pk=employee.pk).first() or employee
+    fresh = scim_users().filter(pk=employee.pk).first() or employee
     resource = user_resource(fresh, base_url(request))
     if status == 201:
         return _created(resource)
@@ -247,7 +237,7 @@ def _user_answer(request: HttpRequest, employee: Employee, status: int = 200) ->
 def users(request: HttpRequest, principal: Principal) -> HttpResponse:
     base = base_url(request)
     if request.method == "GET":
-        return _list(request, _users(), USER_FIELDS, lambda e: user_resource(e, base),
+        return _list(request, scim_users(), USER_FIELDS, lambda e: user_resource(e, base),
                      request.GET.dict())
     if request.method == "POST":
         employee = services.save_user(resource=_resource_body(request), actor=principal)
@@ -260,7 +250,7 @@ def users_search(request: HttpRequest, principal: Principal) -> HttpResponse:
     if request.method != "POST":
         return _method_not_allowed()
     base = base_url(request)
-    return _list(request, _users(), USER_FIELDS, lambda e: user_resource(e, base),
+    return _list(request, scim_users(), USER_FIELDS, lambda e: user_resource(e, base),
                  _search_params(request))
 
 
@@ -289,7 +279,7 @@ def user(request: HttpRequest, principal: Principal, pk: str) -> HttpResponse:
 def _group(pk: str) -> Department:
     if not pk.isdigit():
         raise not_found(f"No group {pk}.")
-    found = _groups().filter(pk=int(pk)).first()
+    found = scim_groups().filter(pk=int(pk)).first()
     if found is None:
         raise not_found(f"No group {pk}.")
     return found
@@ -297,7 +287,7 @@ def _group(pk: str) -> Department:
 
 def _group_answer(request: HttpRequest, department: Department, status: int = 200,
                   ) -> HttpResponse:
-    fresh = _groups().filter(pk=department.pk).first() or department
+    fresh = scim_groups().filter(pk=department.pk).first() or department
     excluded = _names(request.GET.get("excludedAttributes"))
     attributes = _names(request.GET.get("attributes"))
     with_members = "members" not in {_top(a) for a in excluded} and (
@@ -319,7 +309,7 @@ def _group_renderer(base: str, params: dict[str, Any]) -> Callable[[Any], dict[s
 def groups(request: HttpRequest, principal: Principal) -> HttpResponse:
     if request.method == "GET":
         params = request.GET.dict()
-        return _list(request, _groups(), GROUP_FIELDS,
+        return _list(request, scim_groups(), GROUP_FIELDS,
                      _group_renderer(base_url(request), params), params)
     if request.method == "POST":
         department = services.save_group(resource=_resource_body(request), actor=principal)
@@ -332,7 +322,7 @@ def groups_search(request: HttpRequest, principal: Principal) -> HttpResponse:
     if request.method != "POST":
         return _method_not_allowed()
     params = _search_params(request)
-    return _list(request, _groups(), GROUP_FIELDS, _group_renderer(base_url(request), params),
+    return _list(request, scim_groups(), GROUP_FIELDS, _group_renderer(base_url(request), params),
                  params)
 
 
