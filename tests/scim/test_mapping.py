@@ -108,3 +108,19 @@ def test_the_api_keys_page_offers_the_scim_scope(super_admin):
     response = client.get(reverse("console:api_keys"))
     assert response.status_code == 200
     assert 'value="scim"' in response.content.decode()
+
+
+def test_a_manager_is_named_by_external_id_too(scim):
+    boss = scim.post("/Users", {"userName": "boss", "externalId": "okta-boss"}).json()
+    report = scim.post("/Users", {"userName": "rep", ENTERPRISE: {
+        "manager": {"value": "okta-boss"}}}).json()
+    assert Employee.objects.get(pk=report["id"]).scim.manager_id == int(boss["id"])
+
+
+def test_attributes_and_excluded_attributes_shape_the_answer(scim):
+    user = scim.post("/Users", load_fixture("entra_create_user.json")).json()
+    only = scim.get(f"/Users/{user['id']}", attributes="userName,emails.value").json()
+    assert set(only) == {"schemas", "id", "userName", "emails"}
+    without = scim.get("/Users", excludedAttributes=ENTERPRISE + ",groups").json()
+    assert ENTERPRISE not in without["Resources"][0] and "groups" not in without["Resources"][0]
+    assert "userName" in without["Resources"][0]
