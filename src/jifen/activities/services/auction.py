@@ -100,6 +100,10 @@ def _check(fields: dict[str, Any]) -> None:
         raise errors.ValidationError(
             _("Anti-sniping takes 0 to %(max)s minutes.") % {"max": MAX_EXTEND_MINUTES},
             code=errors.ErrorCode.INVALID_VALUE, details={"field": "extend_minutes"})
+    if len(fields.get("eligible_grades") or "") > 200:
+        raise errors.ValidationError(_("List fewer grades (200 characters at most)."),
+                                     code=errors.ErrorCode.INVALID_VALUE,
+                                     details={"field": "eligible_grades"})
     if (fields.get("min_balance") or 0) < 0 or (fields.get("min_tenure_days") or 0) < 0:
         raise errors.ValidationError(_("Eligibility limits cannot be negative."),
                                      code=errors.ErrorCode.INVALID_VALUE)
