@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -46,6 +47,8 @@ from jifen.ledger import selectors as ledger_selectors
 from jifen.ledger import services as ledger
 from jifen.ledger.models import Transaction
 from jifen.people.models import Department, Employee
+
+logger = logging.getLogger(__name__)
 
 MAX_EXTEND_MINUTES = 24 * 60
 # The fields an admin sets (``create_auction`` / ``update_auction``).
@@ -358,7 +361,8 @@ class Closed:
     order_id: int | None
 
 
-def close_if_due(auction: Auction | int, *, now: datetime | None = None) -> Closed | None:
+def close_if_due(auction: Auction | int, *, now: datetime | None = None,
+                 quiet: bool = False) -> Closed | None:
     """Close a published auction whose end has passed (once: a second call, or a
     concurrent one, finds it closed and does nothing). Every page and API answer that
     reads an auction calls this first, so an auction never shows "running" past its end
@@ -371,7 +375,15 @@ def close_if_due(auction: Auction | int, *, now: datetime | None = None) -> Clos
     if not Auction.objects.filter(pk=auction_id, status=ActivityStatus.PUBLISHED,
                                   ends_at__lte=now).exists():
         return None
-    return atomic_with_retry(lambda: _close(auction_id, now), label="auction close")
+    try:
+        return atomic_with_retry(lambda: _close(auction_id, now), label="auction close")
+    except errors.JifenError:
+        if not quiet:
+            raise
+        # A page or API answer reading the auction: it shows the auction as over (its
+        # phase comes from the time) and the worker's run reports what went wrong.
+        logger.exception("auction %s could not be closed", auction_id)
+        return None
 
 
 def close_due_auctions(*, now: datetime | None = None, limit: int = 100) -> list[Closed]:
@@ -379,7 +391,8 @@ def close_due_auctions(*, now: datetime | None = None, limit: int = 100) -> list
     now = now or timezone.now()
     due = list(Auction.objects.filter(status=ActivityStatus.PUBLISHED, ends_at__lte=now)
                .order_by("ends_at").values_list("pk", flat=True)[:limit])
-    return [closed for pk in due if (closed := close_if_due(pk, now=now)) is not None]
+    return [closed for pk in due
+            if (closed := close_if_due(pk, now=now, quiet=True)) is not None]
 
 
 def _close(auction_id: int, now: datetime) -> Closed | None:
