@@ -339,3 +339,47 @@ def test_bidding_past_the_end_closes_it_and_is_refused(make_auction, bidders):
     assert caught.value.code == errors.ErrorCode.ACTIVITY_CLOSED
     assert Auction.objects.get(pk=auction.pk).status == ActivityStatus.FINISHED
     assert held(bidders[1]) == 0
+
+
+def test_publishing_and_extending_schedule_the_close(make_auction, bidders,
+                                                     django_capture_on_commit_callbacks):
+    from django_tasks_db.models import DBTaskResult
+
+    now = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        auction = make_auction(ends_at=now + timedelta(minutes=3), extend_minutes=5)
+    with django_capture_on_commit_callbacks(execute=True):
+        auctions.place_bid(auction=auction, employee=bidders[0], amount=100, now=now)
+    runs = sorted(DBTaskResult.objects.filter(task_path__endswith="close_auction_task")
+                  .values_list("run_after", flat=True))
+    assert runs == [now + timedelta(minutes=3), now + timedelta(minutes=8)]
+
+
+def test_a_backend_that_cannot_defer_leaves_closing_to_the_next_read(
+        make_auction, settings, django_capture_on_commit_callbacks):
+    from tests.conftest import IMMEDIATE_TASKS
+
+    settings.TASKS = IMMEDIATE_TASKS
+    with django_capture_on_commit_callbacks(execute=True):
+        auction = make_auction()
+    assert auction.status == ActivityStatus.PUBLISHED
+
+
+def test_a_close_that_fails_does_not_break_the_page(make_auction, bidders, client, monkeypatch):
+    from django.urls import reverse
+
+    now = timezone.now()
+    auction = make_auction(ends_at=now + timedelta(minutes=30))
+    auctions.place_bid(auction=auction, employee=bidders[0], amount=100, now=now)
+    Auction.objects.filter(pk=auction.pk).update(ends_at=now - timedelta(seconds=1))
+
+    def refuse(*args, **kwargs):
+        raise errors.Conflict("mall says no", code=errors.ErrorCode.NOT_AVAILABLE)
+
+    monkeypatch.setattr(auctions, "place_prize_order", refuse)
+    client.force_login(bidders[1].user)
+    assert client.get(reverse("portal:auction", args=[auction.pk])).status_code == 200
+    assert Auction.objects.get(pk=auction.pk).status == ActivityStatus.PUBLISHED
+    assert held(bidders[0]) == 100  # nothing half-done
+    with pytest.raises(errors.Conflict):
+        auctions.close_if_due(auction.pk)

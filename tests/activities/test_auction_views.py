@@ -121,3 +121,19 @@ def test_the_console_form_says_what_is_wrong(client, activities_admin, prize_ite
 def test_employees_cannot_open_the_console_form(client, bidders):
     client.force_login(bidders[0].user)
     assert client.get(reverse("console:activities_auction_new")).status_code == 403
+
+
+def test_the_live_fragment_stays_cheap_however_many_bids(client, make_auction, department,
+                                                         django_assert_max_num_queries):
+    from tests.activities.auction_fixtures import make_bidders
+
+    auction = make_auction(min_increment=1)
+    people = make_bidders(department, 30)
+    for n, person in enumerate(people):
+        auctions.place_bid(auction=auction, employee=person, amount=100 + n)
+    client.force_login(people[0].user)
+    url = reverse("portal:auction_live", args=[auction.pk])
+    client.get(url)  # sessions, site settings and the like warmed up
+    with django_assert_max_num_queries(12):
+        response = client.get(url)
+    assert response.content.decode().count("list-group-item") == 20

@@ -157,3 +157,13 @@ def test_the_api_gives_a_prize_order_its_address(employee, make_item, client, de
     other = EmployeeFactory(department=department, name="王五")
     assert post(client, f"/api/v1/orders/{order_id}/address", {"address_id": address.pk},
                 token_for(other)).status_code == 404
+
+
+def test_a_code_prize_with_an_empty_pool_waits_approved(employee, make_item, mall_admin):
+    # The item set aside when the activity was published; its last code since used up.
+    item = make_item(stock=None, fulfilment=Fulfilment.CODE, auto_approve=True)
+    order = Order.objects.get(pk=place_prize_order(_prize(employee, item, stock_reserved=True)))
+    assert order.status == OrderStatus.APPROVED
+    services.import_codes(item=item, codes=["LATE-1"], actor=mall_admin.user)
+    services.fulfil_order(order=order, actor=mall_admin.user)
+    assert Order.objects.get(pk=order.pk).code.code == "LATE-1"

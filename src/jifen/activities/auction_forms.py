@@ -26,9 +26,9 @@ class AuctionForm(forms.ModelForm):
         queryset=Department.objects.all(), required=False, label=_("Only these departments"),
         widget=forms.SelectMultiple(attrs={**_SELECT, "size": 4}),
         help_text=_("Empty means everyone; a department includes its sub-departments."))
-    starts_at = forms.DateTimeField(label=_("opens at"), widget=_WHEN,
+    starts_at = forms.DateTimeField(label=_("Bidding opens at"), widget=_WHEN,
                                     input_formats=_INPUT_FORMATS)
-    ends_at = forms.DateTimeField(label=_("closes at"), widget=_WHEN,
+    ends_at = forms.DateTimeField(label=_("Bidding closes at"), widget=_WHEN,
                                   input_formats=_INPUT_FORMATS)
     latest_end = forms.DateTimeField(label=_("latest end"), widget=_WHEN, required=False,
                                      input_formats=_INPUT_FORMATS,
@@ -57,6 +57,10 @@ class AuctionForm(forms.ModelForm):
         item_model = apps.get_model("mall", "Item")
         self.fields["item"].queryset = item_model.objects.exclude(status="delisted").order_by(
             "name")
+        # The shared activity fields, in an auction's words.
+        self.fields["min_balance"].label = _("Minimum balance to bid")
+        self.fields["min_balance"].help_text = _("Spendable points an employee needs to bid.")
+        self.fields["min_tenure_days"].label = _("Minimum service to bid (days)")
         self.fields["item"].label_from_instance = lambda item: (
             f"{item.name} ({item.stock if item.stock is not None else '∞'})")
 

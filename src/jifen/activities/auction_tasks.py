@@ -2,8 +2,8 @@
 
 Publishing an auction (and every anti-sniping extension) enqueues ``close_auction_task``
 to run at its end; the run closes it when due and does nothing otherwise (an extended
-auction has a later run waiting). ``close_due_auctions_task`` is the daily safety net
-(``jifen.core.periodic``), and any read of an auction past its end closes it too."""
+auction has a later run waiting). Any read of an auction past its end closes it too;
+``close_due_auctions_task`` closes every past-due one (for a periodic sweep)."""
 
 from __future__ import annotations
 

@@ -166,7 +166,7 @@ def _fields(payload: AuctionIn) -> dict[str, Any]:
 
 def _visible(caller: Principal, auction_id: int) -> Auction:
     """The auction, closed first when its end has passed; drafts only for managers."""
-    services.close_if_due(auction_id)
+    services.close_if_due(auction_id, quiet=True)
     auction = selectors.auction_by_id(auction_id)
     if auction is None or (auction.status == ActivityStatus.DRAFT and not _is_manager(caller)):
         raise errors.NotFound(_("Auction not found."))

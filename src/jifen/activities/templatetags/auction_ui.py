@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.translation import gettext_lazy as _
 
 from jifen.ledger.amounts import format_points
 
@@ -32,3 +33,15 @@ def phase_colour(phase: str) -> str:
 @register.filter
 def bid_colour(status: str) -> str:
     return BID_COLOURS.get(status, "secondary")
+
+
+PHASE_WORDS = {"draft": _("Draft auction"), "upcoming": _("Bidding not open yet"),
+               "running": _("Bidding open"), "finished": _("Auction ended"),
+               "cancelled": _("Auction cancelled")}
+
+
+@register.filter
+def auction_phase(phase: str) -> str:
+    """An auction's phase in words of its own (the shared activity words read as a lottery's
+    in places)."""
+    return str(PHASE_WORDS.get(phase, phase))

@@ -32,7 +32,7 @@ def _employee(request: HttpRequest):
 
 
 def _auction(pk: int, *, drafts: bool = False) -> Auction:
-    services.close_if_due(pk)
+    services.close_if_due(pk, quiet=True)
     auction = selectors.auction_by_id(pk)
     if auction is None or (auction.status == ActivityStatus.DRAFT and not drafts):
         raise Http404

@@ -76,7 +76,13 @@ def place_prize_order(prize: PrizeOrder, *, actor: Actor = None,
         if item.auto_approve:
             order = approve(order, actor=None, note_code=OrderNote.AUTO_APPROVED, now=now)
             if item.fulfilment == Fulfilment.CODE:
-                order = fulfil(order, actor=None, note="", now=now)
+                try:
+                    with transaction.atomic():
+                        order = fulfil(order, actor=None, note="", now=now)
+                except errors.Conflict:
+                    # The code pool is empty: a prize cannot be refused, so the order
+                    # waits, approved, until the desk imports codes and fulfils it.
+                    pass
     return order.pk
 
 
