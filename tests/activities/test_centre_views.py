@@ -206,3 +206,48 @@ def test_mall_admins_run_activities(client, make_role_employee):
     admin = make_role_employee(Role.MALL_ADMIN, employee_no="M777")
     client.force_login(admin.user)
     assert client.get(reverse("console:activities")).status_code == 200
+
+
+def _queries(client, url: str, params: dict | None = None) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(url, params or {})  # warm what every page caches (site settings, roles)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url, params or {}).status_code == 200
+    return len(captured)
+
+
+def _more_of_everything(admin, people, n: int) -> None:
+    for k in range(n):
+        lottery = make_lottery(title=f"抽奖{k}")
+        auction = make_auction(make_item(admin.user, f"拍品{k}"), title=f"竞拍{k}")
+        done = make_lottery(title=f"已开奖{k}", starts_at=timezone.now() - 5 * HOUR,
+                            ends_at=timezone.now() - HOUR)
+        for person in people:
+            enter(lottery, person)
+            draw(done, [enter(done, person)]) if person is people[0] else enter(done, person)
+        bid(auction, people[k % len(people)], 100 + k)
+
+
+def test_the_centre_and_console_list_cost_the_same_queries_for_more_activities(
+        client, activities_admin, employee):
+    from django.test import Client
+
+    other = EmployeeFactory(department=employee.department)
+    for person in (employee, other):
+        fund(person, 10_000)
+    admin_client = Client()
+    admin_client.force_login(activities_admin.user)
+    client.force_login(employee.user)
+
+    def measure() -> dict:
+        counts = {tab: _queries(client, reverse("portal:activities"), {"tab": tab})
+                  for tab in ("running", "finished")}
+        counts["console"] = _queries(admin_client, reverse("console:activities"))
+        return counts
+
+    _more_of_everything(activities_admin, [employee, other], 1)
+    few = measure()
+    _more_of_everything(activities_admin, [employee, other], 3)
+    assert measure() == few
