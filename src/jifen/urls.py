@@ -10,6 +10,7 @@ from jifen.api import api
 
 urlpatterns = [
     path("api/v1/", api.urls),
+    path("scim/v2/", include("jifen.people.scim.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("jifen.web_urls")),
 ]

@@ -31,12 +31,13 @@ def enqueued() -> int:
 @pytest.mark.django_db
 def test_the_daily_tick_starts_once_a_day_from_its_hour():
     assert periodic.enqueue_due(local("2026-11-24T00:30")) == []  # before 01:00
-    assert periodic.enqueue_due(local("2026-11-24T01:00")) == ["ledger.expiry"]
+    assert periodic.enqueue_due(local("2026-11-24T01:00")) == ["ledger.expiry",
+                                                               "activities.lottery_draws"]
     assert periodic.enqueue_due(local("2026-11-24T08:59")) == ["core.purge_import_files"]
     reminders = ["earning.approval_reminder", "mall.order_reminder"]
     assert periodic.enqueue_due(local("2026-11-24T23:59")) == reminders  # from 09:00
     assert periodic.enqueue_due(local("2026-11-25T09:00")) == [
-        "ledger.expiry", "core.purge_import_files", *reminders]
+        "ledger.expiry", "core.purge_import_files", *reminders, "activities.lottery_draws"]
     assert enqueued() == 2  # the expiry sweep, once a day
     assert list(PeriodicRun.objects.filter(job="ledger.expiry").order_by("period")
                 .values_list("period", flat=True)) == ["2026-11-24", "2026-11-25"]

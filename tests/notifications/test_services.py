@@ -133,13 +133,14 @@ def test_every_kind_is_a_dotted_name_of_its_app_with_a_label_and_a_title():
         kind.name for kind in kinds}
     for kind in kinds:
         app = kind.name.split(".")[0]
-        assert app in {"ledger", "mall", "earning"}, kind.name
+        assert app in {"ledger", "mall", "earning", "activities", "library"}, kind.name
         assert str(kind.label)
         assert kind.title, f"{kind.name}: say what it reads as (title=…)"
     with pytest.raises(ValueError, match="dotted"):
         NotificationKind("points_expiring", "Points")
 
 
-def test_only_reminders_go_out_by_mail_by_default():
+def test_only_reminders_and_prizes_go_out_by_mail_by_default():
     mailed = {kind.name for kind in registered_kinds() if "email" in kind.channels}
-    assert mailed == {"mall.low_stock", "earning.approval_reminder", "mall.orders_waiting"}
+    assert mailed == {"mall.low_stock", "earning.approval_reminder", "mall.orders_waiting",
+                      "activities.auction_won", "activities.lottery_won"}

@@ -182,6 +182,12 @@ class Entry(models.Model):
     status = models.CharField(max_length=10, choices=EntryStatus.choices,
                               default=EntryStatus.ACTIVE)
     created_at = models.DateTimeField(default=timezone.now)
+    # The caller's Idempotency-Key (scoped by the service): one entry per key.
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True,
+                                       editable=False)
+    # The ledger hold of the entry cost (None when free): captured at the draw, released
+    # when the lottery is cancelled.
+    hold_txn_id = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["lottery", "id"]
@@ -287,6 +293,9 @@ class Bid(models.Model):
     status = models.CharField(max_length=10, choices=BidStatus.choices,
                               default=BidStatus.LEADING)
     hold_txn_id = models.BigIntegerField(null=True, blank=True)
+    # The caller's Idempotency-Key (scoped to the caller): a replay answers with this bid.
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True,
+                                       editable=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

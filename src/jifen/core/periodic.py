@@ -43,6 +43,10 @@ JOBS = (
     PeriodicJob("earning.approval_reminder", "jifen.earning.tasks.remind_approvers_task",
                 at_hour=9),
     PeriodicJob("mall.order_reminder", "jifen.mall.tasks.remind_order_desk_task", at_hour=9),
+    # Lotteries are drawn by a task enqueued for their draw time and lazily when read; this
+    # daily sweep catches any whose task was lost.
+    PeriodicJob("activities.lottery_draws", "jifen.activities.tasks.draw_due_lotteries_task",
+                at_hour=1),
 )
 
 

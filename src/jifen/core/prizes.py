@@ -30,16 +30,43 @@ class PrizeOrder:
     key: str
     # What the order came from, as "<app>.<model>:<id>" (e.g. "activities.auction:12").
     source: str
+    # True when the activity reserved the item's stock beforehand (``reserve_prize_stock``
+    # when it was published): the order then takes none of its own.
+    stock_reserved: bool = False
 
 
 PlacePrizeOrder = Callable[..., int]
+MoveStock = Callable[[int, int], None]
 _place: PlacePrizeOrder | None = None
+_reserve: MoveStock | None = None
+_give_back: MoveStock | None = None
 
 
-def register_prize_orders(func: PlacePrizeOrder | None) -> None:
-    """The mall's ``func(prize, actor=…, now=…) -> order id`` (called at start-up)."""
-    global _place
-    _place = func
+def register_prize_orders(func: PlacePrizeOrder | None, *, reserve: MoveStock | None = None,
+                          give_back: MoveStock | None = None) -> None:
+    """The mall's ``func(prize, actor=…, now=…) -> order id`` and its stock moves
+    ``reserve(item_id, quantity)`` / ``give_back(item_id, quantity)`` (called at start-up)."""
+    global _place, _reserve, _give_back
+    _place, _reserve, _give_back = func, reserve, give_back
+
+
+def reserve_prize_stock(item_id: int, quantity: int = 1) -> None:
+    """Set aside ``quantity`` of a mall item for prizes (an auction being published), in the
+    caller's transaction, so that the winner's order cannot meet an empty shelf: 409
+    ``out_of_stock`` when fewer are left. Give it back with ``return_prize_stock`` when no
+    order will use it (cancelled, no winner)."""
+    if _reserve is None:
+        raise errors.Conflict(_("Prizes from the mall need the mall."),
+                              code=errors.ErrorCode.NOT_AVAILABLE)
+    _reserve(item_id, quantity)
+
+
+def return_prize_stock(item_id: int, quantity: int = 1) -> None:
+    """Put stock reserved by ``reserve_prize_stock`` back on the shelf."""
+    if _give_back is None:
+        raise errors.Conflict(_("Prizes from the mall need the mall."),
+                              code=errors.ErrorCode.NOT_AVAILABLE)
+    _give_back(item_id, quantity)
 
 
 def place_prize_order(prize: PrizeOrder, *, actor: Any = None,

@@ -71,6 +71,7 @@ SCOPE_CAPABILITY: dict[str, str] = {
     "orders:read": Cap.MANAGE_MALL,
     "orders:write": Cap.MANAGE_MALL,
     "reports:read": Cap.VIEW_INSIGHTS,
+    "scim": Cap.MANAGE_PEOPLE,
     "admin": Cap.MANAGE_SETTINGS,
 }
 SCOPES: tuple[str, ...] = tuple(SCOPE_CAPABILITY)

@@ -19,6 +19,7 @@ SCOPE_HELP = {
     "orders:read": _("Read orders"),
     "orders:write": _("Move orders through fulfilment"),
     "reports:read": _("Read reports and payroll exports"),
+    "scim": _("Provision employees and departments over SCIM 2.0"),
     "admin": _("Everything (use sparingly)"),
 }
 

@@ -225,6 +225,11 @@ class OrderOut(Schema):
     reason_code: str = Field(description="Why, when nobody typed a reason: "
                              "`cancelled_by_employee`, `cancelled_by_mall`, `switched`, or empty.")
     code: str | None = Field(description="The redemption code; shown only to its owner.")
+    source: str = Field("", description="What placed it when it is a prize: "
+                        "`activities.auction:<id>` or `activities.lottery:<id>`; empty for "
+                        "a mall order.")
+    needs_address: bool = Field(False, description="A shipped prize waiting for its "
+                                "winner's address (POST /orders/{id}/address).")
     created_at: datetime
     updated_at: datetime
     events: list[OrderEventOut]
@@ -241,6 +246,7 @@ def _order_out(order: Order, *, viewer_employee_id: int | None) -> dict[str, Any
         "reason": order.reason_words, "reason_code": order.reason_code,
         "code": code.code if code is not None and viewer_employee_id == order.employee_id
         else None,
+        "source": order.source, "needs_address": order.needs_address,
         "created_at": order.created_at, "updated_at": order.updated_at,
         "events": [{"action": e.action, "from_status": e.from_status, "to_status": e.to_status,
                     "actor": e.actor_label, "note": e.note_words, "note_code": e.note_code,
@@ -327,6 +333,26 @@ def cancel_order(request: HttpRequest, order_id: UrlRowId) -> dict:
     employee = caller.require_employee()
     order = selectors.order_visible_to(caller, order_id, scope=None, timeline=False)
     services.cancel_order(order=order, actor=caller.actor)
+    return _order_out(selectors.order_with_timeline(order.pk), viewer_employee_id=employee.pk)
+
+
+class AddressIn(Schema):
+    address_id: RowId
+
+
+@router.post("/orders/{order_id}/address", response=OrderOut)
+def set_order_address(request: HttpRequest, order_id: UrlRowId, payload: AddressIn) -> dict:
+    """Give one's own open shipped order (a prize placed before one had an address) the
+    shipping address to send it to. 422 ``unknown_address``; 409 ``invalid_transition``
+    once it has left submitted/approved."""
+    caller = principal(request)
+    employee = caller.require_employee()
+    order = selectors.order_visible_to(caller, order_id, scope=None, timeline=False)
+    address = selectors.address_of(employee, payload.address_id)
+    if address is None:
+        raise errors.ValidationError(_("Unknown address."),
+                                     code=errors.ErrorCode.UNKNOWN_ADDRESS)
+    services.set_order_address(order=order, address=address, actor=caller.actor)
     return _order_out(selectors.order_with_timeline(order.pk), viewer_employee_id=employee.pk)
 
 

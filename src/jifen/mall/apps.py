@@ -25,3 +25,9 @@ class MallConfig(AppConfig):
         audit_words.register()
         from jifen.mall import describe  # orders in words, for the ledger's history
         describe.register()
+        # How a prize (an auction won, a lottery's item) becomes an order.
+        from jifen.core.prizes import register_prize_orders
+        from jifen.mall.services import prizes
+
+        register_prize_orders(prizes.place_prize_order, reserve=prizes.reserve_prize_stock,
+                              give_back=prizes.return_prize_stock)

@@ -21,11 +21,17 @@ def orders_match_the_ledger() -> list[str]:
              Order.objects.filter(status=OrderStatus.SUBMITTED, hold_txn_id__in=settled_holds)
              .values_list("pk", flat=True)[:LIMIT]]
     lines += [f"order #{pk} is {status} but its points were never given back" for pk, status in
-              Order.objects.filter(status__in=CLOSED_STATUSES, settle_txn_id__isnull=True)
+              Order.objects.filter(status__in=CLOSED_STATUSES, settle_txn_id__isnull=True,
+                                   hold_txn_id__isnull=False)
               .values_list("pk", "status")[:LIMIT]]
     spent = [s for s in OrderStatus.values
              if s not in (OrderStatus.SUBMITTED, *CLOSED_STATUSES)]
     lines += [f"order #{pk} is {status} but its points were never captured" for pk, status in
-              Order.objects.filter(status__in=spent, capture_txn_id__isnull=True)
+              Order.objects.filter(status__in=spent, capture_txn_id__isnull=True,
+                                   hold_txn_id__isnull=False)
               .values_list("pk", "status")[:LIMIT]]
+    # Only a prize that cost nothing (points 0) goes without a hold.
+    lines += [f"order #{pk} costs points but holds none" for pk in
+              Order.objects.filter(hold_txn_id__isnull=True, points__gt=0)
+              .values_list("pk", flat=True)[:LIMIT]]
     return lines

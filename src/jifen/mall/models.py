@@ -385,6 +385,9 @@ class OrderNote(models.TextChoices):
     CANCELLED_BY_MALL = "cancelled_by_mall", _("Cancelled by the mall")
     SWITCHED = "switched", _("Switched to another item")
     AUTO_APPROVED = "auto_approved", _("Approved automatically")
+    # A prize order (an auction won, a lottery's item): placed by the activity, not the
+    # employee.
+    PRIZE = "prize", _("Placed for a prize")
 
 
 class Order(models.Model):
@@ -417,6 +420,9 @@ class Order(models.Model):
     capture_txn_id = models.BigIntegerField(null=True, blank=True)
     settle_txn_id = models.BigIntegerField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=200, unique=True)
+    # What placed it when not the employee's own redemption: "activities.auction:12",
+    # "activities.lottery:3" (``jifen.core.prizes``); empty for a mall order.
+    source = models.CharField(max_length=60, blank=True, db_index=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -427,8 +433,9 @@ class Order(models.Model):
         indexes = [models.Index(fields=["employee", "item", "status"],
                                 name="mall_order_emp_item")]
         constraints = [
-            models.CheckConstraint(condition=Q(points__gt=0) & Q(quantity__gte=1),
-                                   name="mall_order_positive"),
+            # A lottery's item prize costs nothing (points 0, no hold); anything bought costs.
+            models.CheckConstraint(condition=Q(points__gte=0) & Q(quantity__gte=1),
+                                   name="mall_order_not_negative"),
         ]
 
     def __str__(self) -> str:
@@ -441,6 +448,18 @@ class Order(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def prize_kind(self) -> str:
+        """"auction" or "lottery" for a prize order, "" for a mall order."""
+        app_model = self.source.split(":", 1)[0]
+        return app_model.rsplit(".", 1)[-1] if app_model else ""
+
+    @property
+    def needs_address(self) -> bool:
+        """A shipped prize placed before the winner gave an address."""
+        return (self.fulfilment == Fulfilment.SHIPPED and not self.address
+                and self.status in OPEN_STATUSES)
 
     @property
     def reason_words(self) -> str:

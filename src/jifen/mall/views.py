@@ -44,6 +44,7 @@ from jifen.mall.models import (
     ItemStatus,
     Order,
     OrderStatus,
+    ShippingAddress,
 )
 from jifen.notifications.ages import waited_words
 
@@ -278,6 +279,8 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "alternatives": alternatives,
         "can_cancel": selectors.action_allowed(order, "cancel"),
         "can_complete": selectors.action_allowed(order, "complete"),
+        "addresses": (list(ShippingAddress.objects.filter(employee=order.employee))
+                      if order.needs_address else []),
     })
 
 
@@ -285,7 +288,7 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def order_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     order = _visible_order(request, pk, timeline=False)
-    if action not in ("cancel", "complete", "switch"):
+    if action not in ("cancel", "complete", "switch", "address"):
         raise Http404
     try:
         if action == "cancel":
@@ -294,6 +297,13 @@ def order_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         elif action == "complete":
             services.complete_order(order=order, actor=request.user)
             messages.success(request, _("Thanks for confirming."))
+        elif action == "address":
+            address = ShippingAddress.objects.filter(
+                pk=_id(request.POST.get("address")), employee__user=request.user).first()
+            if address is None:
+                raise Http404
+            services.set_order_address(order=order, address=address, actor=request.user)
+            messages.success(request, _("Thanks: your order will be sent there."))
         else:
             new_item = _found(selectors.item_by_id(_id(request.POST.get("item"))))
             new = services.switch_order_item(order=order, new_item=new_item,

@@ -173,3 +173,7 @@ class AttemptCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.count}"
+
+
+# SCIM's own rows live beside the SCIM code; imported here so the app registers them.
+from jifen.people.scim.models import ScimGroup, ScimLock, ScimUser  # noqa: E402, F401

@@ -42,6 +42,7 @@ from jifen.mall.services.orders import (
     create_order,
     switch_order_item,
 )
+from jifen.mall.services.prizes import place_prize_order, set_order_address
 from jifen.mall.services.promotions import save_campaign, save_window
 from jifen.mall.services.shopper import (
     add_address,
@@ -69,6 +70,7 @@ __all__ = [
     "make_default_address",
     "move_order",
     "perform",
+    "place_prize_order",
     "reject_order",
     "remove_address",
     "remove_item_image",
@@ -77,6 +79,7 @@ __all__ = [
     "save_category",
     "save_window",
     "set_item_status",
+    "set_order_address",
     "ship_order",
     "switch_order_item",
     "toggle_favourite",

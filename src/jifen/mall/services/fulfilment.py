@@ -107,6 +107,9 @@ def approve(order: Order, *, actor: Actor, note: str = "", note_code: str = "",
     """Move a submitted order to approved and capture its held points, inside the
     caller's transaction (``approve_order``, or placing an item that approves itself)."""
     order = move_order(order, "approve", actor=actor, note=note, note_code=note_code, now=now)
+    if order.hold_txn_id is None:
+        # A prize that costs nothing (a lottery's item): no points to capture.
+        return order
     capture = ledger.capture(hold=_hold_of(order),
                              idempotency_key=f"mall:order:{order.pk}:capture",
                              reason=order.number, actor=actor, now=now)
@@ -167,7 +170,10 @@ def _release(order: Order, *, action: str, actor: Actor, reason: str,
     if not stock_last:
         return_stock(order)
     uncount_purchase(order)
-    if order.capture_txn_id:
+    if order.hold_txn_id is None:
+        # A prize that cost nothing: no points to give back.
+        settle = None
+    elif order.capture_txn_id:
         settle = ledger.refund(capture=Transaction.objects.get(pk=order.capture_txn_id),
                                idempotency_key=f"mall:order:{order.pk}:refund",
                                reason=reason or order.number, actor=actor, now=now)
@@ -175,8 +181,9 @@ def _release(order: Order, *, action: str, actor: Actor, reason: str,
         settle = ledger.release(hold=_hold_of(order),
                                 idempotency_key=f"mall:order:{order.pk}:release",
                                 reason=reason or order.number, actor=actor, now=now)
-    Order.objects.filter(pk=order.pk).update(settle_txn_id=settle.pk)
-    order.settle_txn_id = settle.pk
+    if settle is not None:
+        Order.objects.filter(pk=order.pk).update(settle_txn_id=settle.pk)
+        order.settle_txn_id = settle.pk
     if stock_last:
         return_stock(order)
     return order
@@ -229,6 +236,11 @@ def ship_order(*, order: Order, actor: Actor, carrier: str, tracking_no: str,
                now: datetime | None = None) -> Order:
     """Mark an approved shipped-goods order as sent with the carrier and tracking number."""
     carrier, tracking_no = (carrier or "").strip(), (tracking_no or "").strip()
+    if Order.objects.filter(pk=order.pk, status=OrderStatus.APPROVED,
+                            fulfilment=Fulfilment.SHIPPED, address__isnull=True).exists():
+        # A prize order placed before its winner gave an address (``set_order_address``).
+        raise errors.Conflict(_("The employee has not given a shipping address yet."),
+                              code=errors.ErrorCode.ADDRESS_REQUIRED)
     if not carrier or not tracking_no:
         raise errors.ValidationError(_("Give the carrier and the tracking number."),
                                      code=errors.ErrorCode.TRACKING_REQUIRED)
