@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from django.urls import reverse
@@ -25,7 +26,7 @@ from tests.activities.centre_fixtures import (
     make_item,
     make_lottery,
 )
-from tests.factories import EmployeeFactory
+from tests.factories import DepartmentFactory, EmployeeFactory
 
 pytestmark = pytest.mark.django_db
 activities_admin = centre_fixtures.activities_admin
@@ -206,3 +207,101 @@ def test_mall_admins_run_activities(client, make_role_employee):
     admin = make_role_employee(Role.MALL_ADMIN, employee_no="M777")
     client.force_login(admin.user)
     assert client.get(reverse("console:activities")).status_code == 200
+
+
+def _queries(client, url: str, params: dict | None = None) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(url, params or {})  # warm what every page caches (site settings, roles)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url, params or {}).status_code == 200
+    # The reads of activities and what they show (the shell's own reads — session, menu,
+    # caches that expire — are not this page's to count).
+    return sum(1 for q in captured.captured_queries
+               if "activities_" in q["sql"] or "mall_item" in q["sql"]
+               or "people_employee" in q["sql"])
+
+
+def _more_of_everything(admin, people, n: int) -> None:
+    for k in range(n):
+        lottery = make_lottery(title=f"抽奖{k}")
+        auction = make_auction(make_item(admin.user, f"拍品{k}"), title=f"竞拍{k}")
+        done = make_lottery(title=f"已开奖{k}", starts_at=timezone.now() - 5 * HOUR,
+                            ends_at=timezone.now() - HOUR)
+        for person in people:
+            enter(lottery, person)
+            draw(done, [enter(done, person)]) if person is people[0] else enter(done, person)
+        bid(auction, people[k % len(people)], 100 + k)
+
+
+def test_the_centre_and_console_list_cost_the_same_queries_for_more_activities(
+        client, activities_admin, employee):
+    from django.test import Client
+
+    other = EmployeeFactory(department=employee.department)
+    for person in (employee, other):
+        fund(person, 10_000)
+    admin_client = Client()
+    admin_client.force_login(activities_admin.user)
+    client.force_login(employee.user)
+
+    def measure() -> dict:
+        counts = {tab: _queries(client, reverse("portal:activities"), {"tab": tab})
+                  for tab in ("running", "finished")}
+        counts["console"] = _queries(admin_client, reverse("console:activities"))
+        return counts
+
+    _more_of_everything(activities_admin, [employee, other], 1)
+    few = measure()
+    _more_of_everything(activities_admin, [employee, other], 3)
+    assert measure() == few
+
+
+CJK = re.compile(r"[\u3001-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+
+
+def test_the_activity_pages_in_english_show_no_chinese(client):
+    """Data in English, the site language Chinese, the reader English: any Chinese left on
+    the page is a word the code failed to translate."""
+    from jifen.core.services import update_site_settings
+
+    department = DepartmentFactory(code="HQE", name="Head office")
+    admin = EmployeeFactory(department=department, name="Ada Admin", employee_no="A1",
+                            roles=[Role.SUPER_ADMIN])
+    worker = EmployeeFactory(department=department, name="Wei Zhang", employee_no="W1")
+    update_site_settings(actor=admin.user, platform_name="Points Mall")
+    fund(worker, 1000)
+    now = timezone.now()
+    running = make_lottery(title="Tea lottery", tiers=(("First prize", 1),))
+    enter(running, worker)
+    make_lottery(title="Spring lottery", starts_at=now + 48 * HOUR, tiers=(("Gift", 1),))
+    done = make_lottery(title="Year-end lottery", tiers=(("First prize", 1),),
+                        starts_at=now - 5 * HOUR, ends_at=now - HOUR)
+    draw(done, [enter(done, worker)])
+    auction = make_auction(make_item(admin.user, "Headphones"), title="Headphones auction")
+    bid(auction, worker, 120)
+    make_auction(make_item(admin.user, "Keyboard"), title="Keyboard auction",
+                 starts_at=now - 5 * HOUR, ends_at=now - HOUR)
+    client.cookies["django_language"] = "en"
+    client.force_login(worker.user)
+    pages = [reverse("portal:activities") + f"?tab={tab}"
+             for tab in ("running", "upcoming", "finished")]
+    client_pages = [(client, url) for url in pages]
+    from django.test import Client
+
+    console = Client()
+    console.cookies["django_language"] = "en"
+    console.force_login(admin.user)
+    client_pages += [(console, url) for url in (
+        reverse("console:activities"),
+        reverse("console:activities_results", args=["lottery", running.pk]),
+        reverse("console:activities_results", args=["lottery", done.pk]),
+        reverse("console:activities_results", args=["auction", auction.pk]))]
+    found = []
+    for who, url in client_pages:
+        page = who.get(url).content.decode()
+        page = page.replace("简体中文", "")
+        found += [f"{url}: {m.group()!r} near {page[max(0, m.start() - 60):m.end() + 20]!r}"
+                  for m in CJK.finditer(page)]
+    assert not found, "\n".join(found[:10])
