@@ -44,7 +44,6 @@ from jifen.mall.models import (
     ItemStatus,
     Order,
     OrderStatus,
-    ShippingAddress,
 )
 from jifen.notifications.ages import waited_words
 
@@ -279,7 +278,7 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "alternatives": alternatives,
         "can_cancel": selectors.action_allowed(order, "cancel"),
         "can_complete": selectors.action_allowed(order, "complete"),
-        "addresses": (list(ShippingAddress.objects.filter(employee=order.employee))
+        "addresses": (list(selectors.addresses_of(order.employee))
                       if order.needs_address else []),
     })
 
@@ -298,8 +297,7 @@ def order_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             services.complete_order(order=order, actor=request.user)
             messages.success(request, _("Thanks for confirming."))
         elif action == "address":
-            address = ShippingAddress.objects.filter(
-                pk=_id(request.POST.get("address")), employee__user=request.user).first()
+            address = selectors.address_of(order.employee, _id(request.POST.get("address")))
             if address is None:
                 raise Http404
             services.set_order_address(order=order, address=address, actor=request.user)

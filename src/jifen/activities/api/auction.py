@@ -14,6 +14,7 @@ from ninja import Field, Query, Router, Schema
 
 from jifen.activities.models import ActivityStatus, Auction, Bid
 from jifen.activities.selectors import auction as selectors
+from jifen.activities.selectors.auction import minimum_bid
 from jifen.activities.services import auction as services
 from jifen.core import errors
 from jifen.core.apiauth import Principal, principal
@@ -128,7 +129,7 @@ def _auction_out(auction: Auction, caller: Principal) -> dict[str, Any]:
         "reserve_price": auction.reserve_price if manager else None,
         "reserve_met": reserve_met,
         "price": auction.price if auction.leader_id else None,
-        "minimum_bid": services.minimum_bid(auction), "bid_count": auction.bid_count,
+        "minimum_bid": minimum_bid(auction), "bid_count": auction.bid_count,
         "starts_at": auction.starts_at, "ends_at": auction.ends_at,
         "latest_end": auction.latest_end, "extend_minutes": auction.extend_minutes,
         "leading": bool(me is not None and auction.leader_id == me.pk

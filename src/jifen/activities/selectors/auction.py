@@ -61,10 +61,17 @@ def bid_rows(auction: Auction, *, viewer: Employee | None, limit: int = 20) -> l
                    b.employee_id == viewer_id, b.created_at) for b in bids]
 
 
+def minimum_bid(auction: Auction) -> int:
+    """The lowest bid the auction takes now: the starting price until someone bids, then
+    the leading price plus the minimum raise (an equal bid is too low: ties go to the
+    earlier bid)."""
+    if auction.leader_id is None:
+        return auction.starting_price
+    return max(auction.starting_price, auction.price + auction.min_increment)
+
+
 def auction_state(auction: Auction, *, viewer: Employee | None,
                   now: datetime | None = None) -> AuctionState:
-    from jifen.activities.services.auction import minimum_bid
-
     now = now or timezone.now()
     mine = None
     if viewer is not None:
@@ -96,3 +103,9 @@ def bids_of(employee: Employee) -> QuerySet[Bid]:
 
 def leading_bids_count(employee: Employee) -> int:
     return Bid.objects.filter(employee=employee, status=BidStatus.LEADING).count()
+
+
+def latest_bids(auction: Auction, limit: int = 50) -> list[Bid]:
+    """The console's bid list: the newest first, with their bidders."""
+    return list(Bid.objects.filter(auction=auction).select_related("employee")
+                .order_by("-created_at", "-id")[:limit])

@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 
 from jifen.activities import notices
 from jifen.activities.models import ActivityStatus, Auction, AuctionOutcome, Bid, BidStatus
+from jifen.activities.selectors.auction import minimum_bid
 from jifen.activities.selectors.eligibility import eligibility_problem
 from jifen.core import errors
 from jifen.core.actors import Actor, actor_user
@@ -46,6 +47,7 @@ from jifen.core.services import record_audit
 from jifen.ledger import selectors as ledger_selectors
 from jifen.ledger import services as ledger
 from jifen.ledger.models import Transaction
+from jifen.notifications.services import notify
 from jifen.people.models import Department, Employee
 
 logger = logging.getLogger(__name__)
@@ -231,15 +233,6 @@ def cancel_auction(*, auction: Auction, actor: Actor, reason: str,
 
 
 # --- bidding -------------------------------------------------------------------------------
-
-def minimum_bid(auction: Auction) -> int:
-    """The lowest bid the auction takes now: the starting price until someone bids, then
-    the leading price plus the minimum raise (an equal bid is too low: ties go to the
-    earlier bid)."""
-    if auction.leader_id is None:
-        return auction.starting_price
-    return max(auction.starting_price, auction.price + auction.min_increment)
-
 
 def place_bid(*, auction: Auction | int, employee: Employee, amount: int,
               idempotency_key: str = "", actor: Actor = None,
@@ -445,8 +438,6 @@ def _bidders(auction: Auction) -> list[Employee]:
 
 def _notify(employee: Employee, kind: Any, params: dict[str, Any], url: str,
             dedupe_key: str = "") -> None:
-    from jifen.notifications.services import notify
-
     if employee.user_id is None:
         return
     notify(recipient=employee.user, kind=kind, params=params, url=url, dedupe_key=dedupe_key)
@@ -455,6 +446,7 @@ def _notify(employee: Employee, kind: Any, params: dict[str, Any], url: str,
 def _schedule_close(auction_id: int, ends_at: datetime) -> None:
     """Ask the worker to close the auction at ``ends_at`` (after this transaction commits).
     An extended auction is simply scheduled again; the early run finds it not yet due."""
+    # Not at the top: the tasks module imports this one.
     from jifen.activities.auction_tasks import close_auction_task
 
     def enqueue() -> None:

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from jifen.activities.auction_forms import AuctionForm
-from jifen.activities.models import ActivityStatus, Auction, Bid
+from jifen.activities.models import ActivityStatus, Auction
 from jifen.activities.selectors import auction as selectors
 from jifen.activities.selectors.eligibility import eligibility_problem
 from jifen.activities.services import auction as services
@@ -153,8 +153,7 @@ def console_auction(request: HttpRequest, pk: int) -> HttpResponse:
         if action == "save" and form is not None and _save(request, form, auction) is not None:
             messages.success(request, _("Auction saved."))
             return redirect("console:activities_auction", pk=pk)
-    bids = list(Bid.objects.filter(auction=auction).select_related("employee")
-                .order_by("-created_at", "-id")[:50])
+    bids = selectors.latest_bids(auction)
     return render(request, "activities/auction_form.html", {
         "form": form, "auction": auction, "bids": bids,
         "can_cancel": auction.status in (ActivityStatus.DRAFT, ActivityStatus.PUBLISHED)})
