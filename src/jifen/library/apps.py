@@ -11,8 +11,11 @@ class LibraryConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here: they read models, which the app registry must have loaded first.
-        from jifen.library import audit_words, describe
-        from jifen.library import notices  # noqa: F401 (registers its notification kinds)
+        from jifen.library import (
+            audit_words,
+            describe,
+            notices,  # noqa: F401 (registers its notification kinds)
+        )
 
         audit_words.register()
         describe.register()

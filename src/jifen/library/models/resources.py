@@ -161,6 +161,9 @@ class ResourcePreview(models.Model):
         constraints = [models.UniqueConstraint(fields=["resource", "page"],
                                                name="library_preview_unique_page")]
 
+    def __str__(self) -> str:
+        return f"{self.resource_id}:{self.page}"
+
 
 class Purchase(models.Model):
     """The employee owns the resource: paid once (``points`` > 0, ``txn`` the debit) or
@@ -196,6 +199,9 @@ class Download(models.Model):
     class Meta:
         indexes = [models.Index(fields=["resource", "at"], name="library_download_at")]
 
+    def __str__(self) -> str:
+        return f"{self.resource_id}:{self.employee_id}:{self.at:%Y-%m-%d}"
+
 
 class ResourceView(models.Model):
     """One look at a resource's page: the conversion's denominator."""
@@ -206,3 +212,6 @@ class ResourceView(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["resource", "at"], name="library_view_at")]
+
+    def __str__(self) -> str:
+        return f"{self.resource_id}:{self.employee_id}:{self.at:%Y-%m-%d}"
