@@ -342,11 +342,12 @@ def download_token(*, resource: Resource, employee: Employee) -> str:
 
 
 def resource_for_token(*, token: str, employee: Employee,
-                       max_age: int = DOWNLOAD_LINK_SECONDS) -> Resource:
+                       max_age: int | None = None) -> Resource:
     """The resource a download token names, if it is still fresh and was made for
     ``employee``; 404 otherwise (a tampered, expired or someone else's link)."""
     try:
-        data = signing.loads(token, salt=DOWNLOAD_SALT, max_age=max_age)
+        data = signing.loads(token, salt=DOWNLOAD_SALT,
+                             max_age=DOWNLOAD_LINK_SECONDS if max_age is None else max_age)
     except (signing.BadSignature, ValueError) as exc:
         raise errors.NotFound(_("This download link is not valid or has expired."),
                               code=errors.ErrorCode.NOT_FOUND) from exc
