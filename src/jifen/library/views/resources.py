@@ -282,8 +282,8 @@ def _too_large_message() -> str:
 def library_contribute(request: HttpRequest) -> HttpResponse:
     employee = _employee(request)
     if request.method == "POST" and _too_large(request):
+        messages.error(request, _too_large_message())
         form = ContributionForm()
-        form.add_error(None, _too_large_message())
         return render(request, "library/contribute.html", {"form": form}, status=413)
     form = ContributionForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -326,8 +326,8 @@ def library_resource_edit(request: HttpRequest, pk: int | None = None) -> HttpRe
         if resource is None:
             raise Http404
     if request.method == "POST" and _too_large(request):
+        messages.error(request, _too_large_message())
         form = ResourceForm(resource=resource)
-        form.add_error(None, _too_large_message())
         return render(request, "library/console/resource_form.html", {
             "form": form, "resource": resource, "previews": []}, status=413)
     form = ResourceForm(request.POST or None, request.FILES or None, resource=resource)
