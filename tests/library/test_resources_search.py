@@ -43,7 +43,8 @@ def test_a_word_inside_a_description_tag_or_category(shelf, employee):
 
 def test_every_word_must_match_and_width_and_spaces_do_not_matter(shelf, employee):
     assert titles(employee, query="绩效 销售") == {"销售岗绩效提升指南"}
-    assert titles(employee, query="销售岗 绩效　提升") == {"销售岗绩效提升指南"}  # ideographic space
+    # An ideographic space separates words as well.
+    assert titles(employee, query="销售岗 绩效\u3000提升") == {"销售岗绩效提升指南"}
     assert titles(employee, query="绩效 招聘") == set()
 
 

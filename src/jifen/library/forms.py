@@ -33,7 +33,7 @@ class LibraryFilterForm(forms.Form):
     q = forms.CharField(label=_("Search the library"), required=False, max_length=100,
                         widget=forms.TextInput(attrs={
                             "class": "form-control", "type": "search",
-                            "placeholder": _("Search, e.g. 绩效面谈"),
+                            "placeholder": _("Search, e.g. performance review"),
                             "data-testid": "library-search"}))
     category = forms.ModelChoiceField(label=_("Category"), required=False,
                                       queryset=ResourceCategory.objects.all(),

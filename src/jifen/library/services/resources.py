@@ -351,10 +351,11 @@ def resource_for_token(*, token: str, employee: Employee,
     except (signing.BadSignature, ValueError) as exc:
         raise errors.NotFound(_("This download link is not valid or has expired."),
                               code=errors.ErrorCode.NOT_FOUND) from exc
-    if not isinstance(data, dict) or data.get("e") != employee.pk:
+    if (not isinstance(data, dict) or data.get("e") != employee.pk
+            or not isinstance(data.get("r"), int)):
         raise errors.NotFound(_("This download link is not valid or has expired."),
                               code=errors.ErrorCode.NOT_FOUND)
-    resource = Resource.objects.filter(pk=data.get("r")).first()
+    resource = Resource.objects.filter(pk=int(data["r"])).first()
     if resource is None or not selectors.may_download(resource, employee):
         raise errors.NotFound(_("This download link is not valid or has expired."),
                               code=errors.ErrorCode.NOT_FOUND)
