@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import resource
 import subprocess
@@ -113,8 +114,14 @@ def _unsafe(message: str) -> errors.ValidationError:
     return _refuse(message, errors.ErrorCode.UNSAFE_ARCHIVE)
 
 
-def _zip_kind(upload: IO[bytes]) -> str:
-    """"docx", "xlsx", "pptx" or "zip" — after the bomb checks."""
+MAX_INNER_OFFICE_BYTES = 20 * 1024 * 1024
+OFFICE_SUFFIXES = (".docx", ".xlsx", ".pptx")
+
+
+def _zip_kind(upload: IO[bytes], *, nested: bool = False) -> str:
+    """"docx", "xlsx", "pptx" or "zip" — after the bomb checks. A ZIP may carry Office
+    files (a pack of templates), each judged the same way, one level deep; any other
+    archive inside is refused."""
     try:
         archive = zipfile.ZipFile(upload)
         entries = archive.infolist()
@@ -144,8 +151,21 @@ def _zip_kind(upload: IO[bytes]) -> str:
                 RuntimeError) as exc:  # RuntimeError: an encrypted entry
             raise _refuse(_("This ZIP file is damaged or encrypted."),
                           errors.ErrorCode.UNSUPPORTED_FILE) from exc
-        if magic in (b"PK\x03\x04", b"PK\x05\x06") or magic[:3] == b"\x1f\x8b\x08":
+        if magic[:3] == b"\x1f\x8b\x08" or magic == b"PK\x05\x06":
             raise _unsafe(_("This archive holds another archive; upload its files instead."))
+        if magic == b"PK\x03\x04":
+            if (nested or PurePath(entry.filename).suffix.lower() not in OFFICE_SUFFIXES
+                    or entry.file_size > MAX_INNER_OFFICE_BYTES):
+                raise _unsafe(_("This archive holds another archive; upload its files "
+                                "instead."))
+            with archive.open(entry) as member:
+                inner = member.read(MAX_INNER_OFFICE_BYTES + 1)
+            if len(inner) > MAX_INNER_OFFICE_BYTES:
+                raise _unsafe(_("This archive holds another archive; upload its files "
+                                "instead."))
+            if _zip_kind(io.BytesIO(inner), nested=True) == "zip":
+                raise _unsafe(_("This archive holds another archive; upload its files "
+                                "instead."))
     names = {entry.filename for entry in entries}
     if "[Content_Types].xml" not in names:
         return "zip"

@@ -5,6 +5,7 @@ parts Office opens, and an XLSX through openpyxl."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from xml.sax.saxutils import escape
 
@@ -105,7 +106,7 @@ def make_xlsx(title: str, header: list[str], rows: list[list[object]]) -> bytes:
 
     book = Workbook()
     sheet = book.active
-    sheet.title = title[:31] or "Sheet1"
+    sheet.title = re.sub(r"[\\/*?:\[\]]", " ", title)[:31].strip() or "Sheet1"
     sheet.append(header)
     for row in rows:
         sheet.append(row)
