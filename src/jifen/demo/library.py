@@ -27,7 +27,7 @@ CATEGORIES = ("绩效管理", "招聘与面试", "培训发展", "员工关系",
 RESOURCES: tuple[tuple[str, str, str, str, int, str, str], ...] = (
     ("绩效管理", "绩效面谈模板", "季度与年度绩效面谈的提纲、记录表与改进计划，经理与员工各一份。",
      "模板,经理,面谈", 20, "pdf", "Performance review conversation"),
-    ("绩效管理", "销售岗绩效提升指南", "面向一线销售：拜访节奏、漏斗管理与复盘方法，附 12 周行动表。",
+    ("绩效管理", "销售岗绩效提升指南", "面向一线销售：拜访节奏、漏斗管理与复盘，附 12 周行动表。",
      "销售,指南", 40, "pdf", "Sales performance improvement guide"),
     ("绩效管理", "OKR 制定与对齐实战", "从公司目标到个人 OKR 的拆解示例与常见误区。",
      "OKR,目标", 30, "pdf", "OKR in practice"),
