@@ -7,6 +7,7 @@ import sys
 
 
 def main(source: str, outdir: str, pages: int) -> int:
+    # Imported here: the child process loads pdfium only once it runs, under its limits.
     import pypdfium2 as pdfium
 
     document = pdfium.PdfDocument(source)

@@ -9,6 +9,8 @@ import re
 import zipfile
 from xml.sax.saxutils import escape
 
+from openpyxl import Workbook
+
 
 def _pdf_text(text: str) -> str:
     return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
@@ -102,8 +104,6 @@ def make_pptx(title: str) -> bytes:
 
 
 def make_xlsx(title: str, header: list[str], rows: list[list[object]]) -> bytes:
-    from openpyxl import Workbook
-
     book = Workbook()
     sheet = book.active
     sheet.title = re.sub(r"[\\/*?:\[\]]", " ", title)[:31].strip() or "Sheet1"

@@ -197,7 +197,7 @@ def _form(request: HttpRequest) -> tuple[dict[str, str], Any]:
 def _category(value: str) -> ResourceCategory | None:
     if not value:
         return None
-    category = (ResourceCategory.objects.filter(pk=int(value)).first()
+    category = (selectors.category_by_id(int(value))
                 if value.isascii() and value.isdigit() and len(value) < 19 else None)
     if category is None:
         raise errors.ValidationError(_("Unknown category."),
@@ -243,7 +243,7 @@ def _editor(request: HttpRequest) -> Principal:
 
 
 def _any(resource_id: int) -> Resource:
-    resource = Resource.objects.filter(pk=resource_id).first()
+    resource = selectors.resource_by_id(resource_id)
     if resource is None:
         raise errors.NotFound(_("Resource not found."))
     return resource

@@ -142,6 +142,23 @@ def console_resources(*, query: str = "", status: str = "") -> QuerySet[Resource
     return rows
 
 
+def category_by_id(category_id: int) -> ResourceCategory | None:
+    return ResourceCategory.objects.filter(pk=category_id).first()
+
+
+def resource_by_id(resource_id: int | None) -> Resource | None:
+    """Any resource, whatever its status (for editors, and for checks that follow)."""
+    if resource_id is None:
+        return None
+    return Resource.objects.filter(pk=resource_id).first()
+
+
+def recently_reviewed(limit: int = 20) -> list[Resource]:
+    return list(Resource.objects.filter(
+        review_state__in=[ReviewState.APPROVED, ReviewState.REJECTED])
+        .select_related("contributor").order_by("-reviewed_at", "-id")[:limit])
+
+
 def review_queue() -> QuerySet[Resource]:
     return (Resource.objects.filter(review_state=ReviewState.PENDING)
             .select_related("category", "contributor", "contributor__department")

@@ -34,7 +34,7 @@ from jifen.core.roles import Cap
 from jifen.ledger import selectors as ledger_selectors
 from jifen.library.documents import CONTENT_TYPES, max_upload_bytes
 from jifen.library.forms import ContributionForm, LibraryFilterForm, ResourceForm
-from jifen.library.models import Resource, ResourceKind, ResourceStatus, ReviewState
+from jifen.library.models import Resource, ResourceKind, ResourceStatus
 from jifen.library.selectors import resources as selectors
 from jifen.library.services import resources as services
 
@@ -123,7 +123,7 @@ def library_download(request: HttpRequest, pk: int) -> HttpResponse:
     """The file, for an employee who owns it (or a free one they may see, which makes it
     theirs); 404 for anyone else — an unknown id and a forbidden one look the same."""
     employee = _employee(request)
-    resource = Resource.objects.filter(pk=pk).first()
+    resource = selectors.resource_by_id(pk)
     if resource is None or not selectors.may_download(resource, employee):
         raise Http404
     if not selectors.owns(resource, employee):  # free, published and eligible
@@ -322,7 +322,7 @@ def library_resources(request: HttpRequest) -> HttpResponse:
 def library_resource_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     resource = None
     if pk is not None:
-        resource = Resource.objects.filter(pk=pk).first()
+        resource = selectors.resource_by_id(pk)
         if resource is None:
             raise Http404
     if request.method == "POST" and _too_large(request):
@@ -366,7 +366,7 @@ FILE_CODES = {errors.ErrorCode.FILE_TOO_LARGE, errors.ErrorCode.FILE_TYPE_MISMAT
 @require_capability(Cap.MANAGE_LIBRARY)
 @require_POST
 def library_resource_status(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    resource = Resource.objects.filter(pk=pk).first()
+    resource = selectors.resource_by_id(pk)
     if resource is None:
         raise Http404
     try:
@@ -386,7 +386,7 @@ def library_resource_status(request: HttpRequest, pk: int, action: str) -> HttpR
 @require_capability(Cap.MANAGE_LIBRARY)
 def library_file(request: HttpRequest, pk: int) -> HttpResponse:
     """The file, for an editor judging it (a contribution under review)."""
-    resource = Resource.objects.filter(pk=pk).first()
+    resource = selectors.resource_by_id(pk)
     if resource is None or not resource.file:
         raise Http404
     response = FileResponse(resource.file.open("rb"), as_attachment=True,
@@ -398,7 +398,7 @@ def library_file(request: HttpRequest, pk: int) -> HttpResponse:
 @require_capability(Cap.MANAGE_LIBRARY)
 def library_reviews(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        resource = Resource.objects.filter(pk=_int(request.POST.get("resource"))).first()
+        resource = selectors.resource_by_id(_int(request.POST.get("resource")))
         if resource is None:
             raise Http404
         try:
@@ -413,9 +413,7 @@ def library_reviews(request: HttpRequest) -> HttpResponse:
         return redirect("console:library_reviews")
     return render(request, "library/console/reviews.html", {
         "queue": list(selectors.review_queue()[:100]),
-        "reviewed": list(Resource.objects.filter(review_state__in=[
-            ReviewState.APPROVED, ReviewState.REJECTED]).select_related("contributor")
-            .order_by("-reviewed_at")[:20]),
+        "reviewed": selectors.recently_reviewed(),
     })
 
 
