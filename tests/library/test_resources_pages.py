@@ -141,3 +141,10 @@ def test_operators_view_and_its_export(make_resource, buyer, other_employee, edi
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[1][:5] == (resource.title, 2, 0, 1, 30)
     assert rows[1][5] == 0.5
+
+
+def test_editors_see_the_previews_of_drafts_employees_do_not(make_resource, editor, employee):
+    draft = make_resource(status="draft")
+    url = reverse("portal:library_preview", args=[draft.pk, 1])
+    assert login_client(editor.user).get(url).status_code == 200
+    assert login_client(employee.user).get(url).status_code == 404

@@ -295,8 +295,9 @@ def _buy(*, resource_id: int, employee: Employee, now: datetime, actor: Actor) -
     problem = selectors.eligibility_problem(resource, employee)
     if problem:
         raise errors.Conflict(problem, code=errors.ErrorCode.NOT_ELIGIBLE)
-    # The index refuses a second row for the pair (IntegrityError → the first purchase):
-    # a savepoint-free insert, so a concurrent buyer waits on it and then finds it.
+    # The index refuses a second row for the pair: a concurrent buyer's insert waits on the
+    # first one's, then fails (IntegrityError), and atomic_with_retry answers the first
+    # purchase — the debit below runs once.
     purchase = Purchase.objects.create(resource=resource, employee=employee,
                                        points=resource.price, created_at=now)
     if resource.price:
