@@ -128,6 +128,15 @@ BUILTIN_EVENT_TYPES: dict[str, BuiltinEventType] = {
     "download": BuiltinEventType(
         gettext_noop("Download"), gettext_noop("A document or course was downloaded."),
         _obj({"target": _TARGET})),
+    # Reported by the library (jifen.library.services.resources).
+    "resource_approved": BuiltinEventType(
+        gettext_noop("Contribution approved"),
+        gettext_noop("A resource the employee contributed was approved for the library."),
+        _obj({"target": _TARGET})),
+    "resource_download_share": BuiltinEventType(
+        gettext_noop("Contributed resource bought"),
+        gettext_noop("A colleague paid points for a resource the employee contributed."),
+        _obj({"target": _TARGET, "price": _num(gettext_noop("Price"))})),
 }
 
 

@@ -1,3 +1,5 @@
+"""The library and engagement: paid downloads, daily check-in, comments, ratings and shares
+that earn (DESIGN.md §5)."""
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -6,3 +8,14 @@ class LibraryConfig(AppConfig):
     name = "jifen.library"
     label = "library"
     verbose_name = _("Library")
+
+    def ready(self) -> None:
+        # Imported here: they read models, which the app registry must have loaded first.
+        from jifen.library import (
+            audit_words,
+            describe,
+            notices,  # noqa: F401 (registers its notification kinds)
+        )
+
+        audit_words.register()
+        describe.register()

@@ -1,0 +1,1 @@
+"""Reads of the library: ``resources`` (the resource library) and ``engagement``."""
