@@ -1,0 +1,1 @@
+"""Library reads: resources and engagement."""
