@@ -32,8 +32,8 @@ def spendable(employee: Any) -> int:
 @pytest.fixture
 def engagement_rules(db, hr_admin):
     """HR's engagement rules as the demo has them: check-in +1 (1 a day), a streak bonus
-    of 10 on day 7 and 50 on day 30, comments +2 (at most 3 a day), a colleague opening a
-    share link +5 (at most 2 a day)."""
+    of 10 on day 7 and 50 on day 30, comments +2 (at most 6 points a day), a colleague opening a
+    share link +5 (at most 10 points a day). Caps are in points, not in counts."""
     earning.ensure_builtin_event_types()
     actor = hr_admin.user
 
@@ -50,9 +50,9 @@ def engagement_rules(db, hr_admin):
                          condition="has(payload.streak) && payload.streak == 30",
                          formula={"kind": "fixed", "points": 50}),
         "comment": rule(name="评论", event_type="comment",
-                        formula={"kind": "fixed", "points": 2}, caps={"day": 3}),
+                        formula={"kind": "fixed", "points": 2}, caps={"day": 6}),
         "share": rule(name="分享", event_type="share",
-                      formula={"kind": "fixed", "points": 5}, caps={"day": 2}),
+                      formula={"kind": "fixed", "points": 5}, caps={"day": 10}),
     }
 
 
