@@ -81,3 +81,6 @@ def make_item(db, mall_admin):
 @pytest.fixture
 def item(make_item):
     return make_item()
+
+
+__all__ = ["engagement_rules", "item", "make_item", "mall_admin"]

@@ -11,15 +11,8 @@ from jifen.core import errors
 from jifen.library.models import CheckIn, MakeUpUse
 from jifen.library.services import engagement as services
 from jifen.mall import services as mall
-from tests.library.engage_fixtures import (  # noqa: F401 - fixtures
-    UTC,
-    at,
-    engagement_rules,
-    item,
-    mall_admin,
-    make_item,
-    spendable,
-)
+from tests.library.engage_fixtures import *  # noqa: F403 - the fixtures
+from tests.library.engage_fixtures import UTC, at, spendable
 
 pytestmark = pytest.mark.django_db
 

@@ -15,14 +15,8 @@ from jifen.library.services import engagement as settings_services
 from jifen.library.services import engagement_comments as comments
 from jifen.library.services import engagement_shares as shares
 from tests.factories import EmployeeFactory
-from tests.library.engage_fixtures import (  # noqa: F401 - fixtures
-    at,
-    engagement_rules,
-    item,
-    mall_admin,
-    make_item,
-    spendable,
-)
+from tests.library.engage_fixtures import *  # noqa: F403 - the fixtures
+from tests.library.engage_fixtures import at, spendable
 
 pytestmark = pytest.mark.django_db
 

@@ -86,6 +86,9 @@ class MakeUpUse(models.Model):
     class Meta:
         verbose_name = _("make-up card use")
 
+    def __str__(self) -> str:
+        return f"{self.employee_id} {self.check_in_id}"
+
 
 class CommentStatus(models.TextChoices):
     VISIBLE = "visible", _("Visible")
@@ -131,6 +134,9 @@ class CommentReport(models.Model):
         constraints = [models.UniqueConstraint(fields=["comment", "reporter"],
                                                name="library_report_once")]
 
+    def __str__(self) -> str:
+        return f"{self.comment_id} {self.reporter_id}"
+
 
 class Rating(models.Model):
     target_kind = models.CharField(_("kind"), max_length=TARGET_KIND_LENGTH)
@@ -151,6 +157,9 @@ class Rating(models.Model):
         indexes = [models.Index(fields=["target_kind", "target_id"],
                                 name="library_rating_target")]
 
+    def __str__(self) -> str:
+        return f"{self.target_kind}:{self.target_id} {self.stars}"
+
 
 class ShareLink(models.Model):
     """A sharer's link to one target; the same sharer and target always get the same code."""
@@ -166,6 +175,9 @@ class ShareLink(models.Model):
         verbose_name = _("share link")
         constraints = [models.UniqueConstraint(fields=["sharer", "target_kind", "target_id"],
                                                name="library_share_once")]
+
+    def __str__(self) -> str:
+        return self.code
 
 
 class ShareVisit(models.Model):
@@ -184,3 +196,6 @@ class ShareVisit(models.Model):
         constraints = [models.UniqueConstraint(fields=["link", "visitor"],
                                                name="library_share_visit_once")]
         indexes = [models.Index(fields=["day"], name="library_share_visit_day")]
+
+    def __str__(self) -> str:
+        return f"{self.link_id} {self.visitor_id}"
