@@ -80,8 +80,8 @@ def test_the_item_page_loads_the_panel_and_the_panel_comments(employee, item,
 
 def test_a_hidden_comment_is_gone_from_the_page_the_panel_and_the_export(employee, item,
                                                                          hr_admin):
-    shown, _ = comments.post_comment(employee=employee, kind="item", target_id=item.pk,
-                                     text=LONG)
+    comments.post_comment(employee=employee, kind="item", target_id=item.pk,
+                          text=LONG)
     hidden, _ = comments.post_comment(employee=EmployeeFactory(), kind="item",
                                       target_id=item.pk, text=HIDDEN_TEXT)
     admin = login_client(hr_admin.user)
