@@ -29,7 +29,7 @@ class EngagementSettings(models.Model):
         help_text=_("A missed day may be made up with a make-up card bought in the mall."))
     makeup_item_id = models.PositiveBigIntegerField(
         _("make-up card item"), null=True, blank=True,
-        help_text=_("The mall item that is a make-up card: each completed order of it gives "
+        help_text=_("The mall item that is a make-up card: each paid order of it gives "
                     "one card per unit."))
     makeup_window_days = models.PositiveSmallIntegerField(
         _("make-up window (days)"), default=7,
