@@ -6,9 +6,9 @@ import pytest
 
 from jifen.core.roles import Role
 from jifen.demo.builder import build_demo
+from jifen.ledger.verify import verify_ledger
 from jifen.library.models import CheckIn, Comment, CommentStatus, Rating, ShareVisit
 from jifen.library.selectors import engagement as selectors
-from jifen.ledger.verify import verify_ledger
 
 
 @pytest.mark.django_db
