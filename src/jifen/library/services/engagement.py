@@ -56,6 +56,10 @@ def _require_active(employee: Any) -> None:
                               code=errors.ErrorCode.INACTIVE_EMPLOYEE)
 
 
+def _lock_employee(employee: Any) -> None:
+    type(employee)._default_manager.select_for_update().filter(pk=employee.pk).first()
+
+
 @dataclass(frozen=True)
 class CheckInResult:
     check_in: CheckIn
@@ -84,6 +88,14 @@ def check_in(*, employee: Any, now: datetime | None = None) -> CheckInResult:
     _require_active(employee)
     now = now or timezone.now()
     day = company_day(now)
+    existing = CheckIn.objects.filter(employee=employee, day=day).first()
+    if existing is not None:
+        return CheckInResult(existing, created=False, earned=0)
+    # Taps of one employee queue on the employee's row: on InnoDB, racing inserts of the
+    # same unique key each hold a shared lock on the employee (the foreign key check) that
+    # the winner's crediting would then wait for — a deadlock. In line, the second tap
+    # finds the first one's row.
+    _lock_employee(employee)
     existing = CheckIn.objects.filter(employee=employee, day=day).first()
     if existing is not None:
         return CheckInResult(existing, created=False, earned=0)
@@ -160,7 +172,7 @@ def make_up_day(*, employee: Any, day: date, now: datetime | None = None) -> Che
                 "n": config.makeup_window_days},
             code=errors.ErrorCode.OUT_OF_RANGE, details={"day": day.isoformat()})
     # One card, one day: the employee's row is the lock that serialises spending cards.
-    type(employee)._default_manager.select_for_update().filter(pk=employee.pk).first()
+    _lock_employee(employee)
     if CheckIn.objects.filter(employee=employee, day=day).exists():
         raise errors.Conflict(_("That day is already checked in."),
                               code=errors.ErrorCode.ALREADY_CHECKED_IN)
