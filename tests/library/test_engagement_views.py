@@ -152,3 +152,47 @@ def test_the_operators_page_and_its_export_count_check_ins(employee, hr_admin):
     assert len(rows) == 1 + 7
     assert sum(row[1] for row in rows[1:]) == 1
     assert client.get("/console/library/engagement/export.pdf").status_code == 404
+
+
+def test_the_engagement_pages_read_in_english(employee, hr_admin, item, engagement_rules):
+    import re
+
+    from jifen.core.models import SiteSettings
+
+    cjk = re.compile(r"[\u3001-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+    stored = {employee.name, employee.department.name, hr_admin.name, item.name, "简体中文",
+              employee.name[-2:], hr_admin.name[-2:],  # the avatar's initials
+              SiteSettings().platform_name}
+    services.check_in(employee=employee)
+    portal, console = login_client(employee.user), login_client(hr_admin.user)
+    for client in (portal, console):
+        client.cookies["django_language"] = "en"
+    pages = [(portal, "/"), (portal, "/checkin/"), (portal, f"/engage/item/{item.pk}/"),
+             (console, "/console/library/moderation/"), (console, "/console/library/engagement/"),
+             (console, "/console/library/engagement/settings/")]
+    for client, url in pages:
+        text = client.get(url).content.decode()
+        for name in sorted(stored, key=len, reverse=True):
+            text = text.replace(name, "")
+        text = re.sub(r'<option value="[^"]*"[^>]*>[^<]*</option>', "", text)
+        assert not cjk.findall(text), (url, sorted(set(cjk.findall(text)))[:20])
+
+
+def test_a_hidden_comment_is_gone_from_a_resource_panel_too(employee, hr_admin):
+    """Resources register their kind at merge; the panel is the same for every kind."""
+    from jifen.library import targets
+
+    found = targets.TargetInfo(kind="resource", id=7, title="绩效面谈模板", url="/checkin/")
+    targets.register_target("resource", lambda pk, who: found if pk == 7 else None)
+    try:
+        hidden, _ = comments.post_comment(employee=EmployeeFactory(), kind="resource",
+                                          target_id=7, text=HIDDEN_TEXT)
+        comments.post_comment(employee=employee, kind="resource", target_id=7, text=LONG)
+        comments.hide_comment(actor=hr_admin.user, comment_id=hidden.pk)
+        panel = login_client(employee.user).get("/engage/resource/7/",
+                                                HTTP_HX_REQUEST="true").content.decode()
+        assert LONG in panel and HIDDEN_TEXT not in panel
+        assert login_client(employee.user).get("/engage/resource/8/").status_code == 404
+    finally:
+        targets.unregister_target("resource")
+        targets.register_resource_target()

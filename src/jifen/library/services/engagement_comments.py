@@ -55,7 +55,7 @@ def post_comment(*, employee: Any, kind: str, target_id: Any, text: str,
     if found:
         raise errors.ValidationError(
             _("Your comment contains words that are not allowed here: %s")
-            % "、".join(found), code=errors.ErrorCode.SENSITIVE_WORDS, details={"words": found})
+            % ", ".join(found), code=errors.ErrorCode.SENSITIVE_WORDS, details={"words": found})
     now = now or timezone.now()
     comment = Comment.objects.create(target_kind=target.kind, target_id=target.id,
                                      author=employee, text=text, created_at=now)
