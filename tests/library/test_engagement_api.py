@@ -130,3 +130,27 @@ def test_a_manager_without_the_library_capability_cannot_moderate(client, make_r
     manager = make_role_employee(Role.MANAGER)
     response = client.get("/api/v1/moderation/comments", **auth(manager))
     assert response.status_code == 403
+
+
+def test_settings_and_figures_for_those_who_manage_the_library(client, employee, hr_admin,
+                                                              item):
+    from jifen.core.models import AuditEntry
+    from jifen.library.services import engagement as services
+
+    assert client.get("/api/v1/engagement/settings", **auth(employee)).status_code == 403
+    changed = send(client, "patch", "/api/v1/engagement/settings",
+                   {"comment_min_length": 20, "sensitive_words": ["刷分", "代刷"]}, hr_admin)
+    assert changed.status_code == 200, changed.content
+    assert changed.json()["sensitive_words"] == ["刷分", "代刷"]
+    assert changed.json()["makeup_cards_enabled"] is False
+    refused = send(client, "patch", "/api/v1/engagement/settings",
+                   {"makeup_cards_enabled": True}, hr_admin)
+    assert refused.status_code == 422
+    enabled = send(client, "patch", "/api/v1/engagement/settings",
+                   {"makeup_cards_enabled": True, "makeup_item_id": item.pk}, hr_admin)
+    assert enabled.json()["makeup_item_id"] == item.pk
+    assert AuditEntry.objects.filter(action="library.settings.update").count() == 2
+    services.check_in(employee=employee)
+    figures = client.get("/api/v1/engagement/figures", {"days": 7}, **auth(hr_admin)).json()
+    assert len(figures["days"]) == 7 and figures["days"][-1]["check_ins"] == 1
+    assert sum(map(sum, figures["heatmap"])) == 1

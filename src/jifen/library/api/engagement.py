@@ -6,7 +6,7 @@ except to moderators."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from django.http import HttpRequest
@@ -315,3 +315,86 @@ def moderate(request: HttpRequest, comment_id: UrlRowId, payload: ModerateIn):
     return _comment_out(Comment.objects.select_related("author__department").get(
         pk=comment.pk))
 
+
+
+# --- settings and figures (those who manage the library) --------------------------------
+
+
+class SettingsOut(Schema):
+    makeup_cards_enabled: bool
+    makeup_item_id: int | None
+    makeup_window_days: int
+    comment_min_length: int
+    sensitive_words: list[str]
+
+
+class SettingsIn(Schema):
+    makeup_cards_enabled: bool | None = None
+    makeup_item_id: RowId | None = None
+    makeup_window_days: StrictInt | None = Field(None, ge=1, le=31)
+    comment_min_length: StrictInt | None = Field(None, ge=1,
+                                                 le=comment_services.MAX_COMMENT_LENGTH)
+    sensitive_words: list[str] | None = Field(None, max_length=services.MAX_SENSITIVE_WORDS)
+
+
+def _settings_out(current: Any) -> dict[str, Any]:
+    return {"makeup_cards_enabled": current.makeup_cards_enabled,
+            "makeup_item_id": current.makeup_item_id,
+            "makeup_window_days": current.makeup_window_days,
+            "comment_min_length": current.comment_min_length,
+            "sensitive_words": current.word_list}
+
+
+@router.get("/engagement/settings", response=SettingsOut)
+def get_engagement_settings(request: HttpRequest):
+    """Make-up cards, the minimum length of a comment that earns, the sensitive words."""
+    _moderator(request)
+    return _settings_out(selectors.engagement_settings())
+
+
+@router.patch("/engagement/settings", response=SettingsOut)
+def update_engagement_settings(request: HttpRequest, payload: SettingsIn):
+    """Change some settings (audited). ``sensitive_words`` replaces the whole list."""
+    actor = _moderator(request)
+    changes = payload.model_dump(exclude_unset=True)
+    if "sensitive_words" in changes:
+        changes["sensitive_words"] = "\n".join(
+            str(w).replace("\n", " ") for w in changes["sensitive_words"] or [])
+    if "makeup_cards_enabled" in changes and changes["makeup_cards_enabled"] is None:
+        del changes["makeup_cards_enabled"]
+    for name in ("makeup_window_days", "comment_min_length"):
+        if name in changes and changes[name] is None:
+            del changes[name]
+    return _settings_out(services.update_engagement_settings(actor=actor, **changes))
+
+
+class DayOut(Schema):
+    day: date
+    check_ins: int
+    rate: float = Field(description="Check-ins ÷ active employees, 0–1.")
+    comments: int
+    share_visits: int
+
+
+class FiguresOut(Schema):
+    since: date
+    until: date
+    days: list[DayOut]
+    heatmap: list[list[int]] = Field(description="Check-ins by weekday (0 = Monday) × hour, "
+                                                 "in the company's time zone.")
+
+
+class FiguresQuery(Schema):
+    days: int = Field(30, ge=1, le=366)
+
+
+@router.get("/engagement/figures", response=FiguresOut)
+def engagement_figures(request: HttpRequest, query: Query[FiguresQuery]):
+    """The operators' view as data: per day check-ins, their rate, comments (never hidden
+    ones) and share visits, and the weekday × hour heatmap of check-ins."""
+    _moderator(request)
+    until = selectors.today()
+    since = until - timedelta(days=query.days - 1)
+    return {"since": since, "until": until,
+            "days": [vars(f) for f in selectors.daily_figures(since, until)],
+            "heatmap": selectors.check_in_heatmap(since, until)}
