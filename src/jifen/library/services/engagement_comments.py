@@ -105,9 +105,8 @@ def _visible_comment(comment_id: Any, employee: Any = None) -> Comment:
                .exclude(status=CommentStatus.HIDDEN).first())
     if comment is None:
         raise errors.NotFound(_("Not found."))
-    if employee is not None and require_target(comment.target_kind, comment.target_id,
-                                               employee) is None:
-        raise errors.NotFound(_("Not found."))
+    if employee is not None:  # a comment on something the employee may not see: 404 too
+        require_target(comment.target_kind, comment.target_id, employee)
     return comment
 
 
