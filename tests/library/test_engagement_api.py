@@ -154,3 +154,28 @@ def test_settings_and_figures_for_those_who_manage_the_library(client, employee,
     figures = client.get("/api/v1/engagement/figures", {"days": 7}, **auth(hr_admin)).json()
     assert len(figures["days"]) == 7 and figures["days"][-1]["check_ins"] == 1
     assert sum(map(sum, figures["heatmap"])) == 1
+
+
+def test_a_replayed_make_up_spends_one_card(client, employee, hr_admin, make_item):
+    from datetime import timedelta
+
+    from jifen.library.models import MakeUpUse
+    from jifen.library.selectors import engagement as selectors
+    from jifen.library.services import engagement as services
+    from jifen.mall import services as mall
+    from tests.mall.conftest import fund
+
+    card = make_item(name="补签卡", points=20, auto_approve=True)
+    services.update_engagement_settings(actor=hr_admin.user, makeup_cards_enabled=True,
+                                        makeup_item_id=card.pk)
+    fund(employee, 100)
+    mall.create_order(employee=employee, item=card, quantity=2, idempotency_key="cards")
+    day = (selectors.today() - timedelta(days=2)).isoformat()
+    answers = [send(client, "post", "/api/v1/check-ins/make-up", {"day": day}, employee,
+                    HTTP_IDEMPOTENCY_KEY="mend-1") for _ in range(2)]
+    assert [a.status_code for a in answers] == [201, 201]
+    assert answers[0].json() == answers[1].json()
+    assert answers[0].json()["made_up"] is True
+    assert MakeUpUse.objects.count() == 1
+    again = send(client, "post", "/api/v1/check-ins/make-up", {"day": day}, employee)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "already_checked_in"

@@ -104,10 +104,16 @@ class MakeUpIn(Schema):
 @router.post("/check-ins/make-up", response={201: CheckInOut})
 def make_up(request: HttpRequest, payload: MakeUpIn):
     """Spend a make-up card (bought in the mall) on a missed day. 409 ``no_makeup_card``,
-    ``already_checked_in``, ``not_available`` (cards off); 422 ``out_of_range``."""
-    employee = principal(request).require_employee()
-    row = services.make_up_day(employee=employee, day=payload.day)
-    return 201, _check_in_out(row)
+    ``already_checked_in``, ``not_available`` (cards off); 422 ``out_of_range``. Send an
+    ``Idempotency-Key`` header: a replay answers with the first answer, spending nothing."""
+    caller = principal(request)
+    employee = caller.require_employee()
+
+    def handler() -> tuple[int, dict]:
+        row = services.make_up_day(employee=employee, day=payload.day)
+        return 201, CheckInOut(**_check_in_out(row)).model_dump()
+
+    return idempotent(request, caller.id, handler)
 
 
 # --- comments ---------------------------------------------------------------------------
