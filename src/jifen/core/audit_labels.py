@@ -84,6 +84,10 @@ ACTION_LABELS = {
     "mall.order.complete": _("Order completed"),
     "mall.order.cancel": _("Order cancelled"),
     "mall.window.save": _("Redemption window saved"),
+    "library.comment.report": _("Comment reported"),
+    "library.comment.hide": _("Comment hidden"),
+    "library.comment.unhide": _("Comment shown again"),
+    "library.settings.update": _("Engagement settings changed"),
 }
 
 

@@ -13,9 +13,13 @@ class LibraryConfig(AppConfig):
         # Imported here: they read models, which the app registry must have loaded first.
         from jifen.library import (
             audit_words,
+            audit_words_engagement,
             describe,
             notices,  # noqa: F401 (registers its notification kinds)
+            targets,
         )
 
         audit_words.register()
+        audit_words_engagement.register()
         describe.register()
+        targets.register_builtin_targets()

@@ -20,6 +20,7 @@ from jifen.core.roles import Cap, user_can
 from jifen.earning import selectors as earning_selectors
 from jifen.ledger import selectors as ledger_selectors
 from jifen.ledger.amounts import format_points
+from jifen.library.selectors import engagement as library_selectors
 from jifen.mall import selectors as mall_selectors
 from jifen.mall.models import OrderStatus
 from jifen.notifications.ages import waited_words
@@ -64,6 +65,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "held": format_points(wallet.held) if wallet.held else "",
             "expiring_soon": format_points(wallet.expiring_within(30))
             if wallet.expiring_within(30) else "",
+            "checkin": library_selectors.check_in_card(employee),
         }
     return render(request, "portal/home.html", {
         **context,
