@@ -4,7 +4,7 @@ A target is named by kind + id ("item" 12, "resource" 7). Each kind registers ho
 one for an employee (``None`` when it does not exist or the employee may not see it), its
 title and the page that shows it. The mall's items are registered here through the model
 name "mall.Item" (the library may not import the mall); the library's own resources
-through "library.Resource", skipped while that model does not exist."""
+directly (an employee sees those published for them, and those they own)."""
 
 from __future__ import annotations
 
@@ -93,31 +93,19 @@ def register_item_target() -> None:
 
 
 def _resource_finder(pk: int, employee: Any) -> TargetInfo | None:
-    resource_model = apps.get_model("library", "Resource")
-    resource = resource_model.objects.filter(pk=pk).first()
+    # Not at the top: targets is imported by the app's ready(), before its models load.
+    from jifen.library.models import Resource
+    from jifen.library.selectors.resources import visible_to
+
+    rows = Resource.objects.all() if employee is None else visible_to(employee)
+    resource = rows.filter(pk=pk).only("pk", "title").first()
     if resource is None:
         return None
-    if employee is not None and getattr(resource, "status", "published") != "published":
-        return None
-    # The library's resource half may narrow who sees a resource (departments, grades).
-    visible = getattr(resource, "visible_to", None)
-    if employee is not None and callable(visible) and not visible(employee):
-        return None
-    title = getattr(resource, "title", None) or getattr(resource, "name", "") or str(resource)
-    try:
-        url = reverse("portal:library_resource", args=[resource.pk])
-    except Exception:
-        url = ""
-    return TargetInfo(kind="resource", id=resource.pk, title=str(title), url=url)
+    return TargetInfo(kind="resource", id=resource.pk, title=resource.title,
+                      url=reverse("portal:library_resource", args=[resource.pk]))
 
 
 def register_resource_target() -> None:
-    """HOOK for the library's resources: registers "resource" when the model
-    "library.Resource" exists (at merge), and is skipped until then."""
-    try:
-        apps.get_model("library", "Resource")
-    except LookupError:
-        return
     register_target("resource", _resource_finder)
 
 
