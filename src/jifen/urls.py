@@ -11,6 +11,8 @@ from jifen.api import api
 urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Single sign-on callbacks and two-factor pages (allauth; jifen.people.sso).
+    path("accounts/", include("jifen.people.sso.urls")),
     path("", include("jifen.web_urls")),
 ]
 

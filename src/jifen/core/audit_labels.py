@@ -60,6 +60,11 @@ ACTION_LABELS = {
     "mall.order.complete": _("Order completed"),
     "mall.order.cancel": _("Order cancelled"),
     "mall.window.save": _("Redemption window saved"),
+    "mfa.reset": _("Second factor reset"),
+    "sso.policy.update": _("Sign-in policy changed"),
+    "sso.provider.create": _("Identity provider added"),
+    "sso.provider.update": _("Identity provider changed"),
+    "sso.provider.delete": _("Identity provider removed"),
 }
 
 
@@ -81,6 +86,9 @@ FIELD_LABELS = {
     "updated": _("updated"),
     "unchanged": _("unchanged"),
     "accounts_created": _("accounts created"),
+    "second_factors": _("second factors"),
+    "secret_changed": _("secret changed"),
+    "server_url": _("issuer address"),
 }
 
 

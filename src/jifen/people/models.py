@@ -173,3 +173,8 @@ class AttemptCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.count}"
+
+
+# The sign-in policy lives with single sign-on (jifen.people.sso); imported here so Django
+# registers it with this app.
+from jifen.people.sso.models import SignInPolicy  # noqa: E402, F401
