@@ -61,8 +61,8 @@ def sign_in(*, username: str, password: str, address: str | None) -> User:
     RateLimited when the attempts are used up — whether or not the password is right —
     and PermissionDenied (code ``invalid_credentials``) on a wrong username or password,
     the same answer for both; PermissionDenied (``password_sign_in_disabled``) when one of the
-    account's roles must sign in through single sign-on (jifen.people.sso). Not in a transaction: the counted attempt must stay counted
-    when the sign-in fails."""
+    account's roles must sign in through single sign-on (jifen.people.sso). Not in a
+    transaction: the counted attempt must stay counted when the sign-in fails."""
     user = authenticate(None, username=username, password=password, address=address)
     if user is None:
         raise errors.PermissionDenied(_("Wrong username or password."),

@@ -44,10 +44,8 @@ def password_allowed(user: User) -> bool:
     if Role.SUPER_ADMIN in roles:
         return True
     disabled = set(sign_in_policy().password_disabled_roles or [])
-    if not roles:
-        roles = {Role.EMPLOYEE.value}
-    else:
-        roles = roles | {Role.EMPLOYEE.value}
+    # Every employee holds the employee role, whatever else they hold.
+    roles = set(roles) | {Role.EMPLOYEE.value}
     return not (roles & disabled)
 
 

@@ -38,8 +38,8 @@ class WeComOAuth2Client(OAuth2Client):
     def get_access_token(self, code: str, pkce_code_verifier: str | None = None,
                          extra_data: Any = None) -> dict[str, Any]:
         with get_adapter().get_requests_session() as sess:
-            resp = sess.get(_api_url("/cgi-bin/gettoken"),
-                            params={"corpid": self.consumer_key, "corpsecret": self.consumer_secret})
+            resp = sess.get(_api_url("/cgi-bin/gettoken"), params={
+                "corpid": self.consumer_key, "corpsecret": self.consumer_secret})
         data = _json(resp)
         if data.get("errcode", 0) != 0 or not data.get("access_token"):
             raise OAuth2Error(f"WeCom gettoken: {data.get('errcode')} {data.get('errmsg')}")
