@@ -20,7 +20,7 @@ def fake_server(routes: dict[str, Route]) -> Iterator[tuple[str, list[tuple[str,
     received: list[tuple[str, dict]] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             parts = urlsplit(self.path)
             query = parse_qs(parts.query)
             received.append((parts.path, query))

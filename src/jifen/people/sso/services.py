@@ -99,6 +99,7 @@ def save_provider(*, actor: Actor, provider: str, provider_id: str, name: str,
     conf: dict[str, Any] = dict(app.settings or {}) if app is not None else {}
     if provider == "openid_connect":
         conf["server_url"] = _check_url(server_url)
+        conf.setdefault("oauth_pkce_enabled", True)
     conf["link_claim"] = link_claim.strip()[:100]
     conf["link_field"] = link_field
     clash = SocialApp.objects.filter(provider=provider, provider_id=provider_id)
