@@ -4,7 +4,10 @@ a recovery code, and the policy that sends admins to enrol first."""
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
+from pathlib import Path
 
 import pytest
 from allauth.mfa.models import Authenticator
@@ -19,6 +22,17 @@ from tests.identity.conftest import IDP_PASSWORD
 from tests.identity.helpers import enrol_totp, totp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# Refreshed only on request (JIFEN_SCREENSHOTS=1), as the mall's are.
+SCREENSHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    if os.environ.get("JIFEN_SCREENSHOTS") else Path(tempfile.gettempdir()) / "jifen-screenshots"
+)
+
+
+def _shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
 
 
 @pytest.fixture(autouse=True)
@@ -62,6 +76,7 @@ def test_enrolling_an_authenticator_app_then_signing_in_with_it(browser, live_se
         sign_in(page, "E100", PASSWORD)
         page.goto("/accounts/2fa/totp/activate/")
         assert serious_violations(page) == []
+        _shot(page, "mfa-enrol.png")
         secret = page.locator("#authenticator_secret").input_value()
         page.fill("input[name=code]", totp_code(secret))
         with page.expect_navigation():
@@ -71,6 +86,7 @@ def test_enrolling_an_authenticator_app_then_signing_in_with_it(browser, live_se
         sign_in(page, "E100", PASSWORD)
         expect(page).to_have_url(re.compile(r"/accounts/2fa/authenticate/$"))
         assert serious_violations(page) == []
+        _shot(page, "mfa-sign-in.png")
         page.fill("input[name=code]", totp_code(secret, offset=1))
         with page.expect_navigation():
             page.get_by_role("button", name=re.compile("^(Sign In|登录)$")).click()
@@ -136,6 +152,10 @@ def test_the_sign_in_settings_pages(browser, live_server, viewport):
                 _sign_out(page)
             page.goto(url)
             assert serious_violations(page) == [], url
+            if viewport is DESKTOP and url == "/console/sign-in/":
+                _shot(page, "sso-settings.png")
+            if viewport is PHONE and url == "/login/":
+                _shot(page, "sso-sign-in.png")
             assert horizontal_overflow(page) == 0, url
         expect(page.get_by_test_id("sso-buttons")).to_contain_text("Okta")
     finally:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.socialaccount.models import SocialApp
+from django.core.cache import cache
 from django.db.models import QuerySet
 
 from jifen.core.roles import Role, user_roles
@@ -20,9 +21,19 @@ PROVIDERS = ("openid_connect", "wecom", "dingtalk", "feishu")
 ADMIN_ROLES = (Role.SUPER_ADMIN, Role.HR_ADMIN)
 
 
+POLICY_CACHE_KEY = "jifen:sso:policy"
+# Read on every page an admin opens (the second-factor check): each process keeps it for a
+# moment; a change shows everywhere within that.
+POLICY_CACHE_SECONDS = 2
+
+
 def sign_in_policy() -> SignInPolicy:
     """The policy row, or unsaved defaults before anyone changed it."""
-    return SignInPolicy.objects.order_by("pk").first() or SignInPolicy()
+    policy = cache.get(POLICY_CACHE_KEY)
+    if policy is None:
+        policy = SignInPolicy.objects.order_by("pk").first() or SignInPolicy()
+        cache.set(POLICY_CACHE_KEY, policy, POLICY_CACHE_SECONDS)
+    return policy
 
 
 def providers() -> QuerySet[SocialApp]:

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from allauth.socialaccount.models import SocialApp
+from django.core.cache import cache
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -17,7 +18,7 @@ from jifen.core.db import locked_singleton
 from jifen.core.roles import Role
 from jifen.core.services import record_audit, snapshot
 from jifen.people.sso.models import SignInPolicy
-from jifen.people.sso.selectors import LINK_FIELDS, PROVIDERS
+from jifen.people.sso.selectors import LINK_FIELDS, POLICY_CACHE_KEY, PROVIDERS
 
 POLICY_FIELDS = ("password_disabled_roles", "require_second_factor_for_admins")
 PROVIDER_FIELDS = ("provider", "provider_id", "name", "client_id", "key", "settings")
@@ -49,6 +50,8 @@ def update_sign_in_policy(*, actor: Actor, password_disabled_roles: list[str] | 
     if require_second_factor_for_admins is not None:
         policy.require_second_factor_for_admins = bool(require_second_factor_for_admins)
     policy.save()
+    cache.delete(POLICY_CACHE_KEY)
+    transaction.on_commit(lambda: cache.delete(POLICY_CACHE_KEY))
     after = snapshot(policy, POLICY_FIELDS)
     if after != before:
         record_audit(actor=actor, action="sso.policy.update", obj=policy, before=before,
