@@ -15,7 +15,9 @@ from jifen.core.pagination import CursorPage, paginate
 from jifen.core.roles import user_roles
 from jifen.core.schema_types import ApiDate, UrlInt
 from jifen.people import selectors, services
+from jifen.people.mfa import services as mfa_services
 from jifen.people.models import Department, Employee, EmployeeStatus
+from jifen.people.sso.selectors import second_factor_required
 
 router = Router(tags=["people"])
 
@@ -54,9 +56,6 @@ def create_token(request: HttpRequest, payload: TokenIn) -> dict:
         return error_response(request, status, exc.code, exc.message)  # type: ignore[return-value]
     # An account with a second factor sends its code too; an admin the policy obliges to
     # have one and who has none gets no token until they enrol on the web (decision 0020).
-    from jifen.people.mfa import services as mfa_services
-    from jifen.people.sso.selectors import second_factor_required
-
     enrolled = mfa_services.has_second_factor(user)
     if enrolled or second_factor_required(user):
         if not enrolled or not payload.code:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
+from jifen.people.mfa.services import has_second_factor
 from jifen.people.sso.selectors import second_factor_required
 
 ALLOWED_PREFIXES = ("/accounts/", "/logout/", "/static/", "/media/", "/i18n/", "/api/")
@@ -22,9 +23,6 @@ class RequireSecondFactorMiddleware:
         user = getattr(request, "user", None)
         if (user is not None and user.is_authenticated
                 and not request.path.startswith(ALLOWED_PREFIXES)
-                and second_factor_required(user)):
-            from jifen.people.mfa.services import has_second_factor
-
-            if not has_second_factor(user):
-                return HttpResponseRedirect(reverse("mfa_activate_totp"))
+                and second_factor_required(user) and not has_second_factor(user)):
+            return HttpResponseRedirect(reverse("mfa_activate_totp"))
         return self.get_response(request)

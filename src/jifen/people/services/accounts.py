@@ -21,6 +21,7 @@ from jifen.core.secrets import hash_secret
 from jifen.people import sql
 from jifen.people.models import AccessToken, User
 from jifen.people.services.batches import chunked
+from jifen.people.sso.selectors import may_sign_in, password_allowed
 
 TOKEN_PREFIX = "jft"
 
@@ -68,8 +69,6 @@ def sign_in(*, username: str, password: str, address: str | None) -> User:
         raise errors.PermissionDenied(_("Wrong username or password."),
                                       code=errors.ErrorCode.INVALID_CREDENTIALS)
     # Asked only after the password was right, so that it tells nothing to a guesser.
-    from jifen.people.sso.selectors import may_sign_in, password_allowed
-
     if not may_sign_in(user):
         raise errors.PermissionDenied(_("Wrong username or password."),
                                       code=errors.ErrorCode.INVALID_CREDENTIALS)

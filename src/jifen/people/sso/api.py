@@ -14,7 +14,6 @@ from ninja import Field, Router, Schema
 from jifen.core import errors
 from jifen.core.apiauth import principal
 from jifen.people.mfa import services as mfa_services
-from jifen.people.models import Employee
 from jifen.people.sso import selectors, services
 
 router = Router(tags=["sign-in"])
@@ -134,7 +133,7 @@ def reset_second_factor(request: HttpRequest, employee_no: str) -> dict:
     at their next sign-in when the policy requires one."""
     caller = principal(request)
     caller.require("admin")
-    employee = Employee.objects.select_related("user").filter(employee_no=employee_no).first()
+    employee = selectors.employee_account(employee_no=employee_no)
     if employee is None or employee.user is None:
         raise errors.NotFound(_("No such employee."), code=errors.ErrorCode.UNKNOWN_EMPLOYEE)
     return {"removed": mfa_services.reset_second_factor(actor=caller.actor, user=employee.user)}

@@ -40,6 +40,15 @@ def providers() -> QuerySet[SocialApp]:
     return SocialApp.objects.filter(provider__in=PROVIDERS).order_by("name", "pk")
 
 
+def employee_account(*, employee_no: str | None = None,
+                     pk: int | None = None) -> Employee | None:
+    """The employee (by number or primary key) with their account loaded, if they have one."""
+    employees = Employee.objects.select_related("user").filter(user__isnull=False)
+    if employee_no is not None:
+        return employees.filter(employee_no=employee_no).first()
+    return employees.filter(pk=pk).first()
+
+
 def may_sign_in(user: Any) -> bool:
     """An active account whose employee (if it has one) has not left."""
     if user is None or not getattr(user, "is_active", False):

@@ -7,7 +7,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from allauth.socialaccount.models import SocialApp
+from allauth.socialaccount.models import SocialAccount, SocialApp
 from django.core.cache import cache
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -146,7 +146,5 @@ def delete_provider(*, actor: Actor, app: SocialApp) -> None:
     before = snapshot(app, PROVIDER_FIELDS)
     record_audit(actor=actor, action="sso.provider.delete", object_type="sso.provider",
                  object_id=str(app.pk), object_repr=app.name, before=before)
-    from allauth.socialaccount.models import SocialAccount
-
     SocialAccount.objects.filter(provider=app.provider_id or app.provider).delete()
     app.delete()

@@ -19,7 +19,6 @@ from jifen.core import errors
 from jifen.core.permissions import require_capability
 from jifen.core.roles import Cap
 from jifen.people.mfa import services as mfa_services
-from jifen.people.models import Employee
 from jifen.people.sso import selectors, services
 from jifen.people.sso.forms import PolicyForm, ProviderForm
 
@@ -146,8 +145,8 @@ def provider_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @require_capability(Cap.MANAGE_SETTINGS)
 @require_POST
 def second_factor_reset(request: HttpRequest, pk: int) -> HttpResponse:
-    employee = get_object_or_404(Employee.objects.select_related("user"), pk=pk)
-    if employee.user is None:
+    employee = selectors.employee_account(pk=pk)
+    if employee is None or employee.user is None:
         raise Http404
     try:
         removed = mfa_services.reset_second_factor(actor=request.user, user=employee.user)
