@@ -33,6 +33,24 @@ def fake_server(routes: dict[str, Route]) -> Iterator[tuple[str, list[tuple[str,
             self.end_headers()
             self.wfile.write(data)
 
+        def do_POST(self) -> None:  # noqa: N802
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                body = {"_raw": raw.decode(errors="replace")}
+            parts = urlsplit(self.path)
+            received.append((parts.path, body))
+            route = routes.get(parts.path)
+            status, answer = route(body, dict(self.headers)) if route else (404, {})
+            data = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
         def log_message(self, *args: object) -> None:
             pass
 
