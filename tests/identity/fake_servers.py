@@ -33,7 +33,7 @@ def fake_server(routes: dict[str, Route]) -> Iterator[tuple[str, list[tuple[str,
             self.end_headers()
             self.wfile.write(data)
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             try:
