@@ -257,3 +257,22 @@ def test_console_page_saves_the_policy_and_adds_a_provider(super_admin):
         "provider": "wecom", "name": "WeCom", "client_id": "ww1", "secret": "z" * 20,
         "link_field": "employee_no"})
     assert missing.status_code == 400  # AgentId missing
+
+
+def test_django_admin_sign_in_cannot_skip_the_second_factor(super_admin):
+    super_admin.user.is_staff = True
+    super_admin.user.save()
+    enrol_totp(super_admin.user)
+    client = Client()
+    page = client.post("/django-admin/login/", {"username": super_admin.user.username,
+                                                "password": PASSWORD, "next": "/django-admin/"})
+    assert page.status_code == 200  # the form again, with the reason
+    assert client.get("/django-admin/").status_code == 302
+    # Without a second factor django-admin's own form still works.
+    other = EmployeeFactory(roles=[Role.SUPER_ADMIN])
+    other.user.is_staff = True
+    other.user.save()
+    answer = Client().post("/django-admin/login/", {"username": other.user.username,
+                                                    "password": PASSWORD,
+                                                    "next": "/django-admin/"})
+    assert answer.status_code == 302
