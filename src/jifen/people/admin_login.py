@@ -12,7 +12,6 @@ from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import HttpRequest, HttpResponse
-
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
