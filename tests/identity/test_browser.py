@@ -160,3 +160,27 @@ def test_the_sign_in_settings_pages(browser, live_server, viewport):
         expect(page.get_by_test_id("sso-buttons")).to_contain_text("Okta")
     finally:
         context.close()
+
+
+def test_a_security_key_as_second_factor_with_a_virtual_authenticator(open_page, settings):
+    # http://localhost is a secure context for the browser; allauth checks the origin too.
+    settings.MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
+    employee = EmployeeFactory(employee_no="E102", name="陈静")
+    page = open_page(DESKTOP)
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "usb", "hasResidentKey": True,
+        "hasUserVerification": True, "isUserVerified": True}})
+    sign_in(page, "E102", PASSWORD)
+    page.goto("/accounts/2fa/webauthn/add/")
+    page.fill("input[name=name]", "YubiKey")
+    with page.expect_navigation():
+        page.click("#mfa_webauthn_add")
+    assert Authenticator.objects.filter(user=employee.user, type="webauthn").exists()
+    _sign_out(page)
+    sign_in(page, "E102", PASSWORD)
+    expect(page).to_have_url(re.compile(r"/accounts/2fa/authenticate/$"))
+    with page.expect_navigation(url=re.compile(r"localhost:\d+/$")):
+        page.click("#mfa_webauthn_authenticate")
+    expect(page.get_by_test_id("greeting")).to_contain_text("陈静")
