@@ -93,7 +93,8 @@ def test_nobody_is_created_for_an_unknown_userid(settings, wecom_app):
     assert client.get(reverse("portal:home")).status_code == 302  # still signed out
     assert not SocialAccount.objects.exists()
     page = client.get(reverse("login")).content.decode()
-    assert "HR" in page
+    # "No employee matches your account at this identity provider …", in the site's language.
+    assert "没有员工与您在该身份提供方的账号对应" in page or "No employee matches" in page
 
 
 def test_someone_outside_the_company_and_a_bad_secret_are_refused(settings, wecom_app):
