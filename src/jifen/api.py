@@ -25,6 +25,7 @@ from jifen.ledger.api import router as ledger_router
 from jifen.library.api import router as library_router
 from jifen.mall.api import router as mall_router
 from jifen.people.api import router as people_router
+from jifen.people.sso.api import router as sso_router
 
 logger = logging.getLogger(__name__)
 
@@ -215,6 +216,7 @@ def health(request: HttpRequest) -> dict:
 
 
 api.add_router("", people_router)
+api.add_router("", sso_router)
 api.add_router("", ledger_router)
 api.add_router("", earning_router)
 api.add_router("", mall_router)

@@ -77,6 +77,15 @@ INSTALLED_APPS = [
     "jifen.library",
     "jifen.notifications",
     "jifen.demo",
+    # Single sign-on and two-factor sign-in (docs/decisions/0020-sign-in-with-allauth.md).
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.dingtalk",
+    "allauth.socialaccount.providers.feishu",
+    "jifen.people.sso.wecom",
+    "allauth.mfa",
 ]
 
 MIDDLEWARE = [
@@ -92,6 +101,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    # Admins who must use a second factor enrol before anything else (jifen.people.mfa).
+    "jifen.people.mfa.middleware.RequireSecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
@@ -216,6 +228,43 @@ if TRUSTED_PROXIES < 0:
 # covers the daily work; set JIFEN_DJANGO_ADMIN=0 to take it off the site.
 DJANGO_ADMIN = _env_bool("JIFEN_DJANGO_ADMIN", True)
 API_TOKEN_LIFETIME_HOURS = int(os.environ.get("JIFEN_API_TOKEN_LIFETIME_HOURS", "720"))
+
+# --- single sign-on and two-factor (django-allauth; decision 0020) ----------------------
+# Accounts come from HR (API, import, SCIM): nobody signs up, and a social login only links
+# to an existing, active employee by the claim its provider is configured with.
+ACCOUNT_ADAPTER = "jifen.people.sso.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "jifen.people.sso.adapters.SocialAccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_UNIQUE_EMAIL = False
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_EMAIL_NOTIFICATIONS = False
+SOCIALACCOUNT_AUTO_SIGNUP = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
+# WeCom's endpoints (tests point them at a fake server on 127.0.0.1).
+SOCIALACCOUNT_PROVIDERS = {
+    "wecom": {
+        "AUTHORIZE_URL": os.environ.get(
+            "JIFEN_WECOM_AUTHORIZE_URL", "https://open.weixin.qq.com/connect/oauth2/authorize"),
+        "API_URL": os.environ.get("JIFEN_WECOM_API_URL", "https://qyapi.weixin.qq.com"),
+    },
+}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = False
+MFA_TOTP_ISSUER = os.environ.get("JIFEN_MFA_ISSUER", "jifen")
+# http://127.0.0.1 in development and tests; browsers allow WebAuthn on localhost only.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+# Wrong second-factor codes: allauth counts them per account under "login_failed"
+# (mfa-auth-user-<pk>); 5 per 15 minutes, as for passwords.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": f"{LOGIN_THROTTLE_ADDRESS_LIMIT}/{LOGIN_THROTTLE_WINDOW}s/ip,"
+                    f"{LOGIN_THROTTLE_LIMIT}/{LOGIN_THROTTLE_WINDOW}s/key",
+}
 
 # --- i18n -----------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

@@ -12,6 +12,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("scim/v2/", include("jifen.people.scim.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Single sign-on callbacks and two-factor pages (allauth; jifen.people.sso).
+    path("accounts/", include("jifen.people.sso.urls")),
     path("", include("jifen.web_urls")),
 ]
 

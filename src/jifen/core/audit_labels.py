@@ -88,6 +88,11 @@ ACTION_LABELS = {
     "library.comment.hide": _("Comment hidden"),
     "library.comment.unhide": _("Comment shown again"),
     "library.settings.update": _("Engagement settings changed"),
+    "mfa.reset": _("Second factor reset"),
+    "sso.policy.update": _("Sign-in policy changed"),
+    "sso.provider.create": _("Identity provider added"),
+    "sso.provider.update": _("Identity provider changed"),
+    "sso.provider.delete": _("Identity provider removed"),
 }
 
 
@@ -110,6 +115,9 @@ FIELD_LABELS = {
     "updated": _("updated"),
     "unchanged": _("unchanged"),
     "accounts_created": _("accounts created"),
+    "second_factors": _("second factors"),
+    "secret_changed": _("secret changed"),
+    "server_url": _("issuer address"),
 }
 
 

@@ -12,8 +12,11 @@ from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 
 from jifen.core import errors
+from jifen.people.mfa.services import has_second_factor
+from jifen.people.sso.selectors import password_allowed, second_factor_required
 
 RATE_LIMITED = "rate_limited"
 
@@ -24,6 +27,17 @@ class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
             return super().clean()
         except errors.RateLimited as exc:
             raise ValidationError(exc.message, code=RATE_LIMITED) from exc
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        """This form knows no second factor: an account that has one (or must have one), or
+        whose role signs in through single sign-on, signs in on the site's sign-in page and
+        then opens django-admin with that session."""
+        super().confirm_login_allowed(user)
+        if (has_second_factor(user) or second_factor_required(user)
+                or not password_allowed(user)):
+            raise ValidationError(
+                _("Sign in on the site's sign-in page first, then open this page again."),
+                code="use_site_sign_in")
 
 
 def admin_login(request: HttpRequest, extra_context: dict[str, Any] | None = None,

@@ -15,7 +15,9 @@ from jifen.core.pagination import CursorPage, paginate
 from jifen.core.roles import user_roles
 from jifen.core.schema_types import ApiDate, UrlInt
 from jifen.people import selectors, services
+from jifen.people.mfa import services as mfa_services
 from jifen.people.models import Department, Employee, EmployeeStatus
+from jifen.people.sso.selectors import second_factor_required
 
 router = Router(tags=["people"])
 
@@ -30,6 +32,8 @@ def employee_token_principal(token: str) -> Principal | None:
 class TokenIn(Schema):
     username: str = Field(min_length=1, max_length=150)
     password: str = Field(min_length=1, max_length=256)
+    # The second factor of an account that has one: a TOTP code or a recovery code.
+    code: str | None = Field(default=None, max_length=64)
 
 
 class TokenOut(Schema):
@@ -40,13 +44,31 @@ class TokenOut(Schema):
 @router.post("/auth/token", auth=None, response={200: TokenOut}, tags=["auth"])
 def create_token(request: HttpRequest, payload: TokenIn) -> dict:
     """Exchange an employee's username and password for a bearer token. Repeated failures
-    from one address are throttled (429)."""
+    from one address are throttled (429). An account with a second factor also sends
+    ``code`` (TOTP or recovery code); without it the answer is 403 ``second_factor_required``
+    (``details.enrolled`` false: an admin who must enrol on the web first)."""
     try:
         user = services.sign_in(username=payload.username, password=payload.password,
                                 address=client_address(request))
     except errors.PermissionDenied as exc:
         # Wrong credentials are "who are you?" (401), not "you may not" (403).
-        return error_response(request, 401, exc.code, exc.message)  # type: ignore[return-value]
+        status = 403 if exc.code == errors.ErrorCode.PASSWORD_SIGN_IN_DISABLED else 401
+        return error_response(request, status, exc.code, exc.message)  # type: ignore[return-value]
+    # An account with a second factor sends its code too; an admin the policy obliges to
+    # have one and who has none gets no token until they enrol on the web (decision 0020).
+    enrolled = mfa_services.has_second_factor(user)
+    if enrolled or second_factor_required(user):
+        if not enrolled or not payload.code:
+            raise errors.PermissionDenied(
+                _("Send the code from your authenticator app (or a recovery code) as “code”.")
+                if enrolled else
+                _("Set up a second factor on the web before asking for a token."),
+                code=errors.ErrorCode.SECOND_FACTOR_REQUIRED, details={"enrolled": enrolled})
+        try:
+            mfa_services.check_code(user=user, code=payload.code,
+                                    address=client_address(request))
+        except errors.PermissionDenied as exc:
+            return error_response(request, 401, exc.code, exc.message)  # type: ignore[return-value]
     token, plain = services.issue_access_token(user=user)
     return {"token": plain, "expires_at": token.expires_at}
 

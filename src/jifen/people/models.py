@@ -177,3 +177,7 @@ class AttemptCounter(models.Model):
 
 # SCIM's own rows live beside the SCIM code; imported here so the app registers them.
 from jifen.people.scim.models import ScimGroup, ScimLock, ScimUser  # noqa: E402, F401
+
+# The sign-in policy lives with single sign-on (jifen.people.sso); imported here so Django
+# registers it with this app.
+from jifen.people.sso.models import SignInPolicy  # noqa: E402, F401

@@ -24,3 +24,16 @@ console_urlpatterns = [
     path("departments/new/", views.department_create, name="department_create"),
     path("departments/<int:pk>/edit/", views.department_edit, name="department_edit"),
 ]
+
+# Sign-in settings: policy, identity providers, second-factor resets (jifen.people.sso).
+from jifen.people.sso import views as sso_views  # noqa: E402
+
+console_urlpatterns += [
+    path("sign-in/", sso_views.sign_in_settings, name="sign_in_settings"),
+    path("sign-in/providers/new/", sso_views.provider_edit, name="sso_provider_create"),
+    path("sign-in/providers/<int:pk>/", sso_views.provider_edit, name="sso_provider_edit"),
+    path("sign-in/providers/<int:pk>/delete/", sso_views.provider_delete,
+         name="sso_provider_delete"),
+    path("people/<int:pk>/second-factor/reset/", sso_views.second_factor_reset,
+         name="second_factor_reset"),
+]

@@ -8,7 +8,6 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
@@ -40,6 +39,8 @@ from jifen.people.forms import (
     RolesForm,
 )
 from jifen.people.models import Department, Employee, EmployeeStatus
+from jifen.people.sso import login as sso_login
+from jifen.people.sso import views as sso_views
 
 PAGE_SIZE = 20
 
@@ -82,11 +83,15 @@ def login_view(request: HttpRequest) -> HttpResponse:
             except errors.PermissionDenied as exc:
                 form.add_error(None, exc.message)
             else:
-                auth_login(request, user)
-                return HttpResponseRedirect(_next_url(request))
-    return render(request, "auth/login.html",
-                  {"form": form, "next": request.POST.get("next") or request.GET.get("next", "")},
-                  status=status)
+                # allauth finishes the sign-in: its stages ask for the second factor of an
+                # account that has one (decision 0020).
+                return sso_login.finish_password_sign_in(request, user, _next_url(request))
+    buttons = sso_views.sign_in_buttons()
+    response = render(request, "auth/login.html",
+                      {"form": form, "providers": buttons,
+                       "next": request.POST.get("next") or request.GET.get("next", "")},
+                      status=status)
+    return sso_views.allow_form_actions(response, buttons)
 
 
 @require_POST

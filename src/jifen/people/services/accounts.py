@@ -21,6 +21,7 @@ from jifen.core.secrets import hash_secret
 from jifen.people import sql
 from jifen.people.models import AccessToken, User
 from jifen.people.services.batches import chunked
+from jifen.people.sso.selectors import may_sign_in, password_allowed
 
 TOKEN_PREFIX = "jft"
 
@@ -60,12 +61,21 @@ def sign_in(*, username: str, password: str, address: str | None) -> User:
     reserved per account and per address before the password is checked). Raises
     RateLimited when the attempts are used up — whether or not the password is right —
     and PermissionDenied (code ``invalid_credentials``) on a wrong username or password,
-    the same answer for both. Not in a transaction: the counted attempt must stay counted
-    when the sign-in fails."""
+    the same answer for both; PermissionDenied (``password_sign_in_disabled``) when one of the
+    account's roles must sign in through single sign-on (jifen.people.sso). Not in a
+    transaction: the counted attempt must stay counted when the sign-in fails."""
     user = authenticate(None, username=username, password=password, address=address)
     if user is None:
         raise errors.PermissionDenied(_("Wrong username or password."),
                                       code=errors.ErrorCode.INVALID_CREDENTIALS)
+    # Asked only after the password was right, so that it tells nothing to a guesser.
+    if not may_sign_in(user):
+        raise errors.PermissionDenied(_("Wrong username or password."),
+                                      code=errors.ErrorCode.INVALID_CREDENTIALS)
+    if not password_allowed(user):
+        raise errors.PermissionDenied(
+            _("Your role signs in through single sign-on. Use your company's sign-in button."),
+            code=errors.ErrorCode.PASSWORD_SIGN_IN_DISABLED)
     return user
 
 
