@@ -209,13 +209,17 @@ def _private_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(autouse=True)
 def _private_files(_private_root, monkeypatch):
-    """Uploaded spreadsheets go to a temporary folder, not the checkout's var/private."""
+    """Uploaded spreadsheets and library files (the demo's too) go to a temporary folder,
+    not the checkout's var/private."""
     from django.core.files.storage import FileSystemStorage
 
     from jifen.core.models import ImportJob
+    from jifen.library.models import Resource, ResourcePreview
 
-    monkeypatch.setattr(ImportJob._meta.get_field("file"), "storage",
-                        FileSystemStorage(location=_private_root))
+    private = FileSystemStorage(location=_private_root)
+    for model, name in ((ImportJob, "file"), (Resource, "file"), (Resource, "cover"),
+                        (ResourcePreview, "image")):
+        monkeypatch.setattr(model._meta.get_field(name), "storage", private)
 
 
 @pytest.fixture

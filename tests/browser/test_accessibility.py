@@ -46,6 +46,30 @@ SKIPPED: dict[str, str] = {
     "console:people_export": _DOWNLOAD,
     "console:employee_left": _POST,
     "console:employee_roles": _POST,
+    "console:sso_provider_delete": _POST,
+    "console:second_factor_reset": _POST,
+    "console:activities_announce": _POST,
+    "console:activities_results_data": "JSON for the results charts, not a page",
+    "console:activities_export": _DOWNLOAD,
+    "console:library_file": "the resource's file, not a page",
+    "console:library_resource_status": _POST,
+    "console:library_moderate": _POST,
+    "console:library_engagement_export": _DOWNLOAD,
+    "console:library_comments_export": _DOWNLOAD,
+    "console:library_insights_export": _DOWNLOAD,
+    "portal:lottery_enter": _POST,
+    "portal:lottery_proof": "the draw's entry list as csv/json, not a page",
+    "portal:auction_live": "an htmx fragment polled by the auction page, not a page",
+    "portal:auction_bid": _POST,
+    "portal:library_buy": _POST,
+    "portal:library_download": "the resource's file, not a page",
+    "portal:library_preview": "a preview picture, not a page",
+    "portal:library_signed_download": "the resource's file, not a page",
+    "portal:library_rate": _POST,
+    "portal:library_share_create": _POST,
+    "portal:library_comment_report": _POST,
+    "portal:library_share": "records the visit and redirects to what was shared",
+    "portal:library_checkin_makeup": _POST,
 }
 # Every importer mounts the same eight views (core/imports/views.py); per namespace:
 _IMPORT_SKIPPED = {
@@ -113,8 +137,11 @@ def _import_jobs(admin) -> dict[str, int]:
 @pytest.fixture
 def site():
     """The demo company (every page has realistic rows) and what the pk patterns need."""
+    from jifen.activities.models import Auction, Lottery
     from jifen.demo.builder import DEFAULT_SEED, build_demo
     from jifen.earning.models import Rule
+    from jifen.library.models import Resource
+    from jifen.people.sso.services import save_provider
     from jifen.ledger.models import Transaction
     from jifen.mall.models import Category, Item, Order
     from jifen.people.models import Department, Employee
@@ -123,7 +150,25 @@ def site():
     admin = Employee.objects.get(user__username="admin")
     employee = Employee.objects.get(user__username="employee")
     rule = Rule.objects.order_by("pk").first()
+    lottery = Lottery.objects.filter(revealed_at__isnull=False).order_by("pk").first()
+    auction = Auction.objects.filter(status="published").order_by("pk").first()
+    resource = (Resource.objects.filter(status="published", eligible_departments=None,
+                                        eligible_grades="").order_by("pk").first())
+    item = Item.objects.filter(status="listed").order_by("pk").first()
+    provider = save_provider(actor=admin.user, provider="openid_connect", provider_id="okta",
+                             name="Okta", server_url="https://acme.okta.com", client_id="x",
+                             secret="x" * 20)
     common = {
+        "console:sso_provider_edit": provider.pk,
+        "console:activities_results": {"kind": "lottery", "pk": lottery.pk},
+        "console:activities_lottery": lottery.pk,
+        "console:activities_auction": auction.pk,
+        "console:library_resource_edit": resource.pk,
+        "portal:lottery": lottery.pk,
+        "portal:lottery_verify": lottery.pk,
+        "portal:auction": auction.pk,
+        "portal:library_resource": resource.pk,
+        "portal:library_comments": {"kind": "item", "target_id": item.pk},
         "portal:mall_item": Item.objects.filter(status="listed").order_by("pk").first().pk,
         "console:rule_edit": rule.pk,
         "console:rule_history": rule.pk,
@@ -154,7 +199,8 @@ def pages_for(pks: dict[str, int], *, console: bool, portal: bool) -> list[tuple
             continue
         if not (console if _is_console(route) else portal):
             continue
-        kwargs = {param: pks[name] for param in params}
+        value = pks[name]
+        kwargs = value if isinstance(value, dict) else {param: value for param in params}
         found.append((name, reverse(name, kwargs=kwargs)))
     return found
 
@@ -224,7 +270,11 @@ def test_every_url_name_is_checked_or_skipped():
     known = {"portal:mall_item", "portal:order_detail", "console:rule_edit",
              "console:rule_history", "console:ledger_transaction", "console:mall_order",
              "console:mall_item_edit", "console:mall_category_edit", "console:employee_detail",
-             "console:employee_edit", "console:department_edit", "console:employee_points"}
+             "console:employee_edit", "console:department_edit", "console:employee_points",
+             "console:sso_provider_edit", "console:activities_results",
+             "console:activities_lottery", "console:activities_auction",
+             "console:library_resource_edit", "portal:lottery", "portal:lottery_verify",
+             "portal:auction", "portal:library_resource", "portal:library_comments"}
     known |= {f"{ns}:{short}" for ns in IMPORT_NAMESPACES for short in ("preview", "result")}
     unaccounted = [f"{name} ({route})" for name, route, params in url_names()
                    if params and not skipped(name) and name not in known]

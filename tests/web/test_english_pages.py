@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -48,6 +49,30 @@ ALLOWED = (
 IMPORT_COLUMNS = re.compile(r'<td class="small text-secondary">[^<]*</td>')
 # URL names not walked, and why (pages reached by POST only, downloads, import jobs).
 NOT_WALKED = {
+    "console:sso_provider_delete": "POST only",
+    "console:second_factor_reset": "POST only",
+    "console:activities_announce": "POST only",
+    "console:activities_results_data": "JSON for the charts",
+    "console:activities_export": "a spreadsheet, not a page",
+    "console:library_file": "a file, not a page",
+    "console:library_resource_status": "POST only",
+    "console:library_moderate": "POST only",
+    "console:library_engagement_export": "a spreadsheet, not a page",
+    "console:library_comments_export": "a spreadsheet, not a page",
+    "console:library_insights_export": "a spreadsheet, not a page",
+    "portal:lottery_enter": "POST only",
+    "portal:lottery_proof": "csv/json, not a page",
+    "portal:auction_live": "an htmx fragment",
+    "portal:auction_bid": "POST only",
+    "portal:library_buy": "POST only",
+    "portal:library_download": "a file, not a page",
+    "portal:library_preview": "a picture, not a page",
+    "portal:library_signed_download": "a file, not a page",
+    "portal:library_rate": "POST only",
+    "portal:library_share_create": "POST only",
+    "portal:library_comment_report": "POST only",
+    "portal:library_share": "a redirect",
+    "portal:library_checkin_makeup": "POST only",
     "console:employee_left": "POST only",
     "console:approval_decide": "POST only",
     "console:rule_feedback_answer": "POST only",
@@ -78,6 +103,8 @@ class Company:
     orders: dict[str, Any] = field(default_factory=dict)
     transaction: Any = None
     feedback: Any = None
+    # The pks of activities, the library and sign-in pages, by URL name.
+    pks: dict[str, list[Any]] = field(default_factory=dict)
 
 
 def _company_words() -> None:
@@ -174,9 +201,53 @@ def company(settings, tmp_path) -> Company:
                         tracking_no="SF100")
         mall.deliver_order(order=orders["delivered"], actor=admin.user)
         mall.reject_order(order=orders["rejected"], actor=admin.user, reason="Out of range")
+        pks = _activities_library_and_sign_in(admin, item, voucher)
     return Company(admin=admin, worker=worker, department=general, rule=rule,
                    pending_award=awards[0], item=item, category=category, orders=orders,
-                   transaction=adjustment, feedback=feedback)
+                   transaction=adjustment, feedback=feedback, pks=pks)
+
+
+def _activities_library_and_sign_in(admin, item, voucher) -> dict[str, list[Any]]:
+    """A lottery, an auction, a resource and an identity provider, named in English."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from jifen.activities.services import auction as auctions
+    from jifen.activities.services import lottery as lotteries
+    from jifen.library import samples
+    from jifen.library.services import resources
+    from jifen.people.sso.services import save_provider
+
+    now = timezone.now()
+    lottery = lotteries.publish_lottery(actor=admin.user, lottery=lotteries.save_lottery(
+        actor=admin.user, data={"title": "New year draw", "description": "Good luck",
+                                "starts_at": now - timedelta(hours=1),
+                                "ends_at": now + timedelta(days=1), "entry_cost": 10,
+                                "entry_limit": 1},
+        tiers=[{"name": "First prize", "kind": "points", "points": 100, "quantity": 1}]))
+    auction = auctions.publish_auction(actor=admin.user, auction=auctions.create_auction(
+        actor=admin.user, title="Cinema voucher auction", item_id=voucher.pk,
+        starting_price=100, min_increment=10, starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(hours=1)))
+    resource = resources.create_resource(
+        actor=admin.user, title="Interview guide", description="How to interview",
+        price=20, status="published", upload=SimpleUploadedFile(
+            "guide.pdf", samples.make_pdf([["Interview guide", "Page one"]]),
+            content_type="application/pdf"))
+    provider = save_provider(actor=admin.user, provider="openid_connect", provider_id="okta",
+                             name="Okta", server_url="https://acme.okta.com", client_id="x",
+                             secret="x" * 20)
+    return {
+        "console:activities_results": ["lottery", lottery.pk],
+        "console:activities_lottery": [lottery.pk],
+        "console:activities_auction": [auction.pk],
+        "portal:lottery": [lottery.pk],
+        "portal:lottery_verify": [lottery.pk],
+        "portal:auction": [auction.pk],
+        "console:library_resource_edit": [resource.pk],
+        "portal:library_resource": [resource.pk],
+        "portal:library_comments": ["item", item.pk],
+        "console:sso_provider_edit": [provider.pk],
+    }
 
 
 def _names() -> list[tuple[str, URLPattern]]:
@@ -216,6 +287,7 @@ def _args(name: str, pattern: URLPattern, company: Company) -> list[Any] | None:
         "console:ledger_transaction": [company.transaction.pk],
         "portal:mall_item": [company.item.pk],
         "portal:order_detail": [orders["cancelled"].pk],
+        **company.pks,
     }
     return by_name.get(name)
 
@@ -268,6 +340,13 @@ def test_every_page_in_english_shows_no_chinese_the_code_stored(company):
         if chinese := _chinese_in(client.get(reverse(name)).content.decode()):
             found[name] = chinese[:5]
     assert len(walked) >= 55, (walked, skipped)
+    new_pages = {"portal:activities", "portal:lottery", "portal:lottery_verify",
+                 "portal:auction", "console:activities", "console:activities_results",
+                 "console:activities_lottery", "console:activities_auction", "portal:library",
+                 "portal:library_resource", "portal:library_comments", "portal:library_checkin",
+                 "console:library_resources", "console:library_moderation",
+                 "console:sign_in_settings", "console:sso_provider_edit"}
+    assert new_pages <= set(walked), {n: skipped.get(n) for n in new_pages - set(walked)}
     assert not found, "Chinese on English pages:\n" + "\n".join(
         f"{name}: {snippets}" for name, snippets in found.items())
 
