@@ -140,11 +140,11 @@ def site():
     from jifen.activities.models import Auction, Lottery
     from jifen.demo.builder import DEFAULT_SEED, build_demo
     from jifen.earning.models import Rule
-    from jifen.library.models import Resource
-    from jifen.people.sso.services import save_provider
     from jifen.ledger.models import Transaction
+    from jifen.library.models import Resource
     from jifen.mall.models import Category, Item, Order
     from jifen.people.models import Department, Employee
+    from jifen.people.sso.services import save_provider
 
     build_demo(seed=DEFAULT_SEED)
     admin = Employee.objects.get(user__username="admin")

@@ -9,7 +9,7 @@ import re
 import zipfile
 from xml.sax.saxutils import escape
 
-from openpyxl import Workbook
+from jifen.core.exports import xlsx_bytes
 
 
 def _pdf_text(text: str) -> str:
@@ -104,15 +104,8 @@ def make_pptx(title: str) -> bytes:
 
 
 def make_xlsx(title: str, header: list[str], rows: list[list[object]]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    sheet.title = re.sub(r"[\\/*?:\[\]]", " ", title)[:31].strip() or "Sheet1"
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return xlsx_bytes(header, rows,
+                      sheet_title=re.sub(r"[\\/*?:\[\]]", " ", title)[:31].strip() or "Sheet1")
 
 
 def make_zip(files: dict[str, bytes | str]) -> bytes:

@@ -36,8 +36,7 @@ class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
         if (has_second_factor(user) or second_factor_required(user)
                 or not password_allowed(user)):
             raise ValidationError(
-                _("Sign in on the site's sign-in page first, then open this page again."),
-                code="use_site_sign_in")
+                _("Sign in on the site's sign-in page first, then open this page again."))
 
 
 def admin_login(request: HttpRequest, extra_context: dict[str, Any] | None = None,

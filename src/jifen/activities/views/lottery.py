@@ -3,8 +3,6 @@ verifier, and the console's create/edit form with publish, cancel and draw-now."
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import uuid
 from typing import Any
@@ -29,7 +27,7 @@ from jifen.activities.selectors import lottery as selectors
 from jifen.activities.selectors.eligibility import eligibility_problem
 from jifen.activities.services import lottery as services
 from jifen.core import errors
-from jifen.core.exports import safe_cell
+from jifen.core.exports import csv_bytes
 from jifen.core.permissions import require_capability
 from jifen.core.roles import Cap
 from jifen.ledger import selectors as ledger_selectors
@@ -120,13 +118,10 @@ def lottery_proof_download(request: HttpRequest, pk: int, fmt: str) -> HttpRespo
                                 content_type="application/json")
         response["Content-Disposition"] = f'attachment; filename="lottery-{pk}-proof.json"'
         return response
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["entry_id", "weight", "mine"])
-    for entry in proof["entries"]:
-        writer.writerow([safe_cell(entry["id"]), safe_cell(entry["weight"]),
-                         "yes" if entry["mine"] else ""])
-    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    rows = ([entry["id"], entry["weight"], "yes" if entry["mine"] else ""]
+            for entry in proof["entries"])
+    response = HttpResponse(csv_bytes(["entry_id", "weight", "mine"], rows),
+                            content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="lottery-{pk}-entries.csv"'
     return response
 

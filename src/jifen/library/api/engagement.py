@@ -31,7 +31,7 @@ from jifen.library.targets import require_target
 router = Router(tags=["library"])
 
 Kind = Field(..., max_length=20, description='What it is about: "item" (a mall item) or '
-             '"resource" (a library resource).', examples=["item"])
+             '"resource" (a library resource).')
 
 
 # --- check-in --------------------------------------------------------------------------
@@ -74,7 +74,7 @@ class MonthOut(Schema):
 
 
 class MonthQuery(Schema):
-    month: str | None = Field(None, pattern=r"^\d{4}-\d{2}$", examples=["2026-12"],
+    month: str | None = Field(None, pattern=r"^\d{4}-\d{2}$",
                               description="YYYY-MM; this month when omitted.")
 
 

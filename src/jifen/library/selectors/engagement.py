@@ -31,6 +31,7 @@ from jifen.library.services.engagement import (
     makeup_cards_left,
 )
 from jifen.library.targets import TargetInfo, find_target
+from jifen.people.models import Employee, EmployeeStatus
 
 SHOWN = (CommentStatus.VISIBLE, CommentStatus.REPORTED)
 
@@ -207,9 +208,7 @@ def _days(since: date, until: date) -> list[date]:
 
 
 def _active_employees() -> int:
-    from django.apps import apps
-
-    return apps.get_model("people", "Employee").objects.filter(status="active").count()
+    return Employee.objects.filter(status=EmployeeStatus.ACTIVE).count()
 
 
 @dataclass(frozen=True)
