@@ -199,7 +199,7 @@ def pages_for(pks: dict[str, int], *, console: bool, portal: bool) -> list[tuple
             continue
         if not (console if _is_console(route) else portal):
             continue
-        value = pks[name]
+        value = pks[name] if params else {}
         kwargs = value if isinstance(value, dict) else {param: value for param in params}
         found.append((name, reverse(name, kwargs=kwargs)))
     return found
