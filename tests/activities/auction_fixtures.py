@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import itertools
 from datetime import timedelta
 from typing import Any
 
@@ -13,27 +12,10 @@ from django.utils import timezone
 from jifen.activities.models import Auction
 from jifen.activities.services import auction as auctions
 from jifen.core.roles import Role
-from jifen.ledger import selectors as ledger_selectors
-from jifen.ledger import services as ledger
 from jifen.mall import services as mall
 from jifen.mall.models import Fulfilment, ItemStatus
 from tests.factories import EmployeeFactory
-
-_keys = itertools.count(1)
-
-
-def fund(employee: Any, amount: int) -> None:
-    key = f"auction-test-credit-{next(_keys)}"
-    ledger.credit(employee=employee, amount=amount, category="performance",
-                  idempotency_key=key, cause=("test.event", key))
-
-
-def spendable(employee: Any) -> int:
-    return ledger_selectors.balance(employee=employee).spendable
-
-
-def held(employee: Any) -> int:
-    return ledger_selectors.balance(employee=employee).held
+from tests.ledger.helpers import fund, held, spendable  # noqa: F401 (tests import them from here)
 
 
 def make_bidders(department: Any, count: int, points: int = 1000) -> list[Any]:

@@ -28,15 +28,10 @@ from jifen.ledger import services as ledger
 from jifen.ledger.models import AccountKind, Transaction
 from jifen.mall import services as mall
 from jifen.mall.models import Fulfilment, ItemStatus
+from tests.ledger.helpers import fund  # noqa: F401 (tests import them from here)
 
 _keys = itertools.count(1)
 HOUR = timedelta(hours=1)
-
-
-def fund(employee: Any, amount: int) -> None:
-    key = f"centre-test-credit-{next(_keys)}"
-    ledger.credit(employee=employee, amount=amount, category="performance",
-                  idempotency_key=key, cause=("test.event", key))
 
 
 def make_lottery(*, title: str = "年会抽奖", starts_at: datetime | None = None,

@@ -3,7 +3,6 @@ their own conftest files)."""
 
 from __future__ import annotations
 
-import itertools
 from datetime import timedelta
 from typing import Any
 
@@ -11,24 +10,7 @@ import pytest
 from django.utils import timezone
 
 from jifen.core.roles import Role
-from jifen.ledger import selectors as ledger_selectors
-from jifen.ledger import services as ledger
-
-_keys = itertools.count(1)
-
-
-def fund(employee: Any, amount: int) -> None:
-    key = f"activities-test-credit-{next(_keys)}"
-    ledger.credit(employee=employee, amount=amount, category="performance",
-                  idempotency_key=key, cause=("test.event", key))
-
-
-def spendable(employee: Any) -> int:
-    return ledger_selectors.balance(employee=employee).spendable
-
-
-def held(employee: Any) -> int:
-    return ledger_selectors.balance(employee=employee).held
+from tests.ledger.helpers import fund, held, spendable  # noqa: F401 (tests import them from here)
 
 
 def lottery_data(**overrides: Any) -> dict[str, Any]:

@@ -22,6 +22,11 @@ def earn(employee: Any, amount: int, *, category: str = "learning", **kwargs: An
     return services.credit(employee=employee, amount=amount, category=category, **kwargs)
 
 
+def fund(employee: Any, amount: int, category: str = "performance") -> None:
+    """Give the employee ``amount`` points to spend (a credit with a fresh key)."""
+    earn(employee, amount, category=category)
+
+
 def spend(employee: Any, amount: int, **kwargs: Any):
     kwargs.setdefault("idempotency_key", key("spend"))
     kwargs.setdefault("cause", ("test.order", kwargs["idempotency_key"]))

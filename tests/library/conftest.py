@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 from typing import Any
 
@@ -11,24 +10,11 @@ from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from jifen.core.roles import Role
-from jifen.ledger import selectors as ledger_selectors
-from jifen.ledger import services as ledger
 from jifen.library import samples
 from jifen.library.models import Resource, ResourcePreview, ResourceStatus
 from jifen.library.services import resources as services
 from tests.factories import EmployeeFactory
-
-_keys = itertools.count(1)
-
-
-def fund(employee: Any, amount: int) -> None:
-    key = f"library-test-credit-{next(_keys)}"
-    ledger.credit(employee=employee, amount=amount, category="learning",
-                  idempotency_key=key, cause=("test.event", key))
-
-
-def spendable(employee: Any) -> int:
-    return ledger_selectors.balance(employee=employee).spendable
+from tests.ledger.helpers import fund, spendable  # noqa: F401 (tests import them from here)
 
 
 def pdf_upload(name: str = "绩效面谈模板.pdf", pages: int = 2) -> SimpleUploadedFile:

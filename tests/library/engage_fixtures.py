@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from jifen.earning import services as earning
-from jifen.ledger import selectors as ledger_selectors
 from jifen.mall import services as mall
 from jifen.mall.models import Fulfilment, ItemStatus
+from tests.ledger.helpers import spendable  # noqa: F401 (tests import them from here)
 
 UTC = ZoneInfo("UTC")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -23,10 +23,6 @@ _n = itertools.count(1)
 def at(text: str, zone: ZoneInfo = SHANGHAI) -> datetime:
     """An aware moment: at("2026-12-31 23:30", UTC)."""
     return datetime.fromisoformat(text).replace(tzinfo=zone)
-
-
-def spendable(employee: Any) -> int:
-    return ledger_selectors.balance(employee=employee).spendable
 
 
 @pytest.fixture

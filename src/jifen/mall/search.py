@@ -10,21 +10,11 @@ docs/decisions/mall-search.md for why this beats per-database full-text for our 
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from typing import Any
 
-_SPACE = re.compile(r"\s+")
+from jifen.core.search import normalise, query_terms
 
-
-def normalise(text: str) -> str:
-    return _SPACE.sub("", unicodedata.normalize("NFKC", text or "").casefold())
-
-
-def query_terms(query: str) -> list[str]:
-    """The normalised words of a search query (at most 5; empty words dropped)."""
-    words = _SPACE.split(unicodedata.normalize("NFKC", query or "").strip())
-    return [t for t in (normalise(w) for w in words) if t][:5]
+__all__ = ["item_search_text", "normalise", "query_terms"]
 
 
 def item_search_text(item: Any) -> str:
