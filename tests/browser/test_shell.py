@@ -95,6 +95,9 @@ def test_an_admin_finds_and_edits_an_employee_then_sees_it_in_the_audit_log(
     # The audit log, reached through the menu (collapsed behind a toggler on a phone).
     if viewport is PHONE:
         page.locator(".navbar-toggler").click()
+        # Clicked only once the menu has finished opening: a link still sliding into place
+        # (the menu is longer now) can miss the tap.
+        expect(page.locator("#console-menu")).to_have_class(re.compile(r"\bshow\b"))
     page.locator('#console-menu a[href="/console/audit/"]').click()
     expect(page).to_have_url(re.compile(r"/console/audit/$"))
     entry = page.get_by_test_id("audit-entry").filter(
