@@ -37,6 +37,7 @@ from jifen.mall.models import (
 )
 from jifen.mall.search import query_terms
 from jifen.people.models import Employee, User
+from jifen.people.selectors import audience_problem
 
 SORTS = {
     "popular": ("sold_count", True),
@@ -184,14 +185,8 @@ def eligibility_problem(item: Item, employee: Employee, on: date | None = None, 
     """Why the employee may not redeem the item ("" when they may). ``restricted=False``
     says the caller knows the item names no eligible departments."""
     departments = list(item.eligible_departments.all()) if restricted else []
-    if departments:
-        path = employee.department.path
-        if not any(path.startswith(d.path) for d in departments):
-            return _("Only for %(departments)s.") % {
-                "departments": "、".join(d.name for d in departments)}
-    grades = item.grade_list
-    if grades and (employee.grade or "").strip() not in grades:
-        return _("Only for grades %(grades)s.") % {"grades": ", ".join(grades)}
+    if problem := audience_problem(employee, departments, item.grade_list):
+        return problem
     if item.min_tenure_years and employee.tenure_years(on) < item.min_tenure_years:
         return _("Only for employees with at least %(years)s years of service.") % {
             "years": item.min_tenure_years}

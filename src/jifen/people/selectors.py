@@ -254,3 +254,18 @@ def colleagues_named(text: str, *, viewer: Employee | None) -> list[Employee]:
         if exact:
             return exact
     return found
+
+
+def audience_problem(employee: Employee, departments: list[Department],
+                     grades: list[str]) -> str:
+    """Why ``employee`` is outside an audience of ``departments`` (each including its
+    sub-departments) and ``grades`` ("" when inside; empty lists mean everyone). Mall
+    items, activities and library resources all say it in these words."""
+    if departments:
+        path = employee.department.path if employee.department_id else ""
+        if not any(path.startswith(d.path) for d in departments):
+            return _("Only for %(departments)s.") % {
+                "departments": "、".join(d.name for d in departments)}
+    if grades and (employee.grade or "").strip() not in grades:
+        return _("Only for grades %(grades)s.") % {"grades": ", ".join(grades)}
+    return ""

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from jifen.activities.models import Activity
 from jifen.ledger.amounts import format_points
 from jifen.people.models import Employee
+from jifen.people.selectors import audience_problem
 
 
 def eligibility_problem(activity: Activity, employee: Employee, *, spendable: int | None = None,
@@ -18,14 +19,8 @@ def eligibility_problem(activity: Activity, employee: Employee, *, spendable: in
     """Why ``employee`` may not take part ("" when they may). ``spendable`` is their
     spendable balance, needed only when the activity asks for a minimum balance."""
     departments = list(activity.eligible_departments.all())  # type: ignore[attr-defined]
-    if departments:
-        path = employee.department.path
-        if not any(path.startswith(d.path) for d in departments):
-            return _("Only for %(departments)s.") % {
-                "departments": "、".join(d.name for d in departments)}
-    grades = activity.grade_list
-    if grades and (employee.grade or "").strip() not in grades:
-        return _("Only for grades %(grades)s.") % {"grades": ", ".join(grades)}
+    if problem := audience_problem(employee, departments, activity.grade_list):
+        return problem
     if activity.min_tenure_days and employee.hire_date:
         served = ((on or timezone.localdate()) - employee.hire_date).days
         if served < activity.min_tenure_days:

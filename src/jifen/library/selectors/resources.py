@@ -10,7 +10,6 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from jifen.library.models import (
     Download,
@@ -23,6 +22,7 @@ from jifen.library.models import (
 )
 from jifen.library.search import query_terms
 from jifen.people.models import Department, Employee
+from jifen.people.selectors import audience_problem
 
 SORTS = ("new", "popular", "price_asc", "price_desc")
 
@@ -53,16 +53,8 @@ def _audience(employee: Employee) -> Q:
 
 def eligibility_problem(resource: Resource, employee: Employee) -> str:
     """Why the employee may not see the resource's content ("" when they may)."""
-    departments = list(resource.eligible_departments.all())
-    if departments:
-        path = employee.department.path if employee.department_id else ""
-        if not any(path.startswith(d.path) for d in departments):
-            return _("Only for %(departments)s.") % {
-                "departments": "、".join(d.name for d in departments)}
-    grades = resource.grade_list
-    if grades and (employee.grade or "").strip() not in grades:
-        return _("Only for grades %(grades)s.") % {"grades": ", ".join(grades)}
-    return ""
+    return audience_problem(employee, list(resource.eligible_departments.all()),
+                            resource.grade_list)
 
 
 def owns(resource: Resource, employee: Employee | None) -> bool:
