@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "jifen.mall",
     "jifen.activities",
     "jifen.library",
+    "jifen.insights",
     "jifen.notifications",
     "jifen.demo",
     # Single sign-on and two-factor sign-in (docs/decisions/0020-sign-in-with-allauth.md).

@@ -28,19 +28,37 @@ def enqueued() -> int:
     return DBTaskResult.objects.filter(task_path=TASK).count()
 
 
+def daily(started: list[str]) -> list[str]:
+    return [name for name in started if name not in FREQUENT]
+
+
+FREQUENT = {job.name for job in periodic.JOBS if job.every_minutes}
+
+
 @pytest.mark.django_db
 def test_the_daily_tick_starts_once_a_day_from_its_hour():
-    assert periodic.enqueue_due(local("2026-11-24T00:30")) == []  # before 01:00
-    assert periodic.enqueue_due(local("2026-11-24T01:00")) == ["ledger.expiry",
-                                                               "activities.lottery_draws"]
-    assert periodic.enqueue_due(local("2026-11-24T08:59")) == ["core.purge_import_files"]
+    assert daily(periodic.enqueue_due(local("2026-11-24T00:30"))) == []  # before 01:00
+    assert daily(periodic.enqueue_due(local("2026-11-24T01:00"))) == [
+        "ledger.expiry", "activities.lottery_draws"]
+    assert daily(periodic.enqueue_due(local("2026-11-24T08:59"))) == ["core.purge_import_files"]
     reminders = ["earning.approval_reminder", "mall.order_reminder"]
-    assert periodic.enqueue_due(local("2026-11-24T23:59")) == reminders  # from 09:00
-    assert periodic.enqueue_due(local("2026-11-25T09:00")) == [
+    assert daily(periodic.enqueue_due(local("2026-11-24T23:59"))) == reminders  # from 09:00
+    assert daily(periodic.enqueue_due(local("2026-11-25T09:00"))) == [
         "ledger.expiry", "core.purge_import_files", *reminders, "activities.lottery_draws"]
     assert enqueued() == 2  # the expiry sweep, once a day
     assert list(PeriodicRun.objects.filter(job="ledger.expiry").order_by("period")
                 .values_list("period", flat=True)) == ["2026-11-24", "2026-11-25"]
+
+
+@pytest.mark.django_db
+def test_the_rollup_fold_runs_once_a_minute_and_old_slots_are_forgotten():
+    assert {"insights.fold"} == FREQUENT
+    assert "insights.fold" in periodic.enqueue_due(local("2026-11-24T10:00:05"))
+    assert "insights.fold" not in periodic.enqueue_due(local("2026-11-24T10:00:50"))
+    assert "insights.fold" in periodic.enqueue_due(local("2026-11-24T10:01:00"))
+    assert periodic.enqueue_due(local("2026-11-25T10:02:00"))  # a day later
+    assert list(PeriodicRun.objects.filter(job="insights.fold").order_by("period")
+                .values_list("period", flat=True)) == ["2026-11-25 10:02"]
 
 
 @pytest.mark.django_db(transaction=True)  # the worker closes its connection when done

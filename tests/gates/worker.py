@@ -22,7 +22,10 @@ def main() -> None:
 
     from jifen.core import periodic
 
-    periodic.JOBS = tuple(dataclasses.replace(job, at_hour=0) for job in periodic.JOBS)
+    # The daily jobs, due at once; the minutely fold would keep adding runs while the test
+    # counts them (its own tests are in tests/insights).
+    periodic.JOBS = tuple(dataclasses.replace(job, at_hour=0) for job in periodic.JOBS
+                          if not job.every_minutes)
     call_command("worker", *sys.argv[1:])
 
 

@@ -25,11 +25,14 @@ from hypothesis.stateful import (
 )
 
 from jifen.core import errors
+from jifen.insights.models import PendingChange
+from jifen.insights.services import rollups
 from jifen.ledger import selectors, services
 from jifen.ledger.expiry import is_tenure_exempt
 from jifen.ledger.models import ExpiryMode, Lot, LotConsumption, Transaction
 from jifen.ledger.verify import verify_ledger
 from tests.factories import EmployeeFactory
+from tests.insights.helpers import rollup_tables
 
 START = timezone.make_aware(datetime(2024, 1, 15, 10, 0))
 NEVER = timezone.make_aware(datetime(9999, 1, 1))
@@ -263,6 +266,23 @@ class LedgerMachine(RuleBasedStateMachine):
         assert not Lot.objects.filter(remaining__gt=0, expires_at__lte=self.now).exclude(
             wallet__employee__in=[e for e in self.employees if self.exempt(e)]).exists()
         assert services.expire_lots(now=self.now) == 0
+
+    # --- the rollups behind rankings and dashboards ----------------------------------------
+
+    @rule()
+    def fold_rollups(self):
+        """The worker folds what moved; verify (after every step) then compares the
+        rollups alone with the ledger."""
+        rollups.fold_pending()
+        assert not PendingChange.objects.exists()
+
+    @rule()
+    def rebuild_rollups(self):
+        """A rebuild from the ledger gives exactly what folding as points moved gave."""
+        rollups.fold_pending()
+        folded = rollup_tables()
+        rollups.rebuild()
+        assert rollup_tables() == folded
 
     # --- after every step -----------------------------------------------------------------
 

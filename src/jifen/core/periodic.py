@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, close_old_connections, transaction
 from django.utils import timezone
@@ -29,6 +29,8 @@ class PeriodicJob:
     name: str
     task: str  # dotted path of a django-tasks task taking no arguments
     at_hour: int = 0  # local hour from which the day's run is due
+    # Run every N minutes instead of daily (N divides 60 or a day); at_hour is then unused.
+    every_minutes: int | None = None
 
 
 JOBS = (
@@ -47,13 +49,28 @@ JOBS = (
     # daily sweep catches any whose task was lost.
     PeriodicJob("activities.lottery_draws", "jifen.activities.tasks.draw_due_lotteries_task",
                 at_hour=1),
+    # What points did in the last minute, folded into the rankings and dashboards.
+    PeriodicJob("insights.fold", "jifen.insights.tasks.fold_rollups_task", every_minutes=1),
 )
 
 
 def period_of(job: PeriodicJob, now: datetime) -> str | None:
-    """The day the job is due for at ``now`` (site time), or None before its hour."""
+    """The day the job is due for at ``now`` (site time), or None before its hour; for a
+    job run every N minutes, the start of the current N-minute slot."""
     local = timezone.localtime(now)
+    if job.every_minutes:
+        minute_of_day = (local.hour * 60 + local.minute) // job.every_minutes * job.every_minutes
+        return local.strftime("%Y-%m-%d ") + f"{minute_of_day // 60:02d}:{minute_of_day % 60:02d}"
     return local.strftime("%Y-%m-%d") if local.hour >= job.at_hour else None
+
+
+def forget_old_slots(now: datetime) -> int:
+    """Frequent jobs leave a row per slot; a day's worth is all the guard needs."""
+    frequent = [job.name for job in JOBS if job.every_minutes]
+    if not frequent:
+        return 0
+    cutoff = timezone.localtime(now - timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
+    return PeriodicRun.objects.filter(job__in=frequent, period__lt=cutoff).delete()[0]
 
 
 def enqueue_due(now: datetime | None = None) -> list[str]:
@@ -72,6 +89,8 @@ def enqueue_due(now: datetime | None = None) -> list[str]:
             continue  # another worker started it for this period
         logger.info("periodic job %s enqueued for %s", job.name, period)
         started.append(job.name)
+    if started:
+        forget_old_slots(now)
     return started
 
 

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from jifen.core.actors import actor_fields
 from jifen.core.db import insert_rows
-from jifen.ledger import sql
+from jifen.ledger import hooks, sql
 from jifen.ledger.accounts import accounts_for, issuance_spec, wallet_spec
 from jifen.ledger.expiry_rules import UNSET, ExpiryRule, lot_expires_at, spending_cutoff
 from jifen.ledger.locks import lock_accounts
@@ -165,11 +165,26 @@ class EarningPlan:
             _take_from_lots({lot.id: lot.taken for lot in self._lots
                              if not lot.opened and lot.taken})
             _add_to_wallets(self._wallet_deltas)
+            hooks.tell_posting_observers([
+                _observed(ids[i], row, step) for (i, step), row in zip(live, txn_rows, strict=True)
+            ])
             if before_company is not None:
                 before_company(ids)
             if late:
                 update_company_accounts(company, issuance)
         return ids
+
+
+def _observed(txn_id: int | None, row: tuple, step: _Step) -> hooks.Posting:
+    sign = 1 if step.kind == TransactionKind.EARN else -1
+    assert txn_id is not None
+    return hooks.Posting(
+        transaction_id=txn_id, kind=step.kind, category=step.posting.category or "",
+        created_at=step.now, cause_type=row[7], cause_id=row[8],
+        legs=(hooks.Leg(account_id=step.wallet.pk, account_kind=step.wallet.kind,
+                        employee_id=step.wallet.employee_id, amount=sign * step.amount),
+              hooks.Leg(account_id=step.issuance.pk, account_kind=step.issuance.kind,
+                        employee_id=None, amount=-sign * step.amount)))
 
 
 def plan_earnings(postings: Sequence[EarningPosting]) -> EarningPlan:

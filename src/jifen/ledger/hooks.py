@@ -88,3 +88,57 @@ def describe_causes(causes: Iterable[tuple[str, str]], *,
         answers = _cause_describers[cause_type](sorted(ids), for_employee=for_employee)
         found.update({(cause_type, cause_id): info for cause_id, info in answers.items()})
     return found
+
+
+# --- what moved, for the apps that keep figures or tell other systems --------------------
+
+
+@dataclass(frozen=True)
+class Leg:
+    account_id: int
+    account_kind: str  # AccountKind value
+    employee_id: int | None  # the employee whose wallet or hold this is, else None
+    amount: int  # signed: + into the account
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One written transaction, as the observers see it."""
+
+    transaction_id: int
+    kind: str  # TransactionKind value
+    category: str
+    created_at: datetime
+    cause_type: str
+    cause_id: str
+    legs: tuple[Leg, ...]
+
+    def employee_change(self) -> dict[int, int]:
+        """Per employee, the net change of what they own (wallet + hold): a hold or a
+        release moves nothing here, a capture spends."""
+        net: dict[int, int] = {}
+        for leg in self.legs:
+            if leg.employee_id is not None and leg.account_kind in ("wallet", "hold"):
+                net[leg.employee_id] = net.get(leg.employee_id, 0) + leg.amount
+        return {employee: amount for employee, amount in net.items() if amount}
+
+
+PostingObserver = Callable[[list[Posting]], None]
+_posting_observers: dict[str, PostingObserver] = {}
+
+
+def register_posting_observer(name: str, observer: PostingObserver | None) -> None:
+    """``observer(postings)`` runs inside the posting's own database transaction, after
+    its entries are written (so a rolled-back posting leaves nothing behind and a
+    committed one is never missed). It must only insert rows — never lock a shared row or
+    post — because it runs on every posting. None empties the slot."""
+    if observer is None:
+        _posting_observers.pop(name, None)
+    else:
+        _posting_observers[name] = observer
+
+
+def tell_posting_observers(postings: list[Posting]) -> None:
+    if postings:
+        for observer in list(_posting_observers.values()):
+            observer(postings)

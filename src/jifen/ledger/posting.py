@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from jifen.core import errors
 from jifen.core.actors import Actor, actor_fields
 from jifen.core.db import atomic_with_retry
-from jifen.ledger import sql
+from jifen.ledger import hooks, sql
 from jifen.ledger.models import Account, Entry, Lot, LotConsumption, Transaction
 
 T = TypeVar("T")
@@ -196,6 +196,11 @@ def write_posting(
         (LotConsumption, ("transaction", "lot", "amount", "parked"),
          [(txn.pk, m.lot_id, m.amount, m.parked) for m in moves]),
     ])
+    hooks.tell_posting_observers([hooks.Posting(
+        transaction_id=txn.pk, kind=txn.kind, category=txn.category or "",
+        created_at=txn.created_at, cause_type=txn.cause_type, cause_id=txn.cause_id,
+        legs=tuple(hooks.Leg(account_id=a.pk, account_kind=a.kind, employee_id=a.employee_id,
+                             amount=legs[a]) for a in accounts))])
     if late:
         update_company_accounts(company, legs)
 

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class InsightsConfig(AppConfig):
+    name = "jifen.insights"
+    label = "insights"
+    verbose_name = _("Insights")
+
+    def ready(self) -> None:
+        # The models exist only now: the observer and the check read them.
+        from jifen.insights.services import rollups
+        from jifen.ledger import hooks, verify
+
+        hooks.register_posting_observer("insights.rollups", rollups.record_postings)
+        verify.register_check(rollups.rollups_match_ledger)

@@ -1,0 +1,42 @@
+"""The rollups' one hand-written statement: add to a row, creating it when missing, in one
+round trip per batch on every database (DESIGN.md §2 keeps hand-written SQL here)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import connection
+from django.db.models import Model
+
+CHUNK = 1000
+
+
+def add_to_rows(model: type[Model], keys: Sequence[str], sums: Sequence[str],
+                rows: Sequence[tuple], *, extra: Sequence[str] = ()) -> None:
+    """For each row (key values..., sum values..., extra values...) add the sums to the
+    row with those keys, inserting it (with the extra columns) when there is none.
+    ``keys`` are the model's unique constraint, in attribute names (``employee_id``)."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = [model._meta.get_field(name).column for name in [*keys, *sums, *extra]]
+    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+    placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    sum_columns = [connection.ops.quote_name(model._meta.get_field(s).column) for s in sums]
+    if connection.vendor == "mysql":
+        tail = " ON DUPLICATE KEY UPDATE " + ", ".join(
+            f"{c} = {c} + VALUES({c})" for c in sum_columns)
+    else:  # PostgreSQL and SQLite
+        key_columns = ", ".join(connection.ops.quote_name(model._meta.get_field(k).column)
+                                for k in keys)
+        tail = f" ON CONFLICT ({key_columns}) DO UPDATE SET " + ", ".join(
+            f"{c} = {table}.{c} + excluded.{c}" for c in sum_columns)
+    # Sorted, so two writers (a fold and a rebuild) meet rows in the same order.
+    ordered = sorted(rows, key=lambda row: tuple(str(v) for v in row[:len(keys)]))
+    with connection.cursor() as cursor:
+        for start in range(0, len(ordered), CHUNK):
+            chunk = ordered[start:start + CHUNK]
+            cursor.execute(
+                f"INSERT INTO {table} ({quoted}) VALUES " + ", ".join([placeholder] * len(chunk))
+                + tail,
+                [value for row in chunk for value in row])
