@@ -94,5 +94,5 @@ def test_eight_workers_looking_at_once_start_the_job_once():
     assert not failures
     started = [name for names in results for name in names]
     assert sorted(started) == ["activities.lottery_draws", "core.purge_import_files",
-                               "ledger.expiry"]
+                               "insights.fold", "ledger.expiry"]
     assert enqueued() == 1

@@ -18,10 +18,12 @@ from django.db import connection
 from django.utils import timezone
 
 from jifen.core import errors
+from jifen.insights.services import rollups
 from jifen.ledger import selectors, services
 from jifen.ledger.models import Account, AccountKind, Transaction, TransactionKind
 from jifen.ledger.verify import verify_ledger
 from tests.factories import EmployeeFactory
+from tests.insights.helpers import rollup_tables
 from tests.ledger.helpers import earn, hold, spendable
 
 pytestmark = [
@@ -109,7 +111,7 @@ def test_sixteen_threads_hammering_shared_wallets_never_break_the_books():
             who, other = rng.sample(people, 2)
             amount = rng.randint(1, 60)
             op = rng.choice(["credit", "debit", "debit", "hold", "hold", "settle", "transfer",
-                             "transfer", "adjust", "reverse", "sweep"])
+                             "transfer", "adjust", "reverse", "sweep", "fold"])
             try:
                 if op == "credit":
                     mine.append(services.credit(employee=who, amount=amount, category="culture",
@@ -134,6 +136,8 @@ def test_sixteen_threads_hammering_shared_wallets_never_break_the_books():
                                      idempotency_key=key, reason="load")
                 elif op == "sweep":
                     services.expire_lots()
+                elif op == "fold":  # the worker folding rollups while points move
+                    rollups.fold_pending()
                 done += 1
             except errors.InsufficientPoints:
                 pass
@@ -144,6 +148,12 @@ def test_sixteen_threads_hammering_shared_wallets_never_break_the_books():
     assert sum(results) > 16 * 20  # most operations went through
     assert not Account.objects.filter(balance__lt=0, may_go_negative=False).exists()
     assert verify_ledger() == []
+    # Folded while points moved, the rankings and figures equal a rebuild from the books.
+    rollups.fold_pending()
+    assert verify_ledger() == []
+    folded = rollup_tables()
+    rollups.rebuild()
+    assert rollup_tables() == folded
 
 
 def test_concurrent_calls_with_one_idempotency_key_credit_once():

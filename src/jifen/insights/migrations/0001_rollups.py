@@ -4,6 +4,10 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def create_state_row(apps, schema_editor):
+    apps.get_model("insights", "RollupState").objects.get_or_create(pk=1)
+
+
 class Migration(migrations.Migration):
 
     initial = True
@@ -104,4 +108,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('period', 'category', 'employee'), name='insights_standing_once')],
             },
         ),
+        migrations.RunPython(create_state_row, migrations.RunPython.noop),
     ]

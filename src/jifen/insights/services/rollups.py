@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max, Min, Q, Sum
 from django.utils import timezone
 
@@ -68,6 +68,7 @@ def record_postings(postings: list[Posting]) -> None:
 
 def fold_pending(*, batch: int = FOLD_BATCH) -> int:
     """Fold every pending change into the rollups; returns how many were folded."""
+    _ensure_state_row()
     total = 0
     while True:
         folded = _fold_batch(batch)
@@ -96,8 +97,20 @@ def _fold_batch(limit: int) -> int:
     return len(pending)
 
 
+def _ensure_state_row() -> None:
+    """The migration creates the one row; a flushed database (tests) may have lost it.
+    Created in its own short transaction, so two folds racing to create it never hold
+    the duplicate key's shared lock while they wait for the row (a MySQL deadlock)."""
+    if RollupState.objects.filter(pk=1).exists():
+        return
+    try:
+        with transaction.atomic():
+            RollupState.objects.create(pk=1)
+    except IntegrityError:
+        pass  # another fold created it
+
+
 def _locked_state() -> RollupState:
-    RollupState.objects.get_or_create(pk=1)
     return RollupState.objects.select_for_update().get(pk=1)
 
 
@@ -169,6 +182,7 @@ def rebuild() -> int:
     """Recompute every rollup from the ledger (employees counted in today's departments);
     returns the number of employee changes folded. Pending changes are dropped: the
     ledger already holds them."""
+    _ensure_state_row()
     state = _locked_state()
     for model in (PendingChange, EmployeeMonth, DepartmentMonth, ItemMonth, Standing):
         model.objects.all().delete()
