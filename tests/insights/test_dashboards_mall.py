@@ -63,7 +63,7 @@ def test_redemptions_per_item_and_what_needs_attention(shop):
     # ¥20 item (2.5×: too dear), one in stock; 水杯 50 = ¥5 for a ¥10 item (0.5×: cheap).
     earphones = item("耳机", 100, "10.00", 10, threshold=2)
     lamp = item("台灯", 500, "20.00", 1)
-    cup = item("水杯", 50, "10.00", None)
+    item("水杯", 50, "10.00", None)  # no orders at all
     people = [EmployeeFactory() for _ in range(3)]
     for person in people:
         fund(person, 1000)

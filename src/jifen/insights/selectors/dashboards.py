@@ -395,7 +395,7 @@ def items(filters: Filters, *, rate: Decimal | None = None) -> Chart:
             counted[item_id]["n"] -= n
         counted[item_id]["points"] -= total
     months = len(filters.months)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for item in Item.objects.filter(Q(status=ItemStatus.LISTED) | Q(pk__in=list(counted))):
         n = counted[item.pk]["n"] if item.pk in counted else 0
         price_cny = _cny(pts(item.points), rate)
@@ -514,7 +514,7 @@ def liability(filters: Filters, *, now: datetime | None = None,
         bnever=Sum(amount, filter=Q(expires_at__isnull=True)),
     )
     share, expired, spent = breakage_rate(filters, now=now)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for key, label in BUCKETS:
         points = pts(sums[f"b{key}"] or 0)
         breakage = 0 if key == "never" else round(float(Decimal(str(points)) * share), 2)
