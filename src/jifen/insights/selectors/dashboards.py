@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
+from django.db.models.functions import TruncHour
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -47,6 +47,7 @@ from jifen.mall.models import Item, ItemStatus, Order
 from jifen.people.models import Department, Employee, EmployeeStatus
 from jifen.people.selectors import managed_department_paths
 
+UTC = ZoneInfo("UTC")
 DEFAULT_MONTHS = 12
 MAX_MONTHS = 120
 INACTIVE_DAYS = (30, 60, 90)
@@ -629,11 +630,17 @@ def heatmap(filters: Filters) -> Chart:
     zone = _zone()
 
     def grid(rows: QuerySet, moment: str) -> dict[tuple[int, int], int]:
-        return {(d, h): n for d, h, n in rows.filter(**{f"{moment}__gte": start,
-                                                        f"{moment}__lt": after})
-                .annotate(d=ExtractIsoWeekDay(moment, tzinfo=zone),
-                          h=ExtractHour(moment, tzinfo=zone))
-                .values_list("d", "h").annotate(n=Count("id")).order_by()}
+        # Counted per UTC hour in the database (no time-zone tables needed on MySQL:
+        # without them CONVERT_TZ answers NULL), then each hour placed in the site's zone
+        # here — at most 24 rows a day of the period.
+        found: dict[tuple[int, int], int] = defaultdict(int)
+        hours = (rows.filter(**{f"{moment}__gte": start, f"{moment}__lt": after})
+                 .annotate(h=TruncHour(moment, tzinfo=UTC))
+                 .values_list("h").annotate(n=Count("id")).order_by())
+        for hour, n in hours:
+            local = hour.astimezone(zone)
+            found[(local.isoweekday(), local.hour)] += n
+        return dict(found)
 
     checkins = grid(CheckIn.objects.filter(filters.employees_q("employee__"), made_up=False),
                     "created_at")
