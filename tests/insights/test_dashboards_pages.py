@@ -189,3 +189,14 @@ class TestApi:
         plain = EmployeeFactory()
         token = issue_access_token(user=plain.user)[1]
         assert client.get("/api/v1/insights/flows", **bearer(token)).status_code == 403
+
+
+def test_the_page_reads_a_bounded_number_of_queries(company, hr_admin,
+                                                    django_assert_max_num_queries):
+    """Every chart is a few aggregate reads, whatever the number of employees or items."""
+    client = login_client(hr_admin.user)
+    client.get(reverse("console:insights"))  # warm the session and settings caches
+    for _ in range(5):
+        EmployeeFactory(department=company.b)
+    with django_assert_max_num_queries(35):
+        assert client.get(reverse("console:insights") + f"?{PERIOD}").status_code == 200
