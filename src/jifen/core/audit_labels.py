@@ -38,6 +38,7 @@ ACTION_LABELS = {
     "scim.user.update": _("Employee changed over SCIM"),
     "user.roles": _("Roles changed"),
     "settings.update": _("Site settings changed"),
+    "insights.settings.update": _("Dashboard settings changed"),
     "earning.award.approve": _("Award approved"),
     "earning.award.reject": _("Award rejected"),
     "earning.event_type.create": _("Event type created"),

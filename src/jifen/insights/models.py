@@ -14,6 +14,9 @@ employee's figures count for the department they were in when the change was fol
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -141,3 +144,23 @@ class RollupState(models.Model):
 
     def __str__(self) -> str:
         return f"rollups folded {self.folded_at}"
+
+
+
+class DashboardSettings(models.Model):
+    """One row: what the dashboards need to know that the ledger does not — the CNY value
+    of one point (for the liability in CNY and price-versus-market-value checks)."""
+
+    cny_per_point = models.DecimalField(
+        _("CNY value per point"), max_digits=10, decimal_places=4, default=Decimal("0.10"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("What one point costs the company in CNY (used for the liability)."))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("dashboard settings")
+        constraints = [models.CheckConstraint(condition=models.Q(cny_per_point__gte=0),
+                                              name="insights_cny_per_point_not_negative")]
+
+    def __str__(self) -> str:
+        return f"{self.cny_per_point} CNY per point"

@@ -195,5 +195,3 @@ def _console_placeholder(key: str):
     view.coming_soon = True  # type: ignore[attr-defined]
     return view
 
-
-insights = _console_placeholder("insights")

@@ -1,0 +1,1 @@
+"""API routers of the insights app, one module per part (mounted in jifen.api)."""

@@ -1,0 +1,61 @@
+"""``GET /api/v1/insights/{chart}``: the figures behind each console dashboard chart (scope
+``reports:read`` for API keys, ``view_insights`` for people; a manager's token sees only
+their own department subtrees)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema
+
+from jifen.core.apiauth import principal
+from jifen.insights.selectors import dashboards as selectors
+
+router = Router(tags=["insights"])
+
+ChartName = Literal["flows", "categories", "per-head", "items", "activities", "liability",
+                    "inactive", "fairness", "heatmap"]
+
+
+class ChartFilters(Schema):
+    from_: str | None = Field(default=None, alias="from", pattern=r"^\d{4}-\d{2}$",
+                              description="First month, YYYY-MM (default: eleven months "
+                              "before `to`).")
+    to: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}$",
+                           description="Last month, YYYY-MM (default: this month).")
+    department: str | None = Field(default=None, max_length=50,
+                                   description="A department code: it and its sub-departments.")
+    days: Literal[30, 60, 90] = Field(default=30, description="`inactive` only: no earning "
+                                      "or spending for this many days (whole months).")
+    page: int = Field(default=1, ge=1, le=100_000, description="`inactive` only: the page "
+                      f"of {selectors.INACTIVE_PAGE} employees.")
+
+
+class ChartOut(Schema):
+    chart: str
+    title: str
+    period: dict[str, str] = Field(description="`from` and `to` months used.")
+    department: str | None
+    columns: list[str] = Field(description="The keys of each row, in table order.")
+    rows: list[dict[str, Any]] = Field(description="The chart's table (what the xlsx holds).")
+    series: dict[str, Any] = Field(description="What the chart draws.")
+    facts: dict[str, Any] = Field(description="Single figures: totals, Gini, breakage …")
+
+
+@router.get("/insights/{chart}", response=ChartOut)
+def insights_chart(request: HttpRequest, chart: ChartName,
+                   filters: Query[ChartFilters]) -> dict:
+    """One dashboard chart's figures for a period of months and a department subtree:
+    `flows`, `categories`, `per-head`, `items`, `activities`, `liability`, `inactive`,
+    `fairness`, `heatmap`. Points in points; CNY as decimal strings."""
+    caller = principal(request)
+    caller.require("reports:read")
+    user = caller.user if caller.kind == "employee" else None
+    found = selectors.filters_for(user=user, start=filters.from_, end=filters.to,
+                                  department=filters.department)
+    result = selectors.chart(chart, found, days=filters.days, page=filters.page)
+    return {"title": result.title,
+            "period": {"from": f"{found.start:%Y-%m}", "to": f"{found.end:%Y-%m}"},
+            "department": found.department.code if found.department else None,
+            **result.as_json()}

@@ -1,0 +1,1 @@
+"""Reads of the insights app (rollups, dashboards, rankings), one module per part."""

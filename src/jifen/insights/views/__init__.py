@@ -1,0 +1,1 @@
+"""Console pages of the insights app, one module per part."""
