@@ -374,7 +374,8 @@ def save_policy(*, actor: Actor, category: str, target: int, weight: Decimal | s
     if not weight.is_finite() or not Decimal(0) < weight <= Decimal(100) \
             or weight != weight.quantize(FACTOR_PLACES):
         raise _bad_weight()
-    policy = BonusPolicy.objects.select_for_update().filter(category=category).first()
+    policy = next(iter(BonusPolicy.objects.select_for_update().filter(category=category)),
+                  None)
     before = _policy_json(policy) if policy else None
     if policy is None:
         policy = BonusPolicy(category=category)

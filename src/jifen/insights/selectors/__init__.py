@@ -1,0 +1,1 @@
+"""Reads for the insights pages and API, one module per part."""
