@@ -83,7 +83,8 @@ def period(request: HttpRequest, month: str) -> HttpResponse:
               "total_factor": line.total_factor, "benefit": line.benefit}
              for line in view.lines]
     policies = [{"label": Category(p.category).label if p.category in Category.values
-                 else p.category, "target": format_points(p.target), "weight": p.weight,
+                 else p.category, "target": format_points(p.target),
+                 "weight": f"{p.weight.normalize():f}",
                  "feeds": p.label} for p in view.policies]
     return render(request, "insights/payroll/period.html", {
         "month": first, "key": f"{first:%Y-%m}", "view": view, "lines": lines,
