@@ -49,7 +49,7 @@ from jifen.insights.models import (
     PayrollSettings,
 )
 from jifen.insights.services import rollups
-from jifen.ledger.amounts import format_points
+from jifen.ledger.amounts import from_units
 from jifen.ledger.models import Category
 from jifen.mall.models import CLOSED_STATUSES, Fulfilment, OrderEvent, OrderStatus
 from jifen.people.models import Employee, EmployeeStatus
@@ -197,8 +197,8 @@ class Line:
 
     def value(self, name: str) -> Any:
         """One column's cell."""
-        if name.startswith("points:"):
-            return format_points(self.points.get(name[7:], 0))
+        if name.startswith("points:"):  # a number cell, in points
+            return from_units(self.points.get(name[7:], 0))
         if name.startswith("factor:"):
             found = self.factors.get(name[7:])
             return None if found is None else found
