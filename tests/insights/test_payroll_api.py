@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from jifen.core.roles import Role
 from jifen.insights.models import PayrollPeriod
@@ -138,3 +140,17 @@ def test_policies_are_set_and_listed_over_the_api(client, month):
                      data=json.dumps({"target": 0, "weight": 5}),
                      content_type="application/json", **admin)
     assert bad.status_code == 422
+
+
+def test_a_page_costs_the_same_queries_for_more_employees(client, month):
+    headers = bearer(key_with("reports:read"))
+    client.get(URL, **headers)  # warm: the key's last use, settings rows
+    with CaptureQueriesContext(connection) as few:
+        client.get(URL, **headers)
+    for n in range(30):
+        earn(EmployeeFactory(employee_no=f"1{n:05d}"), 10, category="learning", now=IN_OCT)
+    client.get(URL, **headers)
+    with CaptureQueriesContext(connection) as more:
+        body = client.get(URL, **headers).json()
+    assert len(body["items"]) == 34
+    assert len(more.captured_queries) <= len(few.captured_queries) + 2  # no query per line
