@@ -49,7 +49,7 @@ from jifen.insights.models import (
     PayrollSettings,
 )
 from jifen.insights.services import rollups
-from jifen.ledger.amounts import from_units
+from jifen.ledger.amounts import from_units, site_decimals
 from jifen.ledger.models import Category
 from jifen.mall.models import CLOSED_STATUSES, Fulfilment, OrderEvent, OrderStatus
 from jifen.people.models import Employee, EmployeeStatus
@@ -195,10 +195,10 @@ class Line:
                    total_factor=Decimal(data["total_factor"]),
                    benefit=Decimal(data["benefit"]))
 
-    def value(self, name: str) -> Any:
-        """One column's cell."""
+    def value(self, name: str, decimals: int) -> Any:
+        """One column's cell (points with the site's ``decimals``)."""
         if name.startswith("points:"):  # a number cell, in points
-            return from_units(self.points.get(name[7:], 0))
+            return from_units(self.points.get(name[7:], 0), decimals)
         if name.startswith("factor:"):
             found = self.factors.get(name[7:])
             return None if found is None else found
@@ -343,7 +343,8 @@ def export_xlsx(*, month: date) -> bytes:
     view, lines = all_lines(month)
     columns = view.columns
     header = [column["header"] for column in columns]
-    rows = ([line.value(column["field"]) for column in columns] for line in lines)
+    decimals = site_decimals()  # once: it is a cached settings read per call
+    rows = ([line.value(column["field"], decimals) for column in columns] for line in lines)
     return xlsx_bytes(header, rows, sheet_title=f"{month:%Y-%m}", styled_header=True,
                       fixed_time=view.closed_at)
 
