@@ -149,11 +149,13 @@ def settings_page(request: HttpRequest) -> HttpResponse:
                     "target": format_points(policies[value].target)
                     if value in policies else ""}
                    for value, label in Category.choices]
-    columns = payroll.current_columns()
+    found = payroll.current_settings()
+    # Not saved yet: the default headers in the reader's language (a closed month gets
+    # the site language's, payroll.current_columns).
+    columns = found.columns or payroll.default_columns()
     column_rows = [{"order": index + 1, **column} for index, column in enumerate(columns)]
     column_rows += [{"order": "", "field": "", "header": ""}
                     for _blank in range(BLANK_COLUMN_ROWS)]
-    found = payroll.current_settings()
     return render(request, "insights/payroll/settings.html", {
         "policy_rows": policy_rows, "column_rows": column_rows,
         "field_choices": payroll.field_choices(), "benefit": found,
