@@ -108,6 +108,11 @@ def test_benefit_is_the_market_value_of_rewards_approved_in_the_month(hr):
     rejected = mall.create_order(employee=bob, item=item, idempotency_key=key(), now=IN_OCT)
     mall.reject_order(order=rejected, actor=admin, reason="缺货", now=IN_OCT)
     mall.create_order(employee=bob, item=item, idempotency_key=key(), now=IN_OCT)  # not approved
+    delisted, _ = make_item("500.00")
+    refunded = mall.create_order(employee=bob, item=delisted, idempotency_key=key(), now=IN_OCT)
+    mall.approve_order(order=refunded, actor=admin, now=IN_OCT)
+    mall.set_item_status(item=delisted, status=ItemStatus.DELISTED, actor=admin)
+    mall.cancel_order(order=refunded, actor=admin, by_owner=False, now=IN_OCT)  # refunded
     other = mall.create_order(employee=bob, item=pickup, idempotency_key=key(), now=IN_OCT)
     mall.approve_order(order=other, actor=admin, now=IN_OCT)
     assert line_of(OCT, "B1").benefit == Decimal("429.00")  # 2 × 199.50 + 30.00
