@@ -22,6 +22,7 @@ from jifen.core.db import database_reachable
 from jifen.core.middleware import payload_too_large
 from jifen.earning.api import router as earning_router
 from jifen.insights.api.dashboards import router as insights_dashboards_router
+from jifen.insights.api.payroll import router as payroll_router
 from jifen.ledger.api import router as ledger_router
 from jifen.library.api import router as library_router
 from jifen.mall.api import router as mall_router
@@ -224,3 +225,4 @@ api.add_router("", mall_router)
 api.add_router("", activities_router)
 api.add_router("", library_router)
 api.add_router("", insights_dashboards_router)
+api.add_router("", payroll_router)

@@ -10,6 +10,7 @@ from jifen.activities.urls import portal_urlpatterns as activities_portal_urls
 from jifen.core.urls import console_urlpatterns as core_console_urls
 from jifen.earning.urls import console_urlpatterns as earning_console_urls
 from jifen.earning.urls import portal_urlpatterns as earning_portal_urls
+from jifen.insights.urls_payroll import console_urlpatterns as payroll_console_urls
 from jifen.insights.views.dashboards import console_urlpatterns as insights_console_urls
 from jifen.integrations.urls import console_urlpatterns as integrations_console_urls
 from jifen.ledger.urls import console_urlpatterns as ledger_console_urls
@@ -42,6 +43,7 @@ console_patterns = [
     *activities_console_urls,
     *library_console_urls,
     *insights_console_urls,
+    *payroll_console_urls,
     *core_console_urls,
     *integrations_console_urls,
 ]

@@ -15,7 +15,9 @@ import csv
 import io
 import re
 import unicodedata
+import zipfile
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from django.http import Http404, HttpResponse
@@ -100,10 +102,15 @@ CSV_CONTENT_TYPE = CONTENT_TYPES["csv"]
 
 
 def xlsx_bytes(header: list[Any], rows: Iterable[Iterable[Any]], *, sheet_title: str = "",
-               widths: list[int] | None = None, styled_header: bool = False) -> bytes:
+               widths: list[int] | None = None, styled_header: bool = False,
+               fixed_time: datetime | None = None) -> bytes:
     """An xlsx workbook (written streaming, in openpyxl's write-only mode) of ``header``
     and ``rows``, every cell through ``safe_cell``, and every text cell written as a string
-    cell, never a formula (openpyxl makes any text starting with "=" a formula)."""
+    cell, never a formula (openpyxl makes any text starting with "=" a formula).
+
+    With ``fixed_time`` the file holds no trace of "now": the document's created and
+    modified times and every zip member's time are ``fixed_time``, so the same rows give
+    the same bytes on every call (a closed payroll period's export)."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=str(sheet_title)[:31] or None)
     for index, width in enumerate(widths or [], start=1):
@@ -137,7 +144,31 @@ def xlsx_bytes(header: list[Any], rows: Iterable[Iterable[Any]], *, sheet_title:
         sheet.append(cells(row))
     buffer = io.BytesIO()
     book.save(buffer)
+    if fixed_time is not None:
+        return _pinned_to(buffer.getvalue(), fixed_time)
     return buffer.getvalue()
+
+
+_CORE_TIMES = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
+
+
+def _pinned_to(data: bytes, moment: datetime) -> bytes:
+    """The xlsx ``data`` rewritten with ``moment`` as its only time: openpyxl stamps the
+    save time into docProps/core.xml and zip stamps each member's write time."""
+    stamp = moment.astimezone(UTC).replace(tzinfo=None, microsecond=0)
+    iso = stamp.isoformat().encode() + b"Z"
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = _CORE_TIMES.sub(lambda m: m.group(1) + iso + m.group(2), content)
+            member = zipfile.ZipInfo(info.filename, date_time=stamp.timetuple()[:6])
+            member.compress_type = zipfile.ZIP_DEFLATED
+            member.external_attr = info.external_attr
+            target.writestr(member, content)
+    return out.getvalue()
 
 
 def csv_bytes(header: list[Any], rows: Iterable[Iterable[Any]]) -> bytes:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -164,3 +165,99 @@ class DashboardSettings(models.Model):
 
     def __str__(self) -> str:
         return f"{self.cny_per_point} CNY per point"
+# --- payroll period export (docs/decisions/0027-payroll-period-export.md) ---------------
+
+
+class BonusPolicy(models.Model):
+    """How one earning category feeds a bonus: factor = min(points / target, 1) × weight,
+    where points are the month's ranked points of that category (earned minus penalties,
+    ``rollups.RANKED``). ``weight`` is a percentage (10 = up to 10 % of the bonus named by
+    ``label``). Changes are audit-logged; a closed period keeps the policies it was closed
+    with (``PayrollPeriod.policies``)."""
+
+    category = models.CharField(_("category"), max_length=30, unique=True)
+    target = models.BigIntegerField(_("target points per month"))
+    weight = models.DecimalField(_("weight (%)"), max_digits=7, decimal_places=4)
+    label = models.CharField(_("bonus it feeds"), max_length=100, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["category"]
+        verbose_name = _("bonus policy")
+        verbose_name_plural = _("bonus policies")
+
+    def __str__(self) -> str:
+        return f"{self.category}: {self.weight}% at {self.target}"
+
+
+class PayrollSettings(models.Model):
+    """One row: the payroll export's column mapping and the taxable-benefit setting.
+    ``columns`` is a list of ``{"field": …, "header": …}`` in the order they appear (fields
+    from ``payroll.FIELDS``; a per-category field is ``points:<category>`` or
+    ``factor:<category>``). ``benefit_fulfilments`` lists the item fulfilment types whose
+    redemptions count as a benefit in kind."""
+
+    columns = models.JSONField(default=list, blank=True)
+    benefit_enabled = models.BooleanField(default=True)
+    benefit_fulfilments = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("payroll settings")
+
+    def __str__(self) -> str:
+        return "payroll settings"
+
+
+class PayrollPeriodStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed")
+
+
+class PayrollPeriod(models.Model):
+    """A payroll month. While open its figures are computed live; closing stores every
+    line (``PayrollLine``) with the policies, columns and benefit setting of that moment,
+    and every later read or export of the period uses only what was stored."""
+
+    month = models.DateField(unique=True)  # first day, site time zone
+    status = models.CharField(max_length=10, choices=PayrollPeriodStatus.choices,
+                              default=PayrollPeriodStatus.OPEN)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="+")
+    closed_by_label = models.CharField(max_length=150, blank=True)
+    policies = models.JSONField(default=list, blank=True)
+    columns = models.JSONField(default=list, blank=True)
+    benefit = models.JSONField(default=dict, blank=True)
+    reopen_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-month"]
+        verbose_name = _("payroll period")
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.status}"
+
+
+class PayrollLine(models.Model):
+    """One employee's frozen figures in a closed period. Plain columns (no foreign key to
+    the employee): a closed period reads the same whatever happens to the employee later.
+    ``figures`` holds points by category, factors, total factor and benefit, numbers as
+    text so decimals survive JSON unchanged."""
+
+    period = models.ForeignKey(PayrollPeriod, on_delete=models.CASCADE, related_name="lines")
+    employee_id = models.BigIntegerField()
+    employee_no = models.CharField(max_length=40)
+    name = models.CharField(max_length=100)
+    department = models.CharField(max_length=120)
+    department_code = models.CharField(max_length=60, blank=True)
+    figures = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["employee_no"]
+        constraints = [models.UniqueConstraint(fields=["period", "employee_no"],
+                                               name="insights_payroll_line_once")]
+
+    def __str__(self) -> str:
+        return f"{self.period_id} {self.employee_no}"
