@@ -61,7 +61,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(raw)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         parts = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         p = self.platform
@@ -82,7 +82,7 @@ class Handler(BaseHTTPRequestHandler):
         self._answer(200, {"errcode": 0, "errmsg": "ok", "access_token": token,
                            "expires_in": 7200})
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         parts = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}")
