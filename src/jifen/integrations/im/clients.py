@@ -29,7 +29,8 @@ RATE_LIMIT_CODES = {130101, 45009, 9499, 11232}
 STALE_TOKEN_CODES = {40014, 42001}
 # Seconds to wait after a platform says "too fast": DingTalk throttles a robot for ten
 # minutes once it passes its limit; the others count per minute.
-RATE_LIMIT_PAUSE: dict[str, int] = {ImPlatform.DINGTALK: 600, ImPlatform.WECOM: 60, ImPlatform.FEISHU: 60}
+RATE_LIMIT_PAUSE: dict[str, int] = {ImPlatform.DINGTALK: 600, ImPlatform.WECOM: 60,
+                                     ImPlatform.FEISHU: 60}
 TOKEN_MARGIN = 300  # seconds before a token's stated expiry that we stop using it
 
 
