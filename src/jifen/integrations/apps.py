@@ -19,18 +19,11 @@ class IntegrationsConfig(AppConfig):
         database_restored.connect(count_api_keys_after_restore,
                                   dispatch_uid="integrations.count_api_keys_after_restore")
         register_authenticator(api_key_principal)
-        # IM channels: routed notifications become group messages; the IM channel's
-        # direct-message sender (decision 0031).
-        from django.db.models.signals import post_save
+        # IM channels (decision 0031): routed notifications become group messages, and
+        # the IM channel's direct-message sender; its modules read models.
+        from jifen.integrations.im.receivers import connect as connect_im
 
-        from jifen.integrations.im.receivers import notification_saved
-        from jifen.integrations.im.services import deliver_direct
-        from jifen.notifications.channels import IM, register_sender
-        from jifen.notifications.models import Notification
-
-        post_save.connect(notification_saved, sender=Notification,
-                          dispatch_uid="integrations.im.notification_saved")
-        register_sender(IM, deliver_direct)
+        connect_im()
         # The audit log's words for this app's objects (their modules read models).
         from jifen.integrations import audit_words
 
