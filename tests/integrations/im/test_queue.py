@@ -139,3 +139,17 @@ def test_one_message_per_happening(platform, wecom_robot, django_capture_on_comm
         again = services.queue_robot_message(robot=wecom_robot, title="t", text="x",
                                              happening="h1")
     assert again is None and ImMessage.objects.count() == 1
+
+
+def test_a_message_whose_task_was_lost_is_sent_by_the_catch_up(
+        platform, wecom_robot, worker, django_capture_on_commit_callbacks):
+    from django_tasks_db.models import DBTaskResult
+
+    queue(wecom_robot, django_capture_on_commit_callbacks, 2)
+    DBTaskResult.objects.all().delete()  # a worker died holding them
+    worker.advance(6 * 60)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.resend_overdue() == 2
+    worker.run()
+    assert numbers(platform) == [1, 2]
+    assert services.resend_overdue() == 0

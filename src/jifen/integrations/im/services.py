@@ -328,6 +328,22 @@ def send_robot_message(message_id: int, *, now: datetime | None = None) -> str:
 
 
 @transaction.atomic
+def resend_overdue(*, now: datetime | None = None, late: timedelta = timedelta(minutes=5),
+                   limit: int = 1000) -> int:
+    """The catch-up for send tasks that were lost (a worker killed mid-task): enqueue again
+    every queued message whose slot passed more than ``late`` ago, in queue order (each
+    still waits for those before it). A message whose task still exists is sent once all
+    the same (the attempt is claimed). Returns how many were enqueued."""
+    now = now or timezone.now()
+    overdue = list(ImMessage.objects.filter(status=ImMessageStatus.QUEUED,
+                                            scheduled_at__lt=now - late)
+                   .order_by("scheduled_at", "id").values_list("id", flat=True)[:limit])
+    for pk in overdue:
+        _enqueue(pk, now)
+    return len(overdue)
+
+
+@transaction.atomic
 def send_test_message(*, robot: ImRobot, actor: Actor) -> None:
     """Send a test message through ``robot`` now (not queued), so an admin sees at once
     whether the URL and secret are right; ``im_send_failed`` with the platform's answer
