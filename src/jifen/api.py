@@ -23,6 +23,7 @@ from jifen.core.middleware import payload_too_large
 from jifen.earning.api import router as earning_router
 from jifen.insights.api.dashboards import router as insights_dashboards_router
 from jifen.insights.api.payroll import router as payroll_router
+from jifen.integrations.im.api import router as im_router
 from jifen.ledger.api import router as ledger_router
 from jifen.library.api import router as library_router
 from jifen.mall.api import router as mall_router
@@ -226,3 +227,4 @@ api.add_router("", activities_router)
 api.add_router("", library_router)
 api.add_router("", insights_dashboards_router)
 api.add_router("", payroll_router)
+api.add_router("", im_router)

@@ -320,6 +320,17 @@ DEFAULT_FROM_EMAIL = os.environ.get("JIFEN_MAIL_FROM", "jifen@localhost")
 JIFEN_MAIL_ENABLED = bool(os.environ.get("JIFEN_SMTP_HOST"))
 JIFEN_BASE_URL = os.environ.get("JIFEN_BASE_URL", "").rstrip("/")
 
+# --- outbound requests (webhooks, IM) ---------------------------------------------------
+# Hosts the server may call although they resolve to private or internal addresses
+# (jifen.integrations.outbound): comma-separated host names or addresses.
+JIFEN_OUTBOUND_ALLOW_HOSTS = tuple(
+    h.strip().lower() for h in os.environ.get("JIFEN_OUTBOUND_ALLOW_HOSTS", "").split(",")
+    if h.strip()
+)
+# The IM platforms' server APIs for direct messages (tests point them at 127.0.0.1).
+JIFEN_WECOM_API_URL = os.environ.get("JIFEN_WECOM_API_URL", "https://qyapi.weixin.qq.com")
+JIFEN_DINGTALK_API_URL = os.environ.get("JIFEN_DINGTALK_API_URL", "https://oapi.dingtalk.com")
+
 # --- imports ----------------------------------------------------------------------------
 # Days an uploaded spreadsheet is kept after its import was last touched (the job's counts
 # and per-row errors stay).

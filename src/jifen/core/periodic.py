@@ -51,6 +51,9 @@ JOBS = (
                 at_hour=1),
     # What points did in the last minute, folded into the rankings and dashboards.
     PeriodicJob("insights.fold", "jifen.insights.tasks.fold_rollups_task", every_minutes=1),
+    # IM group messages whose send task was lost with a worker.
+    PeriodicJob("integrations.im_resend", "jifen.integrations.im.tasks.resend_overdue_im_task",
+                every_minutes=5),
 )
 
 

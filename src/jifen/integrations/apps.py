@@ -19,6 +19,11 @@ class IntegrationsConfig(AppConfig):
         database_restored.connect(count_api_keys_after_restore,
                                   dispatch_uid="integrations.count_api_keys_after_restore")
         register_authenticator(api_key_principal)
+        # IM channels (decision 0031): routed notifications become group messages, and
+        # the IM channel's direct-message sender; its modules read models.
+        from jifen.integrations.im.receivers import connect as connect_im
+
+        connect_im()
         # The audit log's words for this app's objects (their modules read models).
         from jifen.integrations import audit_words
 
