@@ -325,6 +325,13 @@ JIFEN_BASE_URL = os.environ.get("JIFEN_BASE_URL", "").rstrip("/")
 # and per-row errors stay).
 JIFEN_IMPORT_RETENTION_DAYS = int(os.environ.get("JIFEN_IMPORT_RETENTION_DAYS", "30"))
 
+# --- outbound calls (webhooks, suppliers, IM robots) -----------------------------------
+# Hosts or networks (comma-separated: "hooks.internal,10.1.0.0/16") that outbound calls may
+# reach although they are loopback or private; everything else private is refused.
+JIFEN_OUTBOUND_ALLOW_HOSTS = [
+    h.strip() for h in os.environ.get("JIFEN_OUTBOUND_ALLOW_HOSTS", "").split(",") if h.strip()
+]
+
 # --- security -------------------------------------------------------------------------
 # One switch for a site that people reach over HTTPS, through a TLS proxy in front of
 # `jifen serve` (docs/deploy.md): Django then believes the proxy's X-Forwarded-Proto (the

@@ -51,6 +51,9 @@ JOBS = (
                 at_hour=1),
     # What points did in the last minute, folded into the rankings and dashboards.
     PeriodicJob("insights.fold", "jifen.insights.tasks.fold_rollups_task", every_minutes=1),
+    # Webhook deliveries that are due (retries, and whatever a lost task left behind).
+    PeriodicJob("integrations.webhooks", "jifen.integrations.webhooks.tasks.sweep_webhooks_task",
+                every_minutes=1),
 )
 
 
