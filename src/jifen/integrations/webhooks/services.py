@@ -278,9 +278,11 @@ def _drain(endpoint_id: int, now: datetime | None, limit: int) -> int:
         if endpoint is None or head is None or head.next_attempt_at > (now or timezone.now()):
             return sent
         _renew_lease(endpoint_id)
-        if not _attempt(endpoint, head, now or timezone.now()):
-            return sent
-        sent += 1
+        if _attempt(endpoint, head, now or timezone.now()):
+            sent += 1
+        elif not WebhookDelivery.objects.filter(pk=head.pk,
+                                                status=DeliveryStatus.FAILED).exists():
+            return sent  # to be retried: the newer ones wait behind it
     return sent
 
 
@@ -294,8 +296,8 @@ def _schedule(endpoint_id: int, at: datetime) -> None:
 
 
 def _retry_after(response: requests.Response | None, now: datetime) -> timedelta | None:
-    if response is None or response.status_code not in (429, 503) and \
-            response.status_code < 500:
+    if response is None or (response.status_code not in (429, 503) and \
+            response.status_code < 500):
         return None
     value = (response.headers.get("Retry-After") or "").strip()
     if not value:
@@ -336,7 +338,7 @@ def _post(url: str, body: str, headers: dict[str, str]) -> tuple[
         return None, "", f"{type(exc).__name__}: {exc}"[:300]
     try:
         raw = response.raw.read(RESPONSE_KEEP * 4, decode_content=True) or b""
-    except Exception as exc:  # noqa: BLE001 - a broken body is logged, not raised
+    except Exception as exc:
         raw = f"<unreadable: {type(exc).__name__}>".encode()
     finally:
         response.close()
