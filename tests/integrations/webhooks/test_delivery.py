@@ -199,3 +199,24 @@ def test_people_events(receiver, subscribe):
     send(endpoint)
     assert [(r["type"], r["data"]["employee_no"]) for r in receiver.accepted] == [
         ("employee.created", bob.employee_no), ("employee.left", bob.employee_no)]
+
+
+def test_order_events_follow_the_order(receiver, subscribe, make_role_employee):
+    # The mall's helpers: only these tests build orders.
+    from jifen.core.roles import Role
+    from jifen.mall import services as mall
+    from jifen.mall.models import Fulfilment, ItemStatus
+
+    admin = make_role_employee(Role.MALL_ADMIN)
+    category = mall.save_category(actor=admin.user, name="礼品")
+    item = mall.create_item(actor=admin.user, name="电影票", points=30, category=category,
+                            status=ItemStatus.LISTED, fulfilment=Fulfilment.SERVICE)
+    buyer = EmployeeFactory()
+    adjust(buyer, 100)
+    endpoint = subscribe(events.ORDER_PLACED, events.ORDER_STATUS_CHANGED)
+    placed = mall.create_order(employee=buyer, item=item, idempotency_key="o-1")
+    mall.approve_order(order=placed, actor=admin.user)
+    send(endpoint)
+    assert [(r["type"], r["data"]["status"], r["data"]["points"]) for r in receiver.accepted] == [
+        ("order.placed", "submitted", 30), ("order.status_changed", "approved", 30)]
+    assert receiver.accepted[0]["data"]["employee_no"] == buyer.employee_no
