@@ -1,7 +1,12 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_save
 from django.utils.translation import gettext_lazy as _
 
+from jifen.activities.signals import auction_closed, lottery_drawn
 from jifen.core.apiauth import register_authenticator
+from jifen.ledger import hooks
+from jifen.mall.signals import order_changed
+from jifen.people.signals import employee_left, employees_created
 
 
 class IntegrationsConfig(AppConfig):
@@ -27,13 +32,7 @@ class IntegrationsConfig(AppConfig):
 
     def _connect_webhooks(self) -> None:
         # The receivers read models: imported once the registry is ready.
-        from django.db.models.signals import post_save
-
-        from jifen.activities.signals import auction_closed, lottery_drawn
         from jifen.integrations.webhooks import receivers
-        from jifen.ledger import hooks
-        from jifen.mall.signals import order_changed
-        from jifen.people.signals import employee_left, employees_created
 
         hooks.register_posting_observer("integrations.webhooks", receivers.record_postings)
         post_save.connect(receivers.employee_saved, sender="people.Employee",
