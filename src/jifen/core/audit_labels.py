@@ -24,6 +24,8 @@ ACTION_LABELS = {
     "activities.announce": _("Activity notice sent"),
     "apikey.create": _("API key created"),
     "apikey.revoke": _("API key revoked"),
+    "supplier.create": _("Supplier created"),
+    "supplier.link_item": _("Item fulfilled by a supplier"),
     "webhook.create": _("Webhook endpoint created"),
     "webhook.update": _("Webhook endpoint changed"),
     "webhook.delete": _("Webhook endpoint deleted"),

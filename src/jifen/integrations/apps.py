@@ -41,5 +41,7 @@ class IntegrationsConfig(AppConfig):
                                   dispatch_uid="webhooks.employees_imported")
         employee_left.connect(receivers.employee_left, dispatch_uid="webhooks.employee_left")
         order_changed.connect(receivers.order_changed, dispatch_uid="webhooks.order_changed")
+        order_changed.connect(receivers.supplier_order_changed,
+                              dispatch_uid="suppliers.order_changed")
         lottery_drawn.connect(receivers.lottery_drawn, dispatch_uid="webhooks.lottery_drawn")
         auction_closed.connect(receivers.auction_closed, dispatch_uid="webhooks.auction_closed")

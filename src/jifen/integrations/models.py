@@ -122,3 +122,55 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery_id} {self.status_code or self.error}"
+
+
+# --- supplier fulfilment (issue #16 part 5; docs/decisions/0029) --------------------------
+
+
+class Supplier(models.Model):
+    """A welfare supplier's API that fulfils orders (cinema tickets, gym cards): jifen POSTs
+    it a signed request (Standard Webhooks signing) and it answers with a code or a
+    tracking number."""
+
+    name = models.CharField(_("name"), max_length=100)
+    url = models.URLField(_("URL"), max_length=500)
+    secret = models.TextField()  # encrypted whsec_… (integrations.webhooks.signing)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SupplierItem(models.Model):
+    """This mall item is fulfilled by that supplier (kept here, so the mall knows nothing
+    of suppliers)."""
+
+    item = models.OneToOneField("mall.Item", on_delete=models.CASCADE, related_name="+")
+    supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="items")
+
+    def __str__(self) -> str:
+        return f"{self.item_id} → {self.supplier_id}"
+
+
+class SupplierRequest(models.Model):
+    """One approved order's call to its supplier, written in the approval's transaction and
+    retried until the supplier answers or the tries run out (then the order waits on the
+    order desk with the supplier's last answer)."""
+
+    order = models.OneToOneField("mall.Order", on_delete=models.CASCADE, related_name="+")
+    supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="requests")
+    message_id = models.CharField(max_length=40, unique=True)
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices,
+                              default=DeliveryStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_answer = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.status}"

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from jifen.integrations.suppliers import services as suppliers
 from jifen.integrations.webhooks import events, selectors, services
 from jifen.ledger.amounts import from_units
 from jifen.ledger.hooks import Posting
@@ -101,6 +102,13 @@ def order_changed(sender: Any, order: Any, action: str, from_status: str, to_sta
         "action": action, "from_status": from_status, "status": to_status,
         "carrier": order.carrier, "tracking_no": order.tracking_no,
         "occurred_at": _iso(at)})], now=at)
+
+
+def supplier_order_changed(sender: Any, order: Any, action: str, at: datetime,
+                           **kwargs: Any) -> None:
+    """An approved order of a supplier item queues its supplier call (same transaction)."""
+    if action == "approve":
+        suppliers.order_approved(order, at)
 
 
 def lottery_drawn(sender: Any, lottery: Any, winners: list[tuple[int, str]], at: datetime,
