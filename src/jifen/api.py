@@ -21,6 +21,7 @@ from jifen.core.apiauth import BearerAuth
 from jifen.core.db import database_reachable
 from jifen.core.middleware import payload_too_large
 from jifen.earning.api import router as earning_router
+from jifen.integrations.api_suppliers import router as suppliers_router
 from jifen.integrations.api_webhooks import router as webhooks_router
 from jifen.ledger.api import router as ledger_router
 from jifen.library.api import router as library_router
@@ -224,3 +225,4 @@ api.add_router("", mall_router)
 api.add_router("", activities_router)
 api.add_router("", library_router)
 api.add_router("", webhooks_router)
+api.add_router("", suppliers_router)

@@ -120,3 +120,27 @@ def test_a_retry_after_a_failure_succeeds(supplier, approved_order):
     assert services.call_supplier(request_id=request.pk,
                                   now=timezone.now() + timedelta(minutes=2)) == "succeeded"
     assert Order.objects.get(pk=approved_order.pk).status == OrderStatus.FULFILLED
+
+
+def test_the_api_registers_a_supplier_and_links_an_item(settings, make_role_employee):
+    from django.test import Client
+
+    from jifen.integrations import services as keys
+
+    settings.JIFEN_OUTBOUND_ALLOW_HOSTS = ["127.0.0.1"]
+    _key, plain = keys.create_api_key(name="x", scopes=["admin"])
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {plain}")
+    created = api.post("/api/v1/suppliers", {"name": "健身", "url": "http://127.0.0.1:9/f"},
+                       content_type="application/json")
+    assert created.status_code == 201 and created.json()["secret"].startswith("whsec_")
+    refused = api.post("/api/v1/suppliers", {"name": "x", "url": "http://10.0.0.9/f"},
+                       content_type="application/json")
+    assert refused.json()["error"]["code"] == "private_address"
+    admin = make_role_employee(Role.MALL_ADMIN)
+    item = mall.create_item(actor=admin.user, name="健身卡", points=50,
+                            category=mall.save_category(actor=admin.user, name="健身"),
+                            status=ItemStatus.LISTED, fulfilment=Fulfilment.SERVICE)
+    sid = created.json()["id"]
+    assert api.put(f"/api/v1/suppliers/{sid}/items/{item.pk}").status_code == 204
+    assert api.put(f"/api/v1/suppliers/{sid}/items/999999").status_code == 404
+    assert api.get("/api/v1/supplier-requests").json() == []
