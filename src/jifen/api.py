@@ -23,6 +23,8 @@ from jifen.core.middleware import payload_too_large
 from jifen.earning.api import router as earning_router
 from jifen.insights.api.dashboards import router as insights_dashboards_router
 from jifen.insights.api.payroll import router as payroll_router
+from jifen.integrations.api_suppliers import router as suppliers_router
+from jifen.integrations.api_webhooks import router as webhooks_router
 from jifen.integrations.im.api import router as im_router
 from jifen.ledger.api import router as ledger_router
 from jifen.library.api import router as library_router
@@ -228,3 +230,5 @@ api.add_router("", library_router)
 api.add_router("", insights_dashboards_router)
 api.add_router("", payroll_router)
 api.add_router("", im_router)
+api.add_router("", webhooks_router)
+api.add_router("", suppliers_router)

@@ -320,13 +320,7 @@ DEFAULT_FROM_EMAIL = os.environ.get("JIFEN_MAIL_FROM", "jifen@localhost")
 JIFEN_MAIL_ENABLED = bool(os.environ.get("JIFEN_SMTP_HOST"))
 JIFEN_BASE_URL = os.environ.get("JIFEN_BASE_URL", "").rstrip("/")
 
-# --- outbound requests (webhooks, IM) ---------------------------------------------------
-# Hosts the server may call although they resolve to private or internal addresses
-# (jifen.integrations.outbound): comma-separated host names or addresses.
-JIFEN_OUTBOUND_ALLOW_HOSTS = tuple(
-    h.strip().lower() for h in os.environ.get("JIFEN_OUTBOUND_ALLOW_HOSTS", "").split(",")
-    if h.strip()
-)
+# --- IM platforms ------------------------------------------------------------------------
 # The IM platforms' server APIs for direct messages (tests point them at 127.0.0.1).
 JIFEN_WECOM_API_URL = os.environ.get("JIFEN_WECOM_API_URL", "https://qyapi.weixin.qq.com")
 JIFEN_DINGTALK_API_URL = os.environ.get("JIFEN_DINGTALK_API_URL", "https://oapi.dingtalk.com")
@@ -335,6 +329,13 @@ JIFEN_DINGTALK_API_URL = os.environ.get("JIFEN_DINGTALK_API_URL", "https://oapi.
 # Days an uploaded spreadsheet is kept after its import was last touched (the job's counts
 # and per-row errors stay).
 JIFEN_IMPORT_RETENTION_DAYS = int(os.environ.get("JIFEN_IMPORT_RETENTION_DAYS", "30"))
+
+# --- outbound calls (webhooks, suppliers, IM robots) -----------------------------------
+# Hosts or networks (comma-separated: "hooks.internal,10.1.0.0/16") that outbound calls may
+# reach although they are loopback or private; everything else private is refused.
+JIFEN_OUTBOUND_ALLOW_HOSTS = [
+    h.strip() for h in os.environ.get("JIFEN_OUTBOUND_ALLOW_HOSTS", "").split(",") if h.strip()
+]
 
 # --- security -------------------------------------------------------------------------
 # One switch for a site that people reach over HTTPS, through a TLS proxy in front of

@@ -54,6 +54,12 @@ JOBS = (
     # IM group messages whose send task was lost with a worker.
     PeriodicJob("integrations.im_resend", "jifen.integrations.im.tasks.resend_overdue_im_task",
                 every_minutes=5),
+    # Webhook deliveries that are due (retries, and whatever a lost task left behind).
+    PeriodicJob("integrations.webhooks", "jifen.integrations.webhooks.tasks.sweep_webhooks_task",
+                every_minutes=1),
+    # Supplier calls that are due (retries of approved supplier-item orders).
+    PeriodicJob("integrations.suppliers",
+                "jifen.integrations.suppliers.tasks.sweep_suppliers_task", every_minutes=1),
 )
 
 

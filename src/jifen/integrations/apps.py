@@ -1,7 +1,12 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_save
 from django.utils.translation import gettext_lazy as _
 
+from jifen.activities.signals import auction_closed, lottery_drawn
 from jifen.core.apiauth import register_authenticator
+from jifen.ledger import hooks
+from jifen.mall.signals import order_changed
+from jifen.people.signals import employee_left, employees_created
 
 
 class IntegrationsConfig(AppConfig):
@@ -28,3 +33,20 @@ class IntegrationsConfig(AppConfig):
         from jifen.integrations import audit_words
 
         audit_words.register()
+        self._connect_webhooks()
+
+    def _connect_webhooks(self) -> None:
+        # The receivers read models: imported once the registry is ready.
+        from jifen.integrations.webhooks import receivers
+
+        hooks.register_posting_observer("integrations.webhooks", receivers.record_postings)
+        post_save.connect(receivers.employee_saved, sender="people.Employee",
+                          dispatch_uid="webhooks.employee_saved")
+        employees_created.connect(receivers.employees_imported,
+                                  dispatch_uid="webhooks.employees_imported")
+        employee_left.connect(receivers.employee_left, dispatch_uid="webhooks.employee_left")
+        order_changed.connect(receivers.order_changed, dispatch_uid="webhooks.order_changed")
+        order_changed.connect(receivers.supplier_order_changed,
+                              dispatch_uid="suppliers.order_changed")
+        lottery_drawn.connect(receivers.lottery_drawn, dispatch_uid="webhooks.lottery_drawn")
+        auction_closed.connect(receivers.auction_closed, dispatch_uid="webhooks.auction_closed")

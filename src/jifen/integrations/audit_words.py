@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from jifen.core.describe import by_pk, register_object_describer
 from jifen.core.roles import Cap
-from jifen.integrations.models import ApiKey, ImApp, ImRobot, ImRoute
+from jifen.integrations.models import ApiKey, ImApp, ImRobot, ImRoute, WebhookEndpoint
 
 
 def register() -> None:
@@ -24,3 +24,6 @@ def register() -> None:
     register_object_describer("integrations.imapp", by_pk(
         ImApp, lambda a: _("IM app %(platform)s") % {"platform": a.get_platform_display()},
         url_name="console:im", with_pk=False, capability=Cap.MANAGE_API_KEYS))
+    register_object_describer("integrations.webhookendpoint", by_pk(
+        WebhookEndpoint, lambda e: _("Webhook %(url)s") % {"url": e.url},
+        url_name="console:webhook", capability=Cap.MANAGE_API_KEYS, name=lambda e: e.url))

@@ -174,3 +174,140 @@ class ImAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.platform}:{self.user_id}"
+# --- outbound webhooks (issue #16 part 1; docs/decisions/0028) ---------------------------
+
+
+class WebhookEndpoint(models.Model):
+    """A receiver of signed events. Its secrets are kept encrypted (they must sign, so a
+    hash would not do); during a rotation the previous secret signs too until it expires."""
+
+    url = models.URLField(_("URL"), max_length=500)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    event_types = models.JSONField(_("event types"), default=list)
+    secret = models.TextField()  # encrypted whsec_… (integrations.webhooks.signing)
+    previous_secret = models.TextField(blank=True)
+    previous_secret_until = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    disabled_reason = models.CharField(max_length=200, blank=True)
+    # Which worker is sending this endpoint's deliveries, until when (one at a time keeps
+    # them in order).
+    lease_until = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SUCCEEDED = "succeeded", _("Delivered")
+    FAILED = "failed", _("Failed")  # gave up after the last retry, or the endpoint is gone
+
+
+class WebhookDelivery(models.Model):
+    """The outbox row: one event for one endpoint, written in the transaction of the change
+    it reports. ``message_id`` is the webhook-id, the same on every attempt."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE,
+                                 related_name="deliveries")
+    message_id = models.CharField(max_length=40, unique=True)
+    event_type = models.CharField(max_length=60)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices,
+                              default=DeliveryStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["endpoint", "status", "id"],
+                                name="integ_delivery_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} {self.event_type}"
+
+
+class WebhookAttempt(models.Model):
+    """One POST of a delivery: what was sent and what came back (the body cut short)."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE,
+                                 related_name="attempt_log")
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)
+    request_headers = models.JSONField(default=dict)
+    request_body = models.TextField()
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict)
+    response_body = models.TextField(blank=True)
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} {self.status_code or self.error}"
+
+
+# --- supplier fulfilment (issue #16 part 5; docs/decisions/0029) --------------------------
+
+
+class Supplier(models.Model):
+    """A welfare supplier's API that fulfils orders (cinema tickets, gym cards): jifen POSTs
+    it a signed request (Standard Webhooks signing) and it answers with a code or a
+    tracking number."""
+
+    name = models.CharField(_("name"), max_length=100)
+    url = models.URLField(_("URL"), max_length=500)
+    secret = models.TextField()  # encrypted whsec_… (integrations.webhooks.signing)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SupplierItem(models.Model):
+    """This mall item is fulfilled by that supplier (kept here, so the mall knows nothing
+    of suppliers)."""
+
+    item = models.OneToOneField("mall.Item", on_delete=models.CASCADE, related_name="+")
+    supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="items")
+
+    def __str__(self) -> str:
+        return f"{self.item_id} → {self.supplier_id}"
+
+
+class SupplierRequest(models.Model):
+    """One approved order's call to its supplier, written in the approval's transaction and
+    retried until the supplier answers or the tries run out (then the order waits on the
+    order desk with the supplier's last answer)."""
+
+    order = models.OneToOneField("mall.Order", on_delete=models.CASCADE, related_name="+")
+    supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="requests")
+    message_id = models.CharField(max_length=40, unique=True)
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices,
+                              default=DeliveryStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_answer = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.status}"

@@ -1,6 +1,8 @@
-"""Where the server may send requests of its own (webhooks, IM robots, IM apps): not to
-private, loopback, link-local or otherwise internal addresses, unless the host is named in
-``JIFEN_OUTBOUND_ALLOW_HOSTS`` (a comma-separated list, e.g. an intranet gateway)."""
+"""The one guard in front of every call jifen makes to an address an admin typed (webhook
+endpoints, suppliers, IM robots): it must be http(s) and must not lead into the machine or
+its private network, unless ``JIFEN_OUTBOUND_ALLOW_HOSTS`` names the host or its network.
+Checked when the address is saved and again before each call (the name may resolve
+elsewhere by then: DNS rebinding)."""
 
 from __future__ import annotations
 
@@ -13,36 +15,62 @@ from django.utils.translation import gettext as _
 
 from jifen.core import errors
 
-
-def _refuse(message: str, url: str) -> errors.ValidationError:
-    return errors.ValidationError(message, code=errors.ErrorCode.URL_NOT_ALLOWED,
-                                  details={"url": url})
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-def _internal(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return not ip.is_global or ip.is_multicast
+def _allowed(host: str, addresses: list[IPAddress]) -> bool:
+    for entry in settings.JIFEN_OUTBOUND_ALLOW_HOSTS:
+        if entry.lower() == host.lower():
+            return True
+        try:
+            network = ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            continue
+        if addresses and all(address in network for address in addresses):
+            return True
+    return False
+
+
+def _is_public(address: IPAddress) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return address.is_global and not address.is_multicast
+
+
+def resolve(host: str, port: int) -> list[IPAddress]:
+    """Every address ``host`` resolves to now (empty when it does not resolve)."""
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError, OSError):
+        return []
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
 
 
 def check_url(url: str) -> None:
-    """Raise a ``ValidationError`` (``url_not_allowed``) unless ``url`` is http(s) to a
-    public address or to an allow-listed host. Every address the name resolves to counts,
-    so a name that points inside is refused too; call it again just before each send (the
-    name may point elsewhere by then)."""
-    parts = urlsplit(url or "")
-    host = (parts.hostname or "").lower()
-    if parts.scheme not in {"http", "https"} or not host:
-        raise _refuse(_("Give an http:// or https:// address."), url)
-    allowed = {h.lower() for h in getattr(settings, "JIFEN_OUTBOUND_ALLOW_HOSTS", ())}
-    if host in allowed:
-        return
+    """Raise ``ValidationError`` (``invalid_url`` / ``private_address``) unless ``url`` is an
+    http(s) address whose host resolves only to public addresses or is allowed."""
     try:
-        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80),
-                                   proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError, ValueError) as exc:
-        raise _refuse(_("The host %(host)s cannot be found.") % {"host": host}, url) from exc
-    if any(_internal(str(info[4][0])) for info in infos):
-        raise _refuse(_("%(host)s is a private or internal address; an administrator may "
-                        "allow it with JIFEN_OUTBOUND_ALLOW_HOSTS.") % {"host": host}, url)
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        parts, port = None, 0
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname \
+            or parts.username or parts.password:
+        raise errors.ValidationError(
+            _("Give an address that starts with https:// or http://."),
+            code=errors.ErrorCode.INVALID_URL, details={"field": "url"})
+    host = parts.hostname
+    addresses = resolve(host, port)
+    if _allowed(host, addresses):
+        return
+    if not addresses:
+        raise errors.ValidationError(
+            _("The host %(host)s cannot be found.") % {"host": host},
+            code=errors.ErrorCode.INVALID_URL, details={"field": "url", "host": host})
+    private = [str(a) for a in addresses if not _is_public(a)]
+    if private:
+        raise errors.ValidationError(
+            _("%(host)s is on a private network (%(address)s); an operator can allow it with "
+              "JIFEN_OUTBOUND_ALLOW_HOSTS.") % {"host": host, "address": private[0]},
+            code=errors.ErrorCode.PRIVATE_ADDRESS,
+            details={"field": "url", "host": host, "address": private[0]})

@@ -5,6 +5,7 @@ from django.urls import path
 
 from jifen.integrations import views
 from jifen.integrations.im import views as im_views
+from jifen.integrations.webhooks import views as webhook_views
 
 console_urlpatterns = [
     path("api-keys/", views.api_keys, name="api_keys"),
@@ -16,4 +17,10 @@ console_urlpatterns = [
     path("im/routes/", im_views.im_route_add, name="im_route_add"),
     path("im/routes/<int:pk>/delete/", im_views.im_route_delete, name="im_route_delete"),
     path("im/apps/<str:platform>/", im_views.im_app, name="im_app"),
+    path("webhooks/", webhook_views.endpoints, name="webhooks"),
+    path("webhooks/<int:pk>/", webhook_views.endpoint_detail, name="webhook"),
+    path("webhooks/<int:pk>/<str:action>/", webhook_views.endpoint_action,
+         name="webhook_action"),
+    path("webhook-deliveries/<int:pk>/", webhook_views.delivery_detail,
+         name="webhook_delivery"),
 ]

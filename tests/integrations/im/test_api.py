@@ -80,7 +80,7 @@ def test_a_private_webhook_url_is_refused(client, admin_key, settings):
                     {"platform": "wecom", "name": "x",
                      "webhook_url": "http://169.254.169.254/cgi-bin/webhook/send?key=k"})
     assert response.status_code == 422
-    assert response.json()["error"]["code"] == "url_not_allowed"
+    assert response.json()["error"]["code"] == "private_address"
 
 
 def test_other_scopes_are_refused(client):

@@ -34,6 +34,7 @@ from jifen.activities import notices
 from jifen.activities.models import ActivityStatus, Auction, AuctionOutcome, Bid, BidStatus
 from jifen.activities.selectors.auction import minimum_bid
 from jifen.activities.selectors.eligibility import eligibility_problem
+from jifen.activities.signals import auction_closed
 from jifen.core import errors
 from jifen.core.actors import Actor, actor_user
 from jifen.core.db import atomic_with_retry
@@ -414,6 +415,11 @@ def _close(auction_id: int, now: datetime) -> Closed | None:
         return_prize_stock(auction.item_id, 1)
     Auction.objects.filter(pk=auction.pk).update(
         status=ActivityStatus.FINISHED, outcome=outcome, closed_at=now, order_id=order_id)
+    won = outcome == AuctionOutcome.WON and leading is not None
+    auction_closed.send(sender=Auction, auction=auction, outcome=outcome, at=now,
+                        winner_id=leading.employee_id if won and leading else None,
+                        amount=leading.amount if won and leading else None,
+                        order_id=order_id)
     if outcome == AuctionOutcome.WON:
         assert leading is not None
         _notify(leading.employee, notices.AUCTION_WON,

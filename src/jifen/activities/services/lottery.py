@@ -36,6 +36,7 @@ from jifen.activities.models import (
     Win,
 )
 from jifen.activities.selectors.eligibility import eligibility_problem
+from jifen.activities.signals import lottery_drawn
 from jifen.core import errors
 from jifen.core.actors import Actor
 from jifen.core.db import atomic_with_retry
@@ -454,6 +455,9 @@ def draw_lottery(*, lottery: Lottery, actor: Actor = None, now: datetime | None 
         notify_bulk(kind=notices.DRAW_RESULTS, messages=[
             Message(recipient_id=uid, params={"title": locked.title}, url=url,
                     dedupe_key=f"lottery:{locked.pk}:results") for uid in losers])
+        lottery_drawn.send(sender=Lottery, lottery=locked, at=now, winners=list(
+            Win.objects.filter(lottery=locked).order_by("draw_index", "id")
+            .values_list("entry__employee_id", "tier__name")))
         record_audit(actor=actor, action="activities.lottery.draw", obj=locked,
                      after={"snapshot_hash": locked.snapshot_hash,
                             "winners": Win.objects.filter(lottery=locked).count(),

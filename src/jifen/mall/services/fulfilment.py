@@ -37,6 +37,7 @@ from jifen.mall.models import (
     OrderStatus,
 )
 from jifen.mall.services.stock import return_stock, uncount_purchase
+from jifen.mall.signals import order_changed
 from jifen.notifications.services import notify
 
 
@@ -45,10 +46,13 @@ def record_event(order: Order, *, action: str, from_status: str, to_status: str,
                  now: datetime | None = None) -> OrderEvent:
     """Add a step to the order's timeline (one hand-built INSERT: it is on the hot path
     of every order)."""
-    return insert_instance(OrderEvent(
+    event = insert_instance(OrderEvent(
         order=order, action=action, from_status=from_status, to_status=to_status,
         note=note[:300], note_code=note_code, created_at=now or timezone.now(),
         **actor_fields(actor)))
+    order_changed.send(sender=Order, order=order, action=action, from_status=from_status,
+                       to_status=to_status, at=event.created_at)
+    return event
 
 
 def _refuse(order: Order, action: str) -> errors.Conflict:

@@ -1,0 +1,146 @@
+"""Supplier fulfilment against a real fake supplier on 127.0.0.1 that verifies jifen's
+signature with ``standardwebhooks`` and answers with a code — or fails."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.utils import timezone
+from standardwebhooks import Webhook
+
+from jifen.core.roles import Role
+from jifen.integrations.models import DeliveryStatus, SupplierRequest
+from jifen.integrations.suppliers import services
+from jifen.ledger import selectors as ledger_selectors
+from jifen.ledger import services as ledger
+from jifen.mall import services as mall
+from jifen.mall.models import Fulfilment, ItemStatus, Order, OrderStatus
+from tests.factories import EmployeeFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class FakeSupplier:
+    def __init__(self) -> None:
+        self.secret = ""
+        self.answers: list[tuple[int, dict]] = []
+        self.default: tuple[int, dict] = (200, {"code": "CINEMA-8812"})
+        self.seen: list[dict] = []
+        supplier = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["content-length"]))
+                event = Webhook(supplier.secret).verify(
+                    body, {k.lower(): v for k, v in self.headers.items()})
+                supplier.seen.append({"id": self.headers["webhook-id"], **event})
+                status, answer = supplier.answers.pop(0) if supplier.answers \
+                    else supplier.default
+                payload = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/fulfil"
+
+
+@pytest.fixture
+def supplier(settings):
+    settings.JIFEN_OUTBOUND_ALLOW_HOSTS = ["127.0.0.1"]
+    fake = FakeSupplier()
+    yield fake
+    fake.server.shutdown()
+    fake.server.server_close()
+
+
+@pytest.fixture
+def approved_order(supplier, make_role_employee):
+    admin = make_role_employee(Role.MALL_ADMIN)
+    row, fake_secret = services.create_supplier(name="影城", url=supplier.url, actor=None)
+    supplier.secret = fake_secret
+    category = mall.save_category(actor=admin.user, name="票务")
+    item = mall.create_item(actor=admin.user, name="电影票", points=30, category=category,
+                            status=ItemStatus.LISTED, fulfilment=Fulfilment.SERVICE)
+    services.link_item(supplier=row, item_id=item.pk, actor=None)
+    buyer = EmployeeFactory()
+    ledger.adjust(employee=buyer, amount=100, reason="test", actor=None,
+                  idempotency_key=secrets.token_hex(8))
+    order = mall.create_order(employee=buyer, item=item, idempotency_key="s-1")
+    mall.approve_order(order=order, actor=admin.user)
+    return order
+
+
+def test_an_approved_order_is_fulfilled_by_the_suppliers_code(supplier, approved_order):
+    request = SupplierRequest.objects.get(order=approved_order)  # written with the approval
+    assert services.call_supplier(request_id=request.pk) == DeliveryStatus.SUCCEEDED
+    order = Order.objects.get(pk=approved_order.pk)
+    assert order.status == OrderStatus.FULFILLED
+    assert "CINEMA-8812" in order.events.order_by("-id").first().note
+    assert supplier.seen[0]["data"]["order_id"] == order.pk  # signed, verified
+    assert supplier.seen[0]["data"]["employee_no"] == order.employee.employee_no
+
+
+def test_failures_retry_then_wait_on_the_desk_with_the_answer(supplier, approved_order):
+    supplier.default = (502, {"error": "ticket system down"})
+    request = SupplierRequest.objects.get(order=approved_order)
+    spendable = ledger_selectors.balance(employee=approved_order.employee).spendable
+    at = timezone.now()
+    for _ in range(len(services.RETRY_DELAYS) + 1):
+        status = services.call_supplier(request_id=request.pk, now=at)
+        at += timedelta(hours=7)
+    assert status == DeliveryStatus.FAILED
+    request.refresh_from_db()
+    assert request.attempts == len(services.RETRY_DELAYS) + 1
+    assert "ticket system down" in request.last_answer
+    # The order is still open on the order desk; the points were neither lost nor doubled.
+    order = Order.objects.get(pk=approved_order.pk)
+    assert order.status == OrderStatus.APPROVED
+    flagged = order.events.order_by("-id").first()
+    assert flagged.action == "supplier_failed" and "ticket system down" in flagged.note
+    assert ledger_selectors.balance(employee=approved_order.employee).spendable == spendable
+    assert len({s["id"] for s in supplier.seen}) == 1  # one request id across retries
+
+
+def test_a_retry_after_a_failure_succeeds(supplier, approved_order):
+    supplier.answers = [(503, {})]
+    request = SupplierRequest.objects.get(order=approved_order)
+    assert services.call_supplier(request_id=request.pk) == DeliveryStatus.PENDING
+    assert services.call_supplier(request_id=request.pk,
+                                  now=timezone.now() + timedelta(minutes=2)) == "succeeded"
+    assert Order.objects.get(pk=approved_order.pk).status == OrderStatus.FULFILLED
+
+
+def test_the_api_registers_a_supplier_and_links_an_item(settings, make_role_employee):
+    from django.test import Client
+
+    from jifen.integrations import services as keys
+
+    settings.JIFEN_OUTBOUND_ALLOW_HOSTS = ["127.0.0.1"]
+    _key, plain = keys.create_api_key(name="x", scopes=["admin"])
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {plain}")
+    created = api.post("/api/v1/suppliers", {"name": "健身", "url": "http://127.0.0.1:9/f"},
+                       content_type="application/json")
+    assert created.status_code == 201 and created.json()["secret"].startswith("whsec_")
+    refused = api.post("/api/v1/suppliers", {"name": "x", "url": "http://10.0.0.9/f"},
+                       content_type="application/json")
+    assert refused.json()["error"]["code"] == "private_address"
+    admin = make_role_employee(Role.MALL_ADMIN)
+    item = mall.create_item(actor=admin.user, name="健身卡", points=50,
+                            category=mall.save_category(actor=admin.user, name="健身"),
+                            status=ItemStatus.LISTED, fulfilment=Fulfilment.SERVICE)
+    sid = created.json()["id"]
+    assert api.put(f"/api/v1/suppliers/{sid}/items/{item.pk}").status_code == 204
+    assert api.put(f"/api/v1/suppliers/{sid}/items/999999").status_code == 404
+    assert api.get("/api/v1/supplier-requests").json() == []
