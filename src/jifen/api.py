@@ -21,6 +21,7 @@ from jifen.core.apiauth import BearerAuth
 from jifen.core.db import database_reachable
 from jifen.core.middleware import payload_too_large
 from jifen.earning.api import router as earning_router
+from jifen.insights.api.leaderboard import router as leaderboard_router
 from jifen.ledger.api import router as ledger_router
 from jifen.library.api import router as library_router
 from jifen.mall.api import router as mall_router
@@ -222,3 +223,4 @@ api.add_router("", earning_router)
 api.add_router("", mall_router)
 api.add_router("", activities_router)
 api.add_router("", library_router)
+api.add_router("", leaderboard_router)

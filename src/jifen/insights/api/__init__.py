@@ -1,0 +1,2 @@
+"""The insights API, one module per part, each with its own router mounted by
+``jifen.api``."""
