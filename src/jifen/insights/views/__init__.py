@@ -1,0 +1,1 @@
+"""Insights pages, one module per part, each with its own URL list."""
