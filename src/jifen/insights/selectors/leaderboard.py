@@ -49,11 +49,9 @@ class Period:
     def label(self) -> str:
         if self.kind == "all":
             return _("All time")
-        if self.kind == "year":
-            return _("%(year)s") % {"year": self.key}
         if self.kind == "quarter":
             return _("Q%(quarter)s %(year)s") % {"quarter": self.key[-1], "year": self.key[:4]}
-        return _("%(year)s-%(month)s") % {"year": self.key[:4], "month": self.key[5:]}
+        return self.key  # "2026", "2026-11" read the same in every language
 
 
 def current_period(kind: str, *, today: date | None = None) -> Period:
