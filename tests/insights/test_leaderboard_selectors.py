@@ -8,6 +8,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import translation
 
 from jifen.core import errors
 from jifen.insights.selectors import leaderboard as lb
@@ -157,7 +158,8 @@ def test_hidden_names_are_anonymous_to_others_but_not_to_themselves():
     rollups.fold_pending()
     lb_services.set_ranking_privacy(employee=shy, hidden=True)
 
-    seen_by_other = company_board(curious).rows[0]
+    with translation.override("en"):
+        seen_by_other = company_board(curious).rows[0]
     assert (seen_by_other.rank, seen_by_other.name, seen_by_other.employee_no,
             seen_by_other.department, seen_by_other.anonymous) == (
         1, "Anonymous colleague", None, None, True)
@@ -168,6 +170,10 @@ def test_hidden_names_are_anonymous_to_others_but_not_to_themselves():
 
     lb_services.set_ranking_privacy(employee=shy, hidden=False)
     assert company_board(curious).rows[0].name == "Shy"
+    with translation.override("zh-hans"):
+        assert company_board(curious).rows[0].name == "Shy"
+        lb_services.set_ranking_privacy(employee=shy, hidden=True)
+        assert company_board(curious).rows[0].name == "匿名同事"
 
 
 def test_a_manager_sees_their_subtree_with_names():
