@@ -219,6 +219,17 @@ def test_a_page_is_a_handful_of_queries(django_assert_max_num_queries):
         earn(person, 10 + n, now=NOW)
     rollups.fold_pending()
     viewer = people[0]
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(6):
         board = company_board(viewer)
     assert len(board.rows) == 20 and board.me_rank == 30
+
+
+def test_the_cached_counts_follow_each_fold():
+    first, second = EmployeeFactory(), EmployeeFactory()
+    earn(first, 10, now=NOW)
+    rollups.fold_pending()
+    assert (company_board(second).ranked_count, company_board(second).me_rank) == (1, 0)
+    earn(second, 30, now=NOW)
+    rollups.fold_pending()
+    board = company_board(first)
+    assert (board.ranked_count, board.me_rank) == (2, 2)
