@@ -22,6 +22,7 @@ from jifen.core.db import database_reachable
 from jifen.core.middleware import payload_too_large
 from jifen.earning.api import router as earning_router
 from jifen.insights.api.dashboards import router as insights_dashboards_router
+from jifen.insights.api.leaderboard import router as leaderboard_router
 from jifen.insights.api.payroll import router as payroll_router
 from jifen.integrations.api_suppliers import router as suppliers_router
 from jifen.integrations.api_webhooks import router as webhooks_router
@@ -232,3 +233,4 @@ api.add_router("", payroll_router)
 api.add_router("", im_router)
 api.add_router("", webhooks_router)
 api.add_router("", suppliers_router)
+api.add_router("", leaderboard_router)

@@ -12,6 +12,7 @@ from jifen.earning.urls import console_urlpatterns as earning_console_urls
 from jifen.earning.urls import portal_urlpatterns as earning_portal_urls
 from jifen.insights.urls_payroll import console_urlpatterns as payroll_console_urls
 from jifen.insights.views.dashboards import console_urlpatterns as insights_console_urls
+from jifen.insights.views.leaderboard import portal_urlpatterns as leaderboard_portal_urls
 from jifen.integrations.urls import console_urlpatterns as integrations_console_urls
 from jifen.ledger.urls import console_urlpatterns as ledger_console_urls
 from jifen.ledger.urls import portal_urlpatterns as ledger_portal_urls
@@ -31,7 +32,7 @@ portal_patterns = [
     *notifications_portal_urls,
     *activities_portal_urls,
     *library_portal_urls,
-    path("leaderboard/", views.leaderboard, name="leaderboard"),
+    *leaderboard_portal_urls,
 ]
 
 console_patterns = [

@@ -261,3 +261,19 @@ class PayrollLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.period_id} {self.employee_no}"
+class RankingPrivacy(models.Model):
+    """An employee's choice to hide their name on public leaderboards (one row for each
+    employee who changed it; no row means shown). Hidden people still rank: others see
+    "Anonymous colleague" in their place (decision 0025)."""
+
+    employee = models.OneToOneField("people.Employee", on_delete=models.CASCADE,
+                                    related_name="+", primary_key=True)
+    hidden = models.BooleanField(_("hide my name on public leaderboards"), default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("ranking privacy")
+        verbose_name_plural = _("ranking privacy")
+
+    def __str__(self) -> str:
+        return f"employee {self.employee_id} {'hidden' if self.hidden else 'shown'}"

@@ -89,8 +89,6 @@ def _portal_placeholder(key: str):
     return view
 
 
-leaderboard = _portal_placeholder("leaderboard")
-
 
 # --- console -----------------------------------------------------------------------------
 
