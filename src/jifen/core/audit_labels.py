@@ -24,6 +24,7 @@ ACTION_LABELS = {
     "activities.announce": _("Activity notice sent"),
     "apikey.create": _("API key created"),
     "apikey.revoke": _("API key revoked"),
+    "task.retry": _("Failed task retried"),
     "department.create": _("Department created"),
     "department.update": _("Department changed"),
     "employee.create": _("Employee created"),
@@ -98,6 +99,8 @@ ACTION_LABELS = {
 
 # Keys of audit snapshots that are no field of the object's model.
 FIELD_LABELS = {
+    "retried_as": _("retried as"),
+    "exception": _("error"),
     "added": _("added"),
     "balance": _("balance"),
     "budget": _("budget"),
