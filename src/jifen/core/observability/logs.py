@@ -26,10 +26,10 @@ _PATTERNS = [
     (re.compile(r"\b(jfk|jft)_[A-Za-z0-9_-]+"), r"\1_" + _HIDDEN),
     (re.compile(r"\bwhsec_[A-Za-z0-9+/=_-]+"), "whsec_" + _HIDDEN),
     # password=…, token: …, "secret": "…" in query strings, forms and dict reprs.
-    (re.compile(r"""(?i)(["']?\b(?:[a-z_]*password[a-z_]*|passwd|secret|[a-z_]*token|"""
+    (re.compile(r"""(?i)(["']?\b(?:[a-z0-9_]*password[a-z0-9_]*|passwd|secret|[a-z0-9_]*token|"""
                 r"""api_key|apikey|authorization)["']?\s*[=:]\s*)(["'])(?:(?!\2).)*\2"""),
      r"\1\2" + _HIDDEN + r"\2"),
-    (re.compile(r"""(?i)(\b(?:[a-z_]*password[a-z_]*|passwd|secret|[a-z_]*token|api_key|"""
+    (re.compile(r"""(?i)(\b(?:[a-z0-9_]*password[a-z0-9_]*|passwd|secret|[a-z0-9_]*token|api_key|"""
                 r"""apikey|authorization)=)[^&\s"']+"""), r"\1" + _HIDDEN),
 ]
 
@@ -65,6 +65,10 @@ class JsonFormatter(logging.Formatter):
             line["exc_info"] = record.exc_text
         if record.stack_info:
             line["stack_info"] = self.formatStack(record.stack_info)
+        # Each text before encoding (inside JSON a quoted value is escaped), and the line
+        # after it, for secrets inside values of other types.
+        line = {key: redact(value) if isinstance(value, str) else value
+                for key, value in line.items()}
         return redact(json.dumps(line, ensure_ascii=False, default=str))
 
 

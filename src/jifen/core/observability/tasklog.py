@@ -30,7 +30,8 @@ def on_task_finished(sender: Any, task_result: Any, **kwargs: Any) -> None:
     started, finished = task_result.started_at, task_result.finished_at
     seconds = (finished - started).total_seconds() if started and finished else None
     metrics.observe_task(task=name, outcome=outcome, seconds=seconds)
-    logger.info("task %s %s", name, outcome, extra={
+    level = logging.WARNING if outcome == "failed" else logging.INFO
+    logger.log(level, "task %s %s", name, outcome, extra={
         "task": name, "task_id": str(task_result.id), "outcome": outcome,
         "duration_ms": round(seconds * 1000, 1) if seconds is not None else None,
     })
