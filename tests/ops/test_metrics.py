@@ -11,6 +11,7 @@ from django.core.management import call_command
 from prometheus_client.parser import text_string_to_metric_families
 
 from jifen.core.imports.jobs import purge_import_files_task
+from jifen.core.observability.metrics import prepare_multiprocess_dir
 from jifen.integrations.services import create_api_key
 from jifen.people.services import issue_access_token
 from tests.mall.conftest import fund
@@ -131,3 +132,18 @@ class TestWhoMayScrape:
         settings.TRUSTED_PROXIES = 1
         assert client.get("/metrics", REMOTE_ADDR="127.0.0.1",
                           HTTP_X_FORWARDED_FOR="10.1.2.3").status_code == 200
+
+
+def test_serving_starts_with_an_empty_multiprocess_directory(tmp_path, monkeypatch):
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    (folder / "counter_4242.db").write_bytes(b"an earlier run's totals")
+    (folder / "keep.txt").write_text("not ours")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(folder))
+    assert prepare_multiprocess_dir() == str(folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["keep.txt"]
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "new"))
+    prepare_multiprocess_dir()
+    assert (tmp_path / "new").is_dir()
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
+    assert prepare_multiprocess_dir() is None

@@ -52,6 +52,7 @@ def test_served_with_a_worker_metrics_logs_and_readiness_add_up(tmp_path):
                JIFEN_ACCESS_LOG="", PYTHONUNBUFFERED="1", JIFEN_CONTROL_SOCKET="off",
                JIFEN_STATIC_ROOT=str(django_settings.STATIC_ROOT),
                JIFEN_METRICS_TOKEN=TOKEN, PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
+    (tmp_path / "metrics" / "counter_4242.db").write_bytes(b"an earlier run's totals")
     jifen = [sys.executable, "-m", "jifen.cli"]
     subprocess.run([*jifen, "migrate", "-v0"], env=env, check=True, timeout=300)
     port = _free_port()
@@ -65,6 +66,7 @@ def test_served_with_a_worker_metrics_logs_and_readiness_add_up(tmp_path):
         status, _headers, body = get(port, "/api/v1/health/ready")
         assert json.loads(body)["worker"] == "ok"
         assert get(port, "/metrics")[0] == 403  # no token: refused
+        assert not (tmp_path / "metrics" / "counter_4242.db").exists()  # emptied at start
 
         # Requests spread over both gunicorn processes; one scrape counts them all.
         before = health_requests(port)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 from django.db import transaction
 from prometheus_client import (
@@ -145,6 +146,20 @@ class DatabaseCollector(Collector):
         for state, count in snap["connections"].items():
             connections.add_metric([state], count)
         yield connections
+
+
+def prepare_multiprocess_dir() -> str | None:
+    """Empty ``PROMETHEUS_MULTIPROC_DIR`` (creating it) before the server's processes start,
+    as prometheus-client requires: files left by an earlier run would add its totals to this
+    one's. Returns the directory, or None when multiprocess mode is off."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        return None
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink(missing_ok=True)
+    return folder
 
 
 def render() -> tuple[bytes, str]:
