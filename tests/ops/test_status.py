@@ -138,8 +138,8 @@ class TestTheStatusPage:
         admin = login_client(super_admin.user)
         page = admin.get("/console/system/").content.decode()
         assert "builtins.RuntimeError" in page
-        assert f"/console/system/tasks/{failed.pk}/retry/" in page
-        answer = admin.post(f"/console/system/tasks/{failed.pk}/retry/", follow=True)
+        assert f'name="task" value="{failed.pk}"' in page
+        answer = admin.post("/console/system/", {"task": str(failed.pk)}, follow=True)
         assert answer.status_code == 200
         call_command("worker", batch=True, no_periodic=True, verbosity=0)
         assert CALLS == [7, 7]
@@ -147,13 +147,15 @@ class TestTheStatusPage:
         entry = AuditEntry.objects.get(action="task.retry")
         assert entry.object_id == str(failed.pk) and entry.actor == super_admin.user
         # Retrying again is refused: that failure is gone.
-        again = admin.post(f"/console/system/tasks/{failed.pk}/retry/", follow=True)
+        again = admin.post("/console/system/", {"task": str(failed.pk)}, follow=True)
         said = again.content.decode()
         assert "No failed task with this id." in said or "没有此编号的失败任务。" in said
         assert AuditEntry.objects.filter(action="task.retry").count() == 1
 
-    def test_a_get_or_a_stranger_cannot_retry(self, client, super_admin, hr_admin):
-        assert login_client(super_admin.user).get(
-            "/console/system/tasks/x/retry/").status_code == 405
+    def test_a_stranger_or_a_made_up_id_cannot_retry(self, super_admin, hr_admin):
         assert login_client(hr_admin.user).post(
-            "/console/system/tasks/x/retry/").status_code == 403
+            "/console/system/", {"task": "x"}).status_code == 403
+        for made_up in ("x", "", "00000000-0000-0000-0000-000000000000"):
+            answer = login_client(super_admin.user).post("/console/system/", {"task": made_up})
+            assert answer.status_code == 302
+        assert not AuditEntry.objects.filter(action="task.retry").exists()

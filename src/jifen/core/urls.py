@@ -10,6 +10,4 @@ console_urlpatterns = [
     path("settings/", views.site_settings, name="settings"),
     path("audit/", views.audit_log, name="audit"),
     path("system/", observability_views.system_status, name="system_status"),
-    path("system/tasks/<str:task_id>/retry/", observability_views.retry_task,
-         name="system_task_retry"),
 ]

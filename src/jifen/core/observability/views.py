@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from jifen.core import errors
 from jifen.core.client_address import client_address
@@ -52,18 +52,16 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_capability(Cap.MANAGE_SETTINGS)
+@require_http_methods(["GET", "POST"])
 def system_status(request: HttpRequest) -> HttpResponse:
+    """The status page; a POST with ``task`` retries that failed task."""
+    if request.method == "POST":
+        try:
+            services.retry_task(task_id=request.POST.get("task", ""), actor=request.user)
+        except errors.JifenError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("The task was queued again."))
+        return redirect("console:system_status")
     return render(request, "console/system_status.html",
                   {"status": selectors.system_status()})
-
-
-@require_capability(Cap.MANAGE_SETTINGS)
-@require_POST
-def retry_task(request: HttpRequest, task_id: str) -> HttpResponse:
-    try:
-        services.retry_task(task_id=task_id, actor=request.user)
-    except errors.JifenError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("The task was queued again."))
-    return redirect("console:system_status")
