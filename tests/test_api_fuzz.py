@@ -30,6 +30,7 @@ import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
+from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -39,6 +40,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from jifen.api import api
+from jifen.core.observability.services import beat
 from jifen.core.roles import Role
 from jifen.integrations.services import create_api_key
 from jifen.wsgi import application
@@ -115,6 +117,8 @@ def shop(db, department):
         source="fuzz", id="1", type="idea_adopted", employee_no=colleague.employee_no,
         occurred_at="2026-03-02T10:00:00+08:00", payload={"title": "Less paper"})],
         actor=None, received_by="fuzz")
+    # A live worker, so the readiness check answers 200 (its 503 is by design).
+    beat(worker_id="fuzz", started_at=timezone.now())
     return person
 
 

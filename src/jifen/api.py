@@ -20,6 +20,7 @@ from jifen.core.api_errors import error_response, renderer, status_for
 from jifen.core.apiauth import BearerAuth
 from jifen.core.db import database_reachable
 from jifen.core.middleware import payload_too_large
+from jifen.core.observability.selectors import readiness
 from jifen.earning.api import router as earning_router
 from jifen.insights.api.dashboards import router as insights_dashboards_router
 from jifen.insights.api.leaderboard import router as leaderboard_router
@@ -219,6 +220,21 @@ def health(request: HttpRequest) -> dict:
     """Liveness and database reachability, for load balancers and monitors."""
     database = "ok" if database_reachable() else "unavailable"
     return {"status": "ok" if database == "ok" else "degraded", "database": database}
+
+
+class ReadyOut(Schema):
+    status: str
+    database: str
+    migrations: str
+    worker: str
+
+
+@api.get("/health/ready", auth=None, response={200: ReadyOut, 503: ReadyOut}, tags=["system"])
+def ready(request: HttpRequest) -> tuple[int, dict]:
+    """Readiness: the database answers, every migration is applied and a worker was heard
+    from within a minute; 503 with the same body otherwise (docs/operations.md)."""
+    result = readiness()
+    return (200 if result["status"] == "ready" else 503), result
 
 
 api.add_router("", people_router)

@@ -3,6 +3,7 @@ and nowhere else (see docs/deploy.md for the full list)."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -90,6 +91,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "jifen.core.observability.middleware.RequestObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -395,9 +397,30 @@ REQUEST_BODY_MAX_SIZE = 21 * 1024 * 1024
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
+# One JSON object per line (jifen.core.observability.logs; docs/operations.md), secrets
+# redacted; JIFEN_LOG_FORMAT=text for a terminal. The request and task lines are INFO
+# records of their own loggers: JIFEN_REQUEST_LOG=off silences them.
+LOG_FORMAT = os.environ.get("JIFEN_LOG_FORMAT", "json").strip().lower()
+_REQUEST_LOG_LEVEL = ("WARNING" if os.environ.get("JIFEN_REQUEST_LOG", "on").strip().lower()
+                      in ("off", "0", "no", "false") else "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "jifen.core.observability.logs.JsonFormatter"},
+        "text": {"()": "jifen.core.observability.logs.TextFormatter",
+                 "format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler",
+                             "formatter": "text" if LOG_FORMAT == "text" else "json"}},
     "root": {"handlers": ["console"], "level": os.environ.get("JIFEN_LOG_LEVEL", "WARNING")},
+    "loggers": {"jifen.requests": {"level": _REQUEST_LOG_LEVEL},
+                "jifen.tasks": {"level": _REQUEST_LOG_LEVEL}},
 }
+
+# --- metrics (/metrics) ----------------------------------------------------------------
+# A scraper shows JIFEN_METRICS_TOKEN as a bearer token, or comes from an address in
+# JIFEN_METRICS_ALLOW (comma-separated IPs or CIDRs); with neither set /metrics is a 404.
+METRICS_TOKEN = os.environ.get("JIFEN_METRICS_TOKEN", "").strip()
+METRICS_ALLOW = [ipaddress.ip_network(part.strip(), strict=False)
+                 for part in os.environ.get("JIFEN_METRICS_ALLOW", "").split(",") if part.strip()]

@@ -7,8 +7,11 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 
 from jifen.api import api
+from jifen.core.observability.views import metrics_view
 
 urlpatterns = [
+    # Prometheus, for a token or an allow-listed address (jifen.core.observability).
+    path("metrics", metrics_view, name="metrics"),
     path("api/v1/", api.urls),
     path("scim/v2/", include("jifen.people.scim.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -15,6 +15,7 @@ class CoreConfig(AppConfig):
         # Here, not at the top: services import models, and the app registry is not ready
         # when this module is imported.
         from jifen.core import audit_words
+        from jifen.core.observability import tasklog  # noqa: F401 - connects the task log
         from jifen.core.services import sync_role_groups
 
         audit_words.register()

@@ -41,6 +41,7 @@ ACTION_LABELS = {
     "webhook.rotate_secret": _("Webhook secret rotated"),
     "webhook.test": _("Webhook test event sent"),
     "webhook.redeliver": _("Webhook delivery sent again"),
+    "task.retry": _("Failed task retried"),
     "department.create": _("Department created"),
     "department.update": _("Department changed"),
     "employee.create": _("Employee created"),
@@ -121,6 +122,8 @@ ACTION_LABELS = {
 
 # Keys of audit snapshots that are no field of the object's model.
 FIELD_LABELS = {
+    "retried_as": _("retried as"),
+    "exception": _("error"),
     "added": _("added"),
     "balance": _("balance"),
     "budget": _("budget"),

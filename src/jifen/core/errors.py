@@ -129,6 +129,7 @@ class ErrorCode(StrEnum):
     SELF_GIVING = "self_giving"
     SENSITIVE_WORDS = "sensitive_words"
     STOCK_IS_CODES = "stock_is_codes"
+    TASK_NOT_RETRYABLE = "task_not_retryable"
     TRACKING_REQUIRED = "tracking_required"
     UNAUTHENTICATED = "unauthenticated"
     UNKNOWN_ACTION = "unknown_action"

@@ -260,3 +260,21 @@ class PeriodicRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} {self.period}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A ``jifen worker`` process saying it is alive (``jifen.core.observability``): it
+    writes ``last_seen`` every 15 seconds from a thread; one silent for a minute counts as
+    stopped. Rows of workers gone for a week are forgotten."""
+
+    worker_id = models.CharField(max_length=120, unique=True)
+    host = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    last_seen = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["host", "pid"]
+
+    def __str__(self) -> str:
+        return self.worker_id

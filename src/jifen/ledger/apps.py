@@ -32,3 +32,9 @@ class LedgerConfig(AppConfig):
         from jifen.ledger import audit_words
 
         audit_words.register()
+        # /metrics: ledger postings by kind.
+        from jifen.core.observability import metrics
+        from jifen.ledger import hooks
+
+        hooks.register_posting_observer(
+            "metrics", lambda postings: metrics.count_postings(p.kind for p in postings))

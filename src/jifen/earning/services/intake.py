@@ -19,6 +19,7 @@ from jifen.core import errors
 from jifen.core.actors import Actor
 from jifen.core.intake import Fact, FactResult
 from jifen.core.models import ImportJob
+from jifen.core.observability import metrics
 from jifen.earning import engine, sql
 from jifen.earning import outcomes as outcomes_
 from jifen.earning.models import Award, AwardStatus, Event, EventStatus, RejectReason
@@ -193,8 +194,10 @@ def ingest_events(*, events: list[EventIn], actor: Actor = None, received_by: st
     if len(events) > MAX_BATCH:
         raise errors.ValidationError(_("Send at most %d events per call.") % MAX_BATCH,
                                      code=errors.ErrorCode.BATCH_TOO_LARGE)
-    return _ingest(events, actor=actor, received_by=received_by, import_job=import_job,
-                   backdate=backdate)
+    results = _ingest(events, actor=actor, received_by=received_by, import_job=import_job,
+                      backdate=backdate)
+    metrics.count_events(result.status for result in results)  # /metrics: events by status
+    return results
 
 
 def ingest_many(*, events: list[EventIn], actor: Actor = None, received_by: str = "",

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from jifen.core import errors
 from jifen.core.actors import Actor, actor_user
+from jifen.core.observability import metrics
 from jifen.core.services import record_audit
 from jifen.integrations import outbound
 from jifen.integrations.models import (
@@ -381,6 +382,9 @@ def _attempt(endpoint: WebhookEndpoint, delivery: WebhookDelivery, now: datetime
             response_body=response_body, error=error)
         WebhookDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.PENDING).update(
             **update)
+        metrics.count_webhook_delivery(  # /metrics: deliveries by outcome
+            "delivered" if ok else "gone" if gone else "failed" if "finished_at" in update
+            else "retrying")
         if gone:
             # 410 Gone: the receiver says it will never want these again.
             WebhookEndpoint.objects.filter(pk=endpoint.pk).update(

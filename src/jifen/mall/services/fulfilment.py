@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from jifen.core import errors
 from jifen.core.actors import Actor, actor_fields
 from jifen.core.db import insert_instance
+from jifen.core.observability import metrics
 from jifen.core.services import record_audit
 from jifen.ledger import services as ledger
 from jifen.ledger.models import Transaction
@@ -46,6 +47,7 @@ def record_event(order: Order, *, action: str, from_status: str, to_status: str,
                  now: datetime | None = None) -> OrderEvent:
     """Add a step to the order's timeline (one hand-built INSERT: it is on the hot path
     of every order)."""
+    metrics.count_order_change(from_status, to_status)  # /metrics: orders by state change
     event = insert_instance(OrderEvent(
         order=order, action=action, from_status=from_status, to_status=to_status,
         note=note[:300], note_code=note_code, created_at=now or timezone.now(),

@@ -13,6 +13,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from gunicorn.app.base import BaseApplication
 
+from jifen.core.observability.metrics import prepare_multiprocess_dir
+
 
 class Command(BaseCommand):
     help = "Serve the web pages and the API (gunicorn). --with-worker also runs a task worker."
@@ -38,6 +40,8 @@ class Command(BaseCommand):
             from jifen.core.staticfiles import collect_if_changed
 
             collect_if_changed(announce=self.stdout.write)
+        # Counters of an earlier run must not add to this one's (docs/operations.md).
+        prepare_multiprocess_dir()
         # Here, not at the top: building the WSGI application loads every middleware,
         # which only serving needs (the module is imported to list `jifen help` too).
         from jifen.wsgi import application

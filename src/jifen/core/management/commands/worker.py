@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from jifen.core import periodic
+from jifen.core.observability import services as observability
 
 
 class Command(BaseCommand):
@@ -28,6 +29,13 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         stop = threading.Event()
+        heartbeat = None
+        if not options["batch"]:
+            # "I am alive" every 15 s, for `jifen status`, the status page and /metrics.
+            heartbeat = threading.Thread(
+                target=observability.beat_forever, args=(stop,), daemon=True,
+                kwargs={"worker_id": observability.new_worker_id()}, name="jifen-heartbeat")
+            heartbeat.start()
         if not options["no_periodic"]:
             if options["batch"]:
                 periodic.enqueue_due()
@@ -41,3 +49,5 @@ class Command(BaseCommand):
             )
         finally:
             stop.set()
+            if heartbeat is not None:
+                heartbeat.join(timeout=5)  # lets it take its row away
