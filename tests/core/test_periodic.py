@@ -52,7 +52,7 @@ def test_the_daily_tick_starts_once_a_day_from_its_hour():
 
 @pytest.mark.django_db
 def test_the_rollup_fold_runs_once_a_minute_and_old_slots_are_forgotten():
-    assert {"insights.fold"} == FREQUENT
+    assert {"insights.fold", "notifications.digests"} == FREQUENT
     assert "insights.fold" in periodic.enqueue_due(local("2026-11-24T10:00:05"))
     assert "insights.fold" not in periodic.enqueue_due(local("2026-11-24T10:00:50"))
     assert "insights.fold" in periodic.enqueue_due(local("2026-11-24T10:01:00"))
@@ -94,5 +94,5 @@ def test_eight_workers_looking_at_once_start_the_job_once():
     assert not failures
     started = [name for names in results for name in names]
     assert sorted(started) == ["activities.lottery_draws", "core.purge_import_files",
-                               "ledger.expiry"]
+                               "ledger.expiry", "notifications.digests"]
     assert enqueued() == 1

@@ -24,6 +24,7 @@ ACTION_LABELS = {
     "activities.announce": _("Activity notice sent"),
     "apikey.create": _("API key created"),
     "apikey.revoke": _("API key revoked"),
+    "notifications.defaults.update": _("Notification defaults changed"),
     "department.create": _("Department created"),
     "department.update": _("Department changed"),
     "employee.create": _("Employee created"),

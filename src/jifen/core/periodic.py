@@ -51,6 +51,10 @@ JOBS = (
                 at_hour=1),
     # What points did in the last minute, folded into the rankings and dashboards.
     PeriodicJob("insights.fold", "jifen.insights.tasks.fold_rollups_task", every_minutes=1),
+    # Notification digests: each person's daily (08:00 unless they chose another hour) or
+    # weekly (Monday unless …) digest goes out at the first hourly run from its time.
+    PeriodicJob("notifications.digests", "jifen.notifications.tasks.send_digests_task",
+                every_minutes=60),
 )
 
 
