@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -397,18 +397,23 @@ def save_site_defaults(*, actor: Any, choices: Mapping[str, Mapping[str, bool]])
 # --- digests ----------------------------------------------------------------------------
 
 
-def digest_period(delivery: selectors.Delivery, now: datetime) -> str | None:
-    """The digest period due for a person at ``now`` (site time), or None before their
-    hour (and weekday): "d:2026-12-04", "w:2026-W49"; a person back on immediate gets
-    what was still collected at the next run ("i:2026-12-04 09")."""
+def digest_slot(delivery: selectors.Delivery, now: datetime) -> tuple[str, datetime]:
+    """The person's latest digest time at or before ``now`` (site time) and its period
+    name ("d:2026-12-04", "w:2026-12-07"): the digest of that period holds what was
+    collected up to that time; later arrivals wait for the next one. A person back on
+    immediate gets what was still collected at the next run ("i:2026-12-04 09")."""
     local = timezone.localtime(now)
-    if delivery.mode == DAILY:
-        return f"d:{local:%Y-%m-%d}" if local.hour >= delivery.digest_hour else None
+    if delivery.mode not in (DAILY, WEEKLY):
+        return f"i:{local:%Y-%m-%d %H}", now
+    day = local.date()
     if delivery.mode == WEEKLY:
-        year, week, _day = local.isocalendar()
-        due = (local.weekday(), local.hour) >= (delivery.digest_weekday, delivery.digest_hour)
-        return f"w:{year}-W{week:02d}" if due else None
-    return f"i:{local:%Y-%m-%d %H}"
+        day -= timedelta(days=(day.weekday() - delivery.digest_weekday) % 7)
+    step = timedelta(days=7 if delivery.mode == WEEKLY else 1)
+    slot = timezone.make_aware(datetime.combine(day, time(delivery.digest_hour)))
+    if slot > now:
+        slot = timezone.make_aware(datetime.combine(day - step, time(delivery.digest_hour)))
+    prefix = "w" if delivery.mode == WEEKLY else "d"
+    return f"{prefix}:{timezone.localtime(slot):%Y-%m-%d}", slot
 
 
 def send_digests(*, now: datetime | None = None) -> int:
@@ -426,25 +431,25 @@ def send_digests(*, now: datetime | None = None) -> int:
     sent = 0
     for pk, user in sorted(users.items()):
         delivery = deliveries.get(pk, selectors.Delivery())
-        period = digest_period(delivery, now)
-        if period is None:
-            continue
+        period, cutoff = digest_slot(delivery, now)
         for channel, has in ((EMAIL, pk in waiting), (IM, pk in waiting_im)):
             if not has:
                 continue
             try:
                 sent += send_digest(user=user, channel=channel, period=period,
-                                    mode=delivery.mode, now=now)
+                                    mode=delivery.mode, cutoff=cutoff, now=now)
             except Exception:  # one person's failed send must not hold up the others
                 logger.exception("digest for user %s on %s failed", pk, channel)
     return sent
 
 
 @transaction.atomic
-def send_digest(*, user: Any, channel: str, period: str, mode: str, now: datetime) -> int:
-    """One person's digest on ``channel`` for ``period``: 1 when sent now, 0 when there
-    was nothing, it went out already, or the person cannot be reached."""
-    rows = list(selectors.pending_digest(user, channel).filter(created_at__lte=now)
+def send_digest(*, user: Any, channel: str, period: str, mode: str, cutoff: datetime,
+                now: datetime) -> int:
+    """One person's digest on ``channel`` for ``period``, of what was collected up to
+    ``cutoff``: 1 when sent now, 0 when there was nothing, it went out already, or the
+    person cannot be reached."""
+    rows = list(selectors.pending_digest(user, channel).filter(created_at__lte=cutoff)
                 .select_for_update())
     if not rows:
         return 0
