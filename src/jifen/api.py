@@ -24,6 +24,7 @@ from jifen.earning.api import router as earning_router
 from jifen.ledger.api import router as ledger_router
 from jifen.library.api import router as library_router
 from jifen.mall.api import router as mall_router
+from jifen.notifications.api import router as notifications_router
 from jifen.people.api import router as people_router
 from jifen.people.sso.api import router as sso_router
 
@@ -222,3 +223,4 @@ api.add_router("", earning_router)
 api.add_router("", mall_router)
 api.add_router("", activities_router)
 api.add_router("", library_router)
+api.add_router("", notifications_router)
