@@ -17,6 +17,7 @@ from jifen.library.urls import console_urlpatterns as library_console_urls
 from jifen.library.urls import portal_urlpatterns as library_portal_urls
 from jifen.mall.urls import console_urlpatterns as mall_console_urls
 from jifen.mall.urls import portal_urlpatterns as mall_portal_urls
+from jifen.notifications.urls import console_urlpatterns as notifications_console_urls
 from jifen.notifications.urls import portal_urlpatterns as notifications_portal_urls
 from jifen.people.urls import console_urlpatterns as people_console_urls
 from jifen.web import views
@@ -42,6 +43,7 @@ console_patterns = [
     *library_console_urls,
     path("insights/", views.insights, name="insights"),
     *core_console_urls,
+    *notifications_console_urls,
     *integrations_console_urls,
 ]
 

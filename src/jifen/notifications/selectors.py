@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from django.apps import apps
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -143,6 +144,14 @@ class KindRow:
     @property
     def name(self) -> str:
         return self.kind.name
+
+    @property
+    def area_label(self) -> str:
+        """The sending app's name, in the active language."""
+        try:
+            return str(apps.get_app_config(self.area).verbose_name)
+        except LookupError:
+            return self.area
 
 
 def _area(kind: NotificationKind) -> str:
