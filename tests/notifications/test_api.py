@@ -80,6 +80,7 @@ def test_preferences_read_and_change_through_the_api(client, employee):
     ({"kinds": [{"kind": AWARD, "channels": {"fax": True}}]}, "unknown_value"),
     ({"mode": "hourly"}, "unknown_value"),
     ({"digest_hour": 24}, "validation_error"),
+    ({"quiet_start": "22:00+08:00", "quiet_end": "07:00"}, "validation_error"),
 ])
 def test_bad_preferences_are_refused_with_the_field_named(client, employee, body, code):
     response = _put(client, token_for(employee), body)

@@ -347,6 +347,11 @@ def save_preferences(
         raise errors.ValidationError("hour 0-23, weekday 0-6",
                                      code=errors.ErrorCode.OUT_OF_RANGE,
                                      details={"field": "digest_hour"})
+    for name, value in (("quiet_start", quiet_start), ("quiet_end", quiet_end)):
+        if value is not None and value.tzinfo is not None:
+            raise errors.ValidationError(
+                gettext("Quiet hours are in the site's time, without an offset."),
+                details={"fields": {name: ["site time, no offset"]}})
     overrides = selectors.site_defaults()
     for kind, channel, on in checked:
         if on == selectors.default_on(kind, channel, overrides):
