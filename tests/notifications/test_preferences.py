@@ -4,6 +4,7 @@ exactly what was collected for them, quiet hours, the site's defaults, mandatory
 
 from __future__ import annotations
 
+import socket
 from datetime import datetime, time, timedelta
 
 import pytest
@@ -335,3 +336,22 @@ def test_leftovers_of_a_digest_given_up_go_out_at_the_next_run(
     save_preferences(user=person, mode="immediate")
     assert send_digests(now=timezone.now()) == 1
     assert "留" in smtp.messages[0].get_content()
+
+
+@pytest.mark.django_db
+@override_settings(JIFEN_MAIL_ENABLED=True)
+def test_a_digest_whose_mail_fails_is_sent_whole_at_the_next_run(
+        smtp, person, django_capture_on_commit_callbacks):
+    save_preferences(user=person, mode="daily", choices={AWARD: {EMAIL: True}})
+    with django_capture_on_commit_callbacks(execute=True):
+        award(person, reason="一")
+        award(person, reason="二")
+    with socket.socket() as probe:  # a port nobody listens on: the SMTP server is down
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    with override_settings(EMAIL_PORT=closed):
+        assert send_digests(now=at(tomorrow(), 8)) == 0
+    assert Notification.objects.filter(emailed_at__isnull=True).count() == 2
+    assert send_digests(now=at(tomorrow(), 9)) == 1  # same period: nothing was recorded
+    [digest] = smtp.messages
+    assert len(_digest_lines(digest)) == 2
