@@ -31,6 +31,7 @@ from jifen.integrations.im.api import router as im_router
 from jifen.ledger.api import router as ledger_router
 from jifen.library.api import router as library_router
 from jifen.mall.api import router as mall_router
+from jifen.notifications.api import router as notifications_router
 from jifen.people.api import router as people_router
 from jifen.people.sso.api import router as sso_router
 
@@ -250,3 +251,4 @@ api.add_router("", im_router)
 api.add_router("", webhooks_router)
 api.add_router("", suppliers_router)
 api.add_router("", leaderboard_router)
+api.add_router("", notifications_router)

@@ -20,6 +20,7 @@ from jifen.library.urls import console_urlpatterns as library_console_urls
 from jifen.library.urls import portal_urlpatterns as library_portal_urls
 from jifen.mall.urls import console_urlpatterns as mall_console_urls
 from jifen.mall.urls import portal_urlpatterns as mall_portal_urls
+from jifen.notifications.urls import console_urlpatterns as notifications_console_urls
 from jifen.notifications.urls import portal_urlpatterns as notifications_portal_urls
 from jifen.people.urls import console_urlpatterns as people_console_urls
 from jifen.web import views
@@ -46,6 +47,7 @@ console_patterns = [
     *insights_console_urls,
     *payroll_console_urls,
     *core_console_urls,
+    *notifications_console_urls,
     *integrations_console_urls,
 ]
 

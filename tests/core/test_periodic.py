@@ -53,7 +53,7 @@ def test_the_daily_tick_starts_once_a_day_from_its_hour():
 @pytest.mark.django_db
 def test_the_rollup_fold_runs_once_a_minute_and_old_slots_are_forgotten():
     assert {"insights.fold", "integrations.im_resend", "integrations.webhooks",
-            "integrations.suppliers"} == FREQUENT
+            "integrations.suppliers", "notifications.digests"} == FREQUENT
     assert "insights.fold" in periodic.enqueue_due(local("2026-11-24T10:00:05"))
     assert "insights.fold" not in periodic.enqueue_due(local("2026-11-24T10:00:50"))
     assert "insights.fold" in periodic.enqueue_due(local("2026-11-24T10:01:00"))
@@ -97,5 +97,5 @@ def test_eight_workers_looking_at_once_start_the_job_once():
     assert sorted(started) == ["activities.lottery_draws", "core.purge_import_files",
                                "insights.fold", "integrations.im_resend",
                                "integrations.suppliers", "integrations.webhooks",
-                               "ledger.expiry"]
+                               "ledger.expiry", "notifications.digests"]
     assert enqueued() == 1

@@ -133,7 +133,8 @@ def test_every_kind_is_a_dotted_name_of_its_app_with_a_label_and_a_title():
         kind.name for kind in kinds}
     for kind in kinds:
         app = kind.name.split(".")[0]
-        assert app in {"ledger", "mall", "earning", "activities", "library"}, kind.name
+        assert app in {"ledger", "mall", "earning", "activities", "library",
+                       "notifications"}, kind.name
         assert str(kind.label)
         assert kind.title, f"{kind.name}: say what it reads as (title=…)"
     with pytest.raises(ValueError, match="dotted"):

@@ -42,6 +42,7 @@ ACTION_LABELS = {
     "webhook.test": _("Webhook test event sent"),
     "webhook.redeliver": _("Webhook delivery sent again"),
     "task.retry": _("Failed task retried"),
+    "notifications.defaults.update": _("Notification defaults changed"),
     "department.create": _("Department created"),
     "department.update": _("Department changed"),
     "employee.create": _("Employee created"),

@@ -96,6 +96,7 @@ class ErrorCode(StrEnum):
     LEDGER_CONFLICT = "ledger_conflict"
     LIMIT_REACHED = "limit_reached"
     MALFORMED_REQUEST = "malformed_request"
+    MANDATORY_NOTIFICATION = "mandatory_notification"
     MESSAGE_REQUIRED = "message_required"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     NAME_REQUIRED = "name_required"

@@ -60,6 +60,10 @@ JOBS = (
     # Supplier calls that are due (retries of approved supplier-item orders).
     PeriodicJob("integrations.suppliers",
                 "jifen.integrations.suppliers.tasks.sweep_suppliers_task", every_minutes=1),
+    # Notification digests: each person's daily (08:00 unless they chose another hour) or
+    # weekly (Monday unless …) digest goes out at the first hourly run from its time.
+    PeriodicJob("notifications.digests", "jifen.notifications.tasks.send_digests_task",
+                every_minutes=60),
 )
 
 

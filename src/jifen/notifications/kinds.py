@@ -9,7 +9,9 @@ mapping of variants, chosen by the ``variant`` parameter, when one kind reads di
 in different cases (one award or several). Each app declares its kinds in its
 ``notices.py``; ``notify`` refuses a kind nobody registered, so a typo cannot create a kind
 that no settings page or filter knows. Notification preferences (which channels a person
-wants per kind) will build on this table."""
+wants per kind, ``jifen.notifications.preferences``) start from each kind's ``channels``
+(its defaults), ``mandatory`` (cannot be turned off in the app) and ``digest`` (may wait
+for a person's daily or weekly digest)."""
 
 from __future__ import annotations
 
@@ -19,10 +21,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jifen.core.roles import Cap
+from jifen.notifications.channels import IM
 
 IN_APP = "in_app"
 EMAIL = "email"
-CHANNELS = (IN_APP, EMAIL)
+# The channels a person chooses per kind: the centre, e-mail, an IM direct message
+# (WeCom/DingTalk/Feishu, delivered by a sender registered in ``channels``).
+CHANNELS = (IN_APP, EMAIL, IM)
+# How e-mail and IM go out: at once, or collected for a daily or weekly digest.
+IMMEDIATE = "immediate"
+DAILY = "daily"
+WEEKLY = "weekly"
+MODES = (IMMEDIATE, DAILY, WEEKLY)
 _NAME = re.compile(r"[a-z]+(\.[a-z_]+)+")
 
 
@@ -56,12 +66,18 @@ class NotificationKind:
     # the label.
     title: Any = field(default="", hash=False)
     body: Any = field(default="", hash=False)
+    # A notice a person cannot turn off in the app (security notices); it also never
+    # waits for a digest or for quiet hours.
+    mandatory: bool = False
+    # Whether its e-mail/IM may wait for the person's digest (the default delivery mode is
+    # immediate; a person chooses a digest). False: always at once (reminders with a time).
+    digest: bool = True
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
             raise ValueError(f"a notification kind is a dotted name: {self.name!r}")
         if not self.channels <= set(CHANNELS) or IN_APP not in self.channels:
-            raise ValueError(f"{self.name}: channels are in_app (always) and email")
+            raise ValueError(f"{self.name}: channels are in_app (always), email and im")
 
     def __str__(self) -> str:
         return self.name

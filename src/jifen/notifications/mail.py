@@ -13,6 +13,7 @@ from django.utils import timezone, translation
 
 from jifen.core.selectors import site_settings
 from jifen.notifications.models import Notification
+from jifen.notifications.notices import DIGEST
 
 
 def recipient_language(user: Any) -> str:
@@ -41,3 +42,20 @@ def email_notification(*, notification_id: int) -> bool:
         notification.emailed_at = timezone.now()
         notification.save(update_fields=["emailed_at"])
     return True
+
+
+def mail_digest(*, user: Any, notifications: list[Notification], variant: str) -> None:
+    """One e-mail listing ``notifications`` (oldest first) with their links, in the
+    recipient's language. An SMTP failure raises (the digest stays for the next run)."""
+    base = settings.JIFEN_BASE_URL
+    with translation.override(recipient_language(user)):
+        subject, _body = DIGEST.render({"count": len(notifications), "variant": variant})
+        parts = []
+        for notification in notifications:
+            title, body = notification.rendered()
+            link = notification.url
+            if link.startswith("/"):
+                link = base + link if base else ""
+            parts.append("\n".join(line for line in (f"• {title}", body, link) if line))
+    send_mail(subject=f"[{site_settings().platform_name}] {subject}",
+              message="\n\n".join(parts), from_email=None, recipient_list=[user.email])
