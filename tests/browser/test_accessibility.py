@@ -21,6 +21,7 @@ from jifen import web_urls
 from tests.browser.axe import AXE_CONTEXT, serious_violations
 from tests.browser.conftest import DESKTOP, PHONE, sign_in
 from tests.conftest import IMMEDIATE_TASKS
+from tests.walk_objects import integrations_pages
 
 RESULTS = Path(__file__).resolve().parents[2] / "test-results"
 
@@ -70,6 +71,17 @@ SKIPPED: dict[str, str] = {
     "portal:library_comment_report": _POST,
     "portal:library_share": "records the visit and redirects to what was shared",
     "portal:library_checkin_makeup": _POST,
+    "console:insights_export": _DOWNLOAD,
+    "console:insights_settings": _POST,
+    "console:payroll_export": _DOWNLOAD,
+    "console:payroll_close": _POST,
+    "console:payroll_reopen": _POST,
+    "console:im_robot_test": _POST,
+    "console:im_robot_delete": _POST,
+    "console:im_route_add": _POST,
+    "console:im_route_delete": _POST,
+    "console:webhook_action": _POST,
+    "portal:leaderboard_privacy": _POST,
 }
 # Every importer mounts the same eight views (core/imports/views.py); per namespace:
 _IMPORT_SKIPPED = {
@@ -180,6 +192,10 @@ def site():
         "console:employee_points": employee.pk,
         "console:employee_edit": employee.pk,
         "console:department_edit": Department.objects.order_by("pk").first().pk,
+        "console:im_app": {"platform": "wecom"},
+        "console:payroll_period": {"month": "2026-10"},
+        **{name: args[0] for name, args in integrations_pages(admin.user).items()
+           if name not in ("console:im_app", "console:payroll_period")},
     }
     for namespace, pk in _import_jobs(admin).items():
         for short in ("preview", "result"):
@@ -274,7 +290,9 @@ def test_every_url_name_is_checked_or_skipped():
              "console:sso_provider_edit", "console:activities_results",
              "console:activities_lottery", "console:activities_auction",
              "console:library_resource_edit", "portal:lottery", "portal:lottery_verify",
-             "portal:auction", "portal:library_resource", "portal:library_comments"}
+             "portal:auction", "portal:library_resource", "portal:library_comments",
+             "console:im_robot", "console:im_app", "console:webhook", "console:webhook_delivery",
+             "console:payroll_period"}
     known |= {f"{ns}:{short}" for ns in IMPORT_NAMESPACES for short in ("preview", "result")}
     unaccounted = [f"{name} ({route})" for name, route, params in url_names()
                    if params and not skipped(name) and name not in known]

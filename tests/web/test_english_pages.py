@@ -33,6 +33,7 @@ from jifen.mall.models import Fulfilment, ItemStatus
 from jifen.people.services import EmployeeData, set_roles, upsert_employee
 from jifen.people.services.employees import employee_audit_snapshot
 from tests.factories import DepartmentFactory, EmployeeFactory
+from tests.walk_objects import integrations_pages
 
 pytestmark = pytest.mark.django_db
 
@@ -87,6 +88,17 @@ NOT_WALKED = {
     "portal:earn_feedback": "POST only",
     "portal:notifications_read": "POST only",
     "portal:notification_open": "a redirect to what the notification is about",
+    "console:insights_export": "a spreadsheet, not a page",
+    "console:insights_settings": "POST only",
+    "console:payroll_export": "a spreadsheet, not a page",
+    "console:payroll_close": "POST only",
+    "console:payroll_reopen": "POST only",
+    "console:im_robot_test": "POST only",
+    "console:im_robot_delete": "POST only",
+    "console:im_route_add": "POST only",
+    "console:im_route_delete": "POST only",
+    "console:webhook_action": "POST only",
+    "portal:leaderboard_privacy": "POST only",
 }
 IMPORTS = ("people_import", "earning_import", "mall_tracking", "mall_code_import")
 
@@ -141,6 +153,7 @@ def company(settings, tmp_path) -> Company:
         worker = EmployeeFactory(department=general, employee_no="JF0001", name="Wei Zhang")
         other = EmployeeFactory(department=sales, employee_no="JF0002", name="Na Li")
         _company_words()
+        integrations = integrations_pages(admin.user)  # first: the audit test reads page 1
         update_site_settings(actor=admin.user, contact="hr@example.com")
         _move(worker, sales, admin.user)  # audit: a department change
         set_roles(user=other.user, roles=[Role.HR_ADMIN], actor=admin.user)
@@ -201,7 +214,7 @@ def company(settings, tmp_path) -> Company:
                         tracking_no="SF100")
         mall.deliver_order(order=orders["delivered"], actor=admin.user)
         mall.reject_order(order=orders["rejected"], actor=admin.user, reason="Out of range")
-        pks = _activities_library_and_sign_in(admin, item, voucher)
+        pks = {**_activities_library_and_sign_in(admin, item, voucher), **integrations}
     return Company(admin=admin, worker=worker, department=general, rule=rule,
                    pending_award=awards[0], item=item, category=category, orders=orders,
                    transaction=adjustment, feedback=feedback, pks=pks)
@@ -345,7 +358,12 @@ def test_every_page_in_english_shows_no_chinese_the_code_stored(company):
                  "console:activities_lottery", "console:activities_auction", "portal:library",
                  "portal:library_resource", "portal:library_comments", "portal:library_checkin",
                  "console:library_resources", "console:library_moderation",
-                 "console:sign_in_settings", "console:sso_provider_edit"}
+                 "console:sign_in_settings", "console:sso_provider_edit",
+                 "portal:leaderboard", "console:insights", "console:payroll",
+                 "console:payroll_period", "console:payroll_settings", "console:im",
+                 "console:im_robot", "console:im_app", "console:webhooks", "console:webhook",
+                 "console:webhook_delivery", "console:system_status",
+                 "portal:notification_settings", "console:notification_defaults"}
     assert new_pages <= set(walked), {n: skipped.get(n) for n in new_pages - set(walked)}
     assert not found, "Chinese on English pages:\n" + "\n".join(
         f"{name}: {snippets}" for name, snippets in found.items())

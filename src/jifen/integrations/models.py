@@ -68,7 +68,8 @@ class ImRobot(models.Model):
         verbose_name_plural = _("IM robots")
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.get_platform_display()})"
+        # Stored as the audit entry's label: no translated words in it.
+        return self.name
 
 
 class ImRoute(models.Model):
@@ -156,7 +157,7 @@ class ImApp(models.Model):
         verbose_name_plural = _("IM apps")
 
     def __str__(self) -> str:
-        return self.get_platform_display()
+        return self.platform  # the audit label: no translated words
 
 
 class ImAccount(models.Model):
