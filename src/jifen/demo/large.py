@@ -46,7 +46,7 @@ from jifen.ledger.models import (
     Transaction,
     TransactionKind,
 )
-from jifen.mall.models import Item, Order, OrderStatus
+from jifen.mall.models import Item, ItemStatus, Order, OrderStatus
 from jifen.people.models import Department, Employee, EmployeeStatus
 from jifen.people.pinyin import search_keys
 
@@ -240,7 +240,8 @@ class _Loader:
             end = min(_add_months(first, m + 1).astimezone(UTC), self.now)
             self._month(start, end)
             self._flush()
-            self.log(f"    {timezone.localtime(start):%Y-%m}: {self.result.transactions:,} transactions")
+            self.log(f"    {timezone.localtime(start):%Y-%m}: "
+                     f"{self.result.transactions:,} transactions")
         # What is still open at the end: live lots, orders waiting for approval.
         for person in self.people:
             self.dead_lots += person.lots
@@ -499,7 +500,8 @@ def build_large(*, employees: int = LARGE_EMPLOYEES, months: int = LARGE_MONTHS,
     log = log or (lambda message: None)
     started = time.monotonic()
     now = (now or timezone.now()).astimezone(UTC)
-    items = list(Item.objects.filter(points__gt=0, stock__isnull=True)
+    items = list(Item.objects.filter(points__gt=0, stock__isnull=True,
+                                     status=ItemStatus.LISTED)
                  .values_list("pk", "name", "points", "fulfilment"))
     with transaction.atomic():
         ensure_company_accounts()
