@@ -34,6 +34,14 @@ from django.utils import timezone
 
 from jifen.demo import sql
 from jifen.demo._names import FEMALE_FIRST, FEMALE_LAST, MALE_FIRST, MALE_LAST, SURNAMES
+from jifen.insights.bulkload import (
+    DEPARTMENT_MONTH_FIELDS,
+    EMPLOYEE_MONTH_FIELDS,
+    STANDING_FIELDS,
+    RollupRows,
+    write_item_months,
+)
+from jifen.insights.models import DepartmentMonth, EmployeeMonth, ItemMonth, Standing
 from jifen.insights.services import rollups
 from jifen.ledger.accounts import ensure_company_accounts, issuance_key, sink_key
 from jifen.ledger.models import (
@@ -119,6 +127,7 @@ class _Person:
     id: int
     wallet: int
     hold: int
+    department: int
     hired: datetime
     balance: int = 0
     held: int = 0
@@ -142,6 +151,7 @@ class _Loader:
         self.open_orders: dict[int, tuple] = {}  # hold txn id → order row without settlement
         self.sold: dict[int, int] = defaultdict(int)
         self.carry: list[tuple] = []  # settlements due after the month being simulated
+        self.rollups: RollupRows | None = None  # rollups accumulated as the books are written
 
     # --- people ---------------------------------------------------------------------
 
@@ -211,7 +221,7 @@ class _Loader:
                 (wallet, AccountKind.WALLET.value, f"wallet:e:{pk}", pk, None, "", 0, False, now),
                 (hold, AccountKind.HOLD.value, f"hold:e:{pk}", pk, None, "", 0, False, now)]
             self.people.append(_Person(
-                id=pk, wallet=wallet, hold=hold,
+                id=pk, wallet=wallet, hold=hold, department=team,
                 hired=datetime(hired.year, hired.month, hired.day, 9, tzinfo=UTC)))
         sql.copy_rows(Employee, (
             "id", "employee_no", "name", "email", "phone", "department_id", "position",
@@ -238,8 +248,12 @@ class _Loader:
         for m in range(self.months):
             start = _add_months(first, m).astimezone(UTC)
             end = min(_add_months(first, m + 1).astimezone(UTC), self.now)
+            if self.rollups is not None:
+                self.rollups.start_month(_add_months(first, m).date())
             self._month(start, end)
             self._flush()
+            if self.rollups is not None:
+                self._write_rollups(self.rollups.close_month(last=m == self.months - 1))
             self.log(f"    {timezone.localtime(start):%Y-%m}: "
                      f"{self.result.transactions:,} transactions")
         # What is still open at the end: live lots, orders waiting for approval.
@@ -313,6 +327,18 @@ class _Loader:
             elif kind == "settle":
                 self._settle(person, at, what)
 
+    def _write_rollups(self, rows: dict[type, list[tuple]]) -> None:
+        sql.copy_rows(EmployeeMonth, EMPLOYEE_MONTH_FIELDS, rows[EmployeeMonth])
+        sql.copy_rows(DepartmentMonth, DEPARTMENT_MONTH_FIELDS, rows[DepartmentMonth])
+        sql.copy_rows(Standing, STANDING_FIELDS, rows[Standing])
+        write_item_months(rows[ItemMonth])
+
+    def _rolled(self, person: _Person, kind: str, category: str, amount: int,
+                item_id: int | None = None) -> None:
+        if self.rollups is not None:
+            self.rollups.add(employee_id=person.id, department_id=person.department, kind=kind,
+                             category=category, amount=amount, item_id=item_id)
+
     def _txn(self, kind: str, amount: int, at: datetime, *, category: str = "",
              cause: tuple[str, str], settles: int | None = None, key: str = "") -> int:
         pk = self.ids.take(Transaction)
@@ -334,6 +360,7 @@ class _Loader:
         txn = self._txn(TransactionKind.EARN, amount, at, category=category,
                         cause=(CAUSE, f"earn:{person.id}"))
         person.balance += amount
+        self._rolled(person, TransactionKind.EARN, category, amount)
         self._entry(txn, self.issuance[category], -amount, None)
         self._entry(txn, person.wallet, amount, person.balance)
         person.lots.append(_Lot(id=self.ids.take(Lot), amount=amount, remaining=amount,
@@ -374,6 +401,7 @@ class _Loader:
             lot.remaining -= part
             self._use(txn, lot, part, 0)
         person.balance -= collected
+        self._rolled(person, TransactionKind.PENALTY, category, -collected)
         self._entry(txn, person.wallet, -collected, person.balance)
         self._entry(txn, self.issuance[category], collected, None)
         self._bury(person)
@@ -385,6 +413,7 @@ class _Loader:
         lot.remaining = 0
         self._use(txn, lot, amount, 0)
         person.balance -= amount
+        self._rolled(person, TransactionKind.EXPIRE, "", -amount)
         self._entry(txn, person.wallet, -amount, person.balance)
         self._entry(txn, self.expiry, amount, None)
         self._bury(person)
@@ -432,6 +461,7 @@ class _Loader:
             row[10], row[19] = OrderStatus.CANCELLED.value, txn
         else:
             self._entry(txn, self.redemption, points, None)
+            self._rolled(person, TransactionKind.CAPTURE, "", -points, item_id=row[2])
             row[10], row[18] = OrderStatus.COMPLETED.value, txn
             self.sold[row[2]] += 1
         row[23] = at
@@ -494,9 +524,12 @@ def _month_start(now: datetime, back: int) -> datetime:
 def build_large(*, employees: int = LARGE_EMPLOYEES, months: int = LARGE_MONTHS,
                 seed: int = 2026, earn_rate: float = 4.0, now: datetime | None = None,
                 log: Callable[[str], None] | None = None,
-                rebuild_rollups: bool = True) -> LargeResult:
+                rollup_mode: str = "bulk") -> LargeResult:
     """Add a company of ``employees`` with ``months`` of history (``earn_rate`` earnings
-    per employee and month on average) to this database, then rebuild the rollups."""
+    per employee and month on average) to this database, with its rollups: ``"bulk"``
+    accumulates them while the postings are written (then folds what other postings left
+    pending), ``"rebuild"`` runs ``rollups.rebuild()`` afterwards (slow at size: it reads
+    every entry back), ``"none"`` leaves them alone."""
     log = log or (lambda message: None)
     started = time.monotonic()
     now = (now or timezone.now()).astimezone(UTC)
@@ -507,6 +540,8 @@ def build_large(*, employees: int = LARGE_EMPLOYEES, months: int = LARGE_MONTHS,
         ensure_company_accounts()
         loader = _Loader(rng=random.Random(f"{seed}/large"), now=now, months=months,
                          earn_rate=earn_rate, log=log)
+        if rollup_mode == "bulk":
+            loader.rollups = RollupRows()
         mark = time.monotonic()
         teams = loader.company_tree(employees)
         loader.employees(employees, teams)
@@ -517,8 +552,11 @@ def build_large(*, employees: int = LARGE_EMPLOYEES, months: int = LARGE_MONTHS,
         loader.result.timings["history"] = time.monotonic() - mark
         sql.reset_sequences([Department, Employee, Account, Transaction, Entry, Lot,
                              LotConsumption, Order])
-        if rebuild_rollups:
-            mark = time.monotonic()
+        mark = time.monotonic()
+        if rollup_mode == "bulk":
+            rollups.fold_pending()
+            log("  ✓ rollups written with the history")
+        elif rollup_mode == "rebuild":
             rollups.rebuild()
             loader.result.timings["rollups"] = time.monotonic() - mark
             log("  ✓ rollups rebuilt")
