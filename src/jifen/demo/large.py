@@ -536,7 +536,7 @@ def build_large(*, employees: int = LARGE_EMPLOYEES, months: int = LARGE_MONTHS,
     items = list(Item.objects.filter(points__gt=0, stock__isnull=True,
                                      status=ItemStatus.LISTED)
                  .values_list("pk", "name", "points", "fulfilment"))
-    with transaction.atomic():
+    with transaction.atomic(), sql.lots_after_their_uses():
         ensure_company_accounts()
         loader = _Loader(rng=random.Random(f"{seed}/large"), now=now, months=months,
                          earn_rate=earn_rate, log=log)

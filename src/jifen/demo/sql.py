@@ -8,7 +8,8 @@ databases that store naive UTC they are adapted here as the ORM would."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -102,3 +103,21 @@ def analyze(models: Sequence[type[Model]]) -> None:
     with connection.cursor() as cursor:
         for model in models:
             cursor.execute(f"ANALYZE {_table(model)}")
+
+
+@contextmanager
+def lots_after_their_uses() -> Iterator[None]:
+    """The loader writes a lot when it is used up, after the consumptions that point at
+    it. PostgreSQL and SQLite check foreign keys at commit (Django makes them deferrable);
+    MySQL/MariaDB check each row at once, so there the session stops checking them for the
+    load (the loader only points at rows it writes in the same transaction)."""
+    if connection.vendor != "mysql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET FOREIGN_KEY_CHECKS = 0")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET FOREIGN_KEY_CHECKS = 1")
