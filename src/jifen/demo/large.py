@@ -104,6 +104,9 @@ class _Ids:
     def __init__(self, *models: type) -> None:
         self._next = {model: sql.next_id(model) for model in models}
 
+    def peek(self, model: type) -> int:
+        return self._next[model]
+
     def take(self, model: type) -> int:
         value = self._next[model]
         self._next[model] = value + 1
@@ -170,7 +173,8 @@ class _Loader:
             rows.append(row)
             return row
 
-        suffix = f"{self.rng.randrange(16**4):04x}"
+        # Codes and numbers unique to this load: a second load beside the first is fine.
+        suffix = f"{self.ids.peek(Department):04x}"
         root = add(f"LG-{suffix}", "集团总部", None)
         team_ids = []
         for d in range(divisions):
