@@ -10,12 +10,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from django.core.exceptions import BadRequest
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from ninja import Schema
 
@@ -118,3 +120,112 @@ def paginate(
         rows = rows[:limit]
         next_cursor = encode_cursor(getattr(rows[-1], key))
     return {"items": rows, "next_cursor": next_cursor}
+
+
+# --- keyset pages for the console's lists ----------------------------------------------
+
+
+class KeysetPage:
+    """One page of a list read by seeking on its ordering key: page 100 costs what page 1
+    costs (no OFFSET, no COUNT). ``next_cursor``/``previous_cursor`` are opaque values for
+    the ``after``/``before`` query parameters."""
+
+    def __init__(self, items: list[Any], *, next_cursor: str | None,
+                 previous_cursor: str | None) -> None:
+        self.object_list = items
+        self.next_cursor = next_cursor
+        self.previous_cursor = previous_cursor
+
+    @property
+    def has_next(self) -> bool:
+        return self.next_cursor is not None
+
+    @property
+    def has_previous(self) -> bool:
+        return self.previous_cursor is not None
+
+    def __iter__(self) -> Any:
+        return iter(self.object_list)
+
+    def __len__(self) -> int:
+        return len(self.object_list)
+
+
+def _keys(order: Sequence[str]) -> list[tuple[str, bool]]:
+    return [(key.lstrip("-"), key.startswith("-")) for key in order]
+
+
+def _key_field(queryset: QuerySet, name: str) -> models.Field:
+    annotation = queryset.query.annotations.get(name)
+    if annotation is not None:
+        return annotation.output_field
+    return _field(queryset.model, name)
+
+
+def _key_values(row: Any, keys: list[tuple[str, bool]]) -> str:
+    values = []
+    for name, _descending in keys:
+        value = row.pk if name == "pk" else getattr(row, name)
+        values.append(value.isoformat() if isinstance(value, datetime) else value)
+    return encode_cursor(values)
+
+
+def _seek(keys: list[tuple[str, bool]], values: list[Any], forward: bool) -> Q:
+    """Rows after ``values`` in the order of ``keys`` (before them when not ``forward``):
+    ``k1 ≥ v1 AND (k1 > v1 OR (k1 = v1 AND (k2 > v2 OR …)))`` — the leading ``k1 ≥ v1``
+    lets the database start its index range scan at the cursor."""
+
+    def beyond(descending: bool) -> str:
+        return "lt" if descending == forward else "gt"
+
+    (last_name, last_desc), last_value = keys[-1], values[-1]
+    condition = Q(**{f"{last_name}__{beyond(last_desc)}": last_value})
+    for (name, descending), value in zip(keys[-2::-1], values[-2::-1], strict=True):
+        condition = (Q(**{f"{name}__{beyond(descending)}": value})
+                     | (Q(**{name: value}) & condition))
+    first_name, first_desc = keys[0]
+    return Q(**{f"{first_name}__{beyond(first_desc)}e": values[0]}) & condition
+
+
+def keyset_page(queryset: QuerySet, *, order: Sequence[str], limit: int,
+                after: str | None = None, before: str | None = None) -> KeysetPage:
+    """The page of ``queryset`` in ``order`` (field names, ``-`` for descending; the last
+    key, or the keys together, unique — end with ``pk``) that follows the cursor ``after``,
+    or precedes the cursor ``before``, or the first page. A cursor that is not one of ours
+    is a ValidationError ``invalid_cursor``."""
+    keys = _keys(order)
+    cursor = after or before
+    forward = not before
+    backwards = [name if descending else f"-{name}" for name, descending in keys]
+    ordered = queryset.order_by(*(order if forward else backwards))
+    if cursor:
+        values = decode_cursor(cursor)
+        if not isinstance(values, list) or len(values) != len(keys):
+            raise _invalid()
+        values = [cursor_value(_key_field(queryset, name), value)
+                  for (name, _descending), value in zip(keys, values, strict=True)]
+        ordered = ordered.filter(_seek(keys, values, forward))
+    rows = list(ordered[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if not forward:
+        rows.reverse()
+    if not rows:
+        return KeysetPage([], next_cursor=None, previous_cursor=None)
+    first, last = _key_values(rows[0], keys), _key_values(rows[-1], keys)
+    if forward:
+        return KeysetPage(rows, next_cursor=last if more else None,
+                          previous_cursor=first if after else None)
+    return KeysetPage(rows, next_cursor=last, previous_cursor=first if more else None)
+
+
+def keyset_page_for(request: Any, queryset: QuerySet, *, order: Sequence[str],
+                    limit: int) -> KeysetPage:
+    """``keyset_page`` at the cursor in ``request``'s ``after`` or ``before`` parameter; a
+    cursor that was changed by hand is a 400 page (``BadRequest``), not a server error."""
+    try:
+        return keyset_page(queryset, order=order, limit=limit,
+                           after=request.GET.get("after") or None,
+                           before=request.GET.get("before") or None)
+    except errors.ValidationError as exc:
+        raise BadRequest(exc.message) from exc

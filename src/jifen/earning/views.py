@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from jifen.core import errors
+from jifen.core.pagination import keyset_page_for
 from jifen.core.permissions import forbidden, htmx_partial, require_capability
 from jifen.core.roles import Cap, user_can
 from jifen.earning import display, selectors, services
@@ -410,8 +411,10 @@ def event_log(request: HttpRequest) -> HttpResponse:
     job = request.GET.get("import")
     events = selectors.event_log(**filters, import_job=int(job) if job and job.isdigit()
                                  else None)
+    order = ("row_number", "pk") if job and job.isdigit() else ("-pk",)
     context = {
-        "page": _page(request, events), "filters": filters,
+        "page": keyset_page_for(request, events, order=order, limit=PAGE_SIZE),
+        "filters": filters,
         "types": selectors.event_types_by_code(),
         "outcomes": [*EventStatus.choices, *[(r.value, r.label) for r in RejectReason
                                               if r != RejectReason.REJECTED_BY_APPROVER]],

@@ -137,7 +137,9 @@ class Transaction(models.Model):
         ordering = ["-id"]
         verbose_name = _("ledger transaction")
         verbose_name_plural = _("ledger transactions")
-        indexes = [models.Index(fields=["cause_type", "cause_id"], name="ledger_txn_cause")]
+        indexes = [models.Index(fields=["cause_type", "cause_id"], name="ledger_txn_cause"),
+                   # The ledger browser filtered by kind, newest first, page after page.
+                   models.Index(fields=["kind", "id"], name="ledger_txn_kind_id")]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="ledger_txn_amount_positive"),
         ]

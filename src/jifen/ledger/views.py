@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 
 from jifen.core import errors
 from jifen.core.exports import CONTENT_TYPES, spreadsheet_response
+from jifen.core.pagination import keyset_page_for
 from jifen.core.permissions import require_capability
 from jifen.core.redirects import next_path
 from jifen.core.roles import Cap, user_can
@@ -409,7 +410,7 @@ def transactions(request: HttpRequest) -> HttpResponse:
     form = TransactionFilterForm(request.GET or None)
     filters = form.filters()
     txns = selectors.transactions(**filters)
-    page = Paginator(txns, 25).get_page(request.GET.get("page"))
+    page = keyset_page_for(request, txns, order=("-pk",), limit=25)
     rows = []
     txns = list(page.object_list)
     words = cause_words(txns, request.user)

@@ -431,7 +431,9 @@ class Order(models.Model):
         verbose_name = _("order")
         verbose_name_plural = _("orders")
         indexes = [models.Index(fields=["employee", "item", "status"],
-                                name="mall_order_emp_item")]
+                                name="mall_order_emp_item"),
+                   # The order desk: one status, by number, page after page (keyset).
+                   models.Index(fields=["status", "id"], name="mall_order_status_id")]
         constraints = [
             # A lottery's item prize costs nothing (points 0, no hold); anything bought costs.
             models.CheckConstraint(condition=Q(points__gte=0) & Q(quantity__gte=1),

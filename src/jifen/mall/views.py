@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from jifen.core import errors
 from jifen.core.exports import spreadsheet_response
+from jifen.core.pagination import keyset_page_for
 from jifen.core.permissions import htmx_partial, require_capability
 from jifen.core.redirects import next_path, redirect_to_next
 from jifen.core.roles import Cap
@@ -330,7 +331,7 @@ def order_desk(request: HttpRequest) -> HttpResponse:
     if "status" not in params:
         params["status"] = OrderStatus.SUBMITTED  # the queue: what waits for a decision
     form, orders = _desk_orders(request, params)
-    page = Paginator(orders, DESK_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = keyset_page_for(request, orders, order=("pk",), limit=DESK_PAGE_SIZE)
     context = {"form": form, "page": page, "counts": selectors.status_counts(),
                "waiting": _desk_waiting(),
                "statuses": OrderStatus.choices, "current": params["status"],

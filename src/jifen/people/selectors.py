@@ -174,6 +174,12 @@ def with_points_balance(employees: QuerySet[Employee]) -> QuerySet[Employee]:
                                 output_field=BigIntegerField()))
 
 
+def list_order(sort: str) -> tuple[str, ...]:
+    """The ordering keys of the employee list for ``sort`` (the last one unique, so a
+    keyset page can seek on them)."""
+    return EMPLOYEE_SORTS.get(sort, EMPLOYEE_SORTS[""])
+
+
 def sort_employees(employees: QuerySet[Employee], sort: str, *,
                    with_points: bool = False) -> QuerySet[Employee]:
     """``employees`` in the list's order named by ``sort`` (unknown: by number), with

@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import NoReverseMatch, reverse
@@ -23,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from jifen.core import errors
 from jifen.core.client_address import client_address
 from jifen.core.exports import spreadsheet_response
+from jifen.core.pagination import keyset_page_for
 from jifen.core.permissions import forbidden, htmx_partial, require_capability
 from jifen.core.redirects import next_path
 from jifen.core.roles import Cap, Role, user_can, user_roles
@@ -156,7 +156,8 @@ def people_list(request: HttpRequest) -> HttpResponse:
     if sort not in selectors.EMPLOYEE_SORTS or ("balance" in sort and not show_points):
         sort = ""
     employees = selectors.sort_employees(employees, sort, with_points=show_points)
-    page = Paginator(employees, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = keyset_page_for(request, employees, order=selectors.list_order(sort),
+                           limit=PAGE_SIZE)
     for employee in page.object_list if show_points else ():
         employee.points_text = points_text(employee.points_balance)  # type: ignore[attr-defined]
     context = {

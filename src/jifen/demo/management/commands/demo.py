@@ -1,5 +1,7 @@
-"""`jifen demo [--seed N] [--if-empty]`: fill an empty database with the demo company
-and print the demo logins."""
+"""`jifen demo [--seed N] [--if-empty] [--size small|large [--employees N --months M]]`:
+fill an empty database with the demo company and print the demo logins. ``--size large``
+adds a company of 20,000 employees with 24 months of history, loaded in bulk
+(``jifen.demo.large``)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from jifen.demo.builder import DEFAULT_SEED, DEMO_URL, build_demo, demo_logins
+from jifen.demo.large import LARGE_EMPLOYEES, LARGE_MONTHS, build_large
 from jifen.people.models import Employee
 
 
@@ -39,6 +42,14 @@ class Command(BaseCommand):
                             help="Run only this step (repeatable), e.g. --only people.")
         parser.add_argument("--if-empty", action="store_true",
                             help="Do nothing but print the logins when employees exist.")
+        parser.add_argument("--size", choices=("small", "large"), default="small",
+                            help="small: about 300 employees; large: the small company plus "
+                                 "a bulk-loaded one with years of history.")
+        parser.add_argument("--employees", type=int, default=LARGE_EMPLOYEES,
+                            help="Employees of the large company (default %(default)s).")
+        parser.add_argument("--months", type=int, default=LARGE_MONTHS,
+                            help="Months of history of the large company "
+                                 "(default %(default)s).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         existing = Employee.objects.count()
@@ -58,10 +69,21 @@ class Command(BaseCommand):
                 build_demo(seed=options["seed"], log=self.stdout.write, only=options["only"])
             except ValueError as exc:
                 raise CommandError(str(exc)) from exc
+            if options["size"] == "large":
+                self.build_large(options)
             self.stdout.write(self.style.SUCCESS(
                 f"Demo company ready in {time.monotonic() - started:.1f}s."
             ))
         self.print_logins()
+
+    def build_large(self, options: dict[str, Any]) -> None:
+        if options["employees"] < 1 or options["months"] < 1:
+            raise CommandError("--employees and --months must be at least 1.")
+        self.stdout.write(f"Loading the large company: {options['employees']:,} employees, "
+                          f"{options['months']} months of history …")
+        result = build_large(employees=options["employees"], months=options["months"],
+                             seed=options["seed"], log=self.stdout.write)
+        self.stdout.write(self.style.SUCCESS(f"Large company ready: {result.summary()}."))
 
     def print_logins(self) -> None:
         rows = demo_logins()
