@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from jifen.core import errors
 from jifen.core.models import AuditEntry
-from jifen.notifications import kinds, selectors
-from jifen.notifications.channels import IM, register_sender, sender_for
+from jifen.notifications import channels, kinds, selectors
+from jifen.notifications.channels import IM
 from jifen.notifications.kinds import EMAIL, IN_APP, NotificationKind
 from jifen.notifications.models import Notification
 from jifen.notifications.services import (
@@ -53,19 +53,18 @@ def person(employee):
 
 
 @pytest.fixture
-def im_inbox():
+def im_inbox(monkeypatch):
     """A fake IM platform: the notifications its sender was asked to deliver."""
     sent: list[Notification] = []
-    before = sender_for(IM)
 
     def sender(notification_id: int) -> bool:
         sent.append(Notification.objects.get(pk=notification_id))
         return True
 
-    register_sender(IM, sender)
+    monkeypatch.setitem(channels._senders, IM, sender)
+    monkeypatch.setitem(channels._ready, IM, lambda: True)
     with override_settings(TASKS=IMMEDIATE_TASKS):
         yield sent
-    register_sender(IM, before)
 
 
 @pytest.fixture

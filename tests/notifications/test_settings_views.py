@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 
 from jifen.core.models import AuditEntry
-from jifen.notifications import selectors
-from jifen.notifications.channels import IM, register_sender, sender_for
+from jifen.notifications import channels, selectors
+from jifen.notifications.channels import IM
 from jifen.notifications.models import DeliverySettings
 from tests.conftest import login_client
 
@@ -48,14 +48,11 @@ def test_half_a_quiet_period_is_refused(employee):
     assert not DeliverySettings.objects.filter(user=employee.user).exists()
 
 
-def test_the_im_column_opens_once_a_platform_is_connected(employee):
-    before = sender_for(IM)
-    register_sender(IM, lambda _pk: True)
-    try:
-        html = login_client(employee.user).get(
-            reverse("portal:notification_settings")).content.decode()
-    finally:
-        register_sender(IM, before)
+def test_the_im_column_opens_once_a_platform_is_connected(employee, monkeypatch):
+    monkeypatch.setitem(channels._senders, IM, lambda _pk: True)
+    monkeypatch.setitem(channels._ready, IM, lambda: True)
+    html = login_client(employee.user).get(
+        reverse("portal:notification_settings")).content.decode()
     assert 'data-testid="im-hint"' not in html
     assert f'name="{AWARD}:im"' in html
 

@@ -11,7 +11,7 @@ from django.apps import apps
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from jifen.notifications.channels import IM, sender_for
+from jifen.notifications.channels import IM, channel_ready
 from jifen.notifications.kinds import (
     CHANNELS,
     IMMEDIATE,
@@ -41,9 +41,9 @@ def unread_count(user: Any) -> int:
 
 
 def im_available() -> bool:
-    """Whether an IM platform registered a direct-message sender (else the IM column of
-    the settings is shown disabled)."""
-    return sender_for(IM) is not None
+    """Whether an IM platform is set up for direct messages (else the IM column of the
+    settings is shown disabled)."""
+    return channel_ready(IM)
 
 
 def site_defaults() -> dict[tuple[str, str], bool]:

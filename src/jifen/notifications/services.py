@@ -30,7 +30,7 @@ from jifen.core.db import insert_rows
 from jifen.core.roles import user_can
 from jifen.core.services import record_audit
 from jifen.notifications import selectors
-from jifen.notifications.channels import IM, sender_for
+from jifen.notifications.channels import IM, channel_ready, sender_for
 from jifen.notifications.kinds import (
     CHANNELS,
     DAILY,
@@ -98,7 +98,7 @@ def _route(kind: NotificationKind, recipient: Any, *, email: bool | None,
     via = Via.NOW if urgent else Via.DIGEST
     mail_via = via if (EMAIL in on and settings.JIFEN_MAIL_ENABLED
                        and bool(getattr(recipient, "email", ""))) else Via.NONE
-    im_via = via if IM in on and sender_for(IM) is not None else Via.NONE
+    im_via = via if IM in on and channel_ready(IM) else Via.NONE
     after = None
     if Via.NOW in (mail_via, im_via) and not kind.mandatory:
         after = delivery.quiet_until(now)

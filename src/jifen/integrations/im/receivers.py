@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models.signals import post_save
 
-from jifen.integrations.im import services
+from jifen.integrations.im import selectors, services
 from jifen.notifications.channels import IM, register_sender
 from jifen.notifications.models import Notification
 
@@ -22,4 +22,4 @@ def connect() -> None:
     """Wire the IM channels in (from ``IntegrationsConfig.ready``)."""
     post_save.connect(notification_saved, sender=Notification,
                       dispatch_uid="integrations.im.notification_saved")
-    register_sender(IM, services.deliver_direct)
+    register_sender(IM, services.deliver_direct, ready=selectors.direct_messages_ready)

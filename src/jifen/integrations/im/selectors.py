@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.cache import cache
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
@@ -38,3 +39,16 @@ def apps() -> QuerySet[ImApp]:
 def messages(robot: ImRobot) -> QuerySet[ImMessage]:
     """The robot's message log, newest first."""
     return ImMessage.objects.filter(robot=robot)
+
+
+READY_KEY = "integrations:im:dm-ready"
+
+
+def direct_messages_ready() -> bool:
+    """Whether an enabled WeCom or DingTalk app can send direct messages (cached: it is
+    asked on every notification; saving an app clears it)."""
+    ready = cache.get(READY_KEY)
+    if ready is None:
+        ready = ImApp.objects.filter(enabled=True).exists()
+        cache.set(READY_KEY, ready, 300)
+    return bool(ready)

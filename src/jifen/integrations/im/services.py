@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from jifen.core import errors
 from jifen.core.actors import Actor
 from jifen.core.services import record_audit
-from jifen.integrations.im import clients
+from jifen.integrations.im import clients, selectors
 from jifen.integrations.models import (
     ImAccount,
     ImApp,
@@ -174,6 +174,7 @@ def save_app(*, platform: str, client_id: str, agent_id: str, secret: str | None
     if secret:
         app.secret = secret.strip()
     app.save()
+    transaction.on_commit(lambda: cache.delete(selectors.READY_KEY))  # direct messages on/off
     record_audit(actor=actor, action="im.app.save", obj=app, before=before,
                  after={"client_id": client_id, "agent_id": agent_id,
                         "user_id_source": user_id_source, "enabled": enabled,
