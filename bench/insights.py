@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import statistics
 import sys
 import time
@@ -42,9 +41,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from performance_doc import DOC, write_section
+
 ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "performance.md"
-START, END = "<!-- insights-bench:start -->", "<!-- insights-bench:end -->"
 PAGE_PEOPLE, PAGE_TXNS, PAGE_ORDERS = 50, 25, 25  # the console pages' sizes
 
 
@@ -270,14 +269,7 @@ def explain(calls: list[tuple[str, str, Callable[[], Any]]]) -> None:
 
 
 def write_doc(text: str) -> None:
-    body = DOC.read_text() if DOC.exists() else "# Performance\n"
-    block = f"{START}\n{text}\n{END}"
-    if START in body:
-        body = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _m: block, body,
-                      flags=re.S)
-    else:
-        body = body.rstrip() + "\n\n" + block + "\n"
-    DOC.write_text(body)
+    write_section("insights-bench", text)
 
 
 def main() -> int:

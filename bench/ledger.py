@@ -37,16 +37,15 @@ import argparse
 import multiprocessing
 import os
 import platform
-import re
 import statistics
 import sys
 import time
 import uuid
 from pathlib import Path
 
+from performance_doc import DOC, write_section
+
 ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "performance.md"
-START, END = "<!-- ledger-bench:start -->", "<!-- ledger-bench:end -->"
 EMPLOYEES = 64
 
 
@@ -240,14 +239,7 @@ def table(results: dict[tuple[str, str, int], float], workers: list[int]) -> str
 
 
 def write_doc(text: str) -> None:
-    body = DOC.read_text() if DOC.exists() else "# Performance\n"
-    block = f"{START}\n{text}\n{END}"
-    if START in body:
-        body = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _m: block, body,
-                      flags=re.S)
-    else:
-        body = body.rstrip() + "\n\n" + block + "\n"
-    DOC.write_text(body)
+    write_section("ledger-bench", text)
 
 
 def main() -> int:
