@@ -64,6 +64,7 @@ def test_an_error_report_carries_the_request_id_of_its_answer(client, json_log, 
     assert "RuntimeError: boom" in report[0]["exc_info"]
 
 
+@pytest.mark.django_db(transaction=True)  # the worker closes its connection when done
 def test_a_task_run_logs_one_json_line_with_its_name_duration_and_outcome(json_log):
     result = purge_import_files_task.enqueue()
     call_command("worker", batch=True, no_periodic=True, verbosity=0)
