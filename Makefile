@@ -34,7 +34,8 @@ messages:
 run: setup
 	$(BIN)/jifen migrate --no-input -v 0
 	$(BIN)/jifen demo --if-empty
-	$(BIN)/jifen serve --host $(HOST) --port $(PORT) --with-worker
+	# Plain log lines for a person at a terminal (production keeps one JSON object per line).
+	JIFEN_LOG_FORMAT=text $(BIN)/jifen serve --host $(HOST) --port $(PORT) --with-worker
 
 test: setup
 	$(BIN)/python scripts/run_tests.py

@@ -159,3 +159,19 @@ class TestTheStatusPage:
             answer = login_client(super_admin.user).post("/console/system/", {"task": made_up})
             assert answer.status_code == 302
         assert not AuditEntry.objects.filter(action="task.retry").exists()
+
+
+def test_status_on_a_database_not_yet_migrated_says_so_instead_of_failing(tmp_path):
+    """`jifen status` right after an install, before `jifen migrate`: exit 1 and the
+    pending migrations listed, no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "JIFEN_DATABASE_URL": f"sqlite:///{tmp_path / 'new.sqlite3'}",
+           "JIFEN_LOG_FORMAT": "text"}
+    done = subprocess.run([sys.executable, "-m", "jifen.cli", "status"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert "status: not_ready" in done.stdout and "pending ledger.0001_initial" in done.stdout
+    assert "Traceback" not in done.stderr

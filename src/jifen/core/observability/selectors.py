@@ -3,10 +3,11 @@ database — for ``/metrics``, the readiness check, ``jifen status`` and the sta
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.recorder import MigrationRecorder
 from django.db.models import Count, Max, Min
@@ -20,6 +21,7 @@ from jifen.core.db import database_reachable
 from jifen.core.models import PeriodicRun, WorkerHeartbeat
 from jifen.core.observability import sql
 
+T = TypeVar("T")
 # A worker beats every HEARTBEAT_SECONDS; one silent for STALE_AFTER is stopped.
 HEARTBEAT_SECONDS = 15
 STALE_AFTER = timedelta(seconds=60)
@@ -101,6 +103,16 @@ def pending_migrations() -> list[tuple[str, str]]:
     return pending
 
 
+def _readable(read: Callable[[], T], empty: Any) -> T:
+    """What ``read`` finds, or ``empty`` when its table is not there yet (a database whose
+    migrations are pending): the status must say so, not fail."""
+    try:
+        with transaction.atomic():  # a savepoint inside a request's transaction
+            return read()
+    except DatabaseError:
+        return empty
+
+
 def readiness(now: datetime | None = None) -> dict[str, Any]:
     """``{status, database, migrations, worker}``: status ``ready`` when the database
     answers, every migration is applied and a worker was heard from within a minute;
@@ -109,7 +121,7 @@ def readiness(now: datetime | None = None) -> dict[str, Any]:
         return {"status": "not_ready", "database": "unavailable", "migrations": "unknown",
                 "worker": "unknown"}
     pending = pending_migrations()
-    live = [w for w in workers(now) if w["alive"]]
+    live = [w for w in _readable(lambda: workers(now), []) if w["alive"]]
     result = {"database": "ok",
               "migrations": "ok" if not pending else f"{len(pending)} pending",
               "worker": "ok" if live else "stopped"}
@@ -133,15 +145,15 @@ def system_status(now: datetime | None = None) -> dict[str, Any]:
         "now": now,
         "readiness": readiness(now),
         "version": jifen.__version__,
-        "workers": workers(now),
-        "queue": queue_depth(now),
-        "oldest_age": oldest_ready_age(now),
-        "failed": failed_tasks(),
-        "jobs": periodic_jobs(),
+        "workers": _readable(lambda: workers(now), []),
+        "queue": _readable(lambda: queue_depth(now), {}),
+        "oldest_age": _readable(lambda: oldest_ready_age(now), 0.0),
+        "failed": _readable(failed_tasks, []),
+        "jobs": _readable(periodic_jobs, []),
         "database": {"vendor": connections[DEFAULT_DB_ALIAS].vendor,
                      "size": sql.database_size(), "largest": sql.largest_tables()},
         "pending_migrations": pending,
-        "applied_migrations": _applied_count(),
+        "applied_migrations": _readable(_applied_count, 0),
     }
 
 
