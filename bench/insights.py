@@ -4,7 +4,8 @@ of ``--rounds``) beside the plain GROUP BY over the ledger that the rollups repl
 
     .venv/bin/python bench/insights.py [--database postgresql://postgres@127.0.0.1:5432/jifen_bench_insights]
                                        [--employees 100000] [--months 24] [--earn-rate 1.1]
-                                       [--rounds 20] [--rebuild] [--verify] [--explain] [--write]
+                                       [--rounds 20] [--rebuild | --measure-only] [--verify]
+                                       [--explain] [--write]
 
 What it does:
 
@@ -23,6 +24,9 @@ What it does:
      ``DASHBOARD_HOOKS`` (filled by whoever adds them; skipped while empty);
 3. checks `jifen ledger verify` is clean when it built the database, prints a Markdown
    table, and with ``--write`` puts it into docs/performance.md.
+
+``--measure-only`` times a database built before (by an earlier run) without loading
+anything: the step to repeat on a quiet machine.
 
 Not run in CI: building the full size takes a while (see docs/performance.md).
 """
@@ -54,6 +58,7 @@ class Context:
     year: int
     department_id: int
     hr_user: Any
+    team_ids: tuple[int, ...] = ()
 
 
 # --- hooks: the insights selectors, added as they land ------------------------------------
@@ -62,6 +67,72 @@ class Context:
 #   ("leaderboard: company, year", lambda ctx: leaderboard.top(period=str(ctx.year), ...)),
 LEADERBOARD_HOOKS: list[tuple[str, Callable[[Context], Any]]] = []
 DASHBOARD_HOOKS: list[tuple[str, Callable[[Context], Any]]] = []
+
+
+def _board(scope: str, period: str, *, category: str = "", fresh: bool = False,
+           ) -> Callable[[Context], Any]:
+    """The leaderboard page's read (``selectors.leaderboard.board``) as the hr login sees
+    it; ``fresh`` drops the cached ladder first: the first read after a fold."""
+    def call(ctx: Context) -> Any:
+        from django.core.cache import cache
+
+        from jifen.insights.selectors import leaderboard
+        from jifen.people.models import Department
+
+        if fresh:
+            cache.clear()
+        department = Department.objects.get(pk=ctx.department_id)
+        chosen = (leaderboard.Scope("department", department=department)
+                  if scope == "department" else leaderboard.Scope(scope,
+                  department_ids=ctx.team_ids if scope == "team" else ()))
+        return leaderboard.board(viewer=ctx.hr_user, scope=chosen,
+                                 period=leaderboard.parse_period(period), category=category)
+    return call
+
+
+def _chart(key: str, *, department: bool = False, fresh: bool = False,
+           **options: Any) -> Callable[[Context], Any]:
+    """One dashboard chart (``selectors.dashboards.chart``), the default period (the last
+    twelve months) for the whole company or one department; ``fresh`` drops what the
+    charts keep per fold first (inactive, fairness): the first read after a fold."""
+    def call(ctx: Context) -> Any:
+        from django.core.cache import cache
+
+        from jifen.insights.selectors import dashboards
+        from jifen.people.models import Department
+
+        if fresh:
+            cache.clear()
+
+        code = Department.objects.get(pk=ctx.department_id).code if department else None
+        filters = dashboards.filters_for(user=ctx.hr_user, department=code)
+        return dashboards.chart(key, filters, **options).rows
+    return call
+
+
+for _period in ("month", "quarter", "year", "all"):
+    LEADERBOARD_HOOKS.append((f"leaderboard: company, {_period}", _board("company", _period)))
+LEADERBOARD_HOOKS += [
+    ("leaderboard: company, year, one category", _board("company", "year",
+                                                        category="performance")),
+    ("leaderboard: department, month", _board("department", "month")),
+    ("leaderboard: department, year", _board("department", "year")),
+    ("leaderboard: team (a top-level subtree), year", _board("team", "year")),
+    ("leaderboard: company, year — first read after a fold", _board("company", "year",
+                                                                   fresh=True)),
+    ("leaderboard: company, all — first read after a fold", _board("company", "all",
+                                                                  fresh=True)),
+]
+for _key in ("flows", "categories", "per-head", "items", "activities", "liability",
+             "inactive", "fairness", "heatmap"):
+    DASHBOARD_HOOKS.append((f"dashboard {_key}: company, last 12 months", _chart(_key)))
+DASHBOARD_HOOKS += [
+    ("dashboard inactive: company, 90 days, page 20", _chart("inactive", days=90, page=20)),
+    ("dashboard fairness: one department", _chart("fairness", department=True)),
+    ("dashboard inactive: one department", _chart("inactive", department=True)),
+    ("dashboard inactive: company — first read after a fold", _chart("inactive", fresh=True)),
+    ("dashboard fairness: company — first read after a fold", _chart("fairness", fresh=True)),
+]
 
 
 def ensure_database(url: str, *, fresh: bool) -> None:
@@ -95,6 +166,9 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
         print(f"reusing the database: {loaded:,} bulk-loaded employees")
         return {"reused": True, "employees": Employee.objects.count(),
                 "entries": Entry.objects.count()}
+    if args.measure_only:
+        raise SystemExit(f"--measure-only: the database holds {loaded:,} bulk-loaded "
+                         f"employees, not {args.employees:,}; build it first")
     if Employee.objects.exists():
         raise SystemExit("the database holds another company; run with --rebuild")
     started = time.monotonic()
@@ -246,8 +320,11 @@ def context() -> Context:
     department = (Department.objects.filter(code__startswith="LG-").annotate(
         n=Count("employees")).filter(n__gt=0).order_by("pk").first())
     assert department is not None
+    top = (Department.objects.filter(code__startswith="LG-").order_by("path")
+           .values_list("path", flat=True).first())
+    team = tuple(Department.objects.filter(path__startswith=top).values_list("pk", flat=True))
     return Context(year=timezone.localdate().year, department_id=department.pk,
-                   hr_user=hr.user)
+                   hr_user=hr.user, team_ids=team)
 
 
 def explain(calls: list[tuple[str, str, Callable[[], Any]]]) -> None:
@@ -288,13 +365,19 @@ def main() -> int:
     parser.add_argument("--verify", action="store_true",
                         help="run `jifen ledger verify` after building (minutes at size)")
     parser.add_argument("--rebuild", action="store_true", help="drop and build it again")
+    parser.add_argument("--measure-only", action="store_true",
+                        help="only time an already-built database (migrated first, never "
+                             "loaded: stops if the company is not there)")
     parser.add_argument("--explain", action="store_true", help="print the lists' plans")
     parser.add_argument("--write", action="store_true", help="update docs/performance.md")
     args = parser.parse_args()
     if not args.database.startswith("postgres"):
         parser.error("the bench is written for PostgreSQL (COPY)")
 
-    ensure_database(args.database, fresh=args.rebuild)
+    if args.measure_only and args.rebuild:
+        parser.error("--measure-only and --rebuild exclude each other")
+    if not args.measure_only:
+        ensure_database(args.database, fresh=args.rebuild)
     os.environ["JIFEN_DATABASE_URL"] = args.database
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jifen.settings")
     sys.path.insert(0, str(ROOT))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jifen.insights.models import DepartmentMonth, EmployeeMonth, ItemMonth, Standing
+from jifen.insights.models import DepartmentMonth, EmployeeMonth, ItemMonth, LastActive, Standing
 
 
 def rollup_tables() -> dict[str, set[tuple]]:
@@ -15,4 +15,5 @@ def rollup_tables() -> dict[str, set[tuple]]:
         "item": set(ItemMonth.objects.values_list("item_id", "month", "kind", "amount", "count")),
         "standing": set(Standing.objects.values_list(
             "period", "category", "employee_id", "department_id", "points")),
+        "last_active": set(LastActive.objects.values_list("employee_id", "month")),
     }

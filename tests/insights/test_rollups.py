@@ -9,7 +9,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import transaction
 
-from jifen.insights.models import DepartmentMonth, EmployeeMonth, PendingChange, Standing
+from jifen.insights.models import (
+    DepartmentMonth,
+    EmployeeMonth,
+    LastActive,
+    PendingChange,
+    Standing,
+)
 from jifen.insights.services import rollups
 from jifen.ledger import services
 from jifen.ledger.verify import verify_ledger
@@ -92,3 +98,30 @@ def test_verify_finds_rollups_that_drifted_from_the_ledger(allow_ledger_breaches
     assert any(f"employee #{frank.pk} owns 60" in line for line in breaches)
     assert any("from its employees" in line for line in breaches)
     assert any("ranks with 60 but earned 61" in line for line in breaches)
+
+
+def test_the_fold_keeps_each_employees_last_earning_or_spending_month():
+    grace, henry = EmployeeFactory(), EmployeeFactory()
+    earn(grace, 50, now=datetime(2026, 5, 3, tzinfo=UTC))
+    earn(grace, 10, now=datetime(2026, 2, 3, tzinfo=UTC))  # folded later, an older month
+    held = hold(grace, 20, now=datetime(2026, 5, 4, tzinfo=UTC))
+    services.capture(hold=held, idempotency_key=key("capture"),
+                     now=datetime(2026, 7, 9, tzinfo=UTC))
+    services.penalize(employee=henry, amount=1, category="attendance",
+                      idempotency_key=key("p"), cause=("test.event", "late"))
+    rollups.fold_pending()
+    earn(grace, 5, now=datetime(2026, 6, 1, 8, tzinfo=UTC))  # earlier than July: no change
+    rollups.fold_pending()
+    # Spending (the July capture) counts; a penalty alone is not activity.
+    assert dict(LastActive.objects.values_list("employee_id", "month")) == {
+        grace.pk: date(2026, 7, 1)}
+    assert verify_ledger() == []
+
+
+def test_verify_finds_a_wrong_last_active_month(allow_ledger_breaches):
+    ivy = EmployeeFactory()
+    earn(ivy, 60, now=datetime(2026, 4, 2, tzinfo=UTC))
+    rollups.fold_pending()
+    LastActive.objects.filter(employee=ivy).update(month=date(2026, 3, 1))
+    assert any(f"employee #{ivy.pk} last active 2026-03-01 recorded, 2026-04-01" in line
+               for line in verify_ledger())

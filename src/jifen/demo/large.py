@@ -40,8 +40,9 @@ from jifen.insights.bulkload import (
     STANDING_FIELDS,
     RollupRows,
     write_item_months,
+    write_last_active,
 )
-from jifen.insights.models import DepartmentMonth, EmployeeMonth, ItemMonth, Standing
+from jifen.insights.models import DepartmentMonth, EmployeeMonth, ItemMonth, LastActive, Standing
 from jifen.insights.services import rollups
 from jifen.ledger.accounts import ensure_company_accounts, issuance_key, sink_key
 from jifen.ledger.models import (
@@ -336,6 +337,7 @@ class _Loader:
         sql.copy_rows(DepartmentMonth, DEPARTMENT_MONTH_FIELDS, rows[DepartmentMonth])
         sql.copy_rows(Standing, STANDING_FIELDS, rows[Standing])
         write_item_months(rows[ItemMonth])
+        write_last_active(rows[LastActive])
 
     def _rolled(self, person: _Person, kind: str, category: str, amount: int,
                 item_id: int | None = None) -> None:

@@ -17,8 +17,8 @@ from collections import defaultdict
 from datetime import date
 
 from jifen.insights import sql
-from jifen.insights.models import DepartmentMonth, EmployeeMonth, ItemMonth, Standing
-from jifen.insights.services.rollups import is_ranked, periods_of
+from jifen.insights.models import DepartmentMonth, EmployeeMonth, ItemMonth, LastActive, Standing
+from jifen.insights.services.rollups import ACTIVE_KINDS, is_ranked, periods_of
 
 EMPLOYEE_MONTH_FIELDS = ("employee_id", "department_id", "month", "category", "kind",
                          "amount", "count")
@@ -36,6 +36,7 @@ class RollupRows:
         self._items: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
         self._standings: dict[str, dict[tuple, int]] = {
             level: defaultdict(int) for level in _LEVELS}
+        self._last_active: dict[int, date] = {}
         self._periods: tuple[str, ...] = ()
         self._month: date | None = None
 
@@ -52,6 +53,9 @@ class RollupRows:
         department = self._departments[(department_id, category, kind)]
         department[0] += amount
         department[1] += 1
+        if kind in ACTIVE_KINDS:
+            assert self._month is not None
+            self._last_active[employee_id] = self._month  # months come in order
         if item_id is not None:
             item = self._items[(item_id, kind)]
             item[0] += amount
@@ -65,7 +69,8 @@ class RollupRows:
 
     def close_month(self, *, last: bool = False) -> dict[type, list[tuple]]:
         """The rows finished with this month: its employee, department and item rows, and
-        the standings of every period that ends with it (all of them when ``last``)."""
+        the standings of every period that ends with it (all of them when ``last``), and
+        with ``last`` each employee's last active month (``write_last_active``)."""
         month = self._month
         assert month is not None, "start_month first"
         rows: dict[type, list[tuple]] = {
@@ -76,6 +81,7 @@ class RollupRows:
             ItemMonth: [(i, month, k, amount, count) for (i, k), (amount, count)
                         in self._items.items()],
             Standing: [],
+            LastActive: [],
         }
         ending = {"month"}
         if month.month % 3 == 0:
@@ -84,6 +90,7 @@ class RollupRows:
             ending.add("year")
         if last:
             ending = set(_LEVELS)
+            rows[LastActive] = sorted(self._last_active.items())
         for level in ending:
             rows[Standing] += [(*key, points) for key, points in self._standings[level].items()]
             self._standings[level] = defaultdict(int)
@@ -96,3 +103,8 @@ class RollupRows:
 def write_item_months(rows: list[tuple]) -> None:
     """Item rows (item_id, month, kind, amount, count), added to any already there."""
     sql.add_to_rows(ItemMonth, ("item_id", "month", "kind"), ("amount", "count"), rows)
+
+
+def write_last_active(rows: list[tuple]) -> None:
+    """Last active months (employee_id, month), raising any already recorded."""
+    sql.raise_rows(LastActive, "employee_id", "month", rows)

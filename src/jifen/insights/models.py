@@ -66,6 +66,22 @@ class EmployeeMonth(models.Model):
 
 
 
+class LastActive(models.Model):
+    """The last month an employee earned or spent points (an earn, redeem or capture in
+    ``EmployeeMonth``), kept by the fold beside the rollups, so "inactive for N days" is
+    an indexed read of one row per employee instead of a scan of everyone's months."""
+
+    employee = models.OneToOneField("people.Employee", on_delete=models.CASCADE,
+                                    primary_key=True, related_name="+")
+    month = models.DateField()
+
+    class Meta:
+        indexes = [models.Index(fields=["month"], name="insights_last_active_month")]
+
+    def __str__(self) -> str:
+        return f"employee {self.employee_id} last active {self.month:%Y-%m}"
+
+
 class DepartmentMonth(models.Model):
     """The same per department (the employee's department when folded)."""
 

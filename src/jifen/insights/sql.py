@@ -1,5 +1,6 @@
-"""The rollups' one hand-written statement: add to a row, creating it when missing, in one
-round trip per batch on every database (DESIGN.md §2 keeps hand-written SQL here)."""
+"""The rollups' hand-written statements: add to a row, or raise a row's value to at least a
+given one, creating the row when missing, in one round trip per batch on every database
+(DESIGN.md §2 keeps hand-written SQL here)."""
 
 from __future__ import annotations
 
@@ -40,3 +41,28 @@ def add_to_rows(model: type[Model], keys: Sequence[str], sums: Sequence[str],
                 f"INSERT INTO {table} ({quoted}) VALUES " + ", ".join([placeholder] * len(chunk))
                 + tail,
                 [value for row in chunk for value in row])
+
+
+def raise_rows(model: type[Model], key: str, column: str, rows: Sequence[tuple]) -> None:
+    """For each (key value, value) set the row's ``column`` to the greater of what it holds
+    and the value, inserting the row when there is none. ``key`` is the model's primary
+    key (or another unique column), in attribute names."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    key_column = connection.ops.quote_name(model._meta.get_field(key).column)
+    value = connection.ops.quote_name(model._meta.get_field(column).column)
+    if connection.vendor == "mysql":
+        tail = f" ON DUPLICATE KEY UPDATE {value} = GREATEST({value}, VALUES({value}))"
+    else:
+        greater = "MAX" if connection.vendor == "sqlite" else "GREATEST"
+        tail = (f" ON CONFLICT ({key_column}) DO UPDATE SET "
+                f"{value} = {greater}({table}.{value}, excluded.{value})")
+    ordered = sorted(rows)
+    with connection.cursor() as cursor:
+        for start in range(0, len(ordered), CHUNK):
+            chunk = ordered[start:start + CHUNK]
+            cursor.execute(
+                f"INSERT INTO {table} ({key_column}, {value}) VALUES "
+                + ", ".join(["(%s, %s)"] * len(chunk)) + tail,
+                [v for row in chunk for v in row])

@@ -10,6 +10,7 @@ decimals applied), CNY as ``Decimal`` rounded to the fen.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import statistics
 from collections import defaultdict
@@ -21,9 +22,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.core.cache import cache
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncHour
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -38,7 +40,14 @@ from jifen.activities.models import Auction as AuctionModel
 from jifen.activities.models import Entry as LotteryEntry
 from jifen.core import errors
 from jifen.core.roles import Cap, user_can
-from jifen.insights.models import DashboardSettings, DepartmentMonth, EmployeeMonth, ItemMonth
+from jifen.insights.models import (
+    DashboardSettings,
+    DepartmentMonth,
+    EmployeeMonth,
+    ItemMonth,
+    LastActive,
+    RollupState,
+)
 from jifen.insights.services.rollups import month_of
 from jifen.ledger.amounts import from_units, site_decimals
 from jifen.ledger.models import Account, AccountKind, Category, Lot, TransactionKind
@@ -59,7 +68,6 @@ PRICE_TOO_LOW = Decimal("0.67")
 FEN = Decimal("0.01")
 
 SPENT_KINDS = (TransactionKind.REDEEM, TransactionKind.CAPTURE, TransactionKind.REFUND)
-ACTIVE_KINDS = (TransactionKind.EARN, TransactionKind.REDEEM, TransactionKind.CAPTURE)
 ORDER_KINDS = (TransactionKind.REDEEM, TransactionKind.CAPTURE)
 
 CHARTS: dict[str, Any] = {
@@ -544,17 +552,17 @@ def inactive(filters: Filters, *, days: int = 30, page: int = 1, size: int = INA
                                      code=errors.ErrorCode.INVALID_DAYS,
                                      details={"days": days})
     since = month_of((now or timezone.now()) - timedelta(days=days))
-    activity = EmployeeMonth.objects.filter(employee=OuterRef("pk"), kind__in=ACTIVE_KINDS)
+    # One row per employee with their last earning or spending month, kept by the fold.
     people = _active_employees(filters)
-    idle = people.filter(~Exists(activity.filter(month__gte=since)))
+    idle = people.filter(~Exists(LastActive.objects.filter(employee=OuterRef("pk"),
+                                                           month__gte=since)))
     # One grouped read gives the chart and the total (a separate count would run the
     # NOT EXISTS over every employee once more).
     by_department = list(idle.values_list("department__name").annotate(n=Count("id"))
                          .order_by("-n", "department__name"))
     total, headcount = sum(n for _d, n in by_department), people.count()
     page = max(1, page)
-    last = Subquery(activity.order_by().values("employee").annotate(m=Max("month"))
-                    .values("m")[:1])
+    last = Subquery(LastActive.objects.filter(employee=OuterRef("pk")).values("month")[:1])
     listed = (idle.select_related("department").annotate(last=last)
               .order_by("department__path", "name", "pk")
               [(page - 1) * size:page * size])
@@ -663,15 +671,41 @@ def heatmap(filters: Filters) -> Chart:
 
 def chart(key: str, filters: Filters, *, days: int = 30, page: int = 1,
           now: datetime | None = None) -> Chart:
-    """The chart named ``key`` (404 ``not_found`` for another name)."""
+    """The chart named ``key`` (404 ``not_found`` for another name). The two charts that
+    read a row per employee (inactive, fairness) are kept per fold (``_per_fold``)."""
     if key == "liability":
         return liability(filters, now=now)
     if key == "inactive":
-        return inactive(filters, days=days, page=page, now=now)
+        since = month_of((now or timezone.now()) - timedelta(days=days))
+        return _per_fold(f"inactive:{days}:{since:%Y-%m}:{max(1, page)}", filters,
+                         lambda: inactive(filters, days=days, page=page, now=now))
+    if key == "fairness":
+        return _per_fold("fairness", filters, lambda: fairness(filters))
     readers: dict[str, Callable[[Filters], Chart]] = {
         "flows": flows, "categories": categories, "per-head": per_head, "items": items,
-        "activities": activities, "fairness": fairness, "heatmap": heatmap}
+        "activities": activities, "heatmap": heatmap}
     if key not in readers:
         raise errors.NotFound(_("No such chart."), code=errors.ErrorCode.NOT_FOUND,
                               details={"chart": key[:40], "charts": list(CHARTS)})
     return readers[key](filters)
+
+
+CHART_SECONDS = 60
+
+
+def _per_fold(name: str, filters: Filters, compute: Callable[[], Chart]) -> Chart:
+    """A chart computed from a row per employee (100,000 of them at size: hundreds of
+    milliseconds), kept until the worker next folds the rollups (every minute) and for at
+    most ``CHART_SECONDS``, like the leaderboard's ladder (decision 0025): the figures
+    move only when a fold lands; a departure or a move between departments shows within
+    the minute."""
+    folded = RollupState.objects.filter(pk=1).values_list("folded_at", flat=True).first()
+    scope = ("all" if filters.department_ids is None else hashlib.sha1(
+        ",".join(map(str, filters.department_ids)).encode()).hexdigest()[:16])
+    cache_key = (f"insights:chart:{name}:{filters.start:%Y-%m}:{filters.end:%Y-%m}:{scope}:"
+                 f"{translation.get_language()}:{folded.timestamp() if folded else 0}")
+    found = cache.get(cache_key)
+    if found is None:
+        found = compute()
+        cache.set(cache_key, found, CHART_SECONDS)
+    return found

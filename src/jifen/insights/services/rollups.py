@@ -17,6 +17,7 @@ from jifen.insights.models import (
     DepartmentMonth,
     EmployeeMonth,
     ItemMonth,
+    LastActive,
     PendingChange,
     RollupState,
     Standing,
@@ -38,6 +39,9 @@ RANKED_WITH_CATEGORY = (TransactionKind.ADJUST, TransactionKind.REVERSE)
 def is_ranked(kind: str, category: str) -> bool:
     return kind in RANKED_ALWAYS or (kind in RANKED_WITH_CATEGORY and bool(category))
 
+
+# What counts as being active ("inactive employees"): earning or spending points.
+ACTIVE_KINDS = (TransactionKind.EARN, TransactionKind.REDEEM, TransactionKind.CAPTURE)
 
 RANKED = Q(kind__in=RANKED_ALWAYS) | (Q(kind__in=RANKED_WITH_CATEGORY) & ~Q(category=""))
 
@@ -130,6 +134,7 @@ def _add(changes: Iterable[Change]) -> None:
     per_department: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     per_item: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     standings: dict[tuple, int] = defaultdict(int)
+    last_active: dict[int, date] = {}
     for employee_id, kind, category, cause_type, cause_id, amount, month in changes:
         department_id = department_of.get(employee_id)
         if department_id is None:
@@ -142,6 +147,8 @@ def _add(changes: Iterable[Change]) -> None:
             item_key = (item_of[int(cause_id)], month, kind)
             per_item[item_key][0] += amount
             per_item[item_key][1] += 1
+        if kind in ACTIVE_KINDS and month > last_active.get(employee_id, date.min):
+            last_active[employee_id] = month
         if is_ranked(kind, category):
             for period in periods_of(month):
                 standings[(period, "", employee_id, department_id)] += amount
@@ -159,6 +166,7 @@ def _add(changes: Iterable[Change]) -> None:
     sql.add_to_rows(Standing, ("period", "category", "employee_id"), ("points",),
                     extra=("department_id",),
                     rows=[(p, c, e, points, d) for (p, c, e, d), points in standings.items()])
+    sql.raise_rows(LastActive, "employee_id", "month", list(last_active.items()))
 
 
 def _items_of_orders(order_ids: set[int]) -> dict[int, int]:
@@ -184,7 +192,8 @@ def rebuild() -> int:
     ledger already holds them."""
     _ensure_state_row()
     state = _locked_state()
-    for model in (PendingChange, EmployeeMonth, DepartmentMonth, ItemMonth, Standing):
+    for model in (PendingChange, EmployeeMonth, DepartmentMonth, ItemMonth, Standing,
+                  LastActive):
         model.objects.all().delete()
     total = 0
     for start, end in _months_with_postings():
@@ -236,7 +245,8 @@ def _ledger_changes(start: datetime, end: datetime) -> Iterator[Change]:
 
 def rollups_match_ledger() -> list[str]:
     """Rollups plus changes still pending equal each employee's points in the ledger; each
-    department's rollup equals its employees' rows; rankings equal the ranked rows."""
+    department's rollup equals its employees' rows; rankings equal the ranked rows; each
+    employee's last active month is the last month of their earning or spending rows."""
     breaches: list[str] = []
     owned: dict[int, int] = defaultdict(int)
     for employee_id, balance in (Account.objects
@@ -275,4 +285,13 @@ def rollups_match_ledger() -> list[str]:
             breaches.append(f"rollups: employee #{employee_id} ranks with "
                             f"{standing.get(employee_id, 0)} but earned "
                             f"{ranked.get(employee_id, 0)}")
+
+    active = dict(EmployeeMonth.objects.filter(kind__in=ACTIVE_KINDS).values_list("employee_id")
+                  .annotate(last=Max("month")).order_by())
+    recorded = dict(LastActive.objects.values_list("employee_id", "month"))
+    for employee_id in sorted(set(active) | set(recorded)):
+        if active.get(employee_id) != recorded.get(employee_id):
+            breaches.append(f"rollups: employee #{employee_id} last active "
+                            f"{recorded.get(employee_id)} recorded, "
+                            f"{active.get(employee_id)} in their months")
     return breaches[:50]
