@@ -12,8 +12,8 @@ import pytest
 from django.urls import reverse
 
 from jifen.core.roles import Role
-from jifen.insights.models import BonusPolicy, PayrollPeriod
-from jifen.insights.services import payroll
+from jifen.insights.models import BonusPolicy, PayrollExport, PayrollPeriod
+from jifen.insights.services import payroll, payroll_exports
 from tests.conftest import login_client
 from tests.factories import EmployeeFactory
 from tests.ledger.helpers import earn
@@ -26,6 +26,49 @@ IN_OCT = datetime(2026, 10, 15, 10, 0, tzinfo=SH)
 @pytest.fixture
 def hr_client(hr_admin):
     return login_client(hr_admin.user)
+
+
+def exported(client, month: str) -> bytes:
+    """Ask for the spreadsheet on the period page, let the worker build it, download it."""
+    asked = client.post(reverse("console:payroll_export", args=[month]))
+    assert asked.status_code == 302 and asked["Location"].endswith(f"/{month}/#export")
+    job = PayrollExport.objects.latest("id")
+    payroll_exports.run_export(job_id=job.pk)
+    page = client.get(reverse("console:payroll_period", args=[month])).content.decode()
+    file_url = reverse("console:payroll_export_file", args=[month, job.pk])
+    assert file_url in page
+    return client.get(file_url).content
+
+
+def test_the_export_is_built_by_the_worker_with_progress_on_the_page(hr_client, hr_admin):
+    EmployeeFactory(employee_no="000501", name="李雷")
+    month = "2026-10"
+    assert hr_client.get(reverse("console:payroll_export", args=[month])).status_code == 405
+    hr_client.post(reverse("console:payroll_export", args=[month]))
+    hr_client.post(reverse("console:payroll_export", args=[month]))  # a second click
+    job = PayrollExport.objects.get()  # one job, not two
+    status_url = reverse("console:payroll_export_status", args=[month, job.pk])
+    waiting = hr_client.get(reverse("console:payroll_period", args=[month])).content.decode()
+    assert 'data-status="queued"' in waiting and status_url in waiting  # polled
+    assert hr_client.get(reverse("console:payroll_export_file",
+                                 args=[month, job.pk])).status_code == 404
+    payroll_exports.run_export(job_id=job.pk)
+    ready = hr_client.get(status_url).content.decode()
+    assert 'data-status="done"' in ready and "hx-get" not in ready
+    download = hr_client.get(reverse("console:payroll_export_file", args=[month, job.pk]))
+    numbers = [row[0] for row in openpyxl.load_workbook(io.BytesIO(download.content))
+               .active.iter_rows(min_row=2, values_only=True)]
+    assert "000501" in numbers
+    assert job.__class__.objects.get(pk=job.pk).total == len(numbers)
+    assert hr_client.get(reverse("console:payroll_export_status",
+                                 args=["2026-09", job.pk])).status_code == 404
+
+
+def test_a_closed_months_file_from_the_worker_is_the_same_bytes(hr_client, hr_admin):
+    earn(EmployeeFactory(employee_no="000601"), 40, category="learning", now=IN_OCT)
+    payroll.close_period(month=date(2026, 10, 1), actor=hr_admin.user,
+                         now=datetime(2026, 11, 2, tzinfo=SH))
+    assert exported(hr_client, "2026-10") == payroll.export_xlsx(month=date(2026, 10, 1))
 
 
 def test_hr_sees_the_months_and_a_months_lines(hr_client, hr_admin):
@@ -78,9 +121,8 @@ def test_settings_forms_change_policy_columns_and_benefit(hr_client):
                          "field": ["name", "employee_no", "department", ""],
                          "header": ["Name", "No.", "Dept", ""]})
     EmployeeFactory(employee_no="0099", name="赵六")
-    download = hr_client.get(reverse("console:payroll_export", args=["2026-10"]))
-    rows = list(openpyxl.load_workbook(io.BytesIO(download.content)).active.iter_rows(
-        values_only=True))
+    rows = list(openpyxl.load_workbook(io.BytesIO(exported(hr_client, "2026-10")))
+                .active.iter_rows(values_only=True))
     assert rows[0] == ("No.", "Name")
     assert ("0099", "赵六") in rows
     hr_client.post(url, {"form": "benefit", "fulfilment": ["code"]})

@@ -14,11 +14,14 @@ employee's figures count for the department they were in when the change was fol
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -293,3 +296,58 @@ class RankingPrivacy(models.Model):
 
     def __str__(self) -> str:
         return f"employee {self.employee_id} {'hidden' if self.hidden else 'shown'}"
+
+
+class PayrollExportStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting")
+    RUNNING = "running", _("Building")
+    DONE = "done", _("Ready")
+    FAILED = "failed", _("Failed")
+
+
+def _export_storage() -> Any:
+    from jifen.core.models import import_storage  # the private storage, never served
+
+    return import_storage()
+
+
+def _export_name(job: PayrollExport, filename: str) -> str:
+    return f"exports/payroll/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.xlsx"
+
+
+class PayrollExport(models.Model):
+    """One month's xlsx built by ``jifen worker`` (``services.payroll_exports``): a whole
+    month is tens of seconds at tens of thousands of lines, too long for a request. The
+    period page shows its progress and offers the file when it is ready."""
+
+    month = models.DateField(db_index=True)
+    status = models.CharField(max_length=10, choices=PayrollExportStatus.choices,
+                              default=PayrollExportStatus.QUEUED)
+    total = models.PositiveIntegerField(default=0)  # lines expected
+    done = models.PositiveIntegerField(default=0)  # lines read so far
+    file = models.FileField(upload_to=_export_name, storage=_export_storage, max_length=300,
+                            blank=True)
+    failure_reason = models.CharField(max_length=300, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"payroll export {self.month:%Y-%m} #{self.pk} {self.status}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (PayrollExportStatus.DONE, PayrollExportStatus.FAILED)
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status == PayrollExportStatus.DONE:
+            return 100
+        if not self.total:
+            return 0
+        # Reading the lines is most of the work; writing the file the last tenth.
+        return min(90, self.done * 90 // self.total)

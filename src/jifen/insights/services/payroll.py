@@ -23,7 +23,7 @@ from its stored lines, policies and columns, so its export is the same bytes eve
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -315,15 +315,27 @@ def _after(lines: list[Line], more: bool) -> str | None:
     return lines[-1].employee_no if lines and more else None
 
 
-def all_lines(month: date) -> tuple[PeriodView, list[Line]]:
-    """Every line of the period (for the export and the console page)."""
+def count_lines(month: date) -> int:
+    """How many lines the period has (a closed one: stored; an open one: would have)."""
+    period = PayrollPeriod.objects.filter(month=month).first()
+    if period is not None and period.status == PayrollPeriodStatus.CLOSED:
+        return period.lines.count()
+    return payroll_employees(month).count()
+
+
+def all_lines(month: date, *, on_progress: Callable[[int], None] | None = None,
+              ) -> tuple[PeriodView, list[Line]]:
+    """Every line of the period (for the export and the console page); ``on_progress``
+    hears the number of lines read so far, batch by batch."""
     view = read_period(month=month, limit=0)
     period = PayrollPeriod.objects.filter(month=month).first()
+    lines: list[Line] = []
     if view.status == PayrollPeriodStatus.CLOSED and period is not None:
-        lines = [Line.from_stored(row) for row in period.lines.order_by("employee_no")
-                 .iterator(chunk_size=BATCH)]
+        for row in period.lines.order_by("employee_no").iterator(chunk_size=BATCH):
+            lines.append(Line.from_stored(row))
+            if on_progress is not None and len(lines) % BATCH == 0:
+                on_progress(len(lines))
     else:
-        lines = []
         people = payroll_employees(month)
         batch: list[Employee] = []
         for person in people.iterator(chunk_size=BATCH):
@@ -332,15 +344,20 @@ def all_lines(month: date) -> tuple[PeriodView, list[Line]]:
                 lines += compute_lines(month, batch, policies=view.policies,
                                        benefit=view.benefit)
                 batch = []
+                if on_progress is not None:
+                    on_progress(len(lines))
         lines += compute_lines(month, batch, policies=view.policies, benefit=view.benefit)
+    if on_progress is not None:
+        on_progress(len(lines))
     return view, lines
 
 
-def export_xlsx(*, month: date) -> bytes:
+def export_xlsx(*, month: date, on_progress: Callable[[int], None] | None = None) -> bytes:
     """The period as xlsx under its column mapping; employee numbers are text cells.
     A closed period's file is built from what was stored at closing, timed at the closing
-    moment, so it is the same bytes on every call."""
-    view, lines = all_lines(month)
+    moment, so it is the same bytes on every call. The file is built by the worker
+    (``payroll_exports``): tens of seconds for tens of thousands of lines."""
+    view, lines = all_lines(month, on_progress=on_progress)
     columns = view.columns
     header = [column["header"] for column in columns]
     decimals = site_decimals()  # once: it is a cached settings read per call

@@ -11,8 +11,8 @@ from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,8 +22,9 @@ from jifen.core import errors
 from jifen.core.exports import XLSX_CONTENT_TYPE, download
 from jifen.core.permissions import forbidden, require_capability
 from jifen.core.roles import Cap, user_can
+from jifen.insights.models import PayrollExport, PayrollExportStatus
 from jifen.insights.selectors import payroll as selectors
-from jifen.insights.services import payroll
+from jifen.insights.services import payroll, payroll_exports
 from jifen.ledger.amounts import format_points, site_decimals
 from jifen.ledger.models import Category
 from jifen.mall.models import Fulfilment
@@ -92,18 +93,48 @@ def period(request: HttpRequest, month: str) -> HttpResponse:
         "next_after": view.next_after,
         "may_close": user_can(request.user, Cap.MANAGE_PEOPLE),
         "closed": view.status == "closed",
+        "export_job": payroll_exports.latest_export(first),
     })
 
 
 @payroll_reader
+@require_POST
 def export(request: HttpRequest, month: str) -> HttpResponse:
-    """The month as xlsx under the column mapping (a closed month: the same file always)."""
+    """Ask the worker for the month as xlsx under the column mapping (a closed month: the
+    same file always); the period page shows its progress and then the download."""
     try:
         first = _month(month)
     except errors.ValidationError:
         return render(request, "insights/payroll/bad_month.html", {}, status=404)
-    return download(payroll.export_xlsx(month=first), XLSX_CONTENT_TYPE,
-                    f"payroll-{first:%Y-%m}.xlsx")
+    payroll_exports.start_export(month=first, actor=request.user)
+    return redirect(reverse("console:payroll_period", args=[f"{first:%Y-%m}"]) + "#export")
+
+
+def _export_job(month: str, pk: int) -> PayrollExport:
+    try:
+        first = _month(month)
+    except errors.ValidationError as exc:
+        raise Http404 from exc
+    return get_object_or_404(PayrollExport, pk=pk, month=first)
+
+
+@payroll_reader
+def export_status(request: HttpRequest, month: str, pk: int) -> HttpResponse:
+    """The polled card: the job's progress, then its download link."""
+    job = _export_job(month, pk)
+    return render(request, "insights/payroll/_export.html",
+                  {"job": job, "key": f"{job.month:%Y-%m}"})
+
+
+@payroll_reader
+def export_file(request: HttpRequest, month: str, pk: int) -> HttpResponse:
+    """The file a finished job wrote."""
+    job = _export_job(month, pk)
+    if job.status != PayrollExportStatus.DONE or not job.file:
+        raise Http404
+    with job.file.open("rb") as handle:
+        content = handle.read()
+    return download(content, XLSX_CONTENT_TYPE, f"payroll-{job.month:%Y-%m}.xlsx")
 
 
 @require_capability(Cap.MANAGE_PEOPLE)
