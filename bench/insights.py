@@ -41,7 +41,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,8 @@ class Context:
     department_id: int
     hr_user: Any
     team_ids: tuple[int, ...] = ()
+    last_month: Any = None  # a date: the first day of last month
+    middle_employee_no: str = ""
 
 
 # --- hooks: the insights selectors, added as they land ------------------------------------
@@ -123,6 +125,17 @@ LEADERBOARD_HOOKS += [
     ("leaderboard: company, all — first read after a fold", _board("company", "all",
                                                                   fresh=True)),
 ]
+def _payroll_page(*, middle: bool) -> Callable[[Context], Any]:
+    """A page of 100 lines of last month's payroll (``GET /api/v1/payroll/periods/{month}``
+    reads ``payroll.read_period``): the first page, or one from the middle of the company."""
+    def call(ctx: Context) -> Any:
+        from jifen.insights.services import payroll
+
+        return payroll.read_period(month=ctx.last_month, limit=100,
+                                   after=ctx.middle_employee_no if middle else "").lines
+    return call
+
+
 for _key in ("flows", "categories", "per-head", "items", "activities", "liability",
              "inactive", "fairness", "heatmap"):
     DASHBOARD_HOOKS.append((f"dashboard {_key}: company, last 12 months", _chart(_key)))
@@ -132,6 +145,10 @@ DASHBOARD_HOOKS += [
     ("dashboard inactive: one department", _chart("inactive", department=True)),
     ("dashboard inactive: company — first read after a fold", _chart("inactive", fresh=True)),
     ("dashboard fairness: company — first read after a fold", _chart("fairness", fresh=True)),
+]
+DASHBOARD_HOOKS += [
+    ("payroll API: last month, first 100 lines", _payroll_page(middle=False)),
+    ("payroll API: last month, 100 lines from the middle", _payroll_page(middle=True)),
 ]
 
 
@@ -323,8 +340,13 @@ def context() -> Context:
     top = (Department.objects.filter(code__startswith="LG-").order_by("path")
            .values_list("path", flat=True).first())
     team = tuple(Department.objects.filter(path__startswith=top).values_list("pk", flat=True))
-    return Context(year=timezone.localdate().year, department_id=department.pk,
-                   hr_user=hr.user, team_ids=team)
+    today = timezone.localdate()
+    last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    count = Employee.objects.count()
+    middle = (Employee.objects.order_by("employee_no").values_list("employee_no", flat=True)
+              [count // 2])
+    return Context(year=today.year, department_id=department.pk, hr_user=hr.user,
+                   team_ids=team, last_month=last_month, middle_employee_no=middle)
 
 
 def explain(calls: list[tuple[str, str, Callable[[], Any]]]) -> None:
