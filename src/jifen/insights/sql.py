@@ -5,11 +5,18 @@ given one, creating the row when missing, in one round trip per batch on every d
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Field, Model
 
 CHUNK = 1000
+
+
+def _column(model: type[Model], name: str) -> str:
+    """The quoted column of a model's field, by attribute name (``employee_id``)."""
+    field = cast(Field, model._meta.get_field(name))
+    return connection.ops.quote_name(cast(str, field.column))
 
 
 def add_to_rows(model: type[Model], keys: Sequence[str], sums: Sequence[str],
@@ -20,16 +27,15 @@ def add_to_rows(model: type[Model], keys: Sequence[str], sums: Sequence[str],
     if not rows:
         return
     table = connection.ops.quote_name(model._meta.db_table)
-    columns = [model._meta.get_field(name).column for name in [*keys, *sums, *extra]]
-    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+    columns = [_column(model, name) for name in [*keys, *sums, *extra]]
+    quoted = ", ".join(columns)
     placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    sum_columns = [connection.ops.quote_name(model._meta.get_field(s).column) for s in sums]
+    sum_columns = [_column(model, s) for s in sums]
     if connection.vendor == "mysql":
         tail = " ON DUPLICATE KEY UPDATE " + ", ".join(
             f"{c} = {c} + VALUES({c})" for c in sum_columns)
     else:  # PostgreSQL and SQLite
-        key_columns = ", ".join(connection.ops.quote_name(model._meta.get_field(k).column)
-                                for k in keys)
+        key_columns = ", ".join(_column(model, k) for k in keys)
         tail = f" ON CONFLICT ({key_columns}) DO UPDATE SET " + ", ".join(
             f"{c} = {table}.{c} + excluded.{c}" for c in sum_columns)
     # Sorted, so two writers (a fold and a rebuild) meet rows in the same order.
@@ -50,8 +56,7 @@ def raise_rows(model: type[Model], key: str, column: str, rows: Sequence[tuple])
     if not rows:
         return
     table = connection.ops.quote_name(model._meta.db_table)
-    key_column = connection.ops.quote_name(model._meta.get_field(key).column)
-    value = connection.ops.quote_name(model._meta.get_field(column).column)
+    key_column, value = _column(model, key), _column(model, column)
     if connection.vendor == "mysql":
         tail = f" ON DUPLICATE KEY UPDATE {value} = GREATEST({value}, VALUES({value}))"
     else:

@@ -40,7 +40,7 @@ def start_export(*, month: date, actor: Actor, now: Any = None) -> PayrollExport
     if running is not None:
         return running
     purge_old_exports(now=now)
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user: Any = actor if getattr(actor, "is_authenticated", False) else None
     with transaction.atomic():
         job = PayrollExport.objects.create(month=month, requested_by=user)
         transaction.on_commit(lambda: _enqueue(job.pk))
