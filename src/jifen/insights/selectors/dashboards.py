@@ -614,7 +614,9 @@ def fairness(filters: Filters) -> Chart:
         filters.employees_q(), month__gte=filters.start, month__lte=filters.end,
         kind=TransactionKind.EARN).values_list("employee").annotate(t=Sum("amount")).order_by())
     people = list(_active_employees(filters).values_list("pk", "department__name", "grade"))
-    values = {pk: pts(earned.get(pk, 0)) for pk, _d, _g in people}
+    # Each distinct sum converted once (a Decimal each: a tenth of a second at 100,000).
+    converted = {units: pts(units) for units in {0, *earned.values()}}
+    values = {pk: converted[earned.get(pk, 0)] for pk, _d, _g in people}
     groups: dict[tuple[str, str], list[float]] = defaultdict(list)
     for pk, department, grade in people:
         groups[("department", department)].append(values[pk])
