@@ -145,6 +145,11 @@ DASHBOARD_HOOKS += [
     ("dashboard inactive: one department", _chart("inactive", department=True)),
     ("dashboard inactive: company — first read after a fold", _chart("inactive", fresh=True)),
     ("dashboard fairness: company — first read after a fold", _chart("fairness", fresh=True)),
+    ("dashboard flows: company — first read after a fold", _chart("flows", fresh=True)),
+    ("dashboard per-head: company — first read after a fold", _chart("per-head", fresh=True)),
+    ("dashboard liability: company — first read after a fold",
+     _chart("liability", fresh=True)),
+    ("dashboard heatmap: company — first read after a fold", _chart("heatmap", fresh=True)),
 ]
 DASHBOARD_HOOKS += [
     ("payroll API: last month, first 100 lines", _payroll_page(middle=False)),
