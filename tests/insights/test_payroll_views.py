@@ -35,7 +35,7 @@ def exported(client, month: str) -> bytes:
     job = PayrollExport.objects.latest("id")
     payroll_exports.run_export(job_id=job.pk)
     page = client.get(reverse("console:payroll_period", args=[month])).content.decode()
-    file_url = reverse("console:payroll_export_file", args=[month, job.pk])
+    file_url = reverse("console:payroll_export", args=[month]) + f"?job={job.pk}"
     assert file_url in page
     return client.get(file_url).content
 
@@ -43,25 +43,25 @@ def exported(client, month: str) -> bytes:
 def test_the_export_is_built_by_the_worker_with_progress_on_the_page(hr_client, hr_admin):
     EmployeeFactory(employee_no="000501", name="李雷")
     month = "2026-10"
-    assert hr_client.get(reverse("console:payroll_export", args=[month])).status_code == 405
+    assert hr_client.get(reverse("console:payroll_export", args=[month])).status_code == 404
     hr_client.post(reverse("console:payroll_export", args=[month]))
     hr_client.post(reverse("console:payroll_export", args=[month]))  # a second click
     job = PayrollExport.objects.get()  # one job, not two
-    status_url = reverse("console:payroll_export_status", args=[month, job.pk])
+    status_url = reverse("console:payroll_period", args=[month]) + f"?export={job.pk}"
     waiting = hr_client.get(reverse("console:payroll_period", args=[month])).content.decode()
     assert 'data-status="queued"' in waiting and status_url in waiting  # polled
-    assert hr_client.get(reverse("console:payroll_export_file",
-                                 args=[month, job.pk])).status_code == 404
+    file_url = reverse("console:payroll_export", args=[month]) + f"?job={job.pk}"
+    assert hr_client.get(file_url).status_code == 404  # not built yet
     payroll_exports.run_export(job_id=job.pk)
     ready = hr_client.get(status_url).content.decode()
     assert 'data-status="done"' in ready and "hx-get" not in ready
-    download = hr_client.get(reverse("console:payroll_export_file", args=[month, job.pk]))
+    download = hr_client.get(file_url)
     numbers = [row[0] for row in openpyxl.load_workbook(io.BytesIO(download.content))
                .active.iter_rows(min_row=2, values_only=True)]
     assert "000501" in numbers
     assert job.__class__.objects.get(pk=job.pk).total == len(numbers)
-    assert hr_client.get(reverse("console:payroll_export_status",
-                                 args=["2026-09", job.pk])).status_code == 404
+    other_month = reverse("console:payroll_period", args=["2026-09"]) + f"?export={job.pk}"
+    assert hr_client.get(other_month).status_code == 404
 
 
 def test_a_closed_months_file_from_the_worker_is_the_same_bytes(hr_client, hr_admin):

@@ -9,10 +9,6 @@ console_urlpatterns = [
     path("insights/payroll/settings/", payroll.settings_page, name="payroll_settings"),
     path("insights/payroll/<str:month>/", payroll.period, name="payroll_period"),
     path("insights/payroll/<str:month>/export.xlsx", payroll.export, name="payroll_export"),
-    path("insights/payroll/<str:month>/exports/<int:pk>/", payroll.export_status,
-         name="payroll_export_status"),
-    path("insights/payroll/<str:month>/exports/<int:pk>/payroll.xlsx", payroll.export_file,
-         name="payroll_export_file"),
     path("insights/payroll/<str:month>/close/", payroll.close, name="payroll_close"),
     path("insights/payroll/<str:month>/reopen/", payroll.reopen, name="payroll_reopen"),
 ]

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -74,6 +74,12 @@ def period(request: HttpRequest, month: str) -> HttpResponse:
     except errors.ValidationError as exc:
         return render(request, "insights/payroll/bad_month.html", {"message": exc.message},
                       status=404)
+    if "export" in request.GET:  # the polled card of an export job (htmx)
+        job = _export_job(first, request.GET["export"][:20])
+        if job is None:
+            raise Http404
+        return render(request, "insights/payroll/_export.html",
+                      {"job": job, "key": f"{first:%Y-%m}"})
     after = request.GET.get("after", "")[:40]
     view = payroll.read_period(month=first, after=after, limit=PAGE)
     ended = payroll.month_bounds(first)[1] <= timezone.now()
@@ -98,43 +104,30 @@ def period(request: HttpRequest, month: str) -> HttpResponse:
 
 
 @payroll_reader
-@require_POST
+@require_http_methods(["GET", "POST"])
 def export(request: HttpRequest, month: str) -> HttpResponse:
-    """Ask the worker for the month as xlsx under the column mapping (a closed month: the
-    same file always); the period page shows its progress and then the download."""
+    """POST: ask the worker for the month as xlsx under the column mapping (a closed month:
+    the same file always); the period page shows its progress, then the download. GET with
+    ``?job=<id>``: the file that job wrote."""
     try:
         first = _month(month)
     except errors.ValidationError:
         return render(request, "insights/payroll/bad_month.html", {}, status=404)
+    if request.method == "GET":
+        job = _export_job(first, request.GET.get("job", ""))
+        if job is None or job.status != PayrollExportStatus.DONE or not job.file:
+            raise Http404
+        with job.file.open("rb") as handle:
+            content = handle.read()
+        return download(content, XLSX_CONTENT_TYPE, f"payroll-{job.month:%Y-%m}.xlsx")
     payroll_exports.start_export(month=first, actor=request.user)
     return redirect(reverse("console:payroll_period", args=[f"{first:%Y-%m}"]) + "#export")
 
 
-def _export_job(month: str, pk: int) -> PayrollExport:
-    try:
-        first = _month(month)
-    except errors.ValidationError as exc:
-        raise Http404 from exc
-    return get_object_or_404(PayrollExport, pk=pk, month=first)
-
-
-@payroll_reader
-def export_status(request: HttpRequest, month: str, pk: int) -> HttpResponse:
-    """The polled card: the job's progress, then its download link."""
-    job = _export_job(month, pk)
-    return render(request, "insights/payroll/_export.html",
-                  {"job": job, "key": f"{job.month:%Y-%m}"})
-
-
-@payroll_reader
-def export_file(request: HttpRequest, month: str, pk: int) -> HttpResponse:
-    """The file a finished job wrote."""
-    job = _export_job(month, pk)
-    if job.status != PayrollExportStatus.DONE or not job.file:
-        raise Http404
-    with job.file.open("rb") as handle:
-        content = handle.read()
-    return download(content, XLSX_CONTENT_TYPE, f"payroll-{job.month:%Y-%m}.xlsx")
+def _export_job(month: date, pk: str) -> PayrollExport | None:
+    if not pk.isdigit():
+        return None
+    return PayrollExport.objects.filter(pk=int(pk), month=month).first()
 
 
 @require_capability(Cap.MANAGE_PEOPLE)
