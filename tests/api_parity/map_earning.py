@@ -1,0 +1,25 @@
+"""Console actions of the earning app → their API twins (see test_console_parity.py).
+
+Keys with no twin yet are left out on purpose, so the parity test names them: budgets
+(department budgets and the monthly allowance) and earning_import:start (the events
+spreadsheet import)."""
+
+TWINS: dict[str, list[str]] = {
+    "approval_decide?decision=approve": ["POST /approvals/{award_id}/approve"],
+    "approval_decide?decision=reject": ["POST /approvals/{award_id}/reject"],
+    "company_values": ["POST /company-values", "PATCH /company-values/{value_id}"],
+    "event_types": ["POST /event-types", "PATCH /event-types/{code}"],
+    "rule_create": ["POST /rules", "POST /rules/drafts"],
+    "rule_edit": ["PATCH /rules/{rule_id}", "PUT /rules/{rule_id}/draft",
+                  "POST /rules/{rule_id}/publish"],
+    "rule_feedback_answer": ["POST /rule-feedback/{feedback_id}/answer"],
+}
+
+NO_API: dict[str, str] = {
+    "approvals": "read-only queue (POST probe only); GET /approvals",
+    "event_log": "read-only log (POST probe only); GET /events",
+    "penalty_shortfalls": "read-only report (POST probe only)",
+    "rule_feedback": "read-only list (POST probe only); GET /rule-feedback",
+    "rule_history": "read-only history (POST probe only); GET /rules/{rule_id}/versions",
+    "rules": "read-only list (POST probe only); GET /rules",
+}

@@ -1,0 +1,26 @@
+"""Console actions of the people app → their API twins (see test_console_parity.py).
+
+Keys with no twin yet are left out on purpose, so the parity test names them:
+employee_left, employee_roles (the console's "left on" date and role grants call
+mark_employee_left / set_roles; PUT /employees/{employee_no} does neither) and the
+people import jobs."""
+
+TWINS: dict[str, list[str]] = {
+    "department_create": ["PUT /departments/{code}"],
+    "department_edit": ["PUT /departments/{code}"],
+    "employee_create": ["PUT /employees/{employee_no}"],
+    "employee_edit": ["PUT /employees/{employee_no}"],
+    "second_factor_reset": ["POST /employees/{employee_no}/second-factor/reset"],
+    "sign_in_settings": ["PUT /sign-in/policy"],
+    "sso_provider_create": ["POST /sso/providers"],
+    "sso_provider_edit": ["PUT /sso/providers/{provider_pk}"],
+    "sso_provider_delete": ["DELETE /sso/providers/{provider_pk}"],
+    "logout": ["DELETE /auth/token"],
+}
+
+NO_API: dict[str, str] = {
+    "departments": "read-only list (found by the POST probe only); GET /departments",
+    "employee_detail": "read-only page (found by the POST probe only); GET /employees/{no}",
+    "people": "read-only list (found by the POST probe only); GET /employees",
+    "people_export": "a file download of the list (POST probe only); GET /employees pages it",
+}
