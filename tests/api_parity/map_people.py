@@ -1,15 +1,15 @@
 """Console actions of the people app → their API twins (see test_console_parity.py).
 
 Keys with no twin yet are left out on purpose, so the parity test names them:
-employee_left, employee_roles (the console's "left on" date and role grants call
-mark_employee_left / set_roles; PUT /employees/{employee_no} does neither) and the
-people import jobs."""
+employee_roles (the console's role grants call set_roles; no API call grants roles yet)
+and the people import jobs."""
 
 TWINS: dict[str, list[str]] = {
     "department_create": ["PUT /departments/{code}"],
     "department_edit": ["PUT /departments/{code}"],
     "employee_create": ["PUT /employees/{employee_no}"],
     "employee_edit": ["PUT /employees/{employee_no}"],
+    "employee_left": ["POST /employees/{employee_no}/left"],
     "second_factor_reset": ["POST /employees/{employee_no}/second-factor/reset"],
     "sign_in_settings": ["PUT /sign-in/policy"],
     "sso_provider_create": ["POST /sso/providers"],

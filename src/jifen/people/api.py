@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
@@ -220,7 +219,31 @@ def get_employee(request: HttpRequest, employee_no: str):
     caller.require("employees:read")
     employees = selectors.employees_readable_by(
         caller.user if caller.kind == "employee" else None)
-    return get_object_or_404(employees, employee_no=employee_no)
+    employee = employees.filter(employee_no=employee_no).first()
+    if employee is None:
+        raise errors.NotFound(_("Unknown employee %s.") % employee_no)
+    return employee
+
+
+class LeftIn(Schema):
+    left_on: ApiDate | None = None
+
+
+@router.post("/employees/{employee_no}/left", response=EmployeeOut)
+def mark_left(request: HttpRequest, employee_no: str, payload: LeftIn | None = None):
+    """Off-board an employee (scope ``employees:write``), as the console's "Mark as left":
+    status left on ``left_on`` (default today), sign-in disabled, sessions and tokens
+    ended. Marking someone already left changes nothing. Off-boarding a super admin is for
+    super admins only: 403 ``privileged_account``."""
+    caller = principal(request)
+    caller.require("employees:write")
+    employees = selectors.employees_readable_by(
+        caller.user if caller.kind == "employee" else None)
+    employee = employees.filter(employee_no=employee_no).first()
+    if employee is None:
+        raise errors.NotFound(_("Unknown employee %s.") % employee_no)
+    return services.mark_employee_left(employee=employee, actor=caller.actor,
+                                       left_on=payload.left_on if payload else None)
 
 
 class MeOut(EmployeeOut):
