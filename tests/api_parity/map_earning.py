@@ -1,12 +1,12 @@
 """Console actions of the earning app → their API twins (see test_console_parity.py).
 
-Keys with no twin yet are left out on purpose, so the parity test names them: budgets
-(department budgets and the monthly allowance) and earning_import:start (the events
-spreadsheet import)."""
+Left out on purpose, so the parity test names it: earning_import:start (the events
+spreadsheet import has no API job yet)."""
 
 TWINS: dict[str, list[str]] = {
     "approval_decide?decision=approve": ["POST /approvals/{award_id}/approve"],
     "approval_decide?decision=reject": ["POST /approvals/{award_id}/reject"],
+    "budgets": ["POST /budgets", "PUT /recognition-allowance"],
     "company_values": ["POST /company-values", "PATCH /company-values/{value_id}"],
     "event_types": ["POST /event-types", "PATCH /event-types/{code}"],
     "rule_create": ["POST /rules", "POST /rules/drafts"],

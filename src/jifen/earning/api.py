@@ -17,9 +17,18 @@ from jifen.core.pagination import CursorPage, paginate
 from jifen.core.roles import Cap, user_can
 from jifen.core.schema_types import SiteDateTime, StrictBool, StrictInt, UrlInt, UrlRowId
 from jifen.earning import selectors, services
-from jifen.earning.models import Award, Event, EventType, Rule, RuleFeedback, RuleVersion
+from jifen.earning.models import (
+    Award,
+    BudgetAllocation,
+    Event,
+    EventType,
+    Rule,
+    RuleFeedback,
+    RuleVersion,
+)
 from jifen.ledger.amounts import from_units, site_decimals
-from jifen.people.selectors import employee_by_no
+from jifen.ledger.models import Category
+from jifen.people.selectors import department_by_code, employee_by_no
 
 router = Router(tags=["earning"])
 
@@ -743,3 +752,64 @@ def answer_rule_feedback(request: HttpRequest, feedback_id: UrlRowId,
     caller.require("admin")
     return services.answer_rule_feedback(feedback=_feedback(feedback_id), actor=caller.actor,
                                          answer=payload.answer, status=payload.status)
+
+
+# --- budgets and the giving allowance ------------------------------------------------------
+
+
+class BudgetIn(Schema):
+    department_code: str = Field(min_length=1, max_length=40, examples=["RD"])
+    points: StrictInt = Field(ge=1)
+    category: Category = Category.PERFORMANCE
+    period: str = Field(default="", pattern=r"^(\d{4}-(0[1-9]|1[0-2]))?$",
+                        examples=["2026-11"])
+
+
+class BudgetOut(Schema):
+    id: int
+    department_code: str
+    period: str
+    category: str
+    points: float | int
+
+    @staticmethod
+    def resolve_department_code(obj: BudgetAllocation) -> str:
+        return obj.department.code
+
+    @staticmethod
+    def resolve_points(obj: BudgetAllocation) -> float | int:
+        return from_units(obj.amount)
+
+
+@router.post("/budgets", response={201: BudgetOut})
+def fund_budget(request: HttpRequest, payload: BudgetIn):
+    """Add points to a department's budget for a month (scope ``admin``), as the console's
+    budgets page does: its manager awards from it. Takes ``Idempotency-Key``."""
+    caller = principal(request)
+    caller.require("admin")
+    department = department_by_code(payload.department_code.strip())
+    if department is None:
+        raise errors.NotFound(_("Unknown department %s.") % payload.department_code)
+
+    def handle() -> tuple[int, Any]:
+        allocation = services.fund_department_budget(
+            department=department, points=payload.points, category=payload.category,
+            period=payload.period, actor=caller.actor)
+        return 201, BudgetOut.from_orm(allocation).dict()
+
+    return idempotent(request, caller.id, handle)
+
+
+class AllowanceIn(Schema):
+    monthly_allowance: StrictInt = Field(ge=0)
+
+
+@router.put("/recognition-allowance")
+def set_recognition_allowance(request: HttpRequest, payload: AllowanceIn) -> dict:
+    """The points each employee may give as thank-yous per month, from now on (scope
+    ``admin``; the console's budgets page)."""
+    caller = principal(request)
+    caller.require("admin")
+    current = services.update_earning_settings(actor=caller.actor,
+                                               monthly_allowance=payload.monthly_allowance)
+    return {"monthly_allowance": current.monthly_allowance}
