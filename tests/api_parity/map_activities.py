@@ -11,8 +11,4 @@ TWINS: dict[str, list[str]] = {
                                               "POST /lotteries/{lottery_id}/publish"],
 }
 
-NO_API: dict[str, str] = {
-    "activities": "read-only list (POST probe only); GET /activities",
-    "activities_results": "read-only results (POST probe only); "
-                          "GET /lotteries/{lottery_id}/results",
-}
+NO_API: dict[str, str] = {}

@@ -1,7 +1,7 @@
 """Console actions of the earning app → their API twins (see test_console_parity.py).
 
-Left out on purpose, so the parity test names it: earning_import:start (the events
-spreadsheet import has no API job yet)."""
+Left out on purpose, so the parity test names them: earning_import:start, :commit and
+:cancel (the events spreadsheet import has no API job yet)."""
 
 TWINS: dict[str, list[str]] = {
     "approval_decide?decision=approve": ["POST /approvals/{award_id}/approve"],
@@ -15,11 +15,4 @@ TWINS: dict[str, list[str]] = {
     "rule_feedback_answer": ["POST /rule-feedback/{feedback_id}/answer"],
 }
 
-NO_API: dict[str, str] = {
-    "approvals": "read-only queue (POST probe only); GET /approvals",
-    "event_log": "read-only log (POST probe only); GET /events",
-    "penalty_shortfalls": "read-only report (POST probe only)",
-    "rule_feedback": "read-only list (POST probe only); GET /rule-feedback",
-    "rule_history": "read-only history (POST probe only); GET /rules/{rule_id}/versions",
-    "rules": "read-only list (POST probe only); GET /rules",
-}
+NO_API: dict[str, str] = {}

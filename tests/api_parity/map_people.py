@@ -18,9 +18,4 @@ TWINS: dict[str, list[str]] = {
     "logout": ["DELETE /auth/token"],
 }
 
-NO_API: dict[str, str] = {
-    "departments": "read-only list (found by the POST probe only); GET /departments",
-    "employee_detail": "read-only page (found by the POST probe only); GET /employees/{no}",
-    "people": "read-only list (found by the POST probe only); GET /employees",
-    "people_export": "a file download of the list (POST probe only); GET /employees pages it",
-}
+NO_API: dict[str, str] = {}
