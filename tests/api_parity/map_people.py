@@ -1,8 +1,7 @@
 """Console actions of the people app → their API twins (see test_console_parity.py).
 
 Keys with no twin yet are left out on purpose, so the parity test names them:
-employee_roles (the console's role grants call set_roles; no API call grants roles yet)
-and the people import jobs."""
+the people import jobs (no console form of theirs is discovered yet)."""
 
 TWINS: dict[str, list[str]] = {
     "department_create": ["PUT /departments/{code}"],
@@ -10,6 +9,7 @@ TWINS: dict[str, list[str]] = {
     "employee_create": ["PUT /employees/{employee_no}"],
     "employee_edit": ["PUT /employees/{employee_no}"],
     "employee_left": ["POST /employees/{employee_no}/left"],
+    "employee_roles": ["PUT /employees/{employee_no}/roles"],
     "second_factor_reset": ["POST /employees/{employee_no}/second-factor/reset"],
     "sign_in_settings": ["PUT /sign-in/policy"],
     "sso_provider_create": ["POST /sso/providers"],
