@@ -1,11 +1,9 @@
-"""Console actions of the library app → their API twins (see test_console_parity.py).
-
-Left out on purpose, so the parity test names it: library_resource_edit (editing a
-resource's fields has no API call yet)."""
+"""Console actions of the library app → their API twins (see test_console_parity.py)."""
 
 TWINS: dict[str, list[str]] = {
     "library_engagement_settings": ["PATCH /engagement/settings"],
     "library_resource_new": ["POST /library/resources"],
+    "library_resource_edit": ["POST /library/resources/{resource_id}"],
     "library_resource_status": ["POST /library/resources/{resource_id}/publish",
                                 "POST /library/resources/{resource_id}/withdraw"],
     "library_moderate": ["POST /moderation/comments/{comment_id}"],
