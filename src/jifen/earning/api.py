@@ -4,10 +4,9 @@ approvals, recognition and the published rules."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
@@ -18,9 +17,18 @@ from jifen.core.pagination import CursorPage, paginate
 from jifen.core.roles import Cap, user_can
 from jifen.core.schema_types import SiteDateTime, StrictBool, StrictInt, UrlInt, UrlRowId
 from jifen.earning import selectors, services
-from jifen.earning.models import Award, Event, EventType, Rule, RuleVersion
+from jifen.earning.models import (
+    Award,
+    BudgetAllocation,
+    Event,
+    EventType,
+    Rule,
+    RuleFeedback,
+    RuleVersion,
+)
 from jifen.ledger.amounts import from_units, site_decimals
-from jifen.people.selectors import employee_by_no
+from jifen.ledger.models import Category
+from jifen.people.selectors import department_by_code, employee_by_no
 
 router = Router(tags=["earning"])
 
@@ -59,6 +67,20 @@ class EventsOut(Schema):
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
+
+
+def _rule(rule_id: int) -> Rule:
+    rule = Rule.objects.filter(pk=rule_id).first()
+    if rule is None:
+        raise errors.NotFound(_("Rule not found."))
+    return rule
+
+
+def _award(award_id: int) -> Award:
+    award = Award.objects.filter(pk=award_id).first()
+    if award is None:
+        raise errors.NotFound(_("Award not found."))
+    return award
 
 
 @router.post("/events", response={200: EventsOut})
@@ -258,7 +280,7 @@ def update_rule(request: HttpRequest, rule_id: UrlRowId, payload: RulePatch):
     """Change a rule (scope ``admin``): a new version with the reason and the diff."""
     caller = principal(request)
     caller.require("admin")
-    rule = get_object_or_404(Rule, pk=rule_id)
+    rule = _rule(rule_id)
     changes = payload.dict(exclude_unset=True)
     reason = changes.pop("reason")
     return services.update_rule(rule=rule, actor=caller.actor, reason=reason, **changes)
@@ -269,7 +291,7 @@ def rule_versions(request: HttpRequest, rule_id: UrlRowId):
     caller = principal(request)
     if not caller.can("events:write"):
         caller.require("admin")
-    return selectors.rule_versions(get_object_or_404(Rule, pk=rule_id))
+    return selectors.rule_versions(_rule(rule_id))
 
 
 class PreviewIn(Schema):
@@ -325,7 +347,7 @@ def save_rule_draft(request: HttpRequest, rule_id: UrlRowId, payload: DraftPatch
     keeps scoring with its current version until the draft is published."""
     caller = principal(request)
     caller.require("admin")
-    rule = get_object_or_404(Rule, pk=rule_id)
+    rule = _rule(rule_id)
     changes = payload.dict(exclude_unset=True)
     reason = changes.pop("reason", None) or ""
     return services.save_rule_draft(actor=caller.actor, rule=rule, reason=reason, **changes)
@@ -337,7 +359,7 @@ def publish_rule(request: HttpRequest, rule_id: UrlRowId, payload: PublishIn | N
     without one."""
     caller = principal(request)
     caller.require("admin")
-    rule = get_object_or_404(Rule, pk=rule_id)
+    rule = _rule(rule_id)
     reason = (payload.reason if payload else None) or ""
     return services.publish_rule(rule=rule, actor=caller.actor, reason=reason)
 
@@ -375,7 +397,7 @@ def backtest_saved_rule(request: HttpRequest, rule_id: UrlRowId,
     """The backtest of a saved rule: its draft when it has one, else its current version."""
     caller = principal(request)
     caller.require("admin")
-    rule = get_object_or_404(Rule, pk=rule_id)
+    rule = _rule(rule_id)
     data = (payload.rule.dict(exclude_none=True) if payload and payload.rule
             else dict(rule.draft["fields"]) if rule.draft else services.rule_snapshot(rule))
     return _backtest_answer(selectors.rule_backtest(
@@ -426,9 +448,37 @@ def create_event_type(request: HttpRequest, payload: EventTypeIn):
     """Register a custom event type with its payload JSON Schema (scope ``admin``)."""
     caller = principal(request)
     caller.require("admin")
-    return 201, services.create_event_type(actor=caller.actor, code=payload.code,
-                                           name=payload.name, description=payload.description,
-                                           schema=payload.payload_schema)
+
+    def handle() -> tuple[int, Any]:
+        event_type = services.create_event_type(
+            actor=caller.actor, code=payload.code, name=payload.name,
+            description=payload.description, schema=payload.payload_schema)
+        return 201, EventTypeOut.from_orm(event_type).dict(by_alias=True)
+
+    return idempotent(request, caller.id, handle)
+
+
+class EventTypePatch(Schema):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    description: str | None = Field(default=None, max_length=2000)
+    payload_schema: dict | None = Field(default=None, alias="schema")
+    active: StrictBool | None = None
+
+
+@router.patch("/event-types/{code}", response=EventTypeOut, by_alias=True)
+def update_event_type(request: HttpRequest, code: str, payload: EventTypePatch):
+    """Rename an event type, change its payload schema, or stop it accepting events (scope
+    ``admin``). The same service as the console; audited."""
+    caller = principal(request)
+    caller.require("admin")
+    event_type = selectors.event_types().filter(code=code).first()
+    if event_type is None:
+        raise errors.NotFound(_("Unknown event type %s.") % code)
+    changes = payload.dict(exclude_unset=True)
+    return services.update_event_type(
+        event_type=event_type, actor=caller.actor, name=changes.get("name"),
+        description=changes.get("description"), schema=changes.get("payload_schema"),
+        active=changes.get("active"))
 
 
 # --- approvals ----------------------------------------------------------------------------
@@ -502,7 +552,7 @@ class RejectIn(Schema):
 @router.post("/approvals/{award_id}/approve")
 def approve(request: HttpRequest, award_id: UrlRowId, payload: ApproveIn) -> dict:
     user = _approver(request)
-    award = services.approve_award(award=get_object_or_404(Award, pk=award_id), actor=user,
+    award = services.approve_award(award=_award(award_id), actor=user,
                                    points=payload.points, reason=payload.reason)
     return {"id": award.pk, "status": award.status, "points": from_units(award.points)}
 
@@ -510,7 +560,7 @@ def approve(request: HttpRequest, award_id: UrlRowId, payload: ApproveIn) -> dic
 @router.post("/approvals/{award_id}/reject")
 def reject(request: HttpRequest, award_id: UrlRowId, payload: RejectIn) -> dict:
     user = _approver(request)
-    award = services.reject_award(award=get_object_or_404(Award, pk=award_id), actor=user,
+    award = services.reject_award(award=_award(award_id), actor=user,
                                   reason=payload.reason)
     return {"id": award.pk, "status": award.status, "points": 0}
 
@@ -621,8 +671,13 @@ def create_company_value(request: HttpRequest, payload: CompanyValueIn):
     """Add a company value (scope ``admin``); a name in use is a 409 ``conflict``."""
     caller = principal(request)
     caller.require("admin")
-    return 201, services.create_company_value(actor=caller.actor, name=payload.name,
-                                              name_en=payload.name_en)
+
+    def handle() -> tuple[int, Any]:
+        value = services.create_company_value(actor=caller.actor, name=payload.name,
+                                               name_en=payload.name_en)
+        return 201, CompanyValueOut.from_orm(value).dict()
+
+    return idempotent(request, caller.id, handle)
 
 
 @router.patch("/company-values/{value_id}", response=CompanyValueOut)
@@ -630,6 +685,131 @@ def update_company_value(request: HttpRequest, value_id: UrlRowId, payload: Comp
     """Rename a company value or take it out of use (scope ``admin``)."""
     caller = principal(request)
     caller.require("admin")
-    value = get_object_or_404(selectors.company_values(include_inactive=True), pk=value_id)
+    value = selectors.company_values(include_inactive=True).filter(pk=value_id).first()
+    if value is None:
+        raise errors.NotFound(_("Company value not found."))
     return services.update_company_value(actor=caller.actor, value=value, name=payload.name,
                                          name_en=payload.name_en, active=payload.active)
+
+
+# --- rule feedback ------------------------------------------------------------------------
+
+
+class FeedbackOut(Schema):
+    id: int
+    rule: str
+    employee_no: str
+    employee_name: str
+    message: str
+    status: str
+    answer: str
+    answered_at: datetime | None
+    created_at: datetime
+
+    @staticmethod
+    def resolve_rule(obj: RuleFeedback) -> str:
+        return obj.rule.name
+
+    @staticmethod
+    def resolve_employee_no(obj: RuleFeedback) -> str:
+        return obj.employee.employee_no
+
+    @staticmethod
+    def resolve_employee_name(obj: RuleFeedback) -> str:
+        return obj.employee.name
+
+
+class FeedbackAnswerIn(Schema):
+    answer: str = Field(min_length=1, max_length=4000)
+    status: Literal["answered", "planned", "declined"] = "answered"
+
+
+def _feedback(feedback_id: int) -> RuleFeedback:
+    item = selectors.feedback().filter(pk=feedback_id).first()
+    if item is None:
+        raise errors.NotFound(_("Feedback not found."))
+    return item
+
+
+@router.get("/rule-feedback", response=CursorPage[FeedbackOut])
+def list_rule_feedback(request: HttpRequest,
+                       status: Literal["open", "answered", "planned", "declined", ""] = "open",
+                       cursor: str | None = None,
+                       limit: UrlInt = Query(50, ge=1, le=200)):  # noqa: B008 - ninja's marker
+    """Employees' feedback on rules, newest first (scope ``admin``); ``status`` empty lists
+    all. The console's feedback page."""
+    principal(request).require("admin")
+    return paginate(selectors.feedback(status=status), cursor=cursor, limit=limit,
+                    descending=True)
+
+
+@router.post("/rule-feedback/{feedback_id}/answer", response=FeedbackOut)
+def answer_rule_feedback(request: HttpRequest, feedback_id: UrlRowId,
+                         payload: FeedbackAnswerIn):
+    """Answer an employee's feedback and set its status (scope ``admin``); the employee is
+    notified. Answering again replaces the answer."""
+    caller = principal(request)
+    caller.require("admin")
+    return services.answer_rule_feedback(feedback=_feedback(feedback_id), actor=caller.actor,
+                                         answer=payload.answer, status=payload.status)
+
+
+# --- budgets and the giving allowance ------------------------------------------------------
+
+
+class BudgetIn(Schema):
+    department_code: str = Field(min_length=1, max_length=40, examples=["RD"])
+    points: StrictInt = Field(ge=1)
+    category: Category = Category.PERFORMANCE
+    period: str = Field(default="", pattern=r"^(\d{4}-(0[1-9]|1[0-2]))?$",
+                        examples=["2026-11"])
+
+
+class BudgetOut(Schema):
+    id: int
+    department_code: str
+    period: str
+    category: str
+    points: float | int
+
+    @staticmethod
+    def resolve_department_code(obj: BudgetAllocation) -> str:
+        return obj.department.code
+
+    @staticmethod
+    def resolve_points(obj: BudgetAllocation) -> float | int:
+        return from_units(obj.amount)
+
+
+@router.post("/budgets", response={201: BudgetOut})
+def fund_budget(request: HttpRequest, payload: BudgetIn):
+    """Add points to a department's budget for a month (scope ``admin``), as the console's
+    budgets page does: its manager awards from it. Takes ``Idempotency-Key``."""
+    caller = principal(request)
+    caller.require("admin")
+    department = department_by_code(payload.department_code.strip())
+    if department is None:
+        raise errors.NotFound(_("Unknown department %s.") % payload.department_code)
+
+    def handle() -> tuple[int, Any]:
+        allocation = services.fund_department_budget(
+            department=department, points=payload.points, category=payload.category,
+            period=payload.period, actor=caller.actor)
+        return 201, BudgetOut.from_orm(allocation).dict()
+
+    return idempotent(request, caller.id, handle)
+
+
+class AllowanceIn(Schema):
+    monthly_allowance: StrictInt = Field(ge=0)
+
+
+@router.put("/recognition-allowance")
+def set_recognition_allowance(request: HttpRequest, payload: AllowanceIn) -> dict:
+    """The points each employee may give as thank-yous per month, from now on (scope
+    ``admin``; the console's budgets page)."""
+    caller = principal(request)
+    caller.require("admin")
+    current = services.update_earning_settings(actor=caller.actor,
+                                               monthly_allowance=payload.monthly_allowance)
+    return {"monthly_allowance": current.monthly_allowance}

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
@@ -12,7 +12,7 @@ from jifen.core.api_errors import error_response
 from jifen.core.apiauth import Principal, principal
 from jifen.core.client_address import client_address
 from jifen.core.pagination import CursorPage, paginate
-from jifen.core.roles import user_roles
+from jifen.core.roles import Cap, Role, user_can, user_roles
 from jifen.core.schema_types import ApiDate, UrlInt
 from jifen.people import selectors, services
 from jifen.people.mfa import services as mfa_services
@@ -220,7 +220,66 @@ def get_employee(request: HttpRequest, employee_no: str):
     caller.require("employees:read")
     employees = selectors.employees_readable_by(
         caller.user if caller.kind == "employee" else None)
-    return get_object_or_404(employees, employee_no=employee_no)
+    employee = employees.filter(employee_no=employee_no).first()
+    if employee is None:
+        raise errors.NotFound(_("Unknown employee %s.") % employee_no)
+    return employee
+
+
+class LeftIn(Schema):
+    left_on: ApiDate | None = None
+
+
+@router.post("/employees/{employee_no}/left", response=EmployeeOut)
+def mark_left(request: HttpRequest, employee_no: str, payload: LeftIn | None = None):
+    """Off-board an employee (scope ``employees:write``), as the console's "Mark as left":
+    status left on ``left_on`` (default today), sign-in disabled, sessions and tokens
+    ended. Marking someone already left changes nothing. Off-boarding a super admin is for
+    super admins only: 403 ``privileged_account``."""
+    caller = principal(request)
+    caller.require("employees:write")
+    employees = selectors.employees_readable_by(
+        caller.user if caller.kind == "employee" else None)
+    employee = employees.filter(employee_no=employee_no).first()
+    if employee is None:
+        raise errors.NotFound(_("Unknown employee %s.") % employee_no)
+    return services.mark_employee_left(employee=employee, actor=caller.actor,
+                                       left_on=payload.left_on if payload else None)
+
+
+class RolesIn(Schema):
+    roles: list[Literal["hr_admin", "mall_admin", "auditor", "super_admin"]] = Field(
+        max_length=4, examples=[["hr_admin"]])
+
+
+class RolesOut(Schema):
+    employee_no: str
+    roles: list[str]
+
+
+@router.put("/employees/{employee_no}/roles", response=RolesOut)
+def put_roles(request: HttpRequest, employee_no: str, payload: RolesIn):
+    """Give an employee's login exactly these admin roles, as the console's roles form does
+    (employee and manager follow from the records and are kept). Only a super admin, with
+    their own token: an API key may not grant powers (403 ``forbidden``)."""
+    caller = principal(request)
+    if caller.kind != "employee" or not user_can(caller.user, Cap.MANAGE_SETTINGS):
+        raise errors.PermissionDenied(
+            _("Roles are granted by a super admin with their own token."),
+            code=errors.ErrorCode.FORBIDDEN)
+    caller.require("admin")
+    employee = selectors.employees_readable_by(caller.user).filter(
+        employee_no=employee_no).first()
+    if employee is None:
+        raise errors.NotFound(_("Unknown employee %s.") % employee_no)
+    if employee.user is None:
+        raise errors.Conflict(_("This employee has no sign-in account."),
+                              code=errors.ErrorCode.CONFLICT)
+    user = services.set_roles(user=employee.user, roles=list(dict.fromkeys(payload.roles)),
+                              actor=caller.actor)
+    assignable = {Role.HR_ADMIN, Role.MALL_ADMIN, Role.AUDITOR, Role.SUPER_ADMIN}
+    return {"employee_no": employee.employee_no,
+            "roles": sorted(r for r in user_roles(user) if r in assignable)}
 
 
 class MeOut(EmployeeOut):

@@ -271,6 +271,29 @@ def create_resource(request: HttpRequest):
     return idempotent(request, caller.id, handler)
 
 
+@router.post("/library/resources/{resource_id}", response=ResourceOut,
+             openapi_extra=_MULTIPART)
+def update_resource(request: HttpRequest, resource_id: UrlRowId) -> dict:
+    """Change a resource as the console's edit form does (editors; multipart): only the
+    fields sent change — ``title``, ``description``, ``tags``, ``price``, ``category``,
+    ``external_url``, ``grades`` — and a ``file`` replaces the file. Refused input (422)
+    changes nothing."""
+    caller = _editor(request)
+    resource = _any(resource_id)
+    fields, upload = _form(request)
+    changes: dict[str, Any] = {name: fields[name] for name in
+                               ("title", "description", "tags", "external_url") if name in fields}
+    if "price" in fields:
+        changes["price"] = _price(fields["price"])
+    if upload is not None:
+        changes["kind"] = "file"
+    if "category" in fields:
+        changes["category"] = _category(fields["category"])
+    updated = services.update_resource(actor=caller.actor, resource=resource, upload=upload,
+                                       grades=fields.get("grades"), **changes)
+    return _out(updated, owned=False)
+
+
 @router.post("/library/resources/{resource_id}/publish", response=ResourceOut)
 def publish(request: HttpRequest, resource_id: UrlRowId) -> dict:
     caller = _editor(request)
