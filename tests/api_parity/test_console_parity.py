@@ -149,7 +149,7 @@ def keys_of(html: str, page_url: str) -> set[str]:
     return found
 
 
-def _pages(full: str, url: str, company: Any) -> list[str]:
+def _pages(full: str, url: str, company: Any) -> list[str]:  # noqa: F811
     """The URLs to read for one console page: an order's page in each of its states."""
     if full == "console:mall_order":
         return [reverse(full, args=[order.pk]) for order in company.orders.values()]
