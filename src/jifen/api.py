@@ -17,7 +17,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from jifen.activities.api import router as activities_router
 from jifen.core import errors
 from jifen.core.api_errors import error_response, renderer, status_for
-from jifen.core.apiauth import BearerAuth
+from jifen.core.apiauth import BearerAuth, RateLimitExceeded
 from jifen.core.db import database_reachable
 from jifen.core.middleware import payload_too_large
 from jifen.core.observability.selectors import readiness
@@ -76,6 +76,17 @@ _BOUND_NAMES = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum",
 
 
 class JifenAPI(NinjaAPI):
+    def create_response(self, request: HttpRequest, data: Any, *args: Any,
+                        **kwargs: Any) -> HttpResponse:
+        response = super().create_response(request, data, *args, **kwargs)
+        # The caller's minute so far (jifen.core.apiauth.count_call), on every answer.
+        if (counted := getattr(request, "rate_limit", None)) is not None:
+            limit, remaining, reset = counted
+            response["RateLimit-Limit"] = str(limit)
+            response["RateLimit-Remaining"] = str(remaining)
+            response["RateLimit-Reset"] = str(reset)
+        return response
+
     def get_openapi_schema(self, *, path_prefix: str | None = None,
                            path_params: dict | None = None) -> Any:
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
@@ -125,6 +136,10 @@ def on_domain_error(request: HttpRequest, exc: errors.JifenError) -> HttpRespons
     response = error_response(request, status_for(exc), exc.code, exc.message, exc.details)
     if isinstance(exc, errors.RateLimited):
         response["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, RateLimitExceeded):
+        response["RateLimit-Limit"] = str(exc.limit)
+        response["RateLimit-Remaining"] = "0"
+        response["RateLimit-Reset"] = str(exc.retry_after)
     return response
 
 

@@ -218,6 +218,11 @@ AUTHENTICATION_BACKENDS = ["jifen.people.backends.ThrottledModelBackend"]
 LOGIN_THROTTLE_LIMIT = int(os.environ.get("JIFEN_LOGIN_THROTTLE_LIMIT", "5"))
 LOGIN_THROTTLE_ADDRESS_LIMIT = int(os.environ.get("JIFEN_LOGIN_THROTTLE_ADDRESS_LIMIT", "20"))
 LOGIN_THROTTLE_WINDOW = int(os.environ.get("JIFEN_LOGIN_THROTTLE_WINDOW", "900"))
+# API calls per minute per caller (issue #16): an API key's own limit when it has one,
+# else JIFEN_API_KEY_RATE_LIMIT; employee tokens get the higher JIFEN_API_TOKEN_RATE_LIMIT.
+# 0 turns the limit off. Counted in the default cache (Redis when configured).
+JIFEN_API_KEY_RATE_LIMIT = int(os.environ.get("JIFEN_API_KEY_RATE_LIMIT", "600"))
+JIFEN_API_TOKEN_RATE_LIMIT = int(os.environ.get("JIFEN_API_TOKEN_RATE_LIMIT", "1200"))
 # Where the attempts are counted without Redis: a table updated with conditional UPDATEs
 # (Django's database cache cannot increment atomically).
 THROTTLE_COUNTER_MODEL = "people.AttemptCounter"

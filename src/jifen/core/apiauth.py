@@ -7,15 +7,18 @@ authenticator knows is a 401."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import caches
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja.security import HttpBearer
 
-from jifen.core import errors
+from jifen.core import errors, throttle
 from jifen.core.roles import SCOPE_CAPABILITY, user_can
 
 
@@ -100,12 +103,60 @@ def authenticate_token(token: str) -> Principal | None:
     return None
 
 
+# --- per-caller rate limits (issue #16) -------------------------------------------------
+
+RATE_WINDOW = 60  # seconds: limits are per minute
+# The clock the windows are cut from; tests replace it (never sleep).
+clock: Callable[[], float] = time.time
+
+
+class RateLimitExceeded(errors.RateLimited):
+    """429 with the RateLimit-* headers (the API's error handler writes them)."""
+
+    def __init__(self, message: Any, *, retry_after: int, limit: int) -> None:
+        super().__init__(message, retry_after=retry_after, details={"limit": limit})
+        self.limit = limit
+
+
+def rate_limit_of(caller: Principal) -> int:
+    """Calls per minute for ``caller``: a key's own limit, else the site's defaults."""
+    if caller.kind == "system":
+        own = getattr(caller.api_key, "rate_limit", None)
+        return int(own) if own is not None else settings.JIFEN_API_KEY_RATE_LIMIT
+    return settings.JIFEN_API_TOKEN_RATE_LIMIT
+
+
+def count_call(caller: Principal) -> tuple[int, int, int]:
+    """Count one call for ``caller`` in the current minute: (limit, remaining, reset
+    seconds); raises RateLimitExceeded when the minute's calls are used up. The count is
+    the sign-in throttle's atomic reserve (``jifen.core.throttle.CacheCounters``) in the
+    default cache: Redis's INCR when configured, the local-memory cache's lock otherwise."""
+    limit = rate_limit_of(caller)
+    now = clock()
+    window = int(now // RATE_WINDOW)
+    reset = max(1, int((window + 1) * RATE_WINDOW - now + 0.999))
+    if limit <= 0:
+        return 0, 0, reset
+    key = f"ratelimit:{caller.id}:{window}"
+    store = throttle.CacheCounters(caches["default"])
+    if not store.reserve(key, limit, RATE_WINDOW + 5):
+        raise RateLimitExceeded(
+            _("Too many calls: this caller may make %(limit)d a minute. Try again in "
+              "%(seconds)d seconds.") % {"limit": limit, "seconds": reset},
+            retry_after=reset, limit=limit)
+    return limit, max(0, limit - store.count(key)), reset
+
+
 class BearerAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Principal | None:
         found = authenticate_token(token)
         if found is not None and found.kind == "employee":
             # Pages and throttles downstream read the signed-in user from the request.
             request.user = found.user
+        if found is not None:
+            limit, remaining, reset = count_call(found)
+            if limit:
+                request.rate_limit = (limit, remaining, reset)  # type: ignore[attr-defined]
         return found
 
 

@@ -20,6 +20,10 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Calls per minute; empty: settings.JIFEN_API_KEY_RATE_LIMIT (jifen.core.apiauth).
+    rate_limit = models.PositiveIntegerField(
+        _("calls per minute"), null=True, blank=True,
+        help_text=_("Leave empty for the site's default."))
 
     class Meta:
         ordering = ["-created_at"]
