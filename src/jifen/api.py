@@ -19,6 +19,7 @@ from jifen.core import errors
 from jifen.core.api_errors import error_response, renderer, status_for
 from jifen.core.apiauth import BearerAuth, RateLimitExceeded
 from jifen.core.db import database_reachable
+from jifen.core.imports.api import router as imports_router
 from jifen.core.middleware import payload_too_large
 from jifen.core.observability.selectors import readiness
 from jifen.earning.api import router as earning_router
@@ -267,3 +268,4 @@ api.add_router("", webhooks_router)
 api.add_router("", suppliers_router)
 api.add_router("", leaderboard_router)
 api.add_router("", notifications_router)
+api.add_router("", imports_router)

@@ -48,3 +48,19 @@ def actor_label(actor: Actor | Any) -> str:
 def actor_fields(actor: Actor | Any) -> dict[str, Any]:
     """``actor`` and ``actor_label`` for a model that records who did something."""
     return {"actor": actor_user(actor), "actor_label": actor_label(actor)}
+
+
+class NamedActor:
+    """An actor known only by the name a job stored (an API key's principal that started
+    an import the worker runs later). It has no user and so no roles: checks that let only
+    a super admin do something refuse it, as they refused the principal."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+
+    @property
+    def audit_label(self) -> str:
+        return self.label
+
+    def __str__(self) -> str:
+        return self.label

@@ -223,6 +223,10 @@ class ImportJob(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+",
     )
+    # Who checked the preview and who committed, when that was not a user (an API key):
+    # the worker acts for them by name, with no roles (jifen.core.actors.NamedActor).
+    checked_for_label = models.CharField(max_length=150, blank=True)
+    committed_by_label = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)

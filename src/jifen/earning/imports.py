@@ -64,6 +64,7 @@ def _moment(value: Any) -> datetime:
 @register
 class EventImporter(Importer):
     kind = "earning.events"
+    scope = "events:write"
     verbose_name = gettext_lazy("events")
     # Each chunk of 1,000 events commits on its own (``ingest_many``): events are unique
     # by source and id, and a row without an id gets a stable one from its content, so a

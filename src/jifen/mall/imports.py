@@ -18,6 +18,7 @@ from jifen.mall.models import Fulfilment, Item, Order, OrderStatus
 @register
 class TrackingImporter(Importer):
     kind = "mall.tracking"
+    scope = "orders:write"
     verbose_name = gettext_lazy("tracking numbers")
     fields = (
         ImportField("order", gettext_lazy("Order number"),
@@ -72,6 +73,7 @@ class TrackingImporter(Importer):
 @register
 class CodeImporter(Importer):
     kind = "mall.codes"
+    scope = "catalog:write"
     verbose_name = gettext_lazy("redemption codes")
     fields = (
         ImportField("item", gettext_lazy("Item"), ("商品", "商品编号", "商品名称", "item id"),

@@ -80,6 +80,7 @@ class Departments:
 @register
 class EmployeeImporter(Importer):
     kind = "people.employees"
+    scope = "employees:write"
     verbose_name = gettext_lazy("employees")
     fields = (
         ImportField("employee_no", gettext_lazy("Employee number"),

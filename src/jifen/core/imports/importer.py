@@ -74,6 +74,9 @@ class Importer:
     verbose_name: ClassVar[Any] = ""
     fields: ClassVar[tuple[ImportField, ...]] = ()
     example_row: ClassVar[dict[str, Any]] = {}
+    # The API scope a system key needs to run this import through /api/v1/imports (an
+    # employee's token needs the capability the scope stands for).
+    scope: ClassVar[str] = "admin"
     # False: ``commit`` manages its own transactions, one per chunk of rows, and a re-run
     # of the same file must apply only what is missing (see the module doc).
     atomic: ClassVar[bool] = True
@@ -141,6 +144,12 @@ def register(importer: type[Importer]) -> type[Importer]:
         raise ValueError(f"{importer.__name__} has no kind")
     _REGISTRY[importer.kind] = importer
     return importer
+
+
+def registered_importers() -> list[Importer]:
+    """One of every registered importer, by kind."""
+    autodiscover_modules("imports")
+    return [_REGISTRY[kind]() for kind in sorted(_REGISTRY)]
 
 
 def get_importer(kind: str) -> Importer:

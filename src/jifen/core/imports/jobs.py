@@ -24,6 +24,7 @@ from django.utils.translation import ngettext
 from django_tasks import task
 
 from jifen.core import errors
+from jifen.core.actors import NamedActor, actor_label
 from jifen.core.imports.importer import (
     HEADER_SCAN_ROWS,
     PROGRESS_EVERY,
@@ -62,6 +63,19 @@ def _actor_id(actor: Any) -> int | None:
     return actor.pk if getattr(actor, "pk", None) else None
 
 
+def _named(actor: Any) -> str:
+    """The name kept for an actor that is not a user (an API key), else ''."""
+    return actor_label(actor) if actor is not None and not _actor_id(actor) else ""
+
+
+def _acting(user: Any, label: str) -> Any:
+    """Whom the worker acts for: the user, the named non-user actor, or None (the
+    system)."""
+    if user is not None:
+        return user
+    return NamedActor(label) if label else None
+
+
 @transaction.atomic
 def create_import_job(*, importer: Importer, upload: Any, actor: Any) -> ImportJob:
     """Keep an uploaded sheet and enqueue its reading and checking for ``jifen worker``
@@ -74,6 +88,7 @@ def create_import_job(*, importer: Importer, upload: Any, actor: Any) -> ImportJ
     job = ImportJob(
         kind=importer.kind, original_name=PurePath(upload.name).name[:255],
         status=ImportJob.Status.READING, created_by=actor if _actor_id(actor) else None,
+        checked_for_label=_named(actor),
     )
     upload.seek(0)
     job.file.save(job.original_name, upload, save=False)
@@ -96,6 +111,7 @@ def remap_import_job(*, job: ImportJob, mapping: dict[str, int | None], actor: A
     job.mapping = {f.name: mapping.get(f.name) for f in importer.fields}
     job.status = ImportJob.Status.READING
     job.processed_rows = 0
+    job.checked_for_label = _named(actor)
     job.save()
     actor_id = _actor_id(actor)
     transaction.on_commit(lambda: check_import_task.enqueue(job.pk, actor_id))
@@ -122,7 +138,8 @@ def run_import_check(*, job_id: int, actor_id: int | None = None) -> ImportJob:
     if job.status != ImportJob.Status.READING:
         return job
     importer = get_importer(job.kind)
-    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    actor = _acting(get_user_model().objects.filter(pk=actor_id).first() if actor_id else None,
+                    job.checked_for_label)
     first_read = not job.headers
     try:
         source = data_rows(job, on_estimate=lambda n: _set_estimate(job.pk, n),
@@ -227,6 +244,7 @@ def start_import_commit(*, job: ImportJob, mode: str, actor: Any) -> ImportJob:
         started = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.PREVIEWED).update(
             status=ImportJob.Status.COMMITTING, mode=mode, started_at=now, updated_at=now,
             committed_by=actor if _actor_id(actor) else None, processed_rows=0,
+            committed_by_label=_named(actor),
         )
         if not started:
             raise errors.Conflict(_("This import has already been started or cancelled."),
@@ -274,11 +292,12 @@ def run_import_commit(*, job_id: int) -> ImportJob:
 
 
 def _commit(job: ImportJob, importer: Importer) -> ImportJob:
+    actor = _acting(job.committed_by, job.committed_by_label)
     try:
         rows = data_rows(job)
         try:
             results = validate_rows(
-                importer, rows, job.mapping, actor=job.committed_by,
+                importer, rows, job.mapping, actor=actor,
                 on_progress=lambda n: _set_progress(job.pk, n, ImportJob.Status.COMMITTING))
         finally:
             rows.close()
@@ -294,7 +313,7 @@ def _commit(job: ImportJob, importer: Importer) -> ImportJob:
             return _fail(job, _("Nothing was imported: no row is valid."))
         with transaction.atomic() if importer.atomic else nullcontext():
             counts = importer.commit(
-                items, actor=job.committed_by, job=job,
+                items, actor=actor, job=job,
                 progress=lambda n: _set_progress(job.pk, n, ImportJob.Status.COMMITTING))
     except errors.JifenError as exc:
         return _fail(job, _stopped(importer, exc.message,
