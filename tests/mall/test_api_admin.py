@@ -1,0 +1,185 @@
+"""Mall administration by API: categories, item changes, status and restock, and the
+employee's own addresses — each a twin of a console or portal action."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from jifen.core.models import AuditEntry
+from jifen.integrations.services import create_api_key
+from jifen.mall.models import Category, Item, ShippingAddress
+from jifen.mall.services import add_address
+from jifen.people.services import issue_access_token
+
+pytestmark = pytest.mark.django_db
+
+
+def bearer(token: str, **headers: str) -> dict:
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}", **headers}
+
+
+def call(client, method: str, path: str, body: dict | None, token: str, **headers: str):
+    return getattr(client, method)(f"/api/v1{path}", data=json.dumps(body or {}),
+                                   content_type="application/json", **bearer(token, **headers))
+
+
+@pytest.fixture
+def catalog_key(db) -> str:
+    return create_api_key(name="erp", scopes=["catalog:write"])[1]
+
+
+@pytest.fixture
+def employee_token(employee) -> str:
+    return issue_access_token(user=employee.user)[1]
+
+
+class TestCategories:
+    def test_create_list_and_change_a_category(self, client, catalog_key, category):
+        created = call(client, "post", "/categories",
+                       {"name": "耳机", "parent_id": category.pk, "kind": "physical"},
+                       catalog_key, HTTP_IDEMPOTENCY_KEY="c-1")
+        assert created.status_code == 201, created.content
+        body = created.json()
+        assert body["parent_id"] == category.pk and body["slug"]
+        again = call(client, "post", "/categories",
+                     {"name": "耳机", "parent_id": category.pk, "kind": "physical"},
+                     catalog_key, HTTP_IDEMPOTENCY_KEY="c-1")
+        assert again.json()["id"] == body["id"]
+        assert Category.objects.filter(name="耳机").count() == 1
+
+        listed = client.get("/api/v1/categories", **bearer(catalog_key)).json()
+        assert [(c["name"], c["depth"]) for c in listed] == [("数码电子", 0), ("耳机", 1)]
+
+        changed = call(client, "patch", f"/categories/{body['id']}",
+                       {"name": "降噪耳机", "parent_id": None}, catalog_key)
+        assert changed.status_code == 200, changed.content
+        assert changed.json()["name"] == "降噪耳机" and changed.json()["parent_id"] is None
+        assert AuditEntry.objects.filter(action="mall.category.save").count() >= 3
+
+    def test_a_blank_name_or_a_cycle_is_refused_and_changes_nothing(
+            self, client, catalog_key, category):
+        assert call(client, "post", "/categories", {"name": ""},
+                    catalog_key).status_code == 422
+        child = call(client, "post", "/categories", {"name": "耳机", "parent_id": category.pk},
+                     catalog_key).json()
+        cycle = call(client, "patch", f"/categories/{category.pk}",
+                     {"parent_id": child["id"]}, catalog_key)
+        assert cycle.status_code == 422
+        assert cycle.json()["error"]["code"] == "category_cycle"
+        category.refresh_from_db()
+        assert category.parent_id is None and Category.objects.count() == 2
+        unknown = call(client, "patch", "/categories/999999", {"name": "x"}, catalog_key)
+        assert unknown.status_code == 404
+
+    def test_an_employee_cannot_write_categories(self, client, employee_token, category):
+        assert call(client, "post", "/categories", {"name": "x"},
+                    employee_token).status_code == 403
+        assert call(client, "patch", f"/categories/{category.pk}", {"name": "x"},
+                    employee_token).status_code == 403
+        category.refresh_from_db()
+        assert category.name == "数码电子" and Category.objects.count() == 1
+
+
+class TestItemAdministration:
+    def test_change_an_item_list_it_and_restock(self, client, catalog_key, make_item):
+        item = make_item(stock=2, status="draft")
+        changed = call(client, "patch", f"/items/{item.pk}",
+                       {"name": "降噪耳机", "points": 250, "tags": ["音频"]}, catalog_key)
+        assert changed.status_code == 200, changed.content
+        assert changed.json()["points"] == 250 and changed.json()["tags"] == ["音频"]
+        listed = call(client, "post", f"/items/{item.pk}/status", {"status": "listed"},
+                      catalog_key)
+        assert listed.json()["status"] == "listed"
+        restocked = call(client, "post", f"/items/{item.pk}/restock", {"quantity": 3},
+                         catalog_key)
+        assert restocked.json()["stock"] == 5
+
+    def test_bad_input_changes_nothing(self, client, catalog_key, make_item):
+        item = make_item(stock=None)
+        assert call(client, "patch", f"/items/{item.pk}", {"points": 0},
+                    catalog_key).status_code == 422
+        assert call(client, "post", f"/items/{item.pk}/status", {"status": "gone"},
+                    catalog_key).status_code == 422
+        assert call(client, "post", f"/items/{item.pk}/restock", {"quantity": 0},
+                    catalog_key).status_code == 422
+        unlimited = call(client, "post", f"/items/{item.pk}/restock", {"quantity": 2},
+                         catalog_key)
+        assert unlimited.status_code == 409
+        assert unlimited.json()["error"]["code"] == "unlimited_stock"
+        item.refresh_from_db()
+        assert item.points == 100 and item.stock is None and item.status == "listed"
+
+    def test_an_employee_cannot_change_items(self, client, employee_token, make_item):
+        item = make_item(stock=2)
+        for method, path, body in [("patch", "", {"points": 1}),
+                                   ("post", "/status", {"status": "delisted"}),
+                                   ("post", "/restock", {"quantity": 1})]:
+            assert call(client, method, f"/items/{item.pk}{path}", body,
+                        employee_token).status_code == 403
+        item.refresh_from_db()
+        assert (item.points, item.stock, item.status) == (100, 2, "listed")
+
+
+class TestMyAddresses:
+    def test_add_list_change_default_and_delete(self, client, employee, employee_token):
+        first = call(client, "post", "/me/addresses",
+                     {"recipient": "王芳", "phone": "13800000000", "address": "上海市徐汇区1号"},
+                     employee_token, HTTP_IDEMPOTENCY_KEY="a-1")
+        assert first.status_code == 201, first.content
+        assert first.json()["is_default"] is True
+        replay = call(client, "post", "/me/addresses",
+                      {"recipient": "王芳", "phone": "13800000000", "address": "上海市徐汇区1号"},
+                      employee_token, HTTP_IDEMPOTENCY_KEY="a-1")
+        assert replay.json()["id"] == first.json()["id"]
+        second = call(client, "post", "/me/addresses",
+                      {"recipient": "王芳", "phone": "13900000000", "address": "北京市2号"},
+                      employee_token).json()
+        made = call(client, "post", f"/me/addresses/{second['id']}/default", None,
+                    employee_token)
+        assert made.json()["is_default"] is True
+        listed = client.get("/api/v1/me/addresses", **bearer(employee_token)).json()
+        assert [a["id"] for a in listed] == [second["id"], first.json()["id"]]
+        changed = call(client, "patch", f"/me/addresses/{first.json()['id']}",
+                       {"phone": "13700000000", "is_default": True}, employee_token)
+        assert changed.json()["phone"] == "13700000000" and changed.json()["is_default"]
+        gone = client.delete(f"/api/v1/me/addresses/{first.json()['id']}",
+                             **bearer(employee_token))
+        assert gone.status_code == 204
+        assert list(ShippingAddress.objects.filter(employee=employee)
+                    .values_list("pk", "is_default")) == [(second["id"], True)]
+
+    def test_incomplete_input_changes_nothing(self, client, employee, employee_token):
+        assert call(client, "post", "/me/addresses", {"recipient": "王芳", "phone": " ",
+                                                       "address": "x"},
+                    employee_token).status_code == 422
+        saved = add_address(employee=employee, recipient="王芳", phone="138", address="1号")
+        blank = call(client, "patch", f"/me/addresses/{saved.pk}", {"address": "  "},
+                     employee_token)
+        assert blank.status_code == 422
+        assert blank.json()["error"]["code"] == "address_incomplete"
+        saved.refresh_from_db()
+        assert saved.address == "1号" and ShippingAddress.objects.count() == 1
+
+    def test_another_employees_address_is_a_404_and_a_system_has_none(
+            self, client, employee, employee_token, other_buyer, catalog_key):
+        theirs = add_address(employee=other_buyer, recipient="李娜", phone="1", address="x")
+        assert call(client, "patch", f"/me/addresses/{theirs.pk}", {"phone": "2"},
+                    employee_token).status_code == 404
+        assert client.delete(f"/api/v1/me/addresses/{theirs.pk}",
+                             **bearer(employee_token)).status_code == 404
+        assert client.get("/api/v1/me/addresses", **bearer(catalog_key)).status_code == 403
+        theirs.refresh_from_db()
+        assert theirs.phone == "1"
+
+    def test_an_order_ships_to_a_saved_address(self, client, buyer, make_item):
+        token = issue_access_token(user=buyer.user)[1]
+        item = make_item(fulfilment="shipped", stock=5)
+        address = call(client, "post", "/me/addresses",
+                       {"recipient": "王芳", "phone": "138", "address": "上海1号"}, token).json()
+        placed = call(client, "post", "/orders", {"item_id": item.pk,
+                                                   "address_id": address["id"]}, token)
+        assert placed.status_code == 201, placed.content
+        assert placed.json()["address"]["address"] == "上海1号"
+        assert Item.objects.get(pk=item.pk).stock == 4
