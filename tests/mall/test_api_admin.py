@@ -3,15 +3,20 @@ employee's own addresses — each a twin of a console or portal action."""
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
 
 from jifen.core.models import AuditEntry
 from jifen.integrations.services import create_api_key
-from jifen.mall.models import Category, Item, ShippingAddress
+from jifen.mall import services
+from jifen.mall.models import Category, Item, ItemImage, ShippingAddress
 from jifen.mall.services import add_address
 from jifen.people.services import issue_access_token
+from tests.mall.conftest import assert_ledger_sound, order
 
 pytestmark = pytest.mark.django_db
 
@@ -183,3 +188,69 @@ class TestMyAddresses:
         assert placed.status_code == 201, placed.content
         assert placed.json()["address"]["address"] == "上海1号"
         assert Item.objects.get(pk=item.pk).stock == 4
+
+
+def small_png() -> SimpleUploadedFile:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(buffer, format="PNG")
+    return SimpleUploadedFile("cup.png", buffer.getvalue(), content_type="image/png")
+
+
+class TestItemPictures:
+    def test_add_and_remove_a_picture(self, client, catalog_key, make_item):
+        item = make_item()
+        added = client.post(f"/api/v1/items/{item.pk}/images", {"image": small_png()},
+                            **bearer(catalog_key))
+        assert added.status_code == 201, added.content
+        assert ItemImage.objects.filter(item=item).count() == 1
+        gone = client.delete(f"/api/v1/items/{item.pk}/images/{added.json()['id']}",
+                             **bearer(catalog_key))
+        assert gone.status_code == 204
+        assert not ItemImage.objects.filter(item=item).exists()
+
+    def test_a_file_that_is_no_picture_is_a_422_and_nothing_is_stored(
+            self, client, catalog_key, make_item):
+        item = make_item()
+        junk = SimpleUploadedFile("cup.png", b"not a picture", content_type="image/png")
+        refused = client.post(f"/api/v1/items/{item.pk}/images", {"image": junk},
+                              **bearer(catalog_key))
+        assert refused.status_code == 422
+        assert refused.json()["error"]["details"]["field"] == "image"
+        assert not ItemImage.objects.filter(item=item).exists()
+        assert client.delete(f"/api/v1/items/{item.pk}/images/999999",
+                             **bearer(catalog_key)).status_code == 404
+
+    def test_an_employee_cannot_add_pictures(self, client, employee_token, make_item):
+        item = make_item()
+        refused = client.post(f"/api/v1/items/{item.pk}/images", {"image": small_png()},
+                              **bearer(employee_token))
+        assert refused.status_code == 403
+        assert not ItemImage.objects.filter(item=item).exists()
+
+
+class TestBulkApprove:
+    def test_approves_what_it_can_and_lists_the_rest(self, client, buyer, make_item):
+        key = create_api_key(name="desk", scopes=["orders:write"])[1]
+        item = make_item(stock=5)
+        first, second = order(buyer, item), order(buyer, item)
+        services.perform(order=second, action="approve", actor=None)
+        done = call(client, "post", "/order-desk/approve",
+                    {"order_ids": [first.pk, second.pk]}, key)
+        assert done.status_code == 200, done.content
+        assert done.json()["approved"] == 1 and len(done.json()["problems"]) == 1
+        first.refresh_from_db()
+        assert first.status == "approved"
+        assert_ledger_sound()
+
+    def test_bad_input_and_permission(self, client, buyer, make_item, employee_token):
+        item = make_item(stock=5)
+        placed = order(buyer, item)
+        key = create_api_key(name="desk", scopes=["orders:write"])[1]
+        assert call(client, "post", "/order-desk/approve", {"order_ids": []},
+                    key).status_code == 422
+        assert call(client, "post", "/order-desk/approve", {"order_ids": [999999]},
+                    key).status_code == 404
+        assert call(client, "post", "/order-desk/approve", {"order_ids": [placed.pk]},
+                    employee_token).status_code == 403
+        placed.refresh_from_db()
+        assert placed.status == "submitted"

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Schema
+from ninja import Field, File, Schema, UploadedFile
 
 from jifen.core import errors
 from jifen.core.apiauth import principal
@@ -18,6 +18,7 @@ from jifen.core.schema_types import INT32_MAX, RowId, StrictBool, StrictInt, Url
 from jifen.ledger.amounts import PointsIn
 from jifen.mall import selectors, services
 from jifen.mall.api import ItemOut, MarketValue, _category, _item_out, router
+from jifen.mall.forms import ImageForm
 from jifen.mall.models import Category, Item, RedemptionWindow
 
 # --- categories ---------------------------------------------------------------------------
@@ -212,3 +213,68 @@ def restock_item(request: HttpRequest, item_id: UrlRowId, payload: RestockIn) ->
     caller, item = _admin_item(request, item_id)
     services.restock(item=item, quantity=payload.quantity, actor=caller.actor)
     return _item_answer(item)
+
+
+# --- pictures ---------------------------------------------------------------------------------
+
+
+class ImageOut(Schema):
+    id: int
+    url: str
+
+
+@router.post("/items/{item_id}/images", response={201: ImageOut})
+def add_item_image(request: HttpRequest, item_id: UrlRowId, image: File[UploadedFile]):
+    """Add a picture (multipart field ``image``) with the console's checks: a picture
+    file within the size limit that decodes, else a 422 naming ``image``. Send an
+    ``Idempotency-Key`` header: a replay answers with the first picture."""
+    caller, item = _admin_item(request, item_id)
+
+    def handle() -> tuple[int, Any]:
+        form = ImageForm(data={}, files={"image": image})
+        if not form.is_valid():
+            raise errors.ValidationError(" ".join(form.errors.get("image", [])),
+                                         details={"field": "image"})
+        added = services.add_item_image(item=item, upload=form.cleaned_data["image"],
+                                        actor=caller.actor)
+        return 201, {"id": added.pk, "url": added.image.url}
+
+    return idempotent(request, caller.id, handle)
+
+
+@router.delete("/items/{item_id}/images/{image_id}", response={204: None})
+def remove_item_image(request: HttpRequest, item_id: UrlRowId, image_id: UrlRowId):
+    """Remove one of the item's pictures."""
+    caller, item = _admin_item(request, item_id)
+    image = selectors.item_image(item, image_id)
+    if image is None:
+        raise errors.NotFound(_("Picture not found."))
+    services.remove_item_image(image=image, actor=caller.actor)
+    return 204, None
+
+
+# --- the order desk -----------------------------------------------------------------------------
+
+
+class BulkApproveIn(Schema):
+    order_ids: list[RowId] = Field(min_length=1, max_length=500)
+
+
+class BulkApproveOut(Schema):
+    approved: int
+    problems: list[str] = Field(description="One line per order that could not be "
+                                "approved: its number and why.")
+
+
+@router.post("/order-desk/approve", response=BulkApproveOut)
+def bulk_approve_orders(request: HttpRequest, payload: BulkApproveIn) -> dict:
+    """Approve many submitted orders at once (``orders:write``), like the order desk's
+    bulk action: each in its own transaction, refusals listed, the rest approved. (Not
+    under /orders/: that path's ``{order_id}`` would take "approve" for an id.)"""
+    caller = principal(request)
+    caller.require("orders:write")
+    orders = selectors.orders_by_ids(payload.order_ids)
+    if not orders:
+        raise errors.NotFound(_("No such orders."))
+    done, problems = services.bulk_approve(orders=orders, actor=caller.actor)
+    return {"approved": done, "problems": problems}
