@@ -254,3 +254,34 @@ class TestBulkApprove:
                     employee_token).status_code == 403
         placed.refresh_from_db()
         assert placed.status == "submitted"
+
+
+class TestCodeImport:
+    def test_codes_join_the_pool_and_the_stock(self, client, catalog_key, make_item):
+        item = make_item(fulfilment="code")
+        done = call(client, "post", f"/items/{item.pk}/codes",
+                    {"codes": ["JD-1", "JD-2", " ", "JD-1"]}, catalog_key,
+                    HTTP_IDEMPOTENCY_KEY="codes-1")
+        assert done.status_code == 201, done.content
+        assert done.json() == {"added": 2, "skipped": 2, "stock": 2}
+        again = call(client, "post", f"/items/{item.pk}/codes", {"codes": ["JD-2", "JD-3"]},
+                     catalog_key)
+        assert again.json() == {"added": 1, "skipped": 1, "stock": 3}
+
+    def test_bad_input_and_permission_change_nothing(self, client, catalog_key,
+                                                     employee_token, make_item):
+        shipped = make_item(fulfilment="shipped", stock=1)
+        refused = call(client, "post", f"/items/{shipped.pk}/codes", {"codes": ["A"]},
+                       catalog_key)
+        assert refused.status_code == 409
+        assert refused.json()["error"]["code"] == "not_a_code_item"
+        item = make_item(fulfilment="code", name="京东卡")
+        assert call(client, "post", f"/items/{item.pk}/codes", {"codes": []},
+                    catalog_key).status_code == 422
+        assert call(client, "post", f"/items/{item.pk}/codes", {"codes": ["x" * 201]},
+                    catalog_key).status_code == 422
+        assert call(client, "post", f"/items/{item.pk}/codes", {"codes": ["A"]},
+                    employee_token).status_code == 403
+        item.refresh_from_db()
+        shipped.refresh_from_db()
+        assert item.codes.count() == 0 and shipped.stock == 1

@@ -278,3 +278,36 @@ def bulk_approve_orders(request: HttpRequest, payload: BulkApproveIn) -> dict:
         raise errors.NotFound(_("No such orders."))
     done, problems = services.bulk_approve(orders=orders, actor=caller.actor)
     return {"approved": done, "problems": problems}
+
+
+# --- redemption codes -------------------------------------------------------------------------
+
+
+class CodesIn(Schema):
+    codes: list[str] = Field(min_length=1, max_length=10000,
+                             description="The codes to add; blanks and codes the item already "
+                             "has are skipped.")
+
+
+class CodesOut(Schema):
+    added: int
+    skipped: int = Field(description="Blank, repeated or already in the pool.")
+    stock: int | None
+
+
+@router.post("/items/{item_id}/codes", response={201: CodesOut})
+def import_item_codes(request: HttpRequest, item_id: UrlRowId, payload: CodesIn):
+    """Add redemption codes to a code item's pool (``catalog:write``), the service behind
+    the console's code import; the item's stock grows by the number added. 409
+    ``not_a_code_item`` for any other item. Send an ``Idempotency-Key`` header."""
+    caller, item = _admin_item(request, item_id)
+    if any(len(code) > 200 for code in payload.codes):
+        raise errors.ValidationError(_("A code is at most 200 characters long."),
+                                     details={"field": "codes"})
+
+    def handle() -> tuple[int, Any]:
+        added = services.import_codes(item=item, codes=payload.codes, actor=caller.actor)
+        stock = Item.objects.filter(pk=item.pk).values_list("stock", flat=True).first()
+        return 201, {"added": added, "skipped": len(payload.codes) - added, "stock": stock}
+
+    return idempotent(request, caller.id, handle)
