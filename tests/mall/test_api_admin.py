@@ -16,7 +16,7 @@ from jifen.mall import services
 from jifen.mall.models import Category, Item, ItemImage, ShippingAddress
 from jifen.mall.services import add_address
 from jifen.people.services import issue_access_token
-from tests.mall.conftest import assert_ledger_sound, order
+from tests.mall.conftest import assert_ledger_sound, order, spendable
 
 pytestmark = pytest.mark.django_db
 
@@ -285,3 +285,25 @@ class TestCodeImport:
         item.refresh_from_db()
         shipped.refresh_from_db()
         assert item.codes.count() == 0 and shipped.stock == 1
+
+
+class TestDeskCancel:
+    def test_the_desk_cancels_and_the_points_come_back(self, client, buyer, make_item,
+                                                       employee_token):
+        key = create_api_key(name="desk", scopes=["orders:write"])[1]
+        item = make_item(stock=3, points=100)
+        placed = order(buyer, item)
+        refused = call(client, "post", f"/orders/{placed.pk}/desk-cancel", {"reason": "x"},
+                       employee_token)
+        assert refused.status_code == 403
+        too_long = call(client, "post", f"/orders/{placed.pk}/desk-cancel",
+                        {"reason": "x" * 301}, key)
+        assert too_long.status_code == 422
+        placed.refresh_from_db()
+        assert placed.status == "submitted"
+        done = call(client, "post", f"/orders/{placed.pk}/desk-cancel", {"reason": "缺货"}, key)
+        assert done.status_code == 200, done.content
+        assert done.json()["status"] == "cancelled" and done.json()["reason"] == "缺货"
+        assert spendable(buyer) == 1000
+        assert Item.objects.get(pk=item.pk).stock == 3
+        assert_ledger_sound()

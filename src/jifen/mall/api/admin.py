@@ -17,7 +17,15 @@ from jifen.core.idempotency import idempotent
 from jifen.core.schema_types import INT32_MAX, RowId, StrictBool, StrictInt, UrlRowId
 from jifen.ledger.amounts import PointsIn
 from jifen.mall import selectors, services
-from jifen.mall.api import ItemOut, MarketValue, _category, _item_out, router
+from jifen.mall.api import (
+    ItemOut,
+    MarketValue,
+    OrderOut,
+    _admin_step,
+    _category,
+    _item_out,
+    router,
+)
 from jifen.mall.forms import ImageForm
 from jifen.mall.models import Category, Item, RedemptionWindow
 
@@ -311,3 +319,16 @@ def import_item_codes(request: HttpRequest, item_id: UrlRowId, payload: CodesIn)
         return 201, {"added": added, "skipped": len(payload.codes) - added, "stock": stock}
 
     return idempotent(request, caller.id, handle)
+
+
+class DeskCancelIn(Schema):
+    reason: str = Field("", max_length=300)
+
+
+@router.post("/orders/{order_id}/desk-cancel", response=OrderOut)
+def desk_cancel_order(request: HttpRequest, order_id: UrlRowId,
+                      payload: DeskCancelIn | None = None) -> dict:
+    """The order desk cancels an order (``orders:write``), with an optional reason: while
+    submitted, or approved when its item was delisted; points and stock go back and the
+    owner is told. (``POST /orders/{id}/cancel`` is the owner's own cancel.)"""
+    return _admin_step(request, order_id, "cancel", reason=payload.reason if payload else "")
