@@ -6,6 +6,8 @@ from __future__ import annotations
 TWINS: dict[str, list[str]] = {
     "mall_categories": ["POST /categories"],
     "mall_category_edit": ["PATCH /categories/{category_id}"],
+    "mall_windows": ["POST /redemption-windows", "PUT /redemption-windows/{window_id}"],
+    "mall_campaigns": ["POST /campaigns", "PUT /campaigns/{campaign_id}"],
     "mall_item_new?action=save": ["POST /items"],
     "mall_item_edit?action=save": ["PATCH /items/{item_id}"],
     "mall_item_edit?action=restock": ["POST /items/{item_id}/restock"],
@@ -37,5 +39,4 @@ NO_API: dict[str, str] = {
 }
 
 # Not yet twinned (session 10 ran out of time; the parity test lists them until they are):
-# mall_windows (POST/PATCH /redemption-windows), mall_campaigns (POST/PATCH /campaigns),
-# mall_tracking:start (tracking import).
+# mall_tracking:start (the tracking import).

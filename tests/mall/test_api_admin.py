@@ -13,7 +13,14 @@ from PIL import Image
 from jifen.core.models import AuditEntry
 from jifen.integrations.services import create_api_key
 from jifen.mall import services
-from jifen.mall.models import Category, Item, ItemImage, ShippingAddress
+from jifen.mall.models import (
+    Campaign,
+    Category,
+    Item,
+    ItemImage,
+    RedemptionWindow,
+    ShippingAddress,
+)
 from jifen.mall.services import add_address
 from jifen.people.services import issue_access_token
 from tests.mall.conftest import assert_ledger_sound, order, spendable
@@ -307,3 +314,43 @@ class TestDeskCancel:
         assert spendable(buyer) == 1000
         assert Item.objects.get(pk=item.pk).stock == 3
         assert_ledger_sound()
+
+
+class TestWindowsAndCampaigns:
+    def test_create_and_change_a_window_and_a_campaign(self, client, catalog_key, make_item):
+        window = call(client, "post", "/redemption-windows", {
+            "name": "月初", "mode": "monthly", "day_from": 1, "day_to": 5}, catalog_key,
+            HTTP_IDEMPOTENCY_KEY="w-1")
+        assert window.status_code == 201, window.content
+        changed = call(client, "put", f"/redemption-windows/{window.json()['id']}", {
+            "name": "月初", "mode": "monthly", "day_from": 1, "day_to": 10}, catalog_key)
+        assert changed.json()["day_to"] == 10
+        item = make_item(points=200)
+        campaign = call(client, "post", "/campaigns", {
+            "name": "双十二", "kind": "percent", "value": 50, "item_ids": [item.pk],
+            "starts_at": "2026-01-01T00:00:00+08:00", "ends_at": "2099-01-01T00:00:00+08:00"},
+            catalog_key)
+        assert campaign.status_code == 201, campaign.content
+        assert client.get(f"/api/v1/items/{item.pk}",
+                          **bearer(catalog_key)).json()["points"] == 100
+        stopped = call(client, "put", f"/campaigns/{campaign.json()['id']}", {
+            **campaign.json(), "is_active": False}, catalog_key)
+        assert stopped.status_code == 200, stopped.content
+        assert client.get(f"/api/v1/items/{item.pk}",
+                          **bearer(catalog_key)).json()["points"] == 200
+
+    def test_bad_input_and_permission_change_nothing(self, client, catalog_key,
+                                                     employee_token):
+        assert call(client, "post", "/redemption-windows", {"name": "x", "mode": "monthly"},
+                    catalog_key).status_code == 422
+        assert call(client, "post", "/campaigns", {
+            "name": "x", "kind": "percent", "value": 10, "item_ids": [999999],
+            "starts_at": "2026-01-01T00:00:00Z", "ends_at": "2026-02-01T00:00:00Z"},
+            catalog_key).status_code == 422
+        assert call(client, "post", "/redemption-windows", {"name": "x"},
+                    employee_token).status_code == 403
+        assert call(client, "put", "/campaigns/999999", {
+            "name": "x", "kind": "percent", "value": 10,
+            "starts_at": "2026-01-01T00:00:00Z", "ends_at": "2026-02-01T00:00:00Z"},
+            catalog_key).status_code == 404
+        assert not RedemptionWindow.objects.exists() and not Campaign.objects.exists()

@@ -423,4 +423,4 @@ def complete_order(request: HttpRequest, order_id: UrlRowId) -> dict:
 
 # The routes of the package's other modules join the same router (imported last: they use
 # the schemas above).
-from jifen.mall.api import addresses, admin  # noqa: E402, F401
+from jifen.mall.api import addresses, admin, promotions  # noqa: E402, F401
