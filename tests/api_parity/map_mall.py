@@ -19,6 +19,11 @@ TWINS: dict[str, list[str]] = {
     # The console imports a spreadsheet of (item, code) rows; the API takes one item's codes
     # as a list. Both call services.import_codes.
     "mall_code_import:start": ["POST /items/{item_id}/codes"],
+    "mall_code_import:commit": ["POST /items/{item_id}/codes"],
+    # The tracking import ships each row's order with services.ship_order, as this call
+    # does one order at a time.
+    "mall_tracking:start": ["POST /orders/{order_id}/ship"],
+    "mall_tracking:commit": ["POST /orders/{order_id}/ship"],
     "mall_order_bulk": ["POST /order-desk/approve"],
     "mall_order?action=approve": ["POST /orders/{order_id}/approve"],
     "mall_order?action=reject": ["POST /orders/{order_id}/reject"],
@@ -29,14 +34,17 @@ TWINS: dict[str, list[str]] = {
     "mall_order?action=cancel": ["POST /orders/{order_id}/desk-cancel"],
 }
 
-# Pages found only by the harness's empty-POST probe: views without a method guard that
-# render the same list for a POST; none of them has a form that posts.
+# Pages found only by the harness's empty-POST probe (views without a method guard that
+# render the same list for a POST; none has a form that posts), and the import wizards'
+# cancel steps.
 NO_API: dict[str, str] = {
     "mall": "no action: the order desk's list answers a POST as a GET (GET /orders/{id} "
             "and the order steps are the API's desk)",
     "mall_items": "no action: the item list answers a POST as a GET (GET /items)",
     "mall_codes": "no action: the code pool counts answer a POST as a GET",
+    "mall_code_import:cancel": "a step of the spreadsheet wizard: it drops the uploaded "
+                               "file before commit; the API's import is one call, with "
+                               "nothing staged to drop",
+    "mall_tracking:cancel": "a step of the spreadsheet wizard: it drops the uploaded file "
+                            "before commit; the API ships order by order, nothing staged",
 }
-
-# Not yet twinned (session 10 ran out of time; the parity test lists them until they are):
-# mall_tracking:start (the tracking import).
