@@ -7,8 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Schema
 
+from jifen.core import errors
 from jifen.core.apiauth import principal
 from jifen.core.idempotency import idempotent
 from jifen.core.schema_types import UrlRowId
@@ -43,7 +45,9 @@ class ShippingAddressPatch(Schema):
     is_default: bool | None = Field(None, description="true makes it the default.")
 
 
-def _out(address: ShippingAddress) -> dict[str, Any]:
+def _out(address: ShippingAddress | None) -> dict[str, Any]:
+    if address is None:  # deleted by a concurrent call since the service found it
+        raise errors.NotFound(_("Unknown address."))
     return {"id": address.pk, "recipient": address.recipient, "phone": address.phone,
             "region": address.region, "address": address.address,
             "is_default": address.is_default, "created_at": address.created_at}
@@ -81,7 +85,7 @@ def update_my_address(request: HttpRequest, address_id: UrlRowId,
     services.update_address(employee=employee, address_id=address_id, **sent)
     if make_default:
         services.make_default_address(employee=employee, address_id=address_id)
-    return _out(ShippingAddress.objects.get(pk=address_id))
+    return _out(selectors.address_of(employee, address_id))
 
 
 @router.post("/me/addresses/{address_id}/default", response=ShippingAddressOut, tags=["me"])
@@ -89,7 +93,7 @@ def make_my_default_address(request: HttpRequest, address_id: UrlRowId) -> dict:
     """Make this address the default one."""
     employee = principal(request).require_employee()
     services.make_default_address(employee=employee, address_id=address_id)
-    return _out(ShippingAddress.objects.get(pk=address_id))
+    return _out(selectors.address_of(employee, address_id))
 
 
 @router.delete("/me/addresses/{address_id}", response={204: None}, tags=["me"])

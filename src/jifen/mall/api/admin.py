@@ -75,7 +75,7 @@ def _category_out(category: Category) -> dict[str, Any]:
 def _parent(parent_id: int | None) -> Category | None:
     if parent_id is None:
         return None
-    found = Category.objects.filter(pk=parent_id).first()
+    found = selectors.category_by_id(parent_id)
     if found is None:
         raise errors.ValidationError(_("Unknown category %s.") % parent_id,
                                      code=errors.ErrorCode.UNKNOWN_CATEGORY,
@@ -86,7 +86,7 @@ def _parent(parent_id: int | None) -> Category | None:
 def _window(window_id: int | None) -> RedemptionWindow | None:
     if window_id is None:
         return None
-    found = RedemptionWindow.objects.filter(pk=window_id).first()
+    found = selectors.window_by_id(window_id)
     if found is None:
         raise errors.ValidationError(_("Unknown redemption window."),
                                      details={"field": "window_id"})
@@ -125,7 +125,7 @@ def update_category(request: HttpRequest, category_id: UrlRowId,
     parent sits inside it."""
     caller = principal(request)
     caller.require("catalog:write")
-    category = Category.objects.filter(pk=category_id).first()
+    category = selectors.category_by_id(category_id)
     if category is None:
         raise errors.NotFound(_("Category not found."))
     sent = payload.model_dump(exclude_unset=True)
@@ -165,7 +165,7 @@ class ItemPatch(Schema):
 def _admin_item(request: HttpRequest, item_id: int) -> tuple[Any, Item]:
     caller = principal(request)
     caller.require("catalog:write")
-    item = Item.objects.filter(pk=item_id).first()
+    item = selectors.item_by_id(item_id)
     if item is None:
         raise errors.NotFound(_("Item not found."))
     return caller, item
@@ -315,7 +315,7 @@ def import_item_codes(request: HttpRequest, item_id: UrlRowId, payload: CodesIn)
 
     def handle() -> tuple[int, Any]:
         added = services.import_codes(item=item, codes=payload.codes, actor=caller.actor)
-        stock = Item.objects.filter(pk=item.pk).values_list("stock", flat=True).first()
+        stock = selectors.item_stock(item.pk)
         return 201, {"added": added, "skipped": len(payload.codes) - added, "stock": stock}
 
     return idempotent(request, caller.id, handle)

@@ -17,7 +17,7 @@ from jifen.core.idempotency import idempotent
 from jifen.core.schema_types import INT32_MAX, RowId, StrictBool, StrictInt, UrlRowId
 from jifen.mall import selectors, services
 from jifen.mall.api import router
-from jifen.mall.models import Campaign, Category, Item, RedemptionWindow
+from jifen.mall.models import Campaign, RedemptionWindow
 
 
 class PeriodIO(Schema):
@@ -50,7 +50,7 @@ def _window_out(window: RedemptionWindow) -> dict[str, Any]:
 def list_windows(request: HttpRequest) -> list[dict]:
     """Every redemption window with its periods."""
     principal(request).require("catalog:write")
-    return [_window_out(w) for w in RedemptionWindow.objects.prefetch_related("periods")]
+    return [_window_out(w) for w in selectors.windows_with_periods()]
 
 
 def _write_window(request: HttpRequest, payload: WindowIn,
@@ -111,8 +111,8 @@ def _campaign_out(campaign: Campaign) -> dict[str, Any]:
 def _write_campaign(request: HttpRequest, payload: CampaignIn,
                     campaign: Campaign | None) -> Campaign:
     caller = principal(request)
-    items = list(Item.objects.filter(pk__in=payload.item_ids))
-    categories = list(Category.objects.filter(pk__in=payload.category_ids))
+    items = selectors.items_by_ids(payload.item_ids)
+    categories = selectors.categories_by_ids(payload.category_ids)
     if len(items) != len(set(payload.item_ids)):
         raise errors.ValidationError(_("Unknown item."), details={"field": "item_ids"})
     if len(categories) != len(set(payload.category_ids)):
