@@ -681,3 +681,22 @@ def waiting_orders() -> dict[str, Any]:
     oldest = [v["oldest"] for v in by_status.values() if v["oldest"] is not None]
     return {"count": sum(v["count"] for v in by_status.values()),
             "oldest": min(oldest) if oldest else None, "by_status": by_status}
+
+
+# --- for the API's administration calls ---------------------------------------------------
+
+
+def categories_by_ids(ids: list[int]) -> list[Category]:
+    return list(Category.objects.filter(pk__in=ids))
+
+
+def items_by_ids(ids: list[int]) -> list[Item]:
+    return list(Item.objects.filter(pk__in=ids))
+
+
+def item_stock(item_id: int) -> int | None:
+    return Item.objects.filter(pk=item_id).values_list("stock", flat=True).first()
+
+
+def windows_with_periods() -> list[RedemptionWindow]:
+    return list(RedemptionWindow.objects.prefetch_related("periods"))

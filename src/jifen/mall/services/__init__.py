@@ -49,6 +49,7 @@ from jifen.mall.services.shopper import (
     make_default_address,
     remove_address,
     toggle_favourite,
+    update_address,
 )
 
 __all__ = [
@@ -83,5 +84,6 @@ __all__ = [
     "ship_order",
     "switch_order_item",
     "toggle_favourite",
+    "update_address",
     "update_item",
 ]

@@ -57,3 +57,21 @@ def make_default_address(*, employee: Employee, address_id: int) -> None:
     ShippingAddress.objects.filter(employee=employee).exclude(pk=address_id).update(
         is_default=False)
     ShippingAddress.objects.filter(pk=address_id).update(is_default=True)
+
+
+@transaction.atomic
+def update_address(*, employee: Employee, address_id: int, **changes: str) -> ShippingAddress:
+    """Change one of the employee's addresses (orders placed with it keep their own copy).
+    ``changes`` holds any of recipient, phone, region and address."""
+    address = (ShippingAddress.objects.select_for_update()
+               .filter(pk=address_id, employee=employee).first())
+    if address is None:
+        raise errors.NotFound(_("Unknown address."))
+    for field in ("recipient", "phone", "region", "address"):
+        if field in changes:
+            setattr(address, field, (changes[field] or "").strip())
+    if not (address.recipient and address.phone and address.address):
+        raise errors.ValidationError(_("Recipient, phone and address are all needed."),
+                                     code=errors.ErrorCode.ADDRESS_INCOMPLETE)
+    address.save(update_fields=["recipient", "phone", "region", "address"])
+    return address

@@ -419,3 +419,8 @@ def complete_order(request: HttpRequest, order_id: UrlRowId) -> dict:
     return _order_out(selectors.order_with_timeline(order.pk),
                       viewer_employee_id=selectors.viewer_employee_id(caller))
 
+
+
+# The routes of the package's other modules join the same router (imported last: they use
+# the schemas above).
+from jifen.mall.api import addresses, admin, promotions  # noqa: E402, F401
