@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -51,7 +52,7 @@ def reachable_mysql() -> str | None:
 
 
 def run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[int, str]:
-    print("$ " + " ".join(cmd), flush=True)
+    print("$ " + shlex.join(cmd), flush=True)
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     lines = []
@@ -64,7 +65,7 @@ def run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[int, str]:
 
 def counts(tail: str) -> dict[str, int]:
     found = {}
-    for number, word in re.findall(r"(\d+) (passed|failed|skipped|deselected|errors?)", tail):
+    for number, word in re.findall(r"(\d+) (passed|failed|skipped|errors?)", tail):
         found[word.rstrip("s") if word.startswith("error") else word] = int(number)
     return found
 
@@ -112,8 +113,7 @@ def main() -> int:
         selection = "all tests" if not marks else "tests marked " + repr(marks[1])
         lines.append(f"{name}: {selection}: {found.get('passed', 0)} passed, "
                      f"{found.get('failed', 0) + found.get('error', 0)} failed, "
-                     f"{found.get('skipped', 0)} skipped, {found.get('deselected', 0)} "
-                     f"deselected, {time.monotonic() - began:.0f} s")
+                     f"{found.get('skipped', 0)} skipped, {time.monotonic() - began:.0f} s")
         if code not in (0, 5):
             failed.append(name)
 
