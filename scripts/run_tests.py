@@ -1,6 +1,9 @@
 """Run the suite on every database that is reachable and say which were skipped.
 
-- SQLite always (with the browser tests);
+- SQLite always: every test, the browser tests included;
+- PostgreSQL and MariaDB: every test except the browser tests and the modules listed in
+  DATABASE_AGNOSTIC in tests/conftest.py (marked ``database_agnostic``: pages, headers,
+  words; docs/decisions/0035-which-tests-run-on-every-database.md);
 - PostgreSQL at JIFEN_TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/jifen);
 - MariaDB/MySQL at JIFEN_TEST_MYSQL_URL (default mysql://root@127.0.0.1:3306/jifen).
 
@@ -13,8 +16,10 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +52,7 @@ def reachable_mysql() -> str | None:
 
 
 def run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[int, str]:
-    print("$ " + " ".join(cmd), flush=True)
+    print("$ " + shlex.join(cmd), flush=True)
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     lines = []
@@ -69,6 +74,7 @@ def main() -> int:
     extra = sys.argv[1:]
     required = {d for d in os.environ.get("JIFEN_REQUIRE_DATABASES", "").split(",") if d}
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("JIFEN_DATABASE")}
+    started = time.monotonic()
 
     for check in (
         [str(BIN / "ruff"), "check", "src", "tests", "bench", "scripts"],
@@ -84,12 +90,13 @@ def main() -> int:
             print("FAILED: " + " ".join(check))
             return code
 
+    everywhere = ["-m", "not browser and not database_agnostic"]
     plans = [("sqlite", "sqlite:///:memory:", None, [])]
-    plans.append(("postgresql", PG_URL, reachable_postgres(), ["-m", "not browser"]))
-    plans.append(("mysql", MYSQL_URL, reachable_mysql(), ["-m", "not browser"]))
+    plans.append(("postgresql", PG_URL, reachable_postgres(), everywhere))
+    plans.append(("mysql", MYSQL_URL, reachable_mysql(), everywhere))
 
     totals = {"passed": 0, "failed": 0, "skipped": 0, "error": 0}
-    ran, skipped, failed = [], [], []
+    ran, skipped, failed, lines = [], [], [], [f"checks: {time.monotonic() - started:.0f} s"]
     for name, url, unreachable, marks in plans:
         if unreachable:
             skipped.append(f"{name} ({unreachable})")
@@ -97,14 +104,21 @@ def main() -> int:
         env = {**base_env, "JIFEN_DATABASE_URL": url}
         cmd = [str(BIN / "pytest"), "-n", WORKERS, "--create-db", "-q", *marks, *extra]
         print(f"\n=== {name} ===", flush=True)
+        began = time.monotonic()
         code, tail = run(cmd, env=env)
-        for key, value in counts(tail).items():
+        found = counts(tail)
+        for key, value in found.items():
             totals[key] = totals.get(key, 0) + value
         ran.append(name)
+        selection = "all tests" if not marks else "tests marked " + repr(marks[1])
+        lines.append(f"{name}: {selection}: {found.get('passed', 0)} passed, "
+                     f"{found.get('failed', 0) + found.get('error', 0)} failed, "
+                     f"{found.get('skipped', 0)} skipped, {time.monotonic() - began:.0f} s")
         if code not in (0, 5):
             failed.append(name)
 
     print("\n=== summary ===")
+    print("\n".join(lines))
     print("ran on: " + ", ".join(ran))
     if skipped:
         print("skipped (unreachable): " + "; ".join(skipped))

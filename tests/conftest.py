@@ -30,6 +30,68 @@ def pytest_configure(config):
         os.environ.setdefault(RUN_ID_VARIABLE, f"{os.getpid()}{secrets.token_hex(2)}")
 
 
+# Test modules whose behaviour does not depend on the database: they run on SQLite only;
+# every other test runs on SQLite, PostgreSQL and MariaDB (docs/decisions/0035-which-tests-
+# run-on-every-database.md). A module belongs here only if what it checks is rendering,
+# headers, words, settings or pure logic: never the ledger, locking, concurrency, raw SQL,
+# migrations, imports, search, JSON fields, idempotency or backups. A new module is not
+# listed, so it runs everywhere until someone decides otherwise; a listed path that no
+# longer exists stops the run.
+DATABASE_AGNOSTIC = (
+    # Pages rendered from data the service tests already store on every database.
+    "activities/test_auction_views.py",
+    "activities/test_centre_views.py",
+    "activities/test_lottery_views.py",
+    "earning/test_views.py",
+    "integrations/im/test_views.py",
+    "integrations/test_views.py",
+    "integrations/webhooks/test_views.py",
+    "ledger/test_history_views.py",
+    "library/test_engagement_views.py",
+    "mall/test_layout.py",
+    "mall/test_redeem_dialog.py",
+    "notifications/test_settings_views.py",
+    "notifications/test_views.py",
+    "web/test_english_pages.py",
+    "web/test_views.py",
+    # Headers, proxies, settings, static files, themes: the request cycle, not the data.
+    "core/test_client_address.py",
+    "core/test_https_setting.py",
+    "core/test_security_headers.py",
+    "core/test_serve.py",
+    "core/test_theme_colours.py",
+    "web/test_static_assets.py",
+    "web/test_static_collect.py",
+    # Words and translations shown to people.
+    "core/test_audit_words.py",
+    "core/test_audit_words_keys.py",
+    "core/test_locale.py",
+    "earning/test_outcome_words.py",
+    "earning/test_readable.py",
+    "mall/test_category_icons.py",
+    "mall/test_order_words.py",
+)
+
+TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the tests of DATABASE_AGNOSTIC modules ``database_agnostic``; the PostgreSQL
+    and MariaDB passes of scripts/run_tests.py deselect them."""
+    missing = [path for path in DATABASE_AGNOSTIC if not (TESTS / path).is_file()]
+    if missing:
+        raise pytest.UsageError("DATABASE_AGNOSTIC lists modules that do not exist: "
+                                + ", ".join(missing))
+    agnostic = {TESTS / path for path in DATABASE_AGNOSTIC}
+    for item in items:
+        if Path(item.fspath) not in agnostic:
+            continue
+        if item.get_closest_marker("concurrency"):
+            raise pytest.UsageError(f"{item.nodeid} is a concurrency test in a module "
+                                    "listed as DATABASE_AGNOSTIC")
+        item.add_marker(pytest.mark.database_agnostic)
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, request):
     """Test databases named for this run as well as for the xdist worker, so that two runs
