@@ -1,7 +1,4 @@
-"""Console actions of the earning app → their API twins (see test_console_parity.py).
-
-Left out on purpose, so the parity test names them: earning_import:start, :commit and
-:cancel (the events spreadsheet import has no API job yet)."""
+"""Console actions of the earning app → their API twins (see test_console_parity.py)."""
 
 TWINS: dict[str, list[str]] = {
     "approval_decide?decision=approve": ["POST /approvals/{award_id}/approve"],
@@ -12,6 +9,10 @@ TWINS: dict[str, list[str]] = {
     "rule_create": ["POST /rules", "POST /rules/drafts"],
     "rule_edit": ["PATCH /rules/{rule_id}", "PUT /rules/{rule_id}/draft",
                   "POST /rules/{rule_id}/publish"],
+    # The events spreadsheet: the same import job through /imports (kind earning.events).
+    "earning_import:start": ["POST /imports/jobs"],
+    "earning_import:commit": ["POST /imports/jobs/{job_id}/commit"],
+    "earning_import:cancel": ["POST /imports/jobs/{job_id}/cancel"],
     "rule_feedback_answer": ["POST /rule-feedback/{feedback_id}/answer"],
 }
 

@@ -16,14 +16,14 @@ TWINS: dict[str, list[str]] = {
     "mall_item_edit?action=draft": ["POST /items/{item_id}/status"],
     "mall_item_images": ["POST /items/{item_id}/images",
                          "DELETE /items/{item_id}/images/{image_id}"],
-    # The console imports a spreadsheet of (item, code) rows; the API takes one item's codes
-    # as a list. Both call services.import_codes.
-    "mall_code_import:start": ["POST /items/{item_id}/codes"],
-    "mall_code_import:commit": ["POST /items/{item_id}/codes"],
-    # The tracking import ships each row's order with services.ship_order, as this call
-    # does one order at a time.
-    "mall_tracking:start": ["POST /orders/{order_id}/ship"],
-    "mall_tracking:commit": ["POST /orders/{order_id}/ship"],
+    # The spreadsheet wizards are the same import jobs through /imports (kinds mall.codes
+    # and mall.tracking); one item's codes may also be sent as a list.
+    "mall_code_import:start": ["POST /imports/jobs", "POST /items/{item_id}/codes"],
+    "mall_code_import:commit": ["POST /imports/jobs/{job_id}/commit"],
+    "mall_code_import:cancel": ["POST /imports/jobs/{job_id}/cancel"],
+    "mall_tracking:start": ["POST /imports/jobs"],
+    "mall_tracking:commit": ["POST /imports/jobs/{job_id}/commit"],
+    "mall_tracking:cancel": ["POST /imports/jobs/{job_id}/cancel"],
     "mall_order_bulk": ["POST /order-desk/approve"],
     "mall_order?action=approve": ["POST /orders/{order_id}/approve"],
     "mall_order?action=reject": ["POST /orders/{order_id}/reject"],
@@ -35,16 +35,10 @@ TWINS: dict[str, list[str]] = {
 }
 
 # Pages found only by the harness's empty-POST probe (views without a method guard that
-# render the same list for a POST; none has a form that posts), and the import wizards'
-# cancel steps.
+# render the same list for a POST; none has a form that posts).
 NO_API: dict[str, str] = {
     "mall": "no action: the order desk's list answers a POST as a GET (GET /orders/{id} "
             "and the order steps are the API's desk)",
     "mall_items": "no action: the item list answers a POST as a GET (GET /items)",
     "mall_codes": "no action: the code pool counts answer a POST as a GET",
-    "mall_code_import:cancel": "a step of the spreadsheet wizard: it drops the uploaded "
-                               "file before commit; the API's import is one call, with "
-                               "nothing staged to drop",
-    "mall_tracking:cancel": "a step of the spreadsheet wizard: it drops the uploaded file "
-                            "before commit; the API ships order by order, nothing staged",
 }

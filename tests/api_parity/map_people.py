@@ -1,7 +1,7 @@
 """Console actions of the people app → their API twins (see test_console_parity.py).
 
-Keys with no twin yet are left out on purpose, so the parity test names them:
-the people import jobs (no console form of theirs is discovered yet)."""
+The employee spreadsheet import (/console/people/import/, outside the console namespace
+the parity test walks) is the same import job through /imports (kind people.employees)."""
 
 TWINS: dict[str, list[str]] = {
     "department_create": ["PUT /departments/{code}"],
