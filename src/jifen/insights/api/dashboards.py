@@ -7,9 +7,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
-
 from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema
 
 from jifen.core import errors
 from jifen.core.apiauth import Principal, principal
