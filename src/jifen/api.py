@@ -21,6 +21,7 @@ from jifen.core.apiauth import BearerAuth, RateLimitExceeded
 from jifen.core.db import database_reachable
 from jifen.core.imports.api import router as imports_router
 from jifen.core.middleware import payload_too_large
+from jifen.core.observability.api import router as system_router
 from jifen.core.observability.selectors import readiness
 from jifen.earning.api import router as earning_router
 from jifen.insights.api.dashboards import router as insights_dashboards_router
@@ -263,6 +264,7 @@ api.add_router("", activities_router)
 api.add_router("", library_router)
 api.add_router("", insights_dashboards_router)
 api.add_router("", payroll_router)
+api.add_router("", system_router)
 api.add_router("", im_router)
 api.add_router("", webhooks_router)
 api.add_router("", suppliers_router)

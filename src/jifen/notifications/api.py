@@ -1,5 +1,5 @@
 """Notification endpoints of /api/v1: the signed-in employee's notifications (list, mark
-read) and their notification preferences."""
+read) and their notification preferences; the site's default channels per kind (admins)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ from datetime import datetime, time
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
+from jifen.core import errors
 from jifen.core.apiauth import principal
 from jifen.core.pagination import CursorPage, paginate
+from jifen.core.roles import Cap, user_can
 from jifen.core.schema_types import UrlInt
 from jifen.notifications import selectors, services
-from jifen.notifications.kinds import CHANNELS, MODES
+from jifen.notifications.kinds import CHANNELS, MODES, registered_kinds
 from jifen.notifications.models import Notification
 
 router = Router(tags=["me"])
@@ -129,3 +132,61 @@ def update_my_notification_preferences(request: HttpRequest, payload: Preference
         digest_hour=payload.digest_hour, digest_weekday=payload.digest_weekday,
         quiet_start=payload.quiet_start, quiet_end=payload.quiet_end, quiet=payload.quiet)
     return _preferences(user)
+
+
+# --- the site's defaults (console: notification_defaults) ---------------------------------
+
+
+class KindDefaultOut(Schema):
+    kind: str
+    label: str
+    mandatory: bool
+    channels: dict[str, bool] = Field(description="Whether each channel is on for people "
+                                      "without a choice of their own.")
+
+
+class DefaultsOut(Schema):
+    kinds: list[KindDefaultOut]
+
+
+class DefaultsIn(Schema):
+    kinds: list[KindPreferenceIn] = Field(max_length=200, description="Only the kinds and "
+                                          "channels listed change.")
+
+
+def _require_defaults_admin(request: HttpRequest) -> Any:
+    caller = principal(request)
+    if caller.kind == "system":
+        caller.require("admin")
+    elif not (user_can(caller.user, Cap.MANAGE_SETTINGS)
+              or user_can(caller.user, Cap.MANAGE_PEOPLE)):
+        raise errors.PermissionDenied(_("Notification defaults are for HR and super admins."),
+                                      code=errors.ErrorCode.FORBIDDEN,
+                                      details={"required_capability": Cap.MANAGE_PEOPLE})
+    return caller
+
+
+def _defaults() -> dict:
+    overrides = selectors.site_defaults()
+    return {"kinds": [{"kind": kind.name, "label": str(kind.label),
+                       "mandatory": kind.mandatory,
+                       "channels": {channel: selectors.default_on(kind, channel, overrides)
+                                    for channel in CHANNELS}}
+                      for kind in registered_kinds()]}
+
+
+@router.get("/notification-defaults", response=DefaultsOut, tags=["notifications"])
+def notification_defaults(request: HttpRequest) -> dict:
+    """The site's default channels per notification kind (HR, super admins, `admin` keys)."""
+    _require_defaults_admin(request)
+    return _defaults()
+
+
+@router.put("/notification-defaults", response=DefaultsOut, tags=["notifications"])
+def update_notification_defaults(request: HttpRequest, payload: DefaultsIn) -> dict:
+    """Change the site's defaults (the console's defaults grid; audited). A mandatory kind's
+    in-app channel cannot be turned off (422 `mandatory_notification`)."""
+    caller = _require_defaults_admin(request)
+    services.save_site_defaults(actor=caller.actor,
+                                choices={k.kind: k.channels for k in payload.kinds})
+    return _defaults()

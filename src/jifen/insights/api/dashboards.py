@@ -7,10 +7,14 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
-from jifen.core.apiauth import principal
+from jifen.core import errors
+from jifen.core.apiauth import Principal, principal
+from jifen.core.roles import Cap, user_can
 from jifen.insights.selectors import dashboards as selectors
+from jifen.insights.services import dashboards as services
 
 router = Router(tags=["insights"])
 
@@ -41,6 +45,44 @@ class ChartOut(Schema):
     rows: list[dict[str, Any]] = Field(description="The chart's table (what the xlsx holds).")
     series: dict[str, Any] = Field(description="What the chart draws.")
     facts: dict[str, Any] = Field(description="Single figures: totals, Gini, breakage …")
+
+
+class SettingsOut(Schema):
+    cny_per_point: str = Field(description="The CNY value of one point, a decimal string.")
+
+
+class SettingsIn(Schema):
+    cny_per_point: str = Field(max_length=32, description="0 ≤ value < 100000, at most four "
+                               "decimals, e.g. \"0.1000\".")
+
+
+def _require_settings_editor(caller: Principal) -> None:
+    """The console's rule: super admins and HR (who adjust points); API keys need `admin`."""
+    if caller.kind == "system":
+        caller.require("admin")
+    elif not (user_can(caller.user, Cap.MANAGE_SETTINGS)
+              or user_can(caller.user, Cap.ADJUST_POINTS)):
+        raise errors.PermissionDenied(_("Setting the CNY value of a point is for HR."),
+                                      code=errors.ErrorCode.FORBIDDEN,
+                                      details={"required_capability": Cap.ADJUST_POINTS})
+
+
+# Declared before /insights/{chart} so that "settings" is not read as a chart name.
+@router.get("/insights/settings", response=SettingsOut)
+def insights_settings(request: HttpRequest) -> dict:
+    """The dashboards' settings: the CNY value of one point."""
+    principal(request).require("reports:read")
+    return {"cny_per_point": str(selectors.dashboard_settings().cny_per_point)}
+
+
+@router.patch("/insights/settings", response=SettingsOut)
+def patch_insights_settings(request: HttpRequest, payload: SettingsIn) -> dict:
+    """Set the CNY value of one point (the console's insights settings form; audited)."""
+    caller = principal(request)
+    _require_settings_editor(caller)
+    saved = services.update_dashboard_settings(actor=caller.actor,
+                                               cny_per_point=payload.cny_per_point)
+    return {"cny_per_point": str(saved.cny_per_point)}
 
 
 @router.get("/insights/{chart}", response=ChartOut)
