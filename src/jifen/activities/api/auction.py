@@ -218,12 +218,12 @@ def publish_auction(request: HttpRequest, auction_id: UrlRowId) -> dict:
     return _auction_out(_visible(caller, auction_id), caller)
 
 
-class CancelIn(Schema):
+class AuctionCancelIn(Schema):
     reason: str = Field(min_length=1, max_length=200)
 
 
 @router.post("/auctions/{auction_id}/cancel", response=AuctionOut)
-def cancel_auction(request: HttpRequest, auction_id: UrlRowId, payload: CancelIn) -> dict:
+def cancel_auction(request: HttpRequest, auction_id: UrlRowId, payload: AuctionCancelIn) -> dict:
     """Cancel a draft or running auction: every held point goes back, bidders are told."""
     caller = principal(request)
     _require_manager(caller)

@@ -39,7 +39,7 @@ def _require_admin(caller: Principal) -> None:
             details={"required_scope": "admin"})
 
 
-class WinnerOut(Schema):
+class CentreWinnerOut(Schema):
     name: str
     employee_no: str
     department: str
@@ -65,7 +65,7 @@ class ActivityOut(Schema):
     not_eligible_reason: str = ""
     notice_sent_at: datetime | None
     url: str
-    winners: list[WinnerOut] = []
+    winners: list[CentreWinnerOut] = []
 
 
 def _activity_out(card: selectors.Card, *, employee: bool) -> dict[str, Any]:
@@ -118,7 +118,7 @@ def list_activities(request: HttpRequest, filters: Query[ActivityFilters]) -> di
             "next_cursor": next_cursor}
 
 
-class MineOut(Schema):
+class ActivitiesMineOut(Schema):
     kind: Kind
     id: int
     title: str
@@ -132,7 +132,7 @@ class MineOut(Schema):
 
 
 class MinePage(Schema):
-    items: list[MineOut]
+    items: list[ActivitiesMineOut]
 
 
 @router.get("/me/activities", response=MinePage, tags=["me"])

@@ -47,11 +47,11 @@ class ChartOut(Schema):
     facts: dict[str, Any] = Field(description="Single figures: totals, Gini, breakage …")
 
 
-class SettingsOut(Schema):
+class InsightsSettingsOut(Schema):
     cny_per_point: str = Field(description="The CNY value of one point, a decimal string.")
 
 
-class SettingsIn(Schema):
+class InsightsSettingsIn(Schema):
     cny_per_point: str = Field(max_length=32, description="0 ≤ value < 100000, at most four "
                                "decimals, e.g. \"0.1000\".")
 
@@ -68,15 +68,15 @@ def _require_settings_editor(caller: Principal) -> None:
 
 
 # Declared before /insights/{chart} so that "settings" is not read as a chart name.
-@router.get("/insights/settings", response=SettingsOut)
+@router.get("/insights/settings", response=InsightsSettingsOut)
 def insights_settings(request: HttpRequest) -> dict:
     """The dashboards' settings: the CNY value of one point."""
     principal(request).require("reports:read")
     return {"cny_per_point": str(selectors.dashboard_settings().cny_per_point)}
 
 
-@router.patch("/insights/settings", response=SettingsOut)
-def patch_insights_settings(request: HttpRequest, payload: SettingsIn) -> dict:
+@router.patch("/insights/settings", response=InsightsSettingsOut)
+def patch_insights_settings(request: HttpRequest, payload: InsightsSettingsIn) -> dict:
     """Set the CNY value of one point (the console's insights settings form; audited)."""
     caller = principal(request)
     _require_settings_editor(caller)

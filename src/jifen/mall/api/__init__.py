@@ -356,7 +356,7 @@ def set_order_address(request: HttpRequest, order_id: UrlRowId, payload: Address
     return _order_out(selectors.order_with_timeline(order.pk), viewer_employee_id=employee.pk)
 
 
-class RejectIn(Schema):
+class OrderRejectIn(Schema):
     reason: str = Field(min_length=1, max_length=300)
 
 
@@ -385,7 +385,7 @@ def approve_order(request: HttpRequest, order_id: UrlRowId) -> dict:
 
 
 @router.post("/orders/{order_id}/reject", response=OrderOut)
-def reject_order(request: HttpRequest, order_id: UrlRowId, payload: RejectIn) -> dict:
+def reject_order(request: HttpRequest, order_id: UrlRowId, payload: OrderRejectIn) -> dict:
     """Reject a submitted order with a reason; points and stock go back."""
     return _admin_step(request, order_id, "reject", reason=payload.reason)
 
