@@ -27,6 +27,7 @@ from jifen.earning.api import router as earning_router
 from jifen.insights.api.dashboards import router as insights_dashboards_router
 from jifen.insights.api.leaderboard import router as leaderboard_router
 from jifen.insights.api.payroll import router as payroll_router
+from jifen.integrations.api_keys import router as api_keys_router
 from jifen.integrations.api_suppliers import router as suppliers_router
 from jifen.integrations.api_webhooks import router as webhooks_router
 from jifen.integrations.im.api import router as im_router
@@ -268,6 +269,7 @@ api.add_router("", system_router)
 api.add_router("", im_router)
 api.add_router("", webhooks_router)
 api.add_router("", suppliers_router)
+api.add_router("", api_keys_router)
 api.add_router("", leaderboard_router)
 api.add_router("", notifications_router)
 api.add_router("", imports_router)

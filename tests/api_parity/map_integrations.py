@@ -14,13 +14,8 @@ TWINS: dict[str, list[str]] = {
     "webhook_action": ["POST /webhooks/{pk}/rotate-secret", "POST /webhooks/{pk}/test",
                        "PATCH /webhooks/{pk}", "DELETE /webhooks/{pk}"],
     "webhook_delivery": ["POST /webhook-deliveries/{pk}/redeliver"],
+    "api_keys": ["POST /api-keys"],
+    "api_key_revoke": ["POST /api-keys/{key_id}/revoke"],
 }
 
 NO_API: dict[str, str] = {}
-
-# Console actions whose API twin is still to be built (see map_core.GAPS).
-GAPS: dict[str, str] = {
-    # With "a key may not create a key with more scopes than itself".
-    "api_keys": "API keys are created in the console only, for now",
-    "api_key_revoke": "API keys are revoked in the console only, for now",
-}

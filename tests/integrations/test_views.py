@@ -69,3 +69,18 @@ def test_scope_help_is_in_the_language_of_the_page(client, super_admin):
         pages[language] = client.get(reverse("console:api_keys")).content.decode()
     assert "employees:read — Read employees and departments" in pages["en"]
     assert "employees:read — 读取员工和部门" in pages["zh-hans"]
+
+
+def test_a_key_may_get_its_own_rate_limit(client, super_admin):
+    client.force_login(super_admin.user)
+    client.post(reverse("console:api_keys"),
+                {"name": "考勤", "scopes": ["events:write"], "rate_limit": "30"})
+    assert ApiKey.objects.get(name="考勤").rate_limit == 30
+    refused = client.post(reverse("console:api_keys"),
+                          {"name": "薪酬", "scopes": ["events:write"], "rate_limit": "0"})
+    assert "rate_limit" in refused.context["form"].errors
+    assert not ApiKey.objects.filter(name="薪酬").exists()
+    with_default = client.post(reverse("console:api_keys"),
+                               {"name": "培训", "scopes": ["events:write"]})
+    assert with_default.status_code == 200
+    assert ApiKey.objects.get(name="培训").rate_limit is None

@@ -36,3 +36,7 @@ class ApiKeyForm(StyledForm, forms.Form):
         choices=[(s, format_lazy("{} — {}", s, SCOPE_HELP.get(s, ""))) for s in SCOPES],
         error_messages={"required": _("Choose at least one scope.")},
     )
+    rate_limit = forms.IntegerField(
+        label=_("Calls per minute"), required=False, min_value=1, max_value=100_000,
+        help_text=_("Leave empty for the site's default; calls over it are answered 429."),
+    )

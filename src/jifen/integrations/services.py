@@ -18,12 +18,21 @@ from jifen.integrations.models import ApiKey
 KEY_PREFIX = "jfk"
 
 
+MAX_RATE_LIMIT = 100_000  # calls per minute
+
+
 @transaction.atomic
-def create_api_key(*, name: str, scopes: list[str], actor: Actor = None) -> tuple[ApiKey, str]:
-    """Create a key and return it with its plain text, which is never stored or shown again."""
+def create_api_key(*, name: str, scopes: list[str], actor: Actor = None,
+                   rate_limit: int | None = None) -> tuple[ApiKey, str]:
+    """Create a key and return it with its plain text, which is never stored or shown again.
+    ``rate_limit``: calls per minute, None for the site's default."""
     name = (name or "").strip()
     if not name:
         raise errors.ValidationError(_("Give the key a name."), code=errors.ErrorCode.NAME_REQUIRED)
+    if rate_limit is not None and not 1 <= rate_limit <= MAX_RATE_LIMIT:
+        raise errors.ValidationError(
+            _("The limit is between 1 and %(max)d calls a minute, or empty for the default.")
+            % {"max": MAX_RATE_LIMIT}, details={"field": "rate_limit"})
     scopes = sorted(set(scopes))
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown or not scopes:
@@ -36,10 +45,10 @@ def create_api_key(*, name: str, scopes: list[str], actor: Actor = None) -> tupl
     plain = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey.objects.create(
         name=name, prefix=prefix, key_hash=hash_secret(plain), scopes=scopes,
-        created_by=actor_user(actor),
+        created_by=actor_user(actor), rate_limit=rate_limit,
     )
     record_audit(actor=actor, action="apikey.create", obj=key,
-                 after={"name": name, "scopes": scopes})
+                 after={"name": name, "scopes": scopes, "rate_limit": rate_limit})
     return key, plain
 
 

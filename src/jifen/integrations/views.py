@@ -24,7 +24,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
         try:
             new_key, plain = services.create_api_key(
                 name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"],
-                actor=request.user,
+                rate_limit=form.cleaned_data["rate_limit"], actor=request.user,
             )
         except errors.JifenError as exc:
             form.add_error(None, exc.message)
