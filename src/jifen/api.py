@@ -16,6 +16,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from jifen.activities.api import router as activities_router
 from jifen.core import errors
+from jifen.core.api import router as core_router
 from jifen.core.api_errors import error_response, renderer, status_for
 from jifen.core.apiauth import BearerAuth, RateLimitExceeded
 from jifen.core.db import database_reachable
@@ -270,6 +271,7 @@ api.add_router("", im_router)
 api.add_router("", webhooks_router)
 api.add_router("", suppliers_router)
 api.add_router("", api_keys_router)
+api.add_router("", core_router)
 api.add_router("", leaderboard_router)
 api.add_router("", notifications_router)
 api.add_router("", imports_router)

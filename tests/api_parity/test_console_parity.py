@@ -284,10 +284,9 @@ def test_every_console_action_has_an_api_twin(company):  # noqa: F811
     assert not problems, "\n\n".join(problems)
 
 
-@pytest.mark.xfail(strict=True, reason="issue #16: console actions whose API twin is not built "
-                                       "yet are listed in the maps' GAPS")
 def test_no_console_action_waits_for_its_api_twin():
-    # Strict: once every gap is closed this passes, and the marker must go.
+    # A map may list a console action whose twin is still to be built under GAPS (so the
+    # walk above passes while the work is under way); this fails until it is built.
     gaps = known_gaps()
     assert not gaps, _listing("console actions without an API twin yet",
                               (f"{key}: {why}" for key, why in sorted(gaps.items())))

@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
@@ -196,3 +197,67 @@ def put_policy(request: HttpRequest, category: str, payload: PolicyIn):
             "weight": str(saved.weight), "label": saved.label}
 
 
+
+
+class ColumnIO(Schema):
+    field: str = Field(..., max_length=80, description="From GET /payroll/settings's fields.")
+    header: str = Field(..., max_length=200)
+
+
+class FieldChoiceOut(Schema):
+    field: str
+    label: str
+
+
+class PayrollSettingsOut(Schema):
+    columns: list[ColumnIO] = Field(description="The xlsx export's columns, in order.")
+    benefit_enabled: bool
+    benefit_fulfilments: list[str] = Field(description="Item fulfilment types whose "
+                                                       "redemptions count as a benefit.")
+    fields: list[FieldChoiceOut] = Field(description="Every field a column may show.")
+
+
+class PayrollSettingsIn(Schema):
+    columns: list[ColumnIO] | None = Field(None, max_length=100)
+    benefit_enabled: bool | None = None
+    benefit_fulfilments: list[str] | None = Field(None, max_length=20)
+
+
+def _settings_out() -> dict:
+    found = payroll.current_settings()
+    return {"columns": found.columns or payroll.default_columns(),
+            "benefit_enabled": found.benefit_enabled,
+            "benefit_fulfilments": found.benefit_fulfilments,
+            "fields": [{"field": value, "label": str(label)}
+                       for value, label in payroll.field_choices()]}
+
+
+@router.get("/payroll/settings", response=PayrollSettingsOut)
+def payroll_settings(request: HttpRequest):
+    """The export's column mapping and the taxable-benefit setting (the console's payroll
+    settings page)."""
+    require_reader(principal(request))
+    return _settings_out()
+
+
+@router.put("/payroll/settings", response=PayrollSettingsOut)
+def put_payroll_settings(request: HttpRequest, payload: PayrollSettingsIn):
+    """Change the columns (the whole list, in order) and/or the benefit setting; what is
+    left out stays. 422 ``invalid_value`` for an unknown or repeated field or an empty
+    header, ``invalid_fulfilment`` for an unknown fulfilment type — and nothing changes."""
+    caller = principal(request)
+    require_payroll_admin(caller)
+    with transaction.atomic():
+        if payload.columns is not None:
+            payroll.save_columns(actor=caller.actor,
+                                 columns=[c.model_dump() for c in payload.columns])
+        if payload.benefit_enabled is not None or payload.benefit_fulfilments is not None:
+            current = payroll.current_settings()
+            payroll.save_benefit_setting(
+                actor=caller.actor,
+                enabled=(current.benefit_enabled if payload.benefit_enabled is None
+                         else payload.benefit_enabled),
+                fulfilments=(current.benefit_fulfilments
+                             if payload.benefit_fulfilments is None
+                             else payload.benefit_fulfilments))
+    return _settings_out()
