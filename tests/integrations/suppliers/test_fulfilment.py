@@ -144,3 +144,39 @@ def test_the_api_registers_a_supplier_and_links_an_item(settings, make_role_empl
     assert api.put(f"/api/v1/suppliers/{sid}/items/{item.pk}").status_code == 204
     assert api.put(f"/api/v1/suppliers/{sid}/items/999999").status_code == 404
     assert api.get("/api/v1/supplier-requests").json() == []
+
+
+def test_a_shipped_item_is_shipped_with_the_suppliers_tracking_number(supplier,
+                                                                      make_role_employee):
+    from jifen.mall.models import ShippingAddress
+
+    admin = make_role_employee(Role.MALL_ADMIN)
+    row, supplier.secret = services.create_supplier(name="京东", url=supplier.url, actor=None)
+    item = mall.create_item(actor=admin.user, name="保温杯", points=40,
+                            category=mall.save_category(actor=admin.user, name="家居"),
+                            status=ItemStatus.LISTED, fulfilment=Fulfilment.SHIPPED)
+    services.link_item(supplier=row, item_id=item.pk, actor=None)
+    buyer = EmployeeFactory()
+    ledger.adjust(employee=buyer, amount=100, reason="test", actor=None,
+                  idempotency_key=secrets.token_hex(8))
+    address = ShippingAddress.objects.create(employee=buyer, recipient="王芳",
+                                             phone="13800138000", address="上海市徐汇区 1 号")
+    order = mall.create_order(employee=buyer, item=item, idempotency_key="s-2",
+                              address=address)
+    mall.approve_order(order=order, actor=admin.user)
+    supplier.default = (200, {"tracking_no": "SF1234567890", "carrier": "顺丰"})
+
+    request = SupplierRequest.objects.get(order=order)
+    assert services.call_supplier(request_id=request.pk) == DeliveryStatus.SUCCEEDED
+    order = Order.objects.get(pk=order.pk)
+    assert order.status == OrderStatus.SHIPPED
+    assert (order.tracking_no, order.carrier) == ("SF1234567890", "顺丰")
+    assert supplier.seen[0]["data"]["address"]  # the supplier was told where to send it
+
+
+def test_a_tracking_answer_for_a_code_item_is_not_taken_as_done(supplier, approved_order):
+    # A service item needs a code; a tracking number alone leaves the request to retry.
+    supplier.default = (200, {"tracking_no": "SF1", "carrier": "顺丰"})
+    request = SupplierRequest.objects.get(order=approved_order)
+    assert services.call_supplier(request_id=request.pk) == DeliveryStatus.PENDING
+    assert Order.objects.get(pk=approved_order.pk).status == OrderStatus.APPROVED

@@ -220,3 +220,53 @@ def test_order_events_follow_the_order(receiver, subscribe, make_role_employee):
     assert [(r["type"], r["data"]["status"], r["data"]["points"]) for r in receiver.accepted] == [
         ("order.placed", "submitted", 30), ("order.status_changed", "approved", 30)]
     assert receiver.accepted[0]["data"]["employee_no"] == buyer.employee_no
+
+
+def test_a_lottery_draw_reaches_the_receiver(receiver, subscribe, make_role_employee):
+    from jifen.activities.services import lottery as lotteries
+    from jifen.core.roles import Role
+    from tests.activities.conftest import make_lottery
+
+    admin = make_role_employee(Role.HR_ADMIN)
+    lottery = make_lottery(admin.user)
+    players = [EmployeeFactory() for _ in range(3)]
+    for index, player in enumerate(players):
+        adjust(player, 50)
+        lotteries.enter_lottery(lottery=lottery, employee=player, idempotency_key=f"l-{index}")
+    endpoint = subscribe(events.LOTTERY_DRAWN)
+    lotteries.draw_lottery(lottery=lottery, actor=admin.user, force=True)
+    send(endpoint)
+    [drawn] = receiver.accepted
+    assert drawn["type"] == "lottery.drawn" and drawn["data"]["lottery_id"] == lottery.pk
+    winners = drawn["data"]["winners"]
+    assert len(winners) == 3  # one first prize and two souvenirs among three players
+    assert {w["employee_no"] for w in winners} == {p.employee_no for p in players}
+    assert drawn["data"]["seed"]  # revealed with the result, so anyone can check the draw
+
+
+def test_a_closed_auction_reaches_the_receiver(receiver, subscribe, make_role_employee):
+    from jifen.activities.services import auction as auctions
+    from jifen.core.roles import Role
+    from jifen.mall import services as mall
+    from jifen.mall.models import Fulfilment, ItemStatus
+
+    admin = make_role_employee(Role.MALL_ADMIN)
+    item = mall.create_item(actor=admin.user, name="机械键盘", points=300,
+                            category=mall.save_category(actor=admin.user, name="数码"),
+                            status=ItemStatus.LISTED, fulfilment=Fulfilment.SERVICE, stock=1)
+    now = timezone.now()
+    auction = auctions.publish_auction(auction=auctions.create_auction(
+        actor=admin.user, title="竞拍：机械键盘", item_id=item.pk, starting_price=100,
+        min_increment=10, starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=1),
+        extend_minutes=5), actor=admin.user)
+    bidder = EmployeeFactory()
+    adjust(bidder, 500)
+    auctions.place_bid(auction=auction, employee=bidder, amount=150)
+    endpoint = subscribe(events.AUCTION_CLOSED)
+    auctions.close_due_auctions(now=now + timedelta(hours=2))
+    send(endpoint, after=timedelta(hours=2))
+    [closed] = receiver.accepted
+    assert closed["type"] == "auction.closed"
+    assert closed["data"]["auction_id"] == auction.pk
+    assert closed["data"]["winner_employee_no"] == bidder.employee_no
+    assert closed["data"]["amount"] == 150 and closed["data"]["order_id"]
