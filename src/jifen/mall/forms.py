@@ -95,6 +95,9 @@ class DeskFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["fulfilment"].choices = [("", _("Any fulfilment")), *Fulfilment.choices]
 
+    # Set by the desk's "supplier failed" link, not shown as a field.
+    supplier_failed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
 
 class RejectForm(forms.Form):
     reason = forms.CharField(max_length=300, label=_("Reason for rejecting"),

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Any
 
-from django.db.models import Count, F, Min, Q, QuerySet
+from django.db.models import Count, F, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -29,6 +29,7 @@ from jifen.mall.models import (
     ItemStatus,
     LimitPeriod,
     Order,
+    OrderEvent,
     OrderStatus,
     PurchaseCounter,
     RedemptionWindow,
@@ -604,9 +605,23 @@ def has_open_order(employee: Employee | None, item: Item) -> bool:
         item=item, employee=employee, status__in=OPEN_STATUSES).exists()
 
 
+# The last step of an order's timeline when its supplier gave up (integrations.suppliers).
+SUPPLIER_FAILED = "supplier_failed"
+
+
+def _last_action() -> Subquery:
+    return Subquery(OrderEvent.objects.filter(order=OuterRef("pk")).order_by("-pk")
+                    .values("action")[:1])
+
+
 def order_desk(*, status: str = "", q: str = "", fulfilment: str = "",
-               item_id: int | None = None) -> QuerySet[Order]:
-    orders = Order.objects.select_related("employee__department", "item").order_by("pk")
+               item_id: int | None = None, supplier_failed: bool = False) -> QuerySet[Order]:
+    """The order desk's list; ``supplier_failed``: only approved orders whose supplier
+    gave up (its answer is the last step of their timeline), for someone to handle."""
+    orders = (Order.objects.select_related("employee__department", "item").order_by("pk")
+              .annotate(last_action=_last_action()))
+    if supplier_failed:
+        orders = orders.filter(status=OrderStatus.APPROVED, last_action=SUPPLIER_FAILED)
     if status:
         orders = orders.filter(status=status)
     if fulfilment:
@@ -700,3 +715,10 @@ def item_stock(item_id: int) -> int | None:
 
 def windows_with_periods() -> list[RedemptionWindow]:
     return list(RedemptionWindow.objects.prefetch_related("periods"))
+
+
+def supplier_failed_count() -> int:
+    """Approved orders whose supplier gave up (see ``order_desk``)."""
+    return (Order.objects.filter(status=OrderStatus.APPROVED)
+            .annotate(last_action=_last_action())
+            .filter(last_action=SUPPLIER_FAILED).count())

@@ -321,7 +321,8 @@ def _desk_orders(request: HttpRequest, params: Any = None) -> tuple[DeskFilterFo
     form = DeskFilterForm(params if params is not None else request.GET)
     data = form.cleaned_data if form.is_valid() else {}
     orders = selectors.order_desk(status=data.get("status", ""), q=data.get("q", ""),
-                                  fulfilment=data.get("fulfilment", ""))
+                                  fulfilment=data.get("fulfilment", ""),
+                                  supplier_failed=bool(data.get("supplier_failed")))
     return form, orders
 
 
@@ -343,7 +344,8 @@ def order_desk(request: HttpRequest) -> HttpResponse:
 
 def _desk_waiting() -> dict[str, Any]:
     waiting = selectors.waiting_orders()
-    return {"count": waiting["count"], "age": waited_words(waiting["oldest"])}
+    return {"count": waiting["count"], "age": waited_words(waiting["oldest"]),
+            "supplier_failed": selectors.supplier_failed_count()}
 
 
 @require_capability(Cap.MANAGE_MALL)

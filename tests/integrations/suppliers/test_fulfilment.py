@@ -180,3 +180,73 @@ def test_a_tracking_answer_for_a_code_item_is_not_taken_as_done(supplier, approv
     request = SupplierRequest.objects.get(order=approved_order)
     assert services.call_supplier(request_id=request.pk) == DeliveryStatus.PENDING
     assert Order.objects.get(pk=approved_order.pk).status == OrderStatus.APPROVED
+
+
+def _admin_api():
+    from django.test import Client
+
+    from jifen.integrations import services as keys
+
+    return Client(HTTP_AUTHORIZATION=f"Bearer {keys.create_api_key(name='x', scopes=['admin'])[1]}")
+
+
+def test_the_api_lists_pauses_and_unlinks_suppliers(supplier, approved_order):
+    api = _admin_api()
+    [listed] = api.get("/api/v1/suppliers").json()
+    assert listed["item_ids"] == [approved_order.item_id] and listed["is_active"] is True
+    paused = api.patch(f"/api/v1/suppliers/{listed['id']}", {"is_active": False},
+                       content_type="application/json")
+    assert paused.status_code == 200 and paused.json()["is_active"] is False
+    moved = api.patch(f"/api/v1/suppliers/{listed['id']}", {"url": "http://10.1.2.3/x"},
+                      content_type="application/json")
+    assert moved.status_code == 422 and moved.json()["error"]["code"] == "private_address"
+    assert api.get("/api/v1/suppliers").json()[0]["url"] == supplier.url
+    gone = api.delete(f"/api/v1/suppliers/{listed['id']}/items/{approved_order.item_id}")
+    assert gone.status_code == 204
+    assert api.get("/api/v1/suppliers").json()[0]["item_ids"] == []
+    again = api.delete(f"/api/v1/suppliers/{listed['id']}/items/{approved_order.item_id}")
+    assert again.status_code == 404
+
+
+def test_a_failed_call_is_retried_from_the_desk_through_the_api(supplier, approved_order):
+    supplier.default = (502, {"error": "down"})
+    request = SupplierRequest.objects.get(order=approved_order)
+    for _ in range(len(services.RETRY_DELAYS) + 1):
+        request.refresh_from_db()
+        services.call_supplier(request_id=request.pk, now=request.next_attempt_at)
+    api = _admin_api()
+    failed = api.get("/api/v1/supplier-requests?status=failed").json()
+    assert [r["order_id"] for r in failed] == [approved_order.pk]
+
+    supplier.default = (200, {"code": "CINEMA-2"})
+    retried = api.post(f"/api/v1/supplier-requests/{failed[0]['id']}/retry")
+    assert retried.status_code == 200 and retried.json()["status"] == "pending"
+    assert services.call_supplier(request_id=request.pk) == DeliveryStatus.SUCCEEDED
+    assert Order.objects.get(pk=approved_order.pk).status == OrderStatus.FULFILLED
+    # Done: nothing left to retry.
+    assert api.post(f"/api/v1/supplier-requests/{failed[0]['id']}/retry").status_code == 409
+    assert api.post("/api/v1/supplier-requests/999999/retry").status_code == 404
+
+
+def test_the_order_desk_shows_orders_whose_supplier_gave_up(supplier, approved_order, client,
+                                                             make_role_employee):
+    from django.urls import reverse
+
+    desk = make_role_employee(Role.MALL_ADMIN)
+    client.force_login(desk.user)
+    assert "desk-supplier-failed" not in client.get(reverse("console:mall")).content.decode()
+    supplier.default = (502, {"error": "down"})
+    request = SupplierRequest.objects.get(order=approved_order)
+    for _ in range(len(services.RETRY_DELAYS) + 1):
+        request.refresh_from_db()
+        services.call_supplier(request_id=request.pk, now=request.next_attempt_at)
+
+    page = client.get(reverse("console:mall")).content.decode()
+    assert "desk-supplier-failed" in page  # the queue tells the desk one order is stuck
+    listed = client.get(reverse("console:mall") + "?status=approved&supplier_failed=on")
+    assert [o.pk for o in listed.context["page"]] == [approved_order.pk]
+    assert 'data-testid="supplier-failed"' in listed.content.decode()
+
+    services.retry_request(request=request, actor=desk.user)  # called again: not stuck now
+    listed = client.get(reverse("console:mall") + "?status=approved&supplier_failed=on")
+    assert list(listed.context["page"]) == []

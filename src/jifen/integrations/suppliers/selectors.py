@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from jifen.integrations.models import Supplier, SupplierRequest
+from jifen.integrations.models import Supplier, SupplierItem, SupplierRequest
 from jifen.mall.models import Item
 
 
 def suppliers() -> QuerySet[Supplier]:
     return Supplier.objects.order_by("name", "pk")
+
+
+def linked_items(supplier: Supplier) -> QuerySet[Item]:
+    """The items whose approved orders this supplier fulfils."""
+    return Item.objects.filter(pk__in=SupplierItem.objects.filter(supplier=supplier)
+                               .values("item_id")).order_by("name", "pk")
+
+
+def request_by_id(pk: int) -> SupplierRequest | None:
+    return SupplierRequest.objects.select_related("supplier").filter(pk=pk).first()
 
 
 def items() -> QuerySet[Item]:

@@ -61,6 +61,71 @@ def link_item(*, supplier: Supplier, item_id: int, actor: Actor) -> SupplierItem
     return link
 
 
+@transaction.atomic
+def update_supplier(*, supplier: Supplier, actor: Actor, name: str | None = None,
+                    url: str | None = None, is_active: bool | None = None) -> Supplier:
+    """Rename, move or pause a supplier. A paused supplier gets no new orders (approved
+    orders of its items wait on the order desk); calls already queued still go out."""
+    supplier = Supplier.objects.select_for_update().get(pk=supplier.pk)
+    before = {"name": supplier.name, "url": supplier.url, "is_active": supplier.is_active}
+    if name is not None:
+        name = name.strip()
+        if not name:
+            raise errors.ValidationError(_("Give the supplier a name."),
+                                         code=errors.ErrorCode.NAME_REQUIRED)
+        supplier.name = name[:100]
+    if url is not None:
+        outbound.check_url(url)
+        supplier.url = url
+    if is_active is not None:
+        supplier.is_active = is_active
+    after = {"name": supplier.name, "url": supplier.url, "is_active": supplier.is_active}
+    if after != before:
+        supplier.save(update_fields=["name", "url", "is_active"])
+        record_audit(actor=actor, action="supplier.update", obj=supplier, before=before,
+                     after=after)
+    return supplier
+
+
+@transaction.atomic
+def unlink_item(*, item_id: int, actor: Actor) -> bool:
+    """Approved orders of this item go back to the order desk's hands. False when it was
+    not linked."""
+    link = SupplierItem.objects.select_related("supplier").filter(item_id=item_id).first()
+    if link is None:
+        return False
+    link.delete()
+    record_audit(actor=actor, action="supplier.unlink_item", obj=link.supplier,
+                 before={"item_id": item_id})
+    return True
+
+
+@transaction.atomic
+def retry_request(*, request: SupplierRequest, actor: Actor,
+                  now: datetime | None = None) -> SupplierRequest:
+    """Call the supplier again for a failed request (the retries start over), as long as
+    its order still waits for it. 409 otherwise."""
+    now = now or timezone.now()
+    order = Order.objects.get(pk=request.order_id)
+    if order.status != OrderStatus.APPROVED:
+        raise errors.Conflict(_("The order is no longer waiting for its supplier."),
+                              code=errors.ErrorCode.CONFLICT)
+    if not SupplierRequest.objects.filter(pk=request.pk, status=DeliveryStatus.FAILED).update(
+            status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, finished_at=None):
+        raise errors.Conflict(_("Only a failed supplier call can be retried."),
+                              code=errors.ErrorCode.CONFLICT)
+    record_audit(actor=actor, action="supplier.retry", obj=request.supplier,
+                 after={"order_id": order.pk})
+    # On the timeline, so the order desk no longer lists it as given up.
+    record_event(order, action="supplier_retry", from_status=order.status,
+                 to_status=order.status, actor=actor, note=_("Supplier called again."))
+    from jifen.integrations.suppliers.tasks import call_supplier_task
+
+    transaction.on_commit(lambda: call_supplier_task.enqueue(request.pk))
+    request.refresh_from_db()
+    return request
+
+
 def order_approved(order: Order, at: datetime) -> None:
     """Inside the approval's transaction: queue the supplier call for a supplier item."""
     link = SupplierItem.objects.filter(item_id=order.item_id,
