@@ -16,14 +16,15 @@ def _relative(path: Path) -> str:
 
 
 def view_and_api_modules() -> list[Path]:
-    """Every ``views.py``, ``*_views.py`` and ``api.py`` under src/jifen, and every module of
-    a ``views/`` package."""
+    """Every ``views.py``, ``*_views.py``, ``api.py`` and ``api_*.py`` under src/jifen, and
+    every module of a ``views/`` or ``api/`` package."""
     found = set()
     for path in SRC.rglob("*.py"):
         if "migrations" in path.parts:
             continue
+        parents = path.relative_to(SRC).parts[:-1]
         if (path.name in ("views.py", "api.py") or path.name.endswith("_views.py")
-                or "views" in path.relative_to(SRC).parts[:-1]):
+                or path.name.startswith("api_") or "views" in parents or "api" in parents):
             found.add(path)
     return sorted(found)
 
@@ -44,7 +45,8 @@ def service_modules() -> list[Path]:
 def test_the_walk_finds_the_views_and_api_modules():
     names = {_relative(p) for p in view_and_api_modules()}
     assert {"jifen/people/views.py", "jifen/people/api.py",
-            "jifen/people/import_views.py", "jifen/core/imports/views.py"} <= names
+            "jifen/people/import_views.py", "jifen/core/imports/views.py",
+            "jifen/mall/api/admin.py", "jifen/integrations/api_suppliers.py"} <= names
 
 
 def test_the_check_names_each_manager_use(tmp_path):

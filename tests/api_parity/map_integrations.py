@@ -16,6 +16,14 @@ TWINS: dict[str, list[str]] = {
     "webhook_delivery": ["POST /webhook-deliveries/{pk}/redeliver"],
     "api_keys": ["POST /api-keys"],
     "api_key_revoke": ["POST /api-keys/{key_id}/revoke"],
+    # Console → Suppliers: one page, the field `action` picks the step (an empty POST is
+    # answered with a message and a redirect, which the probe counts as "suppliers").
+    "suppliers": ["POST /suppliers"],
+    "suppliers?action=create": ["POST /suppliers"],
+    "suppliers?action=update": ["PATCH /suppliers/{pk}"],
+    "suppliers?action=link": ["PUT /suppliers/{pk}/items/{item_id}"],
+    "suppliers?action=unlink": ["DELETE /suppliers/{pk}/items/{item_id}"],
+    "suppliers?action=retry": ["POST /supplier-requests/{pk}/retry"],
 }
 
 NO_API: dict[str, str] = {}

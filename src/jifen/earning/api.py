@@ -70,14 +70,14 @@ def _text(value: Any) -> str:
 
 
 def _rule(rule_id: int) -> Rule:
-    rule = Rule.objects.filter(pk=rule_id).first()
+    rule = selectors.rule_by_id(rule_id)
     if rule is None:
         raise errors.NotFound(_("Rule not found."))
     return rule
 
 
 def _award(award_id: int) -> Award:
-    award = Award.objects.filter(pk=award_id).first()
+    award = selectors.award_by_id(award_id)
     if award is None:
         raise errors.NotFound(_("Award not found."))
     return award

@@ -509,3 +509,11 @@ def rule_builder_data() -> dict[str, Any]:
             })
         types[event_type.code] = {"fields": found}
     return {"types": types}
+
+
+def rule_by_id(rule_id: int) -> Rule | None:
+    return Rule.objects.filter(pk=rule_id).first()
+
+
+def award_by_id(award_id: int) -> Award | None:
+    return Award.objects.filter(pk=award_id).first()

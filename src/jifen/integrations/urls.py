@@ -5,6 +5,7 @@ from django.urls import path
 
 from jifen.integrations import views
 from jifen.integrations.im import views as im_views
+from jifen.integrations.suppliers.views import suppliers_page
 from jifen.integrations.webhooks import views as webhook_views
 
 console_urlpatterns = [
@@ -23,4 +24,5 @@ console_urlpatterns = [
          name="webhook_action"),
     path("webhook-deliveries/<int:pk>/", webhook_views.delivery_detail,
          name="webhook_delivery"),
+    path("suppliers/", suppliers_page, name="suppliers"),
 ]

@@ -144,6 +144,10 @@ def employee_by_no(employee_no: str) -> Employee:
     return employee
 
 
+def departments_by_codes(codes: set[str]) -> list[Department]:
+    return list(Department.objects.filter(code__in=codes))
+
+
 def department_by_code(code: str) -> Department | None:
     return Department.objects.filter(code=code).first()
 

@@ -32,6 +32,7 @@ from jifen.core.schema_types import (
 )
 from jifen.ledger.amounts import PointsIn, PointsOut
 from jifen.people.models import Department
+from jifen.people.selectors import departments_by_codes
 
 router = Router(tags=["activities"])
 
@@ -150,7 +151,7 @@ def _bid_out(bid: Bid, viewer_id: int | None, bidder: str | None = None) -> dict
 
 def _departments(codes: list[str]) -> list[Department]:
     wanted = {c.strip() for c in codes if c.strip()}
-    found = list(Department.objects.filter(code__in=wanted))
+    found = departments_by_codes(wanted)
     missing = wanted - {d.code for d in found}
     if missing:
         raise errors.ValidationError(_("Unknown department %s.") % ", ".join(sorted(missing)),
@@ -307,7 +308,7 @@ def list_bids(request: HttpRequest, auction_id: UrlRowId, filters: Query[BidFilt
     auction = _visible(caller, auction_id)
     me = getattr(caller.user, "employee", None) if caller.kind == "employee" else None
     manager = _is_manager(caller)
-    rows = Bid.objects.filter(auction=auction).select_related("employee")
+    rows = selectors.bids_on(auction)
     page = paginate(rows, cursor=filters.cursor, limit=filters.limit, descending=True)
     return {"items": [_bid_out(b, me.pk if me else None,
                                b.employee.name if manager else None)
@@ -319,7 +320,7 @@ def list_bids(request: HttpRequest, auction_id: UrlRowId, filters: Query[BidFilt
 def my_bids(request: HttpRequest, filters: Query[BidFilters]) -> dict:
     """The caller's own bids on every auction, newest first."""
     employee = principal(request).require_employee()
-    rows = Bid.objects.filter(employee=employee).select_related("employee")
+    rows = selectors.employee_bids(employee)
     page = paginate(rows, cursor=filters.cursor, limit=filters.limit, descending=True)
     return {"items": [_bid_out(b, employee.pk) for b in page["items"]],
             "next_cursor": page["next_cursor"]}

@@ -109,3 +109,12 @@ def latest_bids(auction: Auction, limit: int = 50) -> list[Bid]:
     """The console's bid list: the newest first, with their bidders."""
     return list(Bid.objects.filter(auction=auction).select_related("employee")
                 .order_by("-created_at", "-id")[:limit])
+
+
+def bids_on(auction: Auction) -> QuerySet[Bid]:
+    return Bid.objects.filter(auction=auction).select_related("employee")
+
+
+def employee_bids(employee: Employee) -> QuerySet[Bid]:
+    """An employee's bids with the bidder (the API's page of them)."""
+    return Bid.objects.filter(employee=employee).select_related("employee")

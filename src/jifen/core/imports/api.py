@@ -23,6 +23,7 @@ from jifen.core.imports.jobs import (
     cancel_import_job,
     create_import_job,
     error_report,
+    import_job_by_id,
     remap_import_job,
     start_import_commit,
 )
@@ -102,7 +103,7 @@ def _importer_for(caller: Principal, kind: str) -> Importer:
 
 
 def _job(caller: Principal, job_id: int) -> ImportJob:
-    job = ImportJob.objects.filter(pk=job_id).first()
+    job = import_job_by_id(job_id)
     if job is None:
         raise errors.NotFound(_("No import with this id."))
     _importer_for(caller, job.kind)

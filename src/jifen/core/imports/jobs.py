@@ -410,6 +410,10 @@ def cancel_import_job(*, job: ImportJob, actor: Any) -> ImportJob:
 # --- reads ------------------------------------------------------------------------------
 
 
+def import_job_by_id(pk: int) -> ImportJob | None:
+    return ImportJob.objects.filter(pk=pk).first()
+
+
 def recent_import_jobs(kind: str, limit: int = 10) -> list[ImportJob]:
     return list(ImportJob.objects.filter(kind=kind).select_related("created_by")[:limit])
 

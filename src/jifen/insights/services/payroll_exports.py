@@ -30,6 +30,10 @@ def latest_export(month: date) -> PayrollExport | None:
     return PayrollExport.objects.filter(month=month).order_by("-created_at", "-id").first()
 
 
+def export_by_id(month: date, pk: int) -> PayrollExport | None:
+    return PayrollExport.objects.filter(pk=pk, month=month).first()
+
+
 def start_export(*, month: date, actor: Actor, now: Any = None) -> PayrollExport:
     """Queue the month's export for the worker, or return the one already under way."""
     now = now or timezone.now()

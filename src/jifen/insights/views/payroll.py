@@ -127,7 +127,7 @@ def export(request: HttpRequest, month: str) -> HttpResponse:
 def _export_job(month: date, pk: str) -> PayrollExport | None:
     if not pk.isdigit():
         return None
-    return PayrollExport.objects.filter(pk=int(pk), month=month).first()
+    return payroll_exports.export_by_id(month, int(pk))
 
 
 @require_capability(Cap.MANAGE_PEOPLE)

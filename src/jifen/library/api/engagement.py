@@ -318,8 +318,7 @@ def moderate(request: HttpRequest, comment_id: UrlRowId, payload: ModerateIn):
     act: Callable[..., Comment] = (comment_services.hide_comment if payload.action == "hide"
                                    else comment_services.unhide_comment)
     comment = act(actor=actor, comment_id=comment_id, reason=payload.reason)
-    return _comment_out(Comment.objects.select_related("author__department").get(
-        pk=comment.pk))
+    return _comment_out(selectors.comment_for_answer(comment.pk))
 
 
 

@@ -285,3 +285,8 @@ def top_sharers(since: date, until: date, limit: int = 10) -> list[Sharer]:
             .order_by("-n", "link__sharer_id")[:limit])
     return [Sharer(employee_id=r["link__sharer_id"], name=r["link__sharer__name"],
                    visits=r["n"]) for r in rows]
+
+
+def comment_for_answer(pk: int) -> Comment:
+    """A comment with what its answer shows (author, department)."""
+    return Comment.objects.select_related("author__department").get(pk=pk)
