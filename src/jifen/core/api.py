@@ -16,7 +16,7 @@ from jifen.core.apiauth import Principal, principal
 from jifen.core.images import PictureField
 from jifen.core.models import SiteSettings
 from jifen.core.pagination import CursorPage, paginate
-from jifen.core.roles import Cap, user_can
+from jifen.core.roles import Cap
 from jifen.core.schema_types import UrlInt
 
 router = Router(tags=["settings"])
@@ -139,11 +139,8 @@ class AuditFilters(Schema):
 def audit_log(request: HttpRequest, filters: Query[AuditFilters]) -> dict[str, Any]:
     """The audit log, newest first (auditors and super admins; keys with ``admin``)."""
     caller = principal(request)
-    allowed = (caller.api_key.has_scope("admin") if caller.kind == "system"
-               else user_can(caller.user, Cap.VIEW_AUDIT))
-    if not allowed:
-        raise errors.PermissionDenied(_("Only auditors and super admins read the audit log."),
-                                      details={"required_scope": "admin"})
+    caller.require_scope_or_capability(
+        "admin", Cap.VIEW_AUDIT, message=_("Only auditors and super admins read the audit log."))
     entries = selectors.search_audit_log(q=filters.q.strip(), action=filters.action,
                                          actor=filters.actor, since=filters.since,
                                          until=filters.until)

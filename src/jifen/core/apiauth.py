@@ -58,6 +58,17 @@ class Principal:
                 details={"required_scope": scope},
             )
 
+    def require_scope_or_capability(self, scope: str, *capabilities: str,
+                                    message: str) -> None:
+        """A console page's rule for the API: a system key needs ``scope``; a person needs
+        one of ``capabilities`` (what the page asks of them), else 403 with ``message``."""
+        if self.kind == "system":
+            self.require(scope)
+        elif not any(user_can(self.user, cap) for cap in capabilities):
+            raise errors.PermissionDenied(
+                message, code=errors.ErrorCode.FORBIDDEN,
+                details={"required_scope": scope, "required_capability": capabilities[0]})
+
     def require_employee(self) -> Any:
         """The calling employee, for /me calls; systems have no 'me'."""
         employee = getattr(self.user, "employee", None) if self.kind == "employee" else None

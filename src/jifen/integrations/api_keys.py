@@ -14,7 +14,7 @@ from ninja import Field, Router, Schema
 from jifen.core import errors
 from jifen.core.apiauth import Principal, principal
 from jifen.core.idempotency import idempotent
-from jifen.core.roles import SCOPES, Cap, user_can
+from jifen.core.roles import SCOPES, Cap
 from jifen.core.schema_types import UrlRowId
 from jifen.integrations import selectors, services
 from jifen.integrations.models import ApiKey
@@ -47,11 +47,9 @@ class ApiKeyCreated(ApiKeyOut):
 
 def _manager(request: HttpRequest) -> Principal:
     caller = principal(request)
-    allowed = (caller.api_key.has_scope("admin") if caller.kind == "system"
-               else user_can(caller.user, Cap.MANAGE_API_KEYS))
-    if not allowed:
-        raise errors.PermissionDenied(_("Only super admins and keys with the admin scope "
-                                        "manage API keys."), details={"required_scope": "admin"})
+    caller.require_scope_or_capability(
+        "admin", Cap.MANAGE_API_KEYS,
+        message=_("Only super admins and keys with the admin scope manage API keys."))
     return caller
 
 

@@ -10,10 +10,9 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
-from jifen.core import errors
 from jifen.core.apiauth import principal
 from jifen.core.pagination import CursorPage, paginate
-from jifen.core.roles import Cap, user_can
+from jifen.core.roles import Cap
 from jifen.core.schema_types import UrlInt
 from jifen.notifications import selectors, services
 from jifen.notifications.kinds import CHANNELS, MODES, registered_kinds
@@ -156,13 +155,9 @@ class DefaultsIn(Schema):
 
 def _require_defaults_admin(request: HttpRequest) -> Any:
     caller = principal(request)
-    if caller.kind == "system":
-        caller.require("admin")
-    elif not (user_can(caller.user, Cap.MANAGE_SETTINGS)
-              or user_can(caller.user, Cap.MANAGE_PEOPLE)):
-        raise errors.PermissionDenied(_("Notification defaults are for HR and super admins."),
-                                      code=errors.ErrorCode.FORBIDDEN,
-                                      details={"required_capability": Cap.MANAGE_PEOPLE})
+    caller.require_scope_or_capability(
+        "admin", Cap.MANAGE_PEOPLE, Cap.MANAGE_SETTINGS,
+        message=_("Notification defaults are for HR and super admins."))
     return caller
 
 

@@ -7,10 +7,9 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
-from jifen.core import errors
 from jifen.core.apiauth import principal
 from jifen.core.observability import services
-from jifen.core.roles import Cap, user_can
+from jifen.core.roles import Cap
 
 router = Router(tags=["system"])
 
@@ -25,11 +24,7 @@ def retry_task(request: HttpRequest, task_id: str) -> dict:
     """Enqueue a failed background task again with its arguments (audited as `task.retry`).
     The failed run is replaced, so a second call is 404 `not_found`."""
     caller = principal(request)
-    if caller.kind == "system":
-        caller.require("admin")
-    elif not user_can(caller.user, Cap.MANAGE_SETTINGS):
-        raise errors.PermissionDenied(_("Retrying tasks is for super admins."),
-                                      code=errors.ErrorCode.FORBIDDEN,
-                                      details={"required_capability": Cap.MANAGE_SETTINGS})
+    caller.require_scope_or_capability("admin", Cap.MANAGE_SETTINGS,
+                                       message=_("Retrying tasks is for super admins."))
     new_id = services.retry_task(task_id=task_id[:64], actor=caller.actor)
     return {"task_id": task_id, "retried_as": new_id}

@@ -10,9 +10,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
-from jifen.core import errors
 from jifen.core.apiauth import Principal, principal
-from jifen.core.roles import Cap, user_can
+from jifen.core.roles import Cap
 from jifen.insights.selectors import dashboards as selectors
 from jifen.insights.services import dashboards as services
 
@@ -58,13 +57,9 @@ class InsightsSettingsIn(Schema):
 
 def _require_settings_editor(caller: Principal) -> None:
     """The console's rule: super admins and HR (who adjust points); API keys need `admin`."""
-    if caller.kind == "system":
-        caller.require("admin")
-    elif not (user_can(caller.user, Cap.MANAGE_SETTINGS)
-              or user_can(caller.user, Cap.ADJUST_POINTS)):
-        raise errors.PermissionDenied(_("Setting the CNY value of a point is for HR."),
-                                      code=errors.ErrorCode.FORBIDDEN,
-                                      details={"required_capability": Cap.ADJUST_POINTS})
+    caller.require_scope_or_capability(
+        "admin", Cap.ADJUST_POINTS, Cap.MANAGE_SETTINGS,
+        message=_("Setting the CNY value of a point is for HR."))
 
 
 # Declared before /insights/{chart} so that "settings" is not read as a chart name.

@@ -35,12 +35,8 @@ def require_reader(caller: Principal) -> None:
 
 
 def require_payroll_admin(caller: Principal) -> None:
-    if caller.kind == "system":
-        caller.require("admin")
-    elif not user_can(caller.user, Cap.MANAGE_PEOPLE):
-        raise errors.PermissionDenied(_("Closing payroll periods is for HR."),
-                                      code=errors.ErrorCode.FORBIDDEN,
-                                      details={"required_capability": Cap.MANAGE_PEOPLE})
+    caller.require_scope_or_capability("admin", Cap.MANAGE_PEOPLE,
+                                       message=_("Closing payroll periods is for HR."))
 
 
 class PolicyOut(Schema):
