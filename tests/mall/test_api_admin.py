@@ -85,10 +85,29 @@ class TestCategories:
         unknown = call(client, "patch", "/categories/999999", {"name": "x"}, catalog_key)
         assert unknown.status_code == 404
 
+    def test_an_empty_category_is_deleted_one_in_use_is_not(self, client, catalog_key,
+                                                            category, make_item, mall_admin):
+        child = services.save_category(actor=mall_admin.user, name="耳机", parent=category)
+        make_item(category=child)
+        for target in (category, child):  # a sub-category, then an item, hold them
+            refused = call(client, "delete", f"/categories/{target.pk}", None, catalog_key)
+            assert refused.status_code == 409
+            assert refused.json()["error"]["code"] == "category_in_use"
+        assert Category.objects.count() == 2
+        empty = services.save_category(actor=mall_admin.user, name="空货架")
+        assert call(client, "delete", f"/categories/{empty.pk}", None,
+                    catalog_key).status_code == 204
+        assert not Category.objects.filter(pk=empty.pk).exists()
+        assert AuditEntry.objects.filter(action="category.delete").count() == 1
+        assert call(client, "delete", f"/categories/{empty.pk}", None,
+                    catalog_key).status_code == 404
+
     def test_an_employee_cannot_write_categories(self, client, employee_token, category):
         assert call(client, "post", "/categories", {"name": "x"},
                     employee_token).status_code == 403
         assert call(client, "patch", f"/categories/{category.pk}", {"name": "x"},
+                    employee_token).status_code == 403
+        assert call(client, "delete", f"/categories/{category.pk}", None,
                     employee_token).status_code == 403
         category.refresh_from_db()
         assert category.name == "数码电子" and Category.objects.count() == 1

@@ -30,6 +30,7 @@ class ErrorCode(StrEnum):
     BID_TOO_LOW = "bid_too_low"
     CAP_REACHED = "cap_reached"
     CATEGORY_CYCLE = "category_cycle"
+    CATEGORY_IN_USE = "category_in_use"
     CAUSE_REQUIRED = "cause_required"
     CODE_POOL_EMPTY = "code_pool_empty"
     CONDITION_TOO_COSTLY = "condition_too_costly"

@@ -117,6 +117,19 @@ def create_category(request: HttpRequest, payload: CategoryIn):
     return idempotent(request, caller.id, handle)
 
 
+@router.delete("/categories/{category_id}", response={204: None})
+def delete_category(request: HttpRequest, category_id: UrlRowId):
+    """Delete an empty category. 409 ``category_in_use`` while items or sub-categories
+    are in it."""
+    caller = principal(request)
+    caller.require("catalog:write")
+    category = selectors.category_by_id(category_id)
+    if category is None:
+        raise errors.NotFound(_("Category not found."))
+    services.delete_category(actor=caller.actor, category=category)
+    return 204, None
+
+
 @router.patch("/categories/{category_id}", response=CategoryOut)
 def update_category(request: HttpRequest, category_id: UrlRowId,
                     payload: CategoryPatch) -> dict:

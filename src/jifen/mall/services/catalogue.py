@@ -46,6 +46,20 @@ ITEM_FIELDS = (
 
 
 @transaction.atomic
+@transaction.atomic
+def delete_category(*, actor: Actor, category: Category) -> None:
+    """Delete a category no item and no sub-category uses (409 ``category_in_use``
+    otherwise: move them first, so no item is left without a shelf)."""
+    category = Category.objects.select_for_update().get(pk=category.pk)
+    if category.items.exists() or Category.objects.filter(parent=category).exists():
+        raise errors.Conflict(
+            _("%(name)s still holds items or sub-categories; move them first.")
+            % {"name": category.name}, code=errors.ErrorCode.CATEGORY_IN_USE)
+    record_audit(actor=actor, action="category.delete", obj=category,
+                 before={"name": category.name, "slug": category.slug})
+    category.delete()
+
+
 def save_category(*, actor: Actor, name: str, parent: Category | None = None,
                   kind: str = "physical", icon: str = "", sort_order: int = 0,
                   window: RedemptionWindow | None = None, slug: str = "",
