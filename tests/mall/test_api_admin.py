@@ -98,7 +98,7 @@ class TestCategories:
         assert call(client, "delete", f"/categories/{empty.pk}", None,
                     catalog_key).status_code == 204
         assert not Category.objects.filter(pk=empty.pk).exists()
-        assert AuditEntry.objects.filter(action="category.delete").count() == 1
+        assert AuditEntry.objects.filter(action="mall.category.delete").count() == 1
         assert call(client, "delete", f"/categories/{empty.pk}", None,
                     catalog_key).status_code == 404
 

@@ -55,7 +55,7 @@ def delete_category(*, actor: Actor, category: Category) -> None:
         raise errors.Conflict(
             _("%(name)s still holds items or sub-categories; move them first.")
             % {"name": category.name}, code=errors.ErrorCode.CATEGORY_IN_USE)
-    record_audit(actor=actor, action="category.delete", obj=category,
+    record_audit(actor=actor, action="mall.category.delete", obj=category,
                  before={"name": category.name, "slug": category.slug})
     category.delete()
 
