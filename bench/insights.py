@@ -18,7 +18,7 @@ What it does:
      "next" 99 times, then fetched directly): people (by number), ledger transactions
      (newest first), mall orders (the order desk, all statuses, and the completed ones);
    - rankings and dashboards: the rows the rollups give (top 10 of a year from
-     ``Standing``; a department's months from ``DepartmentMonth``) and, beside them, the
+     ``Standing``; the company's months from ``CompanyMonth``) and, beside them, the
      plain GROUP BY over ledger entries that computes the same answer;
    - the leaderboard and dashboard selectors named in ``LEADERBOARD_HOOKS`` and
      ``DASHBOARD_HOOKS`` (filled by whoever adds them; skipped while empty);
@@ -250,7 +250,7 @@ def queries(ctx: Context) -> list[tuple[str, str, Callable[[], Any]]]:
     """(group, label, call) of everything timed."""
     from django.db.models import Sum
 
-    from jifen.insights.models import DepartmentMonth, Standing
+    from jifen.insights.models import CompanyMonth, Standing
     from jifen.ledger import selectors as ledger_selectors
     from jifen.ledger.models import Entry
     from jifen.mall import selectors as mall_selectors
@@ -293,8 +293,9 @@ def queries(ctx: Context) -> list[tuple[str, str, Callable[[], Any]]]:
                                  account__employee__department_id=ctx.department_id)
             .values("account__employee_id").annotate(points=Sum("amount"))
             .order_by("-points")[:10])),
-        ("dashboards", "points per month and category, company — rollup", lambda: list(
-            DepartmentMonth.objects.filter(month__gte=start.date(), month__lt=end.date())
+        ("dashboards", "points per month and category, company — rollup (CompanyMonth)",
+         lambda: list(
+            CompanyMonth.objects.filter(month__gte=start.date(), month__lt=end.date())
             .values("month", "category").annotate(points=Sum("amount"))
             .order_by("month", "category"))),
         ("dashboards", "points per month and category, company — GROUP BY over entries",

@@ -201,6 +201,33 @@ def test_a_manager_sees_their_subtree_with_names():
     assert "Member" not in [row.name for row in company_board(lead).rows]
 
 
+@pytest.mark.parametrize("short_list", [100, 0], ids=["listed", "the-others-excluded"])
+def test_a_manager_near_the_top_sees_the_same_team_however_it_is_filtered(monkeypatch,
+                                                                          short_list):
+    # A manager of most departments is filtered as "not one of the others" (fewer ids);
+    # the board must not change with the way it is said.
+    monkeypatch.setattr(lb, "SHORT_LIST", short_list)
+    root = DepartmentFactory(name="HQ")
+    branches = [DepartmentFactory(name=f"Branch {n}", parent=root) for n in range(4)]
+    elsewhere = DepartmentFactory(name="Elsewhere")
+    big_boss = EmployeeFactory(department=root, name="Big boss")
+    Department.objects.filter(pk=root.pk).update(manager=big_boss)
+    staff = [EmployeeFactory(department=branch, name=f"Staff {n}")
+             for n, branch in enumerate(branches)]
+    outsider = EmployeeFactory(department=elsewhere, name="Outsider")
+    for points, person in enumerate([*staff, big_boss], start=1):
+        earn(person, points * 10, now=NOW)
+    earn(outsider, 500, now=NOW)
+    rollups.fold_pending()
+
+    scope = lb.resolve_scope(big_boss.user, "team")
+    assert len(scope.department_ids) == 5
+    board = lb.board(viewer=big_boss.user, scope=scope, period=month())
+    assert show(board) == [(1, "Big boss", 50), (2, "Staff 3", 40), (3, "Staff 2", 30),
+                           (4, "Staff 1", 20), (5, "Staff 0", 10)]
+    assert (board.ranked_count, board.me_rank) == (5, 1)
+
+
 def test_someone_who_left_is_not_shown_or_counted():
     leaver, stayer = EmployeeFactory(name="Leaver"), EmployeeFactory(name="Stayer")
     earn(leaver, 90, now=NOW)

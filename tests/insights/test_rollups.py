@@ -10,6 +10,7 @@ import pytest
 from django.db import transaction
 
 from jifen.insights.models import (
+    CompanyMonth,
     DepartmentMonth,
     EmployeeMonth,
     LastActive,
@@ -49,6 +50,15 @@ def test_earning_and_spending_fold_into_the_month_and_rankings():
     assert set(DepartmentMonth.objects.filter(department=alice.department).values_list(
         "category", "kind", "amount", "count")) == {
         ("learning", "earn", 100, 1), ("teamwork", "earn", 40, 1), ("", "capture", -30, 1)}
+    # A colleague elsewhere in the company adds to the company's month, not to Alice's
+    # department's.
+    earn(EmployeeFactory(), 25, category="learning", now=when)
+    rollups.fold_pending()
+    assert set(CompanyMonth.objects.values_list("month", "category", "kind", "amount",
+                                                "count")) == {
+        (date(2026, 3, 1), "learning", "earn", 125, 2),
+        (date(2026, 3, 1), "teamwork", "earn", 40, 1),
+        (date(2026, 3, 1), "", "capture", -30, 1)}
     ranked = dict(Standing.objects.filter(employee=alice, category="")
                   .values_list("period", "points"))
     assert ranked == {"all": 140, "2026": 140, "2026-Q1": 140, "2026-03": 140}
@@ -98,6 +108,14 @@ def test_verify_finds_rollups_that_drifted_from_the_ledger(allow_ledger_breaches
     assert any(f"employee #{frank.pk} owns 60" in line for line in breaches)
     assert any("from its employees" in line for line in breaches)
     assert any("ranks with 60 but earned 61" in line for line in breaches)
+
+
+def test_verify_finds_a_company_month_that_is_not_its_departments_sum(allow_ledger_breaches):
+    earn(EmployeeFactory(), 60, category="learning", now=datetime(2026, 4, 2, tzinfo=UTC))
+    rollups.fold_pending()
+    CompanyMonth.objects.update(amount=59)
+    assert any("company 2026-04 learning earn: (59, 1) stored, (60, 1) from its departments"
+               in line for line in verify_ledger())
 
 
 def test_the_fold_keeps_each_employees_last_earning_or_spending_month():

@@ -42,7 +42,14 @@ from jifen.insights.bulkload import (
     write_item_months,
     write_last_active,
 )
-from jifen.insights.models import DepartmentMonth, EmployeeMonth, ItemMonth, LastActive, Standing
+from jifen.insights.models import (
+    CompanyMonth,
+    DepartmentMonth,
+    EmployeeMonth,
+    ItemMonth,
+    LastActive,
+    Standing,
+)
 from jifen.insights.services import rollups
 from jifen.ledger.accounts import ensure_company_accounts, issuance_key, sink_key
 from jifen.ledger.models import (
@@ -335,6 +342,7 @@ class _Loader:
     def _write_rollups(self, rows: dict[type, list[tuple]]) -> None:
         sql.copy_rows(EmployeeMonth, EMPLOYEE_MONTH_FIELDS, rows[EmployeeMonth])
         sql.copy_rows(DepartmentMonth, DEPARTMENT_MONTH_FIELDS, rows[DepartmentMonth])
+        rollups.write_company_months(rows[CompanyMonth])
         sql.copy_rows(Standing, STANDING_FIELDS, rows[Standing])
         write_item_months(rows[ItemMonth])
         write_last_active(rows[LastActive])

@@ -6,10 +6,11 @@ employee's wallet and hold, as the posting observer records it) and, at the end 
 month, writes the rows ``close_month`` returns; rows whose period is over are handed out
 once, so memory holds only the periods still open.
 
-The rows are new: the loader's employees and departments have none yet. Item rows may
-meet rows of earlier orders and are added with ``insights.sql.add_to_rows``
-(``write_item_months``). ``jifen ledger verify`` (``rollups_match_ledger``) and the tests
-check that the result equals a rebuild."""
+The rows are new: the loader's employees and departments have none yet. Item and company
+rows may meet rows of earlier orders and postings and are added with
+``insights.sql.add_to_rows`` (``write_item_months``, ``rollups.write_company_months``).
+``jifen ledger verify`` (``rollups_match_ledger``) and the tests check that the result
+equals a rebuild."""
 
 from __future__ import annotations
 
@@ -17,7 +18,14 @@ from collections import defaultdict
 from datetime import date
 
 from jifen.insights import sql
-from jifen.insights.models import DepartmentMonth, EmployeeMonth, ItemMonth, LastActive, Standing
+from jifen.insights.models import (
+    CompanyMonth,
+    DepartmentMonth,
+    EmployeeMonth,
+    ItemMonth,
+    LastActive,
+    Standing,
+)
 from jifen.insights.services.rollups import ACTIVE_KINDS, is_ranked, periods_of
 
 EMPLOYEE_MONTH_FIELDS = ("employee_id", "department_id", "month", "category", "kind",
@@ -68,16 +76,22 @@ class RollupRows:
                     standings[(period, category, employee_id, department_id)] += amount
 
     def close_month(self, *, last: bool = False) -> dict[type, list[tuple]]:
-        """The rows finished with this month: its employee, department and item rows, and
+        """The rows finished with this month: its employee, department, company and item rows, and
         the standings of every period that ends with it (all of them when ``last``), and
         with ``last`` each employee's last active month (``write_last_active``)."""
         month = self._month
         assert month is not None, "start_month first"
+        company: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+        for (_d, c, k), (amount, count) in self._departments.items():
+            company[(c, k)][0] += amount
+            company[(c, k)][1] += count
         rows: dict[type, list[tuple]] = {
             EmployeeMonth: [(e, d, month, c, k, amount, count) for (e, d, c, k), (amount, count)
                             in self._employees.items()],
             DepartmentMonth: [(d, month, c, k, amount, count) for (d, c, k), (amount, count)
                               in self._departments.items()],
+            CompanyMonth: [(month, c, k, amount, count) for (c, k), (amount, count)
+                           in company.items()],
             ItemMonth: [(i, month, k, amount, count) for (i, k), (amount, count)
                         in self._items.items()],
             Standing: [],

@@ -106,6 +106,25 @@ class DepartmentMonth(models.Model):
 
 
 
+class CompanyMonth(models.Model):
+    """The same for the whole company: the department rows of a month added up, so a
+    company-wide chart reads a few dozen rows a month instead of one per department."""
+
+    month = models.DateField()
+    category = models.CharField(max_length=30, blank=True)
+    kind = models.CharField(max_length=20)
+    amount = models.BigIntegerField(default=0)
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["month", "category", "kind"],
+                                               name="insights_company_month")]
+
+    def __str__(self) -> str:
+        return f"company {self.month:%Y-%m} {self.category} {self.kind}"
+
+
+
 class ItemMonth(models.Model):
     """Points moved for orders of one mall item per month and kind (capture and redeem
     spend, refund gives back; ``count`` is transactions)."""

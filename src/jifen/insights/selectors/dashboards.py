@@ -2,7 +2,8 @@
 (series for the chart, rows for its table and spreadsheet) for a period of months and a
 department subtree.
 
-Figures come from the rollups (``DepartmentMonth``, ``EmployeeMonth``, ``ItemMonth``) and
+Figures come from the rollups (``CompanyMonth``, ``DepartmentMonth``, ``EmployeeMonth``,
+``ItemMonth``) and
 from small tables (items, lottery entries, auction bids, check-ins, orders); no chart
 groups ledger entries at request time. Points are returned in points (the site's
 decimals applied), CNY as ``Decimal`` rounded to the fen.
@@ -41,6 +42,7 @@ from jifen.activities.models import Entry as LotteryEntry
 from jifen.core import errors
 from jifen.core.roles import Cap, user_can
 from jifen.insights.models import (
+    CompanyMonth,
     DashboardSettings,
     DepartmentMonth,
     EmployeeMonth,
@@ -303,6 +305,18 @@ def _department_months(filters: Filters) -> QuerySet[DepartmentMonth]:
     return rows
 
 
+def _months(filters: Filters, *, start: date | None = None,
+            end: date | None = None) -> QuerySet[CompanyMonth] | QuerySet[DepartmentMonth]:
+    """Month rows (month, category, kind, amount, count) of the scope from ``start`` to
+    ``end`` (the filters' period by default): the company's own rows when every department
+    is in scope (a few dozen a month), else the departments' (one per department)."""
+    start, end = start or filters.start, end or filters.end
+    if filters.department_ids is None:
+        return CompanyMonth.objects.filter(month__gte=start, month__lte=end)
+    return DepartmentMonth.objects.filter(month__gte=start, month__lte=end,
+                                          department_id__in=filters.department_ids)
+
+
 def _active_employees(filters: Filters) -> QuerySet[Employee]:
     return Employee.objects.filter(filters.employees_q(), status=EmployeeStatus.ACTIVE)
 
@@ -325,7 +339,7 @@ def flows(filters: Filters) -> Chart:
     pts = _points(site_decimals())
     figures: dict[date, dict[str, int]] = {m: {"issued": 0, "spent": 0, "expired": 0}
                                            for m in filters.months}
-    totals = (_department_months(filters)
+    totals = (_months(filters)
               .filter(kind__in=(TransactionKind.EARN, TransactionKind.EXPIRE, *SPENT_KINDS))
               .values_list("month", "kind").annotate(total=Sum("amount")).order_by())
     for month, kind, total in totals:
@@ -347,7 +361,7 @@ def categories(filters: Filters) -> Chart:
     """Points issued per earning category: the period's totals and their monthly split."""
     pts = _points(site_decimals())
     by_month: dict[str, dict[date, int]] = defaultdict(dict)
-    totals = (_department_months(filters).filter(kind=TransactionKind.EARN)
+    totals = (_months(filters).filter(kind=TransactionKind.EARN)
               .values_list("category", "month").annotate(total=Sum("amount")).order_by())
     for category, month, total in totals:
         by_month[category][month] = by_month[category].get(month, 0) + total
@@ -485,11 +499,9 @@ def breakage_rate(filters: Filters, *, now: datetime | None = None) -> tuple[Dec
     """Of the points that left employees in the last twelve whole months (spent or
     expired), the share that expired: (rate, expired, spent)."""
     this_month = month_of(now or timezone.now())
-    rows = DepartmentMonth.objects.filter(
-        month__gte=_months_back(this_month, 12), month__lt=this_month,
+    rows = _months(filters, start=_months_back(this_month, 12),
+                   end=_months_back(this_month, 1)).filter(
         kind__in=(TransactionKind.EXPIRE, *SPENT_KINDS))
-    if filters.department_ids is not None:
-        rows = rows.filter(department_id__in=filters.department_ids)
     expired = -(rows.filter(kind=TransactionKind.EXPIRE).aggregate(t=Sum("amount"))["t"] or 0)
     spent = -(rows.exclude(kind=TransactionKind.EXPIRE).aggregate(t=Sum("amount"))["t"] or 0)
     if expired + spent <= 0:
@@ -675,10 +687,11 @@ def chart(key: str, filters: Filters, *, days: int = 30, page: int = 1,
           now: datetime | None = None) -> Chart:
     """The chart named ``key`` (404 ``not_found`` for another name). The charts read only
     from the rollups — a row per employee (inactive, fairness) or per department and
-    month (flows, categories, per head: 300,000 rows for the company's year at 2,600
-    departments) — are kept per fold (``_per_fold``), and so are the two that read the
-    whole company's balances and lots (liability) or orders and check-ins (heatmap): half a
-    second each at 100,000 employees; they show what happened up to a minute late."""
+    month (per head, and flows and categories for a subtree: 300,000 rows for the
+    company's year at 2,600 departments) — are kept per fold (``_per_fold``), and so are
+    the two that read the whole company's balances and lots (liability) or orders and
+    check-ins (heatmap): half a second each at 100,000 employees; they show what happened
+    up to a minute late."""
     if key == "liability":
         moment = now or timezone.now()
         return _per_fold(f"liability:{moment:%Y%m%d%H%M}", filters,

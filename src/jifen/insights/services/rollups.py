@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Min, Q, Sum
@@ -14,6 +15,7 @@ from django.utils import timezone
 
 from jifen.insights import sql
 from jifen.insights.models import (
+    CompanyMonth,
     DepartmentMonth,
     EmployeeMonth,
     ItemMonth,
@@ -132,6 +134,7 @@ def _add(changes: Iterable[Change]) -> None:
 
     per_employee: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     per_department: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    per_company: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     per_item: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     standings: dict[tuple, int] = defaultdict(int)
     last_active: dict[int, date] = {}
@@ -140,7 +143,8 @@ def _add(changes: Iterable[Change]) -> None:
         if department_id is None:
             continue  # not an employee any more: nothing can show it
         for bucket, key in ((per_employee, (employee_id, month, category, kind, department_id)),
-                            (per_department, (department_id, month, category, kind))):
+                            (per_department, (department_id, month, category, kind)),
+                            (per_company, (month, category, kind))):
             bucket[key][0] += amount
             bucket[key][1] += 1
         if cause_type == ORDER_CAUSE and cause_id.isdigit() and int(cause_id) in item_of:
@@ -161,12 +165,18 @@ def _add(changes: Iterable[Change]) -> None:
     sql.add_to_rows(DepartmentMonth, ("department_id", "month", "category", "kind"),
                     ("amount", "count"),
                     [(*key, amount, count) for key, (amount, count) in per_department.items()])
+    write_company_months([(*key, amount, count) for key, (amount, count) in per_company.items()])
     sql.add_to_rows(ItemMonth, ("item_id", "month", "kind"), ("amount", "count"),
                     [(*key, amount, count) for key, (amount, count) in per_item.items()])
     sql.add_to_rows(Standing, ("period", "category", "employee_id"), ("points",),
                     extra=("department_id",),
                     rows=[(p, c, e, points, d) for (p, c, e, d), points in standings.items()])
     sql.raise_rows(LastActive, "employee_id", "month", list(last_active.items()))
+
+
+def write_company_months(rows: list[tuple]) -> None:
+    """Company rows (month, category, kind, amount, count), added to any already there."""
+    sql.add_to_rows(CompanyMonth, ("month", "category", "kind"), ("amount", "count"), rows)
 
 
 def _items_of_orders(order_ids: set[int]) -> dict[int, int]:
@@ -192,8 +202,8 @@ def rebuild() -> int:
     ledger already holds them."""
     _ensure_state_row()
     state = _locked_state()
-    for model in (PendingChange, EmployeeMonth, DepartmentMonth, ItemMonth, Standing,
-                  LastActive):
+    for model in (PendingChange, EmployeeMonth, DepartmentMonth, CompanyMonth, ItemMonth,
+                  Standing, LastActive):
         model.objects.all().delete()
     total = 0
     for start, end in _months_with_postings():
@@ -243,9 +253,20 @@ def _ledger_changes(start: datetime, end: datetime) -> Iterator[Change]:
 # --- checked by `jifen ledger verify` ---------------------------------------------------
 
 
+Key = TypeVar("Key", bound=tuple)
+
+
+def _differing(expected: dict[Key, tuple[int, int]],
+               stored: dict[Key, tuple[int, int]]) -> list[Key]:
+    """The keys whose (amount, count) differ between two rollups (a missing row is 0, 0)."""
+    return [key for key in sorted(set(expected) | set(stored), key=str)
+            if expected.get(key, (0, 0)) != stored.get(key, (0, 0))]
+
+
 def rollups_match_ledger() -> list[str]:
     """Rollups plus changes still pending equal each employee's points in the ledger; each
-    department's rollup equals its employees' rows; rankings equal the ranked rows; each
+    department's rollup equals its employees' rows and the company's its departments' rows;
+    rankings equal the ranked rows; each
     employee's last active month is the last month of their earning or spending rows."""
     breaches: list[str] = []
     owned: dict[int, int] = defaultdict(int)
@@ -270,11 +291,20 @@ def rollups_match_ledger() -> list[str]:
     stored = {(d, m, c, k): (a, n) for d, m, c, k, a, n in
               DepartmentMonth.objects.values_list("department_id", "month", "category",
                                                   "kind", "amount", "count")}
-    for key in sorted(set(by_department) | set(stored), key=str):
-        if by_department.get(key, (0, 0)) != stored.get(key, (0, 0)):
-            breaches.append(f"rollups: department #{key[0]} {key[1]:%Y-%m} {key[2] or '-'} "
-                            f"{key[3]}: {stored.get(key, (0, 0))} stored, "
-                            f"{by_department.get(key, (0, 0))} from its employees")
+    for d, m, c, k in _differing(by_department, stored):
+        breaches.append(f"rollups: department #{d} {m:%Y-%m} {c or '-'} {k}: "
+                        f"{stored.get((d, m, c, k), (0, 0))} stored, "
+                        f"{by_department.get((d, m, c, k), (0, 0))} from its employees")
+
+    by_month = {(m, c, k): (a, n) for m, c, k, a, n in
+                DepartmentMonth.objects.values_list("month", "category", "kind")
+                .annotate(a=Sum("amount"), n=Sum("count")).order_by()}
+    company = {(m, c, k): (a, n) for m, c, k, a, n in
+               CompanyMonth.objects.values_list("month", "category", "kind", "amount", "count")}
+    for m, c, k in _differing(by_month, company):
+        breaches.append(f"rollups: company {m:%Y-%m} {c or '-'} {k}: "
+                        f"{company.get((m, c, k), (0, 0))} stored, "
+                        f"{by_month.get((m, c, k), (0, 0))} from its departments")
 
     ranked = dict(EmployeeMonth.objects.filter(RANKED).values_list("employee_id")
                   .annotate(total=Sum("amount")).order_by())
