@@ -6,6 +6,7 @@ from __future__ import annotations
 TWINS: dict[str, list[str]] = {
     "mall_categories": ["POST /categories"],
     "mall_category_edit": ["PATCH /categories/{category_id}"],
+    "mall_category_delete": ["DELETE /categories/{category_id}"],
     "mall_windows": ["POST /redemption-windows", "PUT /redemption-windows/{window_id}"],
     "mall_campaigns": ["POST /campaigns", "PUT /campaigns/{campaign_id}"],
     "mall_item_new?action=save": ["POST /items"],

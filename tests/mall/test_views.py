@@ -253,6 +253,28 @@ class TestConsole:
         assert Notification.objects.filter(recipient=buyer.user,
                                            kind="mall.item_delisted").exists()
 
+    def test_an_empty_category_is_deleted_and_one_holding_items_stays(self, mall_admin,
+                                                                       category, make_item):
+        from jifen.core.models import AuditEntry
+        from jifen.mall.models import Category
+
+        client = login_client(mall_admin.user)
+        empty = services.save_category(actor=mall_admin.user, name="季节限定")
+        make_item()  # in ``category``
+        page = client.get(reverse("console:mall_category_edit", args=[empty.pk]))
+        assert b'data-testid="delete-category"' in page.content
+        done = client.post(reverse("console:mall_category_delete", args=[empty.pk]),
+                           follow=True)
+        assert "已删除分类 季节限定。" in done.content.decode()  # the admin's language
+        kept = client.post(reverse("console:mall_category_delete", args=[category.pk]),
+                           follow=True)
+        assert kept.redirect_chain[-1][0] == reverse("console:mall_category_edit",
+                                                     args=[category.pk])
+        assert "数码电子 下还有商品或子分类，请先移走。" in kept.content.decode()
+        assert not Category.objects.filter(pk=empty.pk).exists()
+        assert Category.objects.filter(pk=category.pk).exists()
+        assert AuditEntry.objects.filter(action="mall.category.delete").count() == 1
+
     @pytest.mark.parametrize("name", ["mall_items", "mall_categories", "mall_windows",
                                       "mall_campaigns", "mall_codes", "mall_item_new",
                                       "mall_tracking:start", "mall_code_import:start"])

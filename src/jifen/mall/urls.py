@@ -30,6 +30,8 @@ console_urlpatterns = [
     path("mall/items/<int:pk>/images/", views.desk_item_images, name="mall_item_images"),
     path("mall/categories/", views.desk_categories, name="mall_categories"),
     path("mall/categories/<int:pk>/", views.desk_categories, name="mall_category_edit"),
+    path("mall/categories/<int:pk>/delete/", views.desk_category_delete,
+         name="mall_category_delete"),
     path("mall/windows/", views.desk_windows, name="mall_windows"),
     path("mall/campaigns/", views.desk_campaigns, name="mall_campaigns"),
     path("mall/codes/", views.desk_codes, name="mall_codes"),

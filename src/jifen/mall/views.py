@@ -521,6 +521,21 @@ def desk_categories(request: HttpRequest, pk: int | None = None) -> HttpResponse
 
 
 @require_capability(Cap.MANAGE_MALL)
+@require_POST
+def desk_category_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Delete an empty category (the API's ``DELETE /categories/{id}``); one still holding
+    items or sub-categories stays, with the reason on its page."""
+    category = _found(selectors.category_by_id(pk))
+    try:
+        services.delete_category(actor=request.user, category=category)
+    except errors.JifenError as exc:
+        messages.error(request, exc.message)
+        return redirect("console:mall_category_edit", pk=pk)
+    messages.success(request, _("Category %(name)s deleted.") % {"name": category.name})
+    return redirect("console:mall_categories")
+
+
+@require_capability(Cap.MANAGE_MALL)
 @require_http_methods(["GET", "POST"])
 def desk_windows(request: HttpRequest) -> HttpResponse:
     window = None

@@ -46,7 +46,6 @@ ITEM_FIELDS = (
 
 
 @transaction.atomic
-@transaction.atomic
 def delete_category(*, actor: Actor, category: Category) -> None:
     """Delete a category no item and no sub-category uses (409 ``category_in_use``
     otherwise: move them first, so no item is left without a shelf)."""
