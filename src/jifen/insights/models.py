@@ -46,18 +46,27 @@ class PendingChange(models.Model):
 
 
 
-class EmployeeMonth(models.Model):
+class MonthFigures(models.Model):
+    """A rollup row's figures: the net points of one month and transaction kind, and how
+    many transactions made them."""
+
+    month = models.DateField()
+    kind = models.CharField(max_length=20)
+    amount = models.BigIntegerField(default=0)
+    count = models.IntegerField(default=0)  # transactions
+
+    class Meta:
+        abstract = True
+
+
+class EmployeeMonth(MonthFigures):
     """Net points per employee × month × category × transaction kind."""
 
     employee = models.ForeignKey("people.Employee", on_delete=models.CASCADE,
                                  related_name="+")
     department = models.ForeignKey("people.Department", on_delete=models.CASCADE,
                                    related_name="+")
-    month = models.DateField()
     category = models.CharField(max_length=30, blank=True)
-    kind = models.CharField(max_length=20)
-    amount = models.BigIntegerField(default=0)
-    count = models.IntegerField(default=0)  # transactions
 
     class Meta:
         constraints = [models.UniqueConstraint(
@@ -85,16 +94,12 @@ class LastActive(models.Model):
         return f"employee {self.employee_id} last active {self.month:%Y-%m}"
 
 
-class DepartmentMonth(models.Model):
+class DepartmentMonth(MonthFigures):
     """The same per department (the employee's department when folded)."""
 
     department = models.ForeignKey("people.Department", on_delete=models.CASCADE,
                                    related_name="+")
-    month = models.DateField()
     category = models.CharField(max_length=30, blank=True)
-    kind = models.CharField(max_length=20)
-    amount = models.BigIntegerField(default=0)
-    count = models.IntegerField(default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(
@@ -106,15 +111,11 @@ class DepartmentMonth(models.Model):
 
 
 
-class CompanyMonth(models.Model):
+class CompanyMonth(MonthFigures):
     """The same for the whole company: the department rows of a month added up, so a
     company-wide chart reads a few dozen rows a month instead of one per department."""
 
-    month = models.DateField()
     category = models.CharField(max_length=30, blank=True)
-    kind = models.CharField(max_length=20)
-    amount = models.BigIntegerField(default=0)
-    count = models.IntegerField(default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["month", "category", "kind"],
@@ -125,15 +126,11 @@ class CompanyMonth(models.Model):
 
 
 
-class ItemMonth(models.Model):
+class ItemMonth(MonthFigures):
     """Points moved for orders of one mall item per month and kind (capture and redeem
-    spend, refund gives back; ``count`` is transactions)."""
+    spend, refund gives back)."""
 
     item = models.ForeignKey("mall.Item", on_delete=models.CASCADE, related_name="+")
-    month = models.DateField()
-    kind = models.CharField(max_length=20)
-    amount = models.BigIntegerField(default=0)
-    count = models.IntegerField(default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["item", "month", "kind"],
