@@ -684,7 +684,7 @@ def heatmap(filters: Filters) -> Chart:
 
 
 def chart(key: str, filters: Filters, *, days: int = 30, page: int = 1,
-          now: datetime | None = None) -> Chart:
+          now: datetime | None = None, refresh: bool = False) -> Chart:
     """The chart named ``key`` (404 ``not_found`` for another name). The charts read only
     from the rollups — a row per employee (inactive, fairness) or per department and
     month (per head, and flows and categories for a subtree: 300,000 rows for the
@@ -692,17 +692,19 @@ def chart(key: str, filters: Filters, *, days: int = 30, page: int = 1,
     the two that read the whole company's balances and lots (liability) or orders and
     check-ins (heatmap): half a second each at 100,000 employees; they show what happened
     up to a minute late."""
+    cache.add(READ_RECENTLY, True, READ_RECENTLY_SECONDS)
     if key == "liability":
         moment = now or timezone.now()
         return _per_fold(f"liability:{moment:%Y%m%d%H%M}", filters,
-                         lambda: liability(filters, now=moment))
+                         lambda: liability(filters, now=moment), refresh=refresh)
     if key == "inactive":
         since = month_of((now or timezone.now()) - timedelta(days=days))
         return _per_fold(f"inactive:{days}:{since:%Y-%m}:{max(1, page)}", filters,
-                         lambda: inactive(filters, days=days, page=page, now=now))
+                         lambda: inactive(filters, days=days, page=page, now=now),
+                         refresh=refresh)
     if key in FOLDED_CHARTS:
         reader = FOLDED_CHARTS[key]
-        return _per_fold(key, filters, lambda: reader(filters))
+        return _per_fold(key, filters, lambda: reader(filters), refresh=refresh)
     readers: dict[str, Callable[[Filters], Chart]] = {
         "items": items, "activities": activities}
     if key not in readers:
@@ -712,12 +714,18 @@ def chart(key: str, filters: Filters, *, days: int = 30, page: int = 1,
 
 
 CHART_SECONDS = 60
+# Someone opened a dashboard within the last hour: the worker refreshes the default view
+# after each fold (``refresh_after_fold``), so the next reader does not compute it.
+READ_RECENTLY = "insights:dashboards:read-recently"
+READ_RECENTLY_SECONDS = 3600
+REFRESHED_CHARTS = ("flows", "categories", "per-head", "inactive", "fairness", "heatmap")
 FOLDED_CHARTS: dict[str, Callable[[Filters], Chart]] = {
     "flows": flows, "categories": categories, "per-head": per_head, "fairness": fairness,
     "heatmap": heatmap}
 
 
-def _per_fold(name: str, filters: Filters, compute: Callable[[], Chart]) -> Chart:
+def _per_fold(name: str, filters: Filters, compute: Callable[[], Chart], *,
+              refresh: bool = False) -> Chart:
     """A chart computed from a row per employee (100,000 of them at size: hundreds of
     milliseconds), kept until the worker next folds the rollups (every minute) and for at
     most ``CHART_SECONDS``, like the leaderboard's ladder (decision 0025): the figures
@@ -728,8 +736,24 @@ def _per_fold(name: str, filters: Filters, compute: Callable[[], Chart]) -> Char
         ",".join(map(str, filters.department_ids)).encode()).hexdigest()[:16])
     cache_key = (f"insights:chart:{name}:{filters.start:%Y-%m}:{filters.end:%Y-%m}:{scope}:"
                  f"{translation.get_language()}:{folded.timestamp() if folded else 0}")
-    found = cache.get(cache_key)
+    found = None if refresh else cache.get(cache_key)
     if found is None:
         found = compute()
         cache.set(cache_key, found, CHART_SECONDS)
     return found
+
+
+def refresh_after_fold(*, now: datetime | None = None) -> list[str]:
+    """Compute the charts of the dashboard's default view (the whole company, the last
+    twelve months, in the site's language) into the cache right after the minute's fold,
+    when someone opened a dashboard within the last hour; returns the charts computed.
+    With Redis (the production cache) every web process reads them, so the first HR person
+    after a fold does not wait the seconds fairness takes at 100,000 employees (decision
+    0037)."""
+    if cache.get(READ_RECENTLY) is None:
+        return []
+    filters = filters_for(user=None, now=now)
+    with translation.override(settings.LANGUAGE_CODE):
+        for key in REFRESHED_CHARTS:
+            chart(key, filters, now=now, refresh=True)
+    return list(REFRESHED_CHARTS)
