@@ -102,7 +102,9 @@ def main() -> int:
             skipped.append(f"{name} ({unreachable})")
             continue
         env = {**base_env, "JIFEN_DATABASE_URL": url}
-        cmd = [str(BIN / "pytest"), "-n", WORKERS, "--create-db", "-q", *marks, *extra]
+        # The slowest tests of each run are listed, so the suite's time has a known cause.
+        cmd = [str(BIN / "pytest"), "-n", WORKERS, "--create-db", "-q", "--durations=20",
+               *marks, *extra]
         print(f"\n=== {name} ===", flush=True)
         began = time.monotonic()
         code, tail = run(cmd, env=env)
