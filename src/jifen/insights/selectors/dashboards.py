@@ -3,9 +3,8 @@
 department subtree.
 
 Figures come from the rollups (``CompanyMonth``, ``DepartmentMonth``, ``EmployeeMonth``,
-``ItemMonth``) and
-from small tables (items, lottery entries, auction bids, check-ins, orders); no chart
-groups ledger entries at request time. Points are returned in points (the site's
+``ItemMonth``) and from small tables (items, lottery entries, auction bids, check-ins,
+orders); no chart groups ledger entries at request time. Points are returned in points (the site's
 decimals applied), CNY as ``Decimal`` rounded to the fen.
 """
 
