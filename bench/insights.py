@@ -167,7 +167,7 @@ def _refresh(what: str) -> Callable[[Context], Any]:
 
 WORKER_HOOKS: list[tuple[str, Callable[[Context], Any]]] = [
     ("refresh after the fold: the company's ladders (4 periods)", _refresh("leaderboard")),
-    ("refresh after the fold: the default dashboard (6 charts)", _refresh("dashboards")),
+    ("refresh after the fold: the default dashboard (7 charts)", _refresh("dashboards")),
 ]
 DASHBOARD_HOOKS += [
     ("payroll API: last month, first 100 lines", _payroll_page(middle=False)),

@@ -4,6 +4,8 @@ computing them (decision 0037); with nobody looking, the worker computes nothing
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.core.cache import cache
 from django.db import connection
@@ -12,6 +14,7 @@ from django.utils import translation
 
 from jifen.insights.selectors import dashboards
 from jifen.insights.selectors import leaderboard as lb
+from jifen.insights.services.dashboards import update_dashboard_settings
 from jifen.insights.tasks import fold_rollups_task
 from tests.factories import EmployeeFactory
 from tests.ledger.helpers import earn
@@ -71,3 +74,13 @@ def test_after_the_fold_the_company_leaderboard_is_read_with_the_new_points():
     after, reading = board()
     assert (after.ranked_count, after.me_rank) == (2, 1)
     assert reading == computing - 1  # the ladder of everyone's points was not read again
+
+
+def test_a_new_value_of_a_point_shows_in_the_liability_at_once():
+    earn(EmployeeFactory(), 200)
+    fold_rollups_task.call()
+    everyone = dashboards.filters_for(user=None)
+    update_dashboard_settings(actor=None, cny_per_point="0.10")
+    assert dashboards.chart("liability", everyone).facts["outstanding_cny"] == Decimal("20.00")
+    update_dashboard_settings(actor=None, cny_per_point="0.50")  # within the same minute
+    assert dashboards.chart("liability", everyone).facts["outstanding_cny"] == Decimal("100.00")

@@ -693,9 +693,10 @@ def chart(key: str, filters: Filters, *, days: int = 30, page: int = 1,
     up to a minute late."""
     cache.add(READ_RECENTLY, True, READ_RECENTLY_SECONDS)
     if key == "liability":
-        moment = now or timezone.now()
-        return _per_fold(f"liability:{moment:%Y%m%d%H%M}", filters,
-                         lambda: liability(filters, now=moment), refresh=refresh)
+        # Today's position, kept like the rest; a new CNY value per point shows at once.
+        rate = dashboard_settings().cny_per_point
+        return _per_fold(f"liability:{rate}", filters,
+                         lambda: liability(filters, now=now, rate=rate), refresh=refresh)
     if key == "inactive":
         since = month_of((now or timezone.now()) - timedelta(days=days))
         return _per_fold(f"inactive:{days}:{since:%Y-%m}:{max(1, page)}", filters,
@@ -717,7 +718,8 @@ CHART_SECONDS = 60
 # after each fold (``refresh_after_fold``), so the next reader does not compute it.
 READ_RECENTLY = "insights:dashboards:read-recently"
 READ_RECENTLY_SECONDS = 3600
-REFRESHED_CHARTS = ("flows", "categories", "per-head", "inactive", "fairness", "heatmap")
+REFRESHED_CHARTS = ("flows", "categories", "per-head", "liability", "inactive", "fairness",
+                    "heatmap")
 FOLDED_CHARTS: dict[str, Callable[[Filters], Chart]] = {
     "flows": flows, "categories": categories, "per-head": per_head, "fairness": fairness,
     "heatmap": heatmap}
