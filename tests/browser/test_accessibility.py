@@ -39,6 +39,7 @@ SKIPPED: dict[str, str] = {
     "portal:recognition_people": "JSON for the people picker, not a page",
     "portal:points_export": _DOWNLOAD,
     "console:approval_decide": _POST,
+    "console:mall_category_delete": _POST,
     "console:rule_feedback_answer": _POST,
     "console:api_key_revoke": _POST,
     "console:mall_order_bulk": _POST,
