@@ -51,6 +51,7 @@ IMPORT_COLUMNS = re.compile(r'<td class="small text-secondary">[^<]*</td>')
 # URL names not walked, and why (pages reached by POST only, downloads, import jobs).
 NOT_WALKED = {
     "console:sso_provider_delete": "POST only",
+    "console:mall_category_delete": "POST only",
     "console:second_factor_reset": "POST only",
     "console:activities_announce": "POST only",
     "console:activities_results_data": "JSON for the charts",
