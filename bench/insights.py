@@ -485,12 +485,12 @@ def main() -> int:
                      if "verify_seconds" in built else ")"))
     text = (
         "\n".join(table) + "\n\n"
-        f"{time.strftime('%Y-%m-%d')}: {built['employees']:,} employees, "
+        f"{time.strftime('%Y-%m-%d', time.gmtime())} (UTC): {built['employees']:,} employees, "
         f"{transactions:,} transactions, {entries:,} ledger entries, {orders:,} orders; "
         f"{build_line}. Median of {args.rounds} calls after one warm-up, timed in-process "
         f"around the selector call (query and row building, no template); PostgreSQL "
-        f"{server}, Python {platform.python_version()}, {os.cpu_count()} CPU cores shared "
-        f"with other work."
+        f"{server}, Python {platform.python_version()}, {os.cpu_count()} CPU cores, load "
+        f"average {os.getloadavg()[0]:.1f} when the timing ended."
     )
     print("\n" + text)
     if args.write:
