@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.db import connection, connections
 from django.utils import timezone
 from standardwebhooks import Webhook
 
@@ -30,6 +32,7 @@ class FakeSupplier:
         self.secret = ""
         self.answers: list[tuple[int, dict]] = []
         self.default: tuple[int, dict] = (200, {"code": "CINEMA-8812"})
+        self.delay = 0.0  # seconds before answering
         self.seen: list[dict] = []
         supplier = self
 
@@ -39,6 +42,7 @@ class FakeSupplier:
                 event = Webhook(supplier.secret).verify(
                     body, {k.lower(): v for k, v in self.headers.items()})
                 supplier.seen.append({"id": self.headers["webhook-id"], **event})
+                time.sleep(supplier.delay)
                 status, answer = supplier.answers.pop(0) if supplier.answers \
                     else supplier.default
                 payload = json.dumps(answer).encode()
@@ -120,6 +124,35 @@ def test_a_retry_after_a_failure_succeeds(supplier, approved_order):
     assert services.call_supplier(request_id=request.pk,
                                   now=timezone.now() + timedelta(minutes=2)) == "succeeded"
     assert Order.objects.get(pk=approved_order.pk).status == OrderStatus.FULFILLED
+
+
+@pytest.mark.concurrency
+def test_two_workers_reaching_a_due_request_call_the_supplier_once(supplier, approved_order):
+    # The task queued with the approval and the minute's sweep can meet on one request;
+    # a supplier asked twice may ship twice.
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite has one writer at a time; the race needs PostgreSQL or MariaDB")
+    supplier.delay = 0.5  # the first call is still waiting when the second arrives
+    request = SupplierRequest.objects.get(order=approved_order)
+    start, results = threading.Barrier(2), []
+
+    def worker() -> None:
+        try:
+            start.wait()
+            results.append(services.call_supplier(request_id=request.pk))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(supplier.seen) == 1
+    assert sorted(results) == [DeliveryStatus.PENDING, DeliveryStatus.SUCCEEDED]
+    order = Order.objects.get(pk=approved_order.pk)
+    assert order.status == OrderStatus.FULFILLED
+    assert order.events.filter(to_status=OrderStatus.FULFILLED).count() == 1
 
 
 def test_the_api_registers_a_supplier_and_links_an_item(settings, make_role_employee):

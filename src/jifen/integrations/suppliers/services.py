@@ -33,6 +33,7 @@ from jifen.mall.services.fulfilment import record_event
 RETRY_DELAYS = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30),
                 timedelta(hours=2), timedelta(hours=6)]
 TIMEOUT = (5, 20)
+CLAIM_SECONDS = 120  # longer than a call can take (TIMEOUT)
 ANSWER_KEEP = 2000
 
 
@@ -163,6 +164,15 @@ def call_supplier(*, request_id: int, now: datetime | None = None) -> str:
     request = SupplierRequest.objects.select_related("supplier").get(pk=request_id)
     if request.status != DeliveryStatus.PENDING or request.next_attempt_at > now:
         return request.status
+    # Claimed before the call: the task queued with the approval and the minute's sweep
+    # (or two workers) may reach a due request together, and only one of them may ask the
+    # supplier to ship. The claim lapses after CLAIM_SECONDS, so a worker that died during
+    # the call leaves the request to be called again, not stuck.
+    if not SupplierRequest.objects.filter(
+            pk=request.pk, status=DeliveryStatus.PENDING,
+            next_attempt_at=request.next_attempt_at).update(
+            next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS)):
+        return DeliveryStatus.PENDING
     order = Order.objects.select_related("employee").get(pk=request.order_id)
     if order.status != OrderStatus.APPROVED:  # handled by hand meanwhile
         SupplierRequest.objects.filter(pk=request.pk).update(
