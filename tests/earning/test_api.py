@@ -330,6 +330,21 @@ class TestRecognitionsApi:
         feed = client.get("/api/v1/recognitions", **bearer(token)).json()["items"]
         assert (feed[0]["recipient"], feed[0]["value"]) == (colleague.name, "团队合作")
 
+    def test_the_feed_comes_a_page_at_a_time_newest_first(self, client, giver):
+        token, colleague = giver
+        for n in range(3):
+            assert post(client, "/api/v1/recognitions",
+                        {"recipient_employee_no": colleague.employee_no, "points": 1,
+                         "message": f"谢谢 {n}"}, token).status_code == 201
+        first = client.get("/api/v1/recognitions?limit=2", **bearer(token)).json()
+        assert [r["message"] for r in first["items"]] == ["谢谢 2", "谢谢 1"]
+        rest = client.get(f"/api/v1/recognitions?limit=2&cursor={first['next_cursor']}",
+                          **bearer(token)).json()
+        assert ([r["message"] for r in rest["items"]], rest["next_cursor"]) == (["谢谢 0"], None)
+        forged = client.get("/api/v1/recognitions?cursor=not-ours", **bearer(token))
+        assert forged.status_code == 422, forged.content
+        assert forged.json()["error"]["code"] == "invalid_cursor"
+
     def test_an_unknown_colleague_is_the_shared_422_unknown_employee(self, client, giver):
         token, _colleague = giver
         response = post(client, "/api/v1/recognitions",

@@ -13,7 +13,7 @@ from ninja import Field, Query, Router, Schema
 from jifen.core import errors
 from jifen.core.apiauth import principal
 from jifen.core.idempotency import idempotent, remember, replayed
-from jifen.core.pagination import CursorPage, paginate
+from jifen.core.pagination import CursorPage, keyset_page, paginate
 from jifen.core.roles import Cap, user_can
 from jifen.core.schema_types import SiteDateTime, StrictBool, StrictInt, UrlInt, UrlRowId
 from jifen.earning import selectors, services
@@ -619,14 +619,19 @@ def give(request: HttpRequest, payload: RecognitionIn):
 
 
 @router.get("/recognitions", tags=["me"])
-def recognition_feed(request: HttpRequest, department: str | None = Query(None)) -> dict:
-    """The recognition feed (company, or one department's subtree by code): any employee's
-    own token, or an API key with scope ``ledger:read`` — each gift is a movement of points
-    between two named employees, as private as their balances."""
+def recognition_feed(request: HttpRequest, department: str | None = Query(None),
+                     cursor: str | None = None,
+                     limit: UrlInt = Query(50, ge=1, le=200)) -> dict:  # noqa: B008
+    """The recognition feed, newest first (company, or one department's subtree by code),
+    a page of ``limit`` at a time (follow ``next_cursor``): any employee's own token, or an
+    API key with scope ``ledger:read`` — each gift is a movement of points between two
+    named employees, as private as their balances."""
     caller = principal(request)
     if caller.kind != "employee":
         caller.require("ledger:read")
-    items = selectors.recognition_feed(department_code=department)[:50]
+    page = keyset_page(selectors.recognition_feed(department_code=department),
+                       order=("-created_at", "-pk"), limit=limit, after=cursor)
+    items = page.object_list
     return {"items": [
         {"id": r.pk, "giver": r.giver.name, "giver_employee_no": r.giver.employee_no,
          "recipient": r.recipient.name, "recipient_employee_no": r.recipient.employee_no,
@@ -635,7 +640,7 @@ def recognition_feed(request: HttpRequest, department: str | None = Query(None))
          "values": [v.name for v in r.values.all()],
          "mentions": [{"employee_no": m.employee_no, "name": m.name} for m in r.mentions.all()],
          "created_at": r.created_at}
-        for r in items], "next_cursor": None}
+        for r in items], "next_cursor": page.next_cursor}
 
 
 class CompanyValueOut(Schema):
