@@ -76,9 +76,10 @@ class RollupRows:
                     standings[(period, category, employee_id, department_id)] += amount
 
     def close_month(self, *, last: bool = False) -> dict[type, list[tuple]]:
-        """The rows finished with this month: its employee, department, company and item rows, and
-        the standings of every period that ends with it (all of them when ``last``), and
-        with ``last`` each employee's last active month (``write_last_active``)."""
+        """The rows finished with this month: its employee, department, company and item
+        rows, and the standings of every period that ends with it (all of them when
+        ``last``), and with ``last`` each employee's last active month
+        (``write_last_active``)."""
         month = self._month
         assert month is not None, "start_month first"
         company: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])

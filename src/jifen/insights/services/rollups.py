@@ -266,8 +266,8 @@ def _differing(expected: dict[Key, tuple[int, int]],
 def rollups_match_ledger() -> list[str]:
     """Rollups plus changes still pending equal each employee's points in the ledger; each
     department's rollup equals its employees' rows and the company's its departments' rows;
-    rankings equal the ranked rows; each
-    employee's last active month is the last month of their earning or spending rows."""
+    rankings equal the ranked rows; each employee's last active month is the last month of
+    their earning or spending rows."""
     breaches: list[str] = []
     owned: dict[int, int] = defaultdict(int)
     for employee_id, balance in (Account.objects
