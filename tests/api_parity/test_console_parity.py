@@ -170,8 +170,27 @@ def _body(response: Any) -> str:
 
 
 def _same_page(get: Any, post: Any) -> bool:
-    """A view that answers an empty POST as it answers GET does not take posts."""
-    return get.status_code == post.status_code and _body(get) == _body(post)
+    """A view that answers an empty POST as it answers GET does not take posts. A download
+    is compared by its kind only: a spreadsheet's bytes carry the second it was written."""
+    if get.status_code != post.status_code:
+        return False
+    kind = get.get("Content-Type", "")
+    if "html" not in kind:
+        return kind == post.get("Content-Type", "")
+    return _body(get) == _body(post)
+
+
+def _answers_posts(client: Client, url: str) -> int | None:
+    """The status of an empty POST to ``url`` when the URL takes posts, else None. Asked
+    twice before saying yes: a page that shows times or ages (the console dashboard) was
+    seen to differ now and then between a POST and the GET right after it."""
+    status = None
+    for _attempt in range(2):
+        post = client.post(url, {})
+        if post.status_code == 405 or _same_page(client.get(url), post):
+            return None
+        status = post.status_code
+    return status
 
 
 def discover(company: Any) -> dict[str, str]:  # noqa: F811
@@ -203,10 +222,9 @@ def discover(company: Any) -> dict[str, str]:  # noqa: F811
         name = full.removeprefix("console:")
         if name in seen:
             continue
-        post = client.post(url, {})
-        if post.status_code == 405 or _same_page(client.get(url), post):
-            continue
-        found[name] = f"{name} (POST probe: {post.status_code})"
+        status = _answers_posts(client, url)
+        if status is not None:
+            found[name] = f"{name} (POST probe: {status})"
     return found
 
 

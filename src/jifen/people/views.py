@@ -17,7 +17,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jifen.core import errors
 from jifen.core.client_address import client_address
@@ -195,6 +195,7 @@ def _export_rows(employees: Iterable[Employee], *, points: bool = False) -> Iter
 
 
 @require_capability(Cap.MANAGE_PEOPLE)
+@require_GET
 def people_export(request: HttpRequest) -> HttpResponse:
     """The filtered list as xlsx (default) or csv. CSV is UTF-8 with a BOM so that Excel
     opens Chinese names correctly."""
