@@ -40,11 +40,13 @@ def test_the_daily_tick_starts_once_a_day_from_its_hour():
     assert daily(periodic.enqueue_due(local("2026-11-24T00:30"))) == []  # before 01:00
     assert daily(periodic.enqueue_due(local("2026-11-24T01:00"))) == [
         "ledger.expiry", "activities.lottery_draws"]
-    assert daily(periodic.enqueue_due(local("2026-11-24T08:59"))) == ["core.purge_import_files"]
+    assert daily(periodic.enqueue_due(local("2026-11-24T08:59"))) == [
+        "core.purge_import_files", "insights.recommendations"]
     reminders = ["earning.approval_reminder", "mall.order_reminder"]
     assert daily(periodic.enqueue_due(local("2026-11-24T23:59"))) == reminders  # from 09:00
     assert daily(periodic.enqueue_due(local("2026-11-25T09:00"))) == [
-        "ledger.expiry", "core.purge_import_files", *reminders, "activities.lottery_draws"]
+        "ledger.expiry", "core.purge_import_files", "insights.recommendations", *reminders,
+        "activities.lottery_draws"]
     assert enqueued() == 2  # the expiry sweep, once a day
     assert list(PeriodicRun.objects.filter(job="ledger.expiry").order_by("period")
                 .values_list("period", flat=True)) == ["2026-11-24", "2026-11-25"]

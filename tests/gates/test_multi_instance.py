@@ -27,7 +27,8 @@ JOBS = {"ledger.expiry": "jifen.ledger.tasks.expire_points",
         "core.purge_import_files": "jifen.core.imports.jobs.purge_import_files_task",
         "earning.approval_reminder": "jifen.earning.tasks.remind_approvers_task",
         "mall.order_reminder": "jifen.mall.tasks.remind_order_desk_task",
-        "activities.lottery_draws": "jifen.activities.tasks.draw_due_lotteries_task"}
+        "activities.lottery_draws": "jifen.activities.tasks.draw_due_lotteries_task",
+        "insights.recommendations": "jifen.insights.tasks.build_recommendations_task"}
 
 
 def test_flash_sale_across_two_servers_and_daily_jobs_once_across_two_workers(site,

@@ -40,6 +40,9 @@ JOBS = (
     # Uploaded spreadsheets are kept JIFEN_IMPORT_RETENTION_DAYS (30) days.
     PeriodicJob("core.purge_import_files", "jifen.core.imports.jobs.purge_import_files_task",
                 at_hour=2),
+    # Recommendations rebuilt from the day's redemptions, favourites and views.
+    PeriodicJob("insights.recommendations",
+                "jifen.insights.tasks.build_recommendations_task", at_hour=3),
     # Morning reminders of what waits, with its age: awards for approvers, orders for the
     # order desk (each deduplicated per person and day).
     PeriodicJob("earning.approval_reminder", "jifen.earning.tasks.remind_approvers_task",

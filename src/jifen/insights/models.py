@@ -367,3 +367,84 @@ class PayrollExport(models.Model):
             return 0
         # Reading the lines is most of the work; writing the file the last tenth.
         return min(90, self.done * 90 // self.total)
+
+
+# --- recommendations (services/recommend.py builds them nightly) -------------------------
+
+
+class Catalogue(models.TextChoices):
+    """What a recommendation points at: a mall item or a library resource."""
+
+    MALL = "mall", _("Mall")
+    LIBRARY = "library", _("Library")
+
+
+class Neighbour(models.Model):
+    """Item–item similarity from the nightly build: how alike the employees who redeemed,
+    kept or looked at ``source`` and ``target`` are (cosine over weighted signals), and how
+    many employees did both (``support``)."""
+
+    catalogue = models.CharField(max_length=10, choices=Catalogue.choices)
+    source_id = models.BigIntegerField()
+    target_id = models.BigIntegerField()
+    score = models.FloatField()
+    support = models.IntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["catalogue", "source_id", "target_id"],
+                                               name="insights_neighbour_once")]
+
+    def __str__(self) -> str:
+        return f"{self.catalogue} {self.source_id}→{self.target_id} {self.score:.3f}"
+
+
+class GroupTaste(models.Model):
+    """How much more a group's members go for a thing than everyone does (a lift: 1 is
+    no different), from the nightly build. A group is a department (with its
+    sub-departments) or the employees whose points of the last 90 days came mostly from one
+    earning category; ``everyone`` holds plain popularity (share of employees)."""
+
+    class Group(models.TextChoices):
+        EVERYONE = "everyone", _("Everyone")
+        DEPARTMENT = "department", _("Department")
+        EARNING = "earning", _("Earning category")
+
+    catalogue = models.CharField(max_length=10, choices=Catalogue.choices)
+    group = models.CharField(max_length=12, choices=Group.choices)
+    key = models.CharField(max_length=40, blank=True)  # department id or earning category
+    target_id = models.BigIntegerField()
+    score = models.FloatField()
+    support = models.IntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(
+            fields=["catalogue", "group", "key", "target_id"], name="insights_group_taste_once")]
+
+    def __str__(self) -> str:
+        return f"{self.catalogue} {self.group}:{self.key} {self.target_id} {self.score:.2f}"
+
+
+class RecommendationBuild(models.Model):
+    """The last nightly build: when, how long, what it found (one row)."""
+
+    built_at = models.DateTimeField()
+    seconds = models.FloatField(default=0)
+    employees = models.IntegerField(default=0)
+    signals = models.IntegerField(default=0)
+    neighbours = models.IntegerField(default=0)
+    tastes = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"recommendations built {self.built_at:%Y-%m-%d %H:%M}"
+
+
+class RecommendationOptOut(models.Model):
+    """The employee turned recommendations off: no row of them anywhere, and none in the
+    digest."""
+
+    employee = models.OneToOneField("people.Employee", on_delete=models.CASCADE,
+                                    related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"no recommendations for {self.employee_id}"

@@ -1,7 +1,7 @@
 from django_tasks import task
 
 from jifen.insights.selectors import dashboards, leaderboard
-from jifen.insights.services import payroll_exports, rollups
+from jifen.insights.services import payroll_exports, recommend, rollups
 
 
 @task()
@@ -20,3 +20,10 @@ def fold_rollups_task() -> int:
 def payroll_export_task(job_id: int) -> None:
     """A payroll month's xlsx, asked for on the period page."""
     payroll_exports.run_export(job_id=job_id)
+
+
+@task()
+def build_recommendations_task() -> int:
+    """Every night (``jifen.core.periodic``): the recommendations' neighbours and group
+    tastes from the day's redemptions, favourites and views; how many neighbours."""
+    return recommend.build().neighbours

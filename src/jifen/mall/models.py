@@ -515,3 +515,19 @@ class PurchaseCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.employee_id}:{self.item_id}:{self.period_key}={self.quantity}"
+
+
+class ItemView(models.Model):
+    """An employee looked at an item's page on a day: one row per employee, item and day
+    however often they looked (a signal for recommendations, kept 90 days)."""
+
+    employee = models.ForeignKey("people.Employee", on_delete=models.CASCADE, related_name="+")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["employee", "item", "day"],
+                                               name="mall_item_view_once_a_day")]
+
+    def __str__(self) -> str:
+        return f"{self.employee_id}👁{self.item_id} {self.day}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core import signing
@@ -335,6 +335,18 @@ def record_view(*, resource: Resource, employee: Employee) -> ResourceView:
     return ResourceView.objects.create(resource=resource, employee=employee)
 
 
+VIEWS_KEPT_DAYS = 90
+
+
+@transaction.atomic
+def prune_views(*, now: datetime | None = None) -> int:
+    """Forget page views older than ``VIEWS_KEPT_DAYS`` (the figures and the recommendations
+    read 90 days at most); how many rows went."""
+    since = (now or timezone.now()) - timedelta(days=VIEWS_KEPT_DAYS)
+    deleted, _detail = ResourceView.objects.filter(at__lt=since).delete()
+    return deleted
+
+
 def download_token(*, resource: Resource, employee: Employee) -> str:
     """A link's token good for ``DOWNLOAD_LINK_SECONDS``, for this employee and this
     resource only."""
@@ -427,7 +439,7 @@ def new_idempotency_key() -> str:
 
 __all__ = [
     "DOWNLOAD_LINK_SECONDS", "IntegrityError", "buy", "create_resource", "download_token",
-    "publish_resource", "record_download", "record_view", "resource_for_token",
+    "prune_views", "publish_resource", "record_download", "record_view", "resource_for_token",
     "review_contribution", "save_category", "submit_contribution", "update_resource",
     "withdraw_resource",
 ]

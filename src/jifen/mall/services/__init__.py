@@ -48,6 +48,8 @@ from jifen.mall.services.promotions import save_campaign, save_window
 from jifen.mall.services.shopper import (
     add_address,
     make_default_address,
+    prune_item_views,
+    record_item_view,
     remove_address,
     toggle_favourite,
     update_address,
@@ -74,6 +76,8 @@ __all__ = [
     "move_order",
     "perform",
     "place_prize_order",
+    "prune_item_views",
+    "record_item_view",
     "reject_order",
     "remove_address",
     "remove_item_image",

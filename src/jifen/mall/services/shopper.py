@@ -1,13 +1,35 @@
-"""The shopper's own things: favourites (the wish list) and shipping addresses."""
+"""The shopper's own things: favourites (the wish list), shipping addresses and the items
+they looked at."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jifen.core import errors
-from jifen.mall.models import Favourite, Item, ShippingAddress
+from jifen.mall.models import Favourite, Item, ItemView, ShippingAddress
 from jifen.people.models import Employee
+
+VIEWS_KEPT_DAYS = 90
+
+
+def record_item_view(*, employee: Employee, item: Item, day: date | None = None) -> None:
+    """Note that the employee looked at the item today: one insert that a second look the
+    same day leaves alone (no read first, no lock)."""
+    ItemView.objects.bulk_create(
+        [ItemView(employee=employee, item=item, day=day or timezone.localdate())],
+        ignore_conflicts=True)
+
+
+@transaction.atomic
+def prune_item_views(*, today: date | None = None) -> int:
+    """Forget looks older than ``VIEWS_KEPT_DAYS``; how many rows went."""
+    since = (today or timezone.localdate()) - timedelta(days=VIEWS_KEPT_DAYS)
+    deleted, _detail = ItemView.objects.filter(day__lt=since).delete()
+    return deleted
 
 
 @transaction.atomic
