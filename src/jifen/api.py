@@ -28,6 +28,7 @@ from jifen.earning.api import router as earning_router
 from jifen.insights.api.dashboards import router as insights_dashboards_router
 from jifen.insights.api.leaderboard import router as leaderboard_router
 from jifen.insights.api.payroll import router as payroll_router
+from jifen.insights.api.recommend import router as recommend_router
 from jifen.integrations.api_keys import router as api_keys_router
 from jifen.integrations.api_suppliers import router as suppliers_router
 from jifen.integrations.api_webhooks import router as webhooks_router
@@ -273,5 +274,6 @@ api.add_router("", suppliers_router)
 api.add_router("", api_keys_router)
 api.add_router("", core_router)
 api.add_router("", leaderboard_router)
+api.add_router("", recommend_router)
 api.add_router("", notifications_router)
 api.add_router("", imports_router)

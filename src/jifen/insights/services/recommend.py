@@ -49,7 +49,7 @@ LOOKS_DAYS = 90  # views and leanings counted
 MIN_SUPPORT = 3  # employees who must share a pair before it counts
 NEIGHBOURS_KEPT = 20
 PAIRED_PER_EMPLOYEE = 60  # the strongest signals of one employee that pair up (k² work)
-SHRINK = 20  # pseudo-members of "everyone" added to each group's figures
+SHRINK = 5  # pseudo-members of "everyone" added to each group's figures
 NOT_TAKEN = (OrderStatus.REJECTED, OrderStatus.CANCELLED)
 
 Signals = dict[int, dict[int, int]]  # employee → thing → weight
