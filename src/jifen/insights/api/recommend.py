@@ -98,24 +98,25 @@ def related_items(request: HttpRequest, item_id: UrlRowId,
                                                                limit=limit)]}
 
 
-class SettingsIn(Schema):
+class RecommendationSettingsIn(Schema):
     enabled: StrictBool = Field(description="false hides every recommendation: on the mall "
                                             "and library pages, in the API and in digests.")
 
 
-class SettingsOut(Schema):
+class RecommendationSettingsOut(Schema):
     enabled: bool
 
 
-@router.get("/me/recommendation-settings", response=SettingsOut)
+@router.get("/me/recommendation-settings", response=RecommendationSettingsOut)
 def my_recommendation_settings(request: HttpRequest) -> dict[str, bool]:
     """Whether the caller gets recommendations (on unless they turned them off)."""
     employee = principal(request).require_employee()
     return {"enabled": selectors.enabled_for(employee)}
 
 
-@router.put("/me/recommendation-settings", response=SettingsOut)
-def set_my_recommendation_settings(request: HttpRequest, payload: SettingsIn) -> dict[str, bool]:
+@router.put("/me/recommendation-settings", response=RecommendationSettingsOut)
+def set_my_recommendation_settings(request: HttpRequest,
+                                   payload: RecommendationSettingsIn) -> dict[str, bool]:
     """Turn the caller's recommendations on or off. The same value twice changes nothing,
     so a retry is safe."""
     employee = principal(request).require_employee()
