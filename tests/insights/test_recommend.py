@@ -351,3 +351,22 @@ def test_api_switch_turns_recommendations_off_and_on(world, api_client):
                content_type="application/json")
     assert [r["id"] for r in client.get("/api/v1/me/recommendations").json()["items"]] == [
         cup.pk]
+
+
+def test_reading_a_row_costs_the_same_few_queries_however_much_was_done(
+        world, django_assert_max_num_queries):
+    item, person = world["item"], world["person"]
+    things = [item(f"商品{n}") for n in range(12)]
+    viewer = person()
+    for n, thing in enumerate(things):
+        for colleague in [person() for _ in range(3)]:
+            redeem(colleague, thing)
+            redeem(colleague, things[(n + 1) % len(things)])
+        mall.record_item_view(employee=viewer, item=thing)
+    redeem(viewer, things[0])
+    mall.toggle_favourite(employee=viewer, item=things[1])
+    services.build()
+    with django_assert_max_num_queries(16):
+        found = selectors.for_employee(viewer, spendable=5000)
+        [s.why.text for s in found]
+    assert len(found) == 10
