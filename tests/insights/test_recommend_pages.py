@@ -120,7 +120,7 @@ def test_the_mall_home_recommends_with_the_reason_in_chinese(client, world):
     row = section(html, "row-suggested-section")
     assert "为你推荐" in row
     assert "充电宝" in row
-    assert "因为你兑换过“无线蓝牙耳机”" in row
+    assert "因为你兑换过「无线蓝牙耳机」" in row
     assert "无线蓝牙耳机</div>" not in row  # redeemed already: not offered again
     assert reverse("portal:recommendations") in row  # the "关闭推荐" control
     assert "关闭推荐" in row
@@ -185,7 +185,7 @@ def test_the_library_recommends_with_the_reason(client, world):
     row = section(library(client, world), "row-suggested-section")
     assert "为你推荐" in row
     assert "数据分析实战" in row
-    assert "因为你看过“Python 入门课”" in row
+    assert "因为你看过「Python 入门课」" in row
     english = section(library(client, world, "en"), "row-suggested-section")
     assert "Because you looked at “Python 入门课”" in english
 
@@ -202,7 +202,7 @@ def test_the_weekly_digest_has_a_recommended_section(world):
     body = weekly_digest(world)
     assert "为你推荐" in body
     link = BASE + reverse("portal:mall_item", args=[world["power_bank"].pk])
-    assert f"• 充电宝 — 因为你兑换过“无线蓝牙耳机” — {link}" in body
+    assert f"• 充电宝 — 因为你兑换过「无线蓝牙耳机」 — {link}" in body
     lines = [line for line in body.splitlines() if line.startswith("• ") and " — " in line]
     assert 1 <= len(lines) <= 3
 
