@@ -5,7 +5,10 @@ nothing serious on the pages that carry a row, nor on the switch's page."""
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -16,6 +19,12 @@ from tests.factories import PASSWORD
 from tests.insights.test_recommend_pages import build_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# Refreshed only on request (JIFEN_SCREENSHOTS=1), so a test run leaves the tree unchanged.
+SCREENSHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    if os.environ.get("JIFEN_SCREENSHOTS") else Path(tempfile.gettempdir()) / "jifen-screenshots"
+)
 
 
 @pytest.fixture
@@ -33,6 +42,9 @@ def test_the_mall_home_recommends_on_a_phone_and_the_row_can_be_turned_off(open_
     expect(row).to_contain_text("因为你兑换过「无线蓝牙耳机」")
     expect(row.get_by_test_id("short-by")).to_contain_text("再攒 100")
     assert horizontal_overflow(phone) == 0
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    row.scroll_into_view_if_needed()
+    phone.screenshot(path=str(SCREENSHOTS / "mall-recommended-phone.png"))
 
     phone.get_by_test_id("suggestions-off").click()
     expect(phone).to_have_url(re.compile(r"/me/recommendations/$"))
