@@ -13,6 +13,7 @@ from django.test import override_settings
 from django.urls import reverse
 
 from jifen.core.roles import Role
+from jifen.core.services import update_site_settings
 from jifen.insights.services import recommend
 from jifen.library.models import ResourceKind, ResourceStatus
 from jifen.library.services import resources as library_services
@@ -205,6 +206,13 @@ def test_the_weekly_digest_has_a_recommended_section(world):
     assert f"• 充电宝 — 因为你兑换过「无线蓝牙耳机」 — {link}" in body
     lines = [line for line in body.splitlines() if line.startswith("• ") and " — " in line]
     assert 1 <= len(lines) <= 3
+
+
+def test_the_weekly_digest_speaks_the_recipients_language(world):
+    update_site_settings(actor=None, default_language="en")
+    body = weekly_digest(world)
+    assert "Recommended for you" in body
+    assert "• 充电宝 — Because you redeemed “无线蓝牙耳机” — " in body
 
 
 def test_the_daily_digest_has_none(world):
