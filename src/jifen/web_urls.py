@@ -13,6 +13,7 @@ from jifen.earning.urls import portal_urlpatterns as earning_portal_urls
 from jifen.insights.urls_payroll import console_urlpatterns as payroll_console_urls
 from jifen.insights.views.dashboards import console_urlpatterns as insights_console_urls
 from jifen.insights.views.leaderboard import portal_urlpatterns as leaderboard_portal_urls
+from jifen.insights.views.recommend import portal_urlpatterns as recommend_portal_urls
 from jifen.integrations.urls import console_urlpatterns as integrations_console_urls
 from jifen.ledger.urls import console_urlpatterns as ledger_console_urls
 from jifen.ledger.urls import portal_urlpatterns as ledger_portal_urls
@@ -34,6 +35,7 @@ portal_patterns = [
     *activities_portal_urls,
     *library_portal_urls,
     *leaderboard_portal_urls,
+    *recommend_portal_urls,
 ]
 
 console_patterns = [

@@ -364,7 +364,8 @@ def test_every_page_in_english_shows_no_chinese_the_code_stored(company):
                  "console:payroll_period", "console:payroll_settings", "console:im",
                  "console:im_robot", "console:im_app", "console:webhooks", "console:webhook",
                  "console:webhook_delivery", "console:system_status",
-                 "portal:notification_settings", "console:notification_defaults"}
+                 "portal:notification_settings", "console:notification_defaults",
+                 "portal:recommendations"}
     assert new_pages <= set(walked), {n: skipped.get(n) for n in new_pages - set(walked)}
     assert not found, "Chinese on English pages:\n" + "\n".join(
         f"{name}: {snippets}" for name, snippets in found.items())

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from jifen.core import errors
+from jifen.core import errors, suggestions
 from jifen.core.exports import spreadsheet_response
 from jifen.core.pagination import keyset_page_for
 from jifen.core.permissions import htmx_partial, require_capability
@@ -89,6 +89,14 @@ def _cards(items: list[Item]) -> list[dict[str, Any]]:
     return [{"item": i, "price": prices[i.pk]} for i in items]
 
 
+def _suggested_cards(found: list[Any], *, why: bool = True) -> list[dict[str, Any]]:
+    """Cards for a row of recommendations (``jifen.core.suggestions``): the usual card and
+    the line that says why (left out where the row's title already says it), with the
+    points still missing when it is "affordable soon"."""
+    return [{"item": s.thing, "price": s.price, "why": s.why.text if why else "",
+             "short_by": s.short_by} for s in found]
+
+
 # --- portal: browsing ----------------------------------------------------------------------
 
 
@@ -99,6 +107,8 @@ def mall_home(request: HttpRequest) -> HttpResponse:
     categories = [c for c in selectors.category_tree() if c.parent_id is None]
     return render(request, "mall/home.html", {
         "spendable": spendable,
+        "suggested": _suggested_cards(suggestions.suggestions(
+            suggestions.MALL_HOME, employee=employee, spendable=spendable)),
         "window": selectors.window_state(selectors.window_for(None)),
         "hot": _cards(selectors.hot_items()),
         "new": _cards(selectors.new_items()),
@@ -139,6 +149,8 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     bought = selectors.bought_in_period(item, employee) if employee and \
         item.per_employee_limit else 0
     spendable = _spendable(employee)
+    if request.method == "GET" and employee is not None and item.status == ItemStatus.LISTED:
+        services.record_item_view(employee=employee, item=item)
     return render(request, "mall/item.html", {
         "item": item, "price": price, "window": selectors.item_window_state(item),
         "problem": problem, "bought": bought,
@@ -149,6 +161,8 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "addresses": selectors.addresses_of(employee) if employee else [],
         "needs_address": item.fulfilment == Fulfilment.SHIPPED,
         "in_stock": item.stock is None or item.stock > 0,
+        "also": _suggested_cards(suggestions.suggestions(
+            suggestions.MALL_ITEM, employee=employee, item=item), why=False),
         # One token per rendering of the page: a double-tapped Confirm makes one order.
         "token": uuid.uuid4().hex,
     })

@@ -4,16 +4,45 @@ change that caused it committed. It is worded in the recipient's language: their
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
+from jifen.core import suggestions
 from jifen.core.selectors import site_settings
+from jifen.notifications.kinds import WEEKLY
 from jifen.notifications.models import Notification
 from jifen.notifications.notices import DIGEST
+
+logger = logging.getLogger(__name__)
+
+# Where a suggested thing opens, by its catalogue (``Suggestion.catalogue``).
+SUGGESTION_PAGES = {"mall": "portal:mall_item", "library": "portal:library_resource"}
+
+
+def _suggestion_lines(user: Any, base: str) -> list[str]:
+    """The weekly digest's "Recommended for you" section (in the language already chosen):
+    a heading and one "• name — why — link" line per suggestion; nothing when there is
+    none or the recipient turned them off. A failure leaves the digest without it."""
+    try:
+        with transaction.atomic():  # a failed read must not spoil the digest's transaction
+            found = suggestions.suggestions(suggestions.DIGEST, user=user)
+    except Exception:
+        logger.exception("recommendations for the digest of user %s failed", user.pk)
+        return []
+    lines = []
+    for suggestion in found:
+        page = SUGGESTION_PAGES.get(suggestion.catalogue, SUGGESTION_PAGES["mall"])
+        link = base + reverse(page, args=[suggestion.target_id]) if base else ""
+        lines.append(" — ".join(part for part in (
+            f"• {suggestion.name}", suggestion.why.text, link) if part))
+    return [_("Recommended for you"), "\n".join(lines)] if lines else []
 
 
 def recipient_language(user: Any) -> str:
@@ -57,5 +86,7 @@ def mail_digest(*, user: Any, notifications: list[Notification], variant: str) -
             if link.startswith("/"):
                 link = base + link if base else ""
             parts.append("\n".join(line for line in (f"• {title}", body, link) if line))
+        if variant == WEEKLY:
+            parts.extend(_suggestion_lines(user, base))
     send_mail(subject=f"[{site_settings().platform_name}] {subject}",
               message="\n\n".join(parts), from_email=None, recipient_list=[user.email])

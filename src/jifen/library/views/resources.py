@@ -26,7 +26,7 @@ from django.utils.http import content_disposition_header, http_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from jifen.core import errors
+from jifen.core import errors, suggestions
 from jifen.core.apiauth import authenticate_token
 from jifen.core.exports import spreadsheet_response
 from jifen.core.permissions import require_capability
@@ -71,9 +71,16 @@ def library_home(request: HttpRequest) -> HttpResponse:
                             tag=data.get("tag", ""), price=data.get("price", ""),
                             sort=data.get("sort") or "new")
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    # The row of recommendations greets the plain library, not a search or a later page.
+    landing = not any(v for k, v in request.GET.items() if k != "page") and page.number == 1
+    suggested = suggestions.suggestions(
+        suggestions.LIBRARY_HOME, employee=employee,
+        spendable=ledger_selectors.balance(employee=employee).spendable) if landing else []
     return render(request, "library/home.html", {
         "form": form, "page": page, "resources": list(page.object_list),
         "querystring": _querystring(request),
+        "suggested": [{"r": s.thing, "why": s.why.text, "short_by": s.short_by}
+                      for s in suggested],
     })
 
 

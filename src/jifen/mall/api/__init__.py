@@ -183,6 +183,9 @@ def get_item(request: HttpRequest, item_id: UrlRowId) -> dict:
     item = selectors.item_with_images(item_id)
     if item is None or (item.status != ItemStatus.LISTED and not caller.can("catalog:write")):
         raise errors.NotFound(_("Item not found."))
+    employee = getattr(caller.user, "employee", None) if caller.kind == "employee" else None
+    if employee is not None and item.status == ItemStatus.LISTED:
+        services.record_item_view(employee=employee, item=item)  # what recommendations read
     return _item_out(item, selectors.price_of(item))
 
 
