@@ -75,19 +75,20 @@ def ids(found) -> list[int]:
 
 def test_never_offers_delisted_sold_out_ineligible_owned_or_limited_things(world):
     item, person = world["item"], world["person"]
-    viewer = person(department=world["sales"], hire_date=timezone.localdate())
+    viewer = person(department=world["sales"], hire_date=timezone.localdate(), grade="P3")
     fine = item("保温杯")
     delisted = item("吉祥物")
     sold_out = item("限量耳机", stock=1)
     rd_only = item("研发周边", eligible_departments=[world["rd"]])
     veterans = item("平板", min_tenure_years=5)
+    seniors = item("高管体检", eligible_grades="P7,P8")
     owned = item("午睡毯")
     limited = item("京东卡", per_employee_limit=1, limit_period=LimitPeriod.EVER)
     redeem(viewer, owned)
     redeem(viewer, limited)
     veteran = timezone.localdate() - timedelta(days=365 * 8)
-    for other in [person(hire_date=veteran) for _ in range(4)]:  # all popular with others
-        for thing in (fine, delisted, rd_only, veterans, owned, limited):
+    for other in [person(hire_date=veteran, grade="P8") for _ in range(4)]:  # all popular
+        for thing in (fine, delisted, rd_only, veterans, seniors, owned, limited):
             redeem(other, thing)
     redeem(person(), sold_out)  # the last one
     mall.set_item_status(item=delisted, status=ItemStatus.DELISTED, actor=world["admin"].user)

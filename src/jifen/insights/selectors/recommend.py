@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -186,23 +186,30 @@ def leaning_of(employee: Employee, now: datetime | None = None) -> str:
 
 
 def _mall_candidates(employee: Employee) -> dict[int, Item]:
+    """Listed, in-stock items the employee may redeem and has not: the departments, grades
+    and tenure an item asks for checked as ``mall.selectors.eligibility_problem`` does, in
+    the query (a row has no images yet; ``_with_pictures`` adds them to the few shown)."""
     taken = Order.objects.filter(employee=employee, item_id=OuterRef("pk")).exclude(
         status__in=build.NOT_TAKEN)
+    audience = Item.eligible_departments.through.objects.filter(item_id=OuterRef("pk"))
     items = (Item.objects.filter(status=ItemStatus.LISTED)
              .filter(Q(stock__isnull=True) | Q(stock__gt=0))
+             .filter(min_tenure_years__lte=employee.tenure_years())
+             .filter(~Exists(audience) | Exists(audience.filter(
+                 department_id__in=_department_chain(employee, top=True))))
              .exclude(Exists(taken))
-             .select_related("category").prefetch_related("eligible_departments", "images"))
+             .defer("description", "search_text").select_related("category"))
     counters = {(item_id, key): quantity for item_id, key, quantity in
                 PurchaseCounter.objects.filter(employee=employee, quantity__gt=0)
                 .values_list("item_id", "period_key", "quantity")}
+    grade = (employee.grade or "").strip()
     offered: dict[int, Item] = {}
     for item in items:
         if item.per_employee_limit and counters.get(
                 (item.pk, mall_selectors.limit_period_key(item.limit_period)),
                 0) >= item.per_employee_limit:
             continue
-        if mall_selectors.eligibility_problem(item, employee,
-                                              restricted=bool(item.eligible_departments.all())):
+        if item.eligible_grades and grade not in item.grade_list:
             continue
         offered[item.pk] = item
     return offered
@@ -230,14 +237,16 @@ class _Factors:
     because: tuple[int, int] | None = None  # (source thing, its weight)
 
 
-def _department_chain(employee: Employee) -> list[int]:
+def _department_chain(employee: Employee, *, top: bool = False) -> list[int]:
+    """The employee's department and its ancestors, the top one only with ``top`` (the
+    top department's members are everyone)."""
     department = employee.department
     if department is None:
         return []
     chain = [int(part) for part in department.path.strip("/").split("/") if part.isdigit()]
     if department.pk not in chain:
         chain.append(department.pk)
-    return chain[1:] if len(chain) > 1 else chain
+    return chain if top or len(chain) == 1 else chain[1:]
 
 
 def _factors(employee: Employee, catalogue: str, candidates: set[int], now: datetime,
@@ -248,9 +257,8 @@ def _factors(employee: Employee, catalogue: str, candidates: set[int], now: date
         group=GroupTaste.Group.DEPARTMENT, key__in=[str(d) for d in chain])
     if leaning:
         groups |= Q(group=GroupTaste.Group.EARNING, key=leaning)
-    rows = list(GroupTaste.objects.filter(groups, catalogue=catalogue,
-                                          target_id__in=candidates)
-                .values_list("group", "key", "target_id", "score"))
+    rows = [row for row in GroupTaste.objects.filter(groups, catalogue=catalogue)
+            .values_list("group", "key", "target_id", "score") if row[2] in candidates]
     popular = {thing: score for group, _k, thing, score in rows
                if group == GroupTaste.Group.EVERYONE}
     floor = min(popular.values(), default=1.0) / 2  # a thing nobody touched yet
@@ -316,8 +324,11 @@ def _suggestions(catalogue: str, things: dict[int, Any], scored: list[tuple[floa
                  limit: int, spendable: int | None,
                  why_of: Any) -> list[Suggestion]:
     chosen = scored[:limit]
-    prices = (mall_selectors.prices_for([things[t] for _s, t in chosen])
-              if catalogue == Catalogue.MALL else {})
+    prices = {}
+    if catalogue == Catalogue.MALL:
+        shown = [things[t] for _s, t in chosen]
+        prefetch_related_objects(shown, "images")  # the cards' pictures
+        prices = mall_selectors.prices_for(shown)
     found = []
     for score, thing_id in chosen:
         thing = things[thing_id]
