@@ -26,8 +26,9 @@ What it does:
    when the page does not ask for the row yet, both are reported and added;
 6. prints a Markdown block for docs/performance.md (``--write`` puts it there).
 
-``--sweep`` also reports the hit rate for a few values of the selector's ``CF_WEIGHT``
-(set at run time, on the first 500 of the sample).
+``--favoured`` and ``--interest`` plant weaker or stronger tastes than the demo's (to see
+how the comparison depends on them). ``--sweep`` also reports the hit rate for a few
+values of the selector's ``CF_WEIGHT`` (set at run time, on the first 500 of the sample).
 
 Not run in CI: the load takes minutes.
 """
@@ -266,6 +267,11 @@ def main() -> int:
     parser.add_argument("--sample", type=int, default=2_000)
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--favoured", type=float, default=None,
+                        help="weight of a division's favoured category (jifen.demo.tastes."
+                             "FAVOURED) for this load: how strong the planted tastes are")
+    parser.add_argument("--interest", type=float, default=None,
+                        help="weight added by the person's own interest (tastes.INTEREST)")
     parser.add_argument("--reuse", action="store_true",
                         help="use the database an earlier run built (no load, same hold-out)")
     parser.add_argument("--sweep", action="store_true", help="hit rate for a few CF_WEIGHTs")
@@ -283,11 +289,16 @@ def main() -> int:
     django.setup()
     from django.db import connection
 
+    from jifen.demo import tastes
     from jifen.insights.selectors import recommend as selector
     from jifen.insights.services import recommend
     from jifen.mall.models import Order
     from jifen.people.models import Employee
 
+    if args.favoured is not None:
+        tastes.FAVOURED = args.favoured
+    if args.interest is not None:
+        tastes.INTEREST = args.interest
     loaded = {} if args.reuse else load(args)
     holdout = hold_out(args)
     built = recommend.build()
@@ -354,7 +365,8 @@ def main() -> int:
         f"{orders:,} orders left after holding out the last redemption of {len(holdout):,} "
         f"sampled employees with ≥ 2 completed redemptions ({repeats:,} of those items "
         f"were redeemed by the same person before, so neither list may offer them); "
-        f"{args.months} months of history, seed {args.seed}; {load_line}. "
+        f"{args.months} months of history, seed {args.seed}, planted tastes favoured "
+        f"×{tastes.FAVOURED:g}, own interest +{tastes.INTEREST:g}; {load_line}. "
         f"Mall home: {args.requests} in-process requests (Django test client) across "
         f"{min(5, len(holdout))} employees after a warm-up each. PostgreSQL {server}, "
         f"Python {platform.python_version()}, {os.cpu_count()} CPU cores, load average "
