@@ -6,7 +6,10 @@ The history is simulated in memory, month by month across the whole company, in 
 order: earnings in six categories (a few a month, amounts skewed the way real awards are),
 now and then a penalty, mall redemptions (a hold, then its capture a day or two later; a
 few cancelled and released; the last days' orders still open) and expiry (12 months after
-earning, as the sweep would post it). Every row the ledger's services would have written is
+earning, as the sweep would post it). What people redeem and how they earn follows planted
+tastes (``jifen.demo.tastes``: each division's favoured categories, each person's own
+interest); the last 90 days' item views and some wish lists follow them too, so the
+recommendations have something to find. Every row the ledger's services would have written is
 written — transactions, entries summing to zero, lots, lot consumptions, balances after,
 orders pointing at their holds and captures — with ids chosen here, through
 ``jifen.demo.sql.copy_rows`` (COPY on PostgreSQL, executemany elsewhere). Lots are written
