@@ -20,7 +20,8 @@ What it does:
 3. times ``recommend.build()``, the nightly build, over everyone;
 4. for each sampled employee asks ``for_employee(limit=10)`` and ``popular_for(limit=10)``
    (the same filters: listed, in stock, eligible, not redeemed before, not at a limit) and
-   scores hit-rate@10 and NDCG@10 (one held-out item: 1/log2(rank + 1) on a hit);
+   scores hit-rate@10 and NDCG@10 (one held-out item: 1/log2(rank + 1) on a hit); beside
+   them the ceiling: the same candidates ranked by the tastes the loader planted;
 5. times the mall home (``portal:mall``) through Django's test client for a few employees,
    ``--requests`` in all, and the home row's recommendations (``suggestions(MALL_HOME)``);
    when the page does not ask for the row yet, both are reported and added;
@@ -52,6 +53,7 @@ from performance_doc import DOC, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 HOLDOUT_TABLE = "bench_recommend_holdout"
+TASTES_TABLE = "bench_recommend_tastes"  # the planted tastes, for the ceiling
 
 # More of the demo catalogue's kinds, to make 100: (category, name, points, CNY, fulfilment)
 MORE_ITEMS: list[tuple[str, str, int, int, str]] = [
@@ -145,6 +147,14 @@ def load(args: argparse.Namespace) -> dict[str, Any]:
     result = build_large(employees=args.employees, months=args.months, seed=args.seed,
                          log=lambda line: print(line, flush=True))
     print(result.summary(), {k: round(v, 1) for k, v in result.timings.items()}, flush=True)
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE {TASTES_TABLE} (employee_id bigint primary key, "
+                       "favoured text, interest text)")
+        cursor.executemany(f"INSERT INTO {TASTES_TABLE} VALUES (%s, %s, %s)", [
+            (pk, ",".join(taste.favoured), taste.interest)
+            for pk, taste in result.planted.items()])
     return {"items": items, "load_seconds": result.seconds, "orders": result.orders,
             "views": result.views, "favourites": result.favourites}
 
@@ -204,6 +214,38 @@ def score(holdout: list[tuple[int, int, bool]],
             hits += 1
             gain += 1 / math.log2(found.index(item_id) + 2)
     return hits / len(holdout), gain / len(holdout), times
+
+
+def ceiling(holdout: list[tuple[int, int, bool]], seed: int) -> tuple[float, float]:
+    """Hit-rate@10 and NDCG@10 of the best guess there is: ranking the same candidates by
+    the taste planted in each employee and the items' appeal (``jifen.demo.tastes``; the
+    price effect and the noise left out). No recommender can expect to beat it."""
+    from django.db import connection
+
+    from jifen.demo import tastes
+    from jifen.insights.selectors import recommend as selector
+    from jifen.mall.models import Item
+    from jifen.people.models import Employee
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT employee_id, favoured, interest FROM {TASTES_TABLE} "
+                       "WHERE employee_id = ANY(%s)", [[e for e, _i, _r in holdout]])
+        planted = {pk: tastes.Taste(tuple(filter(None, favoured.split(","))), interest)
+                   for pk, favoured, interest in cursor.fetchall()}
+    slug = dict(Item.objects.values_list("pk", "category__slug"))
+    appeal = {pk: tastes.appeal(seed, pk) for pk in slug}
+    people = Employee.objects.in_bulk(list(planted))
+    hits, gain = 0, 0.0
+    for employee_id, item_id, _repeat in holdout:
+        taste = planted[employee_id]
+        # The same candidates as both lists (listed, in stock, eligible, not redeemed …).
+        candidates = selector._mall_candidates(people[employee_id])
+        ranked = sorted(candidates, key=lambda t: (
+            -tastes.weight(taste, slug[t], item_appeal=appeal[t]), -t))[:10]
+        if item_id in ranked:
+            hits += 1
+            gain += 1 / math.log2(ranked.index(item_id) + 2)
+    return hits / len(holdout), gain / len(holdout)
 
 
 def mall_home(holdout: list[tuple[int, int, bool]], requests: int) -> dict[str, Any]:
@@ -309,9 +351,11 @@ def main() -> int:
     rec_hit, rec_ndcg, rec_ms = score(holdout, lambda e: selector.for_employee(e, limit=10))
     pop_hit, pop_ndcg, _pop_ms = score(holdout, lambda e: selector.popular_for(e, limit=10))
     ratio = rec_hit / pop_hit if pop_hit else float("inf")
+    best_hit, best_ndcg = ceiling(holdout, args.seed)
     repeats = sum(r for _e, _i, r in holdout)
     print(f"recommender hit-rate@10 {rec_hit:.3f} NDCG@10 {rec_ndcg:.3f}; popularity "
-          f"{pop_hit:.3f} / {pop_ndcg:.3f}; ratio {ratio:.2f}×", flush=True)
+          f"{pop_hit:.3f} / {pop_ndcg:.3f}; ratio {ratio:.2f}×; ceiling {best_hit:.3f} / "
+          f"{best_ndcg:.3f}", flush=True)
     sweep_rows = []
     if args.sweep:
         part = holdout[:500]
@@ -335,7 +379,9 @@ def main() -> int:
              f"| recommender (`for_employee`) | {rec_hit:.3f} | {rec_ndcg:.3f} |",
              f"| popularity (`popular_for`, same filters) | {pop_hit:.3f} | {pop_ndcg:.3f} |",
              f"| ratio | {ratio:.2f}× | "
-             f"{(rec_ndcg / pop_ndcg if pop_ndcg else float('inf')):.2f}× |"]
+             f"{(rec_ndcg / pop_ndcg if pop_ndcg else float('inf')):.2f}× |",
+             f"| ceiling: the candidates ranked by the planted tastes (price, noise left out) | "
+             f"{best_hit:.3f} | {best_ndcg:.3f} |"]
     if sweep_rows:
         table += ["", "| `CF_WEIGHT` (first 500 of the sample) | hit-rate@10 | NDCG@10 |",
                   "|---:|---:|---:|"]

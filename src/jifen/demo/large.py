@@ -108,6 +108,8 @@ class LargeResult:
     favourites: int = 0
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    # Employee id → the taste planted in them (for a bench to know the best it could do).
+    planted: dict[int, tastes.Taste] = field(default_factory=dict, repr=False)
 
     def summary(self) -> str:
         return (f"{self.employees:,} employees, {self.departments:,} departments, "
@@ -279,6 +281,7 @@ class _Loader:
                     self.seed, person.division, categories)
             person.taste = tastes.taste_for(rng, favoured[person.division], categories)
             person.earn_weights = list(tastes.earning_weights(person.taste, base).values())
+            self.result.planted[person.id] = person.taste
 
     def history(self, items: list[tuple[int, str, int, str, str]]) -> None:
         accounts = dict(Account.objects.filter(code__in=[
