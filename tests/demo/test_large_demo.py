@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import io
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
 from django.db.models import Sum
+from django.utils import timezone
 
 from jifen.core.roles import Role
 from jifen.demo.large import build_large
@@ -19,7 +21,15 @@ from jifen.ledger import selectors as ledger_selectors
 from jifen.ledger.models import Entry, Lot, Transaction, TransactionKind
 from jifen.ledger.verify import verify_ledger
 from jifen.mall import services as mall
-from jifen.mall.models import Fulfilment, ItemStatus, Order, OrderStatus
+from jifen.mall.models import (
+    Favourite,
+    Fulfilment,
+    Item,
+    ItemStatus,
+    ItemView,
+    Order,
+    OrderStatus,
+)
 from jifen.people.models import Department, Employee
 from tests.insights.helpers import rollup_tables
 from tests.ledger.helpers import earn, spend
@@ -88,3 +98,18 @@ def test_the_command_builds_the_small_company_and_a_large_one_beside_it():
     assert Employee.objects.filter(employee_no__startswith="LG").count() == 25
     assert Employee.objects.count() > 25  # the small company's people too
     assert verify_ledger() == []
+
+
+def test_the_large_company_looks_around_the_mall_and_keeps_wish_lists(catalogue):
+    result = build_large(employees=40, months=2, seed=5)
+
+    views = ItemView.objects.filter(employee__employee_no__startswith="LG")
+    assert views.count() == result.views > 40
+    today = timezone.localdate()
+    assert views.filter(day__lt=today - timedelta(days=90)).count() == 0
+    assert Favourite.objects.count() == result.favourites > 0
+    # The ids the loader chose are behind the sequences: the services carry on.
+    person = Employee.objects.filter(employee_no__startswith="LG").first()
+    mall.record_item_view(employee=person, item=Item.objects.first(), day=today
+                          + timedelta(days=1))
+    mall.toggle_favourite(employee=person, item=Item.objects.last())

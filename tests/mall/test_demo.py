@@ -13,7 +13,9 @@ from django.utils import timezone
 from jifen.demo.builder import DemoContext
 from jifen.demo.mall import _icon_glyphs, build_mall
 from jifen.demo.people import create_people
-from jifen.mall.models import Category, Fulfilment, Item, Order, OrderStatus
+from jifen.demo.recommendations import build_recommendations
+from jifen.insights.selectors import recommend
+from jifen.mall.models import Category, Fulfilment, Item, ItemView, Order, OrderStatus
 from tests.mall.conftest import assert_ledger_sound
 
 pytestmark = pytest.mark.django_db
@@ -70,3 +72,15 @@ def test_every_demo_order_timeline_runs_forward(demo_mall):
         assert events[-1].created_at <= now
         checked += len(events) > 2
     assert checked > 50  # many orders went through several steps
+
+
+def test_the_demo_login_looked_around_and_gets_recommendations_at_once(demo_mall):
+    me = demo_mall.logins["employee"]
+    build_recommendations(demo_mall)
+
+    assert ItemView.objects.filter(employee=me).count() >= 5
+    assert ItemView.objects.values("employee").distinct().count() > 20
+    found = recommend.for_employee(me, limit=8)
+    assert len(found) == 8
+    # Something they did is the reason for some of them, not popularity alone.
+    assert {s.why.code for s in found} - {recommend.Reason.POPULAR}

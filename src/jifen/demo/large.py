@@ -6,7 +6,10 @@ The history is simulated in memory, month by month across the whole company, in 
 order: earnings in six categories (a few a month, amounts skewed the way real awards are),
 now and then a penalty, mall redemptions (a hold, then its capture a day or two later; a
 few cancelled and released; the last days' orders still open) and expiry (12 months after
-earning, as the sweep would post it). Every row the ledger's services would have written is
+earning, as the sweep would post it). What people redeem and how they earn follows planted
+tastes (``jifen.demo.tastes``: each division's favoured categories, each person's own
+interest); the last 90 days' item views and some wish lists follow them too, so the
+recommendations have something to find. Every row the ledger's services would have written is
 written — transactions, entries summing to zero, lots, lot consumptions, balances after,
 orders pointing at their holds and captures — with ids chosen here, through
 ``jifen.demo.sql.copy_rows`` (COPY on PostgreSQL, executemany elsewhere). Lots are written
@@ -32,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from jifen.demo import sql
+from jifen.demo import sql, tastes
 from jifen.demo._names import FEMALE_FIRST, FEMALE_LAST, MALE_FIRST, MALE_LAST, SURNAMES
 from jifen.insights.bulkload import (
     DEPARTMENT_MONTH_FIELDS,
@@ -62,7 +65,7 @@ from jifen.ledger.models import (
     Transaction,
     TransactionKind,
 )
-from jifen.mall.models import Item, ItemStatus, Order, OrderStatus
+from jifen.mall.models import Favourite, Item, ItemStatus, ItemView, Order, OrderStatus
 from jifen.people.models import Department, Employee, EmployeeStatus
 from jifen.people.pinyin import search_keys
 
@@ -73,6 +76,10 @@ TEAMS_PER_DIVISION = 25
 EXPIRY_MONTHS = 12
 CAUSE = "demo.history"  # what caused a simulated earning or penalty
 EMPLOYEE_NO_PREFIX = "LG"
+LOOKS_DAYS = 90  # item views written for the last 90 days (what recommendations keep)
+LOOKS_A_MONTH = 3.0  # days a month someone looks at an item, on average
+LOOKS_IN_TASTE = 0.7  # share of looks that follow their taste (the rest: anything)
+FAVOURITE_SHARE = 0.25  # employees with a wish list (1–3 items)
 
 # Category → (weight, typical award): awards are log-normal around the typical one.
 CATEGORIES: dict[str, tuple[float, int]] = {
@@ -97,8 +104,12 @@ class LargeResult:
     entries: int = 0
     lots: int = 0
     orders: int = 0
+    views: int = 0
+    favourites: int = 0
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    # Employee id → the taste planted in them (for a bench to know the best it could do).
+    planted: dict[int, tastes.Taste] = field(default_factory=dict, repr=False)
 
     def summary(self) -> str:
         return (f"{self.employees:,} employees, {self.departments:,} departments, "
@@ -143,14 +154,21 @@ class _Person:
     balance: int = 0
     held: int = 0
     lots: list[_Lot] = field(default_factory=list)  # by expiry (= by earning), live only
+    division: int = 0  # index of the top-level department (for its tastes)
+    taste: tastes.Taste | None = None
+    earn_weights: list[float] = field(default_factory=list)  # per CATEGORIES, leaned
+    redeemed: set[int] = field(default_factory=set)  # items ordered
 
 
 class _Loader:
     def __init__(self, *, rng: random.Random, now: datetime, months: int,
-                 earn_rate: float, log: Callable[[str], None]) -> None:
+                 earn_rate: float, log: Callable[[str], None], seed: object = 0) -> None:
         self.rng, self.now, self.months, self.earn_rate, self.log = rng, now, months, earn_rate, log
+        self.seed = seed
         self.ids = _Ids(Department, Employee, Account, Transaction, Entry, Lot,
-                        LotConsumption, Order)
+                        LotConsumption, Order, ItemView, Favourite)
+        self.division_of: dict[int, int] = {}  # team id → division index
+        self.appeals: dict[object, float] = {}
         self.result = LargeResult()
         self.company: dict[int, int] = defaultdict(int)  # company account id → delta
         self.people: list[_Person] = []
@@ -193,6 +211,7 @@ class _Loader:
                 team = add(f"LG-{suffix}-{d + 1:02d}-{t + 1:02d}",
                            f"{DIVISIONS[d % len(DIVISIONS)]}{t + 1}组", division)
                 team_ids.append(team[0])
+                self.division_of[team[0]] = d
         sql.copy_rows(Department, ("id", "code", "name", "parent_id", "manager_id", "path",
                                    "depth", "created_at", "updated_at"), rows)
         self.result.departments = len(rows)
@@ -234,6 +253,7 @@ class _Loader:
                 (hold, AccountKind.HOLD.value, f"hold:e:{pk}", pk, None, "", 0, False, now)]
             self.people.append(_Person(
                 id=pk, wallet=wallet, hold=hold, department=team,
+                division=self.division_of.get(team, 0),
                 hired=datetime(hired.year, hired.month, hired.day, 9, tzinfo=UTC)))
         sql.copy_rows(Employee, (
             "id", "employee_no", "name", "email", "phone", "department_id", "position",
@@ -247,7 +267,23 @@ class _Loader:
 
     # --- history --------------------------------------------------------------------
 
-    def history(self, items: list[tuple[int, str, int, str]]) -> None:
+    def plant_tastes(self) -> None:
+        """Each division's favoured categories, each person's interest and the earning
+        mix it leans to (``jifen.demo.tastes``), from a generator of their own."""
+        rng = random.Random(f"{self.seed}/large/tastes")
+        categories = sorted({item[4] for item in self.items})
+        self.appeals = {item[0]: tastes.appeal(self.seed, item[0]) for item in self.items}
+        favoured: dict[int, tuple[str, ...]] = {}
+        base = {category: weight for category, (weight, _typical) in CATEGORIES.items()}
+        for person in self.people:
+            if person.division not in favoured:
+                favoured[person.division] = tastes.favoured_categories(
+                    self.seed, person.division, categories)
+            person.taste = tastes.taste_for(rng, favoured[person.division], categories)
+            person.earn_weights = list(tastes.earning_weights(person.taste, base).values())
+            self.result.planted[person.id] = person.taste
+
+    def history(self, items: list[tuple[int, str, int, str, str]]) -> None:
         accounts = dict(Account.objects.filter(code__in=[
             *(issuance_key(c) for c in Category.values),
             sink_key(AccountKind.REDEMPTION), sink_key(AccountKind.EXPIRY)])
@@ -256,6 +292,7 @@ class _Loader:
         self.redemption = accounts[sink_key(AccountKind.REDEMPTION)]
         self.expiry = accounts[sink_key(AccountKind.EXPIRY)]
         self.items = sorted(items, key=lambda item: item[2])
+        self.plant_tastes()
         first = _month_start(self.now, self.months - 1)
         for m in range(self.months):
             start = _add_months(first, m).astimezone(UTC)
@@ -281,6 +318,44 @@ class _Loader:
         for item_id, sold in self.sold.items():
             Item.objects.filter(pk=item_id).update(sold_count=sold)
 
+    def looks(self) -> None:
+        """Item views of the last ``LOOKS_DAYS`` (a few days a month, mostly at what
+        their taste goes for, some at anything) and wish lists for some employees."""
+        if not self.items:
+            return
+        rng = random.Random(f"{self.seed}/large/looks")
+        today = timezone.localdate(self.now)
+        catalogue = [(item[0], item[4], item[2]) for item in self.items]
+        views: list[tuple] = []
+        favourites: list[tuple] = []
+        for person in self.people:
+            assert person.taste is not None
+            seen: set[tuple[int, object]] = set()
+            for _n in range(_poisson(rng, LOOKS_A_MONTH * LOOKS_DAYS / 30)):
+                day = today - timedelta(days=rng.randrange(LOOKS_DAYS))
+                if rng.random() < LOOKS_IN_TASTE:
+                    chosen = tastes.pick(rng, person.taste, catalogue, appeals=self.appeals)
+                    item_id = catalogue[chosen or 0][0]
+                else:
+                    item_id = rng.choice(catalogue)[0]
+                if (item_id, day) not in seen:
+                    seen.add((item_id, day))
+                    views.append((self.ids.take(ItemView), person.id, item_id, day))
+            if rng.random() < FAVOURITE_SHARE:
+                kept: set[object] = set()
+                for _n in range(rng.randint(1, 3)):
+                    chosen = tastes.pick(rng, person.taste, catalogue, appeals=self.appeals,
+                                         redeemed=kept)
+                    item_id = catalogue[chosen or 0][0]
+                    if item_id not in kept:
+                        kept.add(item_id)
+                        at = self.now - timedelta(seconds=rng.random() * LOOKS_DAYS * 86400)
+                        favourites.append((self.ids.take(Favourite), person.id, item_id, at))
+        self.result.views = sql.copy_rows(ItemView, ("id", "employee_id", "item_id", "day"),
+                                          views)
+        self.result.favourites = sql.copy_rows(
+            Favourite, ("id", "employee_id", "item_id", "created_at"), favourites)
+
     def _month(self, start: datetime, end: datetime) -> None:
         rng = self.rng
         span = (end - start).total_seconds()
@@ -296,7 +371,6 @@ class _Loader:
             else:
                 self.carry.append((at, index, kind, what))
         categories = list(CATEGORIES)
-        weights = [CATEGORIES[c][0] for c in categories]
         for index, person in enumerate(self.people):
             for lot in person.lots:  # expiry falls in this month
                 if lot.expires_at < end and lot.expires_at >= start:
@@ -306,7 +380,7 @@ class _Loader:
             low = max(start, person.hired)
             window = (end - low).total_seconds()
             for _n in range(_poisson(rng, self.earn_rate * share)):
-                category = rng.choices(categories, weights)[0]
+                category = rng.choices(categories, person.earn_weights)[0]
                 typical = CATEGORIES[category][1]
                 amount = max(1, int(rng.lognormvariate(math.log(typical), 0.6)))
                 queue.append((low + timedelta(seconds=rng.random() * window), index,
@@ -437,7 +511,13 @@ class _Loader:
         affordable = [item for item in self.items if item[2] <= spendable]
         if not affordable:
             return None
-        item_id, name, points, fulfilment = self.rng.choice(affordable[-8:])
+        assert person.taste is not None
+        chosen = tastes.pick(self.rng, person.taste,
+                             [(item[0], item[4], item[2]) for item in affordable],
+                             budget=spendable, redeemed=person.redeemed, appeals=self.appeals)
+        assert chosen is not None
+        item_id, name, points, fulfilment, _category = affordable[chosen]
+        person.redeemed.add(item_id)
         order_id = self.ids.take(Order)
         hold = self._txn(TransactionKind.HOLD, points, at,
                          cause=("mall.order", str(order_id)), key=f"mall:order:{order_id}:hold")
@@ -547,13 +627,14 @@ def build_large(*, employees: int = LARGE_EMPLOYEES, months: int = LARGE_MONTHS,
     log = log or (lambda message: None)
     started = time.monotonic()
     now = (now or timezone.now()).astimezone(UTC)
-    items = list(Item.objects.filter(points__gt=0, stock__isnull=True,
-                                     status=ItemStatus.LISTED)
-                 .values_list("pk", "name", "points", "fulfilment"))
+    items = [(pk, name, points, fulfilment, category or "") for pk, name, points, fulfilment,
+             category in Item.objects.filter(points__gt=0, stock__isnull=True,
+                                             status=ItemStatus.LISTED)
+             .values_list("pk", "name", "points", "fulfilment", "category__slug")]
     with transaction.atomic(), sql.lots_after_their_uses():
         ensure_company_accounts()
         loader = _Loader(rng=random.Random(f"{seed}/large"), now=now, months=months,
-                         earn_rate=earn_rate, log=log)
+                         earn_rate=earn_rate, log=log, seed=seed)
         if rollup_mode == "bulk":
             loader.rollups = RollupRows()
         mark = time.monotonic()
@@ -564,8 +645,12 @@ def build_large(*, employees: int = LARGE_EMPLOYEES, months: int = LARGE_MONTHS,
         mark = time.monotonic()
         loader.history(items)
         loader.result.timings["history"] = time.monotonic() - mark
+        mark = time.monotonic()
+        loader.looks()
+        loader.result.timings["looks"] = time.monotonic() - mark
+        log(f"  ✓ {loader.result.views:,} item views, {loader.result.favourites:,} favourites")
         sql.reset_sequences([Department, Employee, Account, Transaction, Entry, Lot,
-                             LotConsumption, Order])
+                             LotConsumption, Order, ItemView, Favourite])
         mark = time.monotonic()
         if rollup_mode == "bulk":
             rollups.fold_pending()
@@ -574,7 +659,8 @@ def build_large(*, employees: int = LARGE_EMPLOYEES, months: int = LARGE_MONTHS,
             rollups.rebuild()
             loader.result.timings["rollups"] = time.monotonic() - mark
             log("  ✓ rollups rebuilt")
-    sql.analyze([Department, Employee, Account, Transaction, Entry, Lot, LotConsumption, Order])
+    sql.analyze([Department, Employee, Account, Transaction, Entry, Lot, LotConsumption, Order,
+                 ItemView, Favourite])
     loader.result.seconds = time.monotonic() - started
     return loader.result
 

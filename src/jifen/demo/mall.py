@@ -7,6 +7,7 @@ mall's services (so points move through the ledger)."""
 from __future__ import annotations
 
 import io
+import random
 import re
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from django.utils import timezone
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from jifen.core.roles import Role
+from jifen.demo import tastes
 from jifen.demo.builder import DemoContext, demo_step
 from jifen.ledger import selectors as ledger_selectors
 from jifen.ledger import services as ledger
@@ -262,16 +264,27 @@ def _place_orders(ctx: DemoContext, admin: Any, items: list[Item],
                                                                        or i.stock > 3)
                  and not i.eligible_grades and not i.min_tenure_years
                  and i.category.window_id is None and i.points <= 5000]
-    # Popular things are popular: cheap items and cards get more orders.
-    weights = [3.0 if i.points <= 600 else 1.0 for i in orderable]
+    # Each buyer picks by their department's and their own taste (``demo.tastes``).
+    taste_of = _tastes(ctx, [*buyers, *_lookers(ctx)], items)
+    choices = [(i.pk, i.category.slug, i.points) for i in orderable]
+    appeals = {i.pk: tastes.appeal(ctx.seed, i.name) for i in orderable}
     # What happens to each order, in roughly the shares a real mall sees.
     fates = (["completed"] * 8 + ["delivered"] * 2 + ["shipped"] * 3 + ["approved"] * 3
              + ["submitted"] * 5 + ["rejected"] * 1 + ["cancelled"] * 2)
     plans: list[tuple[Any, Item, str, int]] = []
+    # The demo login's one code order is the scripted one below (the tour shows its code).
+    mine = [choice for choice, item in zip(choices, orderable, strict=True)
+            if item.fulfilment != Fulfilment.CODE]
+    by_pk = {item.pk: item for item in orderable}
     for buyer in buyers:
+        ordered: set[int] = set()
+        options = mine if buyer == me else choices
         for _ in range(rng.randint(1, 3)):
-            plans.append((buyer, rng.choices(orderable, weights)[0], rng.choice(fates),
-                          rng.randint(1, 55)))
+            index = tastes.pick(rng, taste_of[buyer.pk], options, redeemed=ordered,
+                                appeals=appeals) or 0
+            chosen = by_pk[options[index][0]]
+            ordered.add(chosen.pk)
+            plans.append((buyer, chosen, rng.choice(fates), rng.randint(1, 55)))
     if me is not None:
         plans += [(me, by_name["无线蓝牙耳机"], "shipped", 6),
                   (me, by_name["京东 E 卡 100 元"], "fulfilled", 12),
@@ -293,6 +306,50 @@ def _place_orders(ctx: DemoContext, admin: Any, items: list[Item],
                 continue
             raise
         _advance(order, fate, admin, buyer, when, rng)
+    _look_around(ctx, taste_of, [i for i in items if i.status == ItemStatus.LISTED])
+
+
+LOOKERS = 40  # employees (besides the demo login) who looked around the mall lately
+
+
+def _lookers(ctx: DemoContext) -> list[Any]:
+    """The demo login and a few dozen others, who get item views."""
+    me = ctx.logins.get(Role.EMPLOYEE)
+    others = random.Random(f"{ctx.seed}/mall/lookers").sample(
+        ctx.employees, min(LOOKERS, len(ctx.employees)))
+    return list(dict.fromkeys([*([me] if me is not None else []), *others]))
+
+
+def _tastes(ctx: DemoContext, people: list[Any], items: list[Item]) -> dict[int, tastes.Taste]:
+    """Employee id → taste: the top-level department's favoured categories and their
+    own interest, from a generator of their own (the step's other draws stay as they were)."""
+    rng = random.Random(f"{ctx.seed}/mall/tastes")
+    categories = sorted({i.category.slug for i in items})
+    codes = {d.pk: code for code, d in ctx.departments.items()}
+    found: dict[int, tastes.Taste] = {}
+    for person in sorted(set(people), key=lambda p: p.pk):
+        department = person.department
+        chain = [int(part) for part in department.path.strip("/").split("/") if part.isdigit()]
+        top = chain[1] if len(chain) > 1 else department.pk
+        favoured = tastes.favoured_categories(ctx.seed, codes.get(top, top), categories)
+        found[person.pk] = tastes.taste_for(rng, favoured, categories)
+    return found
+
+
+def _look_around(ctx: DemoContext, taste_of: dict[int, tastes.Taste],
+                 listed: list[Item]) -> None:
+    """Item views of the last weeks, mostly at what each looker's taste goes for, so the
+    mall home has "because you looked at …" rows at once."""
+    rng = random.Random(f"{ctx.seed}/mall/looks")
+    choices = [(i.pk, i.category.slug, i.points) for i in listed]
+    appeals = {i.pk: tastes.appeal(ctx.seed, i.name) for i in listed}
+    for person in _lookers(ctx):
+        for _n in range(rng.randint(6, 14) if person == ctx.logins.get(Role.EMPLOYEE)
+                        else rng.randint(2, 6)):
+            item = listed[(tastes.pick(rng, taste_of[person.pk], choices, appeals=appeals)
+                           or 0) if rng.random() < 0.75 else rng.randrange(len(listed))]
+            services.record_item_view(employee=person, item=item,
+                                      day=ctx.today - timedelta(days=rng.randrange(60)))
 
 
 def _advance(order: Order, fate: str, admin: Any, buyer: Any, when: datetime,

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from jifen.demo.builder import DEFAULT_SEED, DEMO_URL, build_demo, demo_logins
 from jifen.demo.large import LARGE_EMPLOYEES, LARGE_MONTHS, build_large
+from jifen.insights.services import recommend
 from jifen.people.models import Employee
 
 
@@ -84,6 +85,9 @@ class Command(BaseCommand):
         result = build_large(employees=options["employees"], months=options["months"],
                              seed=options["seed"], log=self.stdout.write)
         self.stdout.write(self.style.SUCCESS(f"Large company ready: {result.summary()}."))
+        built = recommend.build()  # the night's build, so the large company has its own
+        self.stdout.write(f"Recommendations rebuilt in {built.seconds:.1f}s "
+                          f"({built.neighbours:,} neighbours, {built.tastes:,} group tastes).")
 
     def print_logins(self) -> None:
         rows = demo_logins()
