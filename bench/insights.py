@@ -45,7 +45,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from performance_doc import DOC, write_section
+from performance_doc import DOC, ensure_database, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE_PEOPLE, PAGE_TXNS, PAGE_ORDERS = 50, 25, 25  # the console pages' sizes
@@ -173,18 +173,6 @@ DASHBOARD_HOOKS += [
     ("payroll API: last month, first 100 lines", _payroll_page(middle=False)),
     ("payroll API: last month, 100 lines from the middle", _payroll_page(middle=True)),
 ]
-
-
-def ensure_database(url: str, *, fresh: bool) -> None:
-    import psycopg  # optional dependency: only the PostgreSQL bench needs it
-
-    name = url.rsplit("/", 1)[1]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if fresh:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def build(args: argparse.Namespace) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""The one place the benchmarks write their results into docs/performance.md: each owns a
-block between two markers, replaced on every run (appended the first time)."""
+"""What the benchmarks share: the one place they write their results into
+docs/performance.md (each owns a block between two markers, replaced on every run,
+appended the first time), and the PostgreSQL database a bench loads."""
 
 from __future__ import annotations
 
@@ -20,3 +21,17 @@ def write_section(name: str, text: str) -> None:
     else:
         body = body.rstrip() + "\n\n" + block + "\n"
     DOC.write_text(body)
+
+
+def ensure_database(url: str, *, fresh: bool) -> None:
+    """Create the PostgreSQL database of ``url`` when missing (dropped first with
+    ``fresh``), for a bench that loads its own."""
+    import psycopg  # optional dependency: only the PostgreSQL benches need it
+
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if fresh:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')

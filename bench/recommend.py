@@ -49,7 +49,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from performance_doc import DOC, write_section
+from performance_doc import DOC, ensure_database, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 HOLDOUT_TABLE = "bench_recommend_holdout"
@@ -98,18 +98,6 @@ MORE_ITEMS: list[tuple[str, str, int, int, str]] = [
     ("training", "公开课报名名额", 2000, 400, "service"),
     ("training", "团队拓展活动名额", 1200, 240, "service"),
 ]
-
-
-def ensure_database(url: str, *, fresh: bool) -> None:
-    import psycopg  # optional dependency: only the PostgreSQL bench needs it
-
-    name = url.rsplit("/", 1)[1]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if fresh:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def catalogue(count: int) -> int:
