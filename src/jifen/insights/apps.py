@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from jifen.core import suggestions
+
 
 class InsightsConfig(AppConfig):
     name = "jifen.insights"
@@ -8,8 +10,7 @@ class InsightsConfig(AppConfig):
     verbose_name = _("Insights")
 
     def ready(self) -> None:
-        # The models exist only now: the observer and the check read them.
-        from jifen.core import suggestions
+        # The models exist only now: the observer, the check and the rows read them.
         from jifen.insights.selectors import recommend
         from jifen.insights.services import rollups
         from jifen.ledger import hooks, verify
