@@ -24,6 +24,7 @@ from jifen.ledger import selectors as ledger_selectors
 from jifen.ledger import services as ledger
 from jifen.mall import services
 from jifen.mall.models import Category, Fulfilment, Item, ItemStatus, LimitPeriod, Order
+from jifen.people.selectors import path_ids
 
 # (slug, name, kind, icon, parent slug)
 CATEGORIES = [
@@ -329,7 +330,7 @@ def _tastes(ctx: DemoContext, people: list[Any], items: list[Item]) -> dict[int,
     found: dict[int, tastes.Taste] = {}
     for person in sorted(set(people), key=lambda p: p.pk):
         department = person.department
-        chain = [int(part) for part in department.path.strip("/").split("/") if part.isdigit()]
+        chain = path_ids(department.path)
         top = chain[1] if len(chain) > 1 else department.pk
         favoured = tastes.favoured_categories(ctx.seed, codes.get(top, top), categories)
         found[person.pk] = tastes.taste_for(rng, favoured, categories)

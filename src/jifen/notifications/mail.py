@@ -10,7 +10,6 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -21,10 +20,6 @@ from jifen.notifications.models import Notification
 from jifen.notifications.notices import DIGEST
 
 logger = logging.getLogger(__name__)
-
-# Where a suggested thing opens, by its catalogue (``Suggestion.catalogue``).
-SUGGESTION_PAGES = {"mall": "portal:mall_item", "library": "portal:library_resource"}
-
 
 def _suggestion_lines(user: Any, base: str) -> list[str]:
     """The weekly digest's "Recommended for you" section (in the language already chosen):
@@ -38,8 +33,7 @@ def _suggestion_lines(user: Any, base: str) -> list[str]:
         return []
     lines = []
     for suggestion in found:
-        page = SUGGESTION_PAGES.get(suggestion.catalogue, SUGGESTION_PAGES["mall"])
-        link = base + reverse(page, args=[suggestion.target_id]) if base else ""
+        link = base + suggestion.url if base else ""
         lines.append(" — ".join(part for part in (
             f"• {suggestion.name}", suggestion.why.text, link) if part))
     return [_("Recommended for you"), "\n".join(lines)] if lines else []

@@ -28,6 +28,12 @@ SEARCH_QUERY_MAX = 50
 AVATAR_COLOURS = 8
 
 
+def path_ids(path: str) -> list[int]:
+    """The department ids of a tree ``path`` ("/1/5/9/"), top first: a department and its
+    ancestors."""
+    return [int(part) for part in path.strip("/").split("/") if part.isdigit()]
+
+
 def managed_department_paths(user: User) -> list[str]:
     """Paths of the departments this user manages (their subtrees are theirs to see)."""
     employee = getattr(user, "employee", None)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from pydantic import StrictBool
@@ -14,7 +13,6 @@ from pydantic import StrictBool
 from jifen.core import errors
 from jifen.core.apiauth import principal
 from jifen.core.schema_types import UrlRowId
-from jifen.insights.models import Catalogue
 from jifen.insights.selectors import recommend as selectors
 from jifen.insights.services import recommend as services
 from jifen.ledger import selectors as ledger_selectors
@@ -61,14 +59,12 @@ class RecommendationsOut(Schema):
 
 
 def _out(suggestion: selectors.Suggestion) -> dict[str, Any]:
-    page = ("portal:mall_item" if suggestion.catalogue == Catalogue.MALL
-            else "portal:library_resource")
     return {"catalogue": suggestion.catalogue, "id": suggestion.target_id,
             "name": suggestion.name, "points": suggestion.points,
             "short_by": suggestion.short_by,
             "why": {"code": suggestion.why.code, "params": suggestion.why.params,
                     "text": suggestion.why.text},
-            "url": reverse(page, args=[suggestion.target_id])}
+            "url": suggestion.url}
 
 
 @router.get("/me/recommendations", response=RecommendationsOut)

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, prefetch_related_objects
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -38,8 +39,9 @@ from jifen.ledger.models import Category, TransactionKind
 from jifen.library.models import Download, Purchase, Resource, ResourceStatus
 from jifen.library.selectors import resources as library_selectors
 from jifen.mall import selectors as mall_selectors
-from jifen.mall.models import Item, ItemStatus, ItemView, Order, PurchaseCounter
+from jifen.mall.models import Item, ItemStatus, Order, PurchaseCounter
 from jifen.people.models import Department, Employee
+from jifen.people.selectors import path_ids
 
 CF_WEIGHT = 4.0
 REASON_LIFT = 1.2  # a factor must lift a thing this much to be named as the reason
@@ -121,6 +123,13 @@ class Suggestion:
     def name(self) -> str:
         return self.thing.name if isinstance(self.thing, Item) else self.thing.title
 
+    @property
+    def url(self) -> str:
+        """Its page in the portal."""
+        page = ("portal:mall_item" if self.catalogue == Catalogue.MALL
+                else "portal:library_resource")
+        return reverse(page, args=[self.target_id])
+
 
 # --- the switch ---------------------------------------------------------------------------
 
@@ -137,29 +146,7 @@ def enabled_for(employee: Employee | None) -> bool:
 
 def _own_signals(employee: Employee, catalogue: str, now: datetime) -> dict[int, int]:
     """Thing → the strongest weight the employee gave it (as the nightly build counts)."""
-    signals: dict[int, dict[int, int]] = defaultdict(dict)
-    since = now - timedelta(days=build.HISTORY_DAYS)
-    if catalogue == Catalogue.MALL:
-        build._strongest(Order.objects.filter(employee=employee, created_at__gte=since)
-                         .exclude(status__in=build.NOT_TAKEN)
-                         .values_list("employee_id", "item_id"), build.REDEEMED, signals)
-        build._strongest(employee.mall_favourites.values_list("employee_id", "item_id"),
-                         build.KEPT, signals)
-        build._strongest(_item_views(employee, now), build.LOOKED, signals)
-    else:
-        build._strongest(Purchase.objects.filter(employee=employee, created_at__gte=since)
-                         .values_list("employee_id", "resource_id"), build.REDEEMED, signals)
-        build._strongest(Download.objects.filter(employee=employee, at__gte=since)
-                         .values_list("employee_id", "resource_id"), build.KEPT, signals)
-        build._strongest(library_selectors.views_of(
-            employee, since=now - timedelta(days=build.LOOKS_DAYS)), build.LOOKED, signals)
-    return signals.get(employee.pk, {})
-
-
-def _item_views(employee: Employee, now: datetime) -> Any:
-    since = timezone.localdate(now) - timedelta(days=build.LOOKS_DAYS)
-    return ItemView.objects.filter(employee=employee, day__gte=since).values_list(
-        "employee_id", "item_id")
+    return build.signals(catalogue, now, employee=employee).get(employee.pk, {})
 
 
 def leaning_of(employee: Employee, now: datetime | None = None) -> str:
@@ -243,10 +230,8 @@ def _department_chain(employee: Employee, *, top: bool = False) -> list[int]:
     department = employee.department
     if department is None:
         return []
-    chain = [int(part) for part in department.path.strip("/").split("/") if part.isdigit()]
-    if department.pk not in chain:
-        chain.append(department.pk)
-    return chain if top or len(chain) == 1 else chain[1:]
+    chain = path_ids(department.path) or [department.pk]
+    return chain if top else build.below_top(chain)
 
 
 def _factors(employee: Employee, catalogue: str, candidates: set[int], now: datetime,
@@ -378,8 +363,8 @@ def for_employee(employee: Employee | None, *, catalogue: str = Catalogue.MALL,
                         lambda t: _reason(factors[t], catalogue, leaning, names, departments))
 
 
-def popular_for(employee: Employee, *, catalogue: str = Catalogue.MALL, limit: int = 10,
-                now: datetime | None = None) -> list[Suggestion]:
+def popular_for(employee: Employee, *, catalogue: str = Catalogue.MALL,
+                limit: int = 10) -> list[Suggestion]:
     """The fallback the recommendations are measured against: the most popular things
     (everyone's mean interest) among those the employee may take, with the same filters."""
     things = _candidates(employee, catalogue)

@@ -24,8 +24,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from jifen.insights.models import (
@@ -42,6 +44,7 @@ from jifen.library.services import resources as library_services
 from jifen.mall import services as mall_services
 from jifen.mall.models import Favourite, ItemView, Order, OrderStatus
 from jifen.people.models import Department, Employee, EmployeeStatus
+from jifen.people.selectors import path_ids
 
 REDEEMED, KEPT, LOOKED = 3, 2, 1
 HISTORY_DAYS = 365  # redemptions and purchases counted
@@ -71,34 +74,30 @@ def _strongest(rows: Iterable[tuple[int, int]], weight: int, into: Signals) -> N
             mine[thing_id] = weight
 
 
-def mall_signals(now: datetime) -> Signals:
-    signals: Signals = defaultdict(dict)
+def signals(catalogue: str, now: datetime, *, employee: Employee | None = None) -> Signals:
+    """Employee → thing → the strongest weight they gave it, in the mall or the library:
+    everyone's for the build, one employee's (``employee``) for reading their row."""
+    found: Signals = defaultdict(dict)
     since = now - timedelta(days=HISTORY_DAYS)
-    _strongest(Order.objects.filter(created_at__gte=since).exclude(status__in=NOT_TAKEN)
-               .values_list("employee_id", "item_id").iterator(chunk_size=5000),
-               REDEEMED, signals)
-    _strongest(Favourite.objects.values_list("employee_id", "item_id").iterator(
-        chunk_size=5000), KEPT, signals)
-    looked_since = timezone.localdate(now) - timedelta(days=LOOKS_DAYS)
-    _strongest(ItemView.objects.filter(day__gte=looked_since)
-               .values_list("employee_id", "item_id").iterator(chunk_size=5000),
-               LOOKED, signals)
-    return signals
-
-
-def library_signals(now: datetime) -> Signals:
-    signals: Signals = defaultdict(dict)
-    since = now - timedelta(days=HISTORY_DAYS)
-    _strongest(Purchase.objects.filter(created_at__gte=since)
-               .values_list("employee_id", "resource_id").iterator(chunk_size=5000),
-               REDEEMED, signals)
-    _strongest(Download.objects.filter(at__gte=since)
-               .values_list("employee_id", "resource_id").iterator(chunk_size=5000),
-               KEPT, signals)
-    _strongest(ResourceView.objects.filter(at__gte=now - timedelta(days=LOOKS_DAYS))
-               .values_list("employee_id", "resource_id").iterator(chunk_size=5000),
-               LOOKED, signals)
-    return signals
+    mine = {"employee": employee} if employee is not None else {}
+    sources: tuple[tuple[QuerySet[Any], str, int], ...]
+    if catalogue == Catalogue.MALL:
+        looked_since = timezone.localdate(now) - timedelta(days=LOOKS_DAYS)
+        sources = (
+            (Order.objects.filter(created_at__gte=since).exclude(status__in=NOT_TAKEN),
+             "item_id", REDEEMED),
+            (Favourite.objects.all(), "item_id", KEPT),
+            (ItemView.objects.filter(day__gte=looked_since), "item_id", LOOKED))
+    else:
+        sources = (
+            (Purchase.objects.filter(created_at__gte=since), "resource_id", REDEEMED),
+            (Download.objects.filter(at__gte=since), "resource_id", KEPT),
+            (ResourceView.objects.filter(at__gte=now - timedelta(days=LOOKS_DAYS)),
+             "resource_id", LOOKED))
+    for rows, thing, weight in sources:
+        _strongest(rows.filter(**mine).values_list("employee_id", thing).iterator(
+            chunk_size=5000), weight, found)
+    return found
 
 
 def neighbours(signals: Signals) -> list[tuple[int, int, float, int]]:
@@ -162,13 +161,14 @@ def lean(mine: dict[str, int], company: dict[str, int]) -> str:
 
 def _department_paths() -> dict[int, list[int]]:
     """Department → itself and its ancestors below the top (the top is everyone)."""
-    paths: dict[int, list[int]] = {}
-    for pk, path in Department.objects.values_list("pk", "path"):
-        chain = [int(part) for part in path.strip("/").split("/") if part.isdigit()]
-        if pk not in chain:
-            chain.append(pk)
-        paths[pk] = chain[1:] if len(chain) > 1 else chain
-    return paths
+    return {pk: below_top(path_ids(path) or [pk])
+            for pk, path in Department.objects.values_list("pk", "path")}
+
+
+def below_top(chain: list[int]) -> list[int]:
+    """A department chain without its top (the top's members are everyone), unless the
+    chain is the top alone."""
+    return chain[1:] if len(chain) > 1 else chain
 
 
 def tastes(signals: Signals, groups: dict[int, list[tuple[str, str]]],
@@ -232,15 +232,15 @@ def build(*, now: datetime | None = None) -> BuildResult:
     neighbour_rows: list[Neighbour] = []
     taste_rows: list[GroupTaste] = []
     signal_count = 0
-    for catalogue, signals in ((Catalogue.MALL, mall_signals(now)),
-                               (Catalogue.LIBRARY, library_signals(now))):
-        signal_count += sum(len(things) for things in signals.values())
+    for catalogue in (Catalogue.MALL, Catalogue.LIBRARY):
+        done = signals(catalogue, now)
+        signal_count += sum(len(things) for things in done.values())
         neighbour_rows += [Neighbour(catalogue=catalogue, source_id=a, target_id=b,
                                      score=score, support=shared)
-                           for a, b, score, shared in neighbours(signals)]
+                           for a, b, score, shared in neighbours(done)]
         taste_rows += [GroupTaste(catalogue=catalogue, group=group, key=key, target_id=thing,
                                   score=score, support=shown)
-                       for group, key, thing, score, shown in tastes(signals, groups, active)]
+                       for group, key, thing, score, shown in tastes(done, groups, active)]
     with transaction.atomic():
         Neighbour.objects.all().delete()
         GroupTaste.objects.all().delete()

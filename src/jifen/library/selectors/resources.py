@@ -115,12 +115,6 @@ def search(employee: Employee, *, query: str = "", category_id: int | None = Non
     return rows.order_by("-published_at", "-id")
 
 
-def views_of(employee: Employee, *, since: datetime) -> QuerySet[Any]:
-    """(employee id, resource id) of the employee's page views since ``since``."""
-    return ResourceView.objects.filter(employee=employee, at__gte=since).values_list(
-        "employee_id", "resource_id")
-
-
 def my_library(employee: Employee) -> QuerySet[Purchase]:
     return (Purchase.objects.filter(employee=employee)
             .select_related("resource", "resource__category").order_by("-created_at", "-id"))
